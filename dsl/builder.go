@@ -1,0 +1,56 @@
+package dsl
+
+import (
+	"fmt"
+
+	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/state"
+	"github.com/samsa-go/samsa/topology"
+)
+
+// Builder collects the streams and tables of an application, as Kafka
+// Streams' StreamsBuilder. It is not safe for concurrent use. Mistakes made
+// while building (a missing serde, a duplicate name) are recorded and
+// returned, all together, by Build.
+type Builder struct {
+	topo *topology.Topology
+	g    *engine.Graph
+}
+
+// NewBuilder returns an empty Builder.
+func NewBuilder() *Builder {
+	t := topology.New()
+	return &Builder{topo: t, g: engine.GraphOf(t)}
+}
+
+// AddStateStore adds a store that Process and ProcessValues nodes can be
+// connected to with WithStores.
+func (b *Builder) AddStateStore(sb state.StoreBuilder) *Builder {
+	b.g.AddStore(sb)
+	return b
+}
+
+// Build checks what was built and returns the topology. The Builder must not
+// be used afterwards.
+func (b *Builder) Build() (*topology.Topology, error) {
+	if err := b.topo.Build(); err != nil {
+		return nil, err
+	}
+	return b.topo, nil
+}
+
+// name returns the explicit name or generates one as Kafka Streams does.
+func (b *Builder) name(explicit, prefix string) string {
+	if explicit != "" {
+		return explicit
+	}
+	return b.generate(prefix)
+}
+
+func (b *Builder) generate(prefix string) string {
+	return fmt.Sprintf("%s-%010d", prefix, b.g.NextIndex())
+}
+
+func (b *Builder) fail(format string, args ...any) {
+	b.g.Fail(fmt.Errorf(format, args...))
+}

@@ -1,0 +1,182 @@
+package dsl
+
+import (
+	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/serde"
+	"github.com/samsa-go/samsa/state"
+)
+
+// KGroupedStream is a stream grouped by key, ready to aggregate, as Kafka
+// Streams' KGroupedStream.
+type KGroupedStream[K, V any] struct {
+	s KStream[K, V]
+	c config
+}
+
+// GroupByKey groups the stream by its current key. If the key may have
+// changed since the stream left a topic, the aggregation reads through a
+// repartition topic. GroupedWith gives the serdes it needs; Repartitioned
+// names the topic.
+func (s KStream[K, V]) GroupByKey(opts ...Option) KGroupedStream[K, V] {
+	return KGroupedStream[K, V]{s: s, c: configure(opts)}
+}
+
+// GroupBy groups the stream by the key f selects, through a repartition
+// topic. Records with a null value are dropped.
+func (s KStream[K, V]) GroupBy[KR any](f func(key K, value V) KR, opts ...Option) KGroupedStream[KR, V] {
+	c := configure(opts)
+	name := s.b.generate("KSTREAM-KEY-SELECT")
+	if c.name != "" {
+		name = c.name
+	}
+	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, KR, V] {
+		return &selectKeyProc[K, V, KR]{f: f}
+	}), s.node)
+	c.name = ""
+	return KGroupedStream[KR, V]{s: KStream[KR, V]{b: s.b, node: name, vs: s.vs, rekeyed: true}, c: c}
+}
+
+// Count counts the records per key. Records with a null key or value are
+// dropped and counted.
+func (g KGroupedStream[K, V]) Count(opts ...Option) KTable[K, int64] {
+	return aggregate(g, "KSTREAM-AGGREGATE", func() int64 { return 0 }, func(_ K, _ V, n int64) int64 { return n + 1 }, serde.Int64, opts)
+}
+
+// Reduce combines the values per key with reducer; the first value of a key
+// is taken as it is.
+func (g KGroupedStream[K, V]) Reduce(reducer func(agg, value V) V, opts ...Option) KTable[K, V] {
+	return aggregateWith(g, "KSTREAM-REDUCE", func() processor.Processor[K, V, K, change[V]] {
+		return &reduceProc[K, V]{f: reducer}
+	}, g.valueSerde(), opts)
+}
+
+// Aggregate folds the values per key into an aggregate that starts at
+// init().
+func (g KGroupedStream[K, V]) Aggregate[VR any](init func() VR, aggregator func(key K, value V, agg VR) VR, opts ...Option) KTable[K, VR] {
+	return aggregate(g, "KSTREAM-AGGREGATE", init, aggregator, nil, opts)
+}
+
+func (g KGroupedStream[K, V]) valueSerde() serde.Serde[V] {
+	vs, _ := pickSerde(g.c.valueSerde, g.s.vs)
+	return vs
+}
+
+func aggregate[K, V, VR any](g KGroupedStream[K, V], prefix string, init func() VR, f func(K, V, VR) VR, vs serde.Serde[VR], opts []Option) KTable[K, VR] {
+	return aggregateWith(g, prefix, func() processor.Processor[K, V, K, change[VR]] {
+		return &aggregateProc[K, V, VR]{init: init, f: f}
+	}, vs, opts)
+}
+
+// aggregateWith adds the repartition topic if needed, the aggregating node
+// and its store. Unnamed, nodes are numbered as Kafka Streams numbers them:
+// store, node, then the repartition nodes.
+func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix string, newProc func() processor.Processor[K, V, K, change[VR]], vs serde.Serde[VR], opts []Option) KTable[K, VR] {
+	b := g.s.b
+	c := configure(opts)
+	store := c.store
+	if store == "" {
+		store = b.generate(prefix + "-STATE-STORE")
+	}
+	name := b.name(c.name, prefix)
+	ks, err := pickSerde(g.c.keySerde, g.s.ks)
+	if err != nil {
+		b.fail("dsl: %q: key %w", name, err)
+	}
+	parent := g.s.node
+	if g.s.rekeyed {
+		topic := g.c.repartition
+		if topic == "" {
+			topic = store
+		}
+		parent = repartition(b, parent, topic, g.c.repartition != "", ks, g.valueSerde(), g.c.partitions)
+	}
+	b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, change[VR]] {
+		p := newProc()
+		p.(interface{ setStore(string) }).setStore(store)
+		return p
+	}), parent)
+	addStore(b, c, store, name, ks, vs)
+	k, _ := pickSerde(c.keySerde, ks)
+	v, _ := pickSerde(c.valueSerde, vs)
+	return KTable[K, VR]{b: b, node: name, ks: k, vs: v, store: store}
+}
+
+// aggBase holds what aggregating processors share: the store and the
+// dropped-record counter.
+type aggBase[K, V, VR any] struct {
+	base[K, change[VR]]
+	store string
+	kv    *state.KeyValueStore[K, VR]
+	drops engine.Dropper
+}
+
+func (p *aggBase[K, V, VR]) setStore(s string) { p.store = s }
+
+func (p *aggBase[K, V, VR]) Init(ctx processor.Context[K, change[VR]]) error {
+	p.ctx, p.drops = ctx, dropper(ctx)
+	var err error
+	p.kv, err = state.GetKeyValueStore[K, VR](ctx, p.store)
+	return err
+}
+
+// skip drops records aggregations ignore, as Kafka Streams does.
+func (p *aggBase[K, V, VR]) skip(rec processor.Record[K, V]) bool {
+	switch {
+	case rec.NullKey:
+		p.drops.DropRecord(engine.DropNullKey)
+	case rec.NullValue:
+		p.drops.DropRecord(engine.DropNullValue)
+	default:
+		return false
+	}
+	return true
+}
+
+func (p *aggBase[K, V, VR]) update(rec processor.Record[K, V], c change[VR]) error {
+	if err := p.kv.Put(rec.Key, c.New); err != nil {
+		return err
+	}
+	return p.ctx.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})
+}
+
+type aggregateProc[K, V, VR any] struct {
+	aggBase[K, V, VR]
+	init func() VR
+	f    func(K, V, VR) VR
+}
+
+func (p *aggregateProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
+	if p.skip(rec) {
+		return nil
+	}
+	old, found, err := p.kv.Get(rec.Key)
+	if err != nil {
+		return err
+	}
+	agg := old
+	if !found {
+		agg = p.init()
+	}
+	return p.update(rec, change[VR]{New: p.f(rec.Key, rec.Value, agg), Old: old, HasNew: true, HasOld: found})
+}
+
+type reduceProc[K, V any] struct {
+	aggBase[K, V, V]
+	f func(V, V) V
+}
+
+func (p *reduceProc[K, V]) Process(rec processor.Record[K, V]) error {
+	if p.skip(rec) {
+		return nil
+	}
+	old, found, err := p.kv.Get(rec.Key)
+	if err != nil {
+		return err
+	}
+	v := rec.Value
+	if found {
+		v = p.f(old, rec.Value)
+	}
+	return p.update(rec, change[V]{New: v, Old: old, HasNew: true, HasOld: found})
+}

@@ -1,0 +1,222 @@
+package dsl
+
+import (
+	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/serde"
+)
+
+// KStream is an unbounded stream of records, as Kafka Streams' KStream. It
+// is a value: operations return new streams and leave this one usable, so a
+// stream can feed several operations.
+type KStream[K, V any] struct {
+	b    *Builder
+	node string
+	ks   serde.Serde[K]
+	vs   serde.Serde[V]
+	// rekeyed is set once an operation may have changed the key since the
+	// last topic: a stateful operation then needs a repartition topic.
+	rekeyed bool
+}
+
+// KeyValue is a key and a value, as returned by FlatMap functions.
+type KeyValue[K, V any] struct {
+	Key   K
+	Value V
+}
+
+// KV returns a KeyValue.
+func KV[K, V any](key K, value V) KeyValue[K, V] { return KeyValue[K, V]{Key: key, Value: value} }
+
+// Stream reads topic as a stream with the given serdes. Named names the
+// source node.
+func Stream[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) KStream[K, V] {
+	return Streams(b, []string{topic}, keySerde, valueSerde, opts...)
+}
+
+// Streams reads several topics as one stream. Their records are processed
+// by the same task per partition number, so the topics must have the same
+// number of partitions.
+func Streams[K, V any](b *Builder, topics []string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) KStream[K, V] {
+	c := configure(opts)
+	name := b.name(c.name, "KSTREAM-SOURCE")
+	b.topo.AddSource(name, keySerde, valueSerde, topics...)
+	return KStream[K, V]{b: b, node: name, ks: keySerde, vs: valueSerde}
+}
+
+// Name is the name of the node that produces the stream.
+func (s KStream[K, V]) Name() string { return s.node }
+
+// Filter keeps the records for which pred returns true. Records with a null
+// value are kept without calling pred.
+func (s KStream[K, V]) Filter(pred func(key K, value V) bool, opts ...Option) KStream[K, V] {
+	return s.filter(pred, false, opts)
+}
+
+// FilterNot drops the records for which pred returns true. Records with a
+// null value are kept without calling pred.
+func (s KStream[K, V]) FilterNot(pred func(key K, value V) bool, opts ...Option) KStream[K, V] {
+	return s.filter(pred, true, opts)
+}
+
+func (s KStream[K, V]) filter(pred func(K, V) bool, not bool, opts []Option) KStream[K, V] {
+	c := configure(opts)
+	name := s.b.name(c.name, "KSTREAM-FILTER")
+	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, V] {
+		return &filterProc[K, V]{pred: pred, not: not}
+	}), s.node)
+	return s.with(name)
+}
+
+// with returns s produced by node name, types unchanged.
+func (s KStream[K, V]) with(name string) KStream[K, V] {
+	s.node = name
+	return s
+}
+
+// MapValues replaces each value with f(value), keeping the key: no
+// repartition follows.
+func (s KStream[K, V]) MapValues[VR any](f func(value V) VR, opts ...Option) KStream[K, VR] {
+	c := configure(opts)
+	name := s.b.name(c.name, "KSTREAM-MAPVALUES")
+	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, VR] {
+		return &mapValuesProc[K, V, VR]{f: f}
+	}), s.node)
+	return newValues[K, V, VR](s, name, c)
+}
+
+// FlatMapValues replaces each record by one record per value f returns,
+// keeping the key.
+func (s KStream[K, V]) FlatMapValues[VR any](f func(value V) []VR, opts ...Option) KStream[K, VR] {
+	c := configure(opts)
+	name := s.b.name(c.name, "KSTREAM-FLATMAPVALUES")
+	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, VR] {
+		return &flatMapValuesProc[K, V, VR]{f: f}
+	}), s.node)
+	return newValues[K, V, VR](s, name, c)
+}
+
+// Map replaces each record by the key and value f returns. The key may have
+// changed, so a stateful operation downstream reads through a repartition
+// topic.
+func (s KStream[K, V]) Map[KR, VR any](f func(key K, value V) (KR, VR), opts ...Option) KStream[KR, VR] {
+	c := configure(opts)
+	name := s.b.name(c.name, "KSTREAM-MAP")
+	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, KR, VR] {
+		return &mapProc[K, V, KR, VR]{f: f}
+	}), s.node)
+	return newStream[KR, VR](s.b, name, c, nil, nil, true)
+}
+
+// FlatMap replaces each record by the records f returns; keys may change.
+func (s KStream[K, V]) FlatMap[KR, VR any](f func(key K, value V) []KeyValue[KR, VR], opts ...Option) KStream[KR, VR] {
+	c := configure(opts)
+	name := s.b.name(c.name, "KSTREAM-FLATMAP")
+	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, KR, VR] {
+		return &flatMapProc[K, V, KR, VR]{f: f}
+	}), s.node)
+	return newStream[KR, VR](s.b, name, c, nil, nil, true)
+}
+
+// SelectKey sets each record's key to f(key, value), keeping the value.
+func (s KStream[K, V]) SelectKey[KR any](f func(key K, value V) KR, opts ...Option) KStream[KR, V] {
+	c := configure(opts)
+	name := s.b.name(c.name, "KSTREAM-KEY-SELECT")
+	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, KR, V] {
+		return &selectKeyProc[K, V, KR]{f: f}
+	}), s.node)
+	return newStream[KR, V](s.b, name, c, nil, s.vs, true)
+}
+
+// Peek calls action for each record and forwards it unchanged. action is not
+// called for records with a null value.
+func (s KStream[K, V]) Peek(action func(key K, value V), opts ...Option) KStream[K, V] {
+	c := configure(opts)
+	name := s.b.name(c.name, "KSTREAM-PEEK")
+	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, V] {
+		return &peekProc[K, V]{f: action, forward: true}
+	}), s.node)
+	return s.with(name)
+}
+
+// Foreach calls action for each record and ends the stream. action is not
+// called for records with a null value.
+func (s KStream[K, V]) Foreach(action func(key K, value V), opts ...Option) {
+	c := configure(opts)
+	name := s.b.name(c.name, "KSTREAM-FOREACH")
+	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, V] {
+		return &peekProc[K, V]{f: action}
+	}), s.node)
+}
+
+// Merge interleaves the records of s and other into one stream.
+func (s KStream[K, V]) Merge(other KStream[K, V], opts ...Option) KStream[K, V] {
+	c := configure(opts)
+	name := s.b.name(c.name, "KSTREAM-MERGE")
+	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, V] {
+		return &passThrough[K, V]{}
+	}), s.node, other.node)
+	out := s.with(name)
+	out.rekeyed = s.rekeyed || other.rekeyed
+	if out.ks == nil {
+		out.ks = other.ks
+	}
+	if out.vs == nil {
+		out.vs = other.vs
+	}
+	return out
+}
+
+// Process runs a custom processor on each record. It may change keys, so a
+// stateful operation downstream reads through a repartition topic.
+// WithStores connects stores added with Builder.AddStateStore.
+func (s KStream[K, V]) Process[KR, VR any](supplier processor.Supplier[K, V, KR, VR], opts ...Option) KStream[KR, VR] {
+	c := configure(opts)
+	name := s.b.name(c.name, "KSTREAM-PROCESSOR")
+	s.b.topo.AddProcessor(name, supplier, s.node)
+	s.connectStores(name, c.stores)
+	return newStream[KR, VR](s.b, name, c, nil, nil, true)
+}
+
+// ProcessValues runs a custom processor that must forward records with the
+// key it received; no repartition follows.
+func (s KStream[K, V]) ProcessValues[VR any](supplier processor.Supplier[K, V, K, VR], opts ...Option) KStream[K, VR] {
+	c := configure(opts)
+	name := s.b.name(c.name, "KSTREAM-PROCESSVALUES")
+	s.b.topo.AddProcessor(name, supplier, s.node)
+	s.connectStores(name, c.stores)
+	return newValues[K, V, VR](s, name, c)
+}
+
+func (s KStream[K, V]) connectStores(node string, stores []string) {
+	for _, st := range stores {
+		if s.b.g.Store(st) == nil {
+			s.b.fail("%w: %q is connected to store %q, which was never added with Builder.AddStateStore", errUnknownStore, node, st)
+			continue
+		}
+		s.b.g.ConnectStore(st, node)
+	}
+}
+
+// newValues is s after a value-only operation: the key serde and repartition
+// need carry over, the value serde is the option's or the built-in one.
+func newValues[K, V, VR any](s KStream[K, V], name string, c config) KStream[K, VR] {
+	return newStream[K, VR](s.b, name, c, s.ks, nil, s.rekeyed)
+}
+
+func newStream[K, V any](b *Builder, name string, c config, ks serde.Serde[K], vs serde.Serde[V], rekeyed bool) KStream[K, V] {
+	k, err := pickSerde(c.keySerde, ks)
+	if err != nil {
+		b.fail("dsl: %q: key %w", name, err)
+	}
+	v, err := pickSerde(c.valueSerde, vs)
+	if err != nil {
+		b.fail("dsl: %q: value %w", name, err)
+	}
+	return KStream[K, V]{b: b, node: name, ks: k, vs: v, rekeyed: rekeyed}
+}
+
+
+// supply adapts a constructor to processor.Supplier.
+func supply[KIn, VIn, KOut, VOut any](f func() processor.Processor[KIn, VIn, KOut, VOut]) processor.Supplier[KIn, VIn, KOut, VOut] {
+	return processor.SupplierFunc[KIn, VIn, KOut, VOut](f)
+}

@@ -1,0 +1,206 @@
+package dsl
+
+import (
+	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/serde"
+	"github.com/samsa-go/samsa/state"
+)
+
+// KTable is a changelog stream seen as a table: the latest value per key,
+// as Kafka Streams' KTable. A null value deletes its key's row.
+type KTable[K, V any] struct {
+	b    *Builder
+	node string
+	ks   serde.Serde[K]
+	vs   serde.Serde[V]
+	// store is the name of the store holding the table, if it is
+	// materialized.
+	store string
+}
+
+// change is what flows between table nodes: a row's new value and the one
+// it replaced, so that downstream tables can retract the old one.
+type change[V any] struct {
+	New, Old       V
+	HasNew, HasOld bool
+}
+
+// Table reads topic as a table, materialized in a key-value store
+// (Materialized names it). Records with a null key are dropped and counted.
+func Table[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) KTable[K, V] {
+	c := configure(opts)
+	source := b.generate("KSTREAM-SOURCE")
+	name := b.name(c.name, "KTABLE-SOURCE")
+	store := c.store
+	if store == "" {
+		store = b.generate(topic + "-STATE-STORE")
+	}
+	b.topo.AddSource(source, keySerde, valueSerde, topic)
+	b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, change[V]] {
+		return &tableSourceProc[K, V]{store: store}
+	}), source)
+	ks, vs := keySerde, valueSerde
+	addStore(b, c, store, name, ks, vs)
+	return KTable[K, V]{b: b, node: name, ks: ks, vs: vs, store: store}
+}
+
+// addStore adds the key-value store of a table or aggregation, with the
+// options' serdes over the given ones.
+func addStore[K, V any](b *Builder, c config, store, node string, ks serde.Serde[K], vs serde.Serde[V]) {
+	k, err := pickSerde(c.keySerde, ks)
+	if err != nil {
+		b.fail("dsl: store %q: key %w", store, err)
+	}
+	v, err := pickSerde(c.valueSerde, vs)
+	if err != nil {
+		b.fail("dsl: store %q: value %w", store, err)
+	}
+	switch {
+	case k == nil && v == nil:
+		b.fail("%w: store %q of %q has no key and value serde: pass them with dsl.Materialized(...).WithKeySerde/WithValueSerde", errMissingSerde, store, node)
+	case k == nil:
+		b.fail("%w: store %q of %q has no key serde: pass one with dsl.Materialized(...).WithKeySerde or dsl.GroupedWith", errMissingSerde, store, node)
+	case v == nil:
+		b.fail("%w: store %q of %q has no value serde: pass one with dsl.Materialized(...).WithValueSerde", errMissingSerde, store, node)
+	}
+	sb := state.KeyValueStoreBuilder(store, k, v)
+	if c.caching > 0 {
+		sb = sb.WithCachingEnabled(c.caching)
+	}
+	if c.noLogging {
+		sb = sb.WithLoggingDisabled()
+	}
+	if c.inMemory {
+		sb = sb.InMemory()
+	}
+	b.g.AddStore(sb, node)
+}
+
+// Name is the name of the node that produces the table.
+func (t KTable[K, V]) Name() string { return t.node }
+
+// StoreName is the name of the store that holds the table, or "" when it is
+// not materialized.
+func (t KTable[K, V]) StoreName() string { return t.store }
+
+// Filter keeps the rows for which pred returns true; a row that does not
+// pass is forwarded as a delete, as in Kafka Streams.
+func (t KTable[K, V]) Filter(pred func(key K, value V) bool, opts ...Option) KTable[K, V] {
+	return t.filter(pred, false, opts)
+}
+
+// FilterNot drops the rows for which pred returns true.
+func (t KTable[K, V]) FilterNot(pred func(key K, value V) bool, opts ...Option) KTable[K, V] {
+	return t.filter(pred, true, opts)
+}
+
+func (t KTable[K, V]) filter(pred func(K, V) bool, not bool, opts []Option) KTable[K, V] {
+	c := configure(opts)
+	name := t.b.name(c.name, "KTABLE-FILTER")
+	t.b.topo.AddProcessor(name, supply(func() processor.Processor[K, change[V], K, change[V]] {
+		return &tableFilterProc[K, V]{pred: pred, not: not}
+	}), t.node)
+	return KTable[K, V]{b: t.b, node: name, ks: t.ks, vs: t.vs}
+}
+
+// MapValues replaces each row's value with f(value); deletes stay deletes.
+func (t KTable[K, V]) MapValues[VR any](f func(value V) VR, opts ...Option) KTable[K, VR] {
+	c := configure(opts)
+	name := t.b.name(c.name, "KTABLE-MAPVALUES")
+	t.b.topo.AddProcessor(name, supply(func() processor.Processor[K, change[V], K, change[VR]] {
+		return &tableMapValuesProc[K, V, VR]{f: f}
+	}), t.node)
+	vs, err := pickSerde[VR](c.valueSerde, nil)
+	if err != nil {
+		t.b.fail("dsl: %q: value %w", name, err)
+	}
+	return KTable[K, VR]{b: t.b, node: name, ks: t.ks, vs: vs}
+}
+
+// ToStream turns the table's updates into a stream; a delete becomes a
+// record with a null value.
+func (t KTable[K, V]) ToStream(opts ...Option) KStream[K, V] {
+	c := configure(opts)
+	name := t.b.name(c.name, "KTABLE-TOSTREAM")
+	t.b.topo.AddProcessor(name, supply(func() processor.Processor[K, change[V], K, V] {
+		return &toStreamProc[K, V]{}
+	}), t.node)
+	return KStream[K, V]{b: t.b, node: name, ks: t.ks, vs: t.vs}
+}
+
+type tableSourceProc[K, V any] struct {
+	base[K, change[V]]
+	store string
+	kv    *state.KeyValueStore[K, V]
+	drops engine.Dropper
+}
+
+func (p *tableSourceProc[K, V]) Init(ctx processor.Context[K, change[V]]) error {
+	p.ctx, p.drops = ctx, dropper(ctx)
+	var err error
+	p.kv, err = state.GetKeyValueStore[K, V](ctx, p.store)
+	return err
+}
+
+func (p *tableSourceProc[K, V]) Process(rec processor.Record[K, V]) error {
+	if rec.NullKey {
+		p.drops.DropRecord(engine.DropNullKey)
+		return nil
+	}
+	var c change[V]
+	var err error
+	if rec.NullValue {
+		c.Old, c.HasOld, err = p.kv.Delete(rec.Key)
+	} else {
+		c.Old, c.HasOld, err = p.kv.Get(rec.Key)
+		if err == nil {
+			err = p.kv.Put(rec.Key, rec.Value)
+		}
+		c.New, c.HasNew = rec.Value, true
+	}
+	if err != nil {
+		return err
+	}
+	return p.ctx.Forward(processor.Record[K, change[V]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})
+}
+
+type tableFilterProc[K, V any] struct {
+	base[K, change[V]]
+	pred func(K, V) bool
+	not  bool
+}
+
+func (p *tableFilterProc[K, V]) Process(rec processor.Record[K, change[V]]) error {
+	c := rec.Value
+	if c.HasNew && p.pred(rec.Key, c.New) == p.not {
+		c.HasNew, c.New = false, *new(V)
+	}
+	if c.HasOld && p.pred(rec.Key, c.Old) == p.not {
+		c.HasOld, c.Old = false, *new(V)
+	}
+	rec.Value = c
+	return p.ctx.Forward(rec)
+}
+
+type tableMapValuesProc[K, V, VR any] struct {
+	base[K, change[VR]]
+	f func(V) VR
+}
+
+func (p *tableMapValuesProc[K, V, VR]) Process(rec processor.Record[K, change[V]]) error {
+	c := change[VR]{HasNew: rec.Value.HasNew, HasOld: rec.Value.HasOld}
+	if c.HasNew {
+		c.New = p.f(rec.Value.New)
+	}
+	if c.HasOld {
+		c.Old = p.f(rec.Value.Old)
+	}
+	return p.ctx.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
+}
+
+type toStreamProc[K, V any] struct{ base[K, V] }
+
+func (p *toStreamProc[K, V]) Process(rec processor.Record[K, change[V]]) error {
+	return p.ctx.Forward(processor.Record[K, V]{Key: rec.Key, Value: rec.Value.New, NullValue: !rec.Value.HasNew, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
+}

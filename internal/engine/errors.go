@@ -1,0 +1,20 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinels for topology errors; package topology re-exports them.
+var (
+	ErrEmpty            = errors.New("topology has no nodes")
+	ErrDuplicateName    = errors.New("duplicate name")
+	ErrUnknownNode      = errors.New("unknown node")
+	ErrUnknownStore     = errors.New("unknown store")
+	ErrMissingSerde     = errors.New("missing serde")
+	ErrNotCopartitioned = errors.New("topics not co-partitioned")
+	ErrCycle            = errors.New("topic read and written in one sub-topology")
+	ErrTypeMismatch     = errors.New("type mismatch")
+)
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

@@ -1,0 +1,454 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/samsa-go/samsa/state"
+)
+
+// Kind is the role of a node.
+type Kind int
+
+const (
+	KindSource Kind = iota
+	KindProcessor
+	KindSink
+)
+
+// Instance is a node built for one task.
+type Instance struct {
+	// Receiver is a Receiver[K, V] for processors and sinks, a RawSource for
+	// sources.
+	Receiver any
+	Init     func() error
+	Close    func() error
+}
+
+// BuildFunc builds a node for task t. children are the built receivers of
+// the node's children, in the node's child order.
+type BuildFunc func(t *Task, n *Node, children []any) (Instance, error)
+
+// Node is one vertex of the graph.
+type Node struct {
+	Name string
+	Kind Kind
+	// Topics are a source's topics.
+	Topics []string
+	// Topic is a sink's fixed topic; empty when the sink picks a topic per
+	// record.
+	Topic string
+	// Stores are the names of the stores the node may use.
+	Stores   []string
+	Parents  []*Node
+	Children []*Node
+
+	// InKey and InValue are the types the node receives (nil for sources);
+	// OutKey and OutValue the types it forwards (nil for sinks).
+	InKey, InValue, OutKey, OutValue reflect.Type
+
+	Build BuildFunc
+	// Check reports a configuration error found when the graph is built
+	// (a missing serde, say). May be nil.
+	Check func() error
+
+	sub int
+}
+
+// InternalTopic is a topic the application owns: a repartition topic. Its
+// name here lacks the application id prefix, which the runtime adds.
+type InternalTopic struct {
+	Name string
+	// Partitions is the partition count asked for; 0 takes the count of the
+	// upstream source topics.
+	Partitions int32
+}
+
+// StoreSpec is a store of the graph and the nodes connected to it.
+type StoreSpec struct {
+	Builder state.StoreBuilder
+	Nodes   []string
+	// SourceTopic is set for a table materialized straight from its source
+	// topic; it can be restored from that topic instead of a changelog.
+	SourceTopic string
+}
+
+// Subtopology is a connected part of the graph: the unit that becomes one
+// task per partition.
+type Subtopology struct {
+	ID    int
+	Nodes []*Node
+	// SourceTopics and SinkTopics are sorted.
+	SourceTopics []string
+	SinkTopics   []string
+	Stores       []string
+	// RepartitionSourceTopics are the SourceTopics that are internal.
+	RepartitionSourceTopics []string
+}
+
+// Graph is the untyped topology. It is built by one goroutine and read-only
+// after Build.
+type Graph struct {
+	Nodes  []*Node
+	Stores []*StoreSpec
+
+	Internal map[string]*InternalTopic
+	// CopartitionGroups lists groups of topics whose partitions must match
+	// (each sorted).
+	CopartitionGroups [][]string
+
+	Subtopologies []*Subtopology
+
+	byName  map[string]*Node
+	stores  map[string]*StoreSpec
+	errs    []error
+	built   bool
+	counter int
+}
+
+// NewGraph returns an empty graph.
+func NewGraph() *Graph {
+	return &Graph{
+		Internal: map[string]*InternalTopic{},
+		byName:   map[string]*Node{},
+		stores:   map[string]*StoreSpec{},
+	}
+}
+
+// NextIndex returns the next value of the counter that generated names use,
+// as Kafka Streams numbers its generated names.
+func (g *Graph) NextIndex() int {
+	i := g.counter
+	g.counter++
+	return i
+}
+
+// Fail records an error that Build will return.
+func (g *Graph) Fail(err error) { g.errs = append(g.errs, err) }
+
+// Node returns the node named name, or nil.
+func (g *Graph) Node(name string) *Node { return g.byName[name] }
+
+// Store returns the store named name, or nil.
+func (g *Graph) Store(name string) *StoreSpec { return g.stores[name] }
+
+// Add adds n with the named parents. Errors are recorded for Build.
+func (g *Graph) Add(n *Node, parents ...string) *Node {
+	if n.Name == "" {
+		g.Fail(errors.New("node has an empty name"))
+		return n
+	}
+	if _, dup := g.byName[n.Name]; dup {
+		g.Fail(fmt.Errorf("%w: node %q is defined twice", ErrDuplicateName, n.Name))
+		return n
+	}
+	if n.Kind == KindSource && len(parents) > 0 {
+		g.Fail(fmt.Errorf("source %q cannot have parents", n.Name))
+	}
+	if n.Kind != KindSource && len(parents) == 0 {
+		g.Fail(fmt.Errorf("%s %q needs at least one parent", kindName(n.Kind), n.Name))
+	}
+	for _, p := range parents {
+		pn := g.byName[p]
+		if pn == nil {
+			g.Fail(fmt.Errorf("%w: %s %q names parent %q, which does not exist", ErrUnknownNode, kindName(n.Kind), n.Name, p))
+			continue
+		}
+		if pn.Kind == KindSink {
+			g.Fail(fmt.Errorf("sink %q cannot be a parent of %q", p, n.Name))
+			continue
+		}
+		n.Parents = append(n.Parents, pn)
+		pn.Children = append(pn.Children, n)
+	}
+	g.byName[n.Name] = n
+	g.Nodes = append(g.Nodes, n)
+	return n
+}
+
+// AddStore registers a store and connects it to nodes.
+func (g *Graph) AddStore(b state.StoreBuilder, nodes ...string) *StoreSpec {
+	name := b.Name()
+	if name == "" {
+		g.Fail(errors.New("store has an empty name"))
+		return nil
+	}
+	if _, dup := g.stores[name]; dup {
+		g.Fail(fmt.Errorf("%w: store %q is defined twice", ErrDuplicateName, name))
+		return nil
+	}
+	s := &StoreSpec{Builder: b}
+	g.stores[name] = s
+	g.Stores = append(g.Stores, s)
+	for _, n := range nodes {
+		g.ConnectStore(name, n)
+	}
+	return s
+}
+
+// ConnectStore gives node access to store.
+func (g *Graph) ConnectStore(store, node string) {
+	n := g.byName[node]
+	if n == nil {
+		g.Fail(fmt.Errorf("%w: store %q is connected to node %q, which does not exist", ErrUnknownNode, store, node))
+		return
+	}
+	if !slices.Contains(n.Stores, store) {
+		n.Stores = append(n.Stores, store)
+	}
+	if s := g.stores[store]; s != nil && !slices.Contains(s.Nodes, node) {
+		s.Nodes = append(s.Nodes, node)
+	}
+}
+
+// AddInternalTopic registers a repartition topic.
+func (g *Graph) AddInternalTopic(name string, partitions int32) {
+	if t, ok := g.Internal[name]; ok {
+		if partitions > 0 && t.Partitions > 0 && t.Partitions != partitions {
+			g.Fail(fmt.Errorf("%w: internal topic %q asked for with %d and %d partitions", ErrNotCopartitioned, name, t.Partitions, partitions))
+		}
+		return
+	}
+	g.Internal[name] = &InternalTopic{Name: name, Partitions: partitions}
+}
+
+// AddCopartitionGroup records that topics must have equal partition counts.
+func (g *Graph) AddCopartitionGroup(topics ...string) {
+	grp := slices.Clone(topics)
+	sort.Strings(grp)
+	grp = slices.Compact(grp)
+	g.CopartitionGroups = append(g.CopartitionGroups, grp)
+}
+
+// IsInternal reports whether topic is a repartition topic of the graph.
+func (g *Graph) IsInternal(topic string) bool { _, ok := g.Internal[topic]; return ok }
+
+// SourceNode returns the source node reading topic, or nil.
+func (g *Graph) SourceNode(topic string) *Node {
+	for _, n := range g.Nodes {
+		if n.Kind == KindSource && slices.Contains(n.Topics, topic) {
+			return n
+		}
+	}
+	return nil
+}
+
+// SubtopologyOf returns the subtopology that reads topic, or nil.
+func (g *Graph) SubtopologyOf(topic string) *Subtopology {
+	if n := g.SourceNode(topic); n != nil {
+		return g.Subtopologies[n.sub]
+	}
+	return nil
+}
+
+// Build checks the graph and splits it into subtopologies. It reports every
+// error it finds, joined.
+func (g *Graph) Build() error {
+	if g.built {
+		return nil
+	}
+	errs := slices.Clone(g.errs)
+	if len(g.Nodes) == 0 {
+		errs = append(errs, ErrEmpty)
+	}
+	// Each topic may be read by one source only.
+	readers := map[string]string{}
+	for _, n := range g.Nodes {
+		if n.Kind != KindSource {
+			continue
+		}
+		if len(n.Topics) == 0 {
+			errs = append(errs, fmt.Errorf("source %q has no topics", n.Name))
+		}
+		for _, t := range n.Topics {
+			if other, ok := readers[t]; ok {
+				errs = append(errs, fmt.Errorf("%w: topic %q is read by both source %q and source %q", ErrDuplicateName, t, other, n.Name))
+				continue
+			}
+			readers[t] = n.Name
+		}
+	}
+	for _, n := range g.Nodes {
+		for _, s := range n.Stores {
+			if g.stores[s] == nil {
+				errs = append(errs, fmt.Errorf("%w: %s %q uses store %q, which was never added", ErrUnknownStore, kindName(n.Kind), n.Name, s))
+			}
+		}
+		for _, c := range n.Children {
+			if c.InKey != n.OutKey || c.InValue != n.OutValue {
+				errs = append(errs, fmt.Errorf("%w: %q forwards <%v, %v> but its child %q takes <%v, %v>", ErrTypeMismatch, n.Name, n.OutKey, n.OutValue, c.Name, c.InKey, c.InValue))
+			}
+		}
+		if n.Check != nil {
+			if err := n.Check(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return joinErrs(errs)
+	}
+	g.split()
+	// Every record of a task comes from one partition number of all the
+	// task's source topics, so they must be co-partitioned.
+	for _, st := range g.Subtopologies {
+		if len(st.SourceTopics) > 1 {
+			g.CopartitionGroups = append(g.CopartitionGroups, slices.Clone(st.SourceTopics))
+		}
+	}
+	for _, st := range g.Subtopologies {
+		for _, t := range st.SinkTopics {
+			if slices.Contains(st.SourceTopics, t) {
+				errs = append(errs, fmt.Errorf("%w: topic %q is both read and written by sub-topology %d (nodes %s); put a repartition step between them", ErrCycle, t, st.ID, nodeNames(st.Nodes, t)))
+			}
+		}
+	}
+	errs = append(errs, g.checkCopartitioning()...)
+	if len(errs) > 0 {
+		g.Subtopologies = nil
+		return joinErrs(errs)
+	}
+	g.built = true
+	return nil
+}
+
+func nodeNames(nodes []*Node, topic string) string {
+	var names []string
+	for _, n := range nodes {
+		if slices.Contains(n.Topics, topic) || n.Topic == topic {
+			names = append(names, fmt.Sprintf("%q", n.Name))
+		}
+	}
+	return strings.Join(names, " and ")
+}
+
+// split groups nodes into connected components (edges and shared stores),
+// numbered in the order of their first node, as Kafka Streams numbers them.
+func (g *Graph) split() {
+	parent := make([]int, len(g.Nodes))
+	index := map[*Node]int{}
+	for i, n := range g.Nodes {
+		parent[i] = i
+		index[n] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	union := func(a, b int) {
+		ra, rb := find(a), find(b)
+		if ra == rb {
+			return
+		}
+		if ra < rb {
+			parent[rb] = ra
+		} else {
+			parent[ra] = rb
+		}
+	}
+	for i, n := range g.Nodes {
+		for _, c := range n.Children {
+			union(i, index[c])
+		}
+	}
+	for _, s := range g.Stores {
+		for j := 1; j < len(s.Nodes); j++ {
+			union(index[g.byName[s.Nodes[0]]], index[g.byName[s.Nodes[j]]])
+		}
+	}
+	ids := map[int]int{}
+	g.Subtopologies = nil
+	for i, n := range g.Nodes {
+		r := find(i)
+		id, ok := ids[r]
+		if !ok {
+			id = len(g.Subtopologies)
+			ids[r] = id
+			g.Subtopologies = append(g.Subtopologies, &Subtopology{ID: id})
+		}
+		st := g.Subtopologies[id]
+		n.sub = id
+		st.Nodes = append(st.Nodes, n)
+		switch n.Kind {
+		case KindSource:
+			st.SourceTopics = append(st.SourceTopics, n.Topics...)
+			for _, t := range n.Topics {
+				if g.IsInternal(t) {
+					st.RepartitionSourceTopics = append(st.RepartitionSourceTopics, t)
+				}
+			}
+		case KindSink:
+			if n.Topic != "" {
+				st.SinkTopics = append(st.SinkTopics, n.Topic)
+			}
+		}
+		for _, s := range n.Stores {
+			if !slices.Contains(st.Stores, s) {
+				st.Stores = append(st.Stores, s)
+			}
+		}
+	}
+	for _, st := range g.Subtopologies {
+		sort.Strings(st.SourceTopics)
+		sort.Strings(st.SinkTopics)
+		st.SinkTopics = slices.Compact(st.SinkTopics)
+		sort.Strings(st.RepartitionSourceTopics)
+	}
+}
+
+// checkCopartitioning finds groups whose partition counts are known when the
+// graph is built (internal topics with explicit counts) and differ. Counts of
+// external topics are checked by the runtime, against the broker.
+func (g *Graph) checkCopartitioning() []error {
+	var errs []error
+	for _, grp := range g.CopartitionGroups {
+		counts := map[string]int32{}
+		var names []string
+		for _, t := range grp {
+			if it, ok := g.Internal[t]; ok && it.Partitions > 0 {
+				counts[t] = it.Partitions
+				names = append(names, fmt.Sprintf("%q (%d)", t, it.Partitions))
+			}
+		}
+		var first int32
+		for _, c := range counts {
+			if first == 0 {
+				first = c
+			} else if c != first {
+				errs = append(errs, fmt.Errorf("%w: topics %s must have the same number of partitions", ErrNotCopartitioned, strings.Join(names, ", ")))
+				break
+			}
+		}
+	}
+	return errs
+}
+
+func kindName(k Kind) string {
+	switch k {
+	case KindSource:
+		return "source"
+	case KindSink:
+		return "sink"
+	}
+	return "processor"
+}
+
+func joinErrs(errs []error) error {
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	return errors.Join(errs...)
+}
+
+// GraphOf returns the graph behind a *topology.Topology. Package topology
+// sets it, so that the runtime and the test driver reach the graph without
+// topology exporting it.
+var GraphOf func(topology any) *Graph

@@ -1,0 +1,230 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/serde"
+)
+
+// ErrDeserialization marks a record whose key or value its source serde
+// could not read.
+var ErrDeserialization = errors.New("deserialization failed")
+
+// emptyBytes is a present, empty encoding; nil would mean a Kafka null.
+var emptyBytes = []byte{}
+
+// nodeError attributes an error to the node that returned it. It is made
+// only on the error path.
+type nodeError struct {
+	node string
+	err  error
+}
+
+func (e *nodeError) Error() string { return fmt.Sprintf("node %q: %v", e.node, e.err) }
+func (e *nodeError) Unwrap() error { return e.err }
+
+func attribute(err error, node string) error {
+	var ne *nodeError
+	var pe *processor.Error
+	if errors.As(err, &ne) || errors.As(err, &pe) {
+		return err
+	}
+	return &nodeError{node: node, err: err}
+}
+
+func receivers[K, V any](n *Node, children []any) ([]Receiver[K, V], error) {
+	out := make([]Receiver[K, V], len(children))
+	for i, c := range children {
+		r, ok := c.(Receiver[K, V])
+		if !ok {
+			return nil, fmt.Errorf("%w: child %q of %q does not take records of the types %q forwards", ErrTypeMismatch, n.Children[i].Name, n.Name, n.Name)
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// SourceBuild returns the BuildFunc of a source reading keys with ks and
+// values with vs.
+func SourceBuild[K, V any](ks serde.Serde[K], vs serde.Serde[V]) BuildFunc {
+	return func(t *Task, n *Node, children []any) (Instance, error) {
+		kids, err := receivers[K, V](n, children)
+		if err != nil {
+			return Instance{}, err
+		}
+		return Instance{Receiver: &sourceNode[K, V]{t: t, n: n, ks: ks, vs: vs, children: kids}}, nil
+	}
+}
+
+type sourceNode[K, V any] struct {
+	t        *Task
+	n        *Node
+	ks       serde.Serde[K]
+	vs       serde.Serde[V]
+	children []Receiver[K, V]
+}
+
+func (s *sourceNode[K, V]) ProcessRaw(r *RawRecord) error {
+	rec := processor.Record[K, V]{Timestamp: r.Timestamp, Headers: r.Headers}
+	var err error
+	if r.Key == nil {
+		rec.NullKey = true
+	} else if rec.Key, err = s.ks.Deserialize(r.Topic, r.Key); err != nil {
+		return s.badRecord("key", err)
+	}
+	if r.Value == nil {
+		rec.NullValue = true
+	} else if rec.Value, err = s.vs.Deserialize(r.Topic, r.Value); err != nil {
+		return s.badRecord("value", err)
+	}
+	for i, c := range s.children {
+		if err := c.Process(rec); err != nil {
+			return attribute(err, s.n.Children[i].Name)
+		}
+	}
+	return nil
+}
+
+func (s *sourceNode[K, V]) badRecord(part string, err error) error {
+	if s.t.cfg.ContinueOnDeserializationError {
+		s.t.DropRecord(DropDeserialization)
+		return nil
+	}
+	return &nodeError{node: s.n.Name, err: fmt.Errorf("%w: %s: %w", ErrDeserialization, part, err)}
+}
+
+// Reasons for dropped records, as counted by Task.Dropped.
+const (
+	DropDeserialization = "deserialization-error"
+	DropNullKey         = "null-key"
+	DropNullValue       = "null-value"
+)
+
+// ProcessorBuild returns the BuildFunc of a processor node.
+func ProcessorBuild[KIn, VIn, KOut, VOut any](sup processor.Supplier[KIn, VIn, KOut, VOut]) BuildFunc {
+	return func(t *Task, n *Node, children []any) (Instance, error) {
+		kids, err := receivers[KOut, VOut](n, children)
+		if err != nil {
+			return Instance{}, err
+		}
+		p := sup.New()
+		if p == nil {
+			return Instance{}, fmt.Errorf("supplier of %q returned a nil processor", n.Name)
+		}
+		ctx := &procContext[KOut, VOut]{t: t, n: n, children: kids}
+		return Instance{
+			Receiver: Receiver[KIn, VIn](p),
+			Init:     func() error { return p.Init(ctx) },
+			Close:    p.Close,
+		}, nil
+	}
+}
+
+// procContext is the processor.Context of one node in one task.
+type procContext[K, V any] struct {
+	t        *Task
+	n        *Node
+	children []Receiver[K, V]
+}
+
+func (c *procContext[K, V]) Forward(rec processor.Record[K, V]) error {
+	for i, ch := range c.children {
+		if err := ch.Process(rec); err != nil {
+			return attribute(err, c.n.Children[i].Name)
+		}
+	}
+	return nil
+}
+
+func (c *procContext[K, V]) ForwardTo(child string, rec processor.Record[K, V]) error {
+	for i, ch := range c.n.Children {
+		if ch.Name == child {
+			if err := c.children[i].Process(rec); err != nil {
+				return attribute(err, child)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %q is not a child of %q", ErrUnknownNode, child, c.n.Name)
+}
+
+func (c *procContext[K, V]) Schedule(interval time.Duration, typ processor.PunctuationType, fn processor.Punctuator) (processor.Cancellable, error) {
+	s, err := c.t.schedule(c.n, interval, typ, fn)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c *procContext[K, V]) StateStore(name string) (processor.StateStore, error) {
+	return c.t.storeFor(c.n, name)
+}
+
+func (c *procContext[K, V]) RecordMetadata() (processor.RecordMetadata, bool) {
+	return c.t.meta, c.t.hasMeta
+}
+
+func (c *procContext[K, V]) StreamTime() int64        { return c.t.streamTime }
+func (c *procContext[K, V]) WallClockTime() int64     { return c.t.wallClock }
+func (c *procContext[K, V]) TaskID() processor.TaskID { return c.t.ID }
+func (c *procContext[K, V]) ApplicationID() string    { return c.t.cfg.ApplicationID }
+
+// DropRecord counts a record the node dropped on purpose. DSL processors
+// find it by asserting their context to Dropper.
+func (c *procContext[K, V]) DropRecord(reason string) { c.t.DropRecord(reason) }
+
+// Dropper is implemented by every processor context the engine makes.
+type Dropper interface{ DropRecord(reason string) }
+
+// TopicExtractor picks a sink's topic per record.
+type TopicExtractor[K, V any] func(rec processor.Record[K, V]) string
+
+// SinkBuild returns the BuildFunc of a sink writing to topic, or to the topic
+// extract picks when topic is empty.
+func SinkBuild[K, V any](topic string, extract TopicExtractor[K, V], ks serde.Serde[K], vs serde.Serde[V]) BuildFunc {
+	return func(t *Task, n *Node, _ []any) (Instance, error) {
+		return Instance{Receiver: Receiver[K, V](&sinkNode[K, V]{t: t, n: n, topic: topic, extract: extract, ks: ks, vs: vs})}, nil
+	}
+}
+
+type sinkNode[K, V any] struct {
+	t       *Task
+	n       *Node
+	topic   string
+	extract TopicExtractor[K, V]
+	ks      serde.Serde[K]
+	vs      serde.Serde[V]
+	kbuf    []byte
+	vbuf    []byte
+}
+
+func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
+	topic := s.topic
+	if s.extract != nil {
+		if topic = s.extract(rec); topic == "" {
+			return fmt.Errorf("sink %q: topic extractor returned an empty topic", s.n.Name)
+		}
+	}
+	var key, value []byte
+	var err error
+	if !rec.NullKey {
+		if s.kbuf, err = s.ks.Serialize(s.kbuf[:0], topic, rec.Key); err != nil {
+			return fmt.Errorf("sink %q: serialize key for topic %q: %w", s.n.Name, topic, err)
+		}
+		if key = s.kbuf; key == nil {
+			key = emptyBytes
+		}
+	}
+	if !rec.NullValue {
+		if s.vbuf, err = s.vs.Serialize(s.vbuf[:0], topic, rec.Value); err != nil {
+			return fmt.Errorf("sink %q: serialize value for topic %q: %w", s.n.Name, topic, err)
+		}
+		if value = s.vbuf; value == nil {
+			value = emptyBytes
+		}
+	}
+	return s.t.cfg.Collector.Send(topic, key, value, rec.Timestamp, rec.Headers)
+}

@@ -1,0 +1,473 @@
+package state
+
+import (
+	"bytes"
+	"errors"
+
+	"github.com/google/btree"
+)
+
+// cacheEntryOverhead is what the cache charges each entry on top of its key
+// and value bytes: roughly the entry struct, its map slot and its index
+// slot. It keeps a cache of many tiny entries from growing without bound.
+const cacheEntryOverhead = 64
+
+// CachingStore is the record cache of Kafka Streams for one store: it folds
+// repeated writes to a key so that only the last one per commit interval
+// reaches the layers below (changelog and bytes store), and a table
+// downstream sees one update per key and interval instead of one per record.
+//
+// Writes stay in the cache, dirty, until Flush or until the cache holds more
+// than maxBytes (keys, values and a fixed overhead per entry). Going over the
+// limit first drops entries that are clean (already written down), then
+// writes down and drops dirty entries in the order they were first dirtied,
+// the oldest first. Reads and ranges see cached writes, including deletes.
+// Entries written down stay cached, clean, to serve reads until evicted;
+// reads that miss do not fill the cache.
+//
+// Close drops unflushed writes: the task flushes before a clean close, and
+// after a failure the writes must not reach the changelog. Close closes
+// inner. Like every store, a CachingStore is used by one goroutine.
+type CachingStore struct {
+	inner    KeyValueBytesStore
+	maxBytes int
+	size     int
+	entries  map[string]*cacheEntry
+	// index orders the dirty entries by key so that Range can merge them
+	// with inner's keys without sorting the whole cache.
+	index    *btree.BTreeG[*cacheEntry]
+	dirty    entryList // in the order entries were first dirtied
+	clean    entryList // in the order entries were written down
+	listener func(key, newValue, oldValue []byte) error
+	oldBuf   []byte
+	probe    cacheEntry
+	flushing bool
+	closed   bool
+}
+
+type cacheEntry struct {
+	key        []byte
+	value      []byte
+	deleted    bool
+	dirty      bool
+	prev, next *cacheEntry
+	list       *entryList
+}
+
+// NewCachingStore returns a cache of at most maxBytes in front of inner.
+// maxBytes 0 writes every change straight through.
+func NewCachingStore(inner KeyValueBytesStore, maxBytes int) *CachingStore {
+	return &CachingStore{
+		inner:    inner,
+		maxBytes: maxBytes,
+		entries:  make(map[string]*cacheEntry),
+		index: btree.NewG(32, func(a, b *cacheEntry) bool {
+			return bytes.Compare(a.key, b.key) < 0
+		}),
+	}
+}
+
+// SetFlushListener sets fn to be called for each entry the cache writes down
+// to inner, on Flush or on eviction, after the write: with the key, the new
+// value (nil for a delete) and the value inner held before (nil if none),
+// which is the value before the first write the cache folded. It is not
+// called when both are nil. The slices are valid only during the call. An
+// error from fn stops the flush or write that caused it and is returned
+// from there. The DSL uses it to forward a table's updates downstream.
+func (c *CachingStore) SetFlushListener(fn func(key, newValue, oldValue []byte) error) {
+	c.listener = fn
+}
+
+func (c *CachingStore) Name() string     { return c.inner.Name() }
+func (c *CachingStore) Persistent() bool { return c.inner.Persistent() }
+
+func (c *CachingStore) check(op string) error {
+	if c.closed {
+		return closedErr(c.Name(), op)
+	}
+	return nil
+}
+
+func (c *CachingStore) Get(key []byte) ([]byte, bool, error) {
+	if err := c.check("get"); err != nil {
+		return nil, false, err
+	}
+	if e := c.entries[string(key)]; e != nil {
+		if e.deleted {
+			return nil, false, nil
+		}
+		return e.value, true, nil
+	}
+	return c.inner.Get(key)
+}
+
+func (c *CachingStore) Put(key, value []byte) error {
+	if err := c.check("put"); err != nil {
+		return err
+	}
+	e := c.entry(key)
+	c.size += len(value) - len(e.value)
+	if e.value == nil {
+		// Non-nil even when empty: an empty value is present.
+		e.value = make([]byte, 0, len(value))
+	}
+	e.value = append(e.value[:0], value...)
+	e.deleted = false
+	c.markDirty(e)
+	return c.evict()
+}
+
+func (c *CachingStore) Delete(key []byte) error {
+	if err := c.check("delete"); err != nil {
+		return err
+	}
+	e := c.entry(key)
+	c.size -= len(e.value)
+	e.value = e.value[:0]
+	e.deleted = true
+	c.markDirty(e)
+	return c.evict()
+}
+
+func (c *CachingStore) entry(key []byte) *cacheEntry {
+	if e := c.entries[string(key)]; e != nil {
+		return e
+	}
+	e := &cacheEntry{key: clone(key)}
+	c.entries[string(e.key)] = e
+	c.size += len(key) + cacheEntryOverhead
+	return e
+}
+
+func (c *CachingStore) markDirty(e *cacheEntry) {
+	if e.dirty {
+		return
+	}
+	if e.list != nil {
+		e.list.remove(e)
+	}
+	c.dirty.pushBack(e)
+	c.index.ReplaceOrInsert(e)
+	e.dirty = true
+}
+
+func (c *CachingStore) markClean(e *cacheEntry) {
+	c.dirty.remove(e)
+	c.index.Delete(e)
+	c.clean.pushBack(e)
+	e.dirty = false
+}
+
+func (c *CachingStore) drop(e *cacheEntry) {
+	if e.dirty {
+		c.dirty.remove(e)
+		c.index.Delete(e)
+	} else {
+		c.clean.remove(e)
+	}
+	delete(c.entries, string(e.key))
+	c.size -= len(e.key) + len(e.value) + cacheEntryOverhead
+}
+
+// evict brings the cache back under maxBytes. During a flush it waits: the
+// flush is already writing everything down, and evicting from a listener
+// called by it would re-enter it.
+func (c *CachingStore) evict() error {
+	for c.size > c.maxBytes && !c.flushing {
+		if e := c.clean.head; e != nil {
+			c.drop(e)
+			continue
+		}
+		e := c.dirty.head
+		if e == nil {
+			return nil
+		}
+		if err := c.writeDown(e); err != nil {
+			return err
+		}
+		// A listener may have written the key again; then it stays.
+		if !e.dirty {
+			c.drop(e)
+		}
+	}
+	return nil
+}
+
+// writeDown writes e to inner and reports it to the listener.
+func (c *CachingStore) writeDown(e *cacheEntry) error {
+	var old []byte
+	if c.listener != nil {
+		v, found, err := c.inner.Get(e.key)
+		if err != nil {
+			return err
+		}
+		if found {
+			// inner's Put below reuses the slice Get returned.
+			if c.oldBuf == nil {
+				c.oldBuf = make([]byte, 0, len(v))
+			}
+			c.oldBuf = append(c.oldBuf[:0], v...)
+			old = c.oldBuf
+		}
+	}
+	var err error
+	if e.deleted {
+		err = c.inner.Delete(e.key)
+	} else {
+		err = c.inner.Put(e.key, e.value)
+	}
+	if err != nil {
+		return err
+	}
+	// Clean before the listener runs, so that a write it makes to this key
+	// dirties the entry again instead of being lost.
+	c.markClean(e)
+	if c.listener == nil || (e.deleted && old == nil) {
+		return nil
+	}
+	var newValue []byte
+	if !e.deleted {
+		newValue = e.value
+	}
+	if err := c.listener(e.key, newValue, old); err != nil {
+		return storeErr(c.Name(), "flush listener", err)
+	}
+	return nil
+}
+
+// Flush writes the dirty entries down to inner in the order they were first
+// dirtied, then flushes inner. On error the entries not yet written stay
+// dirty, and a later Flush carries on with them.
+func (c *CachingStore) Flush() error {
+	if err := c.check("flush"); err != nil {
+		return err
+	}
+	if c.flushing {
+		return storeErr(c.Name(), "flush", errors.New("flush called during flush"))
+	}
+	c.flushing = true
+	for e := c.dirty.head; e != nil; e = c.dirty.head {
+		if err := c.writeDown(e); err != nil {
+			c.flushing = false
+			return err
+		}
+	}
+	c.flushing = false
+	if err := c.inner.Flush(); err != nil {
+		return err
+	}
+	return c.evict()
+}
+
+// Range merges the dirty entries in [from, to) with inner's keys. Both sides
+// are snapshots taken now: the dirty entries are copied.
+func (c *CachingStore) Range(from, to []byte) (BytesIterator, error) {
+	return c.newIter("range", from, to, false)
+}
+
+// ReverseRange is Range in reverse order.
+func (c *CachingStore) ReverseRange(from, to []byte) (BytesIterator, error) {
+	return c.newIter("reverse range", from, to, true)
+}
+
+func (c *CachingStore) newIter(op string, from, to []byte, reverse bool) (BytesIterator, error) {
+	if err := c.check(op); err != nil {
+		return nil, err
+	}
+	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
+		return emptyIterator{}, nil
+	}
+	var (
+		arena  []byte
+		spans  []cachedSpan
+		within = func(e *cacheEntry) bool {
+			if to != nil && bytes.Compare(e.key, to) >= 0 {
+				return false
+			}
+			start := len(arena)
+			arena = append(arena, e.key...)
+			arena = append(arena, e.value...)
+			spans = append(spans, cachedSpan{start: start, keyLen: len(e.key), end: len(arena), deleted: e.deleted})
+			return true
+		}
+	)
+	if from != nil {
+		c.probe.key = from
+		c.index.AscendGreaterOrEqual(&c.probe, within)
+		c.probe.key = nil
+	} else {
+		c.index.Ascend(within)
+	}
+	var inner BytesIterator
+	var err error
+	if reverse {
+		inner, err = c.inner.ReverseRange(from, to)
+	} else {
+		inner, err = c.inner.Range(from, to)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cached := make([]cachedKV, len(spans))
+	for i, s := range spans {
+		j := i
+		if reverse {
+			j = len(spans) - 1 - i
+		}
+		cached[j] = cachedKV{
+			key:     arena[s.start : s.start+s.keyLen : s.start+s.keyLen],
+			value:   arena[s.start+s.keyLen : s.end : s.end],
+			deleted: s.deleted,
+		}
+	}
+	return &mergeIterator{cached: cached, inner: inner, reverse: reverse}, nil
+}
+
+// ApproximateNumEntries is inner's count corrected by the dirty entries: a
+// cached write of a key inner lacks adds one, a cached delete of a key inner
+// has removes one. It is exact when inner's count is.
+func (c *CachingStore) ApproximateNumEntries() (int64, error) {
+	if err := c.check("count"); err != nil {
+		return 0, err
+	}
+	n, err := c.inner.ApproximateNumEntries()
+	if err != nil {
+		return 0, err
+	}
+	for e := c.dirty.head; e != nil; e = e.next {
+		_, found, err := c.inner.Get(e.key)
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case e.deleted && found:
+			n--
+		case !e.deleted && !found:
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Close drops the cache, unflushed writes included, and closes inner.
+func (c *CachingStore) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	c.entries, c.index = nil, nil
+	c.dirty, c.clean = entryList{}, entryList{}
+	return c.inner.Close()
+}
+
+type cachedSpan struct {
+	start, keyLen, end int
+	deleted            bool
+}
+
+type cachedKV struct {
+	key, value []byte
+	deleted    bool
+}
+
+// mergeIterator merges a snapshot of cached entries with inner's iterator;
+// on equal keys the cached entry wins, and a cached delete hides the key.
+type mergeIterator struct {
+	cached  []cachedKV // in iteration order
+	pos     int
+	inner   BytesIterator
+	reverse bool
+	started bool
+	// innerValid says inner is positioned on a key not yet returned;
+	// advance says it was returned and must be stepped past first.
+	innerValid bool
+	advance    bool
+	key, value []byte
+	done       bool
+}
+
+func (m *mergeIterator) Next() bool {
+	if m.done {
+		return false
+	}
+	if !m.started || m.advance {
+		m.started, m.advance = true, false
+		m.stepInner()
+	}
+	for !m.done {
+		if m.pos >= len(m.cached) {
+			if !m.innerValid {
+				m.done = true
+				return false
+			}
+			m.key, m.value, m.advance = m.inner.Key(), m.inner.Value(), true
+			return true
+		}
+		c := &m.cached[m.pos]
+		if m.innerValid {
+			cmp := bytes.Compare(c.key, m.inner.Key())
+			if m.reverse {
+				cmp = -cmp
+			}
+			if cmp > 0 {
+				m.key, m.value, m.advance = m.inner.Key(), m.inner.Value(), true
+				return true
+			}
+			if cmp == 0 {
+				m.stepInner()
+				if m.done {
+					break
+				}
+			}
+		}
+		m.pos++
+		if c.deleted {
+			continue
+		}
+		m.key, m.value = c.key, c.value
+		return true
+	}
+	return false
+}
+
+// stepInner moves inner on; an error from it ends the merge so that Err
+// reports it rather than a partial result continuing from the cache.
+func (m *mergeIterator) stepInner() {
+	m.innerValid = m.inner.Next()
+	if !m.innerValid && m.inner.Err() != nil {
+		m.done = true
+	}
+}
+
+func (m *mergeIterator) Key() []byte   { return m.key }
+func (m *mergeIterator) Value() []byte { return m.value }
+func (m *mergeIterator) Err() error    { return m.inner.Err() }
+func (m *mergeIterator) Close() error  { return m.inner.Close() }
+
+// entryList is an intrusive doubly linked list: moving an entry between
+// the dirty and clean lists allocates nothing.
+type entryList struct{ head, tail *cacheEntry }
+
+func (l *entryList) pushBack(e *cacheEntry) {
+	e.list, e.prev, e.next = l, l.tail, nil
+	if l.tail != nil {
+		l.tail.next = e
+	} else {
+		l.head = e
+	}
+	l.tail = e
+}
+
+func (l *entryList) remove(e *cacheEntry) {
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		l.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		l.tail = e.prev
+	}
+	e.prev, e.next, e.list = nil, nil, nil
+}

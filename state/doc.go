@@ -1,0 +1,69 @@
+// Package state holds Samsa's state stores: the typed stores processors use,
+// the byte-level store SPI under them, and the Pebble and in-memory
+// implementations of that SPI with the caching and changelogging layers
+// that sit between.
+//
+// # Model
+//
+// A processor sees a typed store, such as KeyValueStore[K, V], which
+// serializes keys and values with the store's serdes and hands the bytes to
+// a stack of KeyValueBytesStore layers:
+//
+//	KeyValueStore[K, V]        typed API, serdes, reusable buffers
+//	  CachingStore             optional: folds writes per key until Flush
+//	    change logging         optional: sends every write to the changelog
+//	      bytes store          Pebble (DB.Store) or memory (NewMemoryStore)
+//
+// The cache comes first, so the changelog (and a table downstream) sees one
+// write per key per commit interval rather than one per record. The
+// changelog topic is the durable copy of a store; the bytes store below is a
+// local, rebuildable view of it. Window and session stores will be range
+// scans over time-ordered keys in the same SPI.
+//
+// # Pebble
+//
+// Each task has one Pebble database (DB), shared by all of its persistent
+// stores. A store's keys live behind a prefix made of the store name's
+// length (uvarint) and the name, so stores of one task never see each
+// other's keys; ranges are bounded by the prefix and hand back keys without
+// it. The DB also records, in a key space no store prefix can reach, the
+// changelog offset each store has reached, written after the data it covers.
+// Writes go to the WAL without fsync: a crash loses at most a suffix, which
+// restore replays from the changelog. Tasks of an application share one
+// block cache (DBOptions.Cache).
+//
+// # Who closes what
+//
+// A StoreBuilder opens a store per task (Build). The task flushes its stores
+// on every commit and closes them when it closes; closing a typed store
+// closes every layer beneath it, and unflushed cached writes are dropped
+// rather than written down, because after a failure they must not reach the
+// changelog. Closing a Pebble-backed store closes only its view; the runtime
+// closes the task's DB after its stores, and the DB closes any iterator
+// still open. Processors close neither stores nor iterators they did not
+// open, but must close every iterator they do open.
+//
+// # Nulls
+//
+// Stores never hold nulls. Putting a value always stores a present value,
+// an empty one included; removing a key is Delete, at the typed layer as
+// below it. A changelog record with a nil value is a delete.
+//
+// # Errors
+//
+// Errors start with "state: " and name the store, for example
+//
+//	state: store "counts" is closed
+//
+// They are *StoreError values (or wrap the sentinels ErrClosed,
+// ErrUnknownStore and ErrWrongStoreType), so errors.Is and errors.As reach
+// both the sentinel and the serde, Pebble or changelog error underneath.
+// Every operation on a closed store, or on a store whose DB was closed,
+// returns an error wrapping ErrClosed.
+//
+// # Concurrency
+//
+// A store, its iterators and its DB belong to the one goroutine running the
+// task, and need no locking. Slices a bytes store returns are valid until the
+// next call on it; typed stores copy out by deserializing.
+package state

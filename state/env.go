@@ -1,0 +1,19 @@
+package state
+
+import "github.com/samsa-go/samsa/processor"
+
+// Env is what a task offers the stores it opens. The runtime and the test
+// driver fill it in; a StoreBuilder reads it in Build.
+type Env struct {
+	TaskID        processor.TaskID
+	ApplicationID string
+	// DB returns the task's Pebble database, opening it on first use. All
+	// persistent stores of a task share it.
+	DB func() (*DB, error)
+	// InMemory makes every store of the task in-memory, whatever its builder
+	// asks for.
+	InMemory bool
+	// Logger returns the change logger for the named store, or nil when
+	// changes are not recorded (for example under the test driver).
+	Logger func(store string) ChangeLogger
+}

@@ -1,0 +1,386 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// DBOptions configures OpenDB.
+type DBOptions struct {
+	// FS is the filesystem the database lives on; nil means the operating
+	// system's (vfs.Default). Tests pass vfs.NewMem().
+	FS vfs.FS
+	// Cache is the block cache, shared by every task's DB of an application
+	// so that memory use does not grow with the number of tasks. Nil gives
+	// the DB a small private cache.
+	Cache *pebble.Cache
+}
+
+// DB is the Pebble database of one task. Every persistent store of the task
+// lives in it, each under its own key prefix (see Store), next to a small
+// metadata key space holding the changelog offset each store was restored or
+// committed to.
+//
+// Writes go to Pebble's WAL without fsync: the changelog topic is the durable
+// copy, and the WAL, written in order, can only lose a suffix of writes in a
+// crash. Because a changelog offset is written after the data it covers, a
+// surviving offset never claims data the DB lost; restore replays from it.
+//
+// The runtime opens the DB (through Env.DB) and closes it after closing the
+// task's stores. Close also closes iterators left open, so that Pebble does
+// not report them as leaked. Like its stores, a DB is used by the one
+// goroutine that owns the task.
+type DB struct {
+	pdb    *pebble.DB
+	dir    string
+	closed bool
+	// iters holds the open iterators of all stores, closed by Close before
+	// Pebble is.
+	iters   map[*pebbleIterator]struct{}
+	metaKey []byte
+	metaVal [8]byte
+}
+
+// metaPrefix starts every metadata key. Store prefixes start with
+// uvarint(len(name)), which is never 0 for the non-empty names stores must
+// have, so the two key spaces cannot meet.
+const metaPrefix = 0x00
+
+// metaChangelogOffset follows metaPrefix in the key holding a store's
+// changelog offset; other metadata kinds get other bytes.
+const metaChangelogOffset = 0x01
+
+// OpenDB opens (creating if needed) the Pebble database in dir. A database
+// Pebble cannot read (corrupt or from an incompatible version) yields an
+// error that names dir and wraps Pebble's; the runtime then wipes the
+// directory and restores from the changelogs.
+func OpenDB(dir string, opts DBOptions) (*DB, error) {
+	fs := opts.FS
+	if fs == nil {
+		fs = vfs.Default
+	}
+	pdb, err := pebble.Open(dir, &pebble.Options{FS: fs, Cache: opts.Cache})
+	if err != nil {
+		return nil, fmt.Errorf("state: open pebble database in %q: %w", dir, err)
+	}
+	return &DB{pdb: pdb, dir: dir, iters: make(map[*pebbleIterator]struct{})}, nil
+}
+
+// Dir returns the directory the database was opened in.
+func (db *DB) Dir() string { return db.dir }
+
+// Close closes open iterators, then Pebble. Stores of the DB fail with
+// ErrClosed afterwards. Closing a closed DB does nothing and returns nil.
+func (db *DB) Close() error {
+	if db.closed {
+		return nil
+	}
+	db.closed = true
+	var errs []error
+	for it := range db.iters {
+		errs = append(errs, it.release())
+	}
+	clear(db.iters)
+	if err := db.pdb.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("state: close pebble database in %q: %w", db.dir, err))
+	}
+	return errors.Join(errs...)
+}
+
+// Store returns the bytes store called name inside the database. Stores of
+// one DB never see each other's keys. Each call returns a new view with its
+// own buffers; closing a view does not close the DB. An empty name is
+// rejected: every operation of the returned store fails.
+func (db *DB) Store(name string) KeyValueBytesStore {
+	s := &pebbleStore{db: db, name: name}
+	if name == "" {
+		s.invalid = errors.New("state: empty store name")
+		return s
+	}
+	s.prefix = binary.AppendUvarint(nil, uint64(len(name)))
+	s.prefix = append(s.prefix, name...)
+	s.end = prefixEnd(s.prefix)
+	s.kbuf = append(make([]byte, 0, len(s.prefix)+64), s.prefix...)
+	s.vbuf = make([]byte, 0, 64)
+	return s
+}
+
+// ChangelogOffset returns the changelog offset recorded for store, and
+// whether one was.
+func (db *DB) ChangelogOffset(store string) (offset int64, ok bool, err error) {
+	key, err := db.offsetKey(store, "read changelog offset")
+	if err != nil {
+		return 0, false, err
+	}
+	v, closer, err := db.pdb.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, storeErr(store, "read changelog offset", err)
+	}
+	defer closer.Close()
+	if len(v) != 8 {
+		return 0, false, storeErr(store, "read changelog offset", fmt.Errorf("stored offset has %d bytes, want 8", len(v)))
+	}
+	return int64(binary.BigEndian.Uint64(v)), true, nil
+}
+
+// SetChangelogOffset records the changelog offset store has reached: the
+// offset of the next changelog record to restore from.
+func (db *DB) SetChangelogOffset(store string, offset int64) error {
+	key, err := db.offsetKey(store, "write changelog offset")
+	if err != nil {
+		return err
+	}
+	binary.BigEndian.PutUint64(db.metaVal[:], uint64(offset))
+	if err := db.pdb.Set(key, db.metaVal[:], pebble.NoSync); err != nil {
+		return storeErr(store, "write changelog offset", err)
+	}
+	return nil
+}
+
+func (db *DB) offsetKey(store, op string) ([]byte, error) {
+	if store == "" {
+		return nil, errors.New("state: empty store name")
+	}
+	if db.closed {
+		return nil, closedErr(store, op)
+	}
+	db.metaKey = append(db.metaKey[:0], metaPrefix, metaChangelogOffset)
+	db.metaKey = append(db.metaKey, store...)
+	return db.metaKey, nil
+}
+
+// prefixEnd returns the smallest key greater than every key starting with
+// p, or nil when there is none (p is all 0xff).
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// pebbleStore is one store's view of a DB: its keys are the store's keys
+// behind the store's prefix.
+type pebbleStore struct {
+	db      *DB
+	name    string
+	invalid error
+	prefix  []byte
+	end     []byte // prefixEnd(prefix): exclusive upper bound of the store
+	// kbuf holds prefix followed by the key of the current call, so that
+	// Get, Put and Delete build Pebble keys without allocating.
+	kbuf []byte
+	// vbuf holds the value returned by Get, letting Pebble's closer be
+	// released before Get returns.
+	vbuf   []byte
+	closed bool
+}
+
+func (s *pebbleStore) Name() string     { return s.name }
+func (s *pebbleStore) Persistent() bool { return true }
+
+func (s *pebbleStore) check(op string) error {
+	if s.invalid != nil {
+		return s.invalid
+	}
+	if s.closed || s.db.closed {
+		return closedErr(s.name, op)
+	}
+	return nil
+}
+
+func (s *pebbleStore) key(k []byte) []byte {
+	s.kbuf = append(s.kbuf[:len(s.prefix)], k...)
+	return s.kbuf
+}
+
+func (s *pebbleStore) Get(key []byte) ([]byte, bool, error) {
+	if err := s.check("get"); err != nil {
+		return nil, false, err
+	}
+	v, closer, err := s.db.pdb.Get(s.key(key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, storeErr(s.name, "get", err)
+	}
+	s.vbuf = append(s.vbuf[:0], v...)
+	if err := closer.Close(); err != nil {
+		return nil, false, storeErr(s.name, "get", err)
+	}
+	return s.vbuf, true, nil
+}
+
+func (s *pebbleStore) Put(key, value []byte) error {
+	if err := s.check("put"); err != nil {
+		return err
+	}
+	if err := s.db.pdb.Set(s.key(key), value, pebble.NoSync); err != nil {
+		return storeErr(s.name, "put", err)
+	}
+	return nil
+}
+
+func (s *pebbleStore) Delete(key []byte) error {
+	if err := s.check("delete"); err != nil {
+		return err
+	}
+	if err := s.db.pdb.Delete(s.key(key), pebble.NoSync); err != nil {
+		return storeErr(s.name, "delete", err)
+	}
+	return nil
+}
+
+func (s *pebbleStore) Range(from, to []byte) (BytesIterator, error) {
+	return s.newIter("range", from, to, false)
+}
+
+func (s *pebbleStore) ReverseRange(from, to []byte) (BytesIterator, error) {
+	return s.newIter("reverse range", from, to, true)
+}
+
+func (s *pebbleStore) newIter(op string, from, to []byte, reverse bool) (BytesIterator, error) {
+	if err := s.check(op); err != nil {
+		return nil, err
+	}
+	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
+		return emptyIterator{}, nil
+	}
+	// Pebble keeps referring to the bounds while the iterator lives, so they
+	// get their own buffer rather than kbuf.
+	bounds := make([]byte, 0, 2*len(s.prefix)+len(from)+len(to))
+	bounds = append(append(bounds, s.prefix...), from...)
+	lower := bounds[:len(bounds):len(bounds)]
+	upper := s.end
+	if to != nil {
+		bounds = append(append(bounds, s.prefix...), to...)
+		upper = bounds[len(lower):]
+	}
+	pit, err := s.db.pdb.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, storeErr(s.name, op, err)
+	}
+	it := &pebbleIterator{s: s, it: pit, reverse: reverse}
+	s.db.iters[it] = struct{}{}
+	return it, nil
+}
+
+// ApproximateNumEntries counts the store's keys by iterating over them: it
+// is exact but costs a scan of the store. Pebble keeps no per-prefix key
+// count to estimate from, and the method serves queries rather than the
+// processing path.
+func (s *pebbleStore) ApproximateNumEntries() (int64, error) {
+	it, err := s.newIter("count", nil, nil, false)
+	if err != nil {
+		return 0, err
+	}
+	defer it.Close()
+	var n int64
+	for it.Next() {
+		n++
+	}
+	return n, it.Err()
+}
+
+// Flush does nothing: writes are in Pebble as soon as Put returns, and their
+// durability comes from the changelog, not from syncing the DB.
+func (s *pebbleStore) Flush() error { return s.check("flush") }
+
+// Close closes this view only; the DB stays open for the task's other
+// stores. Closing twice is not an error.
+func (s *pebbleStore) Close() error {
+	s.closed = true
+	return nil
+}
+
+type pebbleIterator struct {
+	s       *pebbleStore
+	it      *pebble.Iterator // nil once released
+	reverse bool
+	started bool
+	done    bool
+	value   []byte
+	err     error
+}
+
+func (it *pebbleIterator) Next() bool {
+	if it.err != nil {
+		return false
+	}
+	if it.s.closed || it.s.db.closed {
+		it.err = closedErr(it.s.name, "iterate")
+		return false
+	}
+	if it.it == nil || it.done {
+		return false
+	}
+	var ok bool
+	switch {
+	case !it.started && it.reverse:
+		ok = it.it.Last()
+	case !it.started:
+		ok = it.it.First()
+	case it.reverse:
+		ok = it.it.Prev()
+	default:
+		ok = it.it.Next()
+	}
+	it.started = true
+	if !ok {
+		// Pebble would step back in from the far end on another call.
+		it.done = true
+		if err := it.it.Error(); err != nil {
+			it.err = storeErr(it.s.name, "iterate", err)
+		}
+		return false
+	}
+	v, err := it.it.ValueAndErr()
+	if err != nil {
+		it.err = storeErr(it.s.name, "iterate", err)
+		return false
+	}
+	it.value = v
+	return true
+}
+
+func (it *pebbleIterator) Key() []byte   { return it.it.Key()[len(it.s.prefix):] }
+func (it *pebbleIterator) Value() []byte { return it.value }
+func (it *pebbleIterator) Err() error    { return it.err }
+
+func (it *pebbleIterator) Close() error {
+	if it.it == nil {
+		return nil
+	}
+	delete(it.s.db.iters, it)
+	return it.release()
+}
+
+func (it *pebbleIterator) release() error {
+	pit := it.it
+	it.it = nil
+	if err := pit.Close(); err != nil {
+		return storeErr(it.s.name, "close iterator", err)
+	}
+	return nil
+}
+
+// emptyIterator serves ranges that cannot hold a key (from ≥ to).
+type emptyIterator struct{}
+
+func (emptyIterator) Next() bool    { return false }
+func (emptyIterator) Key() []byte   { return nil }
+func (emptyIterator) Value() []byte { return nil }
+func (emptyIterator) Err() error    { return nil }
+func (emptyIterator) Close() error  { return nil }

@@ -1,0 +1,244 @@
+package state
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+)
+
+// bytesKinds are the bytes store implementations, plus the caching layer
+// over each, which must behave like a store of its own: once with room for
+// everything and once so small that it evicts all the time.
+func bytesKinds() []storeKind {
+	kinds := slices.Clone(storeKinds)
+	for _, k := range storeKinds {
+		for _, size := range []int{1 << 20, 200} {
+			k := k
+			kinds = append(kinds, storeKind{
+				name: fmt.Sprintf("%s+cache%d", k.name, size),
+				new: func(t testing.TB, store string) KeyValueBytesStore {
+					return NewCachingStore(k.new(t, store), size)
+				},
+			})
+		}
+	}
+	return kinds
+}
+
+func TestBytesStores(t *testing.T) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s KeyValueBytesStore)
+	}{
+		{"GetPutDelete", func(t *testing.T, s KeyValueBytesStore) {
+			if _, found, err := s.Get([]byte("a")); err != nil || found {
+				t.Fatalf("Get on empty store = found %v, err %v", found, err)
+			}
+			mustPut(t, s, "a", "1", "a", "22", "b", "3")
+			v, found, err := s.Get([]byte("a"))
+			if err != nil || !found || string(v) != "22" {
+				t.Fatalf("Get(a) = %q, %v, %v; want 22", v, found, err)
+			}
+			// A shorter value after a longer one must not keep the tail.
+			mustPut(t, s, "a", "x")
+			if v, _, _ := s.Get([]byte("a")); string(v) != "x" {
+				t.Fatalf("Get(a) = %q, want x", v)
+			}
+			if err := s.Delete([]byte("a")); err != nil {
+				t.Fatal(err)
+			}
+			if _, found, _ := s.Get([]byte("a")); found {
+				t.Fatal("a found after Delete")
+			}
+			if err := s.Delete([]byte("never")); err != nil {
+				t.Fatalf("Delete of an absent key: %v", err)
+			}
+			if got := readAll(t, mustRange(t, s, nil, nil)); !slices.Equal(got, []string{"b=3"}) {
+				t.Fatalf("All = %q", got)
+			}
+		}},
+		{"EmptyValueIsPresent", func(t *testing.T, s KeyValueBytesStore) {
+			mustPut(t, s, "k", "")
+			v, found, err := s.Get([]byte("k"))
+			if err != nil || !found || len(v) != 0 {
+				t.Fatalf("Get = %q, %v, %v; want empty, found", v, found, err)
+			}
+			if v == nil {
+				t.Fatal("Get returned a nil value for a present key")
+			}
+			if got := readAll(t, mustRange(t, s, nil, nil)); !slices.Equal(got, []string{"k="}) {
+				t.Fatalf("All = %q", got)
+			}
+		}},
+		{"Range", func(t *testing.T, s KeyValueBytesStore) {
+			mustPut(t, s, "a", "1", "b", "2", "c", "3", "d", "4")
+			for _, tc := range []struct {
+				from, to []byte
+				want     []string
+			}{
+				{nil, nil, []string{"a=1", "b=2", "c=3", "d=4"}},
+				{[]byte("b"), []byte("d"), []string{"b=2", "c=3"}},
+				{[]byte("b"), nil, []string{"b=2", "c=3", "d=4"}},
+				{nil, []byte("c"), []string{"a=1", "b=2"}},
+				{[]byte("bb"), []byte("cc"), []string{"c=3"}},
+				{[]byte("c"), []byte("c"), nil},
+				{[]byte("d"), []byte("a"), nil},
+				{[]byte("e"), nil, nil},
+			} {
+				got := readAll(t, mustRange(t, s, tc.from, tc.to))
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("Range(%q, %q) = %q, want %q", tc.from, tc.to, got, tc.want)
+				}
+				rev, err := s.ReverseRange(tc.from, tc.to)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := slices.Clone(tc.want)
+				slices.Reverse(want)
+				if got := readAll(t, rev); !slices.Equal(got, want) {
+					t.Errorf("ReverseRange(%q, %q) = %q, want %q", tc.from, tc.to, got, want)
+				}
+			}
+		}},
+		{"ManyKeys", func(t *testing.T, s KeyValueBytesStore) {
+			// More keys than the memory iterator copies per walk.
+			var want []string
+			for i := range 300 {
+				k, v := fmt.Sprintf("k%04d", i), fmt.Sprint(i)
+				mustPut(t, s, k, v)
+				if i >= 10 && i < 250 {
+					want = append(want, k+"="+v)
+				}
+			}
+			got := readAll(t, mustRange(t, s, []byte("k0010"), []byte("k0250")))
+			if !slices.Equal(got, want) {
+				t.Fatalf("Range: got %d keys, want %d", len(got), len(want))
+			}
+			rev, err := s.ReverseRange([]byte("k0010"), []byte("k0250"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			slices.Reverse(want)
+			if got := readAll(t, rev); !slices.Equal(got, want) {
+				t.Fatalf("ReverseRange: got %d keys, want %d", len(got), len(want))
+			}
+			if n, err := s.ApproximateNumEntries(); err != nil || n != 300 {
+				t.Fatalf("ApproximateNumEntries = %d, %v; want 300", n, err)
+			}
+		}},
+		{"WritesDuringIteration", func(t *testing.T, s KeyValueBytesStore) {
+			mustPut(t, s, "a", "1", "b", "2", "c", "3")
+			it := mustRange(t, s, nil, nil)
+			var got []string
+			for it.Next() {
+				got = append(got, string(it.Key())+"="+string(it.Value()))
+				// Overwrite, delete and insert around the iterator.
+				mustPut(t, s, "a", "changed", "b", "changed", "bb", "new")
+				if err := s.Delete([]byte("c")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := it.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if err := it.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{"a=1", "b=2", "c=3"}; !slices.Equal(got, want) {
+				t.Fatalf("iterated %q, want the snapshot %q", got, want)
+			}
+			want := []string{"a=changed", "b=changed", "bb=new"}
+			if got := readAll(t, mustRange(t, s, nil, nil)); !slices.Equal(got, want) {
+				t.Fatalf("after iteration = %q, want %q", got, want)
+			}
+		}},
+		{"IteratorErrAndClose", func(t *testing.T, s KeyValueBytesStore) {
+			mustPut(t, s, "a", "1")
+			it := mustRange(t, s, nil, nil)
+			for it.Next() {
+			}
+			if it.Next() {
+				t.Fatal("Next after the end returned true")
+			}
+			if err := it.Err(); err != nil {
+				t.Fatalf("Err = %v", err)
+			}
+			if err := it.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := it.Close(); err != nil {
+				t.Fatalf("second Close = %v", err)
+			}
+			rev, err := s.ReverseRange(nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rev.Next() {
+			}
+			if rev.Next() {
+				t.Fatal("reverse Next after the end returned true")
+			}
+			rev.Close()
+		}},
+		{"Count", func(t *testing.T, s KeyValueBytesStore) {
+			mustPut(t, s, "a", "1", "b", "2", "a", "3")
+			if err := s.Delete([]byte("b")); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Delete([]byte("zz")); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := s.ApproximateNumEntries(); err != nil || n != 1 {
+				t.Fatalf("ApproximateNumEntries = %d, %v; want 1", n, err)
+			}
+		}},
+		{"Closed", func(t *testing.T, s KeyValueBytesStore) {
+			mustPut(t, s, "a", "1")
+			it := mustRange(t, s, nil, nil)
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if it.Next() {
+				t.Fatal("iterator of a closed store returned a key")
+			}
+			wantClosed(t, it.Err(), "st")
+			it.Close()
+			_, _, err := s.Get([]byte("a"))
+			wantClosed(t, err, "st")
+			wantClosed(t, s.Put([]byte("a"), []byte("1")), "st")
+			wantClosed(t, s.Delete([]byte("a")), "st")
+			_, err = s.Range(nil, nil)
+			wantClosed(t, err, "st")
+			_, err = s.ReverseRange(nil, nil)
+			wantClosed(t, err, "st")
+			_, err = s.ApproximateNumEntries()
+			wantClosed(t, err, "st")
+			wantClosed(t, s.Flush(), "st")
+			if err := s.Close(); err != nil {
+				t.Fatalf("second Close = %v", err)
+			}
+		}},
+	}
+	for _, kind := range bytesKinds() {
+		t.Run(kind.name, func(t *testing.T) {
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					s := kind.new(t, "st")
+					if s.Name() != "st" {
+						t.Fatalf("Name = %q", s.Name())
+					}
+					tc.run(t, s)
+				})
+			}
+		})
+	}
+}
+
+func mustRange(t testing.TB, s KeyValueBytesStore, from, to []byte) BytesIterator {
+	t.Helper()
+	it, err := s.Range(from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return it
+}

@@ -1,0 +1,283 @@
+package testdriver
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/serde"
+)
+
+// TestInputTopic pipes typed records into one topic of a Driver.
+//
+// Records piped without a timestamp get the topic's current time, which
+// starts at the driver's wall-clock time and moves by the auto-advance step
+// after each record (zero unless set with AutoAdvance), or by AdvanceTime.
+type TestInputTopic[K, V any] struct {
+	d       *Driver
+	topic   string
+	ks      serde.Serde[K]
+	vs      serde.Serde[V]
+	now     int64
+	advance int64
+	kbuf    []byte
+	vbuf    []byte
+	raw     engine.RawRecord
+}
+
+// InputTopic returns an input topic of d writing with the given serdes.
+func InputTopic[K, V any](d *Driver, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V]) *TestInputTopic[K, V] {
+	d.t.Helper()
+	if keySerde == nil || valueSerde == nil {
+		d.t.Fatalf("testdriver: input topic %q needs a key and a value serde", topic)
+	}
+	return &TestInputTopic[K, V]{d: d, topic: topic, ks: keySerde, vs: valueSerde, now: d.now}
+}
+
+// AutoAdvance makes each piped record move the topic's time by step.
+func (in *TestInputTopic[K, V]) AutoAdvance(step time.Duration) *TestInputTopic[K, V] {
+	in.advance = step.Milliseconds()
+	return in
+}
+
+// AdvanceTime moves the topic's current time by by.
+func (in *TestInputTopic[K, V]) AdvanceTime(by time.Duration) { in.now += by.Milliseconds() }
+
+func (in *TestInputTopic[K, V]) nextTime() int64 {
+	ts := in.now
+	in.now += in.advance
+	return ts
+}
+
+// PipeInput pipes a record with key and value at the topic's current time.
+func (in *TestInputTopic[K, V]) PipeInput(key K, value V) {
+	in.d.t.Helper()
+	in.must(in.TryPipeRecord(processor.Record[K, V]{Key: key, Value: value, Timestamp: in.nextTime()}))
+}
+
+// PipeInputAt pipes a record with key and value at timestamp ts.
+func (in *TestInputTopic[K, V]) PipeInputAt(key K, value V, ts time.Time) {
+	in.d.t.Helper()
+	in.must(in.TryPipeRecord(processor.Record[K, V]{Key: key, Value: value, Timestamp: ts.UnixMilli()}))
+}
+
+// PipeValue pipes a record with a null key.
+func (in *TestInputTopic[K, V]) PipeValue(value V) {
+	in.d.t.Helper()
+	in.must(in.TryPipeRecord(processor.Record[K, V]{Value: value, NullKey: true, Timestamp: in.nextTime()}))
+}
+
+// PipeTombstone pipes a record with key and a null value.
+func (in *TestInputTopic[K, V]) PipeTombstone(key K) {
+	in.d.t.Helper()
+	in.must(in.TryPipeRecord(processor.Record[K, V]{Key: key, NullValue: true, Timestamp: in.nextTime()}))
+}
+
+// PipeValueList pipes one null-keyed record per value.
+func (in *TestInputTopic[K, V]) PipeValueList(values []V) {
+	in.d.t.Helper()
+	for _, v := range values {
+		in.PipeValue(v)
+	}
+}
+
+// PipeKeyValueList pipes one record per key-value pair.
+func (in *TestInputTopic[K, V]) PipeKeyValueList(kvs []dsl.KeyValue[K, V]) {
+	in.d.t.Helper()
+	for _, kv := range kvs {
+		in.PipeInput(kv.Key, kv.Value)
+	}
+}
+
+// PipeRecord pipes rec as it is: its timestamp, headers and null flags.
+func (in *TestInputTopic[K, V]) PipeRecord(rec processor.Record[K, V]) {
+	in.d.t.Helper()
+	in.must(in.TryPipeRecord(rec))
+}
+
+// PipeRecordList pipes each record as it is.
+func (in *TestInputTopic[K, V]) PipeRecordList(recs []processor.Record[K, V]) {
+	in.d.t.Helper()
+	for _, r := range recs {
+		in.PipeRecord(r)
+	}
+}
+
+// TryPipeRecord pipes rec and returns the error processing it raised.
+func (in *TestInputTopic[K, V]) TryPipeRecord(rec processor.Record[K, V]) error {
+	r := &in.raw
+	*r = engine.RawRecord{Topic: in.topic, Timestamp: rec.Timestamp, Headers: rec.Headers}
+	var err error
+	if !rec.NullKey {
+		if in.kbuf, err = in.ks.Serialize(in.kbuf[:0], in.topic, rec.Key); err != nil {
+			return fmt.Errorf("testdriver: serialize key for %q: %w", in.topic, err)
+		}
+		r.Key = nonNil(in.kbuf)
+	}
+	if !rec.NullValue {
+		if in.vbuf, err = in.vs.Serialize(in.vbuf[:0], in.topic, rec.Value); err != nil {
+			return fmt.Errorf("testdriver: serialize value for %q: %w", in.topic, err)
+		}
+		r.Value = nonNil(in.vbuf)
+	}
+	return in.d.pipe(r)
+}
+
+// TryPipeBytes pipes a raw record, for tests of bytes the serdes reject.
+// nil key or value is a Kafka null.
+func (in *TestInputTopic[K, V]) TryPipeBytes(key, value []byte, ts time.Time) error {
+	r := &in.raw
+	*r = engine.RawRecord{Topic: in.topic, Timestamp: ts.UnixMilli(), Key: key, Value: value}
+	return in.d.pipe(r)
+}
+
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+func (in *TestInputTopic[K, V]) must(err error) {
+	if err != nil {
+		in.d.t.Helper()
+		in.d.t.Fatalf("%v", err)
+	}
+}
+
+// TestOutputTopic reads, with typed serdes, what sinks wrote to one topic.
+// Each record is read once.
+type TestOutputTopic[K, V any] struct {
+	d     *Driver
+	topic string
+	ks    serde.Serde[K]
+	vs    serde.Serde[V]
+}
+
+// OutputTopic returns a reader of topic with the given serdes.
+func OutputTopic[K, V any](d *Driver, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V]) *TestOutputTopic[K, V] {
+	d.t.Helper()
+	if keySerde == nil || valueSerde == nil {
+		d.t.Fatalf("testdriver: output topic %q needs a key and a value serde", topic)
+	}
+	return &TestOutputTopic[K, V]{d: d, topic: topic, ks: keySerde, vs: valueSerde}
+}
+
+func (o *TestOutputTopic[K, V]) queue() *queue {
+	q := o.d.outputs[o.topic]
+	if q == nil {
+		q = &queue{}
+		o.d.outputs[o.topic] = q
+	}
+	return q
+}
+
+// QueueSize is the number of records not yet read.
+func (o *TestOutputTopic[K, V]) QueueSize() int {
+	q := o.queue()
+	return len(q.recs) - q.head
+}
+
+// IsEmpty reports whether every record has been read.
+func (o *TestOutputTopic[K, V]) IsEmpty() bool { return o.QueueSize() == 0 }
+
+// TryReadRecord reads the next record, with its timestamp, headers and null
+// flags.
+func (o *TestOutputTopic[K, V]) TryReadRecord() (processor.Record[K, V], error) {
+	var rec processor.Record[K, V]
+	q := o.queue()
+	if q.head == len(q.recs) {
+		return rec, fmt.Errorf("testdriver: output topic %q is empty", o.topic)
+	}
+	r := q.recs[q.head]
+	q.recs[q.head] = engine.RawRecord{}
+	q.head++
+	if q.head == len(q.recs) {
+		q.recs, q.head = q.recs[:0], 0
+	}
+	rec.Timestamp, rec.Headers = r.Timestamp, r.Headers
+	var err error
+	if r.Key == nil {
+		rec.NullKey = true
+	} else if rec.Key, err = o.ks.Deserialize(o.topic, r.Key); err != nil {
+		return rec, fmt.Errorf("testdriver: output topic %q: key: %w", o.topic, err)
+	}
+	if r.Value == nil {
+		rec.NullValue = true
+	} else if rec.Value, err = o.vs.Deserialize(o.topic, r.Value); err != nil {
+		return rec, fmt.Errorf("testdriver: output topic %q: value: %w", o.topic, err)
+	}
+	return rec, nil
+}
+
+// ReadRecord reads the next record; an empty topic fails the test.
+func (o *TestOutputTopic[K, V]) ReadRecord() processor.Record[K, V] {
+	o.d.t.Helper()
+	rec, err := o.TryReadRecord()
+	if err != nil {
+		o.d.t.Fatalf("%v", err)
+	}
+	return rec
+}
+
+// ReadValue reads the next record's value.
+func (o *TestOutputTopic[K, V]) ReadValue() V {
+	o.d.t.Helper()
+	return o.ReadRecord().Value
+}
+
+// ReadKeyValue reads the next record's key and value.
+func (o *TestOutputTopic[K, V]) ReadKeyValue() dsl.KeyValue[K, V] {
+	o.d.t.Helper()
+	r := o.ReadRecord()
+	return dsl.KV(r.Key, r.Value)
+}
+
+// ReadRecordsToList reads every remaining record.
+func (o *TestOutputTopic[K, V]) ReadRecordsToList() []processor.Record[K, V] {
+	o.d.t.Helper()
+	var out []processor.Record[K, V]
+	for !o.IsEmpty() {
+		out = append(out, o.ReadRecord())
+	}
+	return out
+}
+
+// ReadValuesToList reads every remaining record's value.
+func (o *TestOutputTopic[K, V]) ReadValuesToList() []V {
+	o.d.t.Helper()
+	var out []V
+	for !o.IsEmpty() {
+		out = append(out, o.ReadRecord().Value)
+	}
+	return out
+}
+
+// ReadKeyValuesToList reads every remaining record's key and value.
+func (o *TestOutputTopic[K, V]) ReadKeyValuesToList() []dsl.KeyValue[K, V] {
+	o.d.t.Helper()
+	var out []dsl.KeyValue[K, V]
+	for !o.IsEmpty() {
+		out = append(out, o.ReadKeyValue())
+	}
+	return out
+}
+
+// ReadKeyValuesToMap reads every remaining record of out into a map holding
+// the latest value per key; a record with a null value removes its key, as
+// a table would.
+func ReadKeyValuesToMap[K comparable, V any](out *TestOutputTopic[K, V]) map[K]V {
+	out.d.t.Helper()
+	m := map[K]V{}
+	for !out.IsEmpty() {
+		r := out.ReadRecord()
+		if r.NullValue {
+			delete(m, r.Key)
+			continue
+		}
+		m[r.Key] = r.Value
+	}
+	return m
+}

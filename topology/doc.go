@@ -1,0 +1,18 @@
+// Package topology is the processor graph that Samsa runs: sources that
+// read topics, processors, sinks that write topics, and the state stores the
+// processors use. The DSL (package dsl) builds a Topology for most
+// applications; the methods here add nodes directly, as Kafka Streams'
+// Topology does for its processor API.
+//
+// Nodes are typed: a source fixes the key and value types it forwards, and
+// each processor's input types must match its parents' output types. Build
+// checks the graph once, reports every mistake it finds (duplicate names,
+// unknown stores, missing serdes, type mismatches, a topic both read and
+// written by one sub-topology, internal topics that cannot be
+// co-partitioned), and splits it into sub-topologies: connected parts
+// between topics, each of which runs as one task per input partition.
+//
+// Describe renders the built topology in the text format of Kafka Streams'
+// Topology#describe(), so tools that draw those descriptions draw Samsa's
+// too, and Mermaid renders it as a Mermaid flowchart.
+package topology
