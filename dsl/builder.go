@@ -40,11 +40,14 @@ func (b *Builder) Build() (*topology.Topology, error) {
 }
 
 // name returns the explicit name or generates one as Kafka Streams does.
+// Like Kafka Streams, it uses up an index even for an explicit name, so
+// that naming one operation does not renumber the generated names after it.
 func (b *Builder) name(explicit, prefix string) string {
+	generated := b.generate(prefix)
 	if explicit != "" {
 		return explicit
 	}
-	return b.generate(prefix)
+	return generated
 }
 
 func (b *Builder) generate(prefix string) string {

@@ -89,7 +89,9 @@ func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix string, newProc 
 		if topic == "" {
 			topic = store
 		}
-		parent = repartition(b, parent, topic, g.c.repartition != "", ks, g.valueSerde(), g.c.partitions)
+		// Named after a user-named store, the nodes take the topic's name,
+		// as in Kafka Streams.
+		parent = repartition(b, parent, topic, g.c.repartition != "" || c.store != "", ks, g.valueSerde(), g.c.partitions)
 	}
 	b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, change[VR]] {
 		p := newProc()

@@ -64,13 +64,12 @@ func (s KStream[K, V]) Repartition(opts ...Option) KStream[K, V] {
 // numbers them (sink, filter, source).
 func repartition[K, V any](b *Builder, parent, prefix string, named bool, ks serde.Serde[K], vs serde.Serde[V], partitions int32) string {
 	topic := prefix + "-repartition"
-	var sink, filter, source string
+	// The indices are used up even when named, as Kafka Streams does.
+	sink := b.generate("KSTREAM-SINK")
+	filter := b.generate("KSTREAM-FILTER")
+	source := b.generate("KSTREAM-SOURCE")
 	if named {
 		sink, filter, source = topic+"-sink", topic+"-filter", topic+"-source"
-	} else {
-		sink = b.generate("KSTREAM-SINK")
-		filter = b.generate("KSTREAM-FILTER")
-		source = b.generate("KSTREAM-SOURCE")
 	}
 	b.topo.AddProcessor(filter, supply(func() processor.Processor[K, V, K, V] {
 		return &nullKeyFilter[K, V]{}

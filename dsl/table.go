@@ -30,12 +30,13 @@ type change[V any] struct {
 // (Materialized names it). Records with a null key are dropped and counted.
 func Table[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) KTable[K, V] {
 	c := configure(opts)
-	source := b.generate("KSTREAM-SOURCE")
-	name := b.name(c.name, "KTABLE-SOURCE")
+	// Kafka Streams numbers the store first, then the two nodes.
 	store := c.store
 	if store == "" {
 		store = b.generate(topic + "-STATE-STORE")
 	}
+	source := b.generate("KSTREAM-SOURCE")
+	name := b.name(c.name, "KTABLE-SOURCE")
 	b.topo.AddSource(source, keySerde, valueSerde, topic)
 	b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, change[V]] {
 		return &tableSourceProc[K, V]{store: store}

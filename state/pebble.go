@@ -2,9 +2,11 @@ package state
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -19,6 +21,10 @@ type DBOptions struct {
 	// so that memory use does not grow with the number of tasks. Nil gives
 	// the DB a small private cache.
 	Cache *pebble.Cache
+	// Logger receives Pebble's own messages: informational ones (WAL
+	// recovery, compactions) at debug level, errors at error level. Nil
+	// means slog.Default().
+	Logger *slog.Logger
 }
 
 // DB is the Pebble database of one task. Every persistent store of the task
@@ -64,7 +70,15 @@ func OpenDB(dir string, opts DBOptions) (*DB, error) {
 	if fs == nil {
 		fs = vfs.Default
 	}
-	pdb, err := pebble.Open(dir, &pebble.Options{FS: fs, Cache: opts.Cache})
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	pdb, err := pebble.Open(dir, &pebble.Options{
+		FS:     fs,
+		Cache:  opts.Cache,
+		Logger: pebbleLogger{logger.With("db", dir)},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("state: open pebble database in %q: %w", dir, err)
 	}
@@ -384,3 +398,23 @@ func (emptyIterator) Key() []byte   { return nil }
 func (emptyIterator) Value() []byte { return nil }
 func (emptyIterator) Err() error    { return nil }
 func (emptyIterator) Close() error  { return nil }
+
+// pebbleLogger bridges Pebble's printf-style logger to slog.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	if p.l.Enabled(context.Background(), slog.LevelDebug) {
+		p.l.Debug("pebble: " + fmt.Sprintf(format, args...))
+	}
+}
+
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
+}
+
+// Fatalf must not return: Pebble calls it on states it cannot continue from.
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := "pebble: " + fmt.Sprintf(format, args...)
+	p.l.Error(msg)
+	panic(msg)
+}

@@ -49,6 +49,7 @@ func (t *Task) punctuate(typ processor.PunctuationType, now int64) error {
 			continue
 		}
 		t.node = s.node
+		t.ts = now
 		err := s.fn(now)
 		t.node = ""
 		if err != nil {

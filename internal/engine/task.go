@@ -69,6 +69,9 @@ type Task struct {
 	meta    processor.RecordMetadata
 	hasMeta bool
 	node    string
+	// ts is the timestamp of the record being processed, or the time a
+	// punctuator fires at: what changelog records are stamped with.
+	ts int64
 
 	streamTime int64
 	wallClock  int64
@@ -161,6 +164,7 @@ func (t *Task) Process(r *RawRecord) error {
 	}
 	t.meta = processor.RecordMetadata{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
 	t.hasMeta = true
+	t.ts = r.Timestamp
 	if r.Timestamp > t.streamTime {
 		t.streamTime = r.Timestamp
 	}
@@ -180,6 +184,10 @@ func (t *Task) AdvanceWallClock(now int64) error {
 	}
 	return t.punctuate(processor.WallClockTime, t.wallClock)
 }
+
+// RecordTimestamp is the timestamp of the record being processed, or of
+// the punctuation running.
+func (t *Task) RecordTimestamp() int64 { return t.ts }
 
 // StreamTime is the largest timestamp the task has processed, -1 before any.
 func (t *Task) StreamTime() int64 { return t.streamTime }

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"strings"
+
+	"github.com/samsa-go/samsa/internal/devbroker"
+)
+
+func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("samsa broker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	port := fs.Int("port", 9092, "TCP `port` to listen on, on 127.0.0.1; 0 picks a free port")
+	partitions := fs.Int("partitions", int(devbroker.DefaultPartitions), "number of `partitions` of topics created on first use")
+	dataDir := fs.String("data-dir", "", "`directory` to keep topics, records and offsets in across restarts; empty keeps them in memory")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: samsa broker [-port 9092] [-partitions 3] [-data-dir DIR]\n\n"+
+			"Broker runs a single-node Kafka broker in this process until interrupted.\n"+
+			"It creates topics on first use. It is for development only.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage // flag has printed the error and usage
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageError(fs, "unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	case *port < 0 || *port > 65535:
+		return usageError(fs, "-port %d out of range", *port)
+	case *partitions < 1 || *partitions > math.MaxInt32:
+		return usageError(fs, "-partitions must be at least 1, got %d", *partitions)
+	}
+
+	b, err := devbroker.Start(devbroker.Options{
+		Port:       *port,
+		Partitions: int32(*partitions),
+		DataDir:    *dataDir,
+		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "samsa: %v\n", err)
+		return exitFail
+	}
+	for _, a := range b.Addrs() {
+		fmt.Fprintf(stdout, "samsa: broker listening on %s\n", a)
+	}
+	if *dataDir != "" {
+		fmt.Fprintf(stdout, "samsa: broker keeps its data in %s\n", *dataDir)
+	}
+	<-ctx.Done()
+	b.Close()
+	fmt.Fprintln(stderr, "samsa: broker stopped")
+	return exitOK
+}
+
+func usageError(fs *flag.FlagSet, format string, args ...any) int {
+	fmt.Fprintf(fs.Output(), "%s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
+	fs.Usage()
+	return exitUsage
+}

@@ -1,0 +1,350 @@
+package dsl_test
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/serde"
+	"github.com/samsa-go/samsa/topology"
+)
+
+// buildError builds b, checks that it fails with an error wrapping each
+// sentinel and naming each of mentions, and returns the error.
+func buildError(t *testing.T, b *dsl.Builder, sentinels []error, mentions ...string) error {
+	t.Helper()
+	topo, err := b.Build()
+	if err == nil {
+		t.Fatalf("Build succeeded, want %v", sentinels)
+	}
+	if topo != nil {
+		t.Errorf("Build returned a topology along with %v", err)
+	}
+	for _, s := range sentinels {
+		if !errors.Is(err, s) {
+			t.Errorf("Build error does not wrap %q:\n%v", s, err)
+		}
+	}
+	for _, m := range mentions {
+		if !strings.Contains(err.Error(), m) {
+			t.Errorf("Build error does not name %s:\n%v", m, err)
+		}
+	}
+	return err
+}
+
+type region struct{ Name string }
+
+func TestBuildErrors(t *testing.T) {
+	pass := processor.Func[string, string, string, string](func(ctx processor.Context[string, string], rec processor.Record[string, string]) error {
+		return ctx.Forward(rec)
+	})
+	tests := []struct {
+		name      string
+		build     func(b *dsl.Builder)
+		sentinels []error
+		mentions  []string
+	}{
+		{
+			name: "duplicate processor name",
+			build: func(b *dsl.Builder) {
+				s := dsl.Stream(b, "in", serde.String, serde.String)
+				s.Filter(func(_, v string) bool { return v != "" }, dsl.Named("clean")).To("a")
+				s.MapValues(strings.ToUpper, dsl.Named("clean")).To("b")
+			},
+			sentinels: []error{topology.ErrDuplicateName},
+			mentions:  []string{`"clean"`},
+		},
+		{
+			name: "duplicate store name",
+			build: func(b *dsl.Builder) {
+				dsl.Stream(b, "a", serde.String, serde.String).GroupByKey().Count(dsl.Materialized("x"))
+				dsl.Stream(b, "b", serde.String, serde.String).GroupByKey().Count(dsl.Materialized("x"))
+			},
+			sentinels: []error{topology.ErrDuplicateName},
+			mentions:  []string{`store "x"`},
+		},
+		{
+			name: "unknown store",
+			build: func(b *dsl.Builder) {
+				dsl.Stream(b, "in", serde.String, serde.String).
+					Process(pass, dsl.Named("enrich"), dsl.WithStores("nope")).
+					To("out")
+			},
+			sentinels: []error{topology.ErrUnknownStore},
+			mentions:  []string{`"enrich"`, `"nope"`},
+		},
+		{
+			name: "missing sink serde",
+			build: func(b *dsl.Builder) {
+				dsl.Stream(b, "in", serde.String, serde.Int64).
+					Map(func(k string, v int64) (string, order) { return k, order{ID: k, Amount: v} }).
+					To("orders-out", dsl.Named("write-orders"))
+			},
+			sentinels: []error{topology.ErrMissingSerde},
+			mentions:  []string{`"write-orders"`, `"orders-out"`, "value serde"},
+		},
+		{
+			name: "missing grouping serde",
+			build: func(b *dsl.Builder) {
+				dsl.Stream(b, "in", serde.String, serde.String).
+					GroupBy(func(_, v string) region { return region{Name: v} }).
+					Count(dsl.Materialized("by-region"))
+			},
+			sentinels: []error{topology.ErrMissingSerde},
+			mentions:  []string{`store "by-region"`, `"by-region-repartition"`, "key serde"},
+		},
+		{
+			name: "not co-partitioned",
+			build: func(b *dsl.Builder) {
+				two := dsl.Stream(b, "a", serde.String, serde.String).
+					Repartition(dsl.Repartitioned("two"), dsl.WithNumberOfPartitions(2))
+				three := dsl.Stream(b, "b", serde.String, serde.String).
+					Repartition(dsl.Repartitioned("three"), dsl.WithNumberOfPartitions(3))
+				two.Merge(three).GroupByKey().Count()
+			},
+			sentinels: []error{topology.ErrNotCopartitioned},
+			mentions:  []string{`"two-repartition" (2)`, `"three-repartition" (3)`},
+		},
+		{
+			name: "topic read and written by one sub-topology",
+			build: func(b *dsl.Builder) {
+				dsl.Stream(b, "a", serde.String, serde.String, dsl.Named("read-a")).To("a", dsl.Named("write-a"))
+			},
+			sentinels: []error{topology.ErrCycle},
+			mentions:  []string{`topic "a"`, `"read-a"`, `"write-a"`},
+		},
+		{
+			name: "several errors",
+			build: func(b *dsl.Builder) {
+				s := dsl.Stream(b, "in", serde.String, serde.String)
+				s.Filter(func(_, v string) bool { return true }, dsl.Named("twice")).To("a")
+				s.Filter(func(_, v string) bool { return true }, dsl.Named("twice")).To("b")
+				s.Process(pass, dsl.Named("enrich"), dsl.WithStores("nope")).To("c")
+				s.MapValues(func(v string) region { return region{Name: v} }).To("regions", dsl.Named("write-regions"))
+			},
+			sentinels: []error{topology.ErrDuplicateName, topology.ErrUnknownStore, topology.ErrMissingSerde},
+			mentions:  []string{`"twice"`, `"nope"`, `"write-regions"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := dsl.NewBuilder()
+			tt.build(b)
+			err := buildError(t, b, tt.sentinels, tt.mentions...)
+			t.Log(err)
+		})
+	}
+}
+
+// internalTopics lists the repartition topics of topo with their partition
+// counts. Nothing public shows the count before the runtime creates the
+// topic, so this looks at the graph behind the topology.
+func internalTopics(topo *topology.Topology) []string {
+	var out []string
+	for _, it := range engine.GraphOf(topo).Internal {
+		out = append(out, fmt.Sprintf("%s (%d partitions)", it.Name, it.Partitions))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// layout renders the whole graph behind topo: nodes in order with their
+// parents, topics and stores, then stores and internal topics.
+func layout(topo *topology.Topology) string {
+	g := engine.GraphOf(topo)
+	var sb strings.Builder
+	for _, n := range g.Nodes {
+		var parents []string
+		for _, p := range n.Parents {
+			parents = append(parents, p.Name)
+		}
+		fmt.Fprintf(&sb, "node %s kind=%d parents=%v topics=%v topic=%q stores=%v\n", n.Name, n.Kind, parents, n.Topics, n.Topic, n.Stores)
+	}
+	for _, s := range g.Stores {
+		fmt.Fprintf(&sb, "store %s nodes=%v\n", s.Builder.Name(), s.Nodes)
+	}
+	for _, it := range internalTopics(topo) {
+		fmt.Fprintf(&sb, "internal %s\n", it)
+	}
+	return sb.String()
+}
+
+// describe returns topo's Describe() rendering when topology has one that
+// renders as text.
+func describe(topo *topology.Topology) (string, bool) {
+	m := reflect.ValueOf(topo).MethodByName("Describe")
+	if !m.IsValid() || m.Type().NumIn() != 0 || m.Type().NumOut() == 0 {
+		return "", false
+	}
+	switch d := m.Call(nil)[0].Interface().(type) {
+	case string:
+		return d, true
+	case fmt.Stringer:
+		return d.String(), true
+	}
+	return "", false
+}
+
+// app builds a topology using every operation with generated names, and
+// returns the names the DSL hands back.
+func app(b *dsl.Builder) []string {
+	var names []string
+	s := dsl.Stream(b, "in", serde.String, serde.String)
+	other := dsl.Streams(b, []string{"in2", "in3"}, serde.String, serde.String)
+	merged := s.Filter(func(_, v string) bool { return v != "" }).
+		FilterNot(func(_, v string) bool { return v == "x" }).
+		Merge(other).
+		Peek(func(string, string) {})
+	merged.Foreach(func(string, string) {})
+	branches := merged.Split().
+		Branch(func(_, v string) bool { return len(v) > 3 }).
+		DefaultBranch()
+	for name := range branches {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	long := branches[names[0]]
+	counts := long.FlatMapValues(strings.Fields).
+		GroupBy(func(_, w string) string { return w }).
+		Count()
+	lengths := long.MapValues(func(v string) int64 { return int64(len(v)) }).
+		Map(func(k string, n int64) (string, int64) { return k, n }).
+		GroupByKey().
+		Reduce(func(a, b int64) int64 { return a + b })
+	sizes := long.SelectKey(func(_, v string) string { return v }).
+		FlatMap(func(k, v string) []dsl.KeyValue[string, string] { return []dsl.KeyValue[string, string]{dsl.KV(k, v)} }).
+		Repartition().
+		GroupByKey().
+		Aggregate(func() int64 { return 0 }, func(_, v string, n int64) int64 { return n + 1 })
+	table := dsl.Table(b, "table", serde.String, serde.String)
+	filtered := table.Filter(func(_, v string) bool { return true }).
+		FilterNot(func(_, v string) bool { return false }).
+		MapValues(func(v string) int64 { return 0 })
+	processed := counts.ToStream().
+		Process(processor.Func[string, int64, string, int64](func(ctx processor.Context[string, int64], rec processor.Record[string, int64]) error {
+			return ctx.Forward(rec)
+		})).
+		ProcessValues(processor.Func[string, int64, string, int64](func(ctx processor.Context[string, int64], rec processor.Record[string, int64]) error {
+			return ctx.Forward(rec)
+		}))
+	processed.To("out")
+	filtered.ToStream().ToDynamic(func(processor.Record[string, int64]) string { return "dyn" })
+	names = append(names,
+		s.Name(), other.Name(), merged.Name(), long.Name(),
+		counts.Name(), counts.StoreName(), lengths.Name(), lengths.StoreName(),
+		sizes.Name(), sizes.StoreName(), table.Name(), table.StoreName(),
+		filtered.Name(), processed.Name())
+	return names
+}
+
+func TestGeneratedNamesAreStable(t *testing.T) {
+	build := func() ([]string, *topology.Topology) {
+		b := dsl.NewBuilder()
+		names := app(b)
+		topo, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names, topo
+	}
+	names1, topo1 := build()
+	names2, topo2 := build()
+	if !slices.Equal(names1, names2) {
+		t.Fatalf("names differ between builds:\n%q\n%q", names1, names2)
+	}
+	if l1, l2 := layout(topo1), layout(topo2); l1 != l2 {
+		t.Fatalf("graphs differ between builds:\n%s\n%s", l1, l2)
+	}
+	if d1, ok := describe(topo1); ok {
+		if d2, _ := describe(topo2); d1 != d2 {
+			t.Fatalf("Describe differs between builds:\n%s\n%s", d1, d2)
+		}
+	}
+}
+
+// nodeNames lists the names of topo's nodes in the order they were added.
+func nodeNames(topo *topology.Topology) []string {
+	var names []string
+	for _, n := range engine.GraphOf(topo).Nodes {
+		names = append(names, n.Name)
+	}
+	return names
+}
+
+// TestGeneratedNamesFollowKafkaStreams checks generated names against
+// topologies Kafka Streams describes. Store and repartition topic names
+// become topic names on the broker, so they must match for an application
+// to be ported without losing its state.
+func TestGeneratedNamesFollowKafkaStreams(t *testing.T) {
+	t.Run("word count", func(t *testing.T) {
+		// The word count of the Kafka Streams tutorial
+		// (https://kafka.apache.org/documentation/streams/tutorial), whose
+		// described topology names every node below.
+		b := dsl.NewBuilder()
+		dsl.Stream(b, "streams-plaintext-input", serde.String, serde.String).
+			FlatMapValues(strings.Fields).
+			GroupBy(func(_, w string) string { return w }).
+			Count(dsl.Materialized("counts-store")).
+			ToStream().
+			To("streams-wordcount-output")
+		topo, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{
+			"KSTREAM-SOURCE-0000000000",
+			"KSTREAM-FLATMAPVALUES-0000000001",
+			"KSTREAM-KEY-SELECT-0000000002",
+			"counts-store-repartition-filter",
+			"counts-store-repartition-sink",
+			"counts-store-repartition-source",
+			"KSTREAM-AGGREGATE-0000000003",
+			"KTABLE-TOSTREAM-0000000007",
+			"KSTREAM-SINK-0000000008",
+		}
+		got := nodeNames(topo)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("nodes:\n got %q\nwant %q", got, want)
+		}
+		if got := internalTopics(topo); !slices.Equal(got, []string{"counts-store-repartition (0 partitions)"}) {
+			t.Fatalf("internal topics = %q", got)
+		}
+	})
+
+	t.Run("table", func(t *testing.T) {
+		// builder.table("input-topic") describes as KSTREAM-SOURCE-0000000001
+		// --> KTABLE-SOURCE-0000000002 (stores: [input-topic-STATE-STORE-0000000000]).
+		b := dsl.NewBuilder()
+		table := dsl.Table(b, "input-topic", serde.String, serde.String)
+		if table.StoreName() != "input-topic-STATE-STORE-0000000000" || table.Name() != "KTABLE-SOURCE-0000000002" {
+			t.Fatalf("table %q in store %q", table.Name(), table.StoreName())
+		}
+	})
+
+	t.Run("explicit names use up indices", func(t *testing.T) {
+		// Kafka Streams generates, and discards, a name for a named
+		// operation too, so naming one does not renumber those after it.
+		b := dsl.NewBuilder()
+		s := dsl.Stream(b, "in", serde.String, serde.String, dsl.Named("source")).
+			Filter(func(_, v string) bool { return true }, dsl.Named("filter")).
+			MapValues(strings.ToUpper)
+		if s.Name() != "KSTREAM-MAPVALUES-0000000002" {
+			t.Fatalf("MapValues after two named nodes is %q", s.Name())
+		}
+		// A named repartition uses up the indices of its three nodes.
+		r := s.Repartition(dsl.Repartitioned("r")).Peek(func(string, string) {})
+		if r.Name() != "KSTREAM-PEEK-0000000006" {
+			t.Fatalf("Peek after a named repartition is %q", r.Name())
+		}
+	})
+}

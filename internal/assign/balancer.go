@@ -1,0 +1,254 @@
+package assign
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// ProtocolName is the group protocol the Balancer speaks. Every member of an
+// application's group must offer it.
+const ProtocolName = "samsa-tasks-v1"
+
+// Config describes the application to the Balancer.
+type Config struct {
+	// Subtopologies of the topology, with the real names of their source
+	// topics. A topic may be read by one subtopology only.
+	Subtopologies []Subtopology
+	// ProcessID identifies this application instance; all stream threads
+	// of a process share it. Required.
+	ProcessID string
+	// Owned returns the tasks this member owns now. If nil, the tasks are
+	// derived from the member's last assignment, which kgo keeps across
+	// the eager revoke; that is right unless the thread dropped tasks it
+	// was assigned.
+	Owned func() []TaskID
+	// StateOnDisk returns the tasks whose state directories exist in this
+	// process's state directory. If nil, none.
+	StateOnDisk func() []TaskID
+}
+
+// Balancer is a kgo.GroupBalancer that assigns tasks instead of partitions;
+// pass it to kgo.Balancers. kgo calls it from the group's goroutine: the
+// Config functions run while the client joins the group, and balancing runs
+// on the leader only.
+//
+// With Config.Owned nil, one Balancer may serve every stream thread of a
+// process; otherwise give each thread its own.
+type Balancer struct {
+	cfg    Config
+	subs   []Subtopology // sorted by id, topics sorted
+	topics []string      // all source topics, sorted
+}
+
+var _ kgo.GroupBalancer = (*Balancer)(nil)
+
+// NewBalancer returns a Balancer for cfg. It errors, matching
+// ErrInvalidConfig, without a process id, on a duplicate or negative
+// subtopology id, a subtopology without source topics, an empty topic name, or
+// a topic read by two subtopologies.
+func NewBalancer(cfg Config) (*Balancer, error) {
+	if cfg.ProcessID == "" {
+		return nil, configErr("empty ProcessID")
+	}
+	b := &Balancer{cfg: cfg}
+	ids := make(map[int]bool)
+	readBy := make(map[string]int)
+	for _, s := range cfg.Subtopologies {
+		if s.ID < 0 {
+			return nil, configErr("negative subtopology id %d", s.ID)
+		}
+		if ids[s.ID] {
+			return nil, configErr("duplicate subtopology id %d", s.ID)
+		}
+		ids[s.ID] = true
+		if len(s.SourceTopics) == 0 {
+			return nil, configErr("subtopology %d has no source topics", s.ID)
+		}
+		topics := slices.Clone(s.SourceTopics)
+		slices.Sort(topics)
+		topics = slices.Compact(topics)
+		for _, t := range topics {
+			if t == "" {
+				return nil, configErr("subtopology %d has an empty topic name", s.ID)
+			}
+			if other, ok := readBy[t]; ok {
+				return nil, configErr("topic %q is read by subtopologies %d and %d", t, other, s.ID)
+			}
+			readBy[t] = s.ID
+			b.topics = append(b.topics, t)
+		}
+		b.subs = append(b.subs, Subtopology{ID: s.ID, SourceTopics: topics})
+	}
+	slices.SortFunc(b.subs, func(x, y Subtopology) int { return cmp.Compare(x.ID, y.ID) })
+	slices.Sort(b.topics)
+	return b, nil
+}
+
+// Subtopologies returns the normalized subtopologies: sorted by id, topics
+// sorted. Pass them to TasksOf.
+func (b *Balancer) Subtopologies() []Subtopology { return slices.Clone(b.subs) }
+
+// ProtocolName returns ProtocolName.
+func (*Balancer) ProtocolName() string { return ProtocolName }
+
+// IsCooperative returns false: the protocol is eager.
+func (*Balancer) IsCooperative() bool { return false }
+
+// JoinGroupMetadata returns a kmsg.ConsumerMemberMetadata listing all source
+// topics, with a Subscription as UserData. The output is deterministic, so
+// that rejoining with nothing changed does not force a rebalance.
+func (b *Balancer) JoinGroupMetadata(_ []string, current map[string][]int32, generation int32) []byte {
+	var owned, onDisk []TaskID
+	if b.cfg.Owned != nil {
+		owned = slices.Clone(b.cfg.Owned())
+	} else {
+		owned = TasksOf(current, b.subs)
+	}
+	if b.cfg.StateOnDisk != nil {
+		onDisk = slices.Clone(b.cfg.StateOnDisk())
+	}
+	sub := Subscription{ProcessID: b.cfg.ProcessID, Owned: normalize(owned), StateOnDisk: normalize(onDisk)}
+
+	meta := kmsg.NewConsumerMemberMetadata()
+	meta.Version = 3
+	meta.Topics = slices.Clone(b.topics)
+	meta.UserData = sub.AppendTo(nil)
+	meta.Generation = generation
+	topics := make([]string, 0, len(current))
+	for t := range current {
+		topics = append(topics, t)
+	}
+	slices.Sort(topics)
+	for _, t := range topics {
+		op := kmsg.NewConsumerMemberMetadataOwnedPartition()
+		op.Topic = t
+		op.Partitions = current[t]
+		meta.OwnedPartitions = append(meta.OwnedPartitions, op)
+	}
+	return meta.AppendTo(nil)
+}
+
+// ParseSyncAssignment decodes a kmsg.ConsumerMemberAssignment into topic
+// partitions. Errors match ErrBadAssignment.
+func (*Balancer) ParseSyncAssignment(assignment []byte) (map[string][]int32, error) {
+	var a kmsg.ConsumerMemberAssignment
+	a.Default()
+	if err := a.ReadFrom(assignment); err != nil {
+		return nil, fmt.Errorf("assign: %w: %v", ErrBadAssignment, err)
+	}
+	m := make(map[string][]int32, len(a.Topics))
+	for _, t := range a.Topics {
+		m[t.Topic] = append(m[t.Topic], t.Partitions...)
+	}
+	return m, nil
+}
+
+// MemberBalancer decodes every member's metadata. A member whose metadata
+// cannot be decoded fails the balance with a *MemberError naming it. The
+// topics returned are all source topics plus any a member listed, so the
+// client loads partition counts for all of them.
+func (b *Balancer) MemberBalancer(members []kmsg.JoinGroupResponseMember) (kgo.GroupMemberBalancer, map[string]struct{}, error) {
+	mb := &memberBalancer{b: b}
+	topics := make(map[string]struct{}, len(b.topics))
+	for _, t := range b.topics {
+		topics[t] = struct{}{}
+	}
+	seen := make(map[string]bool, len(members))
+	for _, jm := range members {
+		// A broker listing one member twice would have it balanced twice
+		// and lose one side's tasks; keep the first.
+		if seen[jm.MemberID] {
+			continue
+		}
+		seen[jm.MemberID] = true
+		m, err := decodeMember(jm)
+		if err != nil {
+			return nil, nil, &MemberError{MemberID: jm.MemberID, Err: err}
+		}
+		mb.members = append(mb.members, m.member)
+		for _, t := range m.topics {
+			topics[t] = struct{}{}
+		}
+	}
+	return mb, topics, nil
+}
+
+type decodedMember struct {
+	member
+	topics []string
+}
+
+func decodeMember(jm kmsg.JoinGroupResponseMember) (decodedMember, error) {
+	var meta kmsg.ConsumerMemberMetadata
+	meta.Default()
+	if err := meta.ReadFrom(jm.ProtocolMetadata); err != nil {
+		return decodedMember{}, fmt.Errorf("%w: %v", ErrBadMetadata, err)
+	}
+	var sub Subscription
+	if err := sub.ReadFrom(meta.UserData); err != nil {
+		return decodedMember{}, err
+	}
+	if sub.ProcessID == "" {
+		return decodedMember{}, fmt.Errorf("%w: empty process id", ErrBadMetadata)
+	}
+	gen := meta.Generation
+	if meta.Version < 2 {
+		gen = -1
+	}
+	return decodedMember{
+		member: member{
+			id:         jm.MemberID,
+			process:    sub.ProcessID,
+			generation: gen,
+			owned:      sub.Owned,
+			onDisk:     sub.StateOnDisk,
+		},
+		topics: meta.Topics,
+	}, nil
+}
+
+// memberBalancer is one balance: the leader's view of the members that
+// joined.
+type memberBalancer struct {
+	b       *Balancer
+	members []member
+}
+
+// Balance assigns the tasks that the partition counts in topics make. A
+// subtopology has as many tasks as its largest source topic has partitions;
+// a subtopology whose topics are all unknown has none.
+func (mb *memberBalancer) Balance(topics map[string]int32) kgo.IntoSyncAssignment {
+	tasks := tasksFor(mb.b.subs, topics)
+	plan := &Plan{
+		subs:       mb.b.subs,
+		partitions: make(map[string]int32, len(mb.b.topics)),
+		tasks:      assign(tasks, mb.members),
+	}
+	for _, t := range mb.b.topics {
+		plan.partitions[t] = topics[t]
+	}
+	for _, m := range mb.members {
+		plan.members = append(plan.members, m.id)
+	}
+	slices.Sort(plan.members)
+	return plan
+}
+
+// tasksFor lists every task of subs given topic partition counts, sorted.
+func tasksFor(subs []Subtopology, partitions map[string]int32) []TaskID {
+	var tasks []TaskID
+	for _, s := range subs {
+		var n int32
+		for _, t := range s.SourceTopics {
+			n = max(n, partitions[t])
+		}
+		for p := range n {
+			tasks = append(tasks, TaskID{Subtopology: s.ID, Partition: p})
+		}
+	}
+	return normalize(tasks)
+}

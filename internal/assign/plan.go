@@ -1,0 +1,93 @@
+package assign
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Plan is the outcome of one balance: which member runs which tasks. It is
+// what the Balancer returns to kgo, which turns it into SyncGroup assignments.
+type Plan struct {
+	subs       []Subtopology
+	partitions map[string]int32 // topic => partition count
+	members    []string         // sorted
+	tasks      map[string][]TaskID
+}
+
+// Members returns the ids of all members balanced, sorted.
+func (p *Plan) Members() []string { return slices.Clone(p.members) }
+
+// Tasks returns the tasks of a member, sorted.
+func (p *Plan) Tasks(memberID string) []TaskID { return slices.Clone(p.tasks[memberID]) }
+
+// Partitions returns the topic partitions a member consumes for its tasks:
+// partition p of every source topic of subtopology s for each task s_p,
+// skipping topics with fewer partitions than p+1.
+func (p *Plan) Partitions(memberID string) map[string][]int32 {
+	out := make(map[string][]int32)
+	for _, t := range p.tasks[memberID] {
+		for _, s := range p.subs {
+			if s.ID != t.Subtopology {
+				continue
+			}
+			for _, topic := range s.SourceTopics {
+				if t.Partition < p.partitions[topic] {
+					out[topic] = append(out[topic], t.Partition)
+				}
+			}
+		}
+	}
+	for _, ps := range out {
+		slices.Sort(ps)
+	}
+	return out
+}
+
+// IntoSyncAssignment implements kgo.IntoSyncAssignment: one
+// kmsg.ConsumerMemberAssignment per member, ordered by member, topic and
+// partition.
+func (p *Plan) IntoSyncAssignment() []kmsg.SyncGroupRequestGroupAssignment {
+	out := make([]kmsg.SyncGroupRequestGroupAssignment, 0, len(p.members))
+	for _, id := range p.members {
+		parts := p.Partitions(id)
+		topics := make([]string, 0, len(parts))
+		for topic := range parts {
+			topics = append(topics, topic)
+		}
+		slices.Sort(topics)
+		a := kmsg.NewConsumerMemberAssignment()
+		for _, topic := range topics {
+			at := kmsg.NewConsumerMemberAssignmentTopic()
+			at.Topic = topic
+			at.Partitions = parts[topic]
+			a.Topics = append(a.Topics, at)
+		}
+		sa := kmsg.NewSyncGroupRequestGroupAssignment()
+		sa.MemberID = id
+		sa.MemberAssignment = a.AppendTo(nil)
+		out = append(out, sa)
+	}
+	return out
+}
+
+// String lists each member's tasks, for logs.
+func (p *Plan) String() string {
+	var sb strings.Builder
+	for i, id := range p.members {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString(id)
+		sb.WriteString("[")
+		for j, t := range p.tasks[id] {
+			if j > 0 {
+				sb.WriteString(" ")
+			}
+			sb.WriteString(t.String())
+		}
+		sb.WriteString("]")
+	}
+	return sb.String()
+}

@@ -1,0 +1,224 @@
+package topics
+
+import (
+	"context"
+	"errors"
+	"net"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/serde"
+)
+
+func newCluster(t *testing.T, opts ...kfake.Opt) (*kfake.Cluster, *kadm.Client) {
+	t.Helper()
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return c, kadm.NewClient(cl)
+}
+
+func graphOf(t *testing.T, build func(b *dsl.Builder)) *engine.Graph {
+	t.Helper()
+	b := dsl.NewBuilder()
+	build(b)
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return engine.GraphOf(topo)
+}
+
+// wordCount reads "in", groups by value through "counts-repartition" and
+// counts into the logged store "counts".
+func wordCount(b *dsl.Builder) {
+	dsl.Stream(b, "in", serde.String, serde.String).
+		GroupBy(func(_, v string) string { return v }, dsl.GroupedWith(serde.String, serde.String)).
+		Count(dsl.Materialized("counts")).
+		ToStream().
+		To("out", dsl.ProducedWith(serde.String, serde.Int64))
+}
+
+var opts = Options{Timeout: 5 * time.Second}
+
+func TestSetupCreatesInternalTopics(t *testing.T) {
+	_, adm := newCluster(t, kfake.SeedTopics(3, "in"))
+	g := graphOf(t, wordCount)
+	ctx := context.Background()
+
+	layout, err := Setup(ctx, adm, g, "app", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Layout{
+		TaskCounts: []int32{3, 3},
+		Partitions: map[string]int32{"in": 3, "app-counts-repartition": 3, "app-counts-changelog": 3},
+		Changelogs: map[string]string{"counts": "app-counts-changelog"},
+	}
+	if !reflect.DeepEqual(layout, want) {
+		t.Fatalf("layout = %+v, want %+v", layout, want)
+	}
+
+	details, err := adm.ListTopics(ctx, "app-counts-repartition", "app-counts-changelog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range details {
+		if d.Err != nil || len(d.Partitions) != 3 {
+			t.Errorf("topic %q: %d partitions, err %v", d.Topic, len(d.Partitions), d.Err)
+		}
+	}
+	configs, err := adm.DescribeTopicConfigs(ctx, "app-counts-repartition", "app-counts-changelog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for topic, policy := range map[string]string{"app-counts-repartition": "delete", "app-counts-changelog": "compact"} {
+		rc, err := configs.On(topic, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		for _, c := range rc.Configs {
+			if c.Key == "cleanup.policy" && c.Value != nil {
+				got = *c.Value
+			}
+		}
+		if got != policy {
+			t.Errorf("%s: cleanup.policy = %q, want %q", topic, got, policy)
+		}
+	}
+
+	again, err := Setup(ctx, adm, g, "app", opts)
+	if err != nil {
+		t.Fatalf("second Setup: %v", err)
+	}
+	if !reflect.DeepEqual(again, want) {
+		t.Fatalf("second layout = %+v, want %+v", again, want)
+	}
+}
+
+func TestSetupConcurrentInstances(t *testing.T) {
+	_, adm := newCluster(t, kfake.SeedTopics(2, "in"))
+	g := graphOf(t, wordCount)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = Setup(context.Background(), adm, g, "app", opts) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("instance %d: %v", i, err)
+		}
+	}
+}
+
+func TestSetupMissingSource(t *testing.T) {
+	_, adm := newCluster(t, kfake.SeedTopics(1, "other"))
+	g := graphOf(t, wordCount)
+	_, err := Setup(context.Background(), adm, g, "app", opts)
+	if !errors.Is(err, ErrMissingSource) {
+		t.Fatalf("err = %v, want ErrMissingSource", err)
+	}
+	if want := `topics: source topic "in" (read by sub-topology 0) does not exist`; err.Error() != want {
+		t.Fatalf("err = %q, want %q", err, want)
+	}
+}
+
+func TestSetupNotCopartitioned(t *testing.T) {
+	_, adm := newCluster(t, kfake.SeedTopics(3, "a"), kfake.SeedTopics(4, "b"))
+	g := graphOf(t, func(b *dsl.Builder) {
+		dsl.Streams(b, []string{"a", "b"}, serde.String, serde.String).To("out")
+	})
+	_, err := Setup(context.Background(), adm, g, "app", opts)
+	if !errors.Is(err, ErrNotCopartitioned) {
+		t.Fatalf("err = %v, want ErrNotCopartitioned", err)
+	}
+	if want := `topics: sub-topology 0 reads topics not co-partitioned: "a" (3 partitions), "b" (4 partitions)`; err.Error() != want {
+		t.Fatalf("err = %q, want %q", err, want)
+	}
+}
+
+func TestSetupExplicitPartitions(t *testing.T) {
+	_, adm := newCluster(t, kfake.SeedTopics(3, "in"))
+	// in (3) → r-repartition (5, explicit) → c-repartition (derived: 5).
+	g := graphOf(t, func(b *dsl.Builder) {
+		dsl.Stream(b, "in", serde.String, serde.String).
+			Repartition(dsl.Repartitioned("r"), dsl.WithNumberOfPartitions(5)).
+			GroupBy(func(_, v string) string { return v }, dsl.GroupedWith(serde.String, serde.String), dsl.Repartitioned("c")).
+			Count(dsl.Materialized("c")).
+			ToStream().
+			To("out", dsl.ProducedWith(serde.String, serde.Int64))
+	})
+	layout, err := Setup(context.Background(), adm, g, "app", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Layout{
+		TaskCounts: []int32{3, 5, 5},
+		Partitions: map[string]int32{"in": 3, "app-r-repartition": 5, "app-c-repartition": 5, "app-c-changelog": 5},
+		Changelogs: map[string]string{"c": "app-c-changelog"},
+	}
+	if !reflect.DeepEqual(layout, want) {
+		t.Fatalf("layout = %+v, want %+v", layout, want)
+	}
+}
+
+func TestSetupWrongPartitionCount(t *testing.T) {
+	c, adm := newCluster(t, kfake.SeedTopics(3, "in"))
+	if err := c.CreateTopic("app-counts-repartition", 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Setup(context.Background(), adm, graphOf(t, wordCount), "app", opts)
+	if !errors.Is(err, ErrPartitionMismatch) {
+		t.Fatalf("err = %v, want ErrPartitionMismatch", err)
+	}
+	if want := `topics: internal topic "app-counts-repartition" has 2 partitions, expected 3`; err.Error() != want {
+		t.Fatalf("err = %q, want %q", err, want)
+	}
+}
+
+func TestSetupUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.DialTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+
+	start := time.Now()
+	_, err = Setup(context.Background(), kadm.NewClient(cl), graphOf(t, wordCount), "app", Options{Timeout: 2 * time.Second})
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("err = %v, want ErrUnreachable", err)
+	}
+	t.Log(err)
+	if !strings.Contains(err.Error(), "brokers could not be reached within 2s") {
+		t.Errorf("err = %q, does not give the timeout", err)
+	}
+	// A refused connection is tried again until the timeout: brokers may be
+	// starting along with the application.
+	if d := time.Since(start); d < 1500*time.Millisecond || d > 4*time.Second {
+		t.Errorf("Setup took %v with a 2s timeout", d)
+	}
+}

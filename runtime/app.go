@@ -1,0 +1,508 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/samsa-go/samsa/internal/assign"
+	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/internal/statedir"
+	"github.com/samsa-go/samsa/internal/topics"
+	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/state"
+	"github.com/samsa-go/samsa/topology"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/plugin/kslog"
+)
+
+// ErrNotCreated is returned by Run on an App that already ran.
+var ErrNotCreated = errors.New("runtime: app already started")
+
+// App runs a topology on Kafka. Create it with New, run it with Run. Its
+// methods are safe for concurrent use.
+type App struct {
+	cfg       config
+	topo      *topology.Topology
+	graph     *engine.Graph
+	log       *slog.Logger
+	processID string
+
+	state    atomic.Int32
+	listenMu sync.Mutex
+	listener StateListener
+
+	// Set by Run before the threads start; read-only afterwards.
+	layout       *topics.Layout
+	dir          *statedir.Dir
+	adm          *kadm.Client
+	admCl        *kgo.Client
+	sourceTopics []string
+	logical      map[string]string
+	subOf        map[string]int
+	assignSubs   []assign.Subtopology
+	changelogs   map[string]bool
+	threads      []*thread
+
+	mu         sync.Mutex
+	open       map[processor.TaskID]bool
+	releasedAt map[processor.TaskID]time.Time
+	assignedN  int
+	toPurge    map[string]map[int32]int64
+
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+// New checks the configuration and builds the topology. It does not
+// connect to Kafka: Run does.
+func New(topo *topology.Topology, opts ...Option) (*App, error) {
+	cfg := defaults()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.guarantee == ExactlyOnceV2 && !cfg.commitSet {
+		cfg.commitInterval = 100 * time.Millisecond
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if topo == nil {
+		return nil, errors.New("runtime: nil topology")
+	}
+	if err := topo.Build(); err != nil {
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	if cfg.guarantee == ExactlyOnceV2 {
+		return nil, errors.New("runtime: exactly_once_v2 is not implemented yet; use AtLeastOnce")
+	}
+	log := cfg.logger
+	if log == nil {
+		log = slog.Default()
+	}
+	var id [8]byte
+	_, _ = rand.Read(id[:])
+	a := &App{
+		cfg:        cfg,
+		topo:       topo,
+		graph:      engine.GraphOf(topo),
+		log:        log.With("app", cfg.appID),
+		processID:  hex.EncodeToString(id[:]),
+		open:       map[processor.TaskID]bool{},
+		releasedAt: map[processor.TaskID]time.Time{},
+		toPurge:    map[string]map[int32]int64{},
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+	}
+	return a, nil
+}
+
+// State returns the app's current state.
+func (a *App) State() State { return State(a.state.Load()) }
+
+// SetStateListener sets the function called on every state change.
+func (a *App) SetStateListener(l StateListener) {
+	a.listenMu.Lock()
+	a.listener = l
+	a.listenMu.Unlock()
+}
+
+func (a *App) setState(s State) {
+	old := State(a.state.Swap(int32(s)))
+	if old == s {
+		return
+	}
+	a.log.Info("state change", "from", old.String(), "to", s.String())
+	a.listenMu.Lock()
+	l := a.listener
+	a.listenMu.Unlock()
+	if l != nil {
+		l(old, s)
+	}
+}
+
+func (a *App) clientOpts(clientID string) []kgo.Opt {
+	return []kgo.Opt{
+		kgo.SeedBrokers(a.cfg.brokers...),
+		kgo.ClientID(clientID),
+		kgo.WithLogger(kslog.New(a.log)),
+	}
+}
+
+// Run starts the app and blocks until ctx is cancelled or Close is called,
+// then closes cleanly and returns nil; a fatal error closes the app and is
+// returned. Run can be called once.
+func (a *App) Run(ctx context.Context) error {
+	if !a.state.CompareAndSwap(int32(Created), int32(Rebalancing)) {
+		return ErrNotCreated
+	}
+	defer close(a.done)
+	a.log.Info("state change", "from", Created.String(), "to", Rebalancing.String())
+	err := a.run(ctx)
+	if err != nil {
+		a.setState(Error)
+		return err
+	}
+	a.setState(NotRunning)
+	return nil
+}
+
+func (a *App) run(ctx context.Context) error {
+	var err error
+	if a.dir, err = statedir.Open(a.cfg.stateDir, a.cfg.appID); err != nil {
+		return fmt.Errorf("runtime: %w", err)
+	}
+	defer a.dir.Close()
+	if err := a.setupTopics(ctx); err != nil {
+		return err
+	}
+	defer a.admCl.Close()
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-a.stop:
+			cancel()
+		case <-runCtx.Done():
+		}
+	}()
+	for i := 0; i < a.cfg.threads; i++ {
+		th, err := newThread(a, i)
+		if err != nil {
+			for _, t := range a.threads {
+				t.cl.Close()
+			}
+			return err
+		}
+		a.threads = append(a.threads, th)
+	}
+	errs := make(chan error, len(a.threads))
+	for _, th := range a.threads {
+		go func() { errs <- th.run(runCtx) }()
+	}
+	go a.housekeeping(runCtx)
+	var first error
+	for range a.threads {
+		err := <-errs
+		if err != nil && first == nil {
+			first = err
+			a.log.Error("stream thread failed; closing the app", "err", err)
+			a.setState(PendingShutdown)
+			cancel()
+		}
+		if first == nil && runCtx.Err() != nil {
+			a.setState(PendingShutdown)
+		}
+	}
+	return first
+}
+
+// Close stops a running app and waits until it has closed or ctx is done.
+func (a *App) Close(ctx context.Context) error {
+	a.stopOnce.Do(func() { close(a.stop) })
+	if a.State() == Created {
+		a.setState(NotRunning)
+		return nil
+	}
+	select {
+	case <-a.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("runtime: close: %w", ctx.Err())
+	}
+}
+
+func (a *App) setupTopics(ctx context.Context) error {
+	var err error
+	opts := a.clientOpts(a.cfg.appID + "-admin")
+	opts = append(opts, a.cfg.kgoOpts...)
+	if a.admCl, err = kgo.NewClient(opts...); err != nil {
+		return fmt.Errorf("runtime: %w", err)
+	}
+	a.adm = kadm.NewClient(a.admCl)
+	a.layout, err = topics.Setup(ctx, a.adm, a.graph, a.cfg.appID, topics.Options{
+		ReplicationFactor: a.cfg.replication,
+		Timeout:           a.cfg.timeout,
+	})
+	if err != nil {
+		a.admCl.Close()
+		return fmt.Errorf("runtime: %w", err)
+	}
+	a.logical = map[string]string{}
+	a.subOf = map[string]int{}
+	a.changelogs = map[string]bool{}
+	for _, st := range a.graph.Subtopologies {
+		as := assign.Subtopology{ID: st.ID}
+		for _, t := range st.SourceTopics {
+			real := a.realTopic(t)
+			a.logical[real] = t
+			a.subOf[t] = st.ID
+			as.SourceTopics = append(as.SourceTopics, real)
+			a.sourceTopics = append(a.sourceTopics, real)
+		}
+		a.assignSubs = append(a.assignSubs, as)
+	}
+	for _, t := range a.layout.Changelogs {
+		a.changelogs[t] = true
+	}
+	slices.Sort(a.sourceTopics)
+	return nil
+}
+
+// realTopic maps a topic name of the graph to the broker's: internal topics
+// carry the application id.
+func (a *App) realTopic(t string) string {
+	if a.graph.IsInternal(t) {
+		return topics.RepartitionTopic(a.cfg.appID, t)
+	}
+	return t
+}
+
+// partitioner sends changelog records to the partition set on them (the
+// task's) and everything else by key, with the murmur2 hash Java clients
+// use, so that Samsa and Java producers agree on partitions.
+func (a *App) partitioner() kgo.Partitioner {
+	return partitioner{changelogs: a.changelogs, byKey: kgo.StickyKeyPartitioner(nil), manual: kgo.ManualPartitioner()}
+}
+
+type partitioner struct {
+	changelogs    map[string]bool
+	byKey, manual kgo.Partitioner
+}
+
+func (p partitioner) ForTopic(topic string) kgo.TopicPartitioner {
+	if p.changelogs[topic] {
+		return p.manual.ForTopic(topic)
+	}
+	return p.byKey.ForTopic(topic)
+}
+
+// collector is the engine.Collector of a task: sinks produce through the
+// thread's client.
+type collector struct {
+	a  *App
+	th *thread
+}
+
+func (c collector) Send(topic string, key, value []byte, timestamp int64, headers []processor.Header) error {
+	r := &kgo.Record{Topic: c.a.realTopic(topic), Timestamp: timeOf(timestamp)}
+	buf := make([]byte, len(key)+len(value))
+	if key != nil {
+		r.Key = buf[:len(key):len(key)]
+		copy(r.Key, key)
+	}
+	if value != nil {
+		r.Value = buf[len(key):]
+		copy(r.Value, value)
+	}
+	if len(headers) > 0 {
+		r.Headers = make([]kgo.RecordHeader, len(headers))
+		for i, h := range headers {
+			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+		}
+	}
+	c.th.produce(r)
+	return nil
+}
+
+func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
+
+// newTask opens the state of task id and builds it. A store that cannot be
+// opened is wiped and restored from its changelog.
+func (a *App) newTask(th *thread, id processor.TaskID) (*task, error) {
+	tk := &task{
+		th:         th,
+		queues:     map[string]*queue{},
+		next:       map[string]int64{},
+		lastLogged: map[string]*kgo.Record{},
+		restored:   map[string]int64{},
+	}
+	env := &state.Env{
+		DB: func() (*state.DB, error) {
+			if tk.db != nil {
+				return tk.db, nil
+			}
+			db, err := a.openDB(id)
+			if err != nil {
+				return nil, err
+			}
+			tk.db = db
+			return db, nil
+		},
+		Logger: func(store string) state.ChangeLogger {
+			if topic, ok := a.layout.Changelogs[store]; ok {
+				return tk.changeLogger(store, topic)
+			}
+			return nil
+		},
+	}
+	et, err := engine.NewTask(a.graph, id.Subtopology, id.Partition, engine.Config{
+		ApplicationID: a.cfg.appID,
+		Collector:     collector{a: a, th: th},
+		Stores:        env,
+		WallClock:     time.Now().UnixMilli(),
+	})
+	if err != nil {
+		if tk.db != nil {
+			tk.db.Close()
+		}
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	tk.Task = et
+	a.mu.Lock()
+	a.open[id] = true
+	delete(a.releasedAt, id)
+	a.mu.Unlock()
+	return tk, nil
+}
+
+func (a *App) openDB(id processor.TaskID) (*state.DB, error) {
+	dir, err := a.dir.TaskDir(id.String())
+	if err != nil {
+		return nil, fmt.Errorf("runtime: task %s: %w", id, err)
+	}
+	db, err := state.OpenDB(dir, state.DBOptions{})
+	if err == nil {
+		return db, nil
+	}
+	a.log.Warn("state of task is unreadable; wiping it and restoring from the changelog", "task", id.String(), "dir", dir, "err", err)
+	if rerr := a.dir.Remove(id.String()); rerr != nil {
+		return nil, fmt.Errorf("runtime: task %s: wipe corrupt state in %s: %w", id, dir, rerr)
+	}
+	if dir, err = a.dir.TaskDir(id.String()); err != nil {
+		return nil, fmt.Errorf("runtime: task %s: %w", id, err)
+	}
+	db, err = state.OpenDB(dir, state.DBOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("runtime: task %s: open state in %s after wiping it: %w", id, dir, err)
+	}
+	return db, nil
+}
+
+// released notes that a task of this process was closed.
+func (a *App) released(id processor.TaskID) {
+	a.mu.Lock()
+	delete(a.open, id)
+	a.releasedAt[id] = time.Now()
+	a.mu.Unlock()
+}
+
+// tasksOnDisk lists the tasks with a state directory, for the assignor's
+// stickiness.
+func (a *App) tasksOnDisk() []assign.TaskID {
+	ids, err := a.dir.TasksOnDisk()
+	if err != nil {
+		return nil
+	}
+	var out []assign.TaskID
+	for _, s := range ids {
+		if id, err := assign.ParseTaskID(s); err == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func (a *App) threadAssigned() {
+	a.mu.Lock()
+	all := true
+	for _, th := range a.threads {
+		if !th.assigned.Load() {
+			all = false
+		}
+	}
+	a.mu.Unlock()
+	if all && a.State() == Rebalancing {
+		a.setState(Running)
+	}
+}
+
+func (a *App) rebalancing() {
+	if a.State() == Running {
+		a.setState(Rebalancing)
+	}
+}
+
+// purgeLater remembers committed offsets of repartition topics; records
+// below them are deleted by housekeeping.
+func (a *App) purgeLater(offsets map[string]map[int32]kgo.EpochOffset) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for topic, ps := range offsets {
+		if logical, ok := a.logical[topic]; !ok || !a.graph.IsInternal(logical) {
+			continue
+		}
+		m := a.toPurge[topic]
+		if m == nil {
+			m = map[int32]int64{}
+			a.toPurge[topic] = m
+		}
+		for p, o := range ps {
+			m[p] = o.Offset
+		}
+	}
+}
+
+// housekeeping purges repartition topics and removes the state of tasks
+// this process no longer owns, until ctx is done.
+func (a *App) housekeeping(ctx context.Context) {
+	tick := time.NewTicker(housekeepingInterval(a.cfg))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		a.mu.Lock()
+		purge := a.toPurge
+		a.toPurge = map[string]map[int32]int64{}
+		var stale []processor.TaskID
+		for id, at := range a.releasedAt {
+			if !a.open[id] && time.Since(at) >= a.cfg.cleanupDelay {
+				stale = append(stale, id)
+				delete(a.releasedAt, id)
+			}
+		}
+		a.mu.Unlock()
+		if len(purge) > 0 {
+			if err := topics.PurgeRepartition(ctx, a.adm, purge); err != nil && ctx.Err() == nil {
+				a.log.Warn("purging repartition topics", "err", err)
+			}
+		}
+		for _, id := range stale {
+			a.mu.Lock()
+			stillFree := !a.open[id]
+			a.mu.Unlock()
+			if stillFree {
+				if err := a.dir.Remove(id.String()); err != nil {
+					a.log.Warn("removing state of a task no longer owned", "task", id.String(), "err", err)
+				} else {
+					a.log.Info("removed state of a task no longer owned", "task", id.String())
+				}
+			}
+		}
+	}
+}
+
+func housekeepingInterval(c config) time.Duration {
+	d := c.commitInterval
+	if c.cleanupDelay < d {
+		d = c.cleanupDelay
+	}
+	if d < 50*time.Millisecond {
+		d = 50 * time.Millisecond
+	}
+	return d
+}
+

@@ -1,0 +1,31 @@
+// Package runtime runs a topology on Kafka: the App, its stream threads and
+// tasks, the group protocol that shares tasks among instances, the internal
+// topics, and the restore of state stores from their changelogs.
+//
+// # Model
+//
+// An App runs one or more stream threads. Each thread is one franz-go
+// client and one member of the consumer group named by the application id.
+// The group's leader assigns tasks, not partitions (package internal/assign):
+// a task is one sub-topology on one partition number, and the member that
+// owns it consumes that partition of every source topic of the
+// sub-topology. Assignment is balanced by task count and sticky to previous
+// owners and to instances that hold a task's state on disk.
+//
+// A thread polls, hands each record to its task, and every commit interval
+// commits: it flushes the task's stores (so cached writes reach the
+// changelog), waits until every produced record is acknowledged, commits
+// the input offsets, and records in each store the changelog offset it has
+// reached. A task that starts restores its stores from that offset to the
+// end of the changelog before it processes anything.
+//
+// # Lifecycle
+//
+// New checks the configuration and the topology without touching the
+// network. Run creates or validates the internal topics, locks the state
+// directory, starts the threads and blocks until its context is cancelled,
+// then closes cleanly (committing what was processed) and returns nil; any
+// fatal error closes the app and is returned. Close stops a running App from
+// another goroutine. State and the state listener follow Kafka Streams'
+// states.
+package runtime

@@ -1,0 +1,144 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/samsa-go/samsa/state"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// restoring is one changelog partition being replayed into a store.
+type restoring struct {
+	tk    *task
+	store string
+	bytes state.KeyValueBytesStore
+	topic string
+	start int64
+	end   int64
+	last  int64
+	n     int64
+}
+
+// restore replays the changelogs of the tasks' logged stores from the
+// offset each store recorded (the start, for in-memory stores) to the
+// changelog's end, with a consumer assigned directly to those partitions.
+// Tasks process nothing before it returns.
+func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
+	var todo []*restoring
+	var topicsOf []string
+	for _, tk := range tasks {
+		for _, s := range tk.Stores() {
+			topic, ok := a.layout.Changelogs[s.Name()]
+			if !ok {
+				continue
+			}
+			r := &restoring{tk: tk, store: s.Name(), bytes: s.Bytes(), topic: topic, last: -1}
+			if r.bytes.Persistent() && tk.db != nil {
+				off, ok, err := tk.db.ChangelogOffset(r.store)
+				if err != nil {
+					return fmt.Errorf("runtime: task %s: read changelog offset of %q: %w", tk.ID, r.store, err)
+				}
+				if ok {
+					r.start = off + 1
+					r.last = off
+				}
+			}
+			todo = append(todo, r)
+			topicsOf = append(topicsOf, topic)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	ends, err := a.adm.ListEndOffsets(ctx, topicsOf...)
+	if err != nil {
+		return fmt.Errorf("runtime: list changelog end offsets: %w", err)
+	}
+	assignments := map[string]map[int32]kgo.Offset{}
+	byTP := map[string]map[int32]*restoring{}
+	var left int
+	for _, r := range todo {
+		eo, ok := ends.Lookup(r.topic, r.tk.ID.Partition)
+		if !ok || eo.Err != nil {
+			return fmt.Errorf("runtime: task %s: end offset of changelog %q partition %d: %v", r.tk.ID, r.topic, r.tk.ID.Partition, eo.Err)
+		}
+		r.end = eo.Offset
+		if r.start >= r.end {
+			continue
+		}
+		if assignments[r.topic] == nil {
+			assignments[r.topic] = map[int32]kgo.Offset{}
+			byTP[r.topic] = map[int32]*restoring{}
+		}
+		assignments[r.topic][r.tk.ID.Partition] = kgo.NewOffset().At(r.start)
+		byTP[r.topic][r.tk.ID.Partition] = r
+		left++
+	}
+	if left == 0 {
+		return nil
+	}
+	began := time.Now()
+	opts := a.clientOpts(th.name + "-restore")
+	opts = append(opts, kgo.ConsumePartitions(assignments))
+	opts = append(opts, a.cfg.kgoOpts...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("runtime: restore consumer: %w", err)
+	}
+	defer cl.Close()
+	var total int64
+	for left > 0 {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var ferr error
+		fetches.EachError(func(t string, p int32, err error) {
+			if ferr == nil {
+				ferr = fmt.Errorf("runtime: restore from changelog %q partition %d: %w", t, p, err)
+			}
+		})
+		if ferr != nil {
+			return ferr
+		}
+		var aerr error
+		fetches.EachRecord(func(rec *kgo.Record) {
+			r := byTP[rec.Topic][rec.Partition]
+			if r == nil || aerr != nil || rec.Offset >= r.end {
+				return
+			}
+			if rec.Value == nil {
+				aerr = r.bytes.Delete(rec.Key)
+			} else {
+				aerr = r.bytes.Put(rec.Key, rec.Value)
+			}
+			r.last = rec.Offset
+			r.n++
+			total++
+			if rec.Offset+1 >= r.end {
+				left--
+			}
+		})
+		if aerr != nil {
+			return fmt.Errorf("runtime: restore: %w", aerr)
+		}
+	}
+	for _, r := range todo {
+		if r.n == 0 {
+			continue
+		}
+		if err := r.bytes.Flush(); err != nil {
+			return fmt.Errorf("runtime: task %s: flush restored store %q: %w", r.tk.ID, r.store, err)
+		}
+		if r.bytes.Persistent() && r.tk.db != nil {
+			if err := r.tk.db.SetChangelogOffset(r.store, r.last); err != nil {
+				return fmt.Errorf("runtime: task %s: record changelog offset of %q: %w", r.tk.ID, r.store, err)
+			}
+		}
+		a.log.Info("restored store", "task", r.tk.ID.String(), "store", r.store, "records", r.n, "from", r.start, "to", r.end)
+	}
+	a.log.Info("restore done", "records", total, "took", time.Since(began))
+	return nil
+}

@@ -1,0 +1,180 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/state"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// task is an engine task as a stream thread runs it: input queues per
+// source partition, offsets to commit, and the changelog positions of its
+// stores.
+type task struct {
+	*engine.Task
+	th  *thread
+	db  *state.DB
+	dir string
+
+	// queues hold fetched records per source topic (logical name) until
+	// they are processed in timestamp order.
+	queues map[string]*queue
+	// next is the offset to commit per source topic (real name).
+	next    map[string]int64
+	changed bool
+
+	// changelog positions: the last record produced per logged store, whose
+	// offset is known once the producer is flushed.
+	lastLogged map[string]*kgo.Record
+	restored   map[string]int64
+	raw        engine.RawRecord
+}
+
+type queue struct {
+	recs []*kgo.Record
+	head int
+}
+
+func (q *queue) len() int { return len(q.recs) - q.head }
+
+func (q *queue) pop() *kgo.Record {
+	r := q.recs[q.head]
+	q.recs[q.head] = nil
+	q.head++
+	if q.head == len(q.recs) {
+		q.recs, q.head = q.recs[:0], 0
+	}
+	return r
+}
+
+func (tk *task) enqueue(logical string, r *kgo.Record) {
+	q := tk.queues[logical]
+	if q == nil {
+		q = &queue{}
+		tk.queues[logical] = q
+	}
+	q.recs = append(q.recs, r)
+}
+
+// processQueued processes queued records, always taking the one with the
+// smallest timestamp across the task's partitions, so that a task reading
+// several topics sees their records in time order (max.task.idle.ms = 0:
+// it does not wait for empty partitions).
+func (tk *task) processQueued() error {
+	for {
+		var best *queue
+		var bestTopic string
+		for topic, q := range tk.queues {
+			if q.len() == 0 {
+				continue
+			}
+			if best == nil || q.recs[q.head].Timestamp.Before(best.recs[best.head].Timestamp) {
+				best, bestTopic = q, topic
+			}
+		}
+		if best == nil {
+			return nil
+		}
+		r := best.pop()
+		if err := tk.process(bestTopic, r); err != nil {
+			return err
+		}
+	}
+}
+
+func (tk *task) process(logical string, r *kgo.Record) error {
+	raw := &tk.raw
+	*raw = engine.RawRecord{
+		Topic:     logical,
+		Partition: r.Partition,
+		Offset:    r.Offset,
+		Timestamp: r.Timestamp.UnixMilli(),
+		Key:       r.Key,
+		Value:     r.Value,
+	}
+	if len(r.Headers) > 0 {
+		raw.Headers = make([]processor.Header, len(r.Headers))
+		for i, h := range r.Headers {
+			raw.Headers[i] = processor.Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	if err := tk.Process(raw); err != nil {
+		return err
+	}
+	tk.next[r.Topic] = r.Offset + 1
+	tk.changed = true
+	return nil
+}
+
+// collectOffsets adds the task's offsets to commit to offsets and reports
+// whether it had any.
+func (tk *task) collectOffsets(offsets map[string]map[int32]kgo.EpochOffset) bool {
+	if !tk.changed {
+		return false
+	}
+	for topic, off := range tk.next {
+		m := offsets[topic]
+		if m == nil {
+			m = map[int32]kgo.EpochOffset{}
+			offsets[topic] = m
+		}
+		m[tk.ID.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
+	}
+	return true
+}
+
+// committed records, after a commit, how far each store's changelog got.
+func (tk *task) committed() error {
+	tk.changed = false
+	if tk.db == nil {
+		return nil
+	}
+	for store, r := range tk.lastLogged {
+		if err := tk.db.SetChangelogOffset(store, r.Offset); err != nil {
+			return fmt.Errorf("runtime: task %s: record changelog offset of %q: %w", tk.ID, store, err)
+		}
+	}
+	clear(tk.lastLogged)
+	return nil
+}
+
+// resume drops records fetched before a revocation: after it the group
+// fetches from the committed offsets again.
+func (tk *task) resume() {
+	clear(tk.queues)
+}
+
+// close closes the task. A dirty close (after an error, or when the task
+// was lost) skips the commit bookkeeping; stores stay as they are on disk
+// and a later restore catches them up from the changelog.
+func (tk *task) close(dirty bool) error {
+	var errs []error
+	errs = append(errs, tk.Task.Close())
+	if tk.db != nil {
+		errs = append(errs, tk.db.Close())
+	}
+	_ = dirty
+	return errors.Join(errs...)
+}
+
+// changeLogger returns the ChangeLogger of store in tk: it produces to the
+// store's changelog partition, stamped with the current record's time.
+func (tk *task) changeLogger(store, topic string) state.ChangeLogger {
+	return state.ChangeLoggerFunc(func(key, value []byte) error {
+		r := &kgo.Record{Topic: topic, Partition: tk.ID.Partition}
+		buf := make([]byte, len(key)+len(value))
+		r.Key = buf[:len(key):len(key)]
+		copy(r.Key, key)
+		if value != nil {
+			r.Value = buf[len(key):]
+			copy(r.Value, value)
+		}
+		r.Timestamp = timeOf(tk.RecordTimestamp())
+		tk.lastLogged[store] = r
+		tk.th.produce(r)
+		return nil
+	})
+}
