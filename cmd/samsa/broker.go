@@ -17,7 +17,7 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := flag.NewFlagSet("samsa broker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	port := fs.Int("port", 9092, "TCP `port` to listen on, on 127.0.0.1; 0 picks a free port")
-	partitions := fs.Int("partitions", int(devbroker.DefaultPartitions), "number of `partitions` of topics created on first use")
+	partitions := fs.Int("partitions", int(devbroker.DefaultPartitions), "`number` of partitions of topics created on first use")
 	dataDir := fs.String("data-dir", "", "`directory` to keep topics, records and offsets in across restarts; empty keeps them in memory")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "usage: samsa broker [-port 9092] [-partitions 3] [-data-dir DIR]\n\n"+

@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/samsa-go/samsa/dsl"
 	"github.com/samsa-go/samsa/internal/engine"
@@ -129,6 +131,35 @@ func TestSetupConcurrentInstances(t *testing.T) {
 	}
 }
 
+// TestSetupLosesCreationRace has another instance create each internal
+// topic, a moment after answering Setup's creation with
+// TOPIC_ALREADY_EXISTS; Setup then checks the topic the other one made.
+func TestSetupLosesCreationRace(t *testing.T) {
+	for _, partitions := range []int32{3, 2} {
+		c, adm := newCluster(t, kfake.SeedTopics(3, "in"))
+		c.ControlKey(int16(kmsg.CreateTopics), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+			c.KeepControl()
+			req := kreq.(*kmsg.CreateTopicsRequest)
+			resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+			for _, rt := range req.Topics {
+				st := kmsg.NewCreateTopicsResponseTopic()
+				st.Topic = rt.Topic
+				st.ErrorCode = kerr.TopicAlreadyExists.Code
+				resp.Topics = append(resp.Topics, st)
+				go c.CreateTopic(rt.Topic, partitions, nil)
+			}
+			return resp, nil, true
+		})
+		_, err := Setup(context.Background(), adm, graphOf(t, wordCount), "app", opts)
+		if partitions == 3 && err != nil {
+			t.Fatal(err)
+		}
+		if partitions == 2 && !errors.Is(err, ErrPartitionMismatch) {
+			t.Fatalf("err = %v, want ErrPartitionMismatch", err)
+		}
+	}
+}
+
 func TestSetupMissingSource(t *testing.T) {
 	_, adm := newCluster(t, kfake.SeedTopics(1, "other"))
 	g := graphOf(t, wordCount)
@@ -212,7 +243,9 @@ func TestSetupUnreachable(t *testing.T) {
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("err = %v, want ErrUnreachable", err)
 	}
-	t.Log(err)
+	if ne := net.Error(nil); !errors.As(err, &ne) {
+		t.Errorf("err = %v does not wrap the dial error", err)
+	}
 	if !strings.Contains(err.Error(), "brokers could not be reached within 2s") {
 		t.Errorf("err = %q, does not give the timeout", err)
 	}
