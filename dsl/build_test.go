@@ -3,7 +3,6 @@ package dsl_test
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -177,22 +176,6 @@ func layout(topo *topology.Topology) string {
 	return sb.String()
 }
 
-// describe returns topo's Describe() rendering when topology has one that
-// renders as text.
-func describe(topo *topology.Topology) (string, bool) {
-	m := reflect.ValueOf(topo).MethodByName("Describe")
-	if !m.IsValid() || m.Type().NumIn() != 0 || m.Type().NumOut() == 0 {
-		return "", false
-	}
-	switch d := m.Call(nil)[0].Interface().(type) {
-	case string:
-		return d, true
-	case fmt.Stringer:
-		return d.String(), true
-	}
-	return "", false
-}
-
 // app builds a topology using every operation with generated names, and
 // returns the names the DSL hands back.
 func app(b *dsl.Builder) []string {
@@ -263,20 +246,9 @@ func TestGeneratedNamesAreStable(t *testing.T) {
 	if l1, l2 := layout(topo1), layout(topo2); l1 != l2 {
 		t.Fatalf("graphs differ between builds:\n%s\n%s", l1, l2)
 	}
-	if d1, ok := describe(topo1); ok {
-		if d2, _ := describe(topo2); d1 != d2 {
-			t.Fatalf("Describe differs between builds:\n%s\n%s", d1, d2)
-		}
+	if d1, d2 := topo1.Describe().String(), topo2.Describe().String(); d1 != d2 {
+		t.Fatalf("Describe differs between builds:\n%s\n%s", d1, d2)
 	}
-}
-
-// nodeNames lists the names of topo's nodes in the order they were added.
-func nodeNames(topo *topology.Topology) []string {
-	var names []string
-	for _, n := range engine.GraphOf(topo).Nodes {
-		names = append(names, n.Name)
-	}
-	return names
 }
 
 // TestGeneratedNamesFollowKafkaStreams checks generated names against
@@ -299,22 +271,38 @@ func TestGeneratedNamesFollowKafkaStreams(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{
-			"KSTREAM-SOURCE-0000000000",
-			"KSTREAM-FLATMAPVALUES-0000000001",
-			"KSTREAM-KEY-SELECT-0000000002",
-			"counts-store-repartition-filter",
-			"counts-store-repartition-sink",
-			"counts-store-repartition-source",
-			"KSTREAM-AGGREGATE-0000000003",
-			"KTABLE-TOSTREAM-0000000007",
-			"KSTREAM-SINK-0000000008",
-		}
-		got := nodeNames(topo)
-		slices.Sort(got)
-		slices.Sort(want)
-		if !slices.Equal(got, want) {
-			t.Fatalf("nodes:\n got %q\nwant %q", got, want)
+		// The tutorial's output, with its sub-topologies' indentation.
+		const want = `Topologies:
+   Sub-topology: 0
+    Source: KSTREAM-SOURCE-0000000000 (topics: [streams-plaintext-input])
+      --> KSTREAM-FLATMAPVALUES-0000000001
+    Processor: KSTREAM-FLATMAPVALUES-0000000001 (stores: [])
+      --> KSTREAM-KEY-SELECT-0000000002
+      <-- KSTREAM-SOURCE-0000000000
+    Processor: KSTREAM-KEY-SELECT-0000000002 (stores: [])
+      --> counts-store-repartition-filter
+      <-- KSTREAM-FLATMAPVALUES-0000000001
+    Processor: counts-store-repartition-filter (stores: [])
+      --> counts-store-repartition-sink
+      <-- KSTREAM-KEY-SELECT-0000000002
+    Sink: counts-store-repartition-sink (topic: counts-store-repartition)
+      <-- counts-store-repartition-filter
+
+  Sub-topology: 1
+    Source: counts-store-repartition-source (topics: [counts-store-repartition])
+      --> KSTREAM-AGGREGATE-0000000003
+    Processor: KSTREAM-AGGREGATE-0000000003 (stores: [counts-store])
+      --> KTABLE-TOSTREAM-0000000007
+      <-- counts-store-repartition-source
+    Processor: KTABLE-TOSTREAM-0000000007 (stores: [])
+      --> KSTREAM-SINK-0000000008
+      <-- KSTREAM-AGGREGATE-0000000003
+    Sink: KSTREAM-SINK-0000000008 (topic: streams-wordcount-output)
+      <-- KTABLE-TOSTREAM-0000000007
+
+`
+		if got := topo.Describe().String(); got != want {
+			t.Fatalf("Describe:\n%s\nwant:\n%s", got, want)
 		}
 		if got := internalTopics(topo); !slices.Equal(got, []string{"counts-store-repartition (0 partitions)"}) {
 			t.Fatalf("internal topics = %q", got)

@@ -39,7 +39,9 @@ func (p *tally) Init(ctx processor.Context[string, int64]) error {
 	return err
 }
 
-func (p *tally) logf(format string, args ...any) { *p.log = append(*p.log, fmt.Sprintf(format, args...)) }
+func (p *tally) logf(format string, args ...any) {
+	*p.log = append(*p.log, fmt.Sprintf(format, args...))
+}
 
 func (p *tally) Process(rec processor.Record[string, string]) error {
 	md, ok := p.ctx.RecordMetadata()

@@ -258,8 +258,8 @@ func TestKStreamSplit(t *testing.T) {
 		pos := testdriver.OutputTopic(td, "pos", serde.String, serde.Int64)
 
 		in.PipeInput("a", 1)
-		in.PipeInput("b", -1)     // no branch takes it: dropped
-		in.PipeTombstone("c")     // null values go to the missing default branch: dropped
+		in.PipeInput("b", -1) // no branch takes it: dropped
+		in.PipeTombstone("c") // null values go to the missing default branch: dropped
 		expect(t, pos, "a:1@0")
 		seen.check(t, "a:1", "b:-1")
 		// Kafka Streams does not count records no branch takes.

@@ -83,8 +83,8 @@ func TestKTableFilter(t *testing.T) {
 
 			in.PipeRecordList([]processor.Record[string, int64]{
 				at("a", int64(15), 1, header("h", "1")),
-				at("b", int64(5), 2),              // never passed: still a delete
-				at("a", int64(3), 3),              // stops passing: a delete
+				at("b", int64(5), 2),             // never passed: still a delete
+				at("a", int64(3), 3),             // stops passing: a delete
 				tombstone[string, int64]("a", 4), // a delete stays a delete
 				at("c", int64(20), 5),
 			})

@@ -58,6 +58,10 @@ type App struct {
 	assignedN  int
 	toPurge    map[string]map[int32]int64
 
+	// crashed makes threads stop without committing, for tests of
+	// failures.
+	crashed atomic.Bool
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
@@ -194,6 +198,10 @@ func (a *App) run(ctx context.Context) error {
 	var first error
 	for range a.threads {
 		err := <-errs
+		if errors.Is(err, errCrash) {
+			cancel()
+			continue
+		}
 		if err != nil && first == nil {
 			first = err
 			a.log.Error("stream thread failed; closing the app", "err", err)

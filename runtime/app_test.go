@@ -91,6 +91,41 @@ func readCounts(t testing.TB, c *kfake.Cluster, want map[string]int64, timeout t
 	return got
 }
 
+// readCountsAtLeast reads until every word of want has at least its count
+// and nothing changed for a second.
+func readCountsAtLeast(t testing.TB, c *kfake.Cluster, want map[string]int64, timeout time.Duration) map[string]int64 {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics("word-counts"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	got := map[string]int64{}
+	deadline := time.Now().Add(timeout)
+	last := time.Now()
+	for {
+		enough := len(got) == len(want)
+		for w, n := range want {
+			if got[w] < n {
+				enough = false
+			}
+		}
+		if enough && time.Since(last) > time.Second {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("counts = %v, want at least %v", got, want)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		fs.EachRecord(func(r *kgo.Record) {
+			got[string(r.Key)] = int64(binary.BigEndian.Uint64(r.Value))
+			last = time.Now()
+		})
+	}
+}
+
 func countsEqual(a, b map[string]int64) bool {
 	if len(a) != len(b) {
 		return false

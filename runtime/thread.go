@@ -112,8 +112,16 @@ func (t *thread) run(ctx context.Context) error {
 	return err
 }
 
+// errCrash stops a thread as a crash would: no commit, stores closed as
+// they are.
+var errCrash = errors.New("runtime: crashed on purpose")
+
 func (t *thread) loop(ctx context.Context) error {
 	for {
+		if t.app.crashed.Load() {
+			t.cl.AllowRebalance()
+			return errCrash
+		}
 		fetches := t.cl.PollRecords(ctx, 2000)
 		if ctx.Err() != nil || fetches.IsClientClosed() {
 			t.cl.AllowRebalance()
@@ -128,6 +136,10 @@ func (t *thread) loop(ctx context.Context) error {
 		t.mu.Unlock()
 		t.cl.AllowRebalance()
 		if err != nil {
+			if ctx.Err() != nil {
+				// Interrupted by shutdown (a restore, say): a clean close.
+				return nil
+			}
 			return err
 		}
 	}

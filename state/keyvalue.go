@@ -271,7 +271,7 @@ func GetKeyValueStore[K, V any](g processor.StoreGetter, name string) (*KeyValue
 	}
 	kv, ok := st.(*KeyValueStore[K, V])
 	if !ok {
-		return nil, &StoreError{Store: name, Err: fmt.Errorf("is a %T, not a %T: %w", st, kv, ErrWrongStoreType)}
+		return nil, &StoreError{Store: name, Err: fmt.Errorf("%w: is a %T, not a %T", ErrWrongStoreType, st, kv)}
 	}
 	return kv, nil
 }

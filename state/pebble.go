@@ -18,8 +18,9 @@ type DBOptions struct {
 	// system's (vfs.Default). Tests pass vfs.NewMem().
 	FS vfs.FS
 	// Cache is the block cache, shared by every task's DB of an application
-	// so that memory use does not grow with the number of tasks. Nil gives
-	// the DB a small private cache.
+	// so that memory use does not grow with the number of tasks. The caller
+	// keeps its reference and Unrefs it once the DBs using it are closed.
+	// Nil gives the DB a small private cache.
 	Cache *pebble.Cache
 	// Logger receives Pebble's own messages: informational ones (WAL
 	// recovery, compactions) at debug level, errors at error level. Nil

@@ -101,7 +101,9 @@ func TestChangelogOffsets(t *testing.T) {
 	wantClosed(t, db.SetChangelogOffset("counts", 1), "counts")
 	wantClosed(t, db.Store("counts").Put([]byte("k"), []byte("v")), "counts")
 
-	db, err = OpenDB("task-0_1", DBOptions{FS: fs, Cache: pebble.NewCache(1 << 20)})
+	cache := pebble.NewCache(1 << 20)
+	defer cache.Unref()
+	db, err = OpenDB("task-0_1", DBOptions{FS: fs, Cache: cache})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -174,6 +174,9 @@ type descNode struct {
 // grow the sizes, those sets are not re-sorted, and the order in which a
 // node lists its neighbours keeps traces of that history. Replaying the same
 // steps is the only way to print the same lists, so that is what this does.
+// Names that share a hash bucket are visited in the order the nodes were
+// added, as in Kafka; Samsa's DSL may add nodes in another order than Kafka's
+// DSL, which can change the lists only through such names.
 func describeSubtopology(st *engine.Subtopology) SubtopologyDescription {
 	nodes := make([]*descNode, len(st.Nodes))
 	byNode := make(map[*engine.Node]*descNode, len(st.Nodes))

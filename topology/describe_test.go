@@ -2,6 +2,8 @@ package topology_test
 
 import (
 	"errors"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -85,7 +87,7 @@ func TestDescribeWordCount(t *testing.T) {
 		Predecessors: []string{"counts-store-repartition-source"},
 		Successors:   []string{"KTABLE-TOSTREAM-0000000007"},
 	}
-	if !equalNodes(agg, want) {
+	if !reflect.DeepEqual(agg, want) {
 		t.Errorf("aggregate node = %+v, want %+v", agg, want)
 	}
 	if sink := d.Subtopologies[0].Nodes[4]; sink.Kind != topology.SinkNode || sink.Topic != "counts-store-repartition" {
@@ -138,7 +140,7 @@ func docsLayout(d topology.Description) string {
 	var b strings.Builder
 	b.WriteString("Sub-topologies:\n")
 	for _, st := range d.Subtopologies {
-		b.WriteString("  Sub-topology: " + itoa(st.ID) + "\n")
+		b.WriteString("  Sub-topology: " + strconv.Itoa(st.ID) + "\n")
 		for _, n := range st.Nodes {
 			b.WriteString("    " + n.Kind.String() + ": " + n.Name)
 			switch n.Kind {
@@ -161,14 +163,6 @@ func names(ns []string) string {
 		return "none"
 	}
 	return strings.Join(ns, ", ")
-}
-
-func itoa(i int) string { return string(rune('0' + i)) }
-
-func equalNodes(a, b topology.NodeDescription) bool {
-	eq := func(x, y []string) bool { return strings.Join(x, "\x00") == strings.Join(y, "\x00") && (x == nil) == (y == nil) }
-	return a.Name == b.Name && a.Kind == b.Kind && a.Topic == b.Topic &&
-		eq(a.Topics, b.Topics) && eq(a.Stores, b.Stores) && eq(a.Predecessors, b.Predecessors) && eq(a.Successors, b.Successors)
 }
 
 // node is one node of a processor-API topology built by build.
@@ -234,7 +228,7 @@ func TestDescribeProcessorAPI(t *testing.T) {
 		t.Errorf("Describe().String() =\n%s\nwant\n%s", got, want)
 	}
 	validate := d.Subtopologies[0].Nodes[1]
-	if !equalNodes(validate, topology.NodeDescription{
+	if !reflect.DeepEqual(validate, topology.NodeDescription{
 		Name:         "validate",
 		Kind:         topology.ProcessorNode,
 		Stores:       []string{"seen"},
@@ -258,8 +252,8 @@ func TestDescribeKafkaTopologies(t *testing.T) {
 		nodes  []node
 		want   string
 	}{{
-		// CogroupedKStreamImplTest#shouldInsertRepartitionsTopicForCogroupsUsedTwice
-		// style: two aggregations share a store and meet in a merge node.
+		// CogroupedKStreamImplTest#shouldInsertRepartitionsTopicForUpstreamKeyModification:
+		// two aggregations share a store and meet in a merge node.
 		name:   "cogroup",
 		stores: []string{"store"},
 		nodes: []node{
@@ -308,7 +302,7 @@ func TestDescribeKafkaTopologies(t *testing.T) {
 			"      <-- KTABLE-TOSTREAM-0000000009\n\n",
 	}, {
 		// RepartitionTopicNamingTest's EXPECTED_UNOPTIMIZED_TOPOLOGY: one
-		// stream feeds four repartition topics and a stream-table join.
+		// stream feeds four repartition topics and a stream-stream join.
 		name: "repartition naming",
 		stores: []string{
 			"KSTREAM-AGGREGATE-STATE-STORE-0000000006", "KSTREAM-AGGREGATE-STATE-STORE-0000000013",
@@ -453,9 +447,10 @@ func TestDescribeKafkaTopologies(t *testing.T) {
 			"      <-- KTABLE-TOSTREAM-0000000027\n\n",
 	}, {
 		// Kafka prints a processor's stores, and a source's topics, in the
-		// order of a java.util.HashSet, whatever order they were given in
-		// (KStreamKStreamJoinTest#shouldBuildJoinWithCustomStoresAndCorrectWindowSettings
-		// and friends).
+		// order of a java.util.HashSet, whatever order they were given in;
+		// the names and orders are those of TopologyTest's
+		// streamStreamLeftJoinTopologyWithDefaultStoresNames and
+		// streamStreamLeftJoinTopologyWithCustomStoresSuppliers.
 		name:   "store and topic order",
 		stores: []string{"KSTREAM-OUTERSHARED-0000000004-store", "KSTREAM-OUTEROTHER-0000000005-store"},
 		nodes: []node{

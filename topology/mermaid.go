@@ -100,9 +100,10 @@ func (d Description) Mermaid() string {
 	return b.String()
 }
 
-// mermaidEscape makes s safe inside a quoted Mermaid label: quotes cannot
-// appear there at all, '#' starts an entity, angle brackets and '&' would be
-// read as HTML, and a line break would end the statement.
+// mermaidEscape makes s safe inside a quoted Mermaid label: a quote would
+// end the label, '#' starts an entity, angle brackets and '&' would be read
+// as HTML, and line breaks become spaces so that each statement stays on one
+// line.
 func mermaidEscape(s string) string { return mermaidReplacer.Replace(s) }
 
 var mermaidReplacer = strings.NewReplacer(

@@ -18,6 +18,11 @@
 // counts as created, and is checked like any existing one. What Setup learned
 // is returned as a Layout, from which the runtime derives its tasks.
 //
+// A repartition topic has the partition count the topology asks for, if any.
+// Otherwise it takes the count of the topics it must be co-partitioned with,
+// if those have fixed counts, and else the largest count among the source
+// topics of the sub-topologies that write it, as in Kafka Streams.
+//
 // Every error Setup returns names the topics at fault and matches one of the
 // sentinels of errors.go with errors.Is.
 package topics

@@ -65,16 +65,15 @@ var (
 // documentation. g must have been built. Setup is safe to run from several
 // instances of the application at once.
 func Setup(ctx context.Context, adm *kadm.Client, g *engine.Graph, appID string, opts Options) (*Layout, error) {
-	s := &setup{parent: ctx, adm: adm, timeout: opts.Timeout, rf: opts.ReplicationFactor}
+	s := &setup{adm: adm, timeout: opts.Timeout, rf: opts.ReplicationFactor}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
 	if s.rf == 0 {
 		s.rf = -1
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	ctx, cancel := context.WithTimeoutCause(ctx, s.timeout, errTimedOut)
 	defer cancel()
-	s.ctx = ctx
 
 	readers := map[string]int{} // external source topic → sub-topology
 	storeSub := map[string]int{}
@@ -104,7 +103,7 @@ func Setup(ctx context.Context, adm *kadm.Client, g *engine.Graph, appID string,
 	for _, store := range logged {
 		names = append(names, ChangelogTopic(appID, store))
 	}
-	details, err := s.lookup(names)
+	details, err := s.lookup(ctx, names)
 	if err != nil {
 		return nil, err
 	}
@@ -143,21 +142,23 @@ func Setup(ctx context.Context, adm *kadm.Client, g *engine.Graph, appID string,
 	for _, w := range want {
 		layout.Partitions[w.topic] = w.partitions
 	}
-	if err := s.ensure(want, details); err != nil {
+	if err := s.ensure(ctx, want, details); err != nil {
 		return nil, err
 	}
 	return layout, nil
 }
 
+// errTimedOut is the cause of the end of Setup's context at the timeout.
+var errTimedOut = errors.New("timed out")
+
 // setup is one run of Setup.
 type setup struct {
-	parent, ctx context.Context
-	adm         *kadm.Client
-	timeout     time.Duration
-	rf          int16
+	adm     *kadm.Client
+	timeout time.Duration
+	rf      int16
 }
 
-func (s *setup) lookup(topics []string) (kadm.TopicDetails, error) {
+func (s *setup) lookup(ctx context.Context, topics []string) (kadm.TopicDetails, error) {
 	if len(topics) == 0 { // no topics would ask for all of them
 		return kadm.TopicDetails{}, nil
 	}
@@ -170,21 +171,21 @@ func (s *setup) lookup(topics []string) (kadm.TopicDetails, error) {
 	// application, so they are asked again until the timeout.
 	var refused error
 	for {
-		details, err := s.adm.ListTopics(kadm.WithAuthorizedOps(s.ctx), topics...)
+		details, err := s.adm.ListTopics(kadm.WithAuthorizedOps(ctx), topics...)
 		if err == nil {
 			return details, nil
 		}
 		var ne net.Error
 		if !errors.As(err, &ne) {
-			if refused != nil && s.ctx.Err() != nil {
+			if refused != nil && ctx.Err() != nil {
 				err = refused // says more than "context deadline exceeded"
 			}
-			return nil, s.brokerErr("looking up topics", err)
+			return nil, s.brokerErr(ctx, "looking up topics", err)
 		}
 		refused = err
 		select {
-		case <-s.ctx.Done():
-			return nil, s.brokerErr("looking up topics", err)
+		case <-ctx.Done():
+			return nil, s.brokerErr(ctx, "looking up topics", err)
 		case <-time.After(retryBackoff):
 		}
 	}
@@ -194,7 +195,7 @@ func (s *setup) lookup(topics []string) (kadm.TopicDetails, error) {
 const retryBackoff = 250 * time.Millisecond
 
 // ensure creates the wanted topics that details lacks and checks the others.
-func (s *setup) ensure(want []wanted, details kadm.TopicDetails) error {
+func (s *setup) ensure(ctx context.Context, want []wanted, details kadm.TopicDetails) error {
 	var create, recheck []wanted
 	var failures []error
 	for _, w := range want {
@@ -215,7 +216,7 @@ func (s *setup) ensure(want []wanted, details kadm.TopicDetails) error {
 		}
 	}
 	for _, w := range create {
-		_, err := s.adm.CreateTopic(s.ctx, w.partitions, s.rf, w.configs, w.topic)
+		_, err := s.adm.CreateTopic(ctx, w.partitions, s.rf, w.configs, w.topic)
 		var ke *kerr.Error
 		switch {
 		case err == nil, errors.Is(err, kerr.TopicAlreadyExists):
@@ -225,21 +226,21 @@ func (s *setup) ensure(want []wanted, details kadm.TopicDetails) error {
 		case errors.As(err, &ke):
 			failures = append(failures, fmt.Errorf("topics: creating internal topic %q: %w", w.topic, err))
 		default:
-			return s.brokerErr(fmt.Sprintf("creating internal topic %q", w.topic), err)
+			return s.brokerErr(ctx, fmt.Sprintf("creating internal topic %q", w.topic), err)
 		}
 	}
 	if len(failures) > 0 {
 		return joinErrs(failures)
 	}
-	return s.recheck(recheck)
+	return s.recheck(ctx, recheck)
 }
 
 // recheck checks topics that were just created, by this instance or
 // another, once the broker we ask knows them: Kafka spreads the metadata of
 // a new topic to its brokers after answering the creation.
-func (s *setup) recheck(want []wanted) error {
+func (s *setup) recheck(ctx context.Context, want []wanted) error {
 	for len(want) > 0 {
-		details, err := s.lookup(topicNames(want))
+		details, err := s.lookup(ctx, topicNames(want))
 		if err != nil {
 			return err
 		}
@@ -266,8 +267,8 @@ func (s *setup) recheck(want []wanted) error {
 			break
 		}
 		select {
-		case <-s.ctx.Done():
-			return s.brokerErr(fmt.Sprintf("waiting for the new internal topics %s to appear", quoteAll(topicNames(want))), s.ctx.Err())
+		case <-ctx.Done():
+			return s.brokerErr(ctx, fmt.Sprintf("waiting for the new internal topics %s to appear", quoteAll(topicNames(want))), ctx.Err())
 		case <-time.After(retryBackoff):
 		}
 	}
@@ -283,9 +284,9 @@ func check(w wanted, d kadm.TopicDetail) error {
 
 // brokerErr wraps err, from a request the brokers did not answer, as
 // ErrUnreachable when the timeout passed or the network failed.
-func (s *setup) brokerErr(what string, err error) error {
+func (s *setup) brokerErr(ctx context.Context, what string, err error) error {
 	var ne net.Error
-	if s.ctx.Err() != nil && s.parent.Err() == nil || errors.As(err, &ne) {
+	if context.Cause(ctx) == errTimedOut || errors.As(err, &ne) {
 		return &topicError{kind: ErrUnreachable, msg: fmt.Sprintf("topics: brokers could not be reached within %v (%s)", s.timeout, what), cause: err}
 	}
 	return fmt.Errorf("topics: %s: %w", what, err)

@@ -137,6 +137,7 @@ func TestSetupConcurrentInstances(t *testing.T) {
 func TestSetupLosesCreationRace(t *testing.T) {
 	for _, partitions := range []int32{3, 2} {
 		c, adm := newCluster(t, kfake.SeedTopics(3, "in"))
+		var other sync.WaitGroup
 		c.ControlKey(int16(kmsg.CreateTopics), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
 			c.KeepControl()
 			req := kreq.(*kmsg.CreateTopicsRequest)
@@ -146,11 +147,12 @@ func TestSetupLosesCreationRace(t *testing.T) {
 				st.Topic = rt.Topic
 				st.ErrorCode = kerr.TopicAlreadyExists.Code
 				resp.Topics = append(resp.Topics, st)
-				go c.CreateTopic(rt.Topic, partitions, nil)
+				other.Go(func() { c.CreateTopic(rt.Topic, partitions, nil) })
 			}
 			return resp, nil, true
 		})
 		_, err := Setup(context.Background(), adm, graphOf(t, wordCount), "app", opts)
+		other.Wait()
 		if partitions == 3 && err != nil {
 			t.Fatal(err)
 		}
