@@ -215,7 +215,6 @@ func newStream[K, V any](b *Builder, name string, c config, ks serde.Serde[K], v
 	return KStream[K, V]{b: b, node: name, ks: k, vs: v, rekeyed: rekeyed}
 }
 
-
 // supply adapts a constructor to processor.Supplier.
 func supply[KIn, VIn, KOut, VOut any](f func() processor.Processor[KIn, VIn, KOut, VOut]) processor.Supplier[KIn, VIn, KOut, VOut] {
 	return processor.SupplierFunc[KIn, VIn, KOut, VOut](f)

@@ -513,4 +513,3 @@ func housekeepingInterval(c config) time.Duration {
 	}
 	return d
 }
-

@@ -99,7 +99,9 @@ func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // KgoOpts are passed to every Kafka client the app makes, after its own
 // options (TLS, SASL, client id...).
-func KgoOpts(opts ...kgo.Opt) Option { return func(c *config) { c.kgoOpts = append(c.kgoOpts, opts...) } }
+func KgoOpts(opts ...kgo.Opt) Option {
+	return func(c *config) { c.kgoOpts = append(c.kgoOpts, opts...) }
+}
 
 // StartupTimeout bounds how long Run waits for the brokers when it starts.
 // Default 30s.
