@@ -86,9 +86,6 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 	if err := topo.Build(); err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
-	if cfg.guarantee == ExactlyOnceV2 {
-		return nil, errors.New("runtime: exactly_once_v2 is not implemented yet; use AtLeastOnce")
-	}
 	log := cfg.logger
 	if log == nil {
 		log = slog.Default()
@@ -218,8 +215,16 @@ func (a *App) run(ctx context.Context) error {
 // Close stops a running app and waits until it has closed or ctx is done.
 func (a *App) Close(ctx context.Context) error {
 	a.stopOnce.Do(func() { close(a.stop) })
-	if a.State() == Created {
-		a.setState(NotRunning)
+	if a.state.CompareAndSwap(int32(Created), int32(NotRunning)) {
+		// Never ran: Run now refuses to start, so done is closed here.
+		a.log.Info("state change", "from", Created.String(), "to", NotRunning.String())
+		a.listenMu.Lock()
+		l := a.listener
+		a.listenMu.Unlock()
+		if l != nil {
+			l(Created, NotRunning)
+		}
+		close(a.done)
 		return nil
 	}
 	select {
@@ -336,6 +341,7 @@ func (a *App) newTask(th *thread, id processor.TaskID) (*task, error) {
 		restored:   map[string]int64{},
 	}
 	env := &state.Env{
+		Transactional: a.cfg.guarantee == ExactlyOnceV2,
 		DB: func() (*state.DB, error) {
 			if tk.db != nil {
 				return tk.db, nil

@@ -50,18 +50,27 @@ func testLogger(t testing.TB) *slog.Logger {
 }
 
 func produceLines(t testing.TB, c *kfake.Cluster, lines ...string) {
+	t.Helper()
+	if err := produceLinesErr(c, lines...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// produceLinesErr writes lines to text-lines, keyed by line number so they
+// spread over partitions; it may run on any goroutine.
+func produceLinesErr(c *kfake.Cluster, lines ...string) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("text-lines"))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer cl.Close()
 	for i, l := range lines {
-		// Keyed by line number so lines spread over partitions.
 		r := &kgo.Record{Key: []byte(fmt.Sprint(i)), Value: []byte(l)}
 		if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
+	return nil
 }
 
 // readCounts consumes word-counts from the start until want holds or the

@@ -50,6 +50,7 @@ type config struct {
 	cleanupDelay   time.Duration
 	replication    int16
 	inMemory       bool
+	txnTimeout     time.Duration
 }
 
 func defaults() config {
@@ -61,6 +62,7 @@ func defaults() config {
 		sessionTimeout: 45 * time.Second,
 		cleanupDelay:   10 * time.Minute,
 		replication:    -1,
+		txnTimeout:     10 * time.Second,
 	}
 }
 
@@ -114,6 +116,11 @@ func SessionTimeout(d time.Duration) Option { return func(c *config) { c.session
 // StateCleanupDelay is how long the directory of a task this instance no
 // longer owns is kept (state.cleanup.delay.ms). Default 10 minutes.
 func StateCleanupDelay(d time.Duration) Option { return func(c *config) { c.cleanupDelay = d } }
+
+// TransactionTimeout bounds how long a transaction of a crashed instance
+// can hold back read_committed consumers (transaction.timeout.ms). Default
+// 10s, as Kafka Streams under exactly-once.
+func TransactionTimeout(d time.Duration) Option { return func(c *config) { c.txnTimeout = d } }
 
 // ReplicationFactor of the internal topics (replication.factor). Default:
 // the broker's.

@@ -52,7 +52,8 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	ends, err := a.adm.ListEndOffsets(ctx, topicsOf...)
+	// The last stable offset: under exactly-once the end of what committed.
+	ends, err := a.adm.ListCommittedOffsets(ctx, topicsOf...)
 	if err != nil {
 		return fmt.Errorf("runtime: list changelog end offsets: %w", err)
 	}
@@ -81,7 +82,11 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 	}
 	began := time.Now()
 	opts := a.clientOpts(th.name + "-restore")
-	opts = append(opts, kgo.ConsumePartitions(assignments))
+	opts = append(opts, kgo.ConsumePartitions(assignments),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Control records (transaction markers) show how far the
+		// consumer got when a transaction's marker ends the changelog.
+		kgo.KeepControlRecords())
 	opts = append(opts, a.cfg.kgoOpts...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -109,14 +114,18 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 			if r == nil || aerr != nil || rec.Offset >= r.end {
 				return
 			}
-			if rec.Value == nil {
+			switch {
+			case rec.Attrs.IsControl():
+			case rec.Value == nil:
 				aerr = r.bytes.Delete(rec.Key)
-			} else {
+			default:
 				aerr = r.bytes.Put(rec.Key, rec.Value)
 			}
+			if !rec.Attrs.IsControl() {
+				r.n++
+				total++
+			}
 			r.last = rec.Offset
-			r.n++
-			total++
 			if rec.Offset+1 >= r.end {
 				left--
 			}

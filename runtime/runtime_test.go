@@ -94,7 +94,7 @@ func TestThreeInstancesOneCrashes(t *testing.T) {
 	lines2, want2 := corpus(300, 300)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); produceLines(t, c, lines2...) }()
+	go func() { defer wg.Done(); _ = produceLinesErr(c, lines2...) }()
 	time.Sleep(50 * time.Millisecond)
 	runtime.CrashForTest(b)
 	<-bDone

@@ -63,7 +63,8 @@ func (tk *task) enqueue(logical string, r *kgo.Record) {
 // smallest timestamp across the task's partitions, so that a task reading
 // several topics sees their records in time order (max.task.idle.ms = 0:
 // it does not wait for empty partitions).
-func (tk *task) processQueued() error {
+func (tk *task) processQueued() (int, error) {
+	n := 0
 	for {
 		var best *queue
 		var bestTopic string
@@ -76,12 +77,13 @@ func (tk *task) processQueued() error {
 			}
 		}
 		if best == nil {
-			return nil
+			return n, nil
 		}
 		r := best.pop()
 		if err := tk.process(bestTopic, r); err != nil {
-			return err
+			return n, err
 		}
+		n++
 	}
 }
 
@@ -139,6 +141,19 @@ func (tk *task) committed() error {
 	}
 	clear(tk.lastLogged)
 	return nil
+}
+
+// applyTxn applies the stores' transaction buffers after their
+// transaction committed, then records the changelog offsets reached.
+func (tk *task) applyTxn() error {
+	for _, s := range tk.Stores() {
+		if x := s.Txn(); x != nil {
+			if err := x.Commit(); err != nil {
+				return fmt.Errorf("runtime: task %s: apply committed writes of %q: %w", tk.ID, s.Name(), err)
+			}
+		}
+	}
+	return tk.committed()
 }
 
 // resume drops records fetched before a revocation: after it the group

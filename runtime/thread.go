@@ -39,6 +39,15 @@ type thread struct {
 	produceMu  sync.Mutex
 	produceErr error
 
+	// Exactly-once: the transactional session, whether a transaction is
+	// open, whether it holds work, and whether a rebalance doomed it.
+	eos      bool
+	txnID    string
+	sess     *kgo.GroupTransactSession
+	inTxn    bool
+	txnDirty bool
+	doomed   bool
+
 	lastCommit time.Time
 }
 
@@ -46,10 +55,23 @@ func newThread(a *App, idx int) (*thread, error) {
 	t := &thread{
 		app:       a,
 		name:      fmt.Sprintf("%s-StreamThread-%d", a.cfg.appID, idx+1),
+		txnID:     fmt.Sprintf("%s-%s-%d", a.cfg.appID, a.processID, idx+1),
+		eos:       a.cfg.guarantee == ExactlyOnceV2,
 		active:    map[processor.TaskID]*task{},
 		suspended: map[processor.TaskID]*task{},
 	}
 	t.log = a.log.With("thread", t.name)
+	if err := t.connect(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// connect makes the thread's client: a group member and, under
+// exactly-once, a transactional producer whose offsets commit inside its
+// transactions with the group's generation, so that a zombie is fenced.
+func (t *thread) connect() error {
+	a := t.app
 	bal, err := assign.NewBalancer(assign.Config{
 		Subtopologies: a.assignSubs,
 		ProcessID:     a.processID,
@@ -57,7 +79,7 @@ func newThread(a *App, idx int) (*thread, error) {
 		StateOnDisk:   a.tasksOnDisk,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("runtime: %w", err)
+		return fmt.Errorf("runtime: %w", err)
 	}
 	opts := a.clientOpts(t.name)
 	opts = append(opts,
@@ -73,12 +95,26 @@ func newThread(a *App, idx int) (*thread, error) {
 		kgo.OnPartitionsRevoked(t.onRevoked),
 		kgo.OnPartitionsLost(t.onLost),
 	)
-	opts = append(opts, a.cfg.kgoOpts...)
-	t.cl, err = kgo.NewClient(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("runtime: thread %s: %w", t.name, err)
+	if t.eos {
+		opts = append(opts,
+			kgo.TransactionalID(t.txnID),
+			kgo.TransactionTimeout(a.cfg.txnTimeout),
+			kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		)
 	}
-	return t, nil
+	opts = append(opts, a.cfg.kgoOpts...)
+	if t.eos {
+		t.sess, err = kgo.NewGroupTransactSession(opts...)
+		if err == nil {
+			t.cl = t.sess.Client()
+		}
+	} else {
+		t.cl, err = kgo.NewClient(opts...)
+	}
+	if err != nil {
+		return fmt.Errorf("runtime: thread %s: %w", t.name, err)
+	}
+	return nil
 }
 
 func (t *thread) ownedTasks() []assign.TaskID {
@@ -95,7 +131,10 @@ func (t *thread) run(ctx context.Context) error {
 	if err == nil {
 		// A clean close: commit what was processed, then leave the group.
 		t.mu.Lock()
-		err = t.commitAll(context.Background())
+		err = t.commit(context.Background())
+		if errors.Is(err, errRejoin) {
+			err = nil
+		}
 		t.closeAll(t.active, err != nil)
 		t.active = map[processor.TaskID]*task{}
 		t.closeAll(t.suspended, err != nil)
@@ -108,9 +147,13 @@ func (t *thread) run(ctx context.Context) error {
 		t.closeAll(t.suspended, true)
 		t.mu.Unlock()
 	}
-	t.cl.Close()
+	t.cl.CloseAllowingRebalance()
 	return err
 }
+
+// maxPollWait bounds a poll so that wall-clock punctuators and commits run
+// while no records arrive.
+const maxPollWait = 100 * time.Millisecond
 
 // errCrash stops a thread as a crash would: no commit, stores closed as
 // they are.
@@ -122,7 +165,14 @@ func (t *thread) loop(ctx context.Context) error {
 			t.cl.AllowRebalance()
 			return errCrash
 		}
-		fetches := t.cl.PollRecords(ctx, 2000)
+		// Poll no longer than until the next commit is due: under
+		// exactly-once the records a task waits for (its own repartition
+		// output) become visible only after that commit.
+		wait := t.app.cfg.commitInterval - time.Since(t.lastCommit)
+		wait = max(min(wait, maxPollWait), time.Millisecond)
+		pollCtx, cancel := context.WithTimeout(ctx, wait)
+		fetches := t.cl.PollRecords(pollCtx, 2000)
+		cancel()
 		if ctx.Err() != nil || fetches.IsClientClosed() {
 			t.cl.AllowRebalance()
 			return nil
@@ -135,6 +185,12 @@ func (t *thread) loop(ctx context.Context) error {
 		err := t.step(ctx, fetches)
 		t.mu.Unlock()
 		t.cl.AllowRebalance()
+		if errors.Is(err, errRejoin) {
+			if err := t.rejoin(); err != nil {
+				return err
+			}
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				// Interrupted by shutdown (a restore, say): a clean close.
@@ -148,8 +204,19 @@ func (t *thread) loop(ctx context.Context) error {
 // step creates pending tasks, queues the fetched records, processes them
 // and commits when the interval is up. mu is held.
 func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
+	if t.doomed {
+		if err := t.abort(ctx, "the group rebalanced during the transaction"); err != nil {
+			return err
+		}
+	}
 	if err := t.createPending(ctx); err != nil {
 		return err
+	}
+	if t.eos && !t.inTxn {
+		if err := t.sess.Begin(); err != nil {
+			return fmt.Errorf("runtime: thread %s: begin transaction: %w", t.name, err)
+		}
+		t.inTxn = true
 	}
 	fetches.EachRecord(func(r *kgo.Record) {
 		logical, ok := t.app.logical[r.Topic]
@@ -161,29 +228,148 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 			tk.enqueue(logical, r)
 		}
 	})
+	now := time.Now().UnixMilli()
 	for _, tk := range t.active {
-		if err := tk.processQueued(); err != nil {
+		n, err := tk.processQueued()
+		if n > 0 {
+			t.txnDirty = true
+		}
+		if err != nil {
 			return err
 		}
-		if err := tk.AdvanceWallClock(time.Now().UnixMilli()); err != nil {
+		if err := tk.AdvanceWallClock(now); err != nil {
 			return err
 		}
 	}
 	if err := t.checkProduce(); err != nil {
+		if t.eos {
+			return t.abort(ctx, err.Error())
+		}
 		return err
 	}
 	if time.Since(t.lastCommit) >= t.app.cfg.commitInterval {
-		if err := t.commitAll(ctx); err != nil {
+		if err := t.commit(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// errRejoin asks the loop to drop its client and join the group anew: the
+// transactional producer was fenced or failed beyond retrying.
+var errRejoin = errors.New("runtime: rejoin")
+
+// rejoin replaces the thread's client after a fatal transaction error. The
+// tasks are closed without committing; the new member gets its tasks from
+// the next assignment and restores them from their changelogs.
+func (t *thread) rejoin() error {
+	t.mu.Lock()
+	t.closeAll(t.active, true)
+	t.closeAll(t.suspended, true)
+	t.active = map[processor.TaskID]*task{}
+	t.suspended = map[processor.TaskID]*task{}
+	t.pending, t.owned = nil, nil
+	t.inTxn, t.txnDirty, t.doomed = false, false, false
+	t.produceErr = nil
+	t.mu.Unlock()
+	t.cl.CloseAllowingRebalance()
+	t.assigned.Store(false)
+	t.app.rebalancing()
+	return t.connect()
+}
+
+// commit commits the active tasks under the thread's guarantee. mu is held.
+func (t *thread) commit(ctx context.Context) error {
+	if t.eos {
+		return t.commitTxn(ctx)
+	}
+	return t.commitAll(ctx)
+}
+
+// commitTxn ends the open transaction: flush the stores (their changelog
+// records join the transaction), commit the consumed offsets in it with
+// the group's generation, and, once it committed, apply the stores'
+// pending writes and record their changelog offsets. A transaction the
+// group or the broker refused is aborted: the tasks rewind to the
+// committed offsets. mu is held.
+func (t *thread) commitTxn(ctx context.Context) error {
+	t.lastCommit = time.Now()
+	if !t.inTxn {
+		return nil
+	}
+	for _, tk := range t.active {
+		if err := tk.Flush(); err != nil {
+			return err
+		}
+	}
+	committed, err := t.sess.End(ctx, kgo.TryCommit)
+	t.inTxn = false
+	t.txnDirty = false
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// The outcome may be unknown (a commit that timed out): never abort
+		// it from here. A new producer with the same transactional id makes
+		// the broker finish it; the stores, whose writes were not applied,
+		// catch up from their changelogs.
+		t.log.Warn("transaction failed; rejoining the group with a new producer", "err", err)
+		return errRejoin
+	}
+	if !committed {
+		t.rewind("the transaction was aborted")
+		return nil
+	}
+	for _, tk := range t.active {
+		if err := tk.applyTxn(); err != nil {
+			return err
+		}
+	}
+	t.app.purgeLater(t.cl.CommittedOffsets())
+	return nil
+}
+
+// abort aborts the open transaction and rewinds the tasks. mu is held.
+func (t *thread) abort(ctx context.Context, why string) error {
+	t.doomed = false
+	if t.inTxn {
+		_, err := t.sess.End(ctx, kgo.TryAbort)
+		t.inTxn = false
+		if err != nil {
+			t.log.Warn("abort failed; rejoining the group with a new producer", "err", err)
+			return errRejoin
+		}
+	}
+	t.txnDirty = false
+	t.produceMu.Lock()
+	t.produceErr = nil
+	t.produceMu.Unlock()
+	t.rewind(why)
+	return nil
+}
+
+// rewind closes the active tasks without committing, dropping their
+// uncommitted state, and creates them again: they restore what committed
+// and process again from the committed offsets, to which the transactional
+// session has reset the consumer. mu is held.
+func (t *thread) rewind(why string) {
+	if len(t.active) == 0 {
+		return
+	}
+	t.log.Info("rewinding tasks to their last commit", "reason", why)
+	for id, tk := range t.active {
+		if err := tk.close(true); err != nil {
+			t.log.Warn("closing task", "task", id.String(), "err", err)
+		}
+		t.pending = append(t.pending, id)
+	}
+	t.active = map[processor.TaskID]*task{}
+}
+
 func (t *thread) fetchErrors(fetches kgo.Fetches) error {
 	var errs []error
 	fetches.EachError(func(topic string, p int32, err error) {
-		if errors.Is(err, context.Canceled) {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return
 		}
 		// Retriable errors are retried by the client; what reaches here is
@@ -226,13 +412,23 @@ func (t *thread) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 }
 
 // onRevoked commits the tasks (eager protocol: everything is revoked) and
-// suspends them until the new assignment says which to keep.
+// suspends them until the new assignment says which to keep. Under
+// exactly-once the transaction cannot end from inside the group protocol:
+// if it holds work, the session will abort it, so the tasks are closed
+// without committing and the next step aborts.
 func (t *thread) onRevoked(ctx context.Context, _ *kgo.Client, _ map[string][]int32) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.app.rebalancing()
-	if err := t.commitAll(ctx); err != nil {
-		t.log.Warn("commit on revocation failed", "err", err)
+	switch {
+	case t.eos && t.inTxn && t.txnDirty:
+		t.closeAll(t.active, true)
+		t.active = map[processor.TaskID]*task{}
+		t.doomed = true
+	case !t.eos:
+		if err := t.commitAll(ctx); err != nil {
+			t.log.Warn("commit on revocation failed", "err", err)
+		}
 	}
 	for id, tk := range t.active {
 		t.suspended[id] = tk
@@ -248,6 +444,9 @@ func (t *thread) onLost(_ context.Context, _ *kgo.Client, _ map[string][]int32) 
 	defer t.mu.Unlock()
 	t.app.rebalancing()
 	t.log.Warn("partitions lost; closing tasks without commit")
+	if t.inTxn {
+		t.doomed = true
+	}
 	t.closeAll(t.active, true)
 	t.closeAll(t.suspended, true)
 	t.active = map[processor.TaskID]*task{}
@@ -301,6 +500,7 @@ func (t *thread) createPending(ctx context.Context) error {
 // produce sends a record of a sink or a changelog. Errors surface at the
 // next step or commit.
 func (t *thread) produce(r *kgo.Record) {
+	t.txnDirty = true
 	t.cl.Produce(context.Background(), r, t.produced)
 }
 

@@ -92,6 +92,10 @@ func (b *KeyValueBuilder[K, V]) Build(env *Env) (Store, error) {
 		ks:    b.keySerde,
 		vs:    b.valueSerde,
 	}
+	if env.Transactional {
+		s.txn = NewTxnStore(s.top)
+		s.top = s.txn
+	}
 	if b.Logged() && env.Logger != nil {
 		if l := env.Logger(b.name); l != nil {
 			s.top = NewChangeLoggingStore(s.top, l)

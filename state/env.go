@@ -16,4 +16,7 @@ type Env struct {
 	// Logger returns the change logger for the named store, or nil when
 	// changes are not recorded (for example under the test driver).
 	Logger func(store string) ChangeLogger
+	// Transactional puts a TxnStore under the changelogging layer of every
+	// store: writes wait there until the runtime's transaction commits.
+	Transactional bool
 }

@@ -26,6 +26,7 @@ type KeyValueStore[K, V any] struct {
 	top   KeyValueBytesStore
 	bytes KeyValueBytesStore
 	cache *CachingStore
+	txn   *TxnStore
 	ks    serde.Serde[K]
 	vs    serde.Serde[V]
 	kbuf  []byte
@@ -48,6 +49,10 @@ func (s *KeyValueStore[K, V]) Bytes() KeyValueBytesStore { return s.bytes }
 // Cache returns the store's caching layer, or nil when caching is off. The
 // DSL sets its flush listener to forward a table's updates on flush.
 func (s *KeyValueStore[K, V]) Cache() *CachingStore { return s.cache }
+
+// Txn returns the store's transaction buffer, or nil when the store is not
+// run under exactly-once.
+func (s *KeyValueStore[K, V]) Txn() *TxnStore { return s.txn }
 
 func (s *KeyValueStore[K, V]) key(op string, k K) ([]byte, error) {
 	kb, err := s.ks.Serialize(s.kbuf[:0], s.topic, k)

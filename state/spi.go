@@ -72,6 +72,9 @@ type Store interface {
 	// Bytes is the innermost bytes store, below caching and changelogging:
 	// the runtime restores changelog records into it directly.
 	Bytes() KeyValueBytesStore
+	// Txn is the store's transaction buffer under exactly-once, nil
+	// otherwise.
+	Txn() *TxnStore
 }
 
 // StoreBuilder describes a store in a topology and opens one instance of it

@@ -1,0 +1,221 @@
+// Command bench measures Samsa against hand-written franz-go programs doing
+// the same work, on one in-process kfake broker and the same pre-produced
+// input records:
+//
+//	W1  stateless Filter + MapValues + To, against a consume → filter/map →
+//	    produce loop with the same at-least-once commits;
+//	W2  word count (FlatMapValues → GroupBy → Count in Pebble with a
+//	    changelog → To), against a loop counting in a Go map;
+//	W6  restoring a store from its changelog, against a consumer that reads
+//	    the changelog partition and does nothing with it.
+//
+// With -eos it also compares W2 under exactly-once and at-least-once at
+// commit intervals of 100ms and 1s, when the runtime accepts ExactlyOnce.
+//
+//	go run ./bench [-records 200000] [-only w1,w2,w6] [-eos] [-cpuprofile prefix]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	goruntime "runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// config is the command line.
+type config struct {
+	records    int
+	only       []string
+	eos        bool
+	commit     time.Duration
+	partitions int32
+	timeout    time.Duration
+	cpuProfile string
+}
+
+var workloads = []string{"w1", "w2", "w6"}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg config
+	fs.IntVar(&cfg.records, "records", 200000, "input records per workload")
+	only := fs.String("only", strings.Join(workloads, ","), "comma-separated workloads to run: w1, w2, w6")
+	fs.BoolVar(&cfg.eos, "eos", false, "also compare W2 under exactly-once and at-least-once at commit intervals 100ms and 1s")
+	fs.DurationVar(&cfg.commit, "commit-interval", 100*time.Millisecond, "commit interval of the Samsa apps and the baselines")
+	partitions := fs.Int("partitions", 4, "partitions of the W1/W2 input and output topics")
+	fs.DurationVar(&cfg.timeout, "timeout", 3*time.Minute, "limit on each measured side")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of each side to `prefix`-<workload>-<side>.pprof")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if cfg.records < 1 {
+		return config{}, fmt.Errorf("-records %d: need at least 1", cfg.records)
+	}
+	if *partitions < 1 || *partitions > 1000 {
+		return config{}, fmt.Errorf("-partitions %d: need 1 to 1000", *partitions)
+	}
+	cfg.partitions = int32(*partitions)
+	if cfg.commit <= 0 || cfg.timeout <= 0 {
+		return config{}, errors.New("-commit-interval and -timeout must be positive")
+	}
+	for _, w := range strings.Split(*only, ",") {
+		w = strings.ToLower(strings.TrimSpace(w))
+		if w == "" {
+			continue
+		}
+		if !slices.Contains(workloads, w) {
+			return config{}, fmt.Errorf("-only: unknown workload %q (have %s)", w, strings.Join(workloads, ", "))
+		}
+		if !slices.Contains(cfg.only, w) {
+			cfg.only = append(cfg.only, w)
+		}
+	}
+	return cfg, nil
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// bench is one run: the broker, an admin client, and the summary so far.
+type bench struct {
+	cfg     config
+	out     io.Writer
+	addrs   []string
+	adm     *kadm.Client
+	tmp     string
+	summary []string
+
+	// w2 input, produced once for W2 and the -eos comparisons.
+	w2Ready bool
+	w2Words int64
+}
+
+func run(ctx context.Context, cfg config, out io.Writer) error {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(int(cfg.partitions)))
+	if err != nil {
+		return fmt.Errorf("start kfake: %w", err)
+	}
+	defer cluster.Close()
+	b := &bench{cfg: cfg, out: out, addrs: cluster.ListenAddrs()}
+	admCl, err := kgo.NewClient(kgo.SeedBrokers(b.addrs...))
+	if err != nil {
+		return err
+	}
+	defer admCl.Close()
+	b.adm = kadm.NewClient(admCl)
+	if b.tmp, err = os.MkdirTemp("", "samsa-bench-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(b.tmp)
+
+	b.header()
+	for _, w := range workloads {
+		if !slices.Contains(cfg.only, w) {
+			continue
+		}
+		var err error
+		switch w {
+		case "w1":
+			err = b.w1(ctx)
+		case "w2":
+			err = b.w2(ctx)
+		case "w6":
+			err = b.w6(ctx)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if cfg.eos {
+		if err := b.eosCompare(ctx); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(out, "\nSummary")
+	for _, l := range b.summary {
+		fmt.Fprintln(out, l)
+	}
+	return nil
+}
+
+func (b *bench) header() {
+	c := b.cfg
+	p := func(format string, args ...any) { fmt.Fprintf(b.out, format+"\n", args...) }
+	p("samsa bench: %d input records per workload (8-byte keys, 100-byte values); %s %s/%s, GOMAXPROCS=%d, NumCPU=%d",
+		c.records, goruntime.Version(), goruntime.GOOS, goruntime.GOARCH, goruntime.GOMAXPROCS(0), goruntime.NumCPU())
+	p("One kfake broker runs in this process: its CPU and memory are in every side's figures, the same for Samsa and the baseline.")
+	p("At-least-once on both sides: every %v the baseline flushes its producer and commits offsets, as the Samsa apps do (CommitInterval %v).", c.commit, c.commit)
+	p("W1/W2 topics have %d partitions; each side has its own output topic and consumer group, both read the same input topic.", c.partitions)
+	p("Columns:")
+	p("  rec/s       input records ÷ elapsed; elapsed runs from the start of the side (client or app creation, group join,")
+	p("              topic set-up included) until all outputs are visible (output end offsets polled every 20ms)")
+	p("  first out   when the first output became visible (≈ start-up cost)")
+	p("  cpu s/1M    getrusage(RUSAGE_SELF) user+sys delta over the side, in CPU seconds per million input records")
+	p("  VmRSS peak  max of /proc/self/status VmRSS sampled every 10ms during this side only")
+	p("  ru_maxrss   getrusage max RSS of the whole process so far: monotonic over the run, not per side")
+}
+
+const rowFormat = "  %-22s %10s %11s %9s %9s %9s %10s %10s  %s\n"
+
+func (b *bench) tableHead(title string) {
+	fmt.Fprintf(b.out, "\n%s\n", title)
+	fmt.Fprintf(b.out, rowFormat, "side", "rec/s", "words/s", "elapsed", "first out", "cpu s/1M", "VmRSS peak", "ru_maxrss", "")
+}
+
+func (b *bench) row(r result) {
+	words := "-"
+	if r.words > 0 {
+		words = fmt.Sprintf("%.0f", r.wordRate())
+	}
+	first := "-"
+	if r.first > 0 {
+		first = fmtDur(r.first)
+	}
+	fmt.Fprintf(b.out, rowFormat, r.label, fmt.Sprintf("%.0f", r.rate()), words, fmtDur(r.elapsed), first,
+		fmt.Sprintf("%.2f", r.cpuPerMillion()), fmtMB(r.peakRSS), fmtMB(r.maxRSS), r.note)
+}
+
+func fmtDur(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
+
+func fmtMB(n int64) string {
+	if n <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0fMB", float64(n)/(1<<20))
+}
+
+func verdict(ratio, target float64) string {
+	if ratio >= target {
+		return "ok"
+	}
+	return "BELOW TARGET"
+}

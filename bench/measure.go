@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// result is what one side of a workload measured.
+type result struct {
+	label   string
+	records int64 // input records processed
+	words   int64 // for W2: words counted (= outputs)
+	elapsed time.Duration
+	// first is when the first output was seen (or zero): a rough split of
+	// the elapsed time into start-up (topic set-up, group join, restore)
+	// and processing.
+	first   time.Duration
+	cpu     time.Duration // user+sys of the whole process during the side
+	maxRSS  int64         // getrusage ru_maxrss after the side: process-wide, monotonic
+	peakRSS int64         // max of /proc/self/status VmRSS sampled every 10ms during the side
+	note    string
+}
+
+func (r result) rate() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.records) / r.elapsed.Seconds()
+}
+
+func (r result) wordRate() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.words) / r.elapsed.Seconds()
+}
+
+// cpuPerMillion is CPU seconds per million input records.
+func (r result) cpuPerMillion() float64 {
+	if r.records == 0 {
+		return 0
+	}
+	return r.cpu.Seconds() / float64(r.records) * 1e6
+}
+
+// usage is the process's resource usage so far.
+type usage struct {
+	cpu    time.Duration
+	maxRSS int64
+}
+
+func getUsage() usage {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return usage{}
+	}
+	// ru_maxrss is in kilobytes on Linux.
+	return usage{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), maxRSS: int64(ru.Maxrss) * 1024}
+}
+
+// rssSampler records the largest VmRSS of the process seen while it runs.
+type rssSampler struct {
+	peak atomic.Int64
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startRSS() *rssSampler {
+	s := &rssSampler{stop: make(chan struct{})}
+	s.sample()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-tick.C:
+				s.sample()
+			}
+		}
+	}()
+	return s
+}
+
+func (s *rssSampler) sample() {
+	if v, ok := readVmRSS(); ok && v > s.peak.Load() {
+		s.peak.Store(v)
+	}
+}
+
+// Stop ends the sampling and returns the peak in bytes, 0 if /proc is not
+// there.
+func (s *rssSampler) Stop() int64 {
+	s.sample()
+	close(s.stop)
+	s.wg.Wait()
+	return s.peak.Load()
+}
+
+func readVmRSS() (int64, bool) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "VmRSS:") {
+			continue
+		}
+		f := strings.Fields(strings.TrimPrefix(line, "VmRSS:"))
+		if len(f) == 0 {
+			return 0, false
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		return kb * 1024, true
+	}
+	return 0, false
+}
+
+// outcome is what a side's run function reports: when the measured work
+// was done, when its first output appeared, and how to tear it down (not
+// measured).
+type outcome struct {
+	end   time.Time
+	first time.Time
+	words int64
+	note  string
+	stop  func() error
+}
+
+// measure runs one side: it settles the heap, snapshots getrusage, samples
+// VmRSS, optionally CPU-profiles, and runs fn, whose teardown is left out
+// of the figures.
+func (b *bench) measure(ctx context.Context, workload, label string, records int64, fn func(ctx context.Context) (outcome, error)) (result, error) {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var prof *os.File
+	if b.cfg.cpuProfile != "" {
+		name := fmt.Sprintf("%s-%s-%s.pprof", b.cfg.cpuProfile, workload, label)
+		f, err := os.Create(name)
+		if err != nil {
+			return result{}, fmt.Errorf("cpu profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return result{}, fmt.Errorf("cpu profile: %w", err)
+		}
+		prof = f
+	}
+	sampler := startRSS()
+	u0 := getUsage()
+	t0 := time.Now()
+
+	sctx, cancel := context.WithTimeout(ctx, b.cfg.timeout)
+	out, err := fn(sctx)
+	cancel()
+
+	u1 := getUsage()
+	peak := sampler.Stop()
+	if prof != nil {
+		pprof.StopCPUProfile()
+		prof.Close()
+	}
+	var stopErr error
+	if out.stop != nil {
+		stopErr = out.stop()
+	}
+	if err != nil {
+		return result{}, fmt.Errorf("%s %s: %w", workload, label, err)
+	}
+	if stopErr != nil {
+		return result{}, fmt.Errorf("%s %s: teardown: %w", workload, label, stopErr)
+	}
+	r := result{
+		label:   label,
+		records: records,
+		words:   out.words,
+		elapsed: out.end.Sub(t0),
+		cpu:     u1.cpu - u0.cpu,
+		maxRSS:  u1.maxRSS,
+		peakRSS: peak,
+		note:    out.note,
+	}
+	if !out.first.IsZero() {
+		r.first = out.first.Sub(t0)
+	}
+	return r, nil
+}
