@@ -188,9 +188,20 @@ type sinkHandler struct {
 	attrs []slog.Attr
 }
 
-func (h sinkHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.s.level }
+// debugLog, set by BENCH_LOG=1, also prints every log of the apps to
+// standard error, for debugging the benchmark.
+var debugLog = os.Getenv("BENCH_LOG") != ""
 
-func (h sinkHandler) Handle(_ context.Context, r slog.Record) error {
+var debugHandler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})
+
+func (h sinkHandler) Enabled(_ context.Context, l slog.Level) bool {
+	return l >= h.s.level || debugLog
+}
+
+func (h sinkHandler) Handle(ctx context.Context, r slog.Record) error {
+	if debugLog {
+		_ = debugHandler.WithAttrs(h.attrs).Handle(ctx, r)
+	}
 	if r.Message == "restore done" {
 		d := restoreDone{at: time.Now()}
 		r.Attrs(func(a slog.Attr) bool {

@@ -18,3 +18,6 @@ func OpenTasksForTest(a *App) []string {
 	}
 	return ids
 }
+
+// SetRestoreHook sets a function run after each batch of restored records.
+func SetRestoreHook(f func()) { restoreHook = f }

@@ -362,6 +362,8 @@ func startTopology(t testing.TB, c *kfake.Cluster, topo *topology.Topology, dir 
 		runtime.CommitInterval(100 * time.Millisecond),
 		runtime.Logger(testLogger(t)),
 		runtime.SessionTimeout(6 * time.Second),
+		// Members notice a joining member at their next heartbeat.
+		runtime.KgoOpts(kgo.HeartbeatInterval(300 * time.Millisecond)),
 	}
 	app, err := runtime.New(topo, append(base, opts...)...)
 	if err != nil {
@@ -404,6 +406,10 @@ func TestLifecycleTaskDirectoryCleanup(t *testing.T) {
 	}
 
 	b, bDone := startTopology(t, c, keyCount(t), bDir, runtime.StateCleanupDelay(delay))
+	waitState(t, b, runtime.Running)
+	// b creates its tasks once its poll returns records (see
+	// TestLifecycleAssignedTasksStartWhenIdle): give it some.
+	produceLines(t, c, lines...)
 	var aOwns, released []string
 	var movedAt time.Time
 	eventually(t, 20*time.Second, "tasks split over a and b", func() (bool, string) {
@@ -434,8 +440,29 @@ func TestLifecycleTaskDirectoryCleanup(t *testing.T) {
 	if got, now := taskDirs(t, aDir, "keycount"), slices.Sorted(slices.Values(runtime.OpenTasksForTest(a))); !slices.Equal(got, aOwns) || !slices.Equal(now, aOwns) {
 		t.Fatalf("a has task directories %v and tasks %v, want both %v", got, now, aOwns)
 	}
-	produceLines(t, c, lines...)
 	readCounts(t, c, lineCounts(len(lines), 2), 30*time.Second)
+	closeApp(t, b, bDone)
+	closeApp(t, a, aDone)
+}
+
+// Tasks assigned to a new instance are created and restored without
+// waiting for new input: a member must not sit on tasks it does not run.
+func TestLifecycleAssignedTasksStartWhenIdle(t *testing.T) {
+	c := newCluster(t, 4)
+	root := t.TempDir()
+	a, aDone := startTopology(t, c, keyCount(t), root+"/a")
+	waitState(t, a, runtime.Running)
+	lines, _ := corpus(0, 40)
+	produceLines(t, c, lines...)
+	readCounts(t, c, lineCounts(len(lines), 1), 30*time.Second)
+
+	b, bDone := startTopology(t, c, keyCount(t), root+"/b")
+	waitState(t, b, runtime.Running)
+	eventually(t, 5*time.Second, "b runs the tasks it was assigned", func() (bool, string) {
+		aOwns := slices.Sorted(slices.Values(runtime.OpenTasksForTest(a)))
+		bOwns := slices.Sorted(slices.Values(runtime.OpenTasksForTest(b)))
+		return len(aOwns) == 2 && len(bOwns) == 2, fmt.Sprintf("a runs %v, b runs %v, b's task directories %v", aOwns, bOwns, taskDirs(t, root+"/b", "keycount"))
+	})
 	closeApp(t, b, bDone)
 	closeApp(t, a, aDone)
 }

@@ -9,6 +9,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+// restoreHook, when set by a test, runs after each batch of restored
+// records.
+var restoreHook func()
+
 // restoring is one changelog partition being replayed into a store.
 type restoring struct {
 	tk    *task
@@ -132,6 +136,9 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 		})
 		if aerr != nil {
 			return fmt.Errorf("runtime: restore: %w", aerr)
+		}
+		if restoreHook != nil {
+			restoreHook()
 		}
 	}
 	for _, r := range todo {

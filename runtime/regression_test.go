@@ -1,0 +1,164 @@
+package runtime_test
+
+// Regression tests for failure modes Kafka Streams has had.
+
+import (
+	"context"
+	"encoding/binary"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/samsa-go/samsa/runtime"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func int64Bytes(n int64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(n))
+	return b[:]
+}
+
+// KAFKA-7192: a store restored from its changelog must not pick up the
+// records of an aborted transaction.
+func TestRestoreSkipsAbortedTransactions(t *testing.T) {
+	for _, eos := range []bool{false, true} {
+		t.Run(map[bool]string{false: "at-least-once", true: "exactly-once"}[eos], func(t *testing.T) {
+			c := newCluster(t, 1)
+			cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.TransactionalID("writer"), kgo.DefaultProduceTopic("wordcount-counts-changelog"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.Close()
+			adm := kadm.NewClient(cl)
+			ctx := context.Background()
+			if _, err := adm.CreateTopic(ctx, 1, -1, map[string]*string{"cleanup.policy": ptr("compact")}, "wordcount-counts-changelog"); err != nil {
+				t.Fatal(err)
+			}
+			txn := func(commit bool, key string, n int64) {
+				if err := cl.BeginTransaction(); err != nil {
+					t.Fatal(err)
+				}
+				if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte(key), Value: int64Bytes(n)}).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+				if err := cl.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			txn(true, "yyy", 5)
+			txn(false, "zzz", 100)
+
+			var opts []runtime.Option
+			if eos {
+				opts = append(opts, runtime.ExactlyOnce())
+			}
+			app, done := startApp(t, c, t.TempDir(), opts...)
+			produceLines(t, c, "zzz yyy")
+			readCommittedCounts(t, c, map[string]int64{"zzz": 1, "yyy": 6}, 30*time.Second)
+			closeApp(t, app, done)
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// KAFKA-16017: a task closed while it restores, then opened again, must
+// end with the right state: records restored before the close are not
+// counted twice, and none are skipped.
+func TestTaskClosedWhileRestoringThenReopened(t *testing.T) {
+	c := newCluster(t, 1)
+	dir := t.TempDir()
+	app, done := startApp(t, c, dir)
+	lines, want := corpus(0, 1500)
+	produceLines(t, c, lines...)
+	readCounts(t, c, want, 60*time.Second)
+	closeApp(t, app, done)
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+
+	// Close the app after its first batch of restored records.
+	var app2 *runtime.App
+	var once sync.Once
+	var hooked atomic.Bool
+	runtime.SetRestoreHook(func() {
+		hooked.Store(true)
+		once.Do(func() {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				app2.Close(ctx)
+			}()
+		})
+	})
+	app2, done2 := startApp(t, c, dir)
+	if err := <-done2; err != nil {
+		t.Fatalf("Run interrupted during restore: %v", err)
+	}
+	runtime.SetRestoreHook(nil)
+	if !hooked.Load() {
+		t.Fatal("the restore hook never ran: nothing was restored")
+	}
+
+	app3, done3 := startApp(t, c, dir)
+	more, want2 := corpus(1500, 20)
+	produceLines(t, c, more...)
+	readCounts(t, c, add(want, want2), 60*time.Second)
+	closeApp(t, app3, done3)
+}
+
+// KAFKA-9274: a transaction commit that times out must not be followed by
+// an abort of that transaction; the results stay exactly once.
+func TestCommitTimeoutIsNotAborted(t *testing.T) {
+	c := newCluster(t, 1)
+	var mu sync.Mutex
+	var ends []bool // Commit flag of each EndTxn, in order
+	swallowed := false
+	c.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		r := req.(*kmsg.EndTxnRequest)
+		mu.Lock()
+		defer mu.Unlock()
+		ends = append(ends, r.Commit)
+		if r.Commit && !swallowed {
+			// No response: the client's request times out.
+			swallowed = true
+			return nil, nil, true
+		}
+		return nil, nil, false
+	})
+	app, done := startApp(t, c, t.TempDir(), runtime.ExactlyOnce(),
+		runtime.KgoOpts(kgo.RequestTimeoutOverhead(time.Second), kgo.RetryTimeout(5*time.Second)))
+	lines, want := corpus(0, 50)
+	produceLines(t, c, lines...)
+	readCommittedCounts(t, c, want, 60*time.Second)
+	more, want2 := corpus(50, 50)
+	produceLines(t, c, more...)
+	readCommittedCounts(t, c, add(want, want2), 60*time.Second)
+	closeApp(t, app, done)
+
+	mu.Lock()
+	defer mu.Unlock()
+	if !swallowed {
+		t.Fatal("no EndTxn commit was intercepted")
+	}
+	for i, commit := range ends {
+		if i > 0 && ends[i-1] && !commit && i == firstSwallowed(ends)+1 {
+			t.Fatalf("EndTxn sequence %v: the timed-out commit was followed by an abort", ends)
+		}
+	}
+}
+
+func firstSwallowed(ends []bool) int {
+	for i, c := range ends {
+		if c {
+			return i
+		}
+	}
+	return -1
+}
