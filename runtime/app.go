@@ -119,9 +119,24 @@ func (a *App) SetStateListener(l StateListener) {
 
 func (a *App) setState(s State) {
 	old := State(a.state.Swap(int32(s)))
-	if old == s {
-		return
+	if old != s {
+		a.notify(old, s)
 	}
+}
+
+// transition moves from one of the states in from to s, and reports
+// whether it did.
+func (a *App) transition(s State, from ...State) bool {
+	for _, f := range from {
+		if a.state.CompareAndSwap(int32(f), int32(s)) {
+			a.notify(f, s)
+			return true
+		}
+	}
+	return false
+}
+
+func (a *App) notify(old, s State) {
 	a.log.Info("state change", "from", old.String(), "to", s.String())
 	a.listenMu.Lock()
 	l := a.listener
@@ -147,7 +162,7 @@ func (a *App) Run(ctx context.Context) error {
 		return ErrNotCreated
 	}
 	defer close(a.done)
-	a.log.Info("state change", "from", Created.String(), "to", Rebalancing.String())
+	a.notify(Created, Rebalancing)
 	err := a.run(ctx)
 	if err != nil {
 		a.setState(Error)
@@ -173,9 +188,10 @@ func (a *App) run(ctx context.Context) error {
 	go func() {
 		select {
 		case <-a.stop:
-			cancel()
 		case <-runCtx.Done():
 		}
+		a.transition(PendingShutdown, Running, Rebalancing)
+		cancel()
 	}()
 	for i := 0; i < a.cfg.threads; i++ {
 		th, err := newThread(a, i)
@@ -202,11 +218,7 @@ func (a *App) run(ctx context.Context) error {
 		if err != nil && first == nil {
 			first = err
 			a.log.Error("stream thread failed; closing the app", "err", err)
-			a.setState(PendingShutdown)
 			cancel()
-		}
-		if first == nil && runCtx.Err() != nil {
-			a.setState(PendingShutdown)
 		}
 	}
 	return first
@@ -215,18 +227,12 @@ func (a *App) run(ctx context.Context) error {
 // Close stops a running app and waits until it has closed or ctx is done.
 func (a *App) Close(ctx context.Context) error {
 	a.stopOnce.Do(func() { close(a.stop) })
-	if a.state.CompareAndSwap(int32(Created), int32(NotRunning)) {
+	if a.transition(NotRunning, Created) {
 		// Never ran: Run now refuses to start, so done is closed here.
-		a.log.Info("state change", "from", Created.String(), "to", NotRunning.String())
-		a.listenMu.Lock()
-		l := a.listener
-		a.listenMu.Unlock()
-		if l != nil {
-			l(Created, NotRunning)
-		}
 		close(a.done)
 		return nil
 	}
+	a.transition(PendingShutdown, Running, Rebalancing)
 	select {
 	case <-a.done:
 		return nil
@@ -428,24 +434,15 @@ func (a *App) tasksOnDisk() []assign.TaskID {
 }
 
 func (a *App) threadAssigned() {
-	a.mu.Lock()
-	all := true
 	for _, th := range a.threads {
 		if !th.assigned.Load() {
-			all = false
+			return
 		}
 	}
-	a.mu.Unlock()
-	if all && a.State() == Rebalancing {
-		a.setState(Running)
-	}
+	a.transition(Running, Rebalancing)
 }
 
-func (a *App) rebalancing() {
-	if a.State() == Running {
-		a.setState(Rebalancing)
-	}
-}
+func (a *App) rebalancing() { a.transition(Rebalancing, Running) }
 
 // purgeLater remembers committed offsets of repartition topics; records
 // below them are deleted by housekeeping.

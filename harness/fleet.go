@@ -1,0 +1,397 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// FleetConfig describes the application processes of a Fleet.
+type FleetConfig struct {
+	// Binary is the built harness/app.
+	Binary  string
+	Brokers []string
+	// AppID is the application id; default "samsa-eos-harness".
+	AppID     string
+	Guarantee Guarantee
+	// Instances is the number of processes; default 3.
+	Instances int
+	// Dir holds each process's state directory and log file.
+	Dir string
+	// CommitInterval, SessionTimeout and TransactionTimeout are passed to
+	// every process; zero leaves the app's defaults.
+	CommitInterval     time.Duration
+	SessionTimeout     time.Duration
+	TransactionTimeout time.Duration
+	// StopTimeout bounds how long a process may take to exit after SIGTERM;
+	// default 30s.
+	StopTimeout time.Duration
+	// Logf, if set, receives a line per event (start, kill, pause...).
+	Logf func(format string, args ...any)
+}
+
+// Fleet runs the application under test as several OS processes. Its
+// methods are safe for concurrent use.
+//
+// Each instance keeps its state directory across restarts, as a pod with a
+// persistent volume does, and appends everything its process writes to
+// stdout and stderr to one log file, with a line from the harness before
+// each start and after each exit.
+type Fleet struct {
+	cfg   FleetConfig
+	mu    sync.Mutex
+	insts []*instance
+	stats FleetStats
+	viol  []string
+}
+
+// FleetStats counts what a Fleet did to its processes.
+type FleetStats struct {
+	Starts          int // process starts, the first ones included
+	Kills           int // SIGKILLs
+	Pauses          int // SIGSTOP ... SIGCONT
+	CleanRestarts   int // SIGTERM, clean exit, start again
+	UnexpectedExits int // exits nobody asked for
+}
+
+type instStatus int
+
+const (
+	down instStatus = iota
+	running
+	paused
+	stopping
+)
+
+type instance struct {
+	idx      int
+	stateDir string
+	logPath  string
+	logFile  *os.File
+
+	// Guarded by Fleet.mu.
+	cmd       *exec.Cmd
+	status    instStatus
+	busy      bool // a chaos operation owns it
+	expect    bool // the next exit was asked for
+	startedAt time.Time
+	exited    chan struct{} // closed when the current process has exited
+	exitErr   error
+}
+
+// NewFleet prepares the instances; Start starts them.
+func NewFleet(cfg FleetConfig) (*Fleet, error) {
+	if cfg.AppID == "" {
+		cfg.AppID = "samsa-eos-harness"
+	}
+	if cfg.Instances <= 0 {
+		cfg.Instances = 3
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = 30 * time.Second
+	}
+	if cfg.Guarantee == "" {
+		cfg.Guarantee = ExactlyOnce
+	}
+	f := &Fleet{cfg: cfg}
+	for i := range cfg.Instances {
+		in := &instance{
+			idx:      i,
+			stateDir: filepath.Join(cfg.Dir, fmt.Sprintf("state-%d", i)),
+			logPath:  filepath.Join(cfg.Dir, fmt.Sprintf("app-%d.log", i)),
+		}
+		if err := os.MkdirAll(in.stateDir, 0o755); err != nil {
+			return nil, fmt.Errorf("harness: %w", err)
+		}
+		lf, err := os.OpenFile(in.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("harness: %w", err)
+		}
+		in.logFile = lf
+		f.insts = append(f.insts, in)
+	}
+	return f, nil
+}
+
+func (f *Fleet) logf(format string, args ...any) {
+	if f.cfg.Logf != nil {
+		f.cfg.Logf(format, args...)
+	}
+}
+
+// Stats returns what the fleet did so far.
+func (f *Fleet) Stats() FleetStats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stats
+}
+
+// Violations returns what went wrong with the processes themselves: exits
+// nobody asked for, unclean exits after SIGTERM, panics in the logs.
+func (f *Fleet) Violations() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.viol...)
+}
+
+func (f *Fleet) violation(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	f.logf("VIOLATION: %s", s)
+	f.mu.Lock()
+	f.viol = append(f.viol, s)
+	f.mu.Unlock()
+}
+
+// Logs lists the log files of the instances.
+func (f *Fleet) Logs() []string {
+	var ps []string
+	for _, in := range f.insts {
+		ps = append(ps, in.logPath)
+	}
+	return ps
+}
+
+func (f *Fleet) args(in *instance) []string {
+	c := f.cfg
+	a := []string{
+		"-brokers", strings.Join(c.Brokers, ","),
+		"-application-id", c.AppID,
+		"-state-dir", in.stateDir,
+		"-guarantee", string(c.Guarantee),
+	}
+	if c.CommitInterval > 0 {
+		a = append(a, "-commit-interval", c.CommitInterval.String())
+	}
+	if c.SessionTimeout > 0 {
+		a = append(a, "-session-timeout", c.SessionTimeout.String())
+	}
+	if c.TransactionTimeout > 0 {
+		a = append(a, "-transaction-timeout", c.TransactionTimeout.String())
+	}
+	return a
+}
+
+// Start starts every instance that is down.
+func (f *Fleet) Start() error {
+	for _, in := range f.insts {
+		if err := f.start(in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// start starts in's process if it is down.
+func (f *Fleet) start(in *instance) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in.status != down {
+		return nil
+	}
+	cmd := exec.Command(f.cfg.Binary, f.args(in)...)
+	cmd.Stdout = in.logFile
+	cmd.Stderr = in.logFile
+	cmd.Env = os.Environ()
+	fmt.Fprintf(in.logFile, "=== harness: start %d of instance %d at %s\n", f.stats.Starts+1, in.idx, time.Now().Format(time.RFC3339Nano))
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("harness: start instance %d: %w", in.idx, err)
+	}
+	f.stats.Starts++
+	in.cmd, in.status, in.expect, in.startedAt = cmd, running, false, time.Now()
+	in.exited = make(chan struct{})
+	f.logf("instance %d started (pid %d)", in.idx, cmd.Process.Pid)
+	go f.wait(in, cmd, in.exited)
+	return nil
+}
+
+// wait reaps a process and notes an exit nobody asked for.
+func (f *Fleet) wait(in *instance, cmd *exec.Cmd, exited chan struct{}) {
+	err := cmd.Wait()
+	f.mu.Lock()
+	in.status, in.exitErr = down, err
+	expected := in.expect
+	fmt.Fprintf(in.logFile, "=== harness: instance %d (pid %d) exited at %s: %v\n", in.idx, cmd.Process.Pid, time.Now().Format(time.RFC3339Nano), exitString(err))
+	if !expected {
+		f.stats.UnexpectedExits++
+	}
+	f.mu.Unlock()
+	close(exited)
+	if !expected {
+		f.violation("instance %d (pid %d) exited on its own (%s) after %v; log %s: %s",
+			in.idx, cmd.Process.Pid, exitString(err), time.Since(in.startedAt).Round(time.Millisecond), in.logPath, tail(in.logPath, 5))
+	}
+}
+
+func exitString(err error) string {
+	if err == nil {
+		return "exit status 0"
+	}
+	return err.Error()
+}
+
+// signal sends sig to in's process if it is in state from, marking the
+// exit that follows as expected when exit is set. It returns the channel
+// closed at exit, or nil if the process was not in that state.
+func (f *Fleet) signal(in *instance, from instStatus, sig syscall.Signal, to instStatus, exit bool) chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in.status != from {
+		return nil
+	}
+	if exit {
+		in.expect = true
+	}
+	if err := in.cmd.Process.Signal(sig); err != nil {
+		return nil
+	}
+	in.status = to
+	return in.exited
+}
+
+// kill sends SIGKILL and waits for the exit. It reports whether the
+// process was killed.
+func (f *Fleet) kill(in *instance) bool {
+	f.mu.Lock()
+	from := in.status
+	f.mu.Unlock()
+	if from != running && from != paused {
+		return false
+	}
+	exited := f.signal(in, from, syscall.SIGKILL, stopping, true)
+	if exited == nil {
+		return false
+	}
+	<-exited
+	f.mu.Lock()
+	f.stats.Kills++
+	f.mu.Unlock()
+	f.logf("instance %d killed (SIGKILL)", in.idx)
+	return true
+}
+
+// pause stops the process with SIGSTOP for d, then continues it.
+func (f *Fleet) pause(in *instance, d time.Duration) bool {
+	if f.signal(in, running, syscall.SIGSTOP, paused, false) == nil {
+		return false
+	}
+	f.logf("instance %d paused (SIGSTOP) for %v", in.idx, d)
+	time.Sleep(d)
+	if f.signal(in, paused, syscall.SIGCONT, running, false) == nil {
+		return false
+	}
+	f.mu.Lock()
+	f.stats.Pauses++
+	f.mu.Unlock()
+	f.logf("instance %d continued (SIGCONT)", in.idx)
+	return true
+}
+
+// stop sends SIGTERM and waits for a clean exit: status 0 within the stop
+// timeout. A process that does not exit in time gets SIGQUIT, which makes
+// the Go runtime write every goroutine's stack to the log, then SIGKILL.
+func (f *Fleet) stop(in *instance) bool {
+	exited := f.signal(in, running, syscall.SIGTERM, stopping, true)
+	if exited == nil {
+		return false
+	}
+	pid := f.pid(in)
+	select {
+	case <-exited:
+	case <-time.After(f.cfg.StopTimeout):
+		f.violation("instance %d (pid %d) did not exit within %v of SIGTERM; its goroutines are in %s", in.idx, pid, f.cfg.StopTimeout, in.logPath)
+		f.mu.Lock()
+		_ = in.cmd.Process.Signal(syscall.SIGQUIT)
+		f.mu.Unlock()
+		select {
+		case <-exited:
+		case <-time.After(3 * time.Second):
+			f.mu.Lock()
+			_ = in.cmd.Process.Kill()
+			f.mu.Unlock()
+			<-exited
+		}
+		return false
+	}
+	f.mu.Lock()
+	err := in.exitErr
+	f.mu.Unlock()
+	if err != nil {
+		f.violation("instance %d (pid %d) exited with %v after SIGTERM, want status 0; log %s: %s", in.idx, pid, err, in.logPath, tail(in.logPath, 5))
+		return false
+	}
+	f.logf("instance %d stopped cleanly (SIGTERM)", in.idx)
+	return true
+}
+
+func (f *Fleet) pid(in *instance) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in.cmd == nil || in.cmd.Process == nil {
+		return 0
+	}
+	return in.cmd.Process.Pid
+}
+
+// Stop stops every process with SIGTERM, continuing paused ones first, and
+// waits for them to exit.
+func (f *Fleet) Stop() {
+	var wg sync.WaitGroup
+	for _, in := range f.insts {
+		f.signal(in, paused, syscall.SIGCONT, running, false)
+		wg.Go(func() { f.stop(in) })
+	}
+	wg.Wait()
+}
+
+// Close kills whatever still runs and closes the log files. It is for
+// clean-up after a failure; Stop is the clean way.
+func (f *Fleet) Close() {
+	for _, in := range f.insts {
+		f.kill(in)
+	}
+	for _, in := range f.insts {
+		in.logFile.Close()
+	}
+}
+
+// ScanLogs reports panics, fatal runtime errors and data races written to
+// the logs.
+func (f *Fleet) ScanLogs() {
+	for _, in := range f.insts {
+		data, err := os.ReadFile(in.logPath)
+		if err != nil {
+			f.violation("reading log of instance %d: %v", in.idx, err)
+			continue
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		line := 0
+		for sc.Scan() {
+			line++
+			l := sc.Text()
+			for _, bad := range []string{"panic: ", "fatal error: ", "WARNING: DATA RACE"} {
+				if strings.HasPrefix(l, bad) {
+					f.violation("instance %d logged %q at %s:%d", in.idx, l, in.logPath, line)
+				}
+			}
+		}
+	}
+}
+
+// tail returns the last n lines of a file, joined by " | ".
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(cannot read: %v)", err)
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	lines = lines[max(0, len(lines)-n):]
+	return strings.Join(lines, " | ")
+}

@@ -1,0 +1,186 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config is one run of the harness.
+type Config struct {
+	// Binary is the built harness/app; Brokers the cluster it runs on.
+	Binary  string
+	Brokers []string
+	// Dir holds the processes' state directories and logs.
+	Dir       string
+	AppID     string
+	Guarantee Guarantee
+	// Instances is the number of application processes; default 3.
+	Instances int
+
+	CommitInterval     time.Duration
+	SessionTimeout     time.Duration
+	TransactionTimeout time.Duration
+
+	Chaos     ChaosConfig
+	Generator Generator
+	// DrainTimeout bounds the wait, after the chaos, for the outputs to
+	// cover the input. Default 2 minutes.
+	DrainTimeout time.Duration
+
+	Logf func(format string, args ...any)
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	Guarantee Guarantee
+	Duration  time.Duration
+	// Records is the number of input records.
+	Records int
+	// Read is the number of records read back per output topic.
+	Read map[string]int
+	// Duplicates per output topic, counted under at_least_once only.
+	Duplicates map[string]int
+	FleetStats
+	// Drain is how long the outputs took to cover the input once the chaos
+	// stopped; Drained is false if they did not within the drain timeout.
+	Drain   time.Duration
+	Drained bool
+	// Violations are the findings, one sentence each; none means the run
+	// passed.
+	Violations []string
+	// Logs are the processes' log files.
+	Logs []string
+}
+
+func (r *Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "guarantee %s, %v: %d input records; %d kills, %d pauses, %d clean restarts, %d unexpected exits, %d process starts\n",
+		r.Guarantee, r.Duration.Round(time.Second), r.Records, r.Kills, r.Pauses, r.CleanRestarts, r.UnexpectedExits, r.Starts)
+	for _, o := range Outputs {
+		fmt.Fprintf(&b, "  %-12s %d records read", o.Topic, r.Read[o.Topic])
+		if r.Guarantee == AtLeastOnce {
+			fmt.Fprintf(&b, ", %d duplicates", r.Duplicates[o.Topic])
+		}
+		b.WriteByte('\n')
+	}
+	if r.Drained {
+		fmt.Fprintf(&b, "  outputs covered the input %v after the chaos\n", r.Drain.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(&b, "  outputs did NOT cover the input within %v after the chaos\n", r.Drain.Round(time.Millisecond))
+	}
+	fmt.Fprintf(&b, "%d violations\n", len(r.Violations))
+	for _, v := range r.Violations {
+		fmt.Fprintf(&b, "  - %s\n", v)
+	}
+	return b.String()
+}
+
+// Run runs the application under chaos while the generator writes, then
+// restarts every process, waits for the outputs to cover the input, stops
+// the processes cleanly and verifies. An error means the harness itself
+// failed; findings about the application are the report's violations.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	start := time.Now()
+	if cfg.Guarantee == "" {
+		cfg.Guarantee = ExactlyOnce
+	}
+	if cfg.AppID == "" {
+		cfg.AppID = "samsa-eos-harness"
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = 2 * time.Minute
+	}
+	logf := cfg.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	fleet, err := NewFleet(FleetConfig{
+		Binary: cfg.Binary, Brokers: cfg.Brokers, AppID: cfg.AppID, Guarantee: cfg.Guarantee,
+		Instances: cfg.Instances, Dir: cfg.Dir,
+		CommitInterval: cfg.CommitInterval, SessionTimeout: cfg.SessionTimeout, TransactionTimeout: cfg.TransactionTimeout,
+		Logf: logf,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer fleet.Close()
+	if err := fleet.Start(); err != nil {
+		return nil, err
+	}
+
+	gen := cfg.Generator
+	gen.Brokers = cfg.Brokers
+	genCtx, stopGen := context.WithCancel(ctx)
+	defer stopGen()
+	type genResult struct {
+		in  *Input
+		err error
+	}
+	genDone := make(chan genResult, 1)
+	go func() {
+		in, err := gen.Run(genCtx)
+		genDone <- genResult{in, err}
+	}()
+
+	logf("chaos for %v (at least %d kills)", cfg.Chaos.Duration, cfg.Chaos.MinKills)
+	fleet.Chaos(ctx, cfg.Chaos)
+	stopGen()
+	g := <-genDone
+	if g.err != nil {
+		return nil, g.err
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	in := g.in
+	logf("chaos over: %+v; %d input records; draining", fleet.Stats(), in.Records())
+
+	drainStart := time.Now()
+	tl, err := startTailer(cfg.Brokers)
+	if err != nil {
+		return nil, err
+	}
+	drained := false
+	lastLog := time.Now()
+	for time.Since(drainStart) < cfg.DrainTimeout && ctx.Err() == nil {
+		ok, n := tl.covered(in)
+		if ok {
+			drained = true
+			break
+		}
+		if time.Since(lastLog) > 10*time.Second {
+			logf("draining: %d output records read so far", n)
+			lastLog = time.Now()
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	drain := time.Since(drainStart)
+	tl.close()
+	logf("drained=%v after %v; stopping every process", drained, drain.Round(time.Millisecond))
+
+	fleet.Stop()
+	fleet.ScanLogs()
+	settle := 2*cfg.TransactionTimeout + 5*time.Second
+	v, err := Verify(ctx, VerifyConfig{Brokers: cfg.Brokers, AppID: cfg.AppID, Guarantee: cfg.Guarantee, Settle: settle}, in)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{
+		Guarantee:  cfg.Guarantee,
+		Records:    in.Records(),
+		Read:       v.Read,
+		Duplicates: v.Duplicates,
+		FleetStats: fleet.Stats(),
+		Drain:      drain,
+		Drained:    drained,
+		Logs:       fleet.Logs(),
+	}
+	r.Violations = append(fleet.Violations(), v.Violations...)
+	if !drained {
+		r.Violations = append(r.Violations, fmt.Sprintf("the outputs did not cover the input within %v after the chaos stopped and every process ran again", cfg.DrainTimeout))
+	}
+	r.Duration = time.Since(start)
+	return r, nil
+}
