@@ -115,6 +115,9 @@ func ProcessorBuild[KIn, VIn, KOut, VOut any](sup processor.Supplier[KIn, VIn, K
 			return Instance{}, fmt.Errorf("supplier of %q returned a nil processor", n.Name)
 		}
 		ctx := &procContext[KOut, VOut]{t: t, n: n, children: kids}
+		if len(kids) == 1 {
+			ctx.only = kids[0]
+		}
 		return Instance{
 			Receiver: Receiver[KIn, VIn](p),
 			Init:     func() error { return p.Init(ctx) },
@@ -128,9 +131,18 @@ type procContext[K, V any] struct {
 	t        *Task
 	n        *Node
 	children []Receiver[K, V]
+	// only is the single child of a node that has one, as most do: Forward
+	// then skips the loop.
+	only Receiver[K, V]
 }
 
 func (c *procContext[K, V]) Forward(rec processor.Record[K, V]) error {
+	if c.only != nil {
+		if err := c.only.Process(rec); err != nil {
+			return attribute(err, c.n.Children[0].Name)
+		}
+		return nil
+	}
 	for i, ch := range c.children {
 		if err := ch.Process(rec); err != nil {
 			return attribute(err, c.n.Children[i].Name)
