@@ -41,6 +41,7 @@ type config struct {
 	commit     time.Duration
 	partitions int32
 	timeout    time.Duration
+	rounds     int
 	cpuProfile string
 }
 
@@ -56,7 +57,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.commit, "commit-interval", 100*time.Millisecond, "commit interval of the Samsa apps and the baselines")
 	partitions := fs.Int("partitions", 4, "partitions of the W1/W2 input and output topics")
 	fs.DurationVar(&cfg.timeout, "timeout", 3*time.Minute, "limit on each measured side")
-	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of each side to `prefix`-<workload>-<side>.pprof")
+	fs.IntVar(&cfg.rounds, "rounds", 3, "runs of each side, alternating which goes first; the summary compares the runs of median rate")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of each measured run to `prefix`-<workload>-<side>-<round>.pprof")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
@@ -70,8 +72,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("-partitions %d: need 1 to 1000", *partitions)
 	}
 	cfg.partitions = int32(*partitions)
-	if cfg.commit <= 0 || cfg.timeout <= 0 {
-		return config{}, errors.New("-commit-interval and -timeout must be positive")
+	if cfg.commit <= 0 || cfg.timeout <= 0 || cfg.rounds < 1 {
+		return config{}, errors.New("-commit-interval, -timeout and -rounds must be positive")
 	}
 	for _, w := range strings.Split(*only, ",") {
 		w = strings.ToLower(strings.TrimSpace(w))

@@ -188,18 +188,25 @@ type sinkHandler struct {
 	attrs []slog.Attr
 }
 
-// debugLog, set by BENCH_LOG=1, also prints every log of the apps to
-// standard error, for debugging the benchmark.
-var debugLog = os.Getenv("BENCH_LOG") != ""
+// BENCH_LOG=info or BENCH_LOG=debug also prints the apps' logs from that
+// level on to standard error, for debugging the benchmark.
+var debugLog, debugLevel = func() (bool, slog.Level) {
+	var l slog.Level
+	v := os.Getenv("BENCH_LOG")
+	if v == "" || l.UnmarshalText([]byte(v)) != nil {
+		return false, 0
+	}
+	return true, l
+}()
 
 var debugHandler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})
 
 func (h sinkHandler) Enabled(_ context.Context, l slog.Level) bool {
-	return l >= h.s.level || debugLog
+	return l >= h.s.level || debugLog && l >= debugLevel
 }
 
 func (h sinkHandler) Handle(ctx context.Context, r slog.Record) error {
-	if debugLog {
+	if debugLog && r.Level >= debugLevel {
 		_ = debugHandler.WithAttrs(h.attrs).Handle(ctx, r)
 	}
 	if r.Message == "restore done" {

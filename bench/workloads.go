@@ -60,9 +60,9 @@ func w1Topology(in, out string) (*topology.Topology, error) {
 }
 
 func (b *bench) w1(ctx context.Context) error {
-	const in, outBase, outSamsa = "w1-in", "w1-out-base", "w1-out-samsa"
+	const in = "w1-in"
 	n := b.cfg.records
-	if err := b.createTopics(ctx, b.cfg.partitions, nil, in, outBase, outSamsa); err != nil {
+	if err := b.createTopics(ctx, b.cfg.partitions, nil, in); err != nil {
 		return err
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
@@ -82,42 +82,60 @@ func (b *bench) w1(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	topo, err := w1Topology(in, outSamsa)
-	if err != nil {
-		return fmt.Errorf("w1 topology: %w", err)
-	}
+	out := func(s string, round int) string { return fmt.Sprintf("w1-out-%s-%d", s, round) }
 
 	b.tableHead(fmt.Sprintf("W1 stateless: Filter → MapValues → To; %d records in, %d out", n, want))
-	base, err := b.measure(ctx, "w1", "baseline", int64(n), func(ctx context.Context) (outcome, error) {
-		p, stop, err := b.startLoop("w1-base", in, func(r *kgo.Record, produce func(*kgo.Record)) {
-			if keep(r.Value) {
-				produce(&kgo.Record{Topic: outBase, Key: r.Key, Value: transform(r.Value), Timestamp: r.Timestamp})
-			}
-		})
-		if err != nil {
-			return outcome{}, err
-		}
-		last, first, err := b.waitEndOffsets(ctx, outBase, want, p)
-		return outcome{end: last, first: first, stop: stop}, err
-	})
-	if err != nil {
-		return err
-	}
-	b.row(base)
 	logs := newLogSink(slog.LevelWarn)
-	samsa, err := b.measure(ctx, "w1", "samsa", int64(n), func(ctx context.Context) (outcome, error) {
-		p, stop, err := b.startApp(topo, "w1-samsa", logs)
-		if err != nil {
-			return outcome{}, err
-		}
-		last, first, err := b.waitEndOffsets(ctx, outSamsa, want, p)
-		return outcome{end: last, first: first, stop: stop}, err
+	med, err := b.compare(ctx, "w1", int64(n), [2]side{
+		{
+			label: "baseline",
+			prepare: func(ctx context.Context, round int) error {
+				return b.createTopics(ctx, b.cfg.partitions, nil, out("base", round))
+			},
+			run: func(ctx context.Context, round int) (outcome, error) {
+				topic := out("base", round)
+				p, stop, err := b.startLoop(fmt.Sprintf("w1-base-%d", round), in, func(r *kgo.Record, produce func(*kgo.Record)) {
+					if keep(r.Value) {
+						produce(&kgo.Record{Topic: topic, Key: r.Key, Value: transform(r.Value), Timestamp: r.Timestamp})
+					}
+				})
+				if err != nil {
+					return outcome{}, err
+				}
+				last, first, err := b.waitEndOffsets(ctx, topic, want, p)
+				return outcome{end: last, first: first, stop: stop}, err
+			},
+			cleanup: func(ctx context.Context, round int) error {
+				return b.dropTopics(ctx, []string{out("base", round)})
+			},
+		},
+		{
+			label: "samsa",
+			prepare: func(ctx context.Context, round int) error {
+				return b.createTopics(ctx, b.cfg.partitions, nil, out("samsa", round))
+			},
+			run: func(ctx context.Context, round int) (outcome, error) {
+				topic := out("samsa", round)
+				topo, err := w1Topology(in, topic)
+				if err != nil {
+					return outcome{}, fmt.Errorf("topology: %w", err)
+				}
+				p, stop, err := b.startApp(topo, fmt.Sprintf("w1-samsa-%d", round), logs)
+				if err != nil {
+					return outcome{}, err
+				}
+				last, first, err := b.waitEndOffsets(ctx, topic, want, p)
+				return outcome{end: last, first: first, stop: stop, note: logs.report()}, err
+			},
+			cleanup: func(ctx context.Context, round int) error {
+				return b.dropTopics(ctx, []string{out("samsa", round)}, fmt.Sprintf("w1-samsa-%d-", round))
+			},
+		},
 	})
 	if err != nil {
 		return err
 	}
-	samsa.note = logs.report()
-	b.row(samsa)
+	base, samsa := med[0], med[1]
 	ratio := samsa.rate() / base.rate()
 	fmt.Fprintf(b.out, "  ratio samsa/baseline %.2f (target ≥ 0.8)\n", ratio)
 	b.summary = append(b.summary, fmt.Sprintf("W1 stateless   samsa %.0f rec/s  baseline %.0f rec/s  ratio %.2f (target ≥ 0.8) %s",
@@ -191,57 +209,90 @@ func (b *bench) w2Input(ctx context.Context) error {
 	return nil
 }
 
-func (b *bench) w2(ctx context.Context) error {
-	const outBase, outSamsa = "w2-out-base", "w2-out-samsa"
-	n := b.cfg.records
-	if err := b.w2Input(ctx); err != nil {
-		return err
-	}
-	if err := b.createTopics(ctx, b.cfg.partitions, nil, outBase, outSamsa); err != nil {
-		return err
-	}
-	topo, err := w2Topology(w2In, outSamsa)
-	if err != nil {
-		return fmt.Errorf("w2 topology: %w", err)
-	}
-	words := b.w2Words
-
-	b.tableHead(fmt.Sprintf("W2 word count: FlatMapValues → GroupBy → Count (Pebble + changelog) → To; %d lines, %d words = outputs", n, words))
-	base, err := b.measure(ctx, "w2", "baseline", int64(n), func(ctx context.Context) (outcome, error) {
+// w2Baseline is the hand-written word count: it counts in a Go map and
+// produces each new count, as Java's Long serde encodes it, keyed by word.
+func (b *bench) w2Baseline(group, topic string, want int64) func(ctx context.Context) (outcome, error) {
+	return func(ctx context.Context) (outcome, error) {
 		counts := map[string]int64{}
-		p, stop, err := b.startLoop("w2-base", w2In, func(r *kgo.Record, produce func(*kgo.Record)) {
+		p, stop, err := b.startLoop(group, w2In, func(r *kgo.Record, produce func(*kgo.Record)) {
 			for _, w := range splitLine(string(r.Value)) {
 				c := counts[w] + 1
 				counts[w] = c
 				v := make([]byte, 8)
 				binary.BigEndian.PutUint64(v, uint64(c))
-				produce(&kgo.Record{Topic: outBase, Key: []byte(w), Value: v, Timestamp: r.Timestamp})
+				produce(&kgo.Record{Topic: topic, Key: []byte(w), Value: v, Timestamp: r.Timestamp})
 			}
 		})
 		if err != nil {
 			return outcome{}, err
 		}
-		last, first, err := b.waitEndOffsets(ctx, outBase, words, p)
-		return outcome{end: last, first: first, words: words, stop: stop}, err
-	})
-	if err != nil {
-		return err
+		last, first, err := b.waitEndOffsets(ctx, topic, want, p)
+		return outcome{end: last, first: first, words: want, stop: stop}, err
 	}
-	b.row(base)
-	logs := newLogSink(slog.LevelWarn)
-	samsa, err := b.measure(ctx, "w2", "samsa", int64(n), func(ctx context.Context) (outcome, error) {
-		p, stop, err := b.startApp(topo, "w2-samsa", logs)
+}
+
+// w2Samsa runs the word-count topology as app appID writing to topic, and
+// waits for want outputs (committed ones, if committed).
+func (b *bench) w2Samsa(appID, topic string, want int64, committed bool, logs *logSink, opts ...runtime.Option) func(ctx context.Context) (outcome, error) {
+	return func(ctx context.Context) (outcome, error) {
+		topo, err := w2Topology(w2In, topic)
+		if err != nil {
+			return outcome{}, fmt.Errorf("topology: %w", err)
+		}
+		p, stop, err := b.startApp(topo, appID, logs, opts...)
 		if err != nil {
 			return outcome{}, err
 		}
-		last, first, err := b.waitEndOffsets(ctx, outSamsa, words, p)
-		return outcome{end: last, first: first, words: words, stop: stop}, err
+		wait := b.waitEndOffsets
+		if committed {
+			wait = b.waitCommitted
+		}
+		last, first, err := wait(ctx, topic, want, p)
+		return outcome{end: last, first: first, words: want, stop: stop, note: logs.report()}, err
+	}
+}
+
+func (b *bench) w2(ctx context.Context) error {
+	n := b.cfg.records
+	if err := b.w2Input(ctx); err != nil {
+		return err
+	}
+	words := b.w2Words
+	out := func(s string, round int) string { return fmt.Sprintf("w2-out-%s-%d", s, round) }
+	create := func(s string) func(context.Context, int) error {
+		return func(ctx context.Context, round int) error {
+			return b.createTopics(ctx, b.cfg.partitions, nil, out(s, round))
+		}
+	}
+
+	b.tableHead(fmt.Sprintf("W2 word count: FlatMapValues → GroupBy → Count (Pebble + changelog) → To; %d lines, %d words = outputs", n, words))
+	logs := newLogSink(slog.LevelWarn)
+	med, err := b.compare(ctx, "w2", int64(n), [2]side{
+		{
+			label:   "baseline",
+			prepare: create("base"),
+			run: func(ctx context.Context, round int) (outcome, error) {
+				return b.w2Baseline(fmt.Sprintf("w2-base-%d", round), out("base", round), words)(ctx)
+			},
+			cleanup: func(ctx context.Context, round int) error {
+				return b.dropTopics(ctx, []string{out("base", round)})
+			},
+		},
+		{
+			label:   "samsa",
+			prepare: create("samsa"),
+			run: func(ctx context.Context, round int) (outcome, error) {
+				return b.w2Samsa(fmt.Sprintf("w2-samsa-%d", round), out("samsa", round), words, false, logs)(ctx)
+			},
+			cleanup: func(ctx context.Context, round int) error {
+				return b.dropTopics(ctx, []string{out("samsa", round)}, fmt.Sprintf("w2-samsa-%d-", round))
+			},
+		},
 	})
 	if err != nil {
 		return err
 	}
-	samsa.note = logs.report()
-	b.row(samsa)
+	base, samsa := med[0], med[1]
 	ratio := samsa.rate() / base.rate()
 	fmt.Fprintf(b.out, "  ratio samsa/baseline %.2f (target ≥ 0.6); Samsa also writes a repartition and a changelog record per word\n", ratio)
 	b.summary = append(b.summary, fmt.Sprintf("W2 wordcount   samsa %.0f rec/s (%.0f words/s)  baseline %.0f rec/s (%.0f words/s)  ratio %.2f (target ≥ 0.6) %s",
@@ -263,8 +314,7 @@ func (b *bench) w6(ctx context.Context) error {
 	}
 	rng := rand.New(rand.NewPCG(6, 6))
 	err := b.produceAll(ctx, changelog, n, func(i int) ([]byte, []byte) {
-		v := randomValue(rng)
-		return key(i), v
+		return key(i), randomValue(rng)
 	})
 	if err != nil {
 		return err
@@ -276,86 +326,87 @@ func (b *bench) w6(ctx context.Context) error {
 		return fmt.Errorf("w6 topology: %w", err)
 	}
 
-	b.tableHead(fmt.Sprintf("W6 restore: %d records (1 partition of %q) into an empty Pebble store", n, changelog))
-	raw, err := b.measure(ctx, "w6", "raw consume", int64(n), func(ctx context.Context) (outcome, error) {
-		cl, err := kgo.NewClient(
-			kgo.SeedBrokers(b.addrs...),
-			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{changelog: {0: kgo.NewOffset().AtStart()}}),
-		)
-		if err != nil {
-			return outcome{}, err
-		}
-		stop := func() error { cl.Close(); return nil }
-		var got int64
-		var first time.Time
-		for {
-			fs := cl.PollFetches(ctx)
-			if ctx.Err() != nil {
-				return outcome{stop: stop}, fmt.Errorf("read %d of %d records: %w", got, n, context.Cause(ctx))
+	b.tableHead(fmt.Sprintf("W6 restore: %d records (1 partition of %q) into an empty Pebble store\n"+
+		"  (samsa-restore: elapsed = app start → the \"restore done\" log; took = the restore's own duration as the runtime logs it)", n, changelog))
+	med, err := b.compare(ctx, "w6", int64(n), [2]side{
+		{label: "raw-consume", run: func(ctx context.Context, _ int) (outcome, error) { return b.rawConsume(ctx, changelog, int64(n)) }},
+		{label: "samsa-restore", run: func(ctx context.Context, _ int) (outcome, error) {
+			// A new state directory each time: the restore starts from
+			// an empty store.
+			logs := newLogSink(slog.LevelInfo)
+			p, stop, err := b.startApp(topo, appID, logs)
+			if err != nil {
+				return outcome{}, err
 			}
-			var ferr error
-			fs.EachError(func(t string, p int32, err error) {
-				if ferr == nil {
-					ferr = fmt.Errorf("consume %q partition %d: %w", t, p, err)
+			select {
+			case d := <-logs.restore:
+				if d.records != int64(n) {
+					return outcome{stop: stop}, fmt.Errorf("restore done with %d records, want %d", d.records, n)
 				}
-			})
-			if ferr != nil {
-				return outcome{stop: stop}, ferr
-			}
-			done := false
-			fs.EachRecord(func(r *kgo.Record) {
-				got++
-				if r.Offset >= int64(n)-1 {
-					done = true
+				note := fmt.Sprintf("took %s → %.0f rec/s", fmtDur(d.took), float64(n)/d.took.Seconds())
+				if r := logs.report(); r != "" {
+					note += "; " + r
 				}
-			})
-			if got > 0 && first.IsZero() {
-				first = time.Now()
+				return outcome{end: d.at, took: d.took, note: note, stop: stop}, nil
+			case <-p.done:
+				return outcome{stop: stop}, fmt.Errorf("app stopped before restore was done: %v", p.err)
+			case <-ctx.Done():
+				return outcome{stop: stop}, fmt.Errorf("no \"restore done\" log: %w", context.Cause(ctx))
 			}
-			if done {
-				return outcome{end: time.Now(), first: first, stop: stop}, nil
-			}
-		}
+		}},
 	})
 	if err != nil {
 		return err
 	}
-	b.row(raw)
-
-	logs := newLogSink(slog.LevelInfo)
-	var took time.Duration
-	restore, err := b.measure(ctx, "w6", "samsa restore", int64(n), func(ctx context.Context) (outcome, error) {
-		p, stop, err := b.startApp(topo, appID, logs)
-		if err != nil {
-			return outcome{}, err
-		}
-		select {
-		case d := <-logs.restore:
-			if d.records != int64(n) {
-				return outcome{stop: stop}, fmt.Errorf("restore done with %d records, want %d", d.records, n)
-			}
-			took = d.took
-			return outcome{end: d.at, stop: stop}, nil
-		case <-p.done:
-			return outcome{stop: stop}, fmt.Errorf("app stopped before restore was done: %v", p.err)
-		case <-ctx.Done():
-			return outcome{stop: stop}, fmt.Errorf("no \"restore done\" log: %w", context.Cause(ctx))
-		}
-	})
-	if err != nil {
-		return err
-	}
-	restore.note = fmt.Sprintf("elapsed = app start → \"restore done\"; its took=%s → %.0f rec/s", fmtDur(took), float64(n)/took.Seconds())
-	if r := logs.report(); r != "" {
-		restore.note += "; " + r
-	}
-	b.row(restore)
-	restoreRate := float64(n) / took.Seconds()
-	ratio := restoreRate / raw.rate()
-	fmt.Fprintf(b.out, "  ratio restore (took)/raw %.2f (target ≥ 0.5); end-to-end (with app start and group join) %.2f\n", ratio, restore.rate()/raw.rate())
+	raw, restore := med[0], med[1]
+	ratio := restore.primaryRate() / raw.rate()
+	fmt.Fprintf(b.out, "  ratio restore (records/took) ÷ raw %.2f (target ≥ 0.5); end to end, with app start and group join: %.2f\n", ratio, restore.rate()/raw.rate())
 	b.summary = append(b.summary, fmt.Sprintf("W6 restore     samsa %.0f rec/s (took %s)  raw consume %.0f rec/s  ratio %.2f (target ≥ 0.5) %s",
-		restoreRate, fmtDur(took), raw.rate(), ratio, verdict(ratio, 0.5)))
+		restore.primaryRate(), fmtDur(restore.took), raw.rate(), ratio, verdict(ratio, 0.5)))
 	return nil
+}
+
+// rawConsume reads partition 0 of topic from the start until it has seen
+// offset n-1, doing nothing with the records.
+func (b *bench) rawConsume(ctx context.Context, topic string, n int64) (outcome, error) {
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(b.addrs...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
+	)
+	if err != nil {
+		return outcome{}, err
+	}
+	stop := func() error { cl.Close(); return nil }
+	var got int64
+	var first time.Time
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return outcome{stop: stop}, fmt.Errorf("read %d of %d records: %w", got, n, context.Cause(ctx))
+		}
+		var ferr error
+		fs.EachError(func(t string, p int32, err error) {
+			if ferr == nil {
+				ferr = fmt.Errorf("consume %q partition %d: %w", t, p, err)
+			}
+		})
+		if ferr != nil {
+			return outcome{stop: stop}, ferr
+		}
+		done := false
+		fs.EachRecord(func(r *kgo.Record) {
+			got++
+			if r.Offset >= n-1 {
+				done = true
+			}
+		})
+		if got > 0 && first.IsZero() {
+			first = time.Now()
+		}
+		if done {
+			return outcome{end: time.Now(), first: first, stop: stop}, nil
+		}
+	}
 }
 
 // --- exactly-once against at-least-once ---
@@ -380,37 +431,31 @@ func (b *bench) eosCompare(ctx context.Context) error {
 	n, words := b.cfg.records, b.w2Words
 	b.tableHead(fmt.Sprintf("W2 exactly-once vs at-least-once; %d lines, %d words; outputs counted by a read_committed consumer", n, words))
 	for _, iv := range intervals {
-		var rates [2]float64
-		for i, g := range []runtime.Guarantee{runtime.AtLeastOnce, runtime.ExactlyOnceV2} {
-			tag := fmt.Sprintf("%s-%v", map[runtime.Guarantee]string{runtime.AtLeastOnce: "alos", runtime.ExactlyOnceV2: "eos"}[g], iv)
-			out := "w2-out-" + tag
-			if err := b.createTopics(ctx, b.cfg.partitions, nil, out); err != nil {
-				return err
+		mk := func(name string, g runtime.Guarantee) side {
+			tag := func(round int) string { return fmt.Sprintf("%s-%v-%d", name, iv, round) }
+			return side{
+				label: fmt.Sprintf("%s-%v", name, iv),
+				prepare: func(ctx context.Context, round int) error {
+					return b.createTopics(ctx, b.cfg.partitions, nil, "w2-out-"+tag(round))
+				},
+				run: func(ctx context.Context, round int) (outcome, error) {
+					logs := newLogSink(slog.LevelWarn)
+					return b.w2Samsa("w2-"+tag(round), "w2-out-"+tag(round), words, true, logs,
+						runtime.ProcessingGuarantee(g), runtime.CommitInterval(iv))(ctx)
+				},
+				cleanup: func(ctx context.Context, round int) error {
+					return b.dropTopics(ctx, []string{"w2-out-" + tag(round)}, "w2-"+tag(round)+"-")
+				},
 			}
-			topo, err := w2Topology(w2In, out)
-			if err != nil {
-				return err
-			}
-			logs := newLogSink(slog.LevelWarn)
-			r, err := b.measure(ctx, "w2", tag, int64(n), func(ctx context.Context) (outcome, error) {
-				p, stop, err := b.startApp(topo, "w2-"+tag, logs, runtime.ProcessingGuarantee(g), runtime.CommitInterval(iv))
-				if err != nil {
-					return outcome{}, err
-				}
-				last, first, err := b.waitCommitted(ctx, out, words, p)
-				return outcome{end: last, first: first, words: words, stop: stop}, err
-			})
-			if err != nil {
-				return err
-			}
-			r.note = logs.report()
-			b.row(r)
-			rates[i] = r.rate()
 		}
-		ratio := rates[1] / rates[0]
+		med, err := b.compare(ctx, "w2", int64(n), [2]side{mk("alos", runtime.AtLeastOnce), mk("eos", runtime.ExactlyOnceV2)})
+		if err != nil {
+			return err
+		}
+		ratio := med[1].rate() / med[0].rate()
 		fmt.Fprintf(b.out, "  ratio EOS/ALOS at %v: %.2f (target ≥ %.1f)\n", iv, ratio, targets[iv])
 		b.summary = append(b.summary, fmt.Sprintf("W2 EOS/ALOS %-6v eos %.0f rec/s  alos %.0f rec/s  ratio %.2f (target ≥ %.1f) %s",
-			iv, rates[1], rates[0], ratio, targets[iv], verdict(ratio, targets[iv])))
+			iv, med[1].rate(), med[0].rate(), ratio, targets[iv], verdict(ratio, targets[iv])))
 	}
 	return nil
 }

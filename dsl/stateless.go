@@ -21,18 +21,36 @@ type noDrops struct{}
 
 func (noDrops) DropRecord(string) {}
 
-type base[K, V any] struct{ ctx processor.Context[K, V] }
+type base[K, V any] struct {
+	ctx processor.Context[K, V]
+	// fwd is ctx as the engine's concrete type, when it is one: forward
+	// calls it directly.
+	fwd *engine.ProcContext[K, V]
+}
 
 func (p *base[K, V]) Init(ctx processor.Context[K, V]) error {
-	p.ctx = ctx
+	p.setContext(ctx)
 	return nil
+}
+
+func (p *base[K, V]) setContext(ctx processor.Context[K, V]) {
+	p.ctx = ctx
+	p.fwd, _ = ctx.(*engine.ProcContext[K, V])
+}
+
+// forward passes rec to the node's children.
+func (p *base[K, V]) forward(rec processor.Record[K, V]) error {
+	if p.fwd != nil {
+		return p.fwd.Forward(rec)
+	}
+	return p.forward(rec)
 }
 
 func (p *base[K, V]) Close() error { return nil }
 
 type passThrough[K, V any] struct{ base[K, V] }
 
-func (p *passThrough[K, V]) Process(rec processor.Record[K, V]) error { return p.ctx.Forward(rec) }
+func (p *passThrough[K, V]) Process(rec processor.Record[K, V]) error { return p.forward(rec) }
 
 type filterProc[K, V any] struct {
 	base[K, V]
@@ -42,7 +60,7 @@ type filterProc[K, V any] struct {
 
 func (p *filterProc[K, V]) Process(rec processor.Record[K, V]) error {
 	if rec.NullValue || p.pred(rec.Key, rec.Value) != p.not {
-		return p.ctx.Forward(rec)
+		return p.forward(rec)
 	}
 	return nil
 }
@@ -54,9 +72,9 @@ type mapValuesProc[K, V, VR any] struct {
 
 func (p *mapValuesProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
 	if rec.NullValue {
-		return p.ctx.Forward(processor.WithNullValue[VR](rec))
+		return p.forward(processor.WithNullValue[VR](rec))
 	}
-	return p.ctx.Forward(processor.Record[K, VR]{Key: rec.Key, Value: p.f(rec.Value), Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
+	return p.forward(processor.Record[K, VR]{Key: rec.Key, Value: p.f(rec.Value), Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
 }
 
 type flatMapValuesProc[K, V, VR any] struct {
@@ -66,12 +84,12 @@ type flatMapValuesProc[K, V, VR any] struct {
 
 func (p *flatMapValuesProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
 	if rec.NullValue {
-		return p.ctx.Forward(processor.WithNullValue[VR](rec))
+		return p.forward(processor.WithNullValue[VR](rec))
 	}
 	out := processor.Record[K, VR]{Key: rec.Key, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey}
 	for _, v := range p.f(rec.Value) {
 		out.Value = v
-		if err := p.ctx.Forward(out); err != nil {
+		if err := p.forward(out); err != nil {
 			return err
 		}
 	}
@@ -86,7 +104,7 @@ type keyed[KR, VR any] struct {
 }
 
 func (p *keyed[KR, VR]) Init(ctx processor.Context[KR, VR]) error {
-	p.ctx = ctx
+	p.setContext(ctx)
 	p.drops = dropper(ctx)
 	return nil
 }
@@ -102,7 +120,7 @@ func (p *mapProc[K, V, KR, VR]) Process(rec processor.Record[K, V]) error {
 		return nil
 	}
 	k, v := p.f(rec.Key, rec.Value)
-	return p.ctx.Forward(processor.Record[KR, VR]{Key: k, Value: v, Timestamp: rec.Timestamp, Headers: rec.Headers})
+	return p.forward(processor.Record[KR, VR]{Key: k, Value: v, Timestamp: rec.Timestamp, Headers: rec.Headers})
 }
 
 type flatMapProc[K, V, KR, VR any] struct {
@@ -116,7 +134,7 @@ func (p *flatMapProc[K, V, KR, VR]) Process(rec processor.Record[K, V]) error {
 		return nil
 	}
 	for _, kv := range p.f(rec.Key, rec.Value) {
-		if err := p.ctx.Forward(processor.Record[KR, VR]{Key: kv.Key, Value: kv.Value, Timestamp: rec.Timestamp, Headers: rec.Headers}); err != nil {
+		if err := p.forward(processor.Record[KR, VR]{Key: kv.Key, Value: kv.Value, Timestamp: rec.Timestamp, Headers: rec.Headers}); err != nil {
 			return err
 		}
 	}
@@ -133,23 +151,23 @@ func (p *selectKeyProc[K, V, KR]) Process(rec processor.Record[K, V]) error {
 		p.drops.DropRecord(engine.DropNullValue)
 		return nil
 	}
-	return p.ctx.Forward(processor.Record[KR, V]{Key: p.f(rec.Key, rec.Value), Value: rec.Value, Timestamp: rec.Timestamp, Headers: rec.Headers})
+	return p.forward(processor.Record[KR, V]{Key: p.f(rec.Key, rec.Value), Value: rec.Value, Timestamp: rec.Timestamp, Headers: rec.Headers})
 }
 
 type peekProc[K, V any] struct {
 	base[K, V]
-	f       func(K, V)
-	forward bool
+	f        func(K, V)
+	terminal bool
 }
 
 func (p *peekProc[K, V]) Process(rec processor.Record[K, V]) error {
 	if !rec.NullValue {
 		p.f(rec.Key, rec.Value)
 	}
-	if p.forward {
-		return p.ctx.Forward(rec)
+	if p.terminal {
+		return nil
 	}
-	return nil
+	return p.forward(rec)
 }
 
 // nullKeyFilter drops records with a null key before a repartition topic,
@@ -161,5 +179,5 @@ func (p *nullKeyFilter[K, V]) Process(rec processor.Record[K, V]) error {
 		p.drops.DropRecord(engine.DropNullKey)
 		return nil
 	}
-	return p.ctx.Forward(rec)
+	return p.forward(rec)
 }

@@ -133,7 +133,7 @@ func (s KStream[K, V]) Peek(action func(key K, value V), opts ...Option) KStream
 	c := configure(opts)
 	name := s.b.name(c.name, "KSTREAM-PEEK")
 	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, V] {
-		return &peekProc[K, V]{f: action, forward: true}
+		return &peekProc[K, V]{f: action}
 	}), s.node)
 	return s.with(name)
 }
@@ -144,7 +144,7 @@ func (s KStream[K, V]) Foreach(action func(key K, value V), opts ...Option) {
 	c := configure(opts)
 	name := s.b.name(c.name, "KSTREAM-FOREACH")
 	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, V] {
-		return &peekProc[K, V]{f: action}
+		return &peekProc[K, V]{f: action, terminal: true}
 	}), s.node)
 }
 

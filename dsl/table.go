@@ -138,7 +138,8 @@ type tableSourceProc[K, V any] struct {
 }
 
 func (p *tableSourceProc[K, V]) Init(ctx processor.Context[K, change[V]]) error {
-	p.ctx, p.drops = ctx, dropper(ctx)
+	p.setContext(ctx)
+	p.drops = dropper(ctx)
 	var err error
 	p.kv, err = state.GetKeyValueStore[K, V](ctx, p.store)
 	return err
@@ -163,7 +164,7 @@ func (p *tableSourceProc[K, V]) Process(rec processor.Record[K, V]) error {
 	if err != nil {
 		return err
 	}
-	return p.ctx.Forward(processor.Record[K, change[V]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})
+	return p.forward(processor.Record[K, change[V]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})
 }
 
 type tableFilterProc[K, V any] struct {
@@ -181,7 +182,7 @@ func (p *tableFilterProc[K, V]) Process(rec processor.Record[K, change[V]]) erro
 		c.HasOld, c.Old = false, *new(V)
 	}
 	rec.Value = c
-	return p.ctx.Forward(rec)
+	return p.forward(rec)
 }
 
 type tableMapValuesProc[K, V, VR any] struct {
@@ -197,11 +198,11 @@ func (p *tableMapValuesProc[K, V, VR]) Process(rec processor.Record[K, change[V]
 	if c.HasOld {
 		c.Old = p.f(rec.Value.Old)
 	}
-	return p.ctx.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
+	return p.forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
 }
 
 type toStreamProc[K, V any] struct{ base[K, V] }
 
 func (p *toStreamProc[K, V]) Process(rec processor.Record[K, change[V]]) error {
-	return p.ctx.Forward(processor.Record[K, V]{Key: rec.Key, Value: rec.Value.New, NullValue: !rec.Value.HasNew, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
+	return p.forward(processor.Record[K, V]{Key: rec.Key, Value: rec.Value.New, NullValue: !rec.Value.HasNew, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
 }

@@ -3,7 +3,6 @@ package harness
 import (
 	"fmt"
 	"strconv"
-	"strings"
 )
 
 // InputTopic is the topic the generator writes and the application reads.
@@ -116,12 +115,4 @@ func byKey(f *findings, recs []Record) map[string][]Record {
 		out[r.Key] = append(out[r.Key], r)
 	}
 	return out
-}
-
-func quoteList(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = strconv.Quote(s)
-	}
-	return strings.Join(q, ", ")
 }

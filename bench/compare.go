@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// side is one of the two programs a workload compares.
+type side struct {
+	label string
+	// prepare, if set, runs before the side is measured (creating its
+	// output topic, say).
+	prepare func(ctx context.Context, round int) error
+	// run starts the side for a round and returns once its work is done;
+	// the outcome's stop tears it down, unmeasured.
+	run func(ctx context.Context, round int) (outcome, error)
+	// cleanup, if set, runs after the teardown, unmeasured: it drops the
+	// side's topics so that the broker does not grow from round to round.
+	cleanup func(ctx context.Context, round int) error
+}
+
+// compare measures two sides for cfg.rounds rounds, alternating which one
+// goes first, prints a row per run and, with several rounds, the run of
+// median rate of each side, which it returns.
+func (b *bench) compare(ctx context.Context, workload string, records int64, sides [2]side) ([2]result, error) {
+	var all [2][]result
+	for round := 1; round <= b.cfg.rounds; round++ {
+		order := []int{0, 1}
+		if round%2 == 0 {
+			order = []int{1, 0}
+		}
+		for _, i := range order {
+			s := sides[i]
+			if s.prepare != nil {
+				if err := s.prepare(ctx, round); err != nil {
+					return [2]result{}, fmt.Errorf("%s %s: %w", workload, s.label, err)
+				}
+			}
+			r, err := b.measure(ctx, workload, fmt.Sprintf("%s-%d", s.label, round), records, func(ctx context.Context) (outcome, error) {
+				return s.run(ctx, round)
+			})
+			if err != nil {
+				return [2]result{}, err
+			}
+			if b.cfg.rounds > 1 {
+				r.label = fmt.Sprintf("%s #%d", s.label, round)
+			}
+			b.row(r)
+			all[i] = append(all[i], r)
+			if s.cleanup != nil {
+				if err := s.cleanup(ctx, round); err != nil {
+					return [2]result{}, fmt.Errorf("%s %s: cleanup: %w", workload, s.label, err)
+				}
+			}
+		}
+	}
+	var med [2]result
+	for i, rs := range all {
+		med[i] = median(rs)
+		if len(rs) > 1 {
+			m := med[i]
+			m.label = "median " + sides[i].label
+			lo, hi := spread(rs)
+			m.note = fmt.Sprintf("run of median rate; rates %.0f..%.0f over %d rounds", lo, hi, len(rs))
+			if med[i].took > 0 {
+				m.note = fmt.Sprintf("run of median restore rate (records/took); %.0f..%.0f over %d rounds", lo, hi, len(rs))
+			}
+			b.row(m)
+		}
+	}
+	return med, nil
+}
+
+// median returns the run with the median primary rate (the lower middle
+// one for an even count).
+func median(rs []result) result {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b result) int {
+		switch {
+		case a.primaryRate() < b.primaryRate():
+			return -1
+		case a.primaryRate() > b.primaryRate():
+			return 1
+		}
+		return 0
+	})
+	return s[(len(s)-1)/2]
+}
+
+func spread(rs []result) (lo, hi float64) {
+	lo, hi = rs[0].primaryRate(), rs[0].primaryRate()
+	for _, r := range rs[1:] {
+		lo, hi = min(lo, r.primaryRate()), max(hi, r.primaryRate())
+	}
+	return lo, hi
+}
+
+// dropTopics deletes topics, and every topic whose name starts with one of
+// prefixes.
+func (b *bench) dropTopics(ctx context.Context, topics []string, prefixes ...string) error {
+	if len(prefixes) > 0 {
+		all, err := b.adm.ListTopics(ctx)
+		if err != nil {
+			return fmt.Errorf("list topics: %w", err)
+		}
+		for _, t := range all.Names() {
+			for _, p := range prefixes {
+				if strings.HasPrefix(t, p) && !slices.Contains(topics, t) {
+					topics = append(topics, t)
+				}
+			}
+		}
+	}
+	if len(topics) == 0 {
+		return nil
+	}
+	resp, err := b.adm.DeleteTopics(ctx, topics...)
+	if err != nil {
+		return fmt.Errorf("delete topics %v: %w", topics, err)
+	}
+	return resp.Error()
+}

@@ -1,0 +1,245 @@
+package harness_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/samsa-go/samsa/harness"
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// The harness tests run the application as real processes against one
+// kfake broker that listens on a TCP port of this test process.
+//
+//	go test ./harness/                                   # short form: ~1 minute of chaos under exactly-once, ~20s under at-least-once
+//	SAMSA_SOAK=10m go test ./harness/ -run ExactlyOnce -timeout 30m -v   # long form
+//
+// SAMSA_HARNESS_RACE=1 builds the application with the race detector.
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// appBinary builds harness/app once per test binary.
+func appBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		root, err := moduleRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		if binDir, err = os.MkdirTemp("", "samsa-harness-bin-"); err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(binDir, "app")
+		args := []string{"build", "-o", binPath}
+		if os.Getenv("SAMSA_HARNESS_RACE") != "" {
+			args = append(args, "-race")
+		}
+		args = append(args, "./harness/app")
+		cmd := exec.Command(goCommand(), args...)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// goCommand is the go command of the toolchain running the test when it
+// can be found, so that GOTOOLCHAIN needs no second switch; otherwise the
+// one on PATH, with the environment inherited.
+func goCommand() string {
+	if root := os.Getenv("GOROOT"); root != "" {
+		if p := filepath.Join(root, "bin", "go"); fileExists(p) {
+			return p
+		}
+	}
+	return "go"
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command(goCommand(), "env", "GOMOD").Output()
+	if err == nil {
+		if mod := strings.TrimSpace(string(out)); mod != "" && mod != os.DevNull {
+			return filepath.Dir(mod), nil
+		}
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if fileExists(filepath.Join(dir, "go.mod")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// newBroker starts one kfake broker on a TCP port with the harness's
+// topics, allowing the short session timeouts the chaos needs.
+func newBroker(t *testing.T) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(
+		kfake.NumBrokers(1),
+		kfake.SeedTopics(4, harness.Topics()...),
+		kfake.DefaultNumPartitions(4),
+		kfake.GroupMinSessionTimeout(time.Second),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// runDir is where the processes keep state and logs: removed if the test
+// passes, kept for diagnosis if it fails.
+func runDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "samsa-harness-"+t.Name()+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("state directories and process logs kept in %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	return dir
+}
+
+func runCtx(t *testing.T, need time.Duration) context.Context {
+	t.Helper()
+	ctx := t.Context()
+	if dl, ok := t.Deadline(); ok {
+		if time.Until(dl) < need {
+			t.Fatalf("this run needs about %v but the test deadline is in %v: raise -timeout", need, time.Until(dl).Round(time.Second))
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-30*time.Second))
+		t.Cleanup(cancel)
+	}
+	return ctx
+}
+
+func TestExactlyOnceUnderChaos(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the application under chaos for a minute")
+	}
+	chaos := harness.ChaosConfig{Duration: 40 * time.Second, MinKills: 10, Seed: uint64(time.Now().UnixNano())}
+	minKills := 10
+	soak := os.Getenv("SAMSA_SOAK")
+	if soak != "" {
+		d, err := time.ParseDuration(soak)
+		if err != nil {
+			t.Fatalf("SAMSA_SOAK=%q: %v", soak, err)
+		}
+		chaos.Duration = d
+		minKills = int(d / (6 * time.Second))
+		chaos.MinKills = minKills
+	}
+	bin := appBinary(t)
+	c := newBroker(t)
+	ctx := runCtx(t, chaos.Duration+2*time.Minute)
+	t.Logf("seed %d", chaos.Seed)
+	r, err := harness.Run(ctx, harness.Config{
+		Binary:             bin,
+		Brokers:            c.ListenAddrs(),
+		Dir:                runDir(t),
+		Guarantee:          harness.ExactlyOnce,
+		Instances:          3,
+		CommitInterval:     100 * time.Millisecond,
+		SessionTimeout:     3 * time.Second,
+		TransactionTimeout: 3 * time.Second,
+		Chaos:              chaos,
+		Generator:          harness.Generator{Keys: 20, Batch: 10, Interval: 50 * time.Millisecond, Seed: chaos.Seed},
+		DrainTimeout:       90 * time.Second,
+		Logf:               t.Logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("report:\n%s", r)
+	if soak != "" {
+		fmt.Printf("SAMSA_SOAK=%s seed %d report:\n%s", soak, chaos.Seed, r)
+	}
+	if r.Kills < minKills {
+		t.Errorf("%d kills, want at least %d", r.Kills, minKills)
+	}
+	if r.Records == 0 {
+		t.Errorf("the generator wrote nothing")
+	}
+	if len(r.Violations) > 0 {
+		t.Errorf("%d exactly-once violations (seed %d); process logs: %s", len(r.Violations), chaos.Seed, strings.Join(r.Logs, " "))
+	}
+}
+
+func TestAtLeastOnceNothingLost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the application under chaos for 20 seconds")
+	}
+	seed := uint64(time.Now().UnixNano())
+	bin := appBinary(t)
+	c := newBroker(t)
+	ctx := runCtx(t, 3*time.Minute)
+	t.Logf("seed %d", seed)
+	r, err := harness.Run(ctx, harness.Config{
+		Binary:         bin,
+		Brokers:        c.ListenAddrs(),
+		Dir:            runDir(t),
+		Guarantee:      harness.AtLeastOnce,
+		Instances:      3,
+		CommitInterval: time.Second,
+		SessionTimeout: 3 * time.Second,
+		Chaos:          harness.ChaosConfig{Duration: 20 * time.Second, MinKills: 3, Seed: seed},
+		Generator:      harness.Generator{Keys: 20, Batch: 10, Interval: 50 * time.Millisecond, Seed: seed},
+		DrainTimeout:   90 * time.Second,
+		Logf:           t.Logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("report:\n%s", r)
+	if r.Kills < 3 {
+		t.Errorf("%d kills, want at least 3", r.Kills)
+	}
+	if len(r.Violations) > 0 {
+		t.Errorf("%d at-least-once violations (seed %d); process logs: %s", len(r.Violations), seed, strings.Join(r.Logs, " "))
+	}
+}
