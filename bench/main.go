@@ -162,7 +162,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintln(out, "\nSummary")
+	fmt.Fprintf(out, "\nSummary (load average at the end: %s)\n", loadAvg())
 	for _, l := range b.summary {
 		fmt.Fprintln(out, l)
 	}
@@ -174,6 +174,7 @@ func (b *bench) header() {
 	p := func(format string, args ...any) { fmt.Fprintf(b.out, format+"\n", args...) }
 	p("samsa bench: %d input records per workload (8-byte keys, 100-byte values); %s %s/%s, GOMAXPROCS=%d, NumCPU=%d",
 		c.records, goruntime.Version(), goruntime.GOOS, goruntime.GOARCH, goruntime.GOMAXPROCS(0), goruntime.NumCPU())
+	p("Load average at start: %s (other processes on this machine compete for its CPUs).", loadAvg())
 	p("One kfake broker runs in this process: its CPU and memory are in every side's figures, the same for Samsa and the baseline.")
 	p("At-least-once on both sides: every %v the baseline flushes its producer and commits offsets, as the Samsa apps do (CommitInterval %v).", c.commit, c.commit)
 	p("W1/W2 topics have %d partitions; each side has its own output topic and consumer group, both read the same input topic.", c.partitions)
@@ -204,6 +205,19 @@ func (b *bench) row(r result) {
 	}
 	fmt.Fprintf(b.out, rowFormat, r.label, fmt.Sprintf("%.0f", r.rate()), words, fmtDur(r.elapsed), first,
 		fmt.Sprintf("%.2f", r.cpuPerMillion()), fmtMB(r.peakRSS), fmtMB(r.maxRSS), r.note)
+}
+
+// loadAvg is the first three fields of /proc/loadavg, or "n/a".
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "n/a"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "n/a"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func fmtDur(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }

@@ -14,7 +14,7 @@ func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a broker and several apps")
 	}
-	cfg, err := parseFlags([]string{"-records", "2000", "-eos", "-timeout", "30s"}, &bytes.Buffer{})
+	cfg, err := parseFlags([]string{"-records", "2000", "-eos", "-rounds", "1", "-timeout", "30s"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
