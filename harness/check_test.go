@@ -128,6 +128,18 @@ func TestChecksCatch(t *testing.T) {
 		}
 		return out
 	}()
+	// Key "3" gets inputs 3, 10 and 17; here the third aggregate adds 3
+	// again instead of 17, with counts still 1, 2, 3.
+	var twice []Record
+	for i, sum := range []int64{3, 13, 16} {
+		b, _ := sumCountSerde.Serialize(nil, "agg-rekeyed", SumCount{Sum: sum, Count: int64(i + 1)})
+		twice = append(twice, Record{Key: "3", Value: b, Offset: int64(i)})
+	}
+	for _, r := range tr["agg-rekeyed"] {
+		if r.Key != "3" {
+			twice = append(twice, r)
+		}
+	}
 	for _, tc := range []struct {
 		name, topic string
 		recs        []Record
@@ -145,7 +157,10 @@ func TestChecksCatch(t *testing.T) {
 		{"agg counted twice at-least-once", "agg", reagg, AtLeastOnce, "", 1},
 		{"agg lost at-least-once", "agg", drop(tr["agg"], "k1", 5), AtLeastOnce, `key "k1": the last aggregate`, 0},
 		{"rekeyed extra", "agg-rekeyed", dup(tr["agg-rekeyed"], "1", 0), ExactlyOnce, `has count 1, want`, 0},
-		{"rekeyed lost", "agg-rekeyed", drop(tr["agg-rekeyed"], "1", 1), ExactlyOnce, `key "1": aggregate #2`, 0},
+		{"rekeyed lost", "agg-rekeyed", drop(tr["agg-rekeyed"], "3", 1), ExactlyOnce, `key "3": aggregate #2`, 0},
+		{"rekeyed lost at the end", "agg-rekeyed", drop(tr["agg-rekeyed"], "1", 1), ExactlyOnce, `key "1": 1 aggregates for 2 inputs`, 0},
+		{"rekeyed lost at-least-once", "agg-rekeyed", drop(tr["agg-rekeyed"], "1", 1), AtLeastOnce, `key "1": the last aggregate`, 0},
+		{"rekeyed counted twice", "agg-rekeyed", twice, ExactlyOnce, `key "3": aggregate #3 at partition 0 offset 2 adds input 3 (key "k0" #1) a second time`, 0},
 		{"key in two partitions", "echo", append(append([]Record(nil), tr["echo"]...), Record{Key: "k0", Partition: partitionOf("k0") + 1}), ExactlyOnce, `key "k0" is in partitions`, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +22,10 @@ import (
 //	go test ./harness/                                   # short form: ~1 minute of chaos under exactly-once, ~20s under at-least-once
 //	SAMSA_SOAK=10m go test ./harness/ -run ExactlyOnce -timeout 30m -v   # long form
 //
-// SAMSA_HARNESS_RACE=1 builds the application with the race detector.
+// SAMSA_HARNESS_RACE=1 builds the application with the race detector,
+// SAMSA_HARNESS_SEED=<n> replays the seed a failed run logged, and
+// SAMSA_HARNESS_KEEP=1 keeps the state directories and process logs of a
+// run that passed (a failed run always keeps them).
 
 var (
 	buildOnce sync.Once
@@ -135,7 +139,7 @@ func runDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if t.Failed() {
+		if t.Failed() || os.Getenv("SAMSA_HARNESS_KEEP") != "" {
 			t.Logf("state directories and process logs kept in %s", dir)
 			return
 		}
@@ -158,11 +162,24 @@ func runCtx(t *testing.T, need time.Duration) context.Context {
 	return ctx
 }
 
+// seed is SAMSA_HARNESS_SEED, or a new one.
+func seed(t *testing.T) uint64 {
+	t.Helper()
+	if s := os.Getenv("SAMSA_HARNESS_SEED"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("SAMSA_HARNESS_SEED=%q: %v", s, err)
+		}
+		return n
+	}
+	return uint64(time.Now().UnixNano())
+}
+
 func TestExactlyOnceUnderChaos(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the application under chaos for a minute")
 	}
-	chaos := harness.ChaosConfig{Duration: 40 * time.Second, MinKills: 10, Seed: uint64(time.Now().UnixNano())}
+	chaos := harness.ChaosConfig{Duration: 40 * time.Second, MinKills: 10, Seed: seed(t)}
 	minKills := 10
 	soak := os.Getenv("SAMSA_SOAK")
 	if soak != "" {
@@ -214,7 +231,7 @@ func TestAtLeastOnceNothingLost(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the application under chaos for 20 seconds")
 	}
-	seed := uint64(time.Now().UnixNano())
+	seed := seed(t)
 	bin := appBinary(t)
 	c := newBroker(t)
 	ctx := runCtx(t, 3*time.Minute)

@@ -52,6 +52,8 @@ type Report struct {
 	Violations []string
 	// Logs are the processes' log files.
 	Logs []string
+	// Input is what the generator wrote, for verifying again.
+	Input *Input
 }
 
 func (r *Report) String() string {
@@ -176,6 +178,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Drain:      drain,
 		Drained:    drained,
 		Logs:       fleet.Logs(),
+		Input:      in,
 	}
 	r.Violations = append(fleet.Violations(), v.Violations...)
 	if !drained {

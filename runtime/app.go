@@ -55,8 +55,9 @@ type App struct {
 	mu         sync.Mutex
 	open       map[processor.TaskID]bool
 	releasedAt map[processor.TaskID]time.Time
-	assignedN  int
-	toPurge    map[string]map[int32]int64
+	// assignedThreads counts the threads holding an assignment.
+	assignedThreads atomic.Int32
+	toPurge         map[string]map[int32]int64
 
 	// crashed makes threads stop without committing, for tests of
 	// failures.
@@ -347,7 +348,11 @@ func (a *App) newTask(th *thread, id processor.TaskID) (*task, error) {
 		restored:   map[string]int64{},
 	}
 	env := &state.Env{
-		Transactional: a.cfg.guarantee == ExactlyOnceV2,
+		// Under both guarantees store writes wait in a buffer until the
+		// commit that made their changelog records durable: the store is
+		// never ahead of its changelog, and a key updated many times in a
+		// commit interval is written to Pebble once.
+		Transactional: true,
 		DB: func() (*state.DB, error) {
 			if tk.db != nil {
 				return tk.db, nil
@@ -433,13 +438,13 @@ func (a *App) tasksOnDisk() []assign.TaskID {
 	return out
 }
 
+// threadAssigned moves the app to RUNNING once every thread has its
+// assignment. Threads may be assigned before the last one is created, so
+// it counts them instead of reading the thread list.
 func (a *App) threadAssigned() {
-	for _, th := range a.threads {
-		if !th.assigned.Load() {
-			return
-		}
+	if int(a.assignedThreads.Load()) == a.cfg.threads {
+		a.transition(Running, Rebalancing)
 	}
-	a.transition(Running, Rebalancing)
 }
 
 func (a *App) rebalancing() { a.transition(Rebalancing, Running) }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -272,8 +273,8 @@ func committedInput(adm *kadm.Client, group string) (int64, error) {
 }
 
 // Records of a repartition topic below the committed offsets are deleted.
-// Input keeps trickling in so that the app commits (see
-// TestLifecycleCommitWhenIdle).
+// Input keeps trickling in so that this checks the purge alone, not
+// committing while idle (TestLifecycleCommitWhenIdle).
 func TestLifecycleRepartitionPurge(t *testing.T) {
 	c := newCluster(t, 3)
 	app, done := startApp(t, c, t.TempDir())
@@ -407,8 +408,7 @@ func TestLifecycleTaskDirectoryCleanup(t *testing.T) {
 
 	b, bDone := startTopology(t, c, keyCount(t), bDir, runtime.StateCleanupDelay(delay))
 	waitState(t, b, runtime.Running)
-	// b creates its tasks once its poll returns records (see
-	// TestLifecycleAssignedTasksStartWhenIdle): give it some.
+	// More input while the tasks move; counted once each at the end.
 	produceLines(t, c, lines...)
 	var aOwns, released []string
 	var movedAt time.Time
@@ -576,6 +576,49 @@ func TestLifecycleRunTwiceAndCloseBeforeRun(t *testing.T) {
 	}
 }
 
+// delayThread2 is a kgo hook that slows down the making of the second
+// stream thread's client, as a slow machine might.
+type delayThread2 struct {
+	delay   time.Duration
+	created atomic.Bool
+}
+
+func (h *delayThread2) OnNewClient(cl *kgo.Client) {
+	if id, _ := cl.OptValue(kgo.ClientID).(string); strings.HasSuffix(id, "-StreamThread-2") {
+		time.Sleep(h.delay)
+		h.created.Store(true)
+	}
+}
+
+// The app is RUNNING only once all its stream threads run, as in Kafka
+// Streams: not while a thread has yet to be made or to join the group.
+func TestLifecycleRunningOnlyWhenAllThreadsAssigned(t *testing.T) {
+	c := newCluster(t, 2)
+	hook := &delayThread2{delay: 500 * time.Millisecond}
+	var early atomic.Bool
+	app, err := runtime.New(wordCount(t), runtime.ApplicationID("wordcount"), runtime.Brokers(c.ListenAddrs()...),
+		runtime.StateDir(t.TempDir()), runtime.CommitInterval(100*time.Millisecond), runtime.Logger(testLogger(t)),
+		runtime.Threads(2), runtime.KgoOpts(kgo.WithHooks(hook), kgo.HeartbeatInterval(300*time.Millisecond)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &transitions{}
+	app.SetStateListener(func(old, new runtime.State) {
+		if new == runtime.Running && !hook.created.Load() {
+			early.Store(true)
+		}
+		tr.listen(old, new)
+	})
+	done := make(chan error, 1)
+	go func() { done <- app.Run(context.Background()) }()
+	eventually(t, 10*time.Second, "second thread made", func() (bool, string) { return hook.created.Load(), "" })
+	waitState(t, app, runtime.Running)
+	closeApp(t, app, done)
+	if early.Load() {
+		t.Fatalf("app went RUNNING before its second stream thread existed; transitions %v", tr.list())
+	}
+}
+
 // FromEnv configures a whole app: brokers with spaces, application id,
 // state directory, threads, guarantee and commit interval.
 func TestLifecycleFromEnv(t *testing.T) {
@@ -599,7 +642,8 @@ func TestLifecycleFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := runtime.New(wordCount(t), append(opts, runtime.Logger(testLogger(t)), runtime.SessionTimeout(6*time.Second))...)
+	app, err := runtime.New(wordCount(t), append(opts, runtime.Logger(testLogger(t)), runtime.SessionTimeout(6*time.Second),
+		runtime.KgoOpts(kgo.HeartbeatInterval(300*time.Millisecond)))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -629,7 +673,8 @@ func TestLifecycleFromEnv(t *testing.T) {
 	readCounts(t, c, want, 30*time.Second)
 	// A 100ms commit interval, not the 30s default: the offsets are
 	// committed soon after processing. Input keeps trickling in so that
-	// commits do not wait on TestLifecycleCommitWhenIdle's bug.
+	// this checks the interval alone, not committing while idle
+	// (TestLifecycleCommitWhenIdle).
 	trickle(t, c)
 	eventually(t, 3*time.Second, "input offsets committed", func() (bool, string) {
 		n, err := committedInput(adm, "envapp")

@@ -112,6 +112,12 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 		if ferr != nil {
 			return ferr
 		}
+		// Each fetch is applied as one batch where the store can.
+		for _, r := range todo {
+			if bw, ok := r.bytes.(state.BatchWriter); ok {
+				bw.BeginBatch()
+			}
+		}
 		var aerr error
 		fetches.EachRecord(func(rec *kgo.Record) {
 			r := byTP[rec.Topic][rec.Partition]
@@ -134,6 +140,13 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 				left--
 			}
 		})
+		for _, r := range todo {
+			if bw, ok := r.bytes.(state.BatchWriter); ok {
+				if err := bw.CommitBatch(); err != nil && aerr == nil {
+					aerr = err
+				}
+			}
+		}
 		if aerr != nil {
 			return fmt.Errorf("runtime: restore: %w", aerr)
 		}

@@ -273,7 +273,9 @@ func (t *thread) rejoin() error {
 	t.produceErr = nil
 	t.mu.Unlock()
 	t.cl.CloseAllowingRebalance()
-	t.assigned.Store(false)
+	if t.assigned.Swap(false) {
+		t.app.assignedThreads.Add(-1)
+	}
 	t.app.rebalancing()
 	return t.connect()
 }
@@ -390,7 +392,9 @@ func (t *thread) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 	defer t.mu.Unlock()
 	ids := assign.TasksOf(assigned, t.app.assignSubs)
 	t.owned = ids
-	t.assigned.Store(true)
+	if !t.assigned.Swap(true) {
+		t.app.assignedThreads.Add(1)
+	}
 	keep := map[processor.TaskID]bool{}
 	for _, a := range ids {
 		id := processor.TaskID{Subtopology: a.Subtopology, Partition: a.Partition}
@@ -561,8 +565,9 @@ func (t *thread) commitAll(ctx context.Context) error {
 	if commitErr != nil {
 		return fmt.Errorf("runtime: commit offsets: %w", commitErr)
 	}
-	for _, tk := range dirty {
-		if err := tk.committed(); err != nil {
+	// Every task: a punctuator may have written without input records.
+	for _, tk := range t.active {
+		if err := tk.applyTxn(); err != nil {
 			return err
 		}
 	}

@@ -86,3 +86,13 @@ type StoreBuilder interface {
 	// Build opens the store for one task.
 	Build(env *Env) (Store, error)
 }
+
+// BatchWriter is implemented by bytes stores that can apply many writes as
+// one: between BeginBatch and CommitBatch, Put and Delete are collected
+// and applied together. Reads during a batch do not see its writes; only
+// writers that do not read (a restore, a transaction buffer being applied)
+// use it.
+type BatchWriter interface {
+	BeginBatch()
+	CommitBatch() error
+}

@@ -170,6 +170,10 @@ func (s *TxnStore) Commit() error {
 	if err := s.check("commit"); err != nil {
 		return err
 	}
+	bw, batched := s.inner.(BatchWriter)
+	if batched {
+		bw.BeginBatch()
+	}
 	var err error
 	s.index.Ascend(func(e *cacheEntry) bool {
 		if e.deleted {
@@ -179,6 +183,11 @@ func (s *TxnStore) Commit() error {
 		}
 		return err == nil
 	})
+	if batched {
+		if cerr := bw.CommitBatch(); err == nil {
+			err = cerr
+		}
+	}
 	if err != nil {
 		return err
 	}
