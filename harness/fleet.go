@@ -30,6 +30,7 @@ type FleetConfig struct {
 	CommitInterval     time.Duration
 	SessionTimeout     time.Duration
 	TransactionTimeout time.Duration
+	RebalanceTimeout   time.Duration
 	// StopTimeout bounds how long a process may take to exit after SIGTERM;
 	// default 30s.
 	StopTimeout time.Duration
@@ -59,6 +60,10 @@ type FleetStats struct {
 	Pauses          int // SIGSTOP ... SIGCONT
 	CleanRestarts   int // SIGTERM, clean exit, start again
 	UnexpectedExits int // exits nobody asked for
+	// Nudges are clean restarts after the chaos that make the group
+	// rebalance and drop members of killed processes that kfake keeps (see
+	// Fleet.Nudge).
+	Nudges int
 }
 
 type instStatus int
@@ -174,6 +179,9 @@ func (f *Fleet) args(in *instance) []string {
 	}
 	if c.TransactionTimeout > 0 {
 		a = append(a, "-transaction-timeout", c.TransactionTimeout.String())
+	}
+	if c.RebalanceTimeout > 0 {
+		a = append(a, "-rebalance-timeout", c.RebalanceTimeout.String())
 	}
 	return a
 }
@@ -394,4 +402,53 @@ func tail(path string, n int) string {
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	lines = lines[max(0, len(lines)-n):]
 	return strings.Join(lines, " | ")
+}
+
+// Running is the number of processes running (paused ones excluded).
+func (f *Fleet) Running() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, in := range f.insts {
+		if in.status == running {
+			n++
+		}
+	}
+	return n
+}
+
+// Nudge restarts one running process cleanly, which makes the group
+// rebalance.
+//
+// It works around kfake, not the application: kfake starts a member's
+// session timer only once a JoinGroup or SyncGroup response reached it, so
+// a member whose process was killed while it waited for one stays in the
+// group, holding its tasks, until a later rebalance drops it for not
+// rejoining within the rebalance timeout. (Kafka starts the timer when it
+// completes the join, whether the response arrives or not.) Once the chaos
+// stopped nothing else triggers that rebalance.
+func (f *Fleet) Nudge() bool {
+	f.mu.Lock()
+	var in *instance
+	for _, c := range f.insts {
+		if c.status == running && !c.busy {
+			in = c
+			c.busy = true
+			break
+		}
+	}
+	f.mu.Unlock()
+	if in == nil {
+		return false
+	}
+	defer f.release(in)
+	f.logf("nudging the group: restarting instance %d cleanly", in.idx)
+	ok := f.stop(in)
+	f.restart(in)
+	if ok {
+		f.mu.Lock()
+		f.stats.Nudges++
+		f.mu.Unlock()
+	}
+	return ok
 }

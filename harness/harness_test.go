@@ -204,6 +204,7 @@ func TestExactlyOnceUnderChaos(t *testing.T) {
 		CommitInterval:     100 * time.Millisecond,
 		SessionTimeout:     3 * time.Second,
 		TransactionTimeout: 3 * time.Second,
+		RebalanceTimeout:   10 * time.Second,
 		Chaos:              chaos,
 		Generator:          harness.Generator{Keys: 20, Batch: 10, Interval: 50 * time.Millisecond, Seed: chaos.Seed},
 		DrainTimeout:       90 * time.Second,
@@ -237,17 +238,18 @@ func TestAtLeastOnceNothingLost(t *testing.T) {
 	ctx := runCtx(t, 3*time.Minute)
 	t.Logf("seed %d", seed)
 	r, err := harness.Run(ctx, harness.Config{
-		Binary:         bin,
-		Brokers:        c.ListenAddrs(),
-		Dir:            runDir(t),
-		Guarantee:      harness.AtLeastOnce,
-		Instances:      3,
-		CommitInterval: time.Second,
-		SessionTimeout: 3 * time.Second,
-		Chaos:          harness.ChaosConfig{Duration: 20 * time.Second, MinKills: 3, Seed: seed},
-		Generator:      harness.Generator{Keys: 20, Batch: 10, Interval: 50 * time.Millisecond, Seed: seed},
-		DrainTimeout:   90 * time.Second,
-		Logf:           t.Logf,
+		Binary:           bin,
+		Brokers:          c.ListenAddrs(),
+		Dir:              runDir(t),
+		Guarantee:        harness.AtLeastOnce,
+		Instances:        3,
+		CommitInterval:   time.Second,
+		SessionTimeout:   3 * time.Second,
+		RebalanceTimeout: 10 * time.Second,
+		Chaos:            harness.ChaosConfig{Duration: 20 * time.Second, MinKills: 3, Seed: seed},
+		Generator:        harness.Generator{Keys: 20, Batch: 10, Interval: 50 * time.Millisecond, Seed: seed},
+		DrainTimeout:     90 * time.Second,
+		Logf:             t.Logf,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Config is one run of the harness.
@@ -22,6 +25,9 @@ type Config struct {
 	CommitInterval     time.Duration
 	SessionTimeout     time.Duration
 	TransactionTimeout time.Duration
+	// RebalanceTimeout is passed to the processes (franz-go's default is
+	// 60s); keep it short, see Fleet.Nudge.
+	RebalanceTimeout time.Duration
 
 	Chaos     ChaosConfig
 	Generator Generator
@@ -58,8 +64,8 @@ type Report struct {
 
 func (r *Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "guarantee %s, %v: %d input records; %d kills, %d pauses, %d clean restarts, %d unexpected exits, %d process starts\n",
-		r.Guarantee, r.Duration.Round(time.Second), r.Records, r.Kills, r.Pauses, r.CleanRestarts, r.UnexpectedExits, r.Starts)
+	fmt.Fprintf(&b, "guarantee %s, %v: %d input records; %d kills, %d pauses, %d clean restarts, %d unexpected exits, %d nudges, %d process starts\n",
+		r.Guarantee, r.Duration.Round(time.Second), r.Records, r.Kills, r.Pauses, r.CleanRestarts, r.UnexpectedExits, r.Nudges, r.Starts)
 	for _, o := range Outputs {
 		fmt.Fprintf(&b, "  %-12s %d records read", o.Topic, r.Read[o.Topic])
 		if r.Guarantee == AtLeastOnce {
@@ -102,7 +108,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Binary: cfg.Binary, Brokers: cfg.Brokers, AppID: cfg.AppID, Guarantee: cfg.Guarantee,
 		Instances: cfg.Instances, Dir: cfg.Dir,
 		CommitInterval: cfg.CommitInterval, SessionTimeout: cfg.SessionTimeout, TransactionTimeout: cfg.TransactionTimeout,
-		Logf: logf,
+		RebalanceTimeout: cfg.RebalanceTimeout,
+		Logf:             logf,
 	})
 	if err != nil {
 		return nil, err
@@ -144,17 +151,37 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	adm, err := newAdmin(cfg.Brokers)
+	if err != nil {
+		return nil, err
+	}
+	defer adm.Close()
+	rebalance := cfg.RebalanceTimeout
+	if rebalance <= 0 {
+		rebalance = 60 * time.Second
+	}
 	drained := false
-	lastLog := time.Now()
+	lastLog, lastN, lastProgress := time.Now(), -1, time.Now()
 	for time.Since(drainStart) < cfg.DrainTimeout && ctx.Err() == nil {
 		ok, n := tl.covered(in)
 		if ok {
 			drained = true
 			break
 		}
+		if n != lastN {
+			lastN, lastProgress = n, time.Now()
+		}
 		if time.Since(lastLog) > 10*time.Second {
 			logf("draining: %d output records read so far", n)
 			lastLog = time.Now()
+		}
+		if time.Since(lastProgress) > rebalance+5*time.Second {
+			members, state, err := groupMembers(ctx, adm.adm, cfg.AppID)
+			if err == nil && members > fleet.Running() {
+				logf("no progress for %v and group %q is %s with %d members for %d running processes", time.Since(lastProgress).Round(time.Second), cfg.AppID, state, members, fleet.Running())
+				fleet.Nudge()
+			}
+			lastProgress = time.Now()
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -164,7 +191,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	fleet.Stop()
 	fleet.ScanLogs()
-	settle := 2*cfg.TransactionTimeout + 5*time.Second
+	settle := max(2*cfg.TransactionTimeout, rebalance) + 5*time.Second
 	v, err := Verify(ctx, VerifyConfig{Brokers: cfg.Brokers, AppID: cfg.AppID, Guarantee: cfg.Guarantee, Settle: settle}, in)
 	if err != nil {
 		return nil, err
@@ -186,4 +213,35 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r.Duration = time.Since(start)
 	return r, nil
+}
+
+type admin struct {
+	cl  *kgo.Client
+	adm *kadm.Client
+}
+
+func newAdmin(brokers []string) (*admin, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		return nil, fmt.Errorf("harness: %w", err)
+	}
+	return &admin{cl: cl, adm: kadm.NewClient(cl)}, nil
+}
+
+func (a *admin) Close() { a.cl.Close() }
+
+// groupMembers returns the number of members and the state of a group.
+func groupMembers(ctx context.Context, adm *kadm.Client, group string) (int, string, error) {
+	gs, err := adm.DescribeGroups(ctx, group)
+	if err != nil {
+		return 0, "", err
+	}
+	g, ok := gs[group]
+	if !ok {
+		return 0, "", fmt.Errorf("group %q not described", group)
+	}
+	if g.Err != nil {
+		return 0, "", g.Err
+	}
+	return len(g.Members), g.State, nil
 }

@@ -315,8 +315,14 @@ type collector struct {
 }
 
 func (c collector) Send(topic string, key, value []byte, timestamp int64, headers []processor.Header) error {
-	r := &kgo.Record{Topic: c.a.realTopic(topic), Timestamp: timeOf(timestamp)}
-	buf := make([]byte, len(key)+len(value))
+	o := c.th.newOut()
+	r := &o.rec
+	r.Topic, r.Timestamp = c.a.realTopic(topic), timeOf(timestamp)
+	n := len(key) + len(value)
+	if cap(o.buf) < n {
+		o.buf = make([]byte, n)
+	}
+	buf := o.buf[:n]
 	if key != nil {
 		r.Key = buf[:len(key):len(key)]
 		copy(r.Key, key)
@@ -331,8 +337,39 @@ func (c collector) Send(topic string, key, value []byte, timestamp int64, header
 			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
 		}
 	}
-	c.th.produce(r)
+	c.th.txnDirty = true
+	c.th.cl.Produce(context.Background(), r, o.done)
 	return nil
+}
+
+// outRecord is a record a sink produces and the buffer behind its key and
+// value. It is recycled once the broker has answered for it, so producing
+// allocates nothing in the steady state.
+type outRecord struct {
+	rec  kgo.Record
+	buf  []byte
+	th   *thread
+	done func(*kgo.Record, error)
+}
+
+var outPool sync.Pool
+
+func (t *thread) newOut() *outRecord {
+	o, ok := outPool.Get().(*outRecord)
+	if !ok {
+		o = &outRecord{}
+		o.done = o.finish
+	}
+	o.th = t
+	return o
+}
+
+// finish is the produce promise: franz-go is done with the record.
+func (o *outRecord) finish(r *kgo.Record, err error) {
+	o.th.produced(r, err)
+	o.rec = kgo.Record{}
+	o.th = nil
+	outPool.Put(o)
 }
 
 func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
@@ -343,7 +380,6 @@ func (a *App) newTask(th *thread, id processor.TaskID) (*task, error) {
 	tk := &task{
 		th:         th,
 		queues:     map[string]*queue{},
-		next:       map[string]int64{},
 		lastLogged: map[string]*kgo.Record{},
 		restored:   map[string]int64{},
 	}

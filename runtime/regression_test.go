@@ -83,7 +83,7 @@ func TestTaskClosedWhileRestoringThenReopened(t *testing.T) {
 	}
 
 	// Close the app after its first batch of restored records.
-	var app2 *runtime.App
+	appCh := make(chan *runtime.App, 1)
 	var once sync.Once
 	var hooked atomic.Bool
 	runtime.SetRestoreHook(func() {
@@ -92,11 +92,12 @@ func TestTaskClosedWhileRestoringThenReopened(t *testing.T) {
 			go func() {
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				defer cancel()
-				app2.Close(ctx)
+				(<-appCh).Close(ctx)
 			}()
 		})
 	})
 	app2, done2 := startApp(t, c, dir)
+	appCh <- app2
 	if err := <-done2; err != nil {
 		t.Fatalf("Run interrupted during restore: %v", err)
 	}

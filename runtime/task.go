@@ -22,9 +22,11 @@ type task struct {
 	// queues hold fetched records per source topic (logical name) until
 	// they are processed in timestamp order.
 	queues map[string]*queue
-	// next is the offset to commit per source topic (real name).
-	next    map[string]int64
-	changed bool
+	// queueList and queueNames hold the queues and their logical topics in
+	// a fixed order, for processing without walking the map.
+	queueList  []*queue
+	queueNames []string
+	changed    bool
 
 	// changelog positions: the last record produced per logged store, whose
 	// offset is known once the producer is flushed.
@@ -36,6 +38,11 @@ type task struct {
 type queue struct {
 	recs []*kgo.Record
 	head int
+	// topic is the real name of the queue's topic, next the offset to
+	// commit for it, set once a record was processed.
+	topic string
+	next  int64
+	seen  bool
 }
 
 func (q *queue) len() int { return len(q.recs) - q.head }
@@ -53,8 +60,10 @@ func (q *queue) pop() *kgo.Record {
 func (tk *task) enqueue(logical string, r *kgo.Record) {
 	q := tk.queues[logical]
 	if q == nil {
-		q = &queue{}
+		q = &queue{topic: r.Topic}
 		tk.queues[logical] = q
+		tk.queueList = append(tk.queueList, q)
+		tk.queueNames = append(tk.queueNames, logical)
 	}
 	q.recs = append(q.recs, r)
 }
@@ -65,29 +74,38 @@ func (tk *task) enqueue(logical string, r *kgo.Record) {
 // it does not wait for empty partitions).
 func (tk *task) processQueued() (int, error) {
 	n := 0
+	if len(tk.queueList) == 1 {
+		q, topic := tk.queueList[0], tk.queueNames[0]
+		for q.len() > 0 {
+			if err := tk.process(topic, q, q.pop()); err != nil {
+				return n, err
+			}
+			n++
+		}
+		return n, nil
+	}
 	for {
-		var best *queue
-		var bestTopic string
-		for topic, q := range tk.queues {
+		best := -1
+		for i, q := range tk.queueList {
 			if q.len() == 0 {
 				continue
 			}
-			if best == nil || q.recs[q.head].Timestamp.Before(best.recs[best.head].Timestamp) {
-				best, bestTopic = q, topic
+			if best < 0 || q.recs[q.head].Timestamp.Before(tk.queueList[best].recs[tk.queueList[best].head].Timestamp) {
+				best = i
 			}
 		}
-		if best == nil {
+		if best < 0 {
 			return n, nil
 		}
-		r := best.pop()
-		if err := tk.process(bestTopic, r); err != nil {
+		q := tk.queueList[best]
+		if err := tk.process(tk.queueNames[best], q, q.pop()); err != nil {
 			return n, err
 		}
 		n++
 	}
 }
 
-func (tk *task) process(logical string, r *kgo.Record) error {
+func (tk *task) process(logical string, q *queue, r *kgo.Record) error {
 	raw := &tk.raw
 	*raw = engine.RawRecord{
 		Topic:     logical,
@@ -106,7 +124,7 @@ func (tk *task) process(logical string, r *kgo.Record) error {
 	if err := tk.Process(raw); err != nil {
 		return err
 	}
-	tk.next[r.Topic] = r.Offset + 1
+	q.next, q.seen = r.Offset+1, true
 	tk.changed = true
 	return nil
 }
@@ -117,13 +135,16 @@ func (tk *task) collectOffsets(offsets map[string]map[int32]kgo.EpochOffset) boo
 	if !tk.changed {
 		return false
 	}
-	for topic, off := range tk.next {
-		m := offsets[topic]
+	for _, q := range tk.queueList {
+		if !q.seen {
+			continue
+		}
+		m := offsets[q.topic]
 		if m == nil {
 			m = map[int32]kgo.EpochOffset{}
-			offsets[topic] = m
+			offsets[q.topic] = m
 		}
-		m[tk.ID.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
+		m[tk.ID.Partition] = kgo.EpochOffset{Epoch: -1, Offset: q.next}
 	}
 	return true
 }
@@ -159,7 +180,10 @@ func (tk *task) applyTxn() error {
 // resume drops records fetched before a revocation: after it the group
 // fetches from the committed offsets again.
 func (tk *task) resume() {
-	clear(tk.queues)
+	for _, q := range tk.queueList {
+		clear(q.recs)
+		q.recs, q.head = q.recs[:0], 0
+	}
 }
 
 // close closes the task. A dirty close (after an error, or when the task

@@ -48,7 +48,9 @@ type thread struct {
 	txnDirty bool
 	doomed   bool
 
-	lastCommit time.Time
+	// lastCommit is when the thread last committed, in Unix nanoseconds;
+	// rebalance callbacks commit too, from franz-go's goroutine.
+	lastCommit atomic.Int64
 }
 
 func newThread(a *App, idx int) (*thread, error) {
@@ -126,7 +128,7 @@ func (t *thread) ownedTasks() []assign.TaskID {
 // run polls and processes until ctx is cancelled or an error occurs. It
 // leaves the group cleanly, committing first, unless the error was fatal.
 func (t *thread) run(ctx context.Context) error {
-	t.lastCommit = time.Now()
+	t.lastCommit.Store(time.Now().UnixNano())
 	err := t.loop(ctx)
 	if err == nil {
 		// A clean close: commit what was processed, then leave the group.
@@ -151,6 +153,10 @@ func (t *thread) run(ctx context.Context) error {
 	return err
 }
 
+func (t *thread) sinceCommit() time.Duration {
+	return time.Duration(time.Now().UnixNano() - t.lastCommit.Load())
+}
+
 // maxPollWait bounds a poll so that wall-clock punctuators and commits run
 // while no records arrive.
 const maxPollWait = 100 * time.Millisecond
@@ -168,7 +174,7 @@ func (t *thread) loop(ctx context.Context) error {
 		// Poll no longer than until the next commit is due: under
 		// exactly-once the records a task waits for (its own repartition
 		// output) become visible only after that commit.
-		wait := t.app.cfg.commitInterval - time.Since(t.lastCommit)
+		wait := t.app.cfg.commitInterval - t.sinceCommit()
 		wait = max(min(wait, maxPollWait), time.Millisecond)
 		pollCtx, cancel := context.WithTimeout(ctx, wait)
 		fetches := t.cl.PollRecords(pollCtx, 2000)
@@ -247,7 +253,7 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		}
 		return err
 	}
-	if time.Since(t.lastCommit) >= t.app.cfg.commitInterval {
+	if t.sinceCommit() >= t.app.cfg.commitInterval {
 		if err := t.commit(ctx); err != nil {
 			return err
 		}
@@ -295,7 +301,7 @@ func (t *thread) commit(ctx context.Context) error {
 // group or the broker refused is aborted: the tasks rewind to the
 // committed offsets. mu is held.
 func (t *thread) commitTxn(ctx context.Context) error {
-	t.lastCommit = time.Now()
+	t.lastCommit.Store(time.Now().UnixNano())
 	if !t.inTxn {
 		return nil
 	}
@@ -528,7 +534,7 @@ func (t *thread) checkProduce() error {
 // commitAll commits every active task: flush stores → wait for produced
 // records → commit input offsets → record changelog offsets. mu is held.
 func (t *thread) commitAll(ctx context.Context) error {
-	t.lastCommit = time.Now()
+	t.lastCommit.Store(time.Now().UnixNano())
 	offsets := map[string]map[int32]kgo.EpochOffset{}
 	var dirty []*task
 	for _, tk := range t.active {

@@ -8,7 +8,7 @@
 //
 //	app -brokers 127.0.0.1:9092 -application-id eos -state-dir /tmp/s0 \
 //	    -guarantee exactly_once_v2 -commit-interval 100ms \
-//	    -session-timeout 3s -transaction-timeout 3s
+//	    -session-timeout 3s -transaction-timeout 3s -rebalance-timeout 10s
 package main
 
 import (
@@ -24,6 +24,7 @@ import (
 
 	"github.com/samsa-go/samsa/harness"
 	"github.com/samsa-go/samsa/runtime"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func main() {
@@ -46,6 +47,7 @@ func run(ctx context.Context, args []string) error {
 	commit := fs.Duration("commit-interval", 0, "commit interval (or "+runtime.EnvCommitMillis+")")
 	session := fs.Duration("session-timeout", 0, "group session timeout")
 	txnTimeout := fs.Duration("transaction-timeout", 0, "transaction timeout")
+	rebalance := fs.Duration("rebalance-timeout", 0, "group rebalance timeout, passed to franz-go (default franz-go's 60s)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -90,6 +92,11 @@ func run(ctx context.Context, args []string) error {
 	}
 	if set["transaction-timeout"] {
 		opts = append(opts, runtime.TransactionTimeout(*txnTimeout))
+	}
+	if set["rebalance-timeout"] {
+		// The runtime has no option of its own for it (Kafka Streams'
+		// max.poll.interval.ms); the kgo passthrough sets it.
+		opts = append(opts, runtime.KgoOpts(kgo.RebalanceTimeout(*rebalance)))
 	}
 
 	topo, err := harness.Topology()
