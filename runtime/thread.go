@@ -261,6 +261,16 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 	return nil
 }
 
+// lostMembership reports whether a commit failed because the group no
+// longer counts this member in its generation.
+func lostMembership(err error) bool {
+	return errors.Is(err, kerr.UnknownMemberID) ||
+		errors.Is(err, kerr.IllegalGeneration) ||
+		errors.Is(err, kerr.RebalanceInProgress) ||
+		errors.Is(err, kerr.StaleMemberEpoch) ||
+		errors.Is(err, kerr.FencedInstanceID)
+}
+
 // errRejoin asks the loop to drop its client and join the group anew: the
 // transactional producer was fenced or failed beyond retrying.
 var errRejoin = errors.New("runtime: rejoin")
@@ -569,6 +579,14 @@ func (t *thread) commitAll(ctx context.Context) error {
 		}
 	})
 	if commitErr != nil {
+		if lostMembership(commitErr) {
+			// The group moved on without this member (a pause past the
+			// session timeout, say): its tasks belong to others now. Drop
+			// them uncommitted and join again, as Kafka Streams does on a
+			// TaskMigratedException.
+			t.log.Warn("commit refused: this member left the group; rejoining", "err", commitErr)
+			return errRejoin
+		}
 		return fmt.Errorf("runtime: commit offsets: %w", commitErr)
 	}
 	// Every task: a punctuator may have written without input records.
