@@ -466,7 +466,7 @@ func ExampleKStream_ProcessValues() {
 		in.PipeRecord(processor.Record[string, string]{
 			Key:     "e1",
 			Value:   "click",
-			Headers: []processor.Header{{Key: "source", Value: []byte("web")}},
+			Headers: processor.NewHeaders(processor.Header{Key: "source", Value: []byte("web")}),
 		})
 		fmt.Println(out.ReadKeyValuesToList())
 	})

@@ -46,7 +46,7 @@ func show[K, V any](r processor.Record[K, V]) string {
 	}
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%s:%s@%d", k, v, r.Timestamp)
-	for _, h := range r.Headers {
+	for _, h := range r.HeaderList() {
 		fmt.Fprintf(&sb, " %s=%s", h.Key, h.Value)
 	}
 	return sb.String()
@@ -79,19 +79,27 @@ func expectDropped(t *testing.T, td *testdriver.Driver, want map[string]int64) {
 
 func header(k, v string) processor.Header { return processor.Header{Key: k, Value: []byte(v)} }
 
+// headers is nil for no headers, as on records read back.
+func headers(hs []processor.Header) *processor.Headers {
+	if len(hs) == 0 {
+		return nil
+	}
+	return processor.NewHeaders(hs...)
+}
+
 // at is a record with a present key and value.
 func at[K, V any](k K, v V, ts int64, hs ...processor.Header) processor.Record[K, V] {
-	return processor.Record[K, V]{Key: k, Value: v, Timestamp: ts, Headers: hs}
+	return processor.Record[K, V]{Key: k, Value: v, Timestamp: ts, Headers: headers(hs)}
 }
 
 // tombstone is a record with a present key and a null value.
 func tombstone[K, V any](k K, ts int64, hs ...processor.Header) processor.Record[K, V] {
-	return processor.Record[K, V]{Key: k, NullValue: true, Timestamp: ts, Headers: hs}
+	return processor.Record[K, V]{Key: k, NullValue: true, Timestamp: ts, Headers: headers(hs)}
 }
 
 // keyless is a record with a null key and a present value.
 func keyless[K, V any](v V, ts int64, hs ...processor.Header) processor.Record[K, V] {
-	return processor.Record[K, V]{Value: v, NullKey: true, Timestamp: ts, Headers: hs}
+	return processor.Record[K, V]{Value: v, NullKey: true, Timestamp: ts, Headers: headers(hs)}
 }
 
 // calls records what a user function was called with.

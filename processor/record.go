@@ -8,17 +8,37 @@ type Header struct {
 	Value []byte
 }
 
+// Headers is a record's list of Kafka headers.
+type Headers []Header
+
+// NewHeaders returns a list of headers for a Record.
+func NewHeaders(hs ...Header) *Headers {
+	h := Headers(hs)
+	return &h
+}
+
 // Record is one keyed, timestamped record flowing between processors.
 //
 // Timestamp is in milliseconds since the Unix epoch, as on the wire. NullKey
-// and NullValue mark a Kafka null; see the package documentation.
+// and NullValue mark a Kafka null; see the package documentation. Headers is
+// nil when the record has none; it is a pointer so that a Record of
+// fixed-size keys and values is passed between processors in registers.
+// Processors must not change a record's headers in place: copy them.
 type Record[K, V any] struct {
 	Key       K
 	Value     V
 	Timestamp int64
-	Headers   []Header
+	Headers   *Headers
 	NullKey   bool
 	NullValue bool
+}
+
+// HeaderList returns the record's headers, nil when it has none.
+func (r Record[K, V]) HeaderList() []Header {
+	if r.Headers == nil {
+		return nil
+	}
+	return *r.Headers
 }
 
 // NewRecord returns a record with a present key and value.
@@ -47,9 +67,10 @@ func (r Record[K, V]) Time() time.Time { return time.UnixMilli(r.Timestamp) }
 // Header returns the value of the last header named key, and whether there
 // was one.
 func (r Record[K, V]) Header(key string) ([]byte, bool) {
-	for i := len(r.Headers) - 1; i >= 0; i-- {
-		if r.Headers[i].Key == key {
-			return r.Headers[i].Value, true
+	hs := r.HeaderList()
+	for i := len(hs) - 1; i >= 0; i-- {
+		if hs[i].Key == key {
+			return hs[i].Value, true
 		}
 	}
 	return nil, false

@@ -103,7 +103,7 @@ func (in *TestInputTopic[K, V]) PipeRecordList(recs []processor.Record[K, V]) {
 // TryPipeRecord pipes rec and returns the error processing it raised.
 func (in *TestInputTopic[K, V]) TryPipeRecord(rec processor.Record[K, V]) error {
 	r := &in.raw
-	*r = engine.RawRecord{Topic: in.topic, Timestamp: rec.Timestamp, Headers: rec.Headers}
+	*r = engine.RawRecord{Topic: in.topic, Timestamp: rec.Timestamp, Headers: rec.HeaderList()}
 	var err error
 	if !rec.NullKey {
 		if in.kbuf, err = in.ks.Serialize(in.kbuf[:0], in.topic, rec.Key); err != nil {
@@ -194,7 +194,11 @@ func (o *TestOutputTopic[K, V]) TryReadRecord() (processor.Record[K, V], error) 
 	if q.head == len(q.recs) {
 		q.recs, q.head = q.recs[:0], 0
 	}
-	rec.Timestamp, rec.Headers = r.Timestamp, r.Headers
+	rec.Timestamp = r.Timestamp
+	if len(r.Headers) > 0 {
+		h := processor.Headers(r.Headers)
+		rec.Headers = &h
+	}
 	var err error
 	if r.Key == nil {
 		rec.NullKey = true

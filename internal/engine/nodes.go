@@ -68,7 +68,11 @@ type sourceNode[K, V any] struct {
 }
 
 func (s *sourceNode[K, V]) ProcessRaw(r *RawRecord) error {
-	rec := processor.Record[K, V]{Timestamp: r.Timestamp, Headers: r.Headers}
+	rec := processor.Record[K, V]{Timestamp: r.Timestamp}
+	if len(r.Headers) > 0 {
+		h := processor.Headers(r.Headers)
+		rec.Headers = &h
+	}
 	var err error
 	if r.Key == nil {
 		rec.NullKey = true
@@ -240,5 +244,5 @@ func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
 			value = emptyBytes
 		}
 	}
-	return s.t.cfg.Collector.Send(topic, key, value, rec.Timestamp, rec.Headers)
+	return s.t.cfg.Collector.Send(topic, key, value, rec.Timestamp, rec.HeaderList())
 }
