@@ -116,7 +116,9 @@ type aggBase[K, V, VR any] struct {
 func (p *aggBase[K, V, VR]) setStore(s string) { p.store = s }
 
 func (p *aggBase[K, V, VR]) Init(ctx processor.Context[K, change[VR]]) error {
-	p.setContext(ctx)
+	if err := p.setContext(ctx); err != nil {
+		return err
+	}
 	p.drops = dropper(ctx)
 	var err error
 	p.kv, err = state.GetKeyValueStore[K, VR](ctx, p.store)
@@ -140,7 +142,7 @@ func (p *aggBase[K, V, VR]) update(rec processor.Record[K, V], c change[VR]) err
 	if err := p.kv.Put(rec.Key, c.New); err != nil {
 		return err
 	}
-	return p.forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})
+	return p.fwd.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})
 }
 
 type aggregateProc[K, V, VR any] struct {

@@ -1,6 +1,8 @@
 package dsl
 
 import (
+	"fmt"
+
 	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/processor"
 )
@@ -23,34 +25,30 @@ func (noDrops) DropRecord(string) {}
 
 type base[K, V any] struct {
 	ctx processor.Context[K, V]
-	// fwd is ctx as the engine's concrete type, when it is one: forward
-	// calls it directly.
+	// fwd is ctx as the engine's concrete type: processors forward through
+	// it with a direct call instead of an interface call.
 	fwd *engine.ProcContext[K, V]
 }
 
 func (p *base[K, V]) Init(ctx processor.Context[K, V]) error {
-	p.setContext(ctx)
-	return nil
+	return p.setContext(ctx)
 }
 
-func (p *base[K, V]) setContext(ctx processor.Context[K, V]) {
+func (p *base[K, V]) setContext(ctx processor.Context[K, V]) error {
 	p.ctx = ctx
-	p.fwd, _ = ctx.(*engine.ProcContext[K, V])
-}
-
-// forward passes rec to the node's children.
-func (p *base[K, V]) forward(rec processor.Record[K, V]) error {
-	if p.fwd != nil {
-		return p.fwd.Forward(rec)
+	fwd, ok := ctx.(*engine.ProcContext[K, V])
+	if !ok {
+		return fmt.Errorf("dsl: processor given a %T context; DSL processors run in Samsa's engine", ctx)
 	}
-	return p.forward(rec)
+	p.fwd = fwd
+	return nil
 }
 
 func (p *base[K, V]) Close() error { return nil }
 
 type passThrough[K, V any] struct{ base[K, V] }
 
-func (p *passThrough[K, V]) Process(rec processor.Record[K, V]) error { return p.forward(rec) }
+func (p *passThrough[K, V]) Process(rec processor.Record[K, V]) error { return p.fwd.Forward(rec) }
 
 type filterProc[K, V any] struct {
 	base[K, V]
@@ -60,7 +58,7 @@ type filterProc[K, V any] struct {
 
 func (p *filterProc[K, V]) Process(rec processor.Record[K, V]) error {
 	if rec.NullValue || p.pred(rec.Key, rec.Value) != p.not {
-		return p.forward(rec)
+		return p.fwd.Forward(rec)
 	}
 	return nil
 }
@@ -72,9 +70,9 @@ type mapValuesProc[K, V, VR any] struct {
 
 func (p *mapValuesProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
 	if rec.NullValue {
-		return p.forward(processor.WithNullValue[VR](rec))
+		return p.fwd.Forward(processor.WithNullValue[VR](rec))
 	}
-	return p.forward(processor.Record[K, VR]{Key: rec.Key, Value: p.f(rec.Value), Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
+	return p.fwd.Forward(processor.Record[K, VR]{Key: rec.Key, Value: p.f(rec.Value), Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
 }
 
 type flatMapValuesProc[K, V, VR any] struct {
@@ -84,12 +82,12 @@ type flatMapValuesProc[K, V, VR any] struct {
 
 func (p *flatMapValuesProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
 	if rec.NullValue {
-		return p.forward(processor.WithNullValue[VR](rec))
+		return p.fwd.Forward(processor.WithNullValue[VR](rec))
 	}
 	out := processor.Record[K, VR]{Key: rec.Key, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey}
 	for _, v := range p.f(rec.Value) {
 		out.Value = v
-		if err := p.forward(out); err != nil {
+		if err := p.fwd.Forward(out); err != nil {
 			return err
 		}
 	}
@@ -104,9 +102,8 @@ type keyed[KR, VR any] struct {
 }
 
 func (p *keyed[KR, VR]) Init(ctx processor.Context[KR, VR]) error {
-	p.setContext(ctx)
 	p.drops = dropper(ctx)
-	return nil
+	return p.setContext(ctx)
 }
 
 type mapProc[K, V, KR, VR any] struct {
@@ -120,7 +117,7 @@ func (p *mapProc[K, V, KR, VR]) Process(rec processor.Record[K, V]) error {
 		return nil
 	}
 	k, v := p.f(rec.Key, rec.Value)
-	return p.forward(processor.Record[KR, VR]{Key: k, Value: v, Timestamp: rec.Timestamp, Headers: rec.Headers})
+	return p.fwd.Forward(processor.Record[KR, VR]{Key: k, Value: v, Timestamp: rec.Timestamp, Headers: rec.Headers})
 }
 
 type flatMapProc[K, V, KR, VR any] struct {
@@ -134,7 +131,7 @@ func (p *flatMapProc[K, V, KR, VR]) Process(rec processor.Record[K, V]) error {
 		return nil
 	}
 	for _, kv := range p.f(rec.Key, rec.Value) {
-		if err := p.forward(processor.Record[KR, VR]{Key: kv.Key, Value: kv.Value, Timestamp: rec.Timestamp, Headers: rec.Headers}); err != nil {
+		if err := p.fwd.Forward(processor.Record[KR, VR]{Key: kv.Key, Value: kv.Value, Timestamp: rec.Timestamp, Headers: rec.Headers}); err != nil {
 			return err
 		}
 	}
@@ -151,7 +148,7 @@ func (p *selectKeyProc[K, V, KR]) Process(rec processor.Record[K, V]) error {
 		p.drops.DropRecord(engine.DropNullValue)
 		return nil
 	}
-	return p.forward(processor.Record[KR, V]{Key: p.f(rec.Key, rec.Value), Value: rec.Value, Timestamp: rec.Timestamp, Headers: rec.Headers})
+	return p.fwd.Forward(processor.Record[KR, V]{Key: p.f(rec.Key, rec.Value), Value: rec.Value, Timestamp: rec.Timestamp, Headers: rec.Headers})
 }
 
 type peekProc[K, V any] struct {
@@ -167,7 +164,7 @@ func (p *peekProc[K, V]) Process(rec processor.Record[K, V]) error {
 	if p.terminal {
 		return nil
 	}
-	return p.forward(rec)
+	return p.fwd.Forward(rec)
 }
 
 // nullKeyFilter drops records with a null key before a repartition topic,
@@ -179,5 +176,5 @@ func (p *nullKeyFilter[K, V]) Process(rec processor.Record[K, V]) error {
 		p.drops.DropRecord(engine.DropNullKey)
 		return nil
 	}
-	return p.forward(rec)
+	return p.fwd.Forward(rec)
 }

@@ -138,7 +138,9 @@ type tableSourceProc[K, V any] struct {
 }
 
 func (p *tableSourceProc[K, V]) Init(ctx processor.Context[K, change[V]]) error {
-	p.setContext(ctx)
+	if err := p.setContext(ctx); err != nil {
+		return err
+	}
 	p.drops = dropper(ctx)
 	var err error
 	p.kv, err = state.GetKeyValueStore[K, V](ctx, p.store)
@@ -164,7 +166,7 @@ func (p *tableSourceProc[K, V]) Process(rec processor.Record[K, V]) error {
 	if err != nil {
 		return err
 	}
-	return p.forward(processor.Record[K, change[V]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})
+	return p.fwd.Forward(processor.Record[K, change[V]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})
 }
 
 type tableFilterProc[K, V any] struct {
@@ -182,7 +184,7 @@ func (p *tableFilterProc[K, V]) Process(rec processor.Record[K, change[V]]) erro
 		c.HasOld, c.Old = false, *new(V)
 	}
 	rec.Value = c
-	return p.forward(rec)
+	return p.fwd.Forward(rec)
 }
 
 type tableMapValuesProc[K, V, VR any] struct {
@@ -198,11 +200,11 @@ func (p *tableMapValuesProc[K, V, VR]) Process(rec processor.Record[K, change[V]
 	if c.HasOld {
 		c.Old = p.f(rec.Value.Old)
 	}
-	return p.forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
+	return p.fwd.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
 }
 
 type toStreamProc[K, V any] struct{ base[K, V] }
 
 func (p *toStreamProc[K, V]) Process(rec processor.Record[K, change[V]]) error {
-	return p.forward(processor.Record[K, V]{Key: rec.Key, Value: rec.Value.New, NullValue: !rec.Value.HasNew, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
+	return p.fwd.Forward(processor.Record[K, V]{Key: rec.Key, Value: rec.Value.New, NullValue: !rec.Value.HasNew, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
 }
