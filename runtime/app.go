@@ -432,7 +432,7 @@ func (a *App) openDB(id processor.TaskID) (*state.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runtime: task %s: %w", id, err)
 	}
-	db, err := state.OpenDB(dir, state.DBOptions{})
+	db, err := state.OpenDB(dir, state.DBOptions{Logger: a.log})
 	if err == nil {
 		return db, nil
 	}
@@ -443,7 +443,7 @@ func (a *App) openDB(id processor.TaskID) (*state.DB, error) {
 	if dir, err = a.dir.TaskDir(id.String()); err != nil {
 		return nil, fmt.Errorf("runtime: task %s: %w", id, err)
 	}
-	db, err = state.OpenDB(dir, state.DBOptions{})
+	db, err = state.OpenDB(dir, state.DBOptions{Logger: a.log})
 	if err != nil {
 		return nil, fmt.Errorf("runtime: task %s: open state in %s after wiping it: %w", id, dir, err)
 	}

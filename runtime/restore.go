@@ -119,8 +119,13 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 			}
 		}
 		var aerr error
+		var last *restoring
 		fetches.EachRecord(func(rec *kgo.Record) {
-			r := byTP[rec.Topic][rec.Partition]
+			r := last
+			if r == nil || r.topic != rec.Topic || r.tk.ID.Partition != rec.Partition {
+				r = byTP[rec.Topic][rec.Partition]
+				last = r
+			}
 			if r == nil || aerr != nil || rec.Offset >= r.end {
 				return
 			}

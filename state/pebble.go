@@ -79,6 +79,9 @@ func OpenDB(dir string, opts DBOptions) (*DB, error) {
 		FS:     fs,
 		Cache:  opts.Cache,
 		Logger: pebbleLogger{logger.With("db", dir)},
+		// Restores write whole changelogs at once; a memtable larger than
+		// Pebble's 4 MiB default means fewer flushes and compactions then.
+		MemTableSize: 32 << 20,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("state: open pebble database in %q: %w", dir, err)
