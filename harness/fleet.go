@@ -31,6 +31,10 @@ type FleetConfig struct {
 	SessionTimeout     time.Duration
 	TransactionTimeout time.Duration
 	RebalanceTimeout   time.Duration
+	// HeartbeatInterval defaults to a third of SessionTimeout when that is
+	// set: franz-go's default of 3s would let a short session expire
+	// between two heartbeats.
+	HeartbeatInterval time.Duration
 	// StopTimeout bounds how long a process may take to exit after SIGTERM;
 	// default 30s.
 	StopTimeout time.Duration
@@ -147,7 +151,7 @@ func (f *Fleet) Violations() []string {
 }
 
 func (f *Fleet) violation(format string, args ...any) {
-	s := fmt.Sprintf(format, args...)
+	s := "process: " + fmt.Sprintf(format, args...)
 	f.logf("VIOLATION: %s", s)
 	f.mu.Lock()
 	f.viol = append(f.viol, s)
@@ -179,6 +183,12 @@ func (f *Fleet) args(in *instance) []string {
 	}
 	if c.TransactionTimeout > 0 {
 		a = append(a, "-transaction-timeout", c.TransactionTimeout.String())
+	}
+	if hb := c.HeartbeatInterval; hb > 0 || c.SessionTimeout > 0 {
+		if hb <= 0 {
+			hb = c.SessionTimeout / 3
+		}
+		a = append(a, "-heartbeat-interval", hb.String())
 	}
 	if c.RebalanceTimeout > 0 {
 		a = append(a, "-rebalance-timeout", c.RebalanceTimeout.String())
@@ -418,7 +428,9 @@ func (f *Fleet) Running() int {
 }
 
 // Nudge restarts one running process cleanly, which makes the group
-// rebalance.
+// rebalance. Run nudges when the outputs made no progress for longer than
+// the rebalance timeout while the group had more members than running
+// processes or was not stable.
 //
 // It works around kfake, not the application: kfake starts a member's
 // session timer only once a JoinGroup or SyncGroup response reached it, so
@@ -426,7 +438,10 @@ func (f *Fleet) Running() int {
 // group, holding its tasks, until a later rebalance drops it for not
 // rejoining within the rebalance timeout. (Kafka starts the timer when it
 // completes the join, whether the response arrives or not.) Once the chaos
-// stopped nothing else triggers that rebalance.
+// stopped nothing else triggers that rebalance. kfake's classic groups
+// show other stalls under this churn too: a rebalance that outlives its
+// rebalance timeout until the members' JoinGroup requests time out, and,
+// when the leader left, every member told it is the leader.
 func (f *Fleet) Nudge() bool {
 	f.mu.Lock()
 	var in *instance

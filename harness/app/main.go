@@ -8,7 +8,8 @@
 //
 //	app -brokers 127.0.0.1:9092 -application-id eos -state-dir /tmp/s0 \
 //	    -guarantee exactly_once_v2 -commit-interval 100ms \
-//	    -session-timeout 3s -transaction-timeout 3s -rebalance-timeout 10s
+//	    -session-timeout 3s -transaction-timeout 3s -rebalance-timeout 10s \
+//	    -heartbeat-interval 1s
 package main
 
 import (
@@ -48,6 +49,7 @@ func run(ctx context.Context, args []string) error {
 	session := fs.Duration("session-timeout", 0, "group session timeout")
 	txnTimeout := fs.Duration("transaction-timeout", 0, "transaction timeout")
 	rebalance := fs.Duration("rebalance-timeout", 0, "group rebalance timeout, passed to franz-go (default franz-go's 60s)")
+	heartbeat := fs.Duration("heartbeat-interval", 0, "group heartbeat interval, passed to franz-go (default franz-go's 3s); keep it a third of the session timeout")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -97,6 +99,12 @@ func run(ctx context.Context, args []string) error {
 		// The runtime has no option of its own for it (Kafka Streams'
 		// max.poll.interval.ms); the kgo passthrough sets it.
 		opts = append(opts, runtime.KgoOpts(kgo.RebalanceTimeout(*rebalance)))
+	}
+	if set["heartbeat-interval"] {
+		// Nor for heartbeat.interval.ms: with a session timeout of 3s,
+		// franz-go's default interval of 3s lets sessions expire between
+		// heartbeats.
+		opts = append(opts, runtime.KgoOpts(kgo.HeartbeatInterval(*heartbeat)))
 	}
 
 	topo, err := harness.Topology()
