@@ -73,11 +73,13 @@ func produceLinesErr(c *kfake.Cluster, lines ...string) error {
 	return nil
 }
 
-// readCounts consumes word-counts from the start until want holds or the
-// deadline passes, decoding values as Java's LongDeserializer does.
+// readCounts consumes word-counts from the start, read_committed, until
+// want holds or the deadline passes, decoding values as Java's
+// LongDeserializer does.
 func readCounts(t testing.TB, c *kfake.Cluster, want map[string]int64, timeout time.Duration) map[string]int64 {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics("word-counts"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics("word-counts"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
 		t.Fatal(err)
 	}

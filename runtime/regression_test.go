@@ -59,7 +59,7 @@ func TestRestoreSkipsAbortedTransactions(t *testing.T) {
 			}
 			app, done := startApp(t, c, t.TempDir(), opts...)
 			produceLines(t, c, "zzz yyy")
-			readCommittedCounts(t, c, map[string]int64{"zzz": 1, "yyy": 6}, 30*time.Second)
+			readCounts(t, c, map[string]int64{"zzz": 1, "yyy": 6}, 30*time.Second)
 			closeApp(t, app, done)
 		})
 	}
@@ -137,10 +137,10 @@ func TestCommitTimeoutIsNotAborted(t *testing.T) {
 		runtime.KgoOpts(kgo.RequestTimeoutOverhead(time.Second), kgo.RetryTimeout(5*time.Second)))
 	lines, want := corpus(0, 50)
 	produceLines(t, c, lines...)
-	readCommittedCounts(t, c, want, 60*time.Second)
+	readCounts(t, c, want, 60*time.Second)
 	more, want2 := corpus(50, 50)
 	produceLines(t, c, more...)
-	readCommittedCounts(t, c, add(want, want2), 60*time.Second)
+	readCounts(t, c, add(want, want2), 60*time.Second)
 	closeApp(t, app, done)
 
 	mu.Lock()
