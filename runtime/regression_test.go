@@ -163,3 +163,53 @@ func firstSwallowed(ends []bool) int {
 	}
 	return -1
 }
+
+// A previous owner of a task can leave a transaction open on the changelog
+// (a crash with records in flight). The last stable offset then stops
+// before records other producers committed after it; a restore that ends
+// there loses them while the group's committed offsets include their
+// input. The restore must wait until no transaction is open.
+func TestRestoreWaitsForOpenTransaction(t *testing.T) {
+	c := newCluster(t, 1)
+	ctx := context.Background()
+	admCl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admCl.Close()
+	if _, err := kadm.NewClient(admCl).CreateTopic(ctx, 1, -1, map[string]*string{"cleanup.policy": ptr("compact")}, "wordcount-counts-changelog"); err != nil {
+		t.Fatal(err)
+	}
+	zombie, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.TransactionalID("zombie"),
+		kgo.TransactionTimeout(2*time.Second), kgo.DefaultProduceTopic("wordcount-counts-changelog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zombie.Close()
+	if err := zombie.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zombie.ProduceSync(ctx, &kgo.Record{Key: []byte("aaa"), Value: int64Bytes(999)}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	// Left open: the broker aborts it after its timeout.
+	writer, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.TransactionalID("writer"), kgo.DefaultProduceTopic("wordcount-counts-changelog"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close()
+	if err := writer.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.ProduceSync(ctx, &kgo.Record{Key: []byte("yyy"), Value: int64Bytes(5)}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := writer.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+
+	app, done := startApp(t, c, t.TempDir(), runtime.ExactlyOnce())
+	produceLines(t, c, "yyy aaa")
+	readCounts(t, c, map[string]int64{"yyy": 6, "aaa": 1}, 30*time.Second)
+	closeApp(t, app, done)
+}

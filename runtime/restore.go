@@ -13,6 +13,52 @@ import (
 // records.
 var restoreHook func()
 
+// stableEnds returns, for each changelog partition to restore, its last
+// stable offset once no transaction is open on it. A previous owner of the
+// task may have left a transaction open: if it commits, the input offsets
+// the group hands this task include its records, so the restore must wait
+// for its outcome and include its changelog records too. The wait is
+// bounded by the transaction timeout, after which the broker aborts it.
+func (a *App) stableEnds(ctx context.Context, todo []*restoring, topics []string) (map[*restoring]int64, error) {
+	deadline := time.Now().Add(2*a.cfg.txnTimeout + 10*time.Second)
+	for {
+		lso, err := a.adm.ListCommittedOffsets(ctx, topics...)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: list changelog stable offsets: %w", err)
+		}
+		hw, err := a.adm.ListEndOffsets(ctx, topics...)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: list changelog end offsets: %w", err)
+		}
+		ends := map[*restoring]int64{}
+		var open []string
+		for _, r := range todo {
+			l, ok1 := lso.Lookup(r.topic, r.tk.ID.Partition)
+			h, ok2 := hw.Lookup(r.topic, r.tk.ID.Partition)
+			switch {
+			case !ok1 || l.Err != nil:
+				return nil, fmt.Errorf("runtime: task %s: stable offset of changelog %q partition %d: %v", r.tk.ID, r.topic, r.tk.ID.Partition, l.Err)
+			case !ok2 || h.Err != nil:
+				return nil, fmt.Errorf("runtime: task %s: end offset of changelog %q partition %d: %v", r.tk.ID, r.topic, r.tk.ID.Partition, h.Err)
+			case l.Offset < h.Offset:
+				open = append(open, fmt.Sprintf("%s[%d]", r.topic, r.tk.ID.Partition))
+			}
+			ends[r] = l.Offset
+		}
+		if len(open) == 0 {
+			return ends, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("runtime: changelogs %v still have an open transaction after %v", open, 2*a.cfg.txnTimeout+10*time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // restoring is one changelog partition being replayed into a store.
 type restoring struct {
 	tk    *task
@@ -56,20 +102,15 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	// The last stable offset: under exactly-once the end of what committed.
-	ends, err := a.adm.ListCommittedOffsets(ctx, topicsOf...)
+	ends, err := a.stableEnds(ctx, todo, topicsOf)
 	if err != nil {
-		return fmt.Errorf("runtime: list changelog end offsets: %w", err)
+		return err
 	}
 	assignments := map[string]map[int32]kgo.Offset{}
 	byTP := map[string]map[int32]*restoring{}
 	var left int
 	for _, r := range todo {
-		eo, ok := ends.Lookup(r.topic, r.tk.ID.Partition)
-		if !ok || eo.Err != nil {
-			return fmt.Errorf("runtime: task %s: end offset of changelog %q partition %d: %v", r.tk.ID, r.topic, r.tk.ID.Partition, eo.Err)
-		}
-		r.end = eo.Offset
+		r.end = ends[r]
 		if r.start >= r.end {
 			continue
 		}

@@ -177,15 +177,6 @@ func (tk *task) applyTxn() error {
 	return tk.committed()
 }
 
-// resume drops records fetched before a revocation: after it the group
-// fetches from the committed offsets again.
-func (tk *task) resume() {
-	for _, q := range tk.queueList {
-		clear(q.recs)
-		q.recs, q.head = q.recs[:0], 0
-	}
-}
-
 // close closes the task. A dirty close (after an error, or when the task
 // was lost) skips the commit bookkeeping; stores stay as they are on disk
 // and a later restore catches them up from the changelog.

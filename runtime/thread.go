@@ -28,13 +28,11 @@ type thread struct {
 
 	mu sync.Mutex
 	// active tasks process; pending ones were assigned and are created and
-	// restored by the loop before it processes again; suspended ones were
-	// revoked and are resumed if assigned back, closed otherwise.
-	active    map[processor.TaskID]*task
-	pending   []processor.TaskID
-	suspended map[processor.TaskID]*task
-	owned     []assign.TaskID
-	assigned  atomic.Bool
+	// restored by the loop before it processes again.
+	active   map[processor.TaskID]*task
+	pending  []processor.TaskID
+	owned    []assign.TaskID
+	assigned atomic.Bool
 
 	produceMu  sync.Mutex
 	produceErr error
@@ -55,12 +53,11 @@ type thread struct {
 
 func newThread(a *App, idx int) (*thread, error) {
 	t := &thread{
-		app:       a,
-		name:      fmt.Sprintf("%s-StreamThread-%d", a.cfg.appID, idx+1),
-		txnID:     fmt.Sprintf("%s-%s-%d", a.cfg.appID, a.processID, idx+1),
-		eos:       a.cfg.guarantee == ExactlyOnceV2,
-		active:    map[processor.TaskID]*task{},
-		suspended: map[processor.TaskID]*task{},
+		app:    a,
+		name:   fmt.Sprintf("%s-StreamThread-%d", a.cfg.appID, idx+1),
+		txnID:  fmt.Sprintf("%s-%s-%d", a.cfg.appID, a.processID, idx+1),
+		eos:    a.cfg.guarantee == ExactlyOnceV2,
+		active: map[processor.TaskID]*task{},
 	}
 	t.log = a.log.With("thread", t.name)
 	if err := t.connect(); err != nil {
@@ -139,14 +136,11 @@ func (t *thread) run(ctx context.Context) error {
 		}
 		t.closeAll(t.active, err != nil)
 		t.active = map[processor.TaskID]*task{}
-		t.closeAll(t.suspended, err != nil)
-		t.suspended = map[processor.TaskID]*task{}
 		t.owned = nil
 		t.mu.Unlock()
 	} else {
 		t.mu.Lock()
 		t.closeAll(t.active, true)
-		t.closeAll(t.suspended, true)
 		t.mu.Unlock()
 	}
 	t.cl.CloseAllowingRebalance()
@@ -281,9 +275,7 @@ var errRejoin = errors.New("runtime: rejoin")
 func (t *thread) rejoin() error {
 	t.mu.Lock()
 	t.closeAll(t.active, true)
-	t.closeAll(t.suspended, true)
 	t.active = map[processor.TaskID]*task{}
-	t.suspended = map[processor.TaskID]*task{}
 	t.pending, t.owned = nil, nil
 	t.inTxn, t.txnDirty, t.doomed = false, false, false
 	t.produceErr = nil
@@ -415,44 +407,43 @@ func (t *thread) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 	for _, a := range ids {
 		id := processor.TaskID{Subtopology: a.Subtopology, Partition: a.Partition}
 		keep[id] = true
-		if tk := t.suspended[id]; tk != nil {
-			delete(t.suspended, id)
-			t.active[id] = tk
-			tk.resume()
-			continue
-		}
 		if t.active[id] == nil {
 			t.pending = append(t.pending, id)
 		}
 	}
-	t.closeAll(t.suspended, false)
-	t.suspended = map[processor.TaskID]*task{}
+	for id, tk := range t.active {
+		if !keep[id] {
+			t.closeAll(map[processor.TaskID]*task{id: tk}, false)
+			delete(t.active, id)
+		}
+	}
 	t.log.Info("tasks assigned", "tasks", fmt.Sprint(ids))
 	t.app.threadAssigned()
 }
 
 // onRevoked commits the tasks (eager protocol: everything is revoked) and
-// suspends them until the new assignment says which to keep. Under
-// exactly-once the transaction cannot end from inside the group protocol:
-// if it holds work, the session will abort it, so the tasks are closed
-// without committing and the next step aborts.
+// closes them. Tasks assigned again are created anew and catch up from
+// their changelogs: another member may have run them in between (a pause
+// past the session timeout, say), and a task kept open would miss what it
+// committed. Under exactly-once the transaction cannot end from inside the
+// group protocol; if it holds work, the session aborts it, so the tasks are
+// closed without committing and the next step aborts.
 func (t *thread) onRevoked(ctx context.Context, _ *kgo.Client, _ map[string][]int32) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.app.rebalancing()
+	dirty := false
 	switch {
 	case t.eos && t.inTxn && t.txnDirty:
-		t.closeAll(t.active, true)
-		t.active = map[processor.TaskID]*task{}
+		dirty = true
 		t.doomed = true
 	case !t.eos:
 		if err := t.commitAll(ctx); err != nil {
 			t.log.Warn("commit on revocation failed", "err", err)
+			dirty = true
 		}
 	}
-	for id, tk := range t.active {
-		t.suspended[id] = tk
-	}
+	t.closeAll(t.active, dirty)
 	t.active = map[processor.TaskID]*task{}
 	t.pending = nil
 	t.owned = nil
@@ -468,9 +459,7 @@ func (t *thread) onLost(_ context.Context, _ *kgo.Client, _ map[string][]int32) 
 		t.doomed = true
 	}
 	t.closeAll(t.active, true)
-	t.closeAll(t.suspended, true)
 	t.active = map[processor.TaskID]*task{}
-	t.suspended = map[processor.TaskID]*task{}
 	t.pending = nil
 	t.owned = nil
 }
