@@ -117,14 +117,23 @@ func (f *Fleet) Chaos(ctx context.Context, cc ChaosConfig) {
 }
 
 // victim picks a running instance no other action owns and marks it busy.
-// A clean stop picks only among processes up for two seconds, so that
-// SIGTERM finds the app's signal handler installed.
+//
+// It picks only processes that joined the group (reached RUNNING) since
+// they started. A process killed while its first JoinGroup waits for an
+// answer becomes, in kfake, a member that never expires (see Fleet.Nudge);
+// under constant churn those pile up, and since kfake restarts the
+// rebalance timeout at every join, the group would never finish a
+// rebalance again. Kafka has neither problem. Members killed during later
+// rebalances, during restores and mid-transaction are fair game.
+//
+// A clean stop also waits until the process is up for two seconds, so
+// that SIGTERM finds the app's signal handler installed.
 func (f *Fleet) victim(rng *rand.Rand, act action) *instance {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var cands []*instance
 	for _, in := range f.insts {
-		if in.status != running || in.busy {
+		if in.status != running || in.busy || !in.joined {
 			continue
 		}
 		if act == actTerm && time.Since(in.startedAt) < 2*time.Second {

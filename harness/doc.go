@@ -37,5 +37,13 @@
 // Run strings these together: generator and chaos side by side, then every
 // process restarted, a drain until the outputs cover the input, a clean stop
 // and the verifier. It returns a Report; a violation is a finding about the
-// code under test, never an error of the harness.
+// code under test, never an error of the harness. When there is one, Dump
+// writes every record of every topic, aborted ones and transaction markers
+// included, with producer ids and epochs, next to the processes' logs.
+//
+// # kfake
+//
+// The tests run against kfake, whose classic consumer groups differ from
+// Kafka's under this churn (see Fleet.Nudge and Fleet.victim): the harness
+// works around that, and Report.Nudges counts the workarounds used.
 package harness

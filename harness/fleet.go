@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,6 +92,7 @@ type instance struct {
 	busy      bool // a chaos operation owns it
 	expect    bool // the next exit was asked for
 	startedAt time.Time
+	joined    bool          // the current process reached RUNNING once
 	exited    chan struct{} // closed when the current process has exited
 	exitErr   error
 }
@@ -214,7 +216,10 @@ func (f *Fleet) start(in *instance) error {
 		return nil
 	}
 	cmd := exec.Command(f.cfg.Binary, f.args(in)...)
-	cmd.Stdout = in.logFile
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("harness: start instance %d: %w", in.idx, err)
+	}
 	cmd.Stderr = in.logFile
 	cmd.Env = os.Environ()
 	fmt.Fprintf(in.logFile, "=== harness: start %d of instance %d at %s\n", f.stats.Starts+1, in.idx, time.Now().Format(time.RFC3339Nano))
@@ -222,15 +227,44 @@ func (f *Fleet) start(in *instance) error {
 		return fmt.Errorf("harness: start instance %d: %w", in.idx, err)
 	}
 	f.stats.Starts++
-	in.cmd, in.status, in.expect, in.startedAt = cmd, running, false, time.Now()
+	in.cmd, in.status, in.expect, in.startedAt, in.joined = cmd, running, false, time.Now(), false
 	in.exited = make(chan struct{})
 	f.logf("instance %d started (pid %d)", in.idx, cmd.Process.Pid)
-	go f.wait(in, cmd, in.exited)
+	read := make(chan struct{})
+	go f.readStdout(in, cmd, stdout, read)
+	go f.wait(in, cmd, read, in.exited)
 	return nil
 }
 
-// wait reaps a process and notes an exit nobody asked for.
-func (f *Fleet) wait(in *instance, cmd *exec.Cmd, exited chan struct{}) {
+// StateLine starts the lines harness/app writes to stdout on each state
+// change of its App, so that the fleet knows which processes joined the
+// group.
+const StateLine = "samsa-harness-state: "
+
+// readStdout copies the process's stdout to its log and notes when it
+// reaches RUNNING.
+func (f *Fleet) readStdout(in *instance, cmd *exec.Cmd, r io.Reader, done chan struct{}) {
+	defer close(done)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		fmt.Fprintln(in.logFile, line)
+		if state, ok := strings.CutPrefix(line, StateLine); ok && state == "RUNNING" {
+			f.mu.Lock()
+			if in.cmd == cmd {
+				in.joined = true
+			}
+			f.mu.Unlock()
+		}
+	}
+	_, _ = io.Copy(in.logFile, r)
+}
+
+// wait reaps a process, once its stdout is read, and notes an exit nobody
+// asked for.
+func (f *Fleet) wait(in *instance, cmd *exec.Cmd, read, exited chan struct{}) {
+	<-read
 	err := cmd.Wait()
 	f.mu.Lock()
 	in.status, in.exitErr = down, err

@@ -43,8 +43,11 @@ type Config struct {
 type Report struct {
 	Guarantee Guarantee
 	Duration  time.Duration
-	// Records is the number of input records.
-	Records int
+	// Records is the number of input records; Consumed how many of them
+	// the group had committed as consumed when the chaos stopped, a measure
+	// of how much work the chaos interrupted rather than prevented.
+	Records  int
+	Consumed int64
 	// Read is the number of records read back per output topic.
 	Read map[string]int
 	// Duplicates per output topic, counted under at_least_once only.
@@ -69,8 +72,8 @@ type Report struct {
 
 func (r *Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "guarantee %s, %v: %d input records; %d kills, %d pauses, %d clean restarts, %d unexpected exits, %d nudges, %d process starts\n",
-		r.Guarantee, r.Duration.Round(time.Second), r.Records, r.Kills, r.Pauses, r.CleanRestarts, r.UnexpectedExits, r.Nudges, r.Starts)
+	fmt.Fprintf(&b, "guarantee %s, %v: %d input records (%d consumed during the chaos); %d kills, %d pauses, %d clean restarts, %d unexpected exits, %d nudges, %d process starts\n",
+		r.Guarantee, r.Duration.Round(time.Second), r.Records, r.Consumed, r.Kills, r.Pauses, r.CleanRestarts, r.UnexpectedExits, r.Nudges, r.Starts)
 	for _, o := range Outputs {
 		fmt.Fprintf(&b, "  %-12s %d records read", o.Topic, r.Read[o.Topic])
 		if r.Guarantee == AtLeastOnce {
@@ -149,18 +152,19 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, ctx.Err()
 	}
 	in := g.in
-	logf("chaos over: %+v; %d input records; draining", fleet.Stats(), in.Records())
+	adm, err := newAdmin(cfg.Brokers)
+	if err != nil {
+		return nil, err
+	}
+	defer adm.Close()
+	consumed := committedInput(ctx, adm.adm, cfg.AppID)
+	logf("chaos over: %+v; %d input records, %d of them committed as consumed; draining", fleet.Stats(), in.Records(), consumed)
 
 	drainStart := time.Now()
 	tl, err := startTailer(cfg.Brokers)
 	if err != nil {
 		return nil, err
 	}
-	adm, err := newAdmin(cfg.Brokers)
-	if err != nil {
-		return nil, err
-	}
-	defer adm.Close()
 	rebalance := cfg.RebalanceTimeout
 	if rebalance <= 0 {
 		rebalance = 60 * time.Second
@@ -222,6 +226,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Duplicates: v.Duplicates,
 		FleetStats: fleet.Stats(),
 		Drain:      drain,
+		Consumed:   consumed,
 		Drained:    drained,
 		Logs:       fleet.Logs(),
 		Input:      in,
@@ -313,4 +318,20 @@ func caughtUp(ctx context.Context, adm *kadm.Client, appID string) bool {
 		}
 	})
 	return ok
+}
+
+// committedInput is the number of input records the group committed as
+// consumed.
+func committedInput(ctx context.Context, adm *kadm.Client, appID string) int64 {
+	committed, err := adm.FetchOffsetsForTopics(ctx, appID, InputTopic)
+	if err != nil {
+		return -1
+	}
+	var n int64
+	committed.Each(func(o kadm.OffsetResponse) {
+		if o.Err == nil && o.At > 0 {
+			n += o.At
+		}
+	})
+	return n
 }

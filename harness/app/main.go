@@ -115,6 +115,8 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The harness reads these lines to know which processes joined.
+	app.SetStateListener(func(_, s runtime.State) { fmt.Printf("%s%s\n", harness.StateLine, s) })
 	log.Info("app starting", "pid", os.Getpid())
 	start := time.Now()
 	if err := app.Run(ctx); err != nil {
