@@ -381,7 +381,6 @@ func (a *App) newTask(th *thread, id processor.TaskID) (*task, error) {
 		th:         th,
 		queues:     map[string]*queue{},
 		lastLogged: map[string]*kgo.Record{},
-		restored:   map[string]int64{},
 	}
 	env := &state.Env{
 		// Under both guarantees store writes wait in a buffer until the

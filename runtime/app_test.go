@@ -149,17 +149,24 @@ func countsEqual(a, b map[string]int64) bool {
 	return true
 }
 
+// startApp runs word count as application "wordcount".
 func startApp(t testing.TB, c *kfake.Cluster, dir string, opts ...runtime.Option) (*runtime.App, chan error) {
 	t.Helper()
+	return runApp(t, c, wordCount(t), dir, append([]runtime.Option{runtime.ApplicationID("wordcount")}, opts...)...)
+}
+
+// runApp runs topo on c with test settings; opts come last and win. The app
+// is closed when the test ends.
+func runApp(t testing.TB, c *kfake.Cluster, topo *topology.Topology, dir string, opts ...runtime.Option) (*runtime.App, chan error) {
+	t.Helper()
 	base := []runtime.Option{
-		runtime.ApplicationID("wordcount"),
 		runtime.Brokers(c.ListenAddrs()...),
 		runtime.StateDir(dir),
 		runtime.CommitInterval(100 * time.Millisecond),
 		runtime.Logger(testLogger(t)),
 		runtime.SessionTimeout(6 * time.Second),
 	}
-	app, err := runtime.New(wordCount(t), append(base, opts...)...)
+	app, err := runtime.New(topo, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -358,26 +358,10 @@ func startTopology(t testing.TB, c *kfake.Cluster, topo *topology.Topology, dir 
 	t.Helper()
 	base := []runtime.Option{
 		runtime.ApplicationID("keycount"),
-		runtime.Brokers(c.ListenAddrs()...),
-		runtime.StateDir(dir),
-		runtime.CommitInterval(100 * time.Millisecond),
-		runtime.Logger(testLogger(t)),
-		runtime.SessionTimeout(6 * time.Second),
 		// Members notice a joining member at their next heartbeat.
 		runtime.KgoOpts(kgo.HeartbeatInterval(300 * time.Millisecond)),
 	}
-	app, err := runtime.New(topo, append(base, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- app.Run(context.Background()) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		app.Close(ctx)
-	})
-	return app, done
+	return runApp(t, c, topo, dir, append(base, opts...)...)
 }
 
 func lineCounts(n, times int) map[string]int64 {

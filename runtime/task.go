@@ -31,7 +31,6 @@ type task struct {
 	// changelog positions: the last record produced per logged store, whose
 	// offset is known once the producer is flushed.
 	lastLogged map[string]*kgo.Record
-	restored   map[string]int64
 	raw        engine.RawRecord
 }
 
@@ -177,16 +176,15 @@ func (tk *task) applyTxn() error {
 	return tk.committed()
 }
 
-// close closes the task. A dirty close (after an error, or when the task
-// was lost) skips the commit bookkeeping; stores stay as they are on disk
-// and a later restore catches them up from the changelog.
-func (tk *task) close(dirty bool) error {
+// close closes the task's processors and stores. Uncommitted work is not
+// written down: store writes still in the transaction buffer are dropped,
+// and the next owner catches up from the changelog.
+func (tk *task) close() error {
 	var errs []error
 	errs = append(errs, tk.Task.Close())
 	if tk.db != nil {
 		errs = append(errs, tk.db.Close())
 	}
-	_ = dirty
 	return errors.Join(errs...)
 }
 

@@ -134,13 +134,13 @@ func (t *thread) run(ctx context.Context) error {
 		if errors.Is(err, errRejoin) {
 			err = nil
 		}
-		t.closeAll(t.active, err != nil)
+		t.closeAll(t.active)
 		t.active = map[processor.TaskID]*task{}
 		t.owned = nil
 		t.mu.Unlock()
 	} else {
 		t.mu.Lock()
-		t.closeAll(t.active, true)
+		t.closeAll(t.active)
 		t.mu.Unlock()
 	}
 	t.cl.CloseAllowingRebalance()
@@ -274,7 +274,7 @@ var errRejoin = errors.New("runtime: rejoin")
 // the next assignment and restores them from their changelogs.
 func (t *thread) rejoin() error {
 	t.mu.Lock()
-	t.closeAll(t.active, true)
+	t.closeAll(t.active)
 	t.active = map[processor.TaskID]*task{}
 	t.pending, t.owned = nil, nil
 	t.inTxn, t.txnDirty, t.doomed = false, false, false
@@ -368,7 +368,7 @@ func (t *thread) rewind(why string) {
 	}
 	t.log.Info("rewinding tasks to their last commit", "reason", why)
 	for id, tk := range t.active {
-		if err := tk.close(true); err != nil {
+		if err := tk.close(); err != nil {
 			t.log.Warn("closing task", "task", id.String(), "err", err)
 		}
 		t.pending = append(t.pending, id)
@@ -413,7 +413,7 @@ func (t *thread) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 	}
 	for id, tk := range t.active {
 		if !keep[id] {
-			t.closeAll(map[processor.TaskID]*task{id: tk}, false)
+			t.closeAll(map[processor.TaskID]*task{id: tk})
 			delete(t.active, id)
 		}
 	}
@@ -432,18 +432,15 @@ func (t *thread) onRevoked(ctx context.Context, _ *kgo.Client, _ map[string][]in
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.app.rebalancing()
-	dirty := false
 	switch {
 	case t.eos && t.inTxn && t.txnDirty:
-		dirty = true
 		t.doomed = true
 	case !t.eos:
 		if err := t.commitAll(ctx); err != nil {
 			t.log.Warn("commit on revocation failed", "err", err)
-			dirty = true
 		}
 	}
-	t.closeAll(t.active, dirty)
+	t.closeAll(t.active)
 	t.active = map[processor.TaskID]*task{}
 	t.pending = nil
 	t.owned = nil
@@ -458,15 +455,15 @@ func (t *thread) onLost(_ context.Context, _ *kgo.Client, _ map[string][]int32) 
 	if t.inTxn {
 		t.doomed = true
 	}
-	t.closeAll(t.active, true)
+	t.closeAll(t.active)
 	t.active = map[processor.TaskID]*task{}
 	t.pending = nil
 	t.owned = nil
 }
 
-func (t *thread) closeAll(tasks map[processor.TaskID]*task, dirty bool) {
+func (t *thread) closeAll(tasks map[processor.TaskID]*task) {
 	for id, tk := range tasks {
-		if err := tk.close(dirty); err != nil {
+		if err := tk.close(); err != nil {
 			t.log.Warn("closing task", "task", id.String(), "err", err)
 		}
 		t.app.released(id)
@@ -484,7 +481,7 @@ func (t *thread) createPending(ctx context.Context) error {
 		tk, err := t.app.newTask(t, id)
 		if err != nil {
 			for _, c := range created {
-				c.close(true)
+				c.close()
 			}
 			return err
 		}
@@ -493,7 +490,7 @@ func (t *thread) createPending(ctx context.Context) error {
 	t.pending = nil
 	if err := t.app.restore(ctx, t, created); err != nil {
 		for _, c := range created {
-			c.close(true)
+			c.close()
 		}
 		return err
 	}

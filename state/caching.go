@@ -298,16 +298,6 @@ func (c *CachingStore) newIter(op string, from, to []byte, reverse bool) (BytesI
 	} else {
 		c.index.Ascend(within)
 	}
-	var inner BytesIterator
-	var err error
-	if reverse {
-		inner, err = c.inner.ReverseRange(from, to)
-	} else {
-		inner, err = c.inner.Range(from, to)
-	}
-	if err != nil {
-		return nil, err
-	}
 	cached := make([]cachedKV, len(spans))
 	for i, s := range spans {
 		j := i
@@ -320,7 +310,23 @@ func (c *CachingStore) newIter(op string, from, to []byte, reverse bool) (BytesI
 			deleted: s.deleted,
 		}
 	}
-	return &mergeIterator{cached: cached, inner: inner, reverse: reverse}, nil
+	return mergeRange(c.inner, from, to, reverse, cached)
+}
+
+// mergeRange iterates over inner's keys in [from, to) merged with cached
+// entries (in iteration order) that take precedence over inner's.
+func mergeRange(inner KeyValueBytesStore, from, to []byte, reverse bool, cached []cachedKV) (BytesIterator, error) {
+	var it BytesIterator
+	var err error
+	if reverse {
+		it, err = inner.ReverseRange(from, to)
+	} else {
+		it, err = inner.Range(from, to)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &mergeIterator{cached: cached, inner: it, reverse: reverse}, nil
 }
 
 // ApproximateNumEntries is inner's count corrected by the dirty entries: a

@@ -123,17 +123,7 @@ func (s *TxnStore) newIter(op string, from, to []byte, reverse bool) (BytesItera
 			pending[i], pending[j] = pending[j], pending[i]
 		}
 	}
-	var inner BytesIterator
-	var err error
-	if reverse {
-		inner, err = s.inner.ReverseRange(from, to)
-	} else {
-		inner, err = s.inner.Range(from, to)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &mergeIterator{cached: pending, inner: inner, reverse: reverse}, nil
+	return mergeRange(s.inner, from, to, reverse, pending)
 }
 
 // ApproximateNumEntries counts inner's entries corrected by the pending

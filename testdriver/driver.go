@@ -273,7 +273,7 @@ func (d *Driver) StateStore(name string) processor.StateStore {
 	return nil
 }
 
-// StateStore implements processor.StoreGetter for state.GetKeyValueStore.
+// storeGetter lets state.GetKeyValueStore find the driver's stores.
 type storeGetter struct{ d *Driver }
 
 func (g storeGetter) StateStore(name string) (processor.StateStore, error) {
