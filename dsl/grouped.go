@@ -111,6 +111,9 @@ type aggBase[K, V, VR any] struct {
 	store string
 	kv    *state.KeyValueStore[K, VR]
 	drops engine.Dropper
+	// cached is set when the store has a cache: updates go downstream
+	// when the cache flushes them, once per key and commit.
+	cached bool
 }
 
 func (p *aggBase[K, V, VR]) setStore(s string) { p.store = s }
@@ -121,8 +124,11 @@ func (p *aggBase[K, V, VR]) Init(ctx processor.Context[K, change[VR]]) error {
 	}
 	p.drops = dropper(ctx)
 	var err error
-	p.kv, err = state.GetKeyValueStore[K, VR](ctx, p.store)
-	return err
+	if p.kv, err = state.GetKeyValueStore[K, VR](ctx, p.store); err != nil {
+		return err
+	}
+	p.cached = p.kv.SetFlushListener(forwardFlushed(p.fwd))
+	return nil
 }
 
 // skip drops records aggregations ignore, as Kafka Streams does.
@@ -139,7 +145,7 @@ func (p *aggBase[K, V, VR]) skip(rec processor.Record[K, V]) bool {
 }
 
 func (p *aggBase[K, V, VR]) update(rec processor.Record[K, V], c change[VR]) error {
-	if err := p.kv.Put(rec.Key, c.New); err != nil {
+	if err := p.kv.Put(rec.Key, c.New); err != nil || p.cached {
 		return err
 	}
 	return p.fwd.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})

@@ -76,8 +76,11 @@ func (m MaterializedOption) WithValueSerde[V any](s serde.Serde[V]) Materialized
 }
 
 // WithCachingEnabled folds repeated updates of a key in a cache of up to
-// maxBytes until the next commit, so downstream sees only the latest value
-// per key and commit. Off by default: every update is forwarded.
+// maxBytes until the next commit, so downstream, the changelog and the store
+// see only the latest value per key and commit (or per eviction, when the
+// cache is full), with the time of the write it kept and no headers. Off by
+// default: every update is forwarded. The test driver flushes after each
+// input record, so there only the updates one record causes are folded.
 func (m MaterializedOption) WithCachingEnabled(maxBytes int) MaterializedOption {
 	m.c.caching = maxBytes
 	return m

@@ -130,11 +130,25 @@ func (t KTable[K, V]) ToStream(opts ...Option) KStream[K, V] {
 	return KStream[K, V]{b: t.b, node: name, ks: t.ks, vs: t.vs}
 }
 
+// forwardFlushed returns the flush listener of a cached table: it forwards
+// each update the cache writes down as a change, with the time of the
+// write it kept.
+func forwardFlushed[K, V any](fwd *engine.ProcContext[K, change[V]]) func(state.Flushed[K, V]) error {
+	return func(f state.Flushed[K, V]) error {
+		return fwd.Forward(processor.Record[K, change[V]]{
+			Key:       f.Key,
+			Value:     change[V]{New: f.New, Old: f.Old, HasNew: f.HasNew, HasOld: f.HasOld},
+			Timestamp: f.Timestamp,
+		})
+	}
+}
+
 type tableSourceProc[K, V any] struct {
 	base[K, change[V]]
-	store string
-	kv    *state.KeyValueStore[K, V]
-	drops engine.Dropper
+	store  string
+	kv     *state.KeyValueStore[K, V]
+	drops  engine.Dropper
+	cached bool
 }
 
 func (p *tableSourceProc[K, V]) Init(ctx processor.Context[K, change[V]]) error {
@@ -143,14 +157,25 @@ func (p *tableSourceProc[K, V]) Init(ctx processor.Context[K, change[V]]) error 
 	}
 	p.drops = dropper(ctx)
 	var err error
-	p.kv, err = state.GetKeyValueStore[K, V](ctx, p.store)
-	return err
+	if p.kv, err = state.GetKeyValueStore[K, V](ctx, p.store); err != nil {
+		return err
+	}
+	p.cached = p.kv.SetFlushListener(forwardFlushed(p.fwd))
+	return nil
 }
 
 func (p *tableSourceProc[K, V]) Process(rec processor.Record[K, V]) error {
 	if rec.NullKey {
 		p.drops.DropRecord(engine.DropNullKey)
 		return nil
+	}
+	if p.cached {
+		// The cache forwards the update when it flushes.
+		if rec.NullValue {
+			_, _, err := p.kv.Delete(rec.Key)
+			return err
+		}
+		return p.kv.Put(rec.Key, rec.Value)
 	}
 	var c change[V]
 	var err error

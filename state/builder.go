@@ -103,6 +103,7 @@ func (b *KeyValueBuilder[K, V]) Build(env *Env) (Store, error) {
 	}
 	if b.caching {
 		s.cache = NewCachingStore(s.top, b.cacheBytes)
+		s.cache.SetClock(env.RecordTime)
 		s.top = s.cache
 	}
 	return s, nil

@@ -38,7 +38,8 @@ type CachingStore struct {
 	index    *btree.BTreeG[*cacheEntry]
 	dirty    entryList // in the order entries were first dirtied
 	clean    entryList // in the order entries were written down
-	listener func(key, newValue, oldValue []byte) error
+	listener func(key, newValue, oldValue []byte, timestamp int64) error
+	clock    func() int64
 	oldBuf   []byte
 	probe    cacheEntry
 	flushing bool
@@ -50,6 +51,8 @@ type cacheEntry struct {
 	value      []byte
 	deleted    bool
 	dirty      bool
+	// ts is the record time of the entry's last write.
+	ts         int64
 	prev, next *cacheEntry
 	list       *entryList
 }
@@ -69,14 +72,22 @@ func NewCachingStore(inner KeyValueBytesStore, maxBytes int) *CachingStore {
 
 // SetFlushListener sets fn to be called for each entry the cache writes down
 // to inner, on Flush or on eviction, after the write: with the key, the new
-// value (nil for a delete) and the value inner held before (nil if none),
-// which is the value before the first write the cache folded. It is not
-// called when both are nil. The slices are valid only during the call. An
+// value (nil for a delete), the value inner held before (nil if none),
+// which is the value before the first write the cache folded, and the
+// record time of the entry's last write (see SetClock). It is not called
+// when both values are nil. The slices are valid only during the call. An
 // error from fn stops the flush or write that caused it and is returned
 // from there. The DSL uses it to forward a table's updates downstream.
-func (c *CachingStore) SetFlushListener(fn func(key, newValue, oldValue []byte) error) {
+func (c *CachingStore) SetFlushListener(fn func(key, newValue, oldValue []byte, timestamp int64) error) {
 	c.listener = fn
 }
+
+// SetClock sets where writes get the record time the flush listener is
+// given: the task's current record timestamp. Without one it is 0.
+func (c *CachingStore) SetClock(now func() int64) { c.clock = now }
+
+// Dirty reports whether the cache holds writes not yet written down.
+func (c *CachingStore) Dirty() bool { return c.dirty.head != nil }
 
 func (c *CachingStore) Name() string     { return c.inner.Name() }
 func (c *CachingStore) Persistent() bool { return c.inner.Persistent() }
@@ -113,6 +124,7 @@ func (c *CachingStore) Put(key, value []byte) error {
 	}
 	e.value = append(e.value[:0], value...)
 	e.deleted = false
+	c.stamp(e)
 	c.markDirty(e)
 	return c.evict()
 }
@@ -125,6 +137,7 @@ func (c *CachingStore) Delete(key []byte) error {
 	c.size -= len(e.value)
 	e.value = e.value[:0]
 	e.deleted = true
+	c.stamp(e)
 	c.markDirty(e)
 	return c.evict()
 }
@@ -137,6 +150,12 @@ func (c *CachingStore) entry(key []byte) *cacheEntry {
 	c.entries[string(e.key)] = e
 	c.size += len(key) + cacheEntryOverhead
 	return e
+}
+
+func (c *CachingStore) stamp(e *cacheEntry) {
+	if c.clock != nil {
+		e.ts = c.clock()
+	}
 }
 
 func (c *CachingStore) markDirty(e *cacheEntry) {
@@ -229,7 +248,7 @@ func (c *CachingStore) writeDown(e *cacheEntry) error {
 	if !e.deleted {
 		newValue = e.value
 	}
-	if err := c.listener(e.key, newValue, old); err != nil {
+	if err := c.listener(e.key, newValue, old, e.ts); err != nil {
 		return storeErr(c.Name(), "flush listener", err)
 	}
 	return nil

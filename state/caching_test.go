@@ -25,7 +25,7 @@ func cachedStack(maxBytes int) (*CachingStore, *countingStore, *recordingLogger,
 	logger := &recordingLogger{}
 	c := NewCachingStore(NewChangeLoggingStore(counting, logger), maxBytes)
 	events := new([]flushEvent)
-	c.SetFlushListener(func(key, newValue, oldValue []byte) error {
+	c.SetFlushListener(func(key, newValue, oldValue []byte, _ int64) error {
 		*events = append(*events, flushEvent{string(key), nilStr(newValue), nilStr(oldValue)})
 		return nil
 	})
@@ -200,7 +200,7 @@ func TestCachingErrors(t *testing.T) {
 	}
 	_ = counting
 
-	c.SetFlushListener(func(_, _, _ []byte) error { return boom })
+	c.SetFlushListener(func(_, _, _ []byte, _ int64) error { return boom })
 	mustPut(t, c, "a", "2")
 	err := c.Flush()
 	if !errors.Is(err, boom) {
@@ -211,7 +211,7 @@ func TestCachingErrors(t *testing.T) {
 		t.Fatalf("Flush error %v does not name the store", err)
 	}
 
-	c.SetFlushListener(func(_, _, _ []byte) error { return c.Flush() })
+	c.SetFlushListener(func(_, _, _ []byte, _ int64) error { return c.Flush() })
 	mustPut(t, c, "a", "3")
 	if err := c.Flush(); err == nil {
 		t.Fatal("Flush from inside a flush listener succeeded")
@@ -230,4 +230,38 @@ func TestCachingCloseDropsUnflushed(t *testing.T) {
 	}
 	_, _, err := inner.Get([]byte("a"))
 	wantClosed(t, err, "st")
+}
+
+// The flush listener gets the record time of the entry's last write, and
+// Dirty tells whether anything waits for a flush.
+func TestCachingStampsEntries(t *testing.T) {
+	c := NewCachingStore(NewMemoryStore("st"), 1<<20)
+	var now int64
+	c.SetClock(func() int64 { return now })
+	var got []int64
+	c.SetFlushListener(func(key, _, _ []byte, ts int64) error {
+		got = append(got, ts)
+		return nil
+	})
+	if c.Dirty() {
+		t.Fatal("new cache is dirty")
+	}
+	now = 5
+	mustPut(t, c, "a", "1")
+	now = 7
+	mustPut(t, c, "a", "2")
+	now = 9
+	if err := c.Delete([]byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Dirty() {
+		t.Fatal("cache with unflushed writes is not dirty")
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// The delete of a key never held is written down but not reported.
+	if !slices.Equal(got, []int64{7}) || c.Dirty() {
+		t.Fatalf("listener times %v, dirty %v; want [7], false", got, c.Dirty())
+	}
 }

@@ -19,4 +19,8 @@ type Env struct {
 	// Transactional puts a TxnStore under the changelogging layer of every
 	// store: writes wait there until the runtime's transaction commits.
 	Transactional bool
+	// RecordTime returns the timestamp of the record being processed. A
+	// store's cache stamps its entries with it, so that an update it
+	// forwards on flush carries the time of the write it kept.
+	RecordTime func() int64
 }

@@ -50,6 +50,51 @@ func (s *KeyValueStore[K, V]) Bytes() KeyValueBytesStore { return s.bytes }
 // DSL sets its flush listener to forward a table's updates on flush.
 func (s *KeyValueStore[K, V]) Cache() *CachingStore { return s.cache }
 
+// Dirty reports whether the store's cache holds writes not yet flushed.
+func (s *KeyValueStore[K, V]) Dirty() bool { return s.cache != nil && s.cache.Dirty() }
+
+// Flushed is one update a store's cache wrote down: the key, the value it
+// kept (HasNew false for a delete), the value the store held before the
+// writes it folded (HasOld false if none), and the record time of the last
+// of those writes.
+type Flushed[K, V any] struct {
+	Key            K
+	New, Old       V
+	HasNew, HasOld bool
+	Timestamp      int64
+}
+
+// SetFlushListener has fn called with each update the store's cache writes
+// down, on flush or eviction, decoded with the store's serdes; it reports
+// false, and sets nothing, when the store has no cache. The DSL forwards a
+// cached table's updates this way, once per key and commit.
+func (s *KeyValueStore[K, V]) SetFlushListener(fn func(Flushed[K, V]) error) bool {
+	if s.cache == nil {
+		return false
+	}
+	s.cache.SetFlushListener(func(key, newValue, oldValue []byte, ts int64) error {
+		f := Flushed[K, V]{Timestamp: ts}
+		var err error
+		if f.Key, err = s.ks.Deserialize(s.topic, key); err != nil {
+			return fmt.Errorf("deserialize key: %w", err)
+		}
+		if newValue != nil {
+			if f.New, err = s.vs.Deserialize(s.topic, newValue); err != nil {
+				return fmt.Errorf("deserialize new value: %w", err)
+			}
+			f.HasNew = true
+		}
+		if oldValue != nil {
+			if f.Old, err = s.vs.Deserialize(s.topic, oldValue); err != nil {
+				return fmt.Errorf("deserialize old value: %w", err)
+			}
+			f.HasOld = true
+		}
+		return fn(f)
+	})
+	return true
+}
+
 // Txn returns the store's transaction buffer, or nil when the store is not
 // run under exactly-once.
 func (s *KeyValueStore[K, V]) Txn() *TxnStore { return s.txn }

@@ -106,6 +106,7 @@ func NewTask(g *Graph, sub int, partition int32, cfg Config) (*Task, error) {
 	}
 	env.TaskID = t.ID
 	env.ApplicationID = cfg.ApplicationID
+	env.RecordTime = t.RecordTimestamp
 	for _, name := range st.Stores {
 		s, err := g.stores[name].Builder.Build(env)
 		if err != nil {
@@ -199,13 +200,30 @@ func (t *Task) Store(name string) state.Store { return t.stores[name] }
 func (t *Task) Stores() []state.Store { return t.storeList }
 
 // Flush flushes every store: cached writes go down through changelogging.
+// A cache forwards what it flushes, which can dirty the cache of a store
+// downstream in the same task, so Flush goes over the stores again until
+// none is dirty.
 func (t *Task) Flush() error {
-	for _, s := range t.storeList {
-		if err := s.Flush(); err != nil {
-			return fmt.Errorf("engine: task %s: flush store %q: %w", t.ID, s.Name(), err)
+	for pass := 0; ; pass++ {
+		for _, s := range t.storeList {
+			if err := s.Flush(); err != nil {
+				return fmt.Errorf("engine: task %s: flush store %q: %w", t.ID, s.Name(), err)
+			}
+		}
+		dirty := ""
+		for _, s := range t.storeList {
+			if d, ok := s.(interface{ Dirty() bool }); ok && d.Dirty() {
+				dirty = s.Name()
+				break
+			}
+		}
+		if dirty == "" {
+			return nil
+		}
+		if pass > len(t.storeList) {
+			return fmt.Errorf("engine: task %s: store %q is still dirty after %d flushes: its flushed updates feed back into it", t.ID, dirty, pass+1)
 		}
 	}
-	return nil
 }
 
 // Dropped returns how many records the task dropped, by reason.
