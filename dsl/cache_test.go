@@ -21,7 +21,7 @@ func TestCachedCountForwardsOnFlush(t *testing.T) {
 		dsl.Stream(b, "lines", serde.String, serde.String).
 			FlatMapValues(strings.Fields).
 			GroupBy(func(_, w string) string { return w }, dsl.GroupedWith(serde.String, serde.String)).
-			Count(dsl.Materialized("counts").WithCachingEnabled(1 << 20)).
+			Count(dsl.Materialized("counts").WithCachingEnabled(1<<20)).
 			ToStream().
 			To("out", dsl.ProducedWith(serde.String, serde.Int64))
 		td := newDriver(t, b, opts...)
@@ -113,7 +113,7 @@ func TestCachedTableIntoCachedCount(t *testing.T) {
 	dsl.Table(b, "in", serde.String, serde.String, dsl.Materialized("rows").WithCachingEnabled(1<<20)).
 		ToStream().
 		GroupByKey(dsl.GroupedWith(serde.String, serde.String)).
-		Count(dsl.Materialized("updates").WithCachingEnabled(1 << 20)).
+		Count(dsl.Materialized("updates").WithCachingEnabled(1<<20)).
 		ToStream().
 		To("out", dsl.ProducedWith(serde.String, serde.Int64))
 	td := newDriver(t, b)

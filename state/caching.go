@@ -47,10 +47,10 @@ type CachingStore struct {
 }
 
 type cacheEntry struct {
-	key        []byte
-	value      []byte
-	deleted    bool
-	dirty      bool
+	key     []byte
+	value   []byte
+	deleted bool
+	dirty   bool
 	// ts is the record time of the entry's last write.
 	ts         int64
 	prev, next *cacheEntry
