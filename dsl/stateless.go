@@ -7,9 +7,13 @@ import (
 	"github.com/samsa-go/samsa/processor"
 )
 
-// The processors behind the stateless operations. Each holds its node's
-// context and calls Forward directly: one interface call per hop, no
-// allocation.
+// The processors behind the stateless operations. Each implements
+// engine.Fuser: when the task is built, a node with at most one child runs as
+// a function that calls its child's function, so a chain of stateless
+// operations costs a closure call per operation (see internal/engine's
+// fuse.go). Process, which forwards through the context, runs the nodes
+// with several children. Both share the per-record logic and allocate
+// nothing of their own.
 
 // dropper finds the task's dropped-record counter behind a context.
 func dropper(ctx any) engine.Dropper {
@@ -50,17 +54,35 @@ type passThrough[K, V any] struct{ base[K, V] }
 
 func (p *passThrough[K, V]) Process(rec processor.Record[K, V]) error { return p.fwd.Forward(rec) }
 
+// Fuse returns next itself: a fused branch or merge costs nothing.
+func (p *passThrough[K, V]) Fuse(next func(processor.Record[K, V]) error) func(processor.Record[K, V]) error {
+	return next
+}
+
 type filterProc[K, V any] struct {
 	base[K, V]
 	pred func(K, V) bool
 	not  bool
 }
 
+func (p *filterProc[K, V]) keep(rec processor.Record[K, V]) bool {
+	return rec.NullValue || p.pred(rec.Key, rec.Value) != p.not
+}
+
 func (p *filterProc[K, V]) Process(rec processor.Record[K, V]) error {
-	if rec.NullValue || p.pred(rec.Key, rec.Value) != p.not {
+	if p.keep(rec) {
 		return p.fwd.Forward(rec)
 	}
 	return nil
+}
+
+func (p *filterProc[K, V]) Fuse(next func(processor.Record[K, V]) error) func(processor.Record[K, V]) error {
+	return func(rec processor.Record[K, V]) error {
+		if p.keep(rec) {
+			return next(rec)
+		}
+		return nil
+	}
 }
 
 type mapValuesProc[K, V, VR any] struct {
@@ -68,11 +90,19 @@ type mapValuesProc[K, V, VR any] struct {
 	f func(V) VR
 }
 
-func (p *mapValuesProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
+func (p *mapValuesProc[K, V, VR]) mapped(rec processor.Record[K, V]) processor.Record[K, VR] {
 	if rec.NullValue {
-		return p.fwd.Forward(processor.WithNullValue[VR](rec))
+		return processor.WithNullValue[VR](rec)
 	}
-	return p.fwd.Forward(processor.Record[K, VR]{Key: rec.Key, Value: p.f(rec.Value), Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
+	return processor.Record[K, VR]{Key: rec.Key, Value: p.f(rec.Value), Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey}
+}
+
+func (p *mapValuesProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
+	return p.fwd.Forward(p.mapped(rec))
+}
+
+func (p *mapValuesProc[K, V, VR]) Fuse(next func(processor.Record[K, VR]) error) func(processor.Record[K, V]) error {
+	return func(rec processor.Record[K, V]) error { return next(p.mapped(rec)) }
 }
 
 type flatMapValuesProc[K, V, VR any] struct {
@@ -81,13 +111,21 @@ type flatMapValuesProc[K, V, VR any] struct {
 }
 
 func (p *flatMapValuesProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
+	return p.each(rec, p.fwd.Forward)
+}
+
+func (p *flatMapValuesProc[K, V, VR]) Fuse(next func(processor.Record[K, VR]) error) func(processor.Record[K, V]) error {
+	return func(rec processor.Record[K, V]) error { return p.each(rec, next) }
+}
+
+func (p *flatMapValuesProc[K, V, VR]) each(rec processor.Record[K, V], next func(processor.Record[K, VR]) error) error {
 	if rec.NullValue {
-		return p.fwd.Forward(processor.WithNullValue[VR](rec))
+		return next(processor.WithNullValue[VR](rec))
 	}
 	out := processor.Record[K, VR]{Key: rec.Key, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey}
 	for _, v := range p.f(rec.Value) {
 		out.Value = v
-		if err := p.fwd.Forward(out); err != nil {
+		if err := next(out); err != nil {
 			return err
 		}
 	}
@@ -106,18 +144,39 @@ func (p *keyed[KR, VR]) Init(ctx processor.Context[KR, VR]) error {
 	return p.setContext(ctx)
 }
 
+// dropNullValue counts and reports a record with a null value, which keyed
+// processors drop.
+func (p *keyed[KR, VR]) dropNullValue(null bool) bool {
+	if null {
+		p.drops.DropRecord(engine.DropNullValue)
+	}
+	return null
+}
+
 type mapProc[K, V, KR, VR any] struct {
 	keyed[KR, VR]
 	f func(K, V) (KR, VR)
 }
 
+func (p *mapProc[K, V, KR, VR]) mapped(rec processor.Record[K, V]) processor.Record[KR, VR] {
+	k, v := p.f(rec.Key, rec.Value)
+	return processor.Record[KR, VR]{Key: k, Value: v, Timestamp: rec.Timestamp, Headers: rec.Headers}
+}
+
 func (p *mapProc[K, V, KR, VR]) Process(rec processor.Record[K, V]) error {
-	if rec.NullValue {
-		p.drops.DropRecord(engine.DropNullValue)
+	if p.dropNullValue(rec.NullValue) {
 		return nil
 	}
-	k, v := p.f(rec.Key, rec.Value)
-	return p.fwd.Forward(processor.Record[KR, VR]{Key: k, Value: v, Timestamp: rec.Timestamp, Headers: rec.Headers})
+	return p.fwd.Forward(p.mapped(rec))
+}
+
+func (p *mapProc[K, V, KR, VR]) Fuse(next func(processor.Record[KR, VR]) error) func(processor.Record[K, V]) error {
+	return func(rec processor.Record[K, V]) error {
+		if p.dropNullValue(rec.NullValue) {
+			return nil
+		}
+		return next(p.mapped(rec))
+	}
 }
 
 type flatMapProc[K, V, KR, VR any] struct {
@@ -126,12 +185,19 @@ type flatMapProc[K, V, KR, VR any] struct {
 }
 
 func (p *flatMapProc[K, V, KR, VR]) Process(rec processor.Record[K, V]) error {
-	if rec.NullValue {
-		p.drops.DropRecord(engine.DropNullValue)
+	return p.each(rec, p.fwd.Forward)
+}
+
+func (p *flatMapProc[K, V, KR, VR]) Fuse(next func(processor.Record[KR, VR]) error) func(processor.Record[K, V]) error {
+	return func(rec processor.Record[K, V]) error { return p.each(rec, next) }
+}
+
+func (p *flatMapProc[K, V, KR, VR]) each(rec processor.Record[K, V], next func(processor.Record[KR, VR]) error) error {
+	if p.dropNullValue(rec.NullValue) {
 		return nil
 	}
 	for _, kv := range p.f(rec.Key, rec.Value) {
-		if err := p.fwd.Forward(processor.Record[KR, VR]{Key: kv.Key, Value: kv.Value, Timestamp: rec.Timestamp, Headers: rec.Headers}); err != nil {
+		if err := next(processor.Record[KR, VR]{Key: kv.Key, Value: kv.Value, Timestamp: rec.Timestamp, Headers: rec.Headers}); err != nil {
 			return err
 		}
 	}
@@ -143,12 +209,24 @@ type selectKeyProc[K, V, KR any] struct {
 	f func(K, V) KR
 }
 
+func (p *selectKeyProc[K, V, KR]) mapped(rec processor.Record[K, V]) processor.Record[KR, V] {
+	return processor.Record[KR, V]{Key: p.f(rec.Key, rec.Value), Value: rec.Value, Timestamp: rec.Timestamp, Headers: rec.Headers}
+}
+
 func (p *selectKeyProc[K, V, KR]) Process(rec processor.Record[K, V]) error {
-	if rec.NullValue {
-		p.drops.DropRecord(engine.DropNullValue)
+	if p.dropNullValue(rec.NullValue) {
 		return nil
 	}
-	return p.fwd.Forward(processor.Record[KR, V]{Key: p.f(rec.Key, rec.Value), Value: rec.Value, Timestamp: rec.Timestamp, Headers: rec.Headers})
+	return p.fwd.Forward(p.mapped(rec))
+}
+
+func (p *selectKeyProc[K, V, KR]) Fuse(next func(processor.Record[KR, V]) error) func(processor.Record[K, V]) error {
+	return func(rec processor.Record[K, V]) error {
+		if p.dropNullValue(rec.NullValue) {
+			return nil
+		}
+		return next(p.mapped(rec))
+	}
 }
 
 type peekProc[K, V any] struct {
@@ -157,24 +235,53 @@ type peekProc[K, V any] struct {
 	terminal bool
 }
 
-func (p *peekProc[K, V]) Process(rec processor.Record[K, V]) error {
+// peek calls the action and reports whether the record goes on.
+func (p *peekProc[K, V]) peek(rec processor.Record[K, V]) bool {
 	if !rec.NullValue {
 		p.f(rec.Key, rec.Value)
 	}
-	if p.terminal {
+	return !p.terminal
+}
+
+func (p *peekProc[K, V]) Process(rec processor.Record[K, V]) error {
+	if p.peek(rec) {
+		return p.fwd.Forward(rec)
+	}
+	return nil
+}
+
+func (p *peekProc[K, V]) Fuse(next func(processor.Record[K, V]) error) func(processor.Record[K, V]) error {
+	return func(rec processor.Record[K, V]) error {
+		if p.peek(rec) {
+			return next(rec)
+		}
 		return nil
 	}
-	return p.fwd.Forward(rec)
 }
 
 // nullKeyFilter drops records with a null key before a repartition topic,
 // where they could not be partitioned, as Kafka Streams does.
 type nullKeyFilter[K, V any] struct{ keyed[K, V] }
 
-func (p *nullKeyFilter[K, V]) Process(rec processor.Record[K, V]) error {
-	if rec.NullKey {
+func (p *nullKeyFilter[K, V]) dropNullKey(null bool) bool {
+	if null {
 		p.drops.DropRecord(engine.DropNullKey)
+	}
+	return null
+}
+
+func (p *nullKeyFilter[K, V]) Process(rec processor.Record[K, V]) error {
+	if p.dropNullKey(rec.NullKey) {
 		return nil
 	}
 	return p.fwd.Forward(rec)
+}
+
+func (p *nullKeyFilter[K, V]) Fuse(next func(processor.Record[K, V]) error) func(processor.Record[K, V]) error {
+	return func(rec processor.Record[K, V]) error {
+		if p.dropNullKey(rec.NullKey) {
+			return nil
+		}
+		return next(rec)
+	}
 }

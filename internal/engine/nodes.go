@@ -122,11 +122,17 @@ func ProcessorBuild[KIn, VIn, KOut, VOut any](sup processor.Supplier[KIn, VIn, K
 		if len(kids) == 1 {
 			ctx.only = kids[0]
 		}
-		return Instance{
+		inst := Instance{
 			Receiver: Receiver[KIn, VIn](p),
 			Init:     func() error { return p.Init(ctx) },
 			Close:    p.Close,
-		}, nil
+		}
+		if f, ok := p.(Fuser[KIn, VIn, KOut, VOut]); ok {
+			if fn, ok := fuse(f, n, kids); ok {
+				inst.Receiver = Receiver[KIn, VIn](&fused[KIn, VIn]{fn: fn})
+			}
+		}
+		return inst, nil
 	}
 }
 
