@@ -21,28 +21,31 @@ type side struct {
 	cleanup func(ctx context.Context, round int) error
 }
 
-// compare measures two sides for cfg.rounds rounds, alternating which one
-// goes first, prints a row per run and, with several rounds, the run of
-// median rate of each side, which it returns.
-func (b *bench) compare(ctx context.Context, workload string, records int64, sides [2]side) ([2]result, error) {
-	var all [2][]result
+// compare measures the sides for cfg.rounds rounds, reversing their order
+// every other round, prints a row per run and, with several rounds, the run
+// of median rate of each side, which it returns.
+func (b *bench) compare(ctx context.Context, workload string, records int64, sides []side) ([]result, error) {
+	all := make([][]result, len(sides))
 	for round := 1; round <= b.cfg.rounds; round++ {
-		order := []int{0, 1}
+		order := make([]int, len(sides))
+		for i := range order {
+			order[i] = i
+		}
 		if round%2 == 0 {
-			order = []int{1, 0}
+			slices.Reverse(order)
 		}
 		for _, i := range order {
 			s := sides[i]
 			if s.prepare != nil {
 				if err := s.prepare(ctx, round); err != nil {
-					return [2]result{}, fmt.Errorf("%s %s: %w", workload, s.label, err)
+					return nil, fmt.Errorf("%s %s: %w", workload, s.label, err)
 				}
 			}
 			r, err := b.measure(ctx, workload, fmt.Sprintf("%s-%d", s.label, round), records, func(ctx context.Context) (outcome, error) {
 				return s.run(ctx, round)
 			})
 			if err != nil {
-				return [2]result{}, err
+				return nil, err
 			}
 			if b.cfg.rounds > 1 {
 				r.label = fmt.Sprintf("%s #%d", s.label, round)
@@ -51,12 +54,12 @@ func (b *bench) compare(ctx context.Context, workload string, records int64, sid
 			all[i] = append(all[i], r)
 			if s.cleanup != nil {
 				if err := s.cleanup(ctx, round); err != nil {
-					return [2]result{}, fmt.Errorf("%s %s: cleanup: %w", workload, s.label, err)
+					return nil, fmt.Errorf("%s %s: cleanup: %w", workload, s.label, err)
 				}
 			}
 		}
 	}
-	var med [2]result
+	med := make([]result, len(sides))
 	for i, rs := range all {
 		med[i] = median(rs)
 		if len(rs) > 1 {

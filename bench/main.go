@@ -117,8 +117,9 @@ type bench struct {
 	summary []string
 
 	// w2 input, produced once for W2 and the -eos comparisons.
-	w2Ready bool
-	w2Words int64
+	w2Ready  bool
+	w2Words  int64
+	w2Counts map[string]int64
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) error {

@@ -157,7 +157,10 @@ type outcome struct {
 	words int64
 	took  time.Duration
 	note  string
-	stop  func() error
+	// verify, if set, checks the side's result after the measurement,
+	// unmeasured; it may add to the note.
+	verify func(ctx context.Context) (string, error)
+	stop   func() error
 }
 
 // measure runs one side: it settles the heap, snapshots getrusage, samples
@@ -192,6 +195,15 @@ func (b *bench) measure(ctx context.Context, workload, label string, records int
 	if prof != nil {
 		pprof.StopCPUProfile()
 		prof.Close()
+	}
+	if err == nil && out.verify != nil {
+		vctx, cancel := context.WithTimeout(ctx, b.cfg.timeout)
+		var more string
+		more, err = out.verify(vctx)
+		cancel()
+		if more != "" {
+			out.note = strings.TrimPrefix(out.note+"; "+more, "; ")
+		}
 	}
 	var stopErr error
 	if out.stop != nil {

@@ -307,71 +307,6 @@ func (p partitioner) ForTopic(topic string) kgo.TopicPartitioner {
 	return p.byKey.ForTopic(topic)
 }
 
-// collector is the engine.Collector of a task: sinks produce through the
-// thread's client.
-type collector struct {
-	a  *App
-	th *thread
-}
-
-func (c collector) Send(topic string, key, value []byte, timestamp int64, headers []processor.Header) error {
-	o := c.th.newOut()
-	r := &o.rec
-	r.Topic, r.Timestamp = c.a.realTopic(topic), timeOf(timestamp)
-	n := len(key) + len(value)
-	if cap(o.buf) < n {
-		o.buf = make([]byte, n)
-	}
-	buf := o.buf[:n]
-	if key != nil {
-		r.Key = buf[:len(key):len(key)]
-		copy(r.Key, key)
-	}
-	if value != nil {
-		r.Value = buf[len(key):]
-		copy(r.Value, value)
-	}
-	if len(headers) > 0 {
-		r.Headers = make([]kgo.RecordHeader, len(headers))
-		for i, h := range headers {
-			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
-		}
-	}
-	c.th.txnDirty = true
-	c.th.cl.Produce(context.Background(), r, o.done)
-	return nil
-}
-
-// outRecord is a record a sink produces and the buffer behind its key and
-// value. It is recycled once the broker has answered for it, so producing
-// allocates nothing in the steady state.
-type outRecord struct {
-	rec  kgo.Record
-	buf  []byte
-	th   *thread
-	done func(*kgo.Record, error)
-}
-
-var outPool sync.Pool
-
-func (t *thread) newOut() *outRecord {
-	o, ok := outPool.Get().(*outRecord)
-	if !ok {
-		o = &outRecord{}
-		o.done = o.finish
-	}
-	o.th = t
-	return o
-}
-
-// finish is the produce promise: franz-go is done with the record.
-func (o *outRecord) finish(r *kgo.Record, err error) {
-	o.th.produced(r, err)
-	o.rec = kgo.Record{}
-	o.th = nil
-	outPool.Put(o)
-}
-
 func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
 
 // newTask opens the state of task id and builds it. A store that cannot be
@@ -408,7 +343,7 @@ func (a *App) newTask(th *thread, id processor.TaskID) (*task, error) {
 	}
 	et, err := engine.NewTask(a.graph, id.Subtopology, id.Partition, engine.Config{
 		ApplicationID: a.cfg.appID,
-		Collector:     collector{a: a, th: th},
+		Collector:     &collector{a: a, th: th},
 		Stores:        env,
 		WallClock:     time.Now().UnixMilli(),
 	})

@@ -192,14 +192,8 @@ func (tk *task) close() error {
 // store's changelog partition, stamped with the current record's time.
 func (tk *task) changeLogger(store, topic string) state.ChangeLogger {
 	return state.ChangeLoggerFunc(func(key, value []byte) error {
-		r := &kgo.Record{Topic: topic, Partition: tk.ID.Partition}
-		buf := make([]byte, len(key)+len(value))
-		r.Key = buf[:len(key):len(key)]
-		copy(r.Key, key)
-		if value != nil {
-			r.Value = buf[len(key):]
-			copy(r.Value, value)
-		}
+		r := tk.th.out.record(key, value)
+		r.Topic, r.Partition = topic, tk.ID.Partition
 		r.Timestamp = timeOf(tk.RecordTimestamp())
 		tk.lastLogged[store] = r
 		tk.th.produce(r)

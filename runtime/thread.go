@@ -36,6 +36,8 @@ type thread struct {
 
 	produceMu  sync.Mutex
 	produceErr error
+	onProduced func(*kgo.Record, error)
+	out        outAlloc
 
 	// Exactly-once: the transactional session, whether a transaction is
 	// open, whether it holds work, and whether a rebalance doomed it.
@@ -59,6 +61,7 @@ func newThread(a *App, idx int) (*thread, error) {
 		eos:    a.cfg.guarantee == ExactlyOnceV2,
 		active: map[processor.TaskID]*task{},
 	}
+	t.onProduced = t.produced
 	t.log = a.log.With("thread", t.name)
 	if err := t.connect(); err != nil {
 		return nil, err
@@ -501,24 +504,6 @@ func (t *thread) createPending(ctx context.Context) error {
 		t.active[tk.ID] = tk
 	}
 	return nil
-}
-
-// produce sends a record of a sink or a changelog. Errors surface at the
-// next step or commit.
-func (t *thread) produce(r *kgo.Record) {
-	t.txnDirty = true
-	t.cl.Produce(context.Background(), r, t.produced)
-}
-
-func (t *thread) produced(r *kgo.Record, err error) {
-	if err == nil {
-		return
-	}
-	t.produceMu.Lock()
-	if t.produceErr == nil {
-		t.produceErr = fmt.Errorf("runtime: produce to topic %q partition %d: %w", r.Topic, r.Partition, err)
-	}
-	t.produceMu.Unlock()
 }
 
 func (t *thread) checkProduce() error {
