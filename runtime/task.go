@@ -56,15 +56,17 @@ func (q *queue) pop() *kgo.Record {
 	return r
 }
 
-func (tk *task) enqueue(logical string, r *kgo.Record) {
+// enqueue queues records fetched from topic, whose name in the graph is
+// logical.
+func (tk *task) enqueue(logical, topic string, recs []*kgo.Record) {
 	q := tk.queues[logical]
 	if q == nil {
-		q = &queue{topic: r.Topic}
+		q = &queue{topic: topic}
 		tk.queues[logical] = q
 		tk.queueList = append(tk.queueList, q)
 		tk.queueNames = append(tk.queueNames, logical)
 	}
-	q.recs = append(q.recs, r)
+	q.recs = append(q.recs, recs...)
 }
 
 // processQueued processes queued records, always taking the one with the

@@ -221,14 +221,17 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		}
 		t.inTxn = true
 	}
-	fetches.EachRecord(func(r *kgo.Record) {
-		logical, ok := t.app.logical[r.Topic]
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) == 0 {
+			return
+		}
+		logical, ok := t.app.logical[p.Topic]
 		if !ok {
 			return
 		}
-		id := processor.TaskID{Subtopology: t.app.subOf[logical], Partition: r.Partition}
+		id := processor.TaskID{Subtopology: t.app.subOf[logical], Partition: p.Partition}
 		if tk := t.active[id]; tk != nil {
-			tk.enqueue(logical, r)
+			tk.enqueue(logical, p.Topic, p.Records)
 		}
 	})
 	now := time.Now().UnixMilli()

@@ -42,6 +42,7 @@ type CachingStore struct {
 	clock    func() int64
 	oldBuf   []byte
 	probe    cacheEntry
+	last     *cacheEntry // the entry last looked up
 	flushing bool
 	closed   bool
 }
@@ -103,13 +104,26 @@ func (c *CachingStore) Get(key []byte) ([]byte, bool, error) {
 	if err := c.check("get"); err != nil {
 		return nil, false, err
 	}
-	if e := c.entries[string(key)]; e != nil {
+	if e := c.lookup(key); e != nil {
 		if e.deleted {
 			return nil, false, nil
 		}
 		return e.value, true, nil
 	}
 	return c.inner.Get(key)
+}
+
+// lookup finds key's entry. An update reads the key, then writes it: the
+// entry last found answers the write without hashing the key again.
+func (c *CachingStore) lookup(key []byte) *cacheEntry {
+	if e := c.last; e != nil && bytes.Equal(e.key, key) {
+		return e
+	}
+	e := c.entries[string(key)]
+	if e != nil {
+		c.last = e
+	}
+	return e
 }
 
 func (c *CachingStore) Put(key, value []byte) error {
@@ -143,11 +157,12 @@ func (c *CachingStore) Delete(key []byte) error {
 }
 
 func (c *CachingStore) entry(key []byte) *cacheEntry {
-	if e := c.entries[string(key)]; e != nil {
+	if e := c.lookup(key); e != nil {
 		return e
 	}
 	e := &cacheEntry{key: clone(key)}
 	c.entries[string(e.key)] = e
+	c.last = e
 	c.size += len(key) + cacheEntryOverhead
 	return e
 }
@@ -185,6 +200,9 @@ func (c *CachingStore) drop(e *cacheEntry) {
 		c.clean.remove(e)
 	}
 	delete(c.entries, string(e.key))
+	if c.last == e {
+		c.last = nil
+	}
 	c.size -= len(e.key) + len(e.value) + cacheEntryOverhead
 }
 
@@ -380,7 +398,7 @@ func (c *CachingStore) Close() error {
 		return nil
 	}
 	c.closed = true
-	c.entries, c.index = nil, nil
+	c.entries, c.index, c.last = nil, nil, nil
 	c.dirty, c.clean = entryList{}, entryList{}
 	return c.inner.Close()
 }

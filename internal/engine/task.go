@@ -58,12 +58,15 @@ type Task struct {
 	ID  processor.TaskID
 	Sub *Subtopology
 
-	graph     *Graph
-	cfg       Config
-	sources   map[string]RawSource
-	instances []Instance
-	stores    map[string]state.Store
-	storeList []state.Store
+	graph   *Graph
+	cfg     Config
+	sources map[string]RawSource
+	// The source of the topic last processed.
+	lastTopic  string
+	lastSource RawSource
+	instances  []Instance
+	stores     map[string]state.Store
+	storeList  []state.Store
 
 	// The record being processed.
 	meta    processor.RecordMetadata
@@ -159,10 +162,15 @@ func (t *Task) Init() error {
 
 // Process runs one input record through the subtopology.
 func (t *Task) Process(r *RawRecord) error {
-	src := t.sources[r.Topic]
-	if src == nil {
-		return fmt.Errorf("engine: task %s has no source for topic %q", t.ID, r.Topic)
+	// Records come in runs of one topic: look the source up once a run.
+	if r.Topic != t.lastTopic || t.lastSource == nil {
+		src := t.sources[r.Topic]
+		if src == nil {
+			return fmt.Errorf("engine: task %s has no source for topic %q", t.ID, r.Topic)
+		}
+		t.lastTopic, t.lastSource = r.Topic, src
 	}
+	src := t.lastSource
 	t.meta = processor.RecordMetadata{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
 	t.hasMeta = true
 	t.ts = r.Timestamp
