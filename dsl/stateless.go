@@ -7,13 +7,14 @@ import (
 	"github.com/samsa-go/samsa/processor"
 )
 
-// The processors behind the stateless operations. Each implements
-// engine.Fuser: when the task is built, a node with at most one child runs as
-// a function that calls its child's function, so a chain of stateless
-// operations costs a closure call per operation (see internal/engine's
-// fuse.go). Process, which forwards through the context, runs the nodes
-// with several children. Both share the per-record logic and allocate
-// nothing of their own.
+// The processors behind the stateless operations. In a task, a node with
+// at most one child is fused with it (see engine.Stepper): processors that
+// keep their types run as steps of one loop, the others as a function that
+// calls the rest of the chain (engine.Fuser). Process runs the nodes with
+// several children and forwards through the context. Each processor's
+// Process, Step and Fuse must do the same; none allocates. Steps and fused
+// functions capture what they use rather than call helper methods, which the
+// compiler does not inline into closures of generic methods.
 
 // dropper finds the task's dropped-record counter behind a context.
 func dropper(ctx any) engine.Dropper {
@@ -54,9 +55,9 @@ type passThrough[K, V any] struct{ base[K, V] }
 
 func (p *passThrough[K, V]) Process(rec processor.Record[K, V]) error { return p.fwd.Forward(rec) }
 
-// Fuse returns next itself: a fused branch or merge costs nothing.
-func (p *passThrough[K, V]) Fuse(next func(processor.Record[K, V]) error) func(processor.Record[K, V]) error {
-	return next
+// Step is nil: a fused branch or merge costs nothing.
+func (p *passThrough[K, V]) Step() (func(*processor.Record[K, V]) bool, bool) {
+	return nil, true
 }
 
 type filterProc[K, V any] struct {
@@ -65,24 +66,18 @@ type filterProc[K, V any] struct {
 	not  bool
 }
 
-func (p *filterProc[K, V]) keep(rec processor.Record[K, V]) bool {
-	return rec.NullValue || p.pred(rec.Key, rec.Value) != p.not
-}
-
 func (p *filterProc[K, V]) Process(rec processor.Record[K, V]) error {
-	if p.keep(rec) {
+	if rec.NullValue || p.pred(rec.Key, rec.Value) != p.not {
 		return p.fwd.Forward(rec)
 	}
 	return nil
 }
 
-func (p *filterProc[K, V]) Fuse(next func(processor.Record[K, V]) error) func(processor.Record[K, V]) error {
-	return func(rec processor.Record[K, V]) error {
-		if p.keep(rec) {
-			return next(rec)
-		}
-		return nil
-	}
+func (p *filterProc[K, V]) Step() (func(*processor.Record[K, V]) bool, bool) {
+	pred, not := p.pred, p.not
+	return func(rec *processor.Record[K, V]) bool {
+		return rec.NullValue || pred(rec.Key, rec.Value) != not
+	}, true
 }
 
 type mapValuesProc[K, V, VR any] struct {
@@ -90,19 +85,37 @@ type mapValuesProc[K, V, VR any] struct {
 	f func(V) VR
 }
 
-func (p *mapValuesProc[K, V, VR]) mapped(rec processor.Record[K, V]) processor.Record[K, VR] {
+func (p *mapValuesProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
 	if rec.NullValue {
-		return processor.WithNullValue[VR](rec)
+		return p.fwd.Forward(processor.WithNullValue[VR](rec))
 	}
-	return processor.Record[K, VR]{Key: rec.Key, Value: p.f(rec.Value), Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey}
+	return p.fwd.Forward(processor.Record[K, VR]{Key: rec.Key, Value: p.f(rec.Value), Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
 }
 
-func (p *mapValuesProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
-	return p.fwd.Forward(p.mapped(rec))
+// Step runs the mappers that keep the value type.
+func (p *mapValuesProc[K, V, VR]) Step() (func(*processor.Record[K, V]) bool, bool) {
+	f, ok := any(p.f).(func(V) V)
+	if !ok {
+		return nil, false
+	}
+	return func(rec *processor.Record[K, V]) bool {
+		if rec.NullValue {
+			rec.Value = *new(V)
+		} else {
+			rec.Value = f(rec.Value)
+		}
+		return true
+	}, true
 }
 
 func (p *mapValuesProc[K, V, VR]) Fuse(next func(processor.Record[K, VR]) error) func(processor.Record[K, V]) error {
-	return func(rec processor.Record[K, V]) error { return next(p.mapped(rec)) }
+	f := p.f
+	return func(rec processor.Record[K, V]) error {
+		if rec.NullValue {
+			return next(processor.Record[K, VR]{Key: rec.Key, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey, NullValue: true})
+		}
+		return next(processor.Record[K, VR]{Key: rec.Key, Value: f(rec.Value), Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
+	}
 }
 
 type flatMapValuesProc[K, V, VR any] struct {
@@ -144,38 +157,46 @@ func (p *keyed[KR, VR]) Init(ctx processor.Context[KR, VR]) error {
 	return p.setContext(ctx)
 }
 
-// dropNullValue counts and reports a record with a null value, which keyed
-// processors drop.
-func (p *keyed[KR, VR]) dropNullValue(null bool) bool {
-	if null {
-		p.drops.DropRecord(engine.DropNullValue)
-	}
-	return null
-}
-
 type mapProc[K, V, KR, VR any] struct {
 	keyed[KR, VR]
 	f func(K, V) (KR, VR)
 }
 
-func (p *mapProc[K, V, KR, VR]) mapped(rec processor.Record[K, V]) processor.Record[KR, VR] {
-	k, v := p.f(rec.Key, rec.Value)
-	return processor.Record[KR, VR]{Key: k, Value: v, Timestamp: rec.Timestamp, Headers: rec.Headers}
-}
-
 func (p *mapProc[K, V, KR, VR]) Process(rec processor.Record[K, V]) error {
-	if p.dropNullValue(rec.NullValue) {
+	if rec.NullValue {
+		p.drops.DropRecord(engine.DropNullValue)
 		return nil
 	}
-	return p.fwd.Forward(p.mapped(rec))
+	k, v := p.f(rec.Key, rec.Value)
+	return p.fwd.Forward(processor.Record[KR, VR]{Key: k, Value: v, Timestamp: rec.Timestamp, Headers: rec.Headers})
+}
+
+// Step runs the mappers that keep the key and value types.
+func (p *mapProc[K, V, KR, VR]) Step() (func(*processor.Record[K, V]) bool, bool) {
+	f, ok := any(p.f).(func(K, V) (K, V))
+	if !ok {
+		return nil, false
+	}
+	return func(rec *processor.Record[K, V]) bool {
+		if rec.NullValue {
+			p.drops.DropRecord(engine.DropNullValue)
+			return false
+		}
+		rec.Key, rec.Value = f(rec.Key, rec.Value)
+		rec.NullKey = false
+		return true
+	}, true
 }
 
 func (p *mapProc[K, V, KR, VR]) Fuse(next func(processor.Record[KR, VR]) error) func(processor.Record[K, V]) error {
+	f := p.f
 	return func(rec processor.Record[K, V]) error {
-		if p.dropNullValue(rec.NullValue) {
+		if rec.NullValue {
+			p.drops.DropRecord(engine.DropNullValue)
 			return nil
 		}
-		return next(p.mapped(rec))
+		k, v := f(rec.Key, rec.Value)
+		return next(processor.Record[KR, VR]{Key: k, Value: v, Timestamp: rec.Timestamp, Headers: rec.Headers})
 	}
 }
 
@@ -193,7 +214,8 @@ func (p *flatMapProc[K, V, KR, VR]) Fuse(next func(processor.Record[KR, VR]) err
 }
 
 func (p *flatMapProc[K, V, KR, VR]) each(rec processor.Record[K, V], next func(processor.Record[KR, VR]) error) error {
-	if p.dropNullValue(rec.NullValue) {
+	if rec.NullValue {
+		p.drops.DropRecord(engine.DropNullValue)
 		return nil
 	}
 	for _, kv := range p.f(rec.Key, rec.Value) {
@@ -209,23 +231,38 @@ type selectKeyProc[K, V, KR any] struct {
 	f func(K, V) KR
 }
 
-func (p *selectKeyProc[K, V, KR]) mapped(rec processor.Record[K, V]) processor.Record[KR, V] {
-	return processor.Record[KR, V]{Key: p.f(rec.Key, rec.Value), Value: rec.Value, Timestamp: rec.Timestamp, Headers: rec.Headers}
-}
-
 func (p *selectKeyProc[K, V, KR]) Process(rec processor.Record[K, V]) error {
-	if p.dropNullValue(rec.NullValue) {
+	if rec.NullValue {
+		p.drops.DropRecord(engine.DropNullValue)
 		return nil
 	}
-	return p.fwd.Forward(p.mapped(rec))
+	return p.fwd.Forward(processor.Record[KR, V]{Key: p.f(rec.Key, rec.Value), Value: rec.Value, Timestamp: rec.Timestamp, Headers: rec.Headers})
+}
+
+// Step runs the key selectors that keep the key type.
+func (p *selectKeyProc[K, V, KR]) Step() (func(*processor.Record[K, V]) bool, bool) {
+	f, ok := any(p.f).(func(K, V) K)
+	if !ok {
+		return nil, false
+	}
+	return func(rec *processor.Record[K, V]) bool {
+		if rec.NullValue {
+			p.drops.DropRecord(engine.DropNullValue)
+			return false
+		}
+		rec.Key, rec.NullKey = f(rec.Key, rec.Value), false
+		return true
+	}, true
 }
 
 func (p *selectKeyProc[K, V, KR]) Fuse(next func(processor.Record[KR, V]) error) func(processor.Record[K, V]) error {
+	f := p.f
 	return func(rec processor.Record[K, V]) error {
-		if p.dropNullValue(rec.NullValue) {
+		if rec.NullValue {
+			p.drops.DropRecord(engine.DropNullValue)
 			return nil
 		}
-		return next(p.mapped(rec))
+		return next(processor.Record[KR, V]{Key: f(rec.Key, rec.Value), Value: rec.Value, Timestamp: rec.Timestamp, Headers: rec.Headers})
 	}
 }
 
@@ -235,53 +272,44 @@ type peekProc[K, V any] struct {
 	terminal bool
 }
 
-// peek calls the action and reports whether the record goes on.
-func (p *peekProc[K, V]) peek(rec processor.Record[K, V]) bool {
+func (p *peekProc[K, V]) Process(rec processor.Record[K, V]) error {
 	if !rec.NullValue {
 		p.f(rec.Key, rec.Value)
 	}
-	return !p.terminal
-}
-
-func (p *peekProc[K, V]) Process(rec processor.Record[K, V]) error {
-	if p.peek(rec) {
-		return p.fwd.Forward(rec)
-	}
-	return nil
-}
-
-func (p *peekProc[K, V]) Fuse(next func(processor.Record[K, V]) error) func(processor.Record[K, V]) error {
-	return func(rec processor.Record[K, V]) error {
-		if p.peek(rec) {
-			return next(rec)
-		}
+	if p.terminal {
 		return nil
 	}
+	return p.fwd.Forward(rec)
+}
+
+func (p *peekProc[K, V]) Step() (func(*processor.Record[K, V]) bool, bool) {
+	f, terminal := p.f, p.terminal
+	return func(rec *processor.Record[K, V]) bool {
+		if !rec.NullValue {
+			f(rec.Key, rec.Value)
+		}
+		return !terminal
+	}, true
 }
 
 // nullKeyFilter drops records with a null key before a repartition topic,
 // where they could not be partitioned, as Kafka Streams does.
 type nullKeyFilter[K, V any] struct{ keyed[K, V] }
 
-func (p *nullKeyFilter[K, V]) dropNullKey(null bool) bool {
-	if null {
-		p.drops.DropRecord(engine.DropNullKey)
-	}
-	return null
-}
-
 func (p *nullKeyFilter[K, V]) Process(rec processor.Record[K, V]) error {
-	if p.dropNullKey(rec.NullKey) {
+	if rec.NullKey {
+		p.drops.DropRecord(engine.DropNullKey)
 		return nil
 	}
 	return p.fwd.Forward(rec)
 }
 
-func (p *nullKeyFilter[K, V]) Fuse(next func(processor.Record[K, V]) error) func(processor.Record[K, V]) error {
-	return func(rec processor.Record[K, V]) error {
-		if p.dropNullKey(rec.NullKey) {
-			return nil
+func (p *nullKeyFilter[K, V]) Step() (func(*processor.Record[K, V]) bool, bool) {
+	return func(rec *processor.Record[K, V]) bool {
+		if rec.NullKey {
+			p.drops.DropRecord(engine.DropNullKey)
+			return false
 		}
-		return next(rec)
-	}
+		return true
+	}, true
 }

@@ -127,10 +127,8 @@ func ProcessorBuild[KIn, VIn, KOut, VOut any](sup processor.Supplier[KIn, VIn, K
 			Init:     func() error { return p.Init(ctx) },
 			Close:    p.Close,
 		}
-		if f, ok := p.(Fuser[KIn, VIn, KOut, VOut]); ok {
-			if fn, ok := fuse(f, n, kids); ok {
-				inst.Receiver = Receiver[KIn, VIn](&fused[KIn, VIn]{fn: fn})
-			}
+		if r := fuse[KIn, VIn](p, n, kids); r != nil {
+			inst.Receiver = r
 		}
 		return inst, nil
 	}
