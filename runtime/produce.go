@@ -39,8 +39,8 @@ func (c *collector) Send(topic string, key, value []byte, timestamp int64, heade
 // franz-go's goroutines, which hold a record until the broker answered. A
 // block is garbage once franz-go let go of every record in it.
 const (
-	recordBlock = 256
-	byteBlock   = 64 << 10
+	recordBlock = 64
+	byteBlock   = 16 << 10
 )
 
 // outAlloc hands out the records a thread produces. It belongs to the
