@@ -25,7 +25,7 @@ func TestRun(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	t.Log("\n" + out.String())
-	for _, want := range []string{"W1 stateless ", "W2 wordcount ", "W6 restore ", "W2 EOS/ALOS 100ms", "W2 EOS/ALOS 1s"} {
+	for _, want := range []string{"W1 stateless ", "W2 wordcount ", "W2 uncached ", "W6 restore ", "W2 EOS/ALOS 100ms", "W2 EOS/ALOS 1s"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q", want)
 		}

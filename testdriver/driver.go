@@ -54,10 +54,14 @@ type Driver struct {
 	offsets map[string]int64
 	outputs map[string]*queue
 	pending []engine.RawRecord
-	now     int64
-	fs      vfs.FS
-	dbs     []*state.DB
-	closed  bool
+	head    int // the next pending record to process
+	// arena is where Send copies keys and values: one allocation serves
+	// many records.
+	arena  []byte
+	now    int64
+	fs     vfs.FS
+	dbs    []*state.DB
+	closed bool
 }
 
 type queue struct {
@@ -146,7 +150,7 @@ func (d *Driver) dbOpener(dir string) func() (*state.DB, error) {
 // Send implements engine.Collector: sinks write here.
 func (d *Driver) Send(topic string, key, value []byte, timestamp int64, headers []processor.Header) error {
 	r := engine.RawRecord{Topic: topic, Timestamp: timestamp, Headers: slices.Clone(headers)}
-	buf := make([]byte, len(key)+len(value))
+	buf := d.alloc(len(key) + len(value))
 	if key != nil {
 		r.Key = buf[:len(key):len(key)]
 		copy(r.Key, key)
@@ -170,6 +174,20 @@ func (d *Driver) Send(topic string, key, value []byte, timestamp int64, headers 
 	return nil
 }
 
+// alloc returns n bytes of their own, never nil.
+func (d *Driver) alloc(n int) []byte {
+	const block = 16 << 10
+	if n > block/8 {
+		return make([]byte, n)
+	}
+	if n > len(d.arena) {
+		d.arena = make([]byte, block)
+	}
+	b := d.arena[:n:n]
+	d.arena = d.arena[n:]
+	return b
+}
+
 func (d *Driver) nextOffset(topic string) int64 {
 	off := d.offsets[topic]
 	d.offsets[topic] = off + 1
@@ -188,7 +206,7 @@ func (d *Driver) pipe(r *engine.RawRecord) error {
 	}
 	r.Offset = d.nextOffset(r.Topic)
 	if err := task.Process(r); err != nil {
-		d.pending = d.pending[:0]
+		d.dropPending()
 		return fmt.Errorf("testdriver: %w", err)
 	}
 	return d.settle()
@@ -197,24 +215,31 @@ func (d *Driver) pipe(r *engine.RawRecord) error {
 // settle processes pending internal records and flushes, until quiet.
 func (d *Driver) settle() error {
 	for {
-		for len(d.pending) > 0 {
-			r := d.pending[0]
-			d.pending = d.pending[1:]
+		// Processing appends to pending: walk it by index.
+		for d.head < len(d.pending) {
+			r := d.pending[d.head]
+			d.head++
 			if err := d.byTopic[r.Topic].Process(&r); err != nil {
-				d.pending = d.pending[:0]
+				d.dropPending()
 				return fmt.Errorf("testdriver: %w", err)
 			}
 		}
+		d.dropPending()
 		for _, task := range d.tasks {
 			if err := task.Flush(); err != nil {
 				return fmt.Errorf("testdriver: %w", err)
 			}
 		}
 		if len(d.pending) == 0 {
-			d.pending = d.pending[:0:0]
 			return nil
 		}
 	}
+}
+
+// dropPending empties pending, keeping its capacity.
+func (d *Driver) dropPending() {
+	clear(d.pending)
+	d.pending, d.head = d.pending[:0], 0
 }
 
 func (d *Driver) sourceTopics() []string {
