@@ -104,7 +104,11 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 		fs:      vfs.NewMem(),
 	}
 	for _, st := range d.g.Subtopologies {
-		env := &state.Env{InMemory: !o.pebble}
+		// Pebble store writes wait in a transaction buffer until the
+		// commit that ends each piped record, as they wait in the runtime
+		// until their changelog records are committed: Pebble gets one
+		// batch per commit.
+		env := &state.Env{InMemory: !o.pebble, Transactional: o.pebble}
 		dir := fmt.Sprintf("/state/%s/%d_0", o.appID, st.ID)
 		env.DB = d.dbOpener(dir)
 		task, err := engine.NewTask(d.g, st.ID, 0, engine.Config{
@@ -231,9 +235,23 @@ func (d *Driver) settle() error {
 			}
 		}
 		if len(d.pending) == 0 {
-			return nil
+			return d.commit()
 		}
 	}
+}
+
+// commit applies the stores' transaction buffers.
+func (d *Driver) commit() error {
+	for _, task := range d.tasks {
+		for _, s := range task.Stores() {
+			if x := s.Txn(); x != nil {
+				if err := x.Commit(); err != nil {
+					return fmt.Errorf("testdriver: commit store %q: %w", s.Name(), err)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // dropPending empties pending, keeping its capacity.
