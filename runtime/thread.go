@@ -253,7 +253,13 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		}
 		return err
 	}
-	if t.sinceCommit() >= t.app.cfg.commitInterval {
+	// Commit when the interval is up, and also as soon as a poll comes
+	// back empty with work uncommitted: the thread has caught up, and
+	// waiting out the interval would only hold back outputs, which under
+	// exactly-once are invisible until their transaction commits (the
+	// records a task reads from its own repartition topic too).
+	idle := fetches.NumRecords() == 0 && t.txnDirty
+	if idle || t.sinceCommit() >= t.app.cfg.commitInterval {
 		if err := t.commit(ctx); err != nil {
 			return err
 		}
@@ -519,6 +525,7 @@ func (t *thread) checkProduce() error {
 // records → commit input offsets → record changelog offsets. mu is held.
 func (t *thread) commitAll(ctx context.Context) error {
 	t.lastCommit.Store(time.Now().UnixNano())
+	t.txnDirty = false
 	offsets := map[string]map[int32]kgo.EpochOffset{}
 	var dirty []*task
 	for _, tk := range t.active {
