@@ -44,3 +44,17 @@ func TestExactlyOnceCrashNoDuplicates(t *testing.T) {
 	_ = got
 	closeApp(t, a, aDone)
 }
+
+// A thread that has caught up commits without waiting out the interval:
+// under exactly-once, word count needs two commits before a count is
+// visible (one for the repartition records, one for the counts), which a
+// 30-second interval would otherwise take a minute to make.
+func TestCommitWhenCaughtUp(t *testing.T) {
+	c := newCluster(t, 2)
+	app, done := startApp(t, c, t.TempDir(), runtime.ExactlyOnce(), runtime.CommitInterval(30*time.Second))
+	waitState(t, app, runtime.Running)
+	lines, want := corpus(0, 50)
+	produceLines(t, c, lines...)
+	readCounts(t, c, want, 10*time.Second)
+	closeApp(t, app, done)
+}
