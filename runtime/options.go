@@ -83,8 +83,10 @@ func Threads(n int) Option { return func(c *config) { c.threads = n } }
 // "<os temp dir>/samsa".
 func StateDir(dir string) Option { return func(c *config) { c.stateDir = dir } }
 
-// CommitInterval is how often tasks commit (commit.interval.ms). Default
-// 30s under at-least-once, 100ms under exactly-once.
+// CommitInterval is how often tasks commit while records keep coming
+// (commit.interval.ms). Default 30s under at-least-once, 100ms under
+// exactly-once. A thread whose poll comes back empty commits what it has
+// at once: it has caught up, and waiting would only hold back outputs.
 func CommitInterval(d time.Duration) Option {
 	return func(c *config) { c.commitInterval, c.commitSet = d, true }
 }
