@@ -5,7 +5,11 @@
 //	W1  stateless Filter + MapValues + To, against a consume → filter/map →
 //	    produce loop with the same at-least-once commits;
 //	W2  word count (FlatMapValues → GroupBy → Count in Pebble with a
-//	    changelog → To), against a loop counting in a Go map;
+//	    changelog → To), against a loop counting in a Go map and producing
+//	    every new count; Samsa runs it twice, with a 10 MiB cache in front
+//	    of the store (Kafka Streams' default: the outputs are the counts as
+//	    of each commit, checked after the run) and without one (every
+//	    update produced, as the loop does);
 //	W6  restoring a store from its changelog, against a consumer that reads
 //	    the changelog partition and does nothing with it.
 //
