@@ -170,6 +170,11 @@ func runApp(t testing.TB, c *kfake.Cluster, topo *topology.Topology, dir string,
 	if err != nil {
 		t.Fatal(err)
 	}
+	return app, launch(t, app)
+}
+
+// launch runs app until the test ends; the channel gets what Run returned.
+func launch(t testing.TB, app *runtime.App) chan error {
 	done := make(chan error, 1)
 	go func() { done <- app.Run(context.Background()) }()
 	t.Cleanup(func() {
@@ -177,7 +182,7 @@ func runApp(t testing.TB, c *kfake.Cluster, topo *topology.Topology, dir string,
 		defer cancel()
 		app.Close(ctx)
 	})
-	return app, done
+	return done
 }
 
 func TestWordCountEndToEnd(t *testing.T) {

@@ -207,8 +207,7 @@ func TestLifecycleMultiInputTimestampOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- app.Run(context.Background()) }()
+	done := launch(t, app)
 	eventually(t, 20*time.Second, "records processed", func() (bool, string) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -479,8 +478,7 @@ func TestLifecycleStateListener(t *testing.T) {
 	}
 	tr := &transitions{}
 	app.SetStateListener(tr.listen)
-	done := make(chan error, 1)
-	go func() { done <- app.Run(context.Background()) }()
+	done := launch(t, app)
 	waitState(t, app, runtime.Running)
 	produceLines(t, c, "hello kafka hello")
 	readCounts(t, c, map[string]int64{"hello": 2, "kafka": 1}, 20*time.Second)
@@ -593,8 +591,7 @@ func TestLifecycleRunningOnlyWhenAllThreadsAssigned(t *testing.T) {
 		}
 		tr.listen(old, new)
 	})
-	done := make(chan error, 1)
-	go func() { done <- app.Run(context.Background()) }()
+	done := launch(t, app)
 	eventually(t, 10*time.Second, "second thread made", func() (bool, string) { return hook.created.Load(), "" })
 	waitState(t, app, runtime.Running)
 	closeApp(t, app, done)
@@ -631,13 +628,7 @@ func TestLifecycleFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- app.Run(context.Background()) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		app.Close(ctx)
-	})
+	done := launch(t, app)
 	waitState(t, app, runtime.Running)
 
 	adm := admin(t, c)
