@@ -18,6 +18,3 @@ func OpenTasksForTest(a *App) []string {
 	}
 	return ids
 }
-
-// SetRestoreHook sets a function run after each batch of restored records.
-func SetRestoreHook(f func()) { restoreHook = f }
