@@ -24,7 +24,7 @@ func cachedCount(t testing.TB) *topology.Topology {
 	dsl.Stream(bld, "text-lines", serde.String, serde.String).
 		FlatMapValues(strings.Fields).
 		GroupBy(func(_, word string) string { return word }, dsl.GroupedWith(serde.String, serde.String)).
-		Count(dsl.MaterializedAs[string, int64]("counts").WithCachingEnabled(1 << 20)).
+		Count(dsl.MaterializedAs[string, int64]("counts").WithCachingEnabled(1<<20)).
 		ToStream().
 		To("word-counts", dsl.ProducedWith(serde.String, serde.Int64))
 	topo, err := bld.Build()
