@@ -349,6 +349,25 @@ func (a *App) openDB(id processor.TaskID) (*state.DB, error) {
 	return db, nil
 }
 
+// ActiveTasks returns the tasks this instance has open, restoring or
+// running, sorted: the active tasks of KafkaStreams.metadataForLocalThreads,
+// over every stream thread.
+func (a *App) ActiveTasks() []processor.TaskID {
+	a.mu.Lock()
+	ids := make([]processor.TaskID, 0, len(a.open))
+	for id := range a.open {
+		ids = append(ids, id)
+	}
+	a.mu.Unlock()
+	slices.SortFunc(ids, func(x, y processor.TaskID) int {
+		if x.Subtopology != y.Subtopology {
+			return x.Subtopology - y.Subtopology
+		}
+		return int(x.Partition - y.Partition)
+	})
+	return ids
+}
+
 // released notes that a task of this process was closed.
 func (a *App) released(id processor.TaskID) {
 	a.mu.Lock()
