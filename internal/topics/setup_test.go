@@ -169,7 +169,7 @@ func TestSetupMissingSource(t *testing.T) {
 	if !errors.Is(err, ErrMissingSource) {
 		t.Fatalf("err = %v, want ErrMissingSource", err)
 	}
-	if want := `topics: source topic "in" (read by sub-topology 0) does not exist`; err.Error() != want {
+	if want := `source topic "in" (read by sub-topology 0) does not exist`; err.Error() != want {
 		t.Fatalf("err = %q, want %q", err, want)
 	}
 }
@@ -183,7 +183,7 @@ func TestSetupNotCopartitioned(t *testing.T) {
 	if !errors.Is(err, ErrNotCopartitioned) {
 		t.Fatalf("err = %v, want ErrNotCopartitioned", err)
 	}
-	if want := `topics: sub-topology 0 reads topics not co-partitioned: "a" (3 partitions), "b" (4 partitions)`; err.Error() != want {
+	if want := `sub-topology 0 reads topics not co-partitioned: "a" (3 partitions), "b" (4 partitions)`; err.Error() != want {
 		t.Fatalf("err = %q, want %q", err, want)
 	}
 }
@@ -222,7 +222,7 @@ func TestSetupWrongPartitionCount(t *testing.T) {
 	if !errors.Is(err, ErrPartitionMismatch) {
 		t.Fatalf("err = %v, want ErrPartitionMismatch", err)
 	}
-	if want := `topics: internal topic "app-counts-repartition" has 2 partitions, expected 3`; err.Error() != want {
+	if want := `internal topic "app-counts-repartition" has 2 partitions, expected 3`; err.Error() != want {
 		t.Fatalf("err = %q, want %q", err, want)
 	}
 }
