@@ -142,4 +142,3 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
-
