@@ -50,4 +50,3 @@ func CleanEnv(extra ...string) []string {
 	}
 	return append(env, extra...)
 }
-
