@@ -16,9 +16,9 @@ import (
 // Its methods are safe for concurrent use. It runs until Close, which saves
 // its state first when it was started with DataDir. Close the clients of a
 // broker before the broker: a client whose broker has gone spends seconds
-// retrying it when it closes. Clients made in a test after NewBroker are
-// closed first when they are closed with t.Cleanup too, as cleanups run last
-// registered first.
+// retrying it when it closes. In a test that is the natural order: cleanups
+// run last registered first, so a client closed by t.Cleanup after
+// NewBroker, or by a defer, closes before the broker.
 type Broker struct {
 	cluster *kfake.Cluster
 	addrs   []string

@@ -598,7 +598,8 @@ func TestLifecycleRunningOnlyWhenAllThreadsAssigned(t *testing.T) {
 }
 
 // FromEnv configures a whole app: brokers with spaces, application id,
-// state directory, threads, guarantee and commit interval.
+// state directory, threads, guarantee, commit interval and session
+// timeout.
 func TestLifecycleFromEnv(t *testing.T) {
 	c := testfix.WordCountBroker(t, 4, kafkatest.Nodes(2))
 	addrs := c.Addrs()
@@ -612,11 +613,12 @@ func TestLifecycleFromEnv(t *testing.T) {
 	t.Setenv(runtime.EnvThreads, "2")
 	t.Setenv(runtime.EnvGuarantee, "AT_LEAST_ONCE")
 	t.Setenv(runtime.EnvCommitMillis, "100")
+	t.Setenv(runtime.EnvSessionTimeoutMillis, "6000")
 	opts, err := runtime.FromEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := runtime.New(testfix.WordCount(t), append(opts, runtime.Logger(testLogger(t)), runtime.SessionTimeout(6*time.Second),
+	app, err := runtime.New(testfix.WordCount(t), append(opts, runtime.Logger(testLogger(t)),
 		runtime.KgoOpts(kgo.HeartbeatInterval(300*time.Millisecond)))...)
 	if err != nil {
 		t.Fatal(err)
