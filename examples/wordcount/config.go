@@ -35,6 +35,9 @@ type config struct {
 	sessionTimeout time.Duration // 0: the runtime's default
 	stateDir       string        // empty: a temporary directory
 	idle           time.Duration
+
+	// envOpts are runtime.FromEnv's options, applied before the flags.
+	envOpts []runtime.Option
 }
 
 // brokerList is a comma-separated host:port list.

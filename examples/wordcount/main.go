@@ -67,6 +67,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "wordcount:", err)
 		os.Exit(exitUsage)
 	}
+	// The runtime's variables the example has no flag for (SAMSA_THREADS,
+	// SAMSA_COMMIT_INTERVAL_MS), checked before anything starts.
+	if cfg.envOpts, err = runtime.FromEnv(); err != nil {
+		fmt.Fprintln(os.Stderr, "wordcount:", err)
+		os.Exit(exitUsage)
+	}
 	ctx, stop := signalContext(os.Stderr)
 	defer stop()
 	var lines io.Reader = os.Stdin
@@ -184,11 +190,7 @@ func newApp(cfg *config, addrs []string, stateDir string, stderr io.Writer) (*ru
 		runtime.CommitInterval(200 * time.Millisecond),
 		runtime.Logger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
 	}
-	env, err := runtime.FromEnv()
-	if err != nil {
-		return nil, err
-	}
-	opts = append(opts, env...)
+	opts = append(opts, cfg.envOpts...)
 	opts = append(opts,
 		runtime.ApplicationID(cfg.appID),
 		runtime.Brokers(addrs...),

@@ -339,3 +339,21 @@ func TestEmbeddedBroker(t *testing.T) {
 		}
 	}
 }
+
+// A variable that does not parse stops the program before it starts
+// anything, with a usage error naming the variable and its value.
+func TestBadEnvironment(t *testing.T) {
+	for _, kv := range []string{"SAMSA_PARTITIONS=many", "SAMSA_THREADS=x", "SAMSA_SESSION_TIMEOUT_MS=10s"} {
+		p := start(t, nil, []string{kv})
+		if code := p.exit(t, 10*time.Second); code != exitUsage {
+			t.Errorf("%s: exit code %d, want %d", kv, code, exitUsage)
+		}
+		name, value, _ := strings.Cut(kv, "=")
+		if want := fmt.Sprintf("%s=%q", name, value); !strings.Contains(p.stderr.String(), want) {
+			t.Errorf("%s: stderr does not name %s:\n%s", kv, want, p.stderr.String())
+		}
+		if strings.Contains(p.stderr.String(), "broker up") {
+			t.Errorf("%s: a broker was started:\n%s", kv, p.stderr.String())
+		}
+	}
+}
