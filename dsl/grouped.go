@@ -127,8 +127,14 @@ func (p *aggBase[K, V, VR]) Init(ctx processor.Context[K, change[VR]]) error {
 	if p.kv, err = state.GetKeyValueStore[K, VR](ctx, p.store); err != nil {
 		return err
 	}
-	p.cached = p.kv.SetFlushListener(forwardFlushed(p.fwd))
-	return nil
+	// The flush listener is set on the task's handle, which only the
+	// engine hands out: user processors cannot take it over.
+	h, err := engine.TaskStore(p.fwd, p.store)
+	if err != nil {
+		return err
+	}
+	p.cached, err = state.SetFlushListener(h, forwardFlushed(p.fwd))
+	return err
 }
 
 // skip drops records aggregations ignore, as Kafka Streams does.

@@ -160,8 +160,14 @@ func (p *tableSourceProc[K, V]) Init(ctx processor.Context[K, change[V]]) error 
 	if p.kv, err = state.GetKeyValueStore[K, V](ctx, p.store); err != nil {
 		return err
 	}
-	p.cached = p.kv.SetFlushListener(forwardFlushed(p.fwd))
-	return nil
+	// The flush listener is set on the task's handle, which only the
+	// engine hands out: user processors cannot take it over.
+	h, err := engine.TaskStore(p.fwd, p.store)
+	if err != nil {
+		return err
+	}
+	p.cached, err = state.SetFlushListener(h, forwardFlushed(p.fwd))
+	return err
 }
 
 func (p *tableSourceProc[K, V]) Process(rec processor.Record[K, V]) error {

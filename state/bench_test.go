@@ -41,7 +41,7 @@ func benchStore(b *testing.B, env *Env, cached bool) *KeyValueStore[string, int6
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	return st.(*KeyValueStore[string, int64])
+	return st.Typed().(*KeyValueStore[string, int64])
 }
 
 func pebbleEnv(b *testing.B) *Env {
