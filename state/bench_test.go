@@ -65,6 +65,33 @@ func BenchmarkMemoryGetPut(b *testing.B) {
 	benchCount(b, benchStore(b, &Env{InMemory: true}, false))
 }
 
+// BenchmarkMemoryGetPutViewed is BenchmarkMemoryGetPut once the store has
+// handed out a view: what its writes pay for the lock views read under.
+func BenchmarkMemoryGetPutViewed(b *testing.B) {
+	kb := KeyValueStoreBuilder("counts", stringSerde{}, int64Serde{})
+	st, err := kb.Build(&Env{InMemory: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	if _, err := st.View(); err != nil {
+		b.Fatal(err)
+	}
+	benchCount(b, st.Typed().(*KeyValueStore[string, int64]))
+}
+
+// BenchmarkTimestampedMemoryGetPut is the count of BenchmarkMemoryGetPut
+// on a timestamped store, as the DSL keeps its aggregations.
+func BenchmarkTimestampedMemoryGetPut(b *testing.B) {
+	kb := TimestampedKeyValueStoreBuilder("counts", stringSerde{}, int64Serde{})
+	st, err := kb.Build(&Env{InMemory: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	benchCount(b, st.Typed().(*KeyValueStore[string, ValueAndTimestamp[int64]]).plain.(*KeyValueStore[string, int64]))
+}
+
 // TestGetPutDoNotAllocate holds the typed stores to their promise: no
 // allocation per Get or Put of fixed-size values once keys are warm.
 func TestGetPutDoNotAllocate(t *testing.T) {
