@@ -49,7 +49,9 @@ func checkUserStore(t *testing.T, st processor.StateStore) {
 	if _, ok := st.(interface{ Flush() error }); ok {
 		t.Errorf("a processor can flush its %T", st)
 	}
-	if _, ok := st.(interface{ Bytes() state.KeyValueBytesStore }); ok {
+	if _, ok := st.(interface {
+		Bytes() state.KeyValueBytesStore
+	}); ok {
 		t.Errorf("a processor can reach the bytes store of its %T", st)
 	}
 	if _, ok := st.(interface{ Txn() *state.TxnStore }); ok {
