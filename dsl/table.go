@@ -27,9 +27,10 @@ type change[V any] struct {
 }
 
 // Table reads topic as a table, materialized in a key-value store
-// (Materialized names it). Records with a null key are dropped and counted.
-func Table[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) KTable[K, V] {
-	c := configure(opts)
+// (MaterializedAs names it). Records with a null key are dropped and
+// counted. Named names the node that turns the topic into a table.
+func Table[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Materialized[K, V]) KTable[K, V] {
+	c := merge(opts)
 	// Kafka Streams numbers the store first, then the two nodes.
 	store := c.store
 	if store == "" {
@@ -37,6 +38,7 @@ func Table[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSer
 	}
 	source := b.generate("KSTREAM-SOURCE")
 	name := b.name(c.name, "KTABLE-SOURCE")
+	b.only(name, "Table", c, setName|materializedSettings)
 	b.topo.AddSource(source, keySerde, valueSerde, topic)
 	b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, change[V]] {
 		return &tableSourceProc[K, V]{store: store}
@@ -48,7 +50,7 @@ func Table[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSer
 
 // addStore adds the key-value store of a table or aggregation, with the
 // options' serdes over the given ones.
-func addStore[K, V any](b *Builder, c config, store, node string, ks serde.Serde[K], vs serde.Serde[V]) {
+func addStore[K, V any](b *Builder, c options, store, node string, ks serde.Serde[K], vs serde.Serde[V]) {
 	k, err := pickSerde(c.keySerde, ks)
 	if err != nil {
 		b.fail("dsl: store %q: key %w", store, err)
@@ -59,20 +61,20 @@ func addStore[K, V any](b *Builder, c config, store, node string, ks serde.Serde
 	}
 	switch {
 	case k == nil && v == nil:
-		b.fail("%w: store %q of %q has no key and value serde: pass them with dsl.Materialized(...).WithKeySerde/WithValueSerde", errMissingSerde, store, node)
+		b.fail("%w: store %q of %q has no key and value serde: pass them with dsl.MaterializedWith", errMissingSerde, store, node)
 	case k == nil:
-		b.fail("%w: store %q of %q has no key serde: pass one with dsl.Materialized(...).WithKeySerde or dsl.GroupedWith", errMissingSerde, store, node)
+		b.fail("%w: store %q of %q has no key serde: pass one with dsl.MaterializedWith or dsl.GroupedWith", errMissingSerde, store, node)
 	case v == nil:
-		b.fail("%w: store %q of %q has no value serde: pass one with dsl.Materialized(...).WithValueSerde", errMissingSerde, store, node)
+		b.fail("%w: store %q of %q has no value serde: pass one with dsl.MaterializedWith", errMissingSerde, store, node)
 	}
 	sb := state.TimestampedKeyValueStoreBuilder(store, k, v)
 	if c.caching > 0 {
 		sb = sb.WithCachingEnabled(c.caching)
 	}
-	if c.noLogging {
+	if c.set&setNoLogging != 0 {
 		sb = sb.WithLoggingDisabled()
 	}
-	if c.inMemory {
+	if c.set&setInMemory != 0 {
 		sb = sb.InMemory()
 	}
 	b.g.AddStore(sb, node)
@@ -97,8 +99,11 @@ func (t KTable[K, V]) FilterNot(pred func(key K, value V) bool, opts ...Option) 
 }
 
 func (t KTable[K, V]) filter(pred func(K, V) bool, not bool, opts []Option) KTable[K, V] {
-	c := configure(opts)
-	name := t.b.name(c.name, "KTABLE-FILTER")
+	op := "KTable.Filter"
+	if not {
+		op = "KTable.FilterNot"
+	}
+	name := t.b.named(opts, "KTABLE-FILTER", op)
 	t.b.topo.AddProcessor(name, supply(func() processor.Processor[K, change[V], K, change[V]] {
 		return &tableFilterProc[K, V]{pred: pred, not: not}
 	}), t.node)
@@ -107,23 +112,18 @@ func (t KTable[K, V]) filter(pred func(K, V) bool, not bool, opts []Option) KTab
 
 // MapValues replaces each row's value with f(value); deletes stay deletes.
 func (t KTable[K, V]) MapValues[VR any](f func(value V) VR, opts ...Option) KTable[K, VR] {
-	c := configure(opts)
-	name := t.b.name(c.name, "KTABLE-MAPVALUES")
+	name := t.b.named(opts, "KTABLE-MAPVALUES", "KTable.MapValues")
 	t.b.topo.AddProcessor(name, supply(func() processor.Processor[K, change[V], K, change[VR]] {
 		return &tableMapValuesProc[K, V, VR]{f: f}
 	}), t.node)
-	vs, err := pickSerde[VR](c.valueSerde, nil)
-	if err != nil {
-		t.b.fail("dsl: %q: value %w", name, err)
-	}
+	vs, _ := pickSerde[VR](nil, nil)
 	return KTable[K, VR]{b: t.b, node: name, ks: t.ks, vs: vs}
 }
 
 // ToStream turns the table's updates into a stream; a delete becomes a
 // record with a null value.
 func (t KTable[K, V]) ToStream(opts ...Option) KStream[K, V] {
-	c := configure(opts)
-	name := t.b.name(c.name, "KTABLE-TOSTREAM")
+	name := t.b.named(opts, "KTABLE-TOSTREAM", "ToStream")
 	t.b.topo.AddProcessor(name, supply(func() processor.Processor[K, change[V], K, V] {
 		return &toStreamProc[K, V]{}
 	}), t.node)

@@ -32,7 +32,7 @@ func TestCachedWordCount(t *testing.T) {
 			dsl.Stream(b, "text-lines", serde.String, serde.String).
 				FlatMapValues(strings.Fields).
 				GroupBy(func(_, w string) string { return w }, dsl.GroupedWith(serde.String, serde.String)).
-				Count(dsl.Materialized("counts").WithCachingEnabled(1<<20)).
+				Count(dsl.MaterializedAs[string, int64]("counts").WithCachingEnabled(1<<20)).
 				ToStream().
 				To("word-counts", dsl.ProducedWith(serde.String, serde.Int64))
 			topo, err := b.Build()

@@ -162,7 +162,7 @@ func wordCount(b testing.TB) *topology.Topology {
 	dsl.Stream(bld, "text-lines", serde.String, serde.String).
 		FlatMapValues(func(line string) []string { return strings.Fields(strings.ToLower(line)) }).
 		GroupBy(func(_, word string) string { return word }, dsl.GroupedWith(serde.String, serde.String)).
-		Count(dsl.Materialized("counts")).
+		Count(dsl.MaterializedAs[string, int64]("counts")).
 		ToStream().
 		To("word-counts", dsl.ProducedWith(serde.String, serde.Int64))
 	topo, err := bld.Build()

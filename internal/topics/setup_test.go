@@ -55,7 +55,7 @@ func graphOf(t *testing.T, build func(b *dsl.Builder)) *engine.Graph {
 func wordCount(b *dsl.Builder) {
 	dsl.Stream(b, "in", serde.String, serde.String).
 		GroupBy(func(_, v string) string { return v }, dsl.GroupedWith(serde.String, serde.String)).
-		Count(dsl.Materialized("counts")).
+		Count(dsl.MaterializedAs[string, int64]("counts")).
 		ToStream().
 		To("out", dsl.ProducedWith(serde.String, serde.Int64))
 }
@@ -196,9 +196,9 @@ func TestSetupExplicitPartitions(t *testing.T) {
 	// in (3) → r-repartition (5, explicit) → c-repartition (derived: 5).
 	g := graphOf(t, func(b *dsl.Builder) {
 		dsl.Stream(b, "in", serde.String, serde.String).
-			Repartition(dsl.Repartitioned("r"), dsl.WithNumberOfPartitions(5)).
-			GroupBy(func(_, v string) string { return v }, dsl.GroupedWith(serde.String, serde.String), dsl.Repartitioned("c")).
-			Count(dsl.Materialized("c")).
+			Repartition(dsl.RepartitionedWith(serde.String, serde.String).WithName("r").WithNumberOfPartitions(5)).
+			GroupBy(func(_, v string) string { return v }, dsl.GroupedWith(serde.String, serde.String).WithName("c")).
+			Count(dsl.MaterializedAs[string, int64]("c")).
 			ToStream().
 			To("out", dsl.ProducedWith(serde.String, serde.Int64))
 	})
