@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samsa-go/samsa/internal/testfix"
 	"github.com/samsa-go/samsa/runtime"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestConfigValidation(t *testing.T) {
-	topo := wordCount(t)
+	topo := testfix.WordCount(t)
 	base := []runtime.Option{runtime.ApplicationID("wc"), runtime.Brokers("localhost:9092"), runtime.StateDir(t.TempDir())}
 	for _, tc := range []struct {
 		name string
@@ -111,7 +112,7 @@ func TestConfigValidation(t *testing.T) {
 // TestConfigErrorsJoined checks that New reports every bad option at once,
 // so a user fixes a configuration in one round.
 func TestConfigErrorsJoined(t *testing.T) {
-	_, err := runtime.New(wordCount(t), runtime.ApplicationID("wc"), runtime.Brokers("127.0.0.1:99999"),
+	_, err := runtime.New(testfix.WordCount(t), runtime.ApplicationID("wc"), runtime.Brokers("127.0.0.1:99999"),
 		runtime.ProcessingGuarantee(7), runtime.StartupTimeout(-time.Second))
 	for _, want := range []string{"Brokers(", "ProcessingGuarantee(7)", "StartupTimeout(-1s)"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -124,7 +125,7 @@ func TestConfigErrorsJoined(t *testing.T) {
 }
 
 func TestConfigErrorFromKgo(t *testing.T) {
-	_, err := runtime.New(wordCount(t), runtime.ApplicationID("wc"), runtime.Brokers("a:1"),
+	_, err := runtime.New(testfix.WordCount(t), runtime.ApplicationID("wc"), runtime.Brokers("a:1"),
 		runtime.SessionTimeout(time.Second))
 	var ce *runtime.ConfigError
 	if !errors.As(err, &ce) || ce.Err == nil || !errors.Is(err, ce.Err) {

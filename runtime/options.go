@@ -1,8 +1,10 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -33,6 +35,25 @@ func (g Guarantee) String() string {
 		return "exactly_once_v2"
 	}
 	return "Guarantee(" + strconv.Itoa(int(g)) + ")"
+}
+
+// MarshalText returns the name Kafka Streams gives g, as String does.
+func (g Guarantee) MarshalText() ([]byte, error) { return []byte(g.String()), nil }
+
+// UnmarshalText sets g from its Kafka Streams name, at_least_once or
+// exactly_once_v2 (exactly_once, Kafka's older name, is read as
+// exactly_once_v2), in any case. With MarshalText it lets flag.TextVar and
+// encoding/json read a Guarantee.
+func (g *Guarantee) UnmarshalText(text []byte) error {
+	switch strings.ToLower(strings.TrimSpace(string(text))) {
+	case "at_least_once":
+		*g = AtLeastOnce
+	case "exactly_once_v2", "exactly_once":
+		*g = ExactlyOnceV2
+	default:
+		return fmt.Errorf("runtime: unknown processing guarantee %q: want at_least_once or exactly_once_v2", text)
+	}
+	return nil
 }
 
 // Option configures an App.
@@ -142,60 +163,93 @@ func ReplicationFactor(n int16) Option { return func(c *config) { c.replication 
 
 // Environment variables read by FromEnv.
 const (
-	EnvBrokers       = "SAMSA_BROKERS"
-	EnvApplicationID = "SAMSA_APPLICATION_ID"
-	EnvStateDir      = "SAMSA_STATE_DIR"
-	EnvThreads       = "SAMSA_THREADS"
-	EnvGuarantee     = "SAMSA_PROCESSING_GUARANTEE"
-	EnvCommitMillis  = "SAMSA_COMMIT_INTERVAL_MS"
+	EnvBrokers              = "SAMSA_BROKERS"
+	EnvApplicationID        = "SAMSA_APPLICATION_ID"
+	EnvStateDir             = "SAMSA_STATE_DIR"
+	EnvThreads              = "SAMSA_THREADS"
+	EnvGuarantee            = "SAMSA_PROCESSING_GUARANTEE"
+	EnvCommitMillis         = "SAMSA_COMMIT_INTERVAL_MS"
+	EnvSessionTimeoutMillis = "SAMSA_SESSION_TIMEOUT_MS"
 )
 
 // FromEnv reads the configuration of a pod from environment variables:
-// SAMSA_BROKERS (comma-separated), SAMSA_APPLICATION_ID, SAMSA_STATE_DIR,
-// SAMSA_THREADS, SAMSA_PROCESSING_GUARANTEE (at_least_once or
-// exactly_once_v2) and SAMSA_COMMIT_INTERVAL_MS. Unset variables leave the
-// defaults (or earlier options) alone; a malformed one is an error naming
-// it.
+//
+//	SAMSA_BROKERS               Brokers, comma-separated host:port
+//	SAMSA_APPLICATION_ID        ApplicationID
+//	SAMSA_STATE_DIR             StateDir
+//	SAMSA_THREADS               Threads
+//	SAMSA_PROCESSING_GUARANTEE  ProcessingGuarantee: at_least_once or exactly_once_v2
+//	SAMSA_COMMIT_INTERVAL_MS    CommitInterval, in milliseconds
+//	SAMSA_SESSION_TIMEOUT_MS    SessionTimeout, in milliseconds
+//
+// An unset or empty variable leaves the default (or an earlier option)
+// alone. A variable that does not parse is an error naming the variable and
+// its value; FromEnv reports all of them at once.
 func FromEnv() ([]Option, error) {
 	var opts []Option
-	if v := os.Getenv(EnvBrokers); v != "" {
-		var addrs []string
-		for _, a := range strings.Split(v, ",") {
-			if a = strings.TrimSpace(a); a != "" {
-				addrs = append(addrs, a)
-			}
+	var errs []error
+	bad := func(name, v, want string) {
+		errs = append(errs, fmt.Errorf("runtime: %s=%q %s", name, v, want))
+	}
+	millis := func(name, v string, opt func(time.Duration) Option) {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 1 || n > math.MaxInt64/int64(time.Millisecond) {
+			bad(name, v, "is not a positive number of milliseconds")
+			return
 		}
-		opts = append(opts, Brokers(addrs...))
+		opts = append(opts, opt(time.Duration(n)*time.Millisecond))
+	}
+	if v := os.Getenv(EnvBrokers); v != "" {
+		if addrs := splitBrokers(v); len(addrs) > 0 {
+			opts = append(opts, Brokers(addrs...))
+		} else {
+			bad(EnvBrokers, v, "lists no brokers")
+		}
 	}
 	if v := os.Getenv(EnvApplicationID); v != "" {
-		opts = append(opts, ApplicationID(v))
+		if err := checkAppID(v); err != nil {
+			bad(EnvApplicationID, v, "is not an application id: "+err.Error())
+		} else {
+			opts = append(opts, ApplicationID(v))
+		}
 	}
 	if v := os.Getenv(EnvStateDir); v != "" {
 		opts = append(opts, StateDir(v))
 	}
 	if v := os.Getenv(EnvThreads); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("runtime: %s=%q is not a positive number of threads", EnvThreads, v)
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err != nil || n < 1 {
+			bad(EnvThreads, v, "is not a positive number of threads")
+		} else {
+			opts = append(opts, Threads(n))
 		}
-		opts = append(opts, Threads(n))
 	}
 	if v := os.Getenv(EnvGuarantee); v != "" {
-		switch strings.ToLower(v) {
-		case "at_least_once":
-			opts = append(opts, ProcessingGuarantee(AtLeastOnce))
-		case "exactly_once_v2", "exactly_once":
-			opts = append(opts, ProcessingGuarantee(ExactlyOnceV2))
-		default:
-			return nil, fmt.Errorf("runtime: %s=%q is neither at_least_once nor exactly_once_v2", EnvGuarantee, v)
+		var g Guarantee
+		if err := g.UnmarshalText([]byte(v)); err != nil {
+			bad(EnvGuarantee, v, "is neither at_least_once nor exactly_once_v2")
+		} else {
+			opts = append(opts, ProcessingGuarantee(g))
 		}
 	}
 	if v := os.Getenv(EnvCommitMillis); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("runtime: %s=%q is not a positive number of milliseconds", EnvCommitMillis, v)
-		}
-		opts = append(opts, CommitInterval(time.Duration(n)*time.Millisecond))
+		millis(EnvCommitMillis, v, CommitInterval)
+	}
+	if v := os.Getenv(EnvSessionTimeoutMillis); v != "" {
+		millis(EnvSessionTimeoutMillis, v, SessionTimeout)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return opts, nil
+}
+
+// splitBrokers splits a comma-separated broker list, dropping blanks.
+func splitBrokers(v string) []string {
+	var addrs []string
+	for a := range strings.SplitSeq(v, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			addrs = append(addrs, a)
+		}
+	}
+	return addrs
 }

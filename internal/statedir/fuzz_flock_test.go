@@ -51,7 +51,7 @@ func FuzzLockFile(f *testing.F) {
 		if le.PID != want || le.Path != path {
 			t.Fatalf("lock file %q: LockedError = %+v, want pid %d in %q", content, le, want, path)
 		}
-		msg := fmt.Sprintf("statedir: state directory %q is locked by another instance", path)
+		msg := fmt.Sprintf("state directory %q is locked by another instance", path)
 		if want > 0 {
 			msg += fmt.Sprintf(" (pid %d)", want)
 		}

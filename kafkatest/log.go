@@ -1,4 +1,4 @@
-package devbroker
+package kafkatest
 
 import (
 	"context"
@@ -29,5 +29,5 @@ func (s slogLogger) Logf(level kfake.LogLevel, format string, args ...any) {
 	if !s.l.Enabled(ctx, lvl) {
 		return // skip formatting: kfake logs per request at debug
 	}
-	s.l.Log(ctx, lvl, fmt.Sprintf(format, args...), "component", "devbroker")
+	s.l.Log(ctx, lvl, fmt.Sprintf(format, args...), "component", "kafkatest")
 }
