@@ -67,7 +67,7 @@ func addStore[K, V any](b *Builder, c options, store, node string, ks serde.Serd
 	case v == nil:
 		b.fail("%w: store %q of %q has no value serde: pass one with dsl.MaterializedWith", errMissingSerde, store, node)
 	}
-	sb := state.KeyValueStoreBuilder(store, k, v)
+	sb := state.TimestampedKeyValueStoreBuilder(store, k, v)
 	if c.caching > 0 {
 		sb = sb.WithCachingEnabled(c.caching)
 	}
@@ -131,14 +131,18 @@ func (t KTable[K, V]) ToStream(opts ...Option) KStream[K, V] {
 }
 
 // forwardFlushed returns the flush listener of a cached table: it forwards
-// each update the cache writes down as a change, with the time of the
-// write it kept.
-func forwardFlushed[K, V any](fwd *engine.ProcContext[K, change[V]]) func(state.Flushed[K, V]) error {
-	return func(f state.Flushed[K, V]) error {
+// each update the cache writes down as a change, with the new value's
+// timestamp (for a delete, the time of the write the cache kept).
+func forwardFlushed[K, V any](fwd *engine.ProcContext[K, change[V]]) func(state.Flushed[K, state.ValueAndTimestamp[V]]) error {
+	return func(f state.Flushed[K, state.ValueAndTimestamp[V]]) error {
+		ts := f.Timestamp
+		if f.HasNew {
+			ts = f.New.Timestamp
+		}
 		return fwd.Forward(processor.Record[K, change[V]]{
 			Key:       f.Key,
-			Value:     change[V]{New: f.New, Old: f.Old, HasNew: f.HasNew, HasOld: f.HasOld},
-			Timestamp: f.Timestamp,
+			Value:     change[V]{New: f.New.Value, Old: f.Old.Value, HasNew: f.HasNew, HasOld: f.HasOld},
+			Timestamp: ts,
 		})
 	}
 }
@@ -146,7 +150,7 @@ func forwardFlushed[K, V any](fwd *engine.ProcContext[K, change[V]]) func(state.
 type tableSourceProc[K, V any] struct {
 	base[K, change[V]]
 	store  string
-	kv     *state.KeyValueStore[K, V]
+	kv     *state.TimestampedKeyValueStore[K, V]
 	drops  engine.Dropper
 	cached bool
 }
@@ -157,11 +161,17 @@ func (p *tableSourceProc[K, V]) Init(ctx processor.Context[K, change[V]]) error 
 	}
 	p.drops = dropper(ctx)
 	var err error
-	if p.kv, err = state.GetKeyValueStore[K, V](ctx, p.store); err != nil {
+	if p.kv, err = state.GetTimestampedKeyValueStore[K, V](ctx, p.store); err != nil {
 		return err
 	}
-	p.cached = p.kv.SetFlushListener(forwardFlushed(p.fwd))
-	return nil
+	// The flush listener is set on the task's handle, which only the
+	// engine hands out: user processors cannot take it over.
+	h, err := engine.TaskStore(p.fwd, p.store)
+	if err != nil {
+		return err
+	}
+	p.cached, err = state.SetFlushListener(h, forwardFlushed(p.fwd))
+	return err
 }
 
 func (p *tableSourceProc[K, V]) Process(rec processor.Record[K, V]) error {
@@ -175,19 +185,21 @@ func (p *tableSourceProc[K, V]) Process(rec processor.Record[K, V]) error {
 			_, _, err := p.kv.Delete(rec.Key)
 			return err
 		}
-		return p.kv.Put(rec.Key, rec.Value)
+		return p.kv.Put(rec.Key, state.ValueAndTimestamp[V]{Value: rec.Value, Timestamp: rec.Timestamp})
 	}
 	var c change[V]
+	var old state.ValueAndTimestamp[V]
 	var err error
 	if rec.NullValue {
-		c.Old, c.HasOld, err = p.kv.Delete(rec.Key)
+		old, c.HasOld, err = p.kv.Delete(rec.Key)
 	} else {
-		c.Old, c.HasOld, err = p.kv.Get(rec.Key)
+		old, c.HasOld, err = p.kv.Get(rec.Key)
 		if err == nil {
-			err = p.kv.Put(rec.Key, rec.Value)
+			err = p.kv.Put(rec.Key, state.ValueAndTimestamp[V]{Value: rec.Value, Timestamp: rec.Timestamp})
 		}
 		c.New, c.HasNew = rec.Value, true
 	}
+	c.Old = old.Value
 	if err != nil {
 		return err
 	}

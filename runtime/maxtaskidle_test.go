@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/kafkatest"
 	"github.com/samsa-go/samsa/runtime"
 	"github.com/samsa-go/samsa/serde"
 	"github.com/samsa-go/samsa/topology"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -27,18 +27,13 @@ func mergeTopology(t testing.TB) *topology.Topology {
 	return topo
 }
 
-func mergeCluster(t testing.TB) *kfake.Cluster {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "left", "right", "merged", "other", "other-out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
+func mergeBroker(t testing.TB) *kafkatest.Broker {
+	return kafkatest.NewBroker(t, kafkatest.Topics(1, "left", "right", "merged", "other", "other-out"))
 }
 
-func produce(t testing.TB, c *kfake.Cluster, topic, value string, ts int64) {
+func produce(t testing.TB, c *kafkatest.Broker, topic, value string, ts int64) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	cl, err := c.Client()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,8 +50,8 @@ type reader struct {
 	cl *kgo.Client
 }
 
-func newReader(t testing.TB, c *kfake.Cluster, topic string) *reader {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topic),
+func newReader(t testing.TB, c *kafkatest.Broker, topic string) *reader {
+	cl, err := c.Client(kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +90,7 @@ func (r *reader) readN(n int, d time.Duration) []string {
 // A task whose other input is empty waits MaxTaskIdle for it: a record
 // arriving in time with an earlier timestamp is processed first.
 func TestMaxTaskIdleWaitsForEmptyPartition(t *testing.T) {
-	c := mergeCluster(t)
+	c := mergeBroker(t)
 	app, _ := runApp(t, c, mergeTopology(t), t.TempDir(), runtime.ApplicationID("merge"), runtime.MaxTaskIdle(2*time.Second))
 	waitState(t, app, runtime.Running)
 	merged := newReader(t, c, "merged")
@@ -131,7 +126,7 @@ func TestMaxTaskIdleWaitsForEmptyPartition(t *testing.T) {
 // commits keeps its offset uncommitted: after a restart it is processed,
 // once.
 func TestMaxTaskIdleExactlyOnceKeepsHeldRecord(t *testing.T) {
-	c := mergeCluster(t)
+	c := mergeBroker(t)
 	dir := t.TempDir()
 	app, done := runApp(t, c, mergeTopology(t), dir, runtime.ApplicationID("merge"), runtime.ExactlyOnce(), runtime.MaxTaskIdle(time.Minute))
 	waitState(t, app, runtime.Running)

@@ -60,9 +60,12 @@ func (t *thread) Send(topic string, key, value []byte, timestamp int64, headers 
 
 // SendChangelog produces a store change to its changelog partition; the
 // last record per changelog gives its offset after the commit.
-func (t *thread) SendChangelog(cl *engine.Changelog, key, value []byte, timestamp int64) error {
+func (t *thread) SendChangelog(cl *engine.Changelog, key, value []byte, timestamp int64, headers []processor.Header) error {
 	r := t.out.record(key, value)
 	r.Topic, r.Partition, r.Timestamp = cl.Topic, cl.Partition, timeOf(timestamp)
+	for _, h := range headers {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: append([]byte(nil), h.Value...)})
+	}
 	t.lastLogged[cl] = r
 	t.produce(r)
 	return nil

@@ -422,7 +422,7 @@ func (d *Driver) DroppedRecords() map[string]int64 {
 func (d *Driver) StateStore(name string) processor.StateStore {
 	for _, task := range d.tasks {
 		if s := task.Store(name); s != nil {
-			return s
+			return s.Typed()
 		}
 	}
 	return nil
@@ -436,7 +436,7 @@ func (d *Driver) StateStoreAt(name string, partition int32) processor.StateStore
 			continue
 		}
 		if s := task.Store(name); s != nil {
-			return s
+			return s.Typed()
 		}
 	}
 	return nil
@@ -507,13 +507,16 @@ func (h host) Send(topic string, key, value []byte, timestamp int64, headers []p
 	return nil
 }
 
-func (h host) SendChangelog(cl *engine.Changelog, key, value []byte, timestamp int64) error {
+func (h host) SendChangelog(cl *engine.Changelog, key, value []byte, timestamp int64, headers []processor.Header) error {
 	d := h.d
 	tp := d.topics[cl.Topic]
 	if tp == nil {
 		tp = d.topic(cl.Topic)
 	}
 	r := record{RawRecord: d.copyRecord(engine.RawRecord{Key: key, Value: value, Timestamp: timestamp}), from: d.current}
+	if len(headers) > 0 {
+		r.Headers = slices.Clone(headers)
+	}
 	d.add(tp, cl.Partition, r, true)
 	return nil
 }

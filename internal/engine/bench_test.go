@@ -12,7 +12,9 @@ import (
 type nopCollector struct{}
 
 func (nopCollector) Send(string, []byte, []byte, int64, []processor.Header) error { return nil }
-func (nopCollector) SendChangelog(*engine.Changelog, []byte, []byte, int64) error { return nil }
+func (nopCollector) SendChangelog(*engine.Changelog, []byte, []byte, int64, []processor.Header) error {
+	return nil
+}
 
 // BenchmarkHops measures the engine alone, without the test driver: a source
 // (int64 keys and values), n stateless operations and a sink writing to a

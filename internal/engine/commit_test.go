@@ -24,7 +24,7 @@ type host struct {
 
 func (h *host) Send(string, []byte, []byte, int64, []processor.Header) error { return nil }
 
-func (h *host) SendChangelog(cl *engine.Changelog, key, value []byte, ts int64) error {
+func (h *host) SendChangelog(cl *engine.Changelog, key, value []byte, ts int64, _ []processor.Header) error {
 	n, _ := serde.Int64.Deserialize("", value)
 	h.log = append(h.log, fmt.Sprintf("changelog %s[%d] %s=%d@%d", cl.Topic, cl.Partition, key, n, ts))
 	h.offset[cl]++
@@ -48,6 +48,11 @@ func (h *host) expect(t *testing.T, want ...string) {
 	}
 	h.log = nil
 }
+
+// viewGetter hands out one store view.
+type viewGetter struct{ v processor.StateStore }
+
+func (g viewGetter) StateStore(string) (processor.StateStore, error) { return g.v, nil }
 
 // The commit sequence: caches flush and their changes go to the changelog,
 // the host commits the offsets, the transaction buffer reaches Pebble, and
@@ -81,16 +86,25 @@ func TestCommitSequence(t *testing.T) {
 		}
 		return task
 	}
+	// The store's view reads Pebble, below the cache and the transaction
+	// buffer.
 	pebbleValue := func(task *engine.Task) string {
-		v, ok, err := task.Store("counts").Bytes().Get([]byte("a"))
+		v, err := task.Store("counts").View()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !ok {
+		ro, err := state.GetReadOnlyKeyValueStore[string, int64](viewGetter{v}, "counts")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, found, err := ro.Get("a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !found {
 			return "none"
 		}
-		n, _ := serde.Int64.Deserialize("", v)
-		return fmt.Sprint(n)
+		return fmt.Sprint(got)
 	}
 	pipe := func(task *engine.Task, offsets ...int64) {
 		for _, o := range offsets {

@@ -16,9 +16,10 @@ type Collector interface {
 	// graph (internal topics without the application id prefix), to the
 	// partition its key hashes to (see KeyPartition).
 	Send(topic string, key, value []byte, timestamp int64, headers []processor.Header) error
-	// SendChangelog sends one change of a store to its changelog partition;
-	// value nil is a delete (a tombstone).
-	SendChangelog(cl *Changelog, key, value []byte, timestamp int64) error
+	// SendChangelog sends one change of a store to its changelog partition,
+	// stamped with the time the store gives (that of the write it kept);
+	// value nil is a delete (a tombstone). headers are usually nil.
+	SendChangelog(cl *Changelog, key, value []byte, timestamp int64, headers []processor.Header) error
 }
 
 // Committer is the host's part of the commit sequence (see Commit): the

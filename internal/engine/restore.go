@@ -3,17 +3,11 @@ package engine
 import (
 	"fmt"
 
-	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/state"
 )
 
 // ChangelogRecord is one record read back from a changelog topic.
-type ChangelogRecord struct {
-	Key, Value []byte // Value nil: a tombstone
-	Timestamp  int64
-	Headers    []processor.Header
-	Offset     int64
-}
+type ChangelogRecord = state.ChangelogRecord
 
 // Changelogs returns the changelog partitions of the task's logged stores,
 // which the host restores before the task starts.
@@ -47,33 +41,9 @@ func (t *Task) Restore(cl *Changelog, recs []ChangelogRecord) error {
 }
 
 // applyChangelog writes changelog records straight into the innermost
-// store, below caching, changelogging and the transaction buffer, as one
-// batch where the store can.
-func applyChangelog(s state.Store, recs []ChangelogRecord) error {
-	b := s.Bytes()
-	bw, batched := b.(state.BatchWriter)
-	if batched {
-		bw.BeginBatch()
-	}
-	var err error
-	for i := range recs {
-		r := &recs[i]
-		if r.Value == nil {
-			err = b.Delete(r.Key)
-		} else {
-			err = b.Put(r.Key, r.Value)
-		}
-		if err != nil {
-			break
-		}
-	}
-	if batched {
-		if cerr := bw.CommitBatch(); err == nil {
-			err = cerr
-		}
-	}
-	return err
-}
+// store, below caching, changelogging and the transaction buffer: the
+// store rebuilds its own layout from each record.
+func applyChangelog(s state.Store, recs []ChangelogRecord) error { return s.RestoreBatch(recs) }
 
 // RestoreDone ends the restore of cl, whose last record read had offset
 // last (-1 if none was read): the store is flushed and, if persistent, the

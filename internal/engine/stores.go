@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 
+	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/state"
 )
 
@@ -73,11 +74,11 @@ func (t *Task) changeLogger(store string) state.ChangeLogger {
 	return changeLogger{cl}
 }
 
-// changeLogger stamps each change with the time of the record being
-// processed, or of the punctuation running, as Kafka Streams does.
+// changeLogger hands each change of a store to the Collector as a record of
+// the store's changelog partition.
 type changeLogger struct{ cl *Changelog }
 
-func (l changeLogger) LogChange(key, value []byte) error {
+func (l changeLogger) LogChange(key, value []byte, timestamp int64, headers []processor.Header) error {
 	l.cl.sent = true
-	return l.cl.task.cfg.Collector.SendChangelog(l.cl, key, value, l.cl.task.ts)
+	return l.cl.task.cfg.Collector.SendChangelog(l.cl, key, value, timestamp, headers)
 }
