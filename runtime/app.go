@@ -56,10 +56,6 @@ type App struct {
 	assignedThreads atomic.Int32
 	toPurge         map[string]map[int32]int64
 
-	// crashed makes threads stop without committing, for tests of
-	// failures.
-	crashed atomic.Bool
-
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
@@ -209,10 +205,6 @@ func (a *App) run(ctx context.Context) error {
 	var first error
 	for range a.threads {
 		err := <-errs
-		if errors.Is(err, errCrash) {
-			cancel()
-			continue
-		}
 		if err != nil && first == nil {
 			first = err
 			a.log.Error("stream thread failed; closing the app", "err", err)

@@ -177,16 +177,8 @@ func (t *thread) sinceCommit() time.Duration {
 // while no records arrive.
 const maxPollWait = 100 * time.Millisecond
 
-// errCrash stops a thread as a crash would: no commit, stores closed as
-// they are.
-var errCrash = errors.New("runtime: crashed on purpose")
-
 func (t *thread) loop(ctx context.Context) error {
 	for {
-		if t.app.crashed.Load() {
-			t.cl.AllowRebalance()
-			return errCrash
-		}
 		// Poll no longer than until the next commit is due: under
 		// exactly-once the records a task waits for (its own repartition
 		// output) become visible only after that commit.
