@@ -36,7 +36,7 @@ func enqueue(tk *engine.Task, logical string, recs []*kgo.Record) {
 				raw.Headers[i] = processor.Header{Key: h.Key, Value: h.Value}
 			}
 		}
-		in.Add(raw)
+		in.Add(&raw)
 	}
 }
 

@@ -5,17 +5,27 @@ import (
 	"slices"
 
 	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/processor"
 )
 
 // The driver's topics stand in for a broker's, under exactly-once: a record
 // becomes readable when the commit after it happened, and a crash aborts
 // what the crashed tasks wrote since.
 
-// record is a record in one of the driver's topics. from is the index of the
-// task that wrote it, -1 for a record piped in.
+// record is a record in one of the driver's topics; its key and value are
+// the driver's own. from is the index of the task that wrote it, -1 for a
+// record piped in.
 type record struct {
-	engine.RawRecord
-	from int
+	key, value []byte
+	headers    []processor.Header
+	ts, offset int64
+	partition  int32
+	from       int32
+}
+
+// raw returns r as the engine takes it from topic.
+func (r *record) raw(topic string) engine.RawRecord {
+	return engine.RawRecord{Topic: topic, Partition: r.partition, Offset: r.offset, Timestamp: r.ts, Key: r.key, Value: r.value, Headers: r.headers}
 }
 
 // topic is one topic of the driver. read is set for a topic the topology
@@ -97,12 +107,29 @@ func (tp *topic) partition(key []byte) int32 {
 	return engine.KeyPartition(key, tp.partitions)
 }
 
-// add appends r, whose key and value the driver owns, to partition p of tp:
-// to its task's input if the topology reads tp, to its view if a test can
-// read it.
-func (d *Driver) add(tp *topic, p int32, r record, toView bool) {
-	r.Topic, r.Partition, r.Offset = tp.name, p, tp.next[p]
+// add appends a record to tp, to the partition of its key unless p ≥ 0
+// says which: to the input of the task reading the partition if the
+// topology reads tp, to the topic's view if toView and a test can read it.
+// It copies key, value and headers. from is the task writing, -1 for a
+// record piped in.
+func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []processor.Header, from int, toView bool) {
+	if p < 0 {
+		p = tp.partition(key)
+	}
+	r := record{ts: ts, offset: tp.next[p], partition: p, from: int32(from)}
 	tp.next[p]++
+	buf := d.alloc(len(key) + len(value))
+	if key != nil {
+		r.key = buf[:len(key):len(key)]
+		copy(r.key, key)
+	}
+	if value != nil {
+		r.value = buf[len(key):]
+		copy(r.value, value)
+	}
+	if len(headers) > 0 {
+		r.headers = slices.Clone(headers)
+	}
 	if !tp.touched {
 		tp.touched = true
 		d.touched = append(d.touched, tp)
@@ -112,7 +139,8 @@ func (d *Driver) add(tp *topic, p int32, r record, toView bool) {
 		rp.log = append(rp.log, r)
 		// A task not started yet gets its log when it starts.
 		if rp.in != nil {
-			rp.in.Add(r.RawRecord)
+			raw := r.raw(tp.name)
+			rp.in.Add(&raw)
 		}
 	}
 	if v := tp.view; toView && v != nil {
@@ -121,23 +149,6 @@ func (d *Driver) add(tp *topic, p int32, r record, toView bool) {
 			v.note(len(v.recs) - 1)
 		}
 	}
-}
-
-// copyRecord returns r with its own copies of key and value, from the
-// driver's arena.
-func (d *Driver) copyRecord(r engine.RawRecord) engine.RawRecord {
-	buf := d.alloc(len(r.Key) + len(r.Value))
-	if r.Key != nil {
-		k := buf[:len(r.Key):len(r.Key)]
-		copy(k, r.Key)
-		r.Key = k
-	}
-	if r.Value != nil {
-		v := buf[len(r.Key):]
-		copy(v, r.Value)
-		r.Value = v
-	}
-	return r
 }
 
 // alloc returns n bytes of their own, never nil.
@@ -161,7 +172,7 @@ func (d *Driver) settleTopics(offsets []engine.Offset) {
 		rp := d.topics[o.Topic].read[o.Partition]
 		rp.committed = o.Next
 		k := 0
-		for k < len(rp.log) && rp.log[k].Offset < o.Next {
+		for k < len(rp.log) && rp.log[k].offset < o.Next {
 			k++
 		}
 		if k > 0 {
@@ -205,7 +216,7 @@ func (v *view) compact() {
 	size := 0
 	for _, slot := range keep {
 		r := &v.recs[v.last[slot]]
-		size += len(r.Key) + len(r.Value)
+		size += len(r.key) + len(r.value)
 	}
 	buf := make([]byte, 0, size)
 	head := 0
@@ -215,8 +226,8 @@ func (v *view) compact() {
 		if int(i) < v.head {
 			head++
 		}
-		buf, r.Key = appendOwn(buf, r.Key)
-		buf, r.Value = appendOwn(buf, r.Value)
+		buf, r.key = appendOwn(buf, r.key)
+		buf, r.value = appendOwn(buf, r.value)
 		v.recs[n] = r
 		v.last[slot] = int32(n)
 	}
@@ -230,15 +241,15 @@ func (v *view) compact() {
 // its key in its partition.
 func (v *view) note(i int) {
 	r := &v.recs[i]
-	for int(r.Partition) >= len(v.index) {
+	for int(r.partition) >= len(v.index) {
 		v.index = append(v.index, map[string]int32{})
 	}
-	ix := v.index[r.Partition]
-	if slot, ok := ix[string(r.Key)]; ok {
+	ix := v.index[r.partition]
+	if slot, ok := ix[string(r.key)]; ok {
 		v.last[slot] = int32(i)
 		return
 	}
-	ix[string(r.Key)] = int32(len(v.last))
+	ix[string(r.key)] = int32(len(v.last))
 	v.last = append(v.last, int32(i))
 }
 

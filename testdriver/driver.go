@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -192,8 +191,9 @@ func (d *Driver) startTask(i, sub int, partition int32) error {
 	for _, in := range t.Inputs() {
 		rp := d.topics[in.Topic].read[partition]
 		rp.task, rp.in = i, in
-		for _, r := range rp.log {
-			in.Add(r.RawRecord)
+		for i := range rp.log {
+			raw := rp.log[i].raw(in.Topic)
+			in.Add(&raw)
 		}
 	}
 	if err := t.Start(); err != nil {
@@ -217,9 +217,9 @@ func (d *Driver) restore(t *engine.Task) error {
 		batch := d.restoreBuf[:0]
 		last := int64(-1)
 		for _, r := range tp.view.recs {
-			if r.Partition == cl.Partition && r.Offset >= from {
-				batch = append(batch, engine.ChangelogRecord{Key: r.Key, Value: r.Value, Timestamp: r.Timestamp, Headers: r.Headers, Offset: r.Offset})
-				last = r.Offset
+			if r.partition == cl.Partition && r.offset >= from {
+				batch = append(batch, engine.ChangelogRecord{Key: r.key, Value: r.value, Timestamp: r.ts, Headers: r.headers, Offset: r.offset})
+				last = r.offset
 			}
 		}
 		d.restoreBuf = batch[:0]
@@ -246,11 +246,7 @@ func (d *Driver) pipe(r *engine.RawRecord) error {
 	if tp == nil || tp.read == nil || d.g.IsInternal(r.Topic) {
 		return fmt.Errorf("testdriver: topic %q is not read by the topology (it reads %v)", r.Topic, d.sourceTopics())
 	}
-	rec := record{RawRecord: d.copyRecord(*r), from: -1}
-	if len(r.Headers) > 0 {
-		rec.Headers = slices.Clone(r.Headers)
-	}
-	d.add(tp, tp.partition(rec.Key), rec, false)
+	d.add(tp, -1, r.Key, r.Value, r.Timestamp, r.Headers, -1, false)
 	d.sinceCommit++
 	if _, err := d.run(); err != nil {
 		return err
@@ -499,11 +495,7 @@ func (h host) Send(topic string, key, value []byte, timestamp int64, headers []p
 		tp = d.topic(topic)
 		d.lastTopic, d.lastTP = topic, tp
 	}
-	r := record{RawRecord: d.copyRecord(engine.RawRecord{Key: key, Value: value, Timestamp: timestamp}), from: d.current}
-	if len(headers) > 0 {
-		r.Headers = slices.Clone(headers)
-	}
-	d.add(tp, tp.partition(r.Key), r, true)
+	d.add(tp, -1, key, value, timestamp, headers, d.current, true)
 	return nil
 }
 
@@ -513,11 +505,7 @@ func (h host) SendChangelog(cl *engine.Changelog, key, value []byte, timestamp i
 	if tp == nil {
 		tp = d.topic(cl.Topic)
 	}
-	r := record{RawRecord: d.copyRecord(engine.RawRecord{Key: key, Value: value, Timestamp: timestamp}), from: d.current}
-	if len(headers) > 0 {
-		r.Headers = slices.Clone(headers)
-	}
-	d.add(tp, cl.Partition, r, true)
+	d.add(tp, cl.Partition, key, value, timestamp, headers, d.current, true)
 	return nil
 }
 

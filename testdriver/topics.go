@@ -210,7 +210,7 @@ func (o *TestOutputTopic[K, V]) TryReadOutputRecord() (OutputRecord[K, V], error
 	if v.head == v.stable {
 		return out, fmt.Errorf("testdriver: output topic %q is empty", o.topic)
 	}
-	r := v.recs[v.head].RawRecord
+	r := v.recs[v.head]
 	v.head++
 	if !v.changelog {
 		// A plain output topic is read once: what was read goes.
@@ -219,21 +219,21 @@ func (o *TestOutputTopic[K, V]) TryReadOutputRecord() (OutputRecord[K, V], error
 			v.recs, v.stable, v.head = v.recs[:0], 0, 0
 		}
 	}
-	out.Partition, out.Offset = r.Partition, r.Offset
+	out.Partition, out.Offset = r.partition, r.offset
 	rec := &out.Record
-	rec.Timestamp = r.Timestamp
-	if len(r.Headers) > 0 {
-		h := processor.Headers(r.Headers)
+	rec.Timestamp = r.ts
+	if len(r.headers) > 0 {
+		h := processor.Headers(r.headers)
 		rec.Headers = &h
 	}
-	if r.Key == nil {
+	if r.key == nil {
 		rec.NullKey = true
-	} else if rec.Key, err = o.ks.Deserialize(o.topic, r.Key); err != nil {
+	} else if rec.Key, err = o.ks.Deserialize(o.topic, r.key); err != nil {
 		return out, fmt.Errorf("testdriver: output topic %q: key: %w", o.topic, err)
 	}
-	if r.Value == nil {
+	if r.value == nil {
 		rec.NullValue = true
-	} else if rec.Value, err = o.vs.Deserialize(o.topic, r.Value); err != nil {
+	} else if rec.Value, err = o.vs.Deserialize(o.topic, r.value); err != nil {
 		return out, fmt.Errorf("testdriver: output topic %q: value: %w", o.topic, err)
 	}
 	return out, nil

@@ -25,12 +25,13 @@ type Input struct {
 	deadline int64
 }
 
-// Add queues r, which the host fetched from the input's partition. The
-// input keeps r's key, value and headers until r is processed: the host
-// must not reuse them before.
-func (in *Input) Add(r RawRecord) {
-	r.Topic, r.Partition = in.Topic, in.Partition
-	in.recs = append(in.recs, r)
+// Add queues a copy of *r, which the host fetched from the input's
+// partition. The input keeps r's key, value and headers until r is
+// processed: the host must not reuse them before.
+func (in *Input) Add(r *RawRecord) {
+	in.recs = append(in.recs, *r)
+	q := &in.recs[len(in.recs)-1]
+	q.Topic, q.Partition = in.Topic, in.Partition
 	in.task.buffered++
 }
 

@@ -48,7 +48,7 @@ func add(t *testing.T, task *engine.Task, topic string, timestamps ...int64) {
 	t.Helper()
 	in := task.Input(topic)
 	for _, ts := range timestamps {
-		in.Add(engine.RawRecord{Offset: ts, Timestamp: ts, Value: []byte(fmt.Sprintf("%s%d", topic, ts))})
+		in.Add(&engine.RawRecord{Offset: ts, Timestamp: ts, Value: []byte(fmt.Sprintf("%s%d", topic, ts))})
 	}
 }
 

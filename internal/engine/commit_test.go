@@ -108,7 +108,7 @@ func TestCommitSequence(t *testing.T) {
 	}
 	pipe := func(task *engine.Task, offsets ...int64) {
 		for _, o := range offsets {
-			task.Input("in").Add(engine.RawRecord{Offset: o, Timestamp: 10 * o, Key: []byte("a"), Value: []byte("x")})
+			task.Input("in").Add(&engine.RawRecord{Offset: o, Timestamp: 10 * o, Key: []byte("a"), Value: []byte("x")})
 		}
 		processReady(t, task, 0)
 	}
