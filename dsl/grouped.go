@@ -1,7 +1,6 @@
 package dsl
 
 import (
-	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
 	"github.com/samsa-go/samsa/state"
@@ -118,13 +117,11 @@ func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newP
 	return KTable[K, VR]{b: b, node: name, ks: k, vs: v, store: store}
 }
 
-// aggBase holds what aggregating processors share: the store and the
-// dropped-record counter.
+// aggBase holds what aggregating processors share: the store.
 type aggBase[K, V, VR any] struct {
 	base[K, change[VR]]
 	store string
 	kv    *state.KeyValueStore[K, VR]
-	drops engine.Dropper
 	// cached is set when the store has a cache: updates go downstream
 	// when the cache flushes them, once per key and commit.
 	cached bool
@@ -133,15 +130,12 @@ type aggBase[K, V, VR any] struct {
 func (p *aggBase[K, V, VR]) setStore(s string) { p.store = s }
 
 func (p *aggBase[K, V, VR]) Init(ctx processor.Context[K, change[VR]]) error {
-	if err := p.setContext(ctx); err != nil {
-		return err
-	}
-	p.drops = dropper(ctx)
+	p.ctx = ctx
 	var err error
 	if p.kv, err = state.GetKeyValueStore[K, VR](ctx, p.store); err != nil {
 		return err
 	}
-	p.cached = p.kv.SetFlushListener(forwardFlushed(p.fwd))
+	p.cached = p.kv.SetFlushListener(forwardFlushed(p.ctx))
 	return nil
 }
 
@@ -149,9 +143,9 @@ func (p *aggBase[K, V, VR]) Init(ctx processor.Context[K, change[VR]]) error {
 func (p *aggBase[K, V, VR]) skip(rec processor.Record[K, V]) bool {
 	switch {
 	case rec.NullKey:
-		p.drops.DropRecord(engine.DropNullKey)
+		p.ctx.DropRecord(processor.DropNullKey)
 	case rec.NullValue:
-		p.drops.DropRecord(engine.DropNullValue)
+		p.ctx.DropRecord(processor.DropNullValue)
 	default:
 		return false
 	}
@@ -162,7 +156,7 @@ func (p *aggBase[K, V, VR]) update(rec processor.Record[K, V], c change[VR]) err
 	if err := p.kv.Put(rec.Key, c.New); err != nil || p.cached {
 		return err
 	}
-	return p.fwd.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})
+	return p.ctx.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})
 }
 
 type aggregateProc[K, V, VR any] struct {

@@ -3,6 +3,7 @@ package dsl
 import (
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
+	"github.com/samsa-go/samsa/topology"
 )
 
 // To writes the stream to topic. ProducedWith gives the serdes when the
@@ -78,7 +79,7 @@ func repartition[K, V any](b *Builder, parent, prefix string, named bool, ks ser
 		return &nullKeyFilter[K, V]{}
 	}), parent)
 	b.topo.AddSink(sink, topic, ks, vs, filter)
-	b.g.AddInternalTopic(topic, partitions)
+	b.topo.AddRepartitionTopic(topology.RepartitionTopic{Name: topic, Partitions: partitions})
 	b.topo.AddSource(source, ks, vs, topic)
 	return source
 }

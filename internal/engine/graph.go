@@ -66,6 +66,8 @@ type InternalTopic struct {
 	// Partitions is the partition count asked for; 0 takes the count of the
 	// upstream source topics.
 	Partitions int32
+	// Configs override the topic configs it is created with.
+	Configs map[string]string
 }
 
 // StoreSpec is a store of the graph and the nodes connected to it.
@@ -205,15 +207,19 @@ func (g *Graph) ConnectStore(store, node string) {
 	}
 }
 
-// AddInternalTopic registers a repartition topic.
-func (g *Graph) AddInternalTopic(name string, partitions int32) {
+// AddInternalTopic registers a repartition topic and returns it.
+func (g *Graph) AddInternalTopic(name string, partitions int32) *InternalTopic {
 	if t, ok := g.Internal[name]; ok {
 		if partitions > 0 && t.Partitions > 0 && t.Partitions != partitions {
 			g.Fail(fmt.Errorf("%w: internal topic %q asked for with %d and %d partitions", ErrNotCopartitioned, name, t.Partitions, partitions))
+		} else if t.Partitions == 0 {
+			t.Partitions = partitions
 		}
-		return
+		return t
 	}
-	g.Internal[name] = &InternalTopic{Name: name, Partitions: partitions}
+	t := &InternalTopic{Name: name, Partitions: partitions}
+	g.Internal[name] = t
+	return t
 }
 
 // AddCopartitionGroup records that topics must have equal partition counts.
@@ -448,7 +454,15 @@ func joinErrs(errs []error) error {
 	return errors.Join(errs...)
 }
 
-// GraphOf returns the graph behind a *topology.Topology. Package topology
-// sets it, so that the runtime and the test driver reach the graph without
-// topology exporting it.
-var GraphOf func(topology any) *Graph
+// Access is the argument of topology.Topology's EngineGraph method. Code
+// outside this module cannot name the type, and so cannot call the method:
+// the graph stays internal while the runtime and the test driver, through
+// GraphOf, reach it.
+type Access struct{ _ accessKey }
+
+// accessKey keeps Access from being written as a struct literal of an
+// unnamed type outside this package.
+type accessKey struct{}
+
+// GraphOf returns the graph behind a *topology.Topology.
+func GraphOf(t interface{ EngineGraph(Access) *Graph }) *Graph { return t.EngineGraph(Access{}) }

@@ -102,9 +102,9 @@ func (s *sourceNode[K, V]) badRecord(part string, err error) error {
 
 // Reasons for dropped records, as counted by Task.Dropped.
 const (
-	DropDeserialization = "deserialization-error"
-	DropNullKey         = "null-key"
-	DropNullValue       = "null-value"
+	DropDeserialization = processor.DropDeserializationError
+	DropNullKey         = processor.DropNullKey
+	DropNullValue       = processor.DropNullValue
 )
 
 // ProcessorBuild returns the BuildFunc of a processor node.
@@ -134,9 +134,7 @@ func ProcessorBuild[KIn, VIn, KOut, VOut any](sup processor.Supplier[KIn, VIn, K
 	}
 }
 
-// ProcContext is the processor.Context of one node in one task. DSL
-// processors call its Forward directly, without the interface, to save an
-// indirect call per record and hop.
+// ProcContext is the processor.Context of one node in one task.
 type ProcContext[K, V any] struct {
 	t        *Task
 	n        *Node
@@ -194,12 +192,8 @@ func (c *ProcContext[K, V]) WallClockTime() int64     { return c.t.wallClock }
 func (c *ProcContext[K, V]) TaskID() processor.TaskID { return c.t.ID }
 func (c *ProcContext[K, V]) ApplicationID() string    { return c.t.cfg.ApplicationID }
 
-// DropRecord counts a record the node dropped on purpose. DSL processors
-// find it by asserting their context to Dropper.
+// DropRecord counts a record the node dropped on purpose.
 func (c *ProcContext[K, V]) DropRecord(reason string) { c.t.DropRecord(reason) }
-
-// Dropper is implemented by every processor context the engine makes.
-type Dropper interface{ DropRecord(reason string) }
 
 // TopicExtractor picks a sink's topic per record.
 type TopicExtractor[K, V any] func(rec processor.Record[K, V]) string
