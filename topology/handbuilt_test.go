@@ -120,4 +120,3 @@ func TestProcessorAPIBuildsWhatTheDSLBuilds(t *testing.T) {
 		t.Fatalf("hand-built counts %q, DSL counts %q", outputs[0], outputs[1])
 	}
 }
-
