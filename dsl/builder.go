@@ -60,6 +60,7 @@ func (b *Builder) named(opts []Option, prefix, op string) string {
 
 func (b *Builder) generate(prefix string) string { return b.topo.NewName(prefix) }
 
+// fail records a mistake for Build to return, as package dsl's.
 func (b *Builder) fail(format string, args ...any) {
-	b.topo.AddError(fmt.Errorf(format, args...))
+	b.topo.AddError(fmt.Errorf("dsl: "+format, args...))
 }

@@ -91,10 +91,10 @@ func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newP
 	b.only(name, op, c, setName|materializedSettings)
 	ks, err := pickSerde(g.c.keySerde, g.s.ks)
 	if err != nil {
-		b.fail("dsl: %q: key %w", name, err)
+		b.fail("%q: key %w", name, err)
 	}
 	if _, err := pickSerde(g.c.valueSerde, g.s.vs); err != nil {
-		b.fail("dsl: %q: value %w", name, err)
+		b.fail("%q: value %w", name, err)
 	}
 	parent := g.s.node
 	if g.s.rekeyed {

@@ -34,11 +34,11 @@ func (s KStream[K, V]) to(topic string, extract func(processor.Record[K, V]) str
 func (s KStream[K, V]) serdes(node string, c options) (serde.Serde[K], serde.Serde[V]) {
 	ks, err := pickSerde(c.keySerde, s.ks)
 	if err != nil {
-		s.b.fail("dsl: %q: key %w", node, err)
+		s.b.fail("%q: key %w", node, err)
 	}
 	vs, err := pickSerde(c.valueSerde, s.vs)
 	if err != nil {
-		s.b.fail("dsl: %q: value %w", node, err)
+		s.b.fail("%q: value %w", node, err)
 	}
 	return ks, vs
 }

@@ -52,11 +52,11 @@ func Table[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSer
 func addStore[K, V any](b *Builder, c options, store, node string, ks serde.Serde[K], vs serde.Serde[V]) {
 	k, err := pickSerde(c.keySerde, ks)
 	if err != nil {
-		b.fail("dsl: store %q: key %w", store, err)
+		b.fail("store %q: key %w", store, err)
 	}
 	v, err := pickSerde(c.valueSerde, vs)
 	if err != nil {
-		b.fail("dsl: store %q: value %w", store, err)
+		b.fail("store %q: value %w", store, err)
 	}
 	switch {
 	case k == nil && v == nil:

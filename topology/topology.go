@@ -148,10 +148,7 @@ func (t *Topology) ConnectProcessorAndStateStores(processor string, stores ...st
 }
 
 // Build checks the topology and splits it into sub-topologies. It returns
-// every mistake found, joined; calling it again after success is a no-op.
-func (t *Topology) Build() error {
-	if err := t.g.Build(); err != nil {
-		return fmt.Errorf("topology: %w", err)
-	}
-	return nil
-}
+// every mistake found, joined, each starting with the name of the package
+// that found it ("topology: ", or "dsl: " for one the DSL recorded);
+// calling it again after success is a no-op.
+func (t *Topology) Build() error { return t.g.Build() }

@@ -9,10 +9,6 @@ import (
 	"github.com/samsa-go/samsa/serde"
 )
 
-// ErrDeserialization marks a record whose key or value its source serde
-// could not read.
-var ErrDeserialization = errors.New("deserialization failed")
-
 // emptyBytes is a present, empty encoding; nil would mean a Kafka null.
 var emptyBytes = []byte{}
 
@@ -97,8 +93,21 @@ func (s *sourceNode[K, V]) badRecord(part string, err error) error {
 		s.t.DropRecord(DropDeserialization)
 		return nil
 	}
-	return &nodeError{node: s.n.Name, err: fmt.Errorf("%w: %s: %w", ErrDeserialization, part, err)}
+	return &nodeError{node: s.n.Name, err: &serdeError{op: serde.ErrDeserialize, what: "deserialize " + part, err: err}}
 }
+
+// serdeError is a serde's failure on a record: it matches
+// serde.ErrDeserialize or serde.ErrSerialize, whatever the serde returned,
+// and the serde's error, and says which part of which record failed without
+// repeating the sentinel's text.
+type serdeError struct {
+	op   error
+	what string
+	err  error
+}
+
+func (e *serdeError) Error() string   { return "cannot " + e.what + ": " + e.err.Error() }
+func (e *serdeError) Unwrap() []error { return []error{e.op, e.err} }
 
 // Reasons for dropped records, as counted by Task.Dropped.
 const (
@@ -228,7 +237,7 @@ func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
 	var err error
 	if !rec.NullKey {
 		if s.kbuf, err = s.ks.Serialize(s.kbuf[:0], topic, rec.Key); err != nil {
-			return fmt.Errorf("sink %q: serialize key for topic %q: %w", s.n.Name, topic, err)
+			return &serdeError{op: serde.ErrSerialize, what: fmt.Sprintf("serialize key for topic %q", topic), err: err}
 		}
 		if key = s.kbuf; key == nil {
 			key = emptyBytes
@@ -236,7 +245,7 @@ func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
 	}
 	if !rec.NullValue {
 		if s.vbuf, err = s.vs.Serialize(s.vbuf[:0], topic, rec.Value); err != nil {
-			return fmt.Errorf("sink %q: serialize value for topic %q: %w", s.n.Name, topic, err)
+			return &serdeError{op: serde.ErrSerialize, what: fmt.Sprintf("serialize value for topic %q", topic), err: err}
 		}
 		if value = s.vbuf; value == nil {
 			value = emptyBytes
