@@ -121,7 +121,7 @@ func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newP
 type aggBase[K, V, VR any] struct {
 	base[K, change[VR]]
 	store string
-	kv    *state.KeyValueStore[K, VR]
+	kv    *state.TimestampedKeyValueStore[K, VR]
 	// cached is set when the store has a cache: updates go downstream
 	// when the cache flushes them, once per key and commit.
 	cached bool
@@ -132,11 +132,11 @@ func (p *aggBase[K, V, VR]) setStore(s string) { p.store = s }
 func (p *aggBase[K, V, VR]) Init(ctx processor.Context[K, change[VR]]) error {
 	p.ctx = ctx
 	var err error
-	if p.kv, err = state.GetKeyValueStore[K, VR](ctx, p.store); err != nil {
+	if p.kv, err = state.GetTimestampedKeyValueStore[K, VR](ctx, p.store); err != nil {
 		return err
 	}
-	p.cached = p.kv.SetFlushListener(forwardFlushed(p.ctx))
-	return nil
+	p.cached, err = state.SetCacheFlushListener(ctx, p.store, forwardFlushed(p.ctx))
+	return err
 }
 
 // skip drops records aggregations ignore, as Kafka Streams does.
@@ -152,11 +152,17 @@ func (p *aggBase[K, V, VR]) skip(rec processor.Record[K, V]) bool {
 	return true
 }
 
-func (p *aggBase[K, V, VR]) update(rec processor.Record[K, V], c change[VR]) error {
-	if err := p.kv.Put(rec.Key, c.New); err != nil || p.cached {
+// update stores and forwards the new aggregate with the later of the
+// record's timestamp and the old aggregate's (oldTs), as Kafka Streams does.
+func (p *aggBase[K, V, VR]) update(rec processor.Record[K, V], c change[VR], oldTs int64) error {
+	ts := rec.Timestamp
+	if c.HasOld && oldTs > ts {
+		ts = oldTs
+	}
+	if err := p.kv.Put(rec.Key, state.ValueAndTimestamp[VR]{Value: c.New, Timestamp: ts}); err != nil || p.cached {
 		return err
 	}
-	return p.ctx.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})
+	return p.ctx.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: ts, Headers: rec.Headers})
 }
 
 type aggregateProc[K, V, VR any] struct {
@@ -169,15 +175,16 @@ func (p *aggregateProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
 	if p.skip(rec) {
 		return nil
 	}
-	old, found, err := p.kv.Get(rec.Key)
+	stored, found, err := p.kv.Get(rec.Key)
 	if err != nil {
 		return err
 	}
+	old := stored.Value
 	agg := old
 	if !found {
 		agg = p.init()
 	}
-	return p.update(rec, change[VR]{New: p.f(rec.Key, rec.Value, agg), Old: old, HasNew: true, HasOld: found})
+	return p.update(rec, change[VR]{New: p.f(rec.Key, rec.Value, agg), Old: old, HasNew: true, HasOld: found}, stored.Timestamp)
 }
 
 type reduceProc[K, V any] struct {
@@ -189,13 +196,14 @@ func (p *reduceProc[K, V]) Process(rec processor.Record[K, V]) error {
 	if p.skip(rec) {
 		return nil
 	}
-	old, found, err := p.kv.Get(rec.Key)
+	stored, found, err := p.kv.Get(rec.Key)
 	if err != nil {
 		return err
 	}
+	old := stored.Value
 	v := rec.Value
 	if found {
 		v = p.f(old, rec.Value)
 	}
-	return p.update(rec, change[V]{New: v, Old: old, HasNew: true, HasOld: found})
+	return p.update(rec, change[V]{New: v, Old: old, HasNew: true, HasOld: found}, stored.Timestamp)
 }

@@ -66,7 +66,7 @@ func addStore[K, V any](b *Builder, c options, store, node string, ks serde.Serd
 	case v == nil:
 		b.fail("%w: store %q of %q has no value serde: pass one with dsl.MaterializedWith", errMissingSerde, store, node)
 	}
-	sb := state.KeyValueStoreBuilder(store, k, v)
+	sb := state.TimestampedKeyValueStoreBuilder(store, k, v)
 	if c.caching > 0 {
 		sb = sb.WithCachingEnabled(c.caching)
 	}
@@ -130,14 +130,18 @@ func (t KTable[K, V]) ToStream(opts ...Option) KStream[K, V] {
 }
 
 // forwardFlushed returns the flush listener of a cached table: it forwards
-// each update the cache writes down as a change, with the time of the
-// write it kept.
-func forwardFlushed[K, V any](fwd processor.Context[K, change[V]]) func(state.Flushed[K, V]) error {
-	return func(f state.Flushed[K, V]) error {
+// each update the cache writes down as a change, with the new value's
+// timestamp (for a delete, the time of the write the cache kept).
+func forwardFlushed[K, V any](fwd processor.Context[K, change[V]]) func(state.Flushed[K, state.ValueAndTimestamp[V]]) error {
+	return func(f state.Flushed[K, state.ValueAndTimestamp[V]]) error {
+		ts := f.Timestamp
+		if f.HasNew {
+			ts = f.New.Timestamp
+		}
 		return fwd.Forward(processor.Record[K, change[V]]{
 			Key:       f.Key,
-			Value:     change[V]{New: f.New, Old: f.Old, HasNew: f.HasNew, HasOld: f.HasOld},
-			Timestamp: f.Timestamp,
+			Value:     change[V]{New: f.New.Value, Old: f.Old.Value, HasNew: f.HasNew, HasOld: f.HasOld},
+			Timestamp: ts,
 		})
 	}
 }
@@ -145,18 +149,18 @@ func forwardFlushed[K, V any](fwd processor.Context[K, change[V]]) func(state.Fl
 type tableSourceProc[K, V any] struct {
 	base[K, change[V]]
 	store  string
-	kv     *state.KeyValueStore[K, V]
+	kv     *state.TimestampedKeyValueStore[K, V]
 	cached bool
 }
 
 func (p *tableSourceProc[K, V]) Init(ctx processor.Context[K, change[V]]) error {
 	p.ctx = ctx
 	var err error
-	if p.kv, err = state.GetKeyValueStore[K, V](ctx, p.store); err != nil {
+	if p.kv, err = state.GetTimestampedKeyValueStore[K, V](ctx, p.store); err != nil {
 		return err
 	}
-	p.cached = p.kv.SetFlushListener(forwardFlushed(p.ctx))
-	return nil
+	p.cached, err = state.SetCacheFlushListener(ctx, p.store, forwardFlushed(p.ctx))
+	return err
 }
 
 func (p *tableSourceProc[K, V]) Process(rec processor.Record[K, V]) error {
@@ -170,22 +174,24 @@ func (p *tableSourceProc[K, V]) Process(rec processor.Record[K, V]) error {
 			_, _, err := p.kv.Delete(rec.Key)
 			return err
 		}
-		return p.kv.Put(rec.Key, rec.Value)
+		return p.kv.Put(rec.Key, state.ValueAndTimestamp[V]{Value: rec.Value, Timestamp: rec.Timestamp})
 	}
 	var c change[V]
+	var old state.ValueAndTimestamp[V]
 	var err error
 	if rec.NullValue {
-		c.Old, c.HasOld, err = p.kv.Delete(rec.Key)
+		old, c.HasOld, err = p.kv.Delete(rec.Key)
 	} else {
-		c.Old, c.HasOld, err = p.kv.Get(rec.Key)
+		old, c.HasOld, err = p.kv.Get(rec.Key)
 		if err == nil {
-			err = p.kv.Put(rec.Key, rec.Value)
+			err = p.kv.Put(rec.Key, state.ValueAndTimestamp[V]{Value: rec.Value, Timestamp: rec.Timestamp})
 		}
 		c.New, c.HasNew = rec.Value, true
 	}
 	if err != nil {
 		return err
 	}
+	c.Old = old.Value
 	return p.ctx.Forward(processor.Record[K, change[V]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})
 }
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/samsa-go/samsa/harness"
-	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/samsa-go/samsa/kafkatest"
 )
 
 // The harness tests run the application as real processes against one
@@ -113,21 +113,15 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// newBroker starts one kfake broker on a TCP port with the harness's
-// topics, allowing the short session timeouts the chaos needs.
-func newBroker(t *testing.T) *kfake.Cluster {
+// newBroker starts a broker on a TCP port with the harness's topics,
+// allowing the short session timeouts the chaos needs.
+func newBroker(t *testing.T) *kafkatest.Broker {
 	t.Helper()
-	c, err := kfake.NewCluster(
-		kfake.NumBrokers(1),
-		kfake.SeedTopics(4, harness.Topics()...),
-		kfake.DefaultNumPartitions(4),
-		kfake.GroupMinSessionTimeout(time.Second),
+	return kafkatest.NewBroker(t,
+		kafkatest.Topics(4, harness.Topics()...),
+		kafkatest.Partitions(4),
+		kafkatest.GroupMinSessionTimeout(time.Second),
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
 }
 
 // runDir is where the processes keep state and logs: removed if the test
@@ -197,7 +191,7 @@ func TestExactlyOnceUnderChaos(t *testing.T) {
 	t.Logf("seed %d", chaos.Seed)
 	r, err := harness.Run(ctx, harness.Config{
 		Binary:             bin,
-		Brokers:            c.ListenAddrs(),
+		Brokers:            c.Addrs(),
 		Dir:                runDir(t),
 		Guarantee:          harness.ExactlyOnce,
 		Instances:          3,
@@ -239,7 +233,7 @@ func TestAtLeastOnceNothingLost(t *testing.T) {
 	t.Logf("seed %d", seed)
 	r, err := harness.Run(ctx, harness.Config{
 		Binary:           bin,
-		Brokers:          c.ListenAddrs(),
+		Brokers:          c.Addrs(),
 		Dir:              runDir(t),
 		Guarantee:        harness.AtLeastOnce,
 		Instances:        3,

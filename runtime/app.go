@@ -24,9 +24,6 @@ import (
 	"github.com/twmb/franz-go/plugin/kslog"
 )
 
-// ErrNotCreated is returned by Run on an App that already ran.
-var ErrNotCreated = errors.New("runtime: app already started")
-
 // App runs a topology on Kafka. Create it with New, run it with Run. Its
 // methods are safe for concurrent use.
 type App struct {

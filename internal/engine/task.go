@@ -302,5 +302,6 @@ func (t *Task) storeFor(n *Node, name string) (processor.StateStore, error) {
 	if s == nil {
 		return nil, fmt.Errorf("%w: %q is not open in task %s", state.ErrUnknownStore, name, t.ID)
 	}
-	return s, nil
+	// Processors get the typed store, which cannot flush or close.
+	return s.Typed(), nil
 }

@@ -4,9 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/twmb/franz-go/pkg/kfake"
-
 	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/kafkatest"
 	"github.com/samsa-go/samsa/serde"
 	"github.com/samsa-go/samsa/topology"
 )
@@ -15,7 +14,7 @@ import (
 // processor API, with a config of its own and one over a default, and
 // checks that the topic is created with both and the other default.
 func TestSetupAppliesDeclaredConfigs(t *testing.T) {
-	_, adm := newCluster(t, kfake.SeedTopics(2, "in"))
+	_, adm := newBroker(t, kafkatest.Topics(2, "in"))
 	topo := topology.New().
 		AddSource("read", serde.String, serde.String, "in").
 		AddSink("to-r", "r", serde.String, serde.String, "read").
