@@ -121,8 +121,9 @@ func run(ctx context.Context, cfg *config, lines io.Reader, stdout, stderr io.Wr
 	if len(addrs) == 0 {
 		b, err := kafkatest.Start(
 			kafkatest.Partitions(int32(cfg.partitions)),
-			// Kafka refuses sessions under 6s; the broker of a
-			// laptop may allow -session-timeout 1s.
+			// Kafka refuses sessions under 6s
+			// (group.min.session.timeout.ms); a development
+			// broker takes -session-timeout down to 1s.
 			kafkatest.GroupMinSessionTimeout(time.Second),
 		)
 		if err != nil {
