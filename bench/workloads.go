@@ -159,7 +159,7 @@ const w2CacheBytes = 10 << 20
 // front of the counts store.
 func w2Topology(in, out string, cacheBytes int) (*topology.Topology, error) {
 	b := dsl.NewBuilder()
-	m := dsl.Materialized("counts")
+	m := dsl.MaterializedAs[string, int64]("counts")
 	if cacheBytes > 0 {
 		m = m.WithCachingEnabled(cacheBytes)
 	}
@@ -484,7 +484,7 @@ func (b *bench) w6(ctx context.Context) error {
 		return err
 	}
 	tb := dsl.NewBuilder()
-	dsl.Table(tb, src, serde.Bytes, serde.Bytes, dsl.Materialized("counts"))
+	dsl.Table(tb, src, serde.Bytes, serde.Bytes, dsl.MaterializedAs[[]byte, []byte]("counts"))
 	topo, err := tb.Build()
 	if err != nil {
 		return fmt.Errorf("w6 topology: %w", err)

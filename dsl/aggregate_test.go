@@ -36,7 +36,7 @@ func TestGroupByKeyCount(t *testing.T) {
 		b := dsl.NewBuilder()
 		counts := dsl.Stream(b, "in", serde.String, serde.String).
 			GroupByKey().
-			Count(dsl.Materialized("counts"))
+			Count(dsl.MaterializedAs[string, int64]("counts"))
 		if counts.StoreName() != "counts" {
 			t.Fatalf("StoreName = %q", counts.StoreName())
 		}
@@ -73,7 +73,7 @@ func TestGroupByKeyAfterKeyChange(t *testing.T) {
 	b := dsl.NewBuilder()
 	dsl.Stream(b, "in", serde.String, serde.String).
 		SelectKey(func(_, v string) string { return v }).
-		GroupByKey(dsl.Repartitioned("by-value")).
+		GroupByKey(dsl.Named("by-value")).
 		Count().
 		ToStream().
 		ProcessValues(metadataTopics[string, int64](&topics)).
@@ -98,7 +98,7 @@ func TestGroupByKeyReduce(t *testing.T) {
 	b := dsl.NewBuilder()
 	dsl.Stream(b, "in", serde.String, serde.String).
 		GroupByKey().
-		Reduce(func(agg, v string) string { seen.add(agg, v); return agg + "," + v }, dsl.Materialized("joined")).
+		Reduce(func(agg, v string) string { seen.add(agg, v); return agg + "," + v }, dsl.MaterializedAs[string, string]("joined")).
 		ToStream().
 		To("out")
 	td := newDriver(t, b)
@@ -130,7 +130,7 @@ func TestGroupByKeyAggregate(t *testing.T) {
 		Aggregate(
 			func() int64 { inits++; return 100 },
 			func(_ string, v string, agg int64) int64 { return agg + int64(len(v)) },
-			dsl.Materialized("lengths"),
+			dsl.MaterializedAs[string, int64]("lengths"),
 		).
 		ToStream().
 		To("out")
@@ -160,7 +160,7 @@ func TestAggregateStructValue(t *testing.T) {
 		Aggregate(
 			func() order { return order{} },
 			func(k string, v int64, agg order) order { return order{ID: k, Amount: agg.Amount + v} },
-			dsl.Materialized("totals").WithValueSerde(serde.JSON[order]()),
+			dsl.MaterializedAs[string, order]("totals").WithValueSerde(serde.JSON[order]()),
 		).
 		ToStream().
 		To("out")
@@ -225,7 +225,7 @@ func TestKafkaStreamsAggregatingExample(t *testing.T) {
 		Aggregate(
 			func() int32 { return 0 },
 			func(_ string, newValue, aggValue int32) int32 { return aggValue + newValue },
-			dsl.Materialized("aggregated-stream-store").WithKeySerde(serde.String).WithValueSerde(serde.Int32),
+			dsl.MaterializedAs[string, int32]("aggregated-stream-store").WithKeySerde(serde.String).WithValueSerde(serde.Int32),
 		).
 		ToStream().
 		To("aggregated")
@@ -335,17 +335,17 @@ func TestAggregationNulls(t *testing.T) {
 func TestZeroIsNotNull(t *testing.T) {
 	eachStore(t, func(t *testing.T, opts ...testdriver.Option) {
 		b := dsl.NewBuilder()
-		dsl.Table(b, "profiles", serde.String, serde.String, dsl.Materialized("profiles")).
+		dsl.Table(b, "profiles", serde.String, serde.String, dsl.MaterializedAs[string, string]("profiles")).
 			ToStream().
 			To("profile-updates")
 		dsl.Stream(b, "amounts", serde.String, serde.Int64).
 			GroupByKey().
-			Aggregate(func() int64 { return 0 }, func(_ string, v, sum int64) int64 { return sum + v }, dsl.Materialized("sums")).
+			Aggregate(func() int64 { return 0 }, func(_ string, v, sum int64) int64 { return sum + v }, dsl.MaterializedAs[string, int64]("sums")).
 			ToStream().
 			To("sums")
 		dsl.Stream(b, "words", serde.String, serde.String).
 			GroupByKey().
-			Reduce(func(a, v string) string { return a + v }, dsl.Materialized("concat")).
+			Reduce(func(a, v string) string { return a + v }, dsl.MaterializedAs[string, string]("concat")).
 			ToStream().
 			To("concat")
 		td := newDriver(t, b, opts...)

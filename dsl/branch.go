@@ -23,8 +23,9 @@ type routes[K, V any] struct {
 // Split starts routing s to branches. Named sets the prefix of the branch
 // names; by default it is the splitter's generated name followed by "-".
 func (s KStream[K, V]) Split(opts ...Option) *BranchedKStream[K, V] {
-	c := configure(opts)
+	c := merge(opts)
 	splitter := s.b.name(c.name, "KSTREAM-BRANCH")
+	s.b.only(splitter, "Split", c, setName)
 	prefix := c.name
 	if prefix == "" {
 		prefix = splitter + "-"
@@ -58,11 +59,12 @@ func (bs *BranchedKStream[K, V]) DefaultBranch(opts ...Option) map[string]KStrea
 func (bs *BranchedKStream[K, V]) NoDefaultBranch() map[string]KStream[K, V] { return bs.out }
 
 func (bs *BranchedKStream[K, V]) branch(index int, opts []Option) string {
-	c := configure(opts)
+	c := merge(opts)
 	name := bs.prefix + itoa(index)
 	if c.name != "" {
 		name = bs.prefix + c.name
 	}
+	bs.s.b.only(name, "Branch", c, setName)
 	bs.s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, V] {
 		return &passThrough[K, V]{}
 	}), bs.splitter)

@@ -64,8 +64,8 @@ func TestBuildErrors(t *testing.T) {
 		{
 			name: "duplicate store name",
 			build: func(b *dsl.Builder) {
-				dsl.Stream(b, "a", serde.String, serde.String).GroupByKey().Count(dsl.Materialized("x"))
-				dsl.Stream(b, "b", serde.String, serde.String).GroupByKey().Count(dsl.Materialized("x"))
+				dsl.Stream(b, "a", serde.String, serde.String).GroupByKey().Count(dsl.MaterializedAs[string, int64]("x"))
+				dsl.Stream(b, "b", serde.String, serde.String).GroupByKey().Count(dsl.MaterializedAs[string, int64]("x"))
 			},
 			sentinels: []error{topology.ErrDuplicateName},
 			mentions:  []string{`store "x"`},
@@ -95,7 +95,7 @@ func TestBuildErrors(t *testing.T) {
 			build: func(b *dsl.Builder) {
 				dsl.Stream(b, "in", serde.String, serde.String).
 					GroupBy(func(_, v string) region { return region{Name: v} }).
-					Count(dsl.Materialized("by-region"))
+					Count(dsl.MaterializedAs[region, int64]("by-region"))
 			},
 			sentinels: []error{topology.ErrMissingSerde},
 			mentions:  []string{`store "by-region"`, `"by-region-repartition"`, "key serde"},
@@ -104,9 +104,9 @@ func TestBuildErrors(t *testing.T) {
 			name: "not co-partitioned",
 			build: func(b *dsl.Builder) {
 				two := dsl.Stream(b, "a", serde.String, serde.String).
-					Repartition(dsl.Repartitioned("two"), dsl.WithNumberOfPartitions(2))
+					Repartition(dsl.RepartitionedWith(serde.String, serde.String).WithName("two").WithNumberOfPartitions(2))
 				three := dsl.Stream(b, "b", serde.String, serde.String).
-					Repartition(dsl.Repartitioned("three"), dsl.WithNumberOfPartitions(3))
+					Repartition(dsl.Named("three"), dsl.Repartitioned[string, string]{}.WithNumberOfPartitions(3))
 				two.Merge(three).GroupByKey().Count()
 			},
 			sentinels: []error{topology.ErrNotCopartitioned},
@@ -119,6 +119,26 @@ func TestBuildErrors(t *testing.T) {
 			},
 			sentinels: []error{topology.ErrCycle},
 			mentions:  []string{`topic "a"`, `"read-a"`, `"write-a"`},
+		},
+		{
+			name: "option converted to another option type",
+			build: func(b *dsl.Builder) {
+				s := dsl.Stream(b, "in", serde.String, serde.String)
+				// Go converts between option types, since they share an
+				// underlying type; the setting then means nothing where it
+				// arrives.
+				s.To("out", dsl.Named("write"), dsl.Produced[string, string](dsl.MaterializedAs[string, string]("x").InMemory()))
+			},
+			mentions: []string{`dsl: To "write": a store name, InMemory means nothing here`},
+		},
+		{
+			name: "serde converted to another type",
+			build: func(b *dsl.Builder) {
+				dsl.Stream(b, "in", serde.String, serde.String).
+					To("out", dsl.Named("write"), dsl.Produced[string, string](dsl.ProducedWith(serde.String, serde.Int64)))
+			},
+			sentinels: []error{topology.ErrTypeMismatch},
+			mentions:  []string{`"write"`, "serde.Serde[string]", "int64"},
 		},
 		{
 			name: "several errors",
@@ -264,7 +284,7 @@ func TestGeneratedNamesFollowKafkaStreams(t *testing.T) {
 		dsl.Stream(b, "streams-plaintext-input", serde.String, serde.String).
 			FlatMapValues(strings.Fields).
 			GroupBy(func(_, w string) string { return w }).
-			Count(dsl.Materialized("counts-store")).
+			Count(dsl.MaterializedAs[string, int64]("counts-store")).
 			ToStream().
 			To("streams-wordcount-output")
 		topo, err := b.Build()
@@ -330,9 +350,78 @@ func TestGeneratedNamesFollowKafkaStreams(t *testing.T) {
 			t.Fatalf("MapValues after two named nodes is %q", s.Name())
 		}
 		// A named repartition uses up the indices of its three nodes.
-		r := s.Repartition(dsl.Repartitioned("r")).Peek(func(string, string) {})
+		r := s.Repartition(dsl.Named("r")).Peek(func(string, string) {})
 		if r.Name() != "KSTREAM-PEEK-0000000006" {
 			t.Fatalf("Peek after a named repartition is %q", r.Name())
 		}
 	})
+}
+
+// TestNamedEverywhere passes Named to every operation, next to the
+// parameter object of those that take one, and checks that each names its
+// node.
+func TestNamedEverywhere(t *testing.T) {
+	b := dsl.NewBuilder()
+	pass := processor.Func[string, string, string, string](func(ctx processor.Context[string, string], rec processor.Record[string, string]) error {
+		return ctx.Forward(rec)
+	})
+	s := dsl.Stream(b, "in", serde.String, serde.String, dsl.Named("source"))
+	other := dsl.Streams(b, []string{"in2"}, serde.String, serde.String, dsl.Named("source2"), dsl.Consumed[string, string]{}.WithName("source2"))
+	merged := s.Filter(func(_, v string) bool { return true }, dsl.Named("filter")).
+		FilterNot(func(_, v string) bool { return false }, dsl.Named("filter-not")).
+		Merge(other, dsl.Named("merge")).
+		Peek(func(string, string) {}, dsl.Named("peek")).
+		MapValues(strings.ToUpper, dsl.Named("map-values")).
+		FlatMapValues(strings.Fields, dsl.Named("flat-map-values")).
+		Map(func(k, v string) (string, string) { return k, v }, dsl.Named("map")).
+		FlatMap(func(k, v string) []dsl.KeyValue[string, string] { return []dsl.KeyValue[string, string]{dsl.KV(k, v)} }, dsl.Named("flat-map")).
+		SelectKey(func(_, v string) string { return v }, dsl.Named("select-key")).
+		Process(pass, dsl.Named("process")).
+		ProcessValues(pass, dsl.Named("process-values"))
+	merged.Foreach(func(string, string) {}, dsl.Named("foreach"))
+	branches := merged.Split(dsl.Named("split-")).
+		Branch(func(_, v string) bool { return true }, dsl.Named("one")).
+		DefaultBranch(dsl.Named("rest"))
+	branches["split-one"].
+		Repartition(dsl.Named("repartitioned"), dsl.RepartitionedWith(serde.String, serde.String)).
+		To("out4")
+	// The key may have changed: GroupByKey needs a repartition topic, which
+	// Named names.
+	branches["split-one"].
+		GroupByKey(dsl.Named("grouped")).
+		Count(dsl.Named("count"), dsl.MaterializedAs[string, int64]("counts")).
+		ToStream(dsl.Named("to-stream")).
+		To("out", dsl.Named("sink"), dsl.ProducedWith(serde.String, serde.Int64))
+	branches["split-rest"].
+		GroupBy(func(_, v string) string { return v }, dsl.Named("group-by"), dsl.GroupedWith(serde.String, serde.String).WithName("by-value")).
+		Reduce(func(a, v string) string { return a + v }, dsl.Named("reduce")).
+		ToStream().
+		To("out2", dsl.ProducedWith(serde.String, serde.String).WithName("sink2"))
+	dsl.Table(b, "table", serde.String, serde.String, dsl.Named("table"), dsl.MaterializedAs[string, string]("rows")).
+		Filter(func(_, v string) bool { return true }, dsl.Named("table-filter")).
+		FilterNot(func(_, v string) bool { return false }, dsl.Named("table-filter-not")).
+		MapValues(strings.ToUpper, dsl.Named("table-map-values")).
+		ToStream().
+		To("out3")
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []string
+	for _, st := range topo.Describe().Subtopologies {
+		for _, n := range st.Nodes {
+			nodes = append(nodes, n.Name)
+		}
+	}
+	for _, want := range []string{
+		"source", "source2", "filter", "filter-not", "merge", "peek", "map-values", "flat-map-values",
+		"map", "flat-map", "select-key", "process", "process-values", "foreach", "split-", "split-one",
+		"split-rest", "repartitioned-repartition-source", "grouped-repartition-source", "count", "to-stream",
+		"sink", "group-by", "by-value-repartition-source", "reduce", "sink2", "table", "table-filter",
+		"table-filter-not", "table-map-values",
+	} {
+		if !slices.Contains(nodes, want) {
+			t.Errorf("no node %q in %q", want, nodes)
+		}
+	}
 }

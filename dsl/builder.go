@@ -50,6 +50,15 @@ func (b *Builder) name(explicit, prefix string) string {
 	return generated
 }
 
+// named returns the name of the node of an operation op that takes only
+// Named.
+func (b *Builder) named(opts []Option, prefix, op string) string {
+	c := merge(opts)
+	name := b.name(c.name, prefix)
+	b.only(name, op, c, setName)
+	return name
+}
+
 func (b *Builder) generate(prefix string) string {
 	return fmt.Sprintf("%s-%010d", prefix, b.g.NextIndex())
 }

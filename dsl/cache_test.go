@@ -21,7 +21,7 @@ func TestCachedCountForwardsOnFlush(t *testing.T) {
 		dsl.Stream(b, "lines", serde.String, serde.String).
 			FlatMapValues(strings.Fields).
 			GroupBy(func(_, w string) string { return w }, dsl.GroupedWith(serde.String, serde.String)).
-			Count(dsl.Materialized("counts").WithCachingEnabled(1<<20)).
+			Count(dsl.MaterializedAs[string, int64]("counts").WithCachingEnabled(1<<20)).
 			ToStream().
 			To("out", dsl.ProducedWith(serde.String, serde.Int64))
 		td := newDriver(t, b, opts...)
@@ -46,7 +46,7 @@ func TestCachedAggregateOldValue(t *testing.T) {
 	dsl.Stream(b, "in", serde.String, serde.String).
 		FlatMapValues(strings.Fields).
 		GroupBy(func(_, w string) string { return w }, dsl.GroupedWith(serde.String, serde.String)).
-		Count(dsl.Materialized("counts").WithCachingEnabled(1<<20)).
+		Count(dsl.MaterializedAs[string, int64]("counts").WithCachingEnabled(1<<20)).
 		// A filter sees new and old: it forwards a delete when the old
 		// row passed and the new one does not.
 		Filter(func(_ string, n int64) bool { return n < 3 }).
@@ -69,7 +69,7 @@ func TestCachedCountEvicts(t *testing.T) {
 		FlatMapValues(strings.Fields).
 		GroupBy(func(_, w string) string { return w }, dsl.GroupedWith(serde.String, serde.String)).
 		// Room for about one entry: each new key evicts the one before.
-		Count(dsl.Materialized("counts").WithCachingEnabled(100)).
+		Count(dsl.MaterializedAs[string, int64]("counts").WithCachingEnabled(100)).
 		ToStream().
 		To("out", dsl.ProducedWith(serde.String, serde.Int64))
 	td := newDriver(t, b)
@@ -86,7 +86,7 @@ func TestCachedCountEvicts(t *testing.T) {
 func TestCachedTableSource(t *testing.T) {
 	eachStore(t, func(t *testing.T, opts ...testdriver.Option) {
 		b := dsl.NewBuilder()
-		dsl.Table(b, "in", serde.String, serde.String, dsl.Materialized("rows").WithCachingEnabled(1<<20)).
+		dsl.Table(b, "in", serde.String, serde.String, dsl.MaterializedAs[string, string]("rows").WithCachingEnabled(1<<20)).
 			ToStream().
 			To("out")
 		td := newDriver(t, b, opts...)
@@ -110,10 +110,10 @@ func TestCachedTableSource(t *testing.T) {
 // writes both down, the downstream one dirtied by the upstream's flush.
 func TestCachedTableIntoCachedCount(t *testing.T) {
 	b := dsl.NewBuilder()
-	dsl.Table(b, "in", serde.String, serde.String, dsl.Materialized("rows").WithCachingEnabled(1<<20)).
+	dsl.Table(b, "in", serde.String, serde.String, dsl.MaterializedAs[string, string]("rows").WithCachingEnabled(1<<20)).
 		ToStream().
 		GroupByKey(dsl.GroupedWith(serde.String, serde.String)).
-		Count(dsl.Materialized("updates").WithCachingEnabled(1<<20)).
+		Count(dsl.MaterializedAs[string, int64]("updates").WithCachingEnabled(1<<20)).
 		ToStream().
 		To("out", dsl.ProducedWith(serde.String, serde.Int64))
 	td := newDriver(t, b)

@@ -7,7 +7,7 @@
 //	dsl.Stream(b, "text-lines", serde.String, serde.String).
 //		FlatMapValues(func(line string) []string { return strings.Fields(line) }).
 //		GroupBy(func(_, word string) string { return word }, dsl.GroupedWith(serde.String, serde.String)).
-//		Count(dsl.Materialized("counts")).
+//		Count(dsl.MaterializedAs[string, int64]("counts")).
 //		ToStream().
 //		To("word-counts", dsl.ProducedWith(serde.String, serde.Int64))
 //	topo, err := b.Build()
@@ -19,8 +19,40 @@
 // crossed: sources, sinks, repartition topics and stores. A stream remembers
 // the serdes of its keys and values while their types do not change; when a
 // type changes the built-in serde for it is used if there is one
-// (serde.Default), and otherwise an option must name one. Build reports
-// every place that lacks a serde.
+// (serde.Default), and otherwise the next operation that crosses bytes must
+// be given one. Build reports every place that lacks a serde.
+//
+// # Options
+//
+// Operations that cross bytes or own a store take a parameter object typed
+// by the stream's keys and values, as Kafka Streams does: Stream and Streams
+// a Consumed[K, V], To a Produced[K, V], GroupBy and GroupByKey a
+// Grouped[K, V], Repartition a Repartitioned[K, V], Table and the
+// aggregations a Materialized[K, V]; Process and ProcessValues take
+// Processed (WithStores). Joined, StreamJoined and Suppressed are declared
+// for the joins and Suppress to come. Every other operation takes Option.
+// The parameter objects are built by constructors that infer their types
+// from serdes (ProducedWith, GroupedWith, MaterializedWith,
+// RepartitionedWith) or are told them (MaterializedAs[K, V]("store")), and
+// changed with With... methods; their zero values are valid. So a serde of
+// the wrong type, or a Materialized passed to To or Stream, does not
+// compile:
+//
+//	s := dsl.Stream(b, "t", serde.String, serde.String)
+//	s.To("out", dsl.ProducedWith(serde.String, serde.Int64)) // compile error: Produced[string, int64] is not Produced[string, string]
+//
+// Named names the node of any operation and is passed alongside the
+// parameter object, if any. It can be, although Go does not infer a type
+// argument of a call from where its result goes, because of how the types
+// are built: every option type is a struct type whose only field is of one
+// unexported type, so all have the same underlying type, and Named returns
+// a value of that unnamed struct type (Name), which Go lets pass wherever a
+// named type with that underlying type is expected. The type parameters of
+// the parameter objects are used by their methods only; the typed
+// constructors and methods guarantee the types of the serdes they hold.
+// What the types cannot rule out, an option converted from one option type
+// to another, Build reports as an error naming the node where it means
+// nothing.
 //
 // # Nulls
 //
@@ -39,7 +71,8 @@
 // # Names
 //
 // Every node, store and internal topic gets a name. Unless Named,
-// Materialized or Repartitioned give one, it is generated as Kafka Streams
+// MaterializedAs or the WithName of a parameter object give one, it is
+// generated as Kafka Streams
 // generates it (KSTREAM-FILTER-0000000003), from a counter, so the same code
 // builds the same names every time. Names of stores and repartition topics
 // are part of the application's state on the broker: name them explicitly in

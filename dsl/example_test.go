@@ -53,7 +53,7 @@ func Example() {
 	dsl.Stream(b, "text-lines", serde.String, serde.String).
 		FlatMapValues(func(line string) []string { return strings.Fields(strings.ToLower(line)) }).
 		GroupBy(func(_, word string) string { return word }, dsl.GroupedWith(serde.String, serde.String)).
-		Count(dsl.Materialized("counts")).
+		Count(dsl.MaterializedAs[string, int64]("counts")).
 		ToStream().
 		To("word-counts", dsl.ProducedWith(serde.String, serde.Int64))
 
@@ -103,7 +103,7 @@ func ExampleStreams() {
 
 func ExampleTable() {
 	b := dsl.NewBuilder()
-	dsl.Table(b, "user-regions", serde.String, serde.String, dsl.Materialized("regions")).
+	dsl.Table(b, "user-regions", serde.String, serde.String, dsl.MaterializedAs[string, string]("regions")).
 		ToStream().
 		To("region-changes")
 
@@ -358,7 +358,7 @@ func ExampleKStream_Repartition() {
 	b := dsl.NewBuilder()
 	dsl.Stream(b, "orders", serde.String, serde.String).
 		SelectKey(func(_, order string) string { customer, _, _ := strings.Cut(order, ":"); return customer }).
-		Repartition(dsl.Repartitioned("orders-by-customer"), dsl.WithNumberOfPartitions(6)).
+		Repartition(dsl.RepartitionedWith(serde.String, serde.String).WithName("orders-by-customer").WithNumberOfPartitions(6)).
 		To("customer-orders")
 
 	drive(b, func(td *testdriver.Driver) {
@@ -518,7 +518,7 @@ func ExampleKGroupedStream_Count() {
 	b := dsl.NewBuilder()
 	dsl.Stream(b, "logins", serde.String, serde.String).
 		GroupByKey().
-		Count(dsl.Materialized("logins-per-user"))
+		Count(dsl.MaterializedAs[string, int64]("logins-per-user"))
 
 	drive(b, func(td *testdriver.Driver) {
 		in := testdriver.InputTopic(td, "logins", serde.String, serde.String)
@@ -559,7 +559,7 @@ func ExampleKGroupedStream_Aggregate() {
 		Aggregate(
 			func() string { return "" },
 			func(_ string, item, basket string) string { return strings.TrimPrefix(basket+","+item, ",") },
-			dsl.Materialized("baskets"),
+			dsl.MaterializedAs[string, string]("baskets"),
 		).
 		ToStream().
 		To("basket-updates")
@@ -658,7 +658,7 @@ func ExampleMaterialized() {
 	b := dsl.NewBuilder()
 	dsl.Stream(b, "clicks", serde.String, serde.String).
 		GroupByKey().
-		Count(dsl.Materialized("clicks-per-user").WithKeySerde(serde.String).InMemory())
+		Count(dsl.MaterializedAs[string, int64]("clicks-per-user").WithKeySerde(serde.String).InMemory())
 
 	drive(b, func(td *testdriver.Driver) {
 		in := testdriver.InputTopic(td, "clicks", serde.String, serde.String)

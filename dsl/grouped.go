@@ -11,50 +11,60 @@ import (
 // Streams' KGroupedStream.
 type KGroupedStream[K, V any] struct {
 	s KStream[K, V]
-	c config
+	// c holds the Grouped settings: serdes and the repartition topic's
+	// name.
+	c options
 }
 
 // GroupByKey groups the stream by its current key. If the key may have
 // changed since the stream left a topic, the aggregation reads through a
-// repartition topic. GroupedWith gives the serdes it needs; Repartitioned
-// names the topic.
-func (s KStream[K, V]) GroupByKey(opts ...Option) KGroupedStream[K, V] {
-	return KGroupedStream[K, V]{s: s, c: configure(opts)}
+// repartition topic. GroupedWith gives the serdes it needs; Grouped's
+// WithName, or Named, names the topic.
+func (s KStream[K, V]) GroupByKey(opts ...Grouped[K, V]) KGroupedStream[K, V] {
+	c := merge(opts)
+	s.b.only(s.node, "GroupByKey of", c, setName|setRepartition|setKeySerde|setValueSerde)
+	if c.set&setRepartition == 0 && c.name != "" {
+		c.repartition = c.name
+	}
+	return KGroupedStream[K, V]{s: s, c: c}
 }
 
 // GroupBy groups the stream by the key f selects, through a repartition
-// topic. Records with a null value are dropped.
-func (s KStream[K, V]) GroupBy[KR any](f func(key K, value V) KR, opts ...Option) KGroupedStream[KR, V] {
-	c := configure(opts)
+// topic. Records with a null value are dropped. Named names the node that
+// selects the key, Grouped's WithName the repartition topic.
+func (s KStream[K, V]) GroupBy[KR any](f func(key K, value V) KR, opts ...Grouped[KR, V]) KGroupedStream[KR, V] {
+	c := merge(opts)
 	name := s.b.generate("KSTREAM-KEY-SELECT")
 	if c.name != "" {
 		name = c.name
 	}
+	s.b.only(name, "GroupBy", c, setName|setRepartition|setKeySerde|setValueSerde)
 	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, KR, V] {
 		return &selectKeyProc[K, V, KR]{f: f}
 	}), s.node)
-	c.name = ""
 	return KGroupedStream[KR, V]{s: KStream[KR, V]{b: s.b, node: name, vs: s.vs, rekeyed: true}, c: c}
 }
 
 // Count counts the records per key. Records with a null key or value are
-// dropped and counted.
-func (g KGroupedStream[K, V]) Count(opts ...Option) KTable[K, int64] {
-	return aggregate(g, "KSTREAM-AGGREGATE", func() int64 { return 0 }, func(_ K, _ V, n int64) int64 { return n + 1 }, serde.Int64, opts)
+// dropped and counted. Named names the counting node, MaterializedAs its
+// store.
+func (g KGroupedStream[K, V]) Count(opts ...Materialized[K, int64]) KTable[K, int64] {
+	return aggregate(g, "KSTREAM-AGGREGATE", "Count", func() int64 { return 0 }, func(_ K, _ V, n int64) int64 { return n + 1 }, serde.Int64, opts)
 }
 
 // Reduce combines the values per key with reducer; the first value of a key
 // is taken as it is.
-func (g KGroupedStream[K, V]) Reduce(reducer func(agg, value V) V, opts ...Option) KTable[K, V] {
-	return aggregateWith(g, "KSTREAM-REDUCE", func() processor.Processor[K, V, K, change[V]] {
+func (g KGroupedStream[K, V]) Reduce(reducer func(agg, value V) V, opts ...Materialized[K, V]) KTable[K, V] {
+	return aggregateWith(g, "KSTREAM-REDUCE", "Reduce", func() processor.Processor[K, V, K, change[V]] {
 		return &reduceProc[K, V]{f: reducer}
 	}, g.valueSerde(), opts)
 }
 
 // Aggregate folds the values per key into an aggregate that starts at
-// init().
-func (g KGroupedStream[K, V]) Aggregate[VR any](init func() VR, aggregator func(key K, value V, agg VR) VR, opts ...Option) KTable[K, VR] {
-	return aggregate(g, "KSTREAM-AGGREGATE", init, aggregator, nil, opts)
+// init(). Materialized gives the aggregate's serde, unless it has a built-in
+// one.
+func (g KGroupedStream[K, V]) Aggregate[VR any](init func() VR, aggregator func(key K, value V, agg VR) VR, opts ...Materialized[K, VR]) KTable[K, VR] {
+	return aggregate(g, "KSTREAM-AGGREGATE", "Aggregate", init, aggregator, nil, opts)
 }
 
 func (g KGroupedStream[K, V]) valueSerde() serde.Serde[V] {
@@ -62,8 +72,8 @@ func (g KGroupedStream[K, V]) valueSerde() serde.Serde[V] {
 	return vs
 }
 
-func aggregate[K, V, VR any](g KGroupedStream[K, V], prefix string, init func() VR, f func(K, V, VR) VR, vs serde.Serde[VR], opts []Option) KTable[K, VR] {
-	return aggregateWith(g, prefix, func() processor.Processor[K, V, K, change[VR]] {
+func aggregate[K, V, VR any](g KGroupedStream[K, V], prefix, op string, init func() VR, f func(K, V, VR) VR, vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[K, VR] {
+	return aggregateWith(g, prefix, op, func() processor.Processor[K, V, K, change[VR]] {
 		return &aggregateProc[K, V, VR]{init: init, f: f}
 	}, vs, opts)
 }
@@ -71,17 +81,21 @@ func aggregate[K, V, VR any](g KGroupedStream[K, V], prefix string, init func() 
 // aggregateWith adds the repartition topic if needed, the aggregating node
 // and its store. Unnamed, nodes are numbered as Kafka Streams numbers them:
 // store, node, then the repartition nodes.
-func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix string, newProc func() processor.Processor[K, V, K, change[VR]], vs serde.Serde[VR], opts []Option) KTable[K, VR] {
+func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newProc func() processor.Processor[K, V, K, change[VR]], vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[K, VR] {
 	b := g.s.b
-	c := configure(opts)
+	c := merge(opts)
 	store := c.store
 	if store == "" {
 		store = b.generate(prefix + "-STATE-STORE")
 	}
 	name := b.name(c.name, prefix)
+	b.only(name, op, c, setName|materializedSettings)
 	ks, err := pickSerde(g.c.keySerde, g.s.ks)
 	if err != nil {
 		b.fail("dsl: %q: key %w", name, err)
+	}
+	if _, err := pickSerde(g.c.valueSerde, g.s.vs); err != nil {
+		b.fail("dsl: %q: value %w", name, err)
 	}
 	parent := g.s.node
 	if g.s.rekeyed {
@@ -91,7 +105,7 @@ func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix string, newProc 
 		}
 		// Named after a user-named store, the nodes take the topic's name,
 		// as in Kafka Streams.
-		parent = repartition(b, parent, topic, g.c.repartition != "" || c.store != "", ks, g.valueSerde(), g.c.partitions)
+		parent = repartition(b, parent, topic, g.c.repartition != "" || c.store != "", ks, g.valueSerde(), 0)
 	}
 	b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, change[VR]] {
 		p := newProc()
@@ -109,7 +123,7 @@ func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix string, newProc 
 type aggBase[K, V, VR any] struct {
 	base[K, change[VR]]
 	store string
-	kv    *state.KeyValueStore[K, VR]
+	kv    *state.TimestampedKeyValueStore[K, VR]
 	drops engine.Dropper
 	// cached is set when the store has a cache: updates go downstream
 	// when the cache flushes them, once per key and commit.
@@ -124,11 +138,17 @@ func (p *aggBase[K, V, VR]) Init(ctx processor.Context[K, change[VR]]) error {
 	}
 	p.drops = dropper(ctx)
 	var err error
-	if p.kv, err = state.GetKeyValueStore[K, VR](ctx, p.store); err != nil {
+	if p.kv, err = state.GetTimestampedKeyValueStore[K, VR](ctx, p.store); err != nil {
 		return err
 	}
-	p.cached = p.kv.SetFlushListener(forwardFlushed(p.fwd))
-	return nil
+	// The flush listener is set on the task's handle, which only the
+	// engine hands out: user processors cannot take it over.
+	h, err := engine.TaskStore(p.fwd, p.store)
+	if err != nil {
+		return err
+	}
+	p.cached, err = state.SetFlushListener(h, forwardFlushed(p.fwd))
+	return err
 }
 
 // skip drops records aggregations ignore, as Kafka Streams does.
@@ -144,11 +164,17 @@ func (p *aggBase[K, V, VR]) skip(rec processor.Record[K, V]) bool {
 	return true
 }
 
-func (p *aggBase[K, V, VR]) update(rec processor.Record[K, V], c change[VR]) error {
-	if err := p.kv.Put(rec.Key, c.New); err != nil || p.cached {
+// update stores and forwards the new aggregate with the later of the
+// record's timestamp and the old aggregate's (oldTs), as Kafka Streams does.
+func (p *aggBase[K, V, VR]) update(rec processor.Record[K, V], c change[VR], oldTs int64) error {
+	ts := rec.Timestamp
+	if c.HasOld && oldTs > ts {
+		ts = oldTs
+	}
+	if err := p.kv.Put(rec.Key, state.ValueAndTimestamp[VR]{Value: c.New, Timestamp: ts}); err != nil || p.cached {
 		return err
 	}
-	return p.fwd.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})
+	return p.fwd.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: ts, Headers: rec.Headers})
 }
 
 type aggregateProc[K, V, VR any] struct {
@@ -161,15 +187,16 @@ func (p *aggregateProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
 	if p.skip(rec) {
 		return nil
 	}
-	old, found, err := p.kv.Get(rec.Key)
+	stored, found, err := p.kv.Get(rec.Key)
 	if err != nil {
 		return err
 	}
+	old := stored.Value
 	agg := old
 	if !found {
 		agg = p.init()
 	}
-	return p.update(rec, change[VR]{New: p.f(rec.Key, rec.Value, agg), Old: old, HasNew: true, HasOld: found})
+	return p.update(rec, change[VR]{New: p.f(rec.Key, rec.Value, agg), Old: old, HasNew: true, HasOld: found}, stored.Timestamp)
 }
 
 type reduceProc[K, V any] struct {
@@ -181,13 +208,14 @@ func (p *reduceProc[K, V]) Process(rec processor.Record[K, V]) error {
 	if p.skip(rec) {
 		return nil
 	}
-	old, found, err := p.kv.Get(rec.Key)
+	stored, found, err := p.kv.Get(rec.Key)
 	if err != nil {
 		return err
 	}
+	old := stored.Value
 	v := rec.Value
 	if found {
 		v = p.f(old, rec.Value)
 	}
-	return p.update(rec, change[V]{New: v, Old: old, HasNew: true, HasOld: found})
+	return p.update(rec, change[V]{New: v, Old: old, HasNew: true, HasOld: found}, stored.Timestamp)
 }

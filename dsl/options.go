@@ -2,164 +2,181 @@ package dsl
 
 import (
 	"fmt"
+	"reflect"
+	"strings"
+	"time"
 
 	"github.com/samsa-go/samsa/serde"
 )
 
-// Option configures one DSL operation. Operations read the options that
-// apply to them: Named names the operation's node, Materialized its store,
-// the serde options the bytes it crosses.
-type Option interface{ apply(*config) }
+// options is what every option of this package carries: the settings it
+// made, marked in set. Each option type is a struct with one field of this
+// type and nothing else, so that all of them have the same underlying type;
+// that is what lets Named, whose type has no name of its own, be passed
+// wherever an option is (see the package documentation). Type parameters of
+// the option types appear in their methods only, so serdes are held as any
+// here; the typed constructors and methods guarantee their types, and
+// pickSerde checks them again for values converted between option types.
+type options struct {
+	set setting
 
-type config struct {
 	name        string
-	store       string
-	keySerde    any
-	valueSerde  any
-	caching     int
-	noLogging   bool
-	inMemory    bool
-	partitions  int32
 	repartition string
+	store       string
 	stores      []string
+
+	keySerde, valueSerde, otherValueSerde any
+
+	caching    int
+	partitions int32
+	grace      time.Duration
+
+	suppress  suppressKind
+	timeLimit time.Duration
+	buffer    BufferConfig
 }
 
-type optionFunc func(*config)
+// setting marks one setting of options.
+type setting uint32
 
-func (f optionFunc) apply(c *config) { f(c) }
+const (
+	setName setting = 1 << iota
+	setRepartition
+	setStore
+	setStores
+	setKeySerde
+	setValueSerde
+	setOtherValueSerde
+	setCaching
+	setNoLogging
+	setInMemory
+	setPartitions
+	setGrace
+	setSuppress
+)
 
-func configure(opts []Option) config {
-	var c config
-	for _, o := range opts {
-		if o != nil {
-			o.apply(&c)
+// materializedSettings are the settings of a Materialized.
+const materializedSettings = setStore | setKeySerde | setValueSerde | setCaching | setNoLogging | setInMemory
+
+// settingNames says how Build errors name each setting: as the option or
+// method that makes it.
+var settingNames = []struct {
+	s    setting
+	name string
+}{
+	{setName, "a name"},
+	{setRepartition, "a repartition topic name"},
+	{setStore, "a store name"},
+	{setStores, "WithStores"},
+	{setKeySerde, "a key serde"},
+	{setValueSerde, "a value serde"},
+	{setOtherValueSerde, "an other-value serde"},
+	{setCaching, "WithCachingEnabled"},
+	{setNoLogging, "WithLoggingDisabled"},
+	{setInMemory, "InMemory"},
+	{setPartitions, "WithNumberOfPartitions"},
+	{setGrace, "WithGracePeriod"},
+	{setSuppress, "a suppression"},
+}
+
+// with returns o with s marked as set.
+func (o options) with(s setting) options {
+	o.set |= s
+	return o
+}
+
+// merge applies opts in order: a later option's settings replace an earlier
+// one's, except WithStores, which adds up.
+func merge[O ~struct{ o options }](opts []O) options {
+	var c options
+	for _, opt := range opts {
+		o := struct{ o options }(opt).o
+		if o.set&setName != 0 {
+			c.name = o.name
 		}
+		if o.set&setRepartition != 0 {
+			c.repartition = o.repartition
+		}
+		if o.set&setStore != 0 {
+			c.store = o.store
+		}
+		if o.set&setStores != 0 {
+			c.stores = append(c.stores, o.stores...)
+		}
+		if o.set&setKeySerde != 0 {
+			c.keySerde = o.keySerde
+		}
+		if o.set&setValueSerde != 0 {
+			c.valueSerde = o.valueSerde
+		}
+		if o.set&setOtherValueSerde != 0 {
+			c.otherValueSerde = o.otherValueSerde
+		}
+		if o.set&setCaching != 0 {
+			c.caching = o.caching
+		}
+		if o.set&setPartitions != 0 {
+			c.partitions = o.partitions
+		}
+		if o.set&setGrace != 0 {
+			c.grace = o.grace
+		}
+		if o.set&setSuppress != 0 {
+			c.suppress, c.timeLimit, c.buffer = o.suppress, o.timeLimit, o.buffer
+		}
+		c.set |= o.set
 	}
 	return c
 }
 
-// Named names the processor node of an operation, as Kafka Streams' Named.
-// For Split it is the prefix of the branch names.
-func Named(name string) Option { return optionFunc(func(c *config) { c.name = name }) }
-
-// MaterializedOption names and configures the store of a stateful operation
-// or a table, as Kafka Streams' Materialized. Its methods return modified
-// copies.
-type MaterializedOption struct{ c config }
-
-// Materialized names the store of a stateful operation or table.
-func Materialized(store string) MaterializedOption {
-	return MaterializedOption{c: config{store: store}}
-}
-
-func (m MaterializedOption) apply(c *config) {
-	c.store = m.c.store
-	if m.c.keySerde != nil {
-		c.keySerde = m.c.keySerde
+// only records a Build error naming node for every setting of c outside
+// allowed. The types of the options an operation takes rule out most such
+// settings at compile time; what remains are values converted from one
+// option type to another, which Go allows between types of the same
+// underlying type.
+func (b *Builder) only(node, op string, c options, allowed setting) {
+	extra := c.set &^ allowed
+	if extra == 0 {
+		return
 	}
-	if m.c.valueSerde != nil {
-		c.valueSerde = m.c.valueSerde
+	var names []string
+	for _, sn := range settingNames {
+		if extra&sn.s != 0 {
+			names = append(names, sn.name)
+		}
 	}
-	c.caching, c.noLogging, c.inMemory = m.c.caching, m.c.noLogging, m.c.inMemory
+	b.fail("dsl: %s %q: %s means nothing here", op, node, strings.Join(names, ", "))
 }
 
-// WithKeySerde sets the serde of the store's keys.
-func (m MaterializedOption) WithKeySerde[K any](s serde.Serde[K]) MaterializedOption {
-	m.c.keySerde = s
-	return m
-}
+// Name is the type of Named's result. It is an alias of an unnamed struct
+// type, the underlying type of every option type of this package, and Go
+// lets a value of an unnamed type be passed where a named type of the same
+// underlying type is expected: so Named fits every operation, whichever
+// option type it takes.
+type Name = struct{ o options }
 
-// WithValueSerde sets the serde of the store's values.
-func (m MaterializedOption) WithValueSerde[V any](s serde.Serde[V]) MaterializedOption {
-	m.c.valueSerde = s
-	return m
-}
+// Named names the processor node of an operation, as Kafka Streams' Named:
+// every operation takes it. For Split it is the prefix of the branch names;
+// for Repartition and GroupByKey, which add no processor of their own, it
+// names the repartition topic and its nodes (GroupByKey adds them only when
+// the key may have changed). Stream names its source with
+// it, Table the node that turns the topic into a table, To its sink.
+func Named(name string) Name { return Name{o: options{name: name}.with(setName)} }
 
-// WithCachingEnabled folds repeated updates of a key in a cache of up to
-// maxBytes until the next commit, so downstream, the changelog and the store
-// see only the latest value per key and commit (or per eviction, when the
-// cache is full), with the time of the write it kept and no headers. Off by
-// default: every update is forwarded. The test driver flushes after each
-// input record, so there only the updates one record causes are folded.
-func (m MaterializedOption) WithCachingEnabled(maxBytes int) MaterializedOption {
-	m.c.caching = maxBytes
-	return m
-}
+// Option configures an operation that has no parameter object of its own,
+// such as Filter or MapValues. Named is the only one.
+type Option struct{ o options }
 
-// WithLoggingDisabled turns off the store's changelog topic: the store is
-// not restored after a failure.
-func (m MaterializedOption) WithLoggingDisabled() MaterializedOption {
-	m.c.noLogging = true
-	return m
-}
-
-// InMemory keeps the store in memory instead of Pebble; it is rebuilt from
-// its changelog on restart.
-func (m MaterializedOption) InMemory() MaterializedOption {
-	m.c.inMemory = true
-	return m
-}
-
-type serdeOption struct{ key, value any }
-
-func (o serdeOption) apply(c *config) {
-	if o.key != nil {
-		c.keySerde = o.key
-	}
-	if o.value != nil {
-		c.valueSerde = o.value
-	}
-}
-
-// ConsumedWith gives the serdes that read a source topic's keys and values.
-func ConsumedWith[K, V any](keySerde serde.Serde[K], valueSerde serde.Serde[V]) Option {
-	return serdeOption{key: keySerde, value: valueSerde}
-}
-
-// ProducedWith gives the serdes that write a sink topic's keys and values.
-func ProducedWith[K, V any](keySerde serde.Serde[K], valueSerde serde.Serde[V]) Option {
-	return serdeOption{key: keySerde, value: valueSerde}
-}
-
-// GroupedWith gives the serdes of a grouped stream's keys and values, used
-// for its repartition topic and, unless Materialized says otherwise, its
-// store.
-func GroupedWith[K, V any](keySerde serde.Serde[K], valueSerde serde.Serde[V]) Option {
-	return serdeOption{key: keySerde, value: valueSerde}
-}
-
-// KeySerde gives the serde of the keys an operation writes.
-func KeySerde[K any](s serde.Serde[K]) Option { return serdeOption{key: s} }
-
-// ValueSerde gives the serde of the values an operation writes.
-func ValueSerde[V any](s serde.Serde[V]) Option { return serdeOption{value: s} }
-
-// Repartitioned names the repartition topic of a GroupBy, GroupByKey or
-// Repartition: the topic is "<application id>-<name>-repartition".
-func Repartitioned(name string) Option {
-	return optionFunc(func(c *config) { c.repartition = name })
-}
-
-// WithNumberOfPartitions sets the partition count of a repartition topic;
-// by default it has as many partitions as the topics upstream of it.
-func WithNumberOfPartitions(n int32) Option {
-	return optionFunc(func(c *config) { c.partitions = n })
-}
-
-// WithStores connects named stores, added with Builder.AddStateStore, to a
-// Process or ProcessValues node.
-func WithStores(stores ...string) Option {
-	return optionFunc(func(c *config) { c.stores = append(c.stores, stores...) })
-}
-
-// pickSerde resolves the serde for a T: an explicit option first, then the
-// one the stream carried, then the built-in one for T. It returns nil when
-// there is none; an explicit serde of the wrong type is an error.
+// pickSerde resolves the serde for a T: an explicit one first, then the one
+// the stream carried, then the built-in one for T. It returns nil when
+// there is none. The option types make an explicit serde of the wrong type
+// a compile error; one can still arrive in a value converted between option
+// types, which is an error here.
 func pickSerde[T any](explicit any, carried serde.Serde[T]) (serde.Serde[T], error) {
 	if explicit != nil {
 		s, ok := explicit.(serde.Serde[T])
 		if !ok {
-			return nil, fmt.Errorf("a serde of type %T was given where a serde.Serde[%T] is needed", explicit, *new(T))
+			return nil, fmt.Errorf("%w: a serde of type %T was given where a serde.Serde[%v] is needed", errTypeMismatch, explicit, reflect.TypeFor[T]())
 		}
 		return s, nil
 	}

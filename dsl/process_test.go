@@ -215,9 +215,9 @@ func TestProcessRepartitions(t *testing.T) {
 	var viaProcess, viaValues []string
 	b := dsl.NewBuilder()
 	s := dsl.Stream(b, "in", serde.String, serde.String)
-	s.Process(pass).GroupByKey().Count(dsl.Materialized("p")).ToStream().
+	s.Process(pass).GroupByKey().Count(dsl.MaterializedAs[string, int64]("p")).ToStream().
 		ProcessValues(metadataTopics[string, int64](&viaProcess))
-	s.ProcessValues(pass).GroupByKey().Count(dsl.Materialized("v")).ToStream().
+	s.ProcessValues(pass).GroupByKey().Count(dsl.MaterializedAs[string, int64]("v")).ToStream().
 		ProcessValues(metadataTopics[string, int64](&viaValues))
 	td := newDriver(t, b)
 	testdriver.InputTopic(td, "in", serde.String, serde.String).PipeInput("k", "v")

@@ -6,20 +6,21 @@ import (
 )
 
 // To writes the stream to topic. ProducedWith gives the serdes when the
-// stream does not carry them.
-func (s KStream[K, V]) To(topic string, opts ...Option) {
+// stream does not carry them; Named names the sink.
+func (s KStream[K, V]) To(topic string, opts ...Produced[K, V]) {
 	s.to(topic, nil, opts)
 }
 
 // ToDynamic writes each record to the topic extract returns for it. The
 // topics must exist; they are not created.
-func (s KStream[K, V]) ToDynamic(extract func(rec processor.Record[K, V]) string, opts ...Option) {
+func (s KStream[K, V]) ToDynamic(extract func(rec processor.Record[K, V]) string, opts ...Produced[K, V]) {
 	s.to("", extract, opts)
 }
 
-func (s KStream[K, V]) to(topic string, extract func(processor.Record[K, V]) string, opts []Option) {
-	c := configure(opts)
+func (s KStream[K, V]) to(topic string, extract func(processor.Record[K, V]) string, opts []Produced[K, V]) {
+	c := merge(opts)
 	name := s.b.name(c.name, "KSTREAM-SINK")
+	s.b.only(name, "To", c, setName|setKeySerde|setValueSerde)
 	ks, vs := s.serdes(name, c)
 	if extract != nil {
 		s.b.topo.AddDynamicSink(name, extract, ks, vs, s.node)
@@ -29,7 +30,7 @@ func (s KStream[K, V]) to(topic string, extract func(processor.Record[K, V]) str
 }
 
 // serdes resolves the serdes an operation writes with.
-func (s KStream[K, V]) serdes(node string, c config) (serde.Serde[K], serde.Serde[V]) {
+func (s KStream[K, V]) serdes(node string, c options) (serde.Serde[K], serde.Serde[V]) {
 	ks, err := pickSerde(c.keySerde, s.ks)
 	if err != nil {
 		s.b.fail("dsl: %q: key %w", node, err)
@@ -43,9 +44,10 @@ func (s KStream[K, V]) serdes(node string, c config) (serde.Serde[K], serde.Serd
 
 // Repartition writes the stream through a repartition topic the application
 // owns and reads it back, so that records are partitioned by their current
-// key. Repartitioned names the topic; WithNumberOfPartitions sets its size.
-func (s KStream[K, V]) Repartition(opts ...Option) KStream[K, V] {
-	c := configure(opts)
+// key. Named or Repartitioned's WithName names the topic,
+// WithNumberOfPartitions sets its size.
+func (s KStream[K, V]) Repartition(opts ...Repartitioned[K, V]) KStream[K, V] {
+	c := merge(opts)
 	prefix := c.repartition
 	if prefix == "" {
 		prefix = c.name
@@ -54,6 +56,7 @@ func (s KStream[K, V]) Repartition(opts ...Option) KStream[K, V] {
 	if !named {
 		prefix = s.b.generate("KSTREAM-REPARTITION")
 	}
+	s.b.only(prefix+"-repartition", "Repartition", c, setName|setRepartition|setKeySerde|setValueSerde|setPartitions)
 	ks, vs := s.serdes(prefix+"-repartition", c)
 	src := repartition(s.b, s.node, prefix, named, ks, vs, c.partitions)
 	return KStream[K, V]{b: s.b, node: src, ks: ks, vs: vs}

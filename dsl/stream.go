@@ -29,16 +29,17 @@ func KV[K, V any](key K, value V) KeyValue[K, V] { return KeyValue[K, V]{Key: ke
 
 // Stream reads topic as a stream with the given serdes. Named names the
 // source node.
-func Stream[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) KStream[K, V] {
+func Stream[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Consumed[K, V]) KStream[K, V] {
 	return Streams(b, []string{topic}, keySerde, valueSerde, opts...)
 }
 
 // Streams reads several topics as one stream. Their records are processed
 // by the same task per partition number, so the topics must have the same
 // number of partitions.
-func Streams[K, V any](b *Builder, topics []string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) KStream[K, V] {
-	c := configure(opts)
+func Streams[K, V any](b *Builder, topics []string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Consumed[K, V]) KStream[K, V] {
+	c := merge(opts)
 	name := b.name(c.name, "KSTREAM-SOURCE")
+	b.only(name, "Stream", c, setName)
 	b.topo.AddSource(name, keySerde, valueSerde, topics...)
 	return KStream[K, V]{b: b, node: name, ks: keySerde, vs: valueSerde}
 }
@@ -59,8 +60,11 @@ func (s KStream[K, V]) FilterNot(pred func(key K, value V) bool, opts ...Option)
 }
 
 func (s KStream[K, V]) filter(pred func(K, V) bool, not bool, opts []Option) KStream[K, V] {
-	c := configure(opts)
-	name := s.b.name(c.name, "KSTREAM-FILTER")
+	op := "Filter"
+	if not {
+		op = "FilterNot"
+	}
+	name := s.b.named(opts, "KSTREAM-FILTER", op)
 	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, V] {
 		return &filterProc[K, V]{pred: pred, not: not}
 	}), s.node)
@@ -76,62 +80,56 @@ func (s KStream[K, V]) with(name string) KStream[K, V] {
 // MapValues replaces each value with f(value), keeping the key: no
 // repartition follows.
 func (s KStream[K, V]) MapValues[VR any](f func(value V) VR, opts ...Option) KStream[K, VR] {
-	c := configure(opts)
-	name := s.b.name(c.name, "KSTREAM-MAPVALUES")
+	name := s.b.named(opts, "KSTREAM-MAPVALUES", "MapValues")
 	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, VR] {
 		return &mapValuesProc[K, V, VR]{f: f}
 	}), s.node)
-	return newValues[K, V, VR](s, name, c)
+	return newValues[K, V, VR](s, name)
 }
 
 // FlatMapValues replaces each record by one record per value f returns,
 // keeping the key.
 func (s KStream[K, V]) FlatMapValues[VR any](f func(value V) []VR, opts ...Option) KStream[K, VR] {
-	c := configure(opts)
-	name := s.b.name(c.name, "KSTREAM-FLATMAPVALUES")
+	name := s.b.named(opts, "KSTREAM-FLATMAPVALUES", "FlatMapValues")
 	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, VR] {
 		return &flatMapValuesProc[K, V, VR]{f: f}
 	}), s.node)
-	return newValues[K, V, VR](s, name, c)
+	return newValues[K, V, VR](s, name)
 }
 
 // Map replaces each record by the key and value f returns. The key may have
 // changed, so a stateful operation downstream reads through a repartition
 // topic.
 func (s KStream[K, V]) Map[KR, VR any](f func(key K, value V) (KR, VR), opts ...Option) KStream[KR, VR] {
-	c := configure(opts)
-	name := s.b.name(c.name, "KSTREAM-MAP")
+	name := s.b.named(opts, "KSTREAM-MAP", "Map")
 	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, KR, VR] {
 		return &mapProc[K, V, KR, VR]{f: f}
 	}), s.node)
-	return newStream[KR, VR](s.b, name, c, nil, nil, true)
+	return newStream[KR, VR](s.b, name, nil, nil, true)
 }
 
 // FlatMap replaces each record by the records f returns; keys may change.
 func (s KStream[K, V]) FlatMap[KR, VR any](f func(key K, value V) []KeyValue[KR, VR], opts ...Option) KStream[KR, VR] {
-	c := configure(opts)
-	name := s.b.name(c.name, "KSTREAM-FLATMAP")
+	name := s.b.named(opts, "KSTREAM-FLATMAP", "FlatMap")
 	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, KR, VR] {
 		return &flatMapProc[K, V, KR, VR]{f: f}
 	}), s.node)
-	return newStream[KR, VR](s.b, name, c, nil, nil, true)
+	return newStream[KR, VR](s.b, name, nil, nil, true)
 }
 
 // SelectKey sets each record's key to f(key, value), keeping the value.
 func (s KStream[K, V]) SelectKey[KR any](f func(key K, value V) KR, opts ...Option) KStream[KR, V] {
-	c := configure(opts)
-	name := s.b.name(c.name, "KSTREAM-KEY-SELECT")
+	name := s.b.named(opts, "KSTREAM-KEY-SELECT", "SelectKey")
 	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, KR, V] {
 		return &selectKeyProc[K, V, KR]{f: f}
 	}), s.node)
-	return newStream[KR, V](s.b, name, c, nil, s.vs, true)
+	return newStream[KR, V](s.b, name, nil, s.vs, true)
 }
 
 // Peek calls action for each record and forwards it unchanged. action is not
 // called for records with a null value.
 func (s KStream[K, V]) Peek(action func(key K, value V), opts ...Option) KStream[K, V] {
-	c := configure(opts)
-	name := s.b.name(c.name, "KSTREAM-PEEK")
+	name := s.b.named(opts, "KSTREAM-PEEK", "Peek")
 	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, V] {
 		return &peekProc[K, V]{f: action}
 	}), s.node)
@@ -141,8 +139,7 @@ func (s KStream[K, V]) Peek(action func(key K, value V), opts ...Option) KStream
 // Foreach calls action for each record and ends the stream. action is not
 // called for records with a null value.
 func (s KStream[K, V]) Foreach(action func(key K, value V), opts ...Option) {
-	c := configure(opts)
-	name := s.b.name(c.name, "KSTREAM-FOREACH")
+	name := s.b.named(opts, "KSTREAM-FOREACH", "Foreach")
 	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, V] {
 		return &peekProc[K, V]{f: action, terminal: true}
 	}), s.node)
@@ -150,8 +147,7 @@ func (s KStream[K, V]) Foreach(action func(key K, value V), opts ...Option) {
 
 // Merge interleaves the records of s and other into one stream.
 func (s KStream[K, V]) Merge(other KStream[K, V], opts ...Option) KStream[K, V] {
-	c := configure(opts)
-	name := s.b.name(c.name, "KSTREAM-MERGE")
+	name := s.b.named(opts, "KSTREAM-MERGE", "Merge")
 	s.b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, V] {
 		return &passThrough[K, V]{}
 	}), s.node, other.node)
@@ -169,22 +165,24 @@ func (s KStream[K, V]) Merge(other KStream[K, V], opts ...Option) KStream[K, V] 
 // Process runs a custom processor on each record. It may change keys, so a
 // stateful operation downstream reads through a repartition topic.
 // WithStores connects stores added with Builder.AddStateStore.
-func (s KStream[K, V]) Process[KR, VR any](supplier processor.Supplier[K, V, KR, VR], opts ...Option) KStream[KR, VR] {
-	c := configure(opts)
+func (s KStream[K, V]) Process[KR, VR any](supplier processor.Supplier[K, V, KR, VR], opts ...Processed) KStream[KR, VR] {
+	c := merge(opts)
 	name := s.b.name(c.name, "KSTREAM-PROCESSOR")
+	s.b.only(name, "Process", c, setName|setStores)
 	s.b.topo.AddProcessor(name, supplier, s.node)
 	s.connectStores(name, c.stores)
-	return newStream[KR, VR](s.b, name, c, nil, nil, true)
+	return newStream[KR, VR](s.b, name, nil, nil, true)
 }
 
 // ProcessValues runs a custom processor that must forward records with the
 // key it received; no repartition follows.
-func (s KStream[K, V]) ProcessValues[VR any](supplier processor.Supplier[K, V, K, VR], opts ...Option) KStream[K, VR] {
-	c := configure(opts)
+func (s KStream[K, V]) ProcessValues[VR any](supplier processor.Supplier[K, V, K, VR], opts ...Processed) KStream[K, VR] {
+	c := merge(opts)
 	name := s.b.name(c.name, "KSTREAM-PROCESSVALUES")
+	s.b.only(name, "ProcessValues", c, setName|setStores)
 	s.b.topo.AddProcessor(name, supplier, s.node)
 	s.connectStores(name, c.stores)
-	return newValues[K, V, VR](s, name, c)
+	return newValues[K, V, VR](s, name)
 }
 
 func (s KStream[K, V]) connectStores(node string, stores []string) {
@@ -198,20 +196,16 @@ func (s KStream[K, V]) connectStores(node string, stores []string) {
 }
 
 // newValues is s after a value-only operation: the key serde and repartition
-// need carry over, the value serde is the option's or the built-in one.
-func newValues[K, V, VR any](s KStream[K, V], name string, c config) KStream[K, VR] {
-	return newStream[K, VR](s.b, name, c, s.ks, nil, s.rekeyed)
+// need carry over, the value serde is the built-in one, if any.
+func newValues[K, V, VR any](s KStream[K, V], name string) KStream[K, VR] {
+	return newStream[K, VR](s.b, name, s.ks, nil, s.rekeyed)
 }
 
-func newStream[K, V any](b *Builder, name string, c config, ks serde.Serde[K], vs serde.Serde[V], rekeyed bool) KStream[K, V] {
-	k, err := pickSerde(c.keySerde, ks)
-	if err != nil {
-		b.fail("dsl: %q: key %w", name, err)
-	}
-	v, err := pickSerde(c.valueSerde, vs)
-	if err != nil {
-		b.fail("dsl: %q: value %w", name, err)
-	}
+// newStream is a stream produced by node name with the serdes it carries,
+// or where one is nil the built-in one for its type, if any.
+func newStream[K, V any](b *Builder, name string, ks serde.Serde[K], vs serde.Serde[V], rekeyed bool) KStream[K, V] {
+	k, _ := pickSerde(nil, ks)
+	v, _ := pickSerde(nil, vs)
 	return KStream[K, V]{b: b, node: name, ks: k, vs: v, rekeyed: rekeyed}
 }
 

@@ -315,7 +315,7 @@ func TestKStreamRepartition(t *testing.T) {
 		b := dsl.NewBuilder()
 		dsl.Stream(b, "in", serde.String, serde.String).
 			SelectKey(func(_, v string) string { return v }).
-			Repartition(dsl.Repartitioned("by-value")).
+			Repartition(dsl.Named("by-value")).
 			ProcessValues(metadataTopics[string, string](&topics)).
 			To("out")
 		td := newDriver(t, b)
@@ -351,7 +351,7 @@ func TestKStreamRepartition(t *testing.T) {
 		var topics []string
 		b := dsl.NewBuilder()
 		dsl.Stream(b, "in", serde.String, serde.String).
-			Repartition(dsl.WithNumberOfPartitions(4)).
+			Repartition(dsl.Repartitioned[string, string]{}.WithNumberOfPartitions(4)).
 			ProcessValues(metadataTopics[string, string](&topics)).
 			To("out")
 		topo, err := b.Build()

@@ -27,9 +27,10 @@ type change[V any] struct {
 }
 
 // Table reads topic as a table, materialized in a key-value store
-// (Materialized names it). Records with a null key are dropped and counted.
-func Table[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Option) KTable[K, V] {
-	c := configure(opts)
+// (MaterializedAs names it). Records with a null key are dropped and
+// counted. Named names the node that turns the topic into a table.
+func Table[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Materialized[K, V]) KTable[K, V] {
+	c := merge(opts)
 	// Kafka Streams numbers the store first, then the two nodes.
 	store := c.store
 	if store == "" {
@@ -37,6 +38,7 @@ func Table[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSer
 	}
 	source := b.generate("KSTREAM-SOURCE")
 	name := b.name(c.name, "KTABLE-SOURCE")
+	b.only(name, "Table", c, setName|materializedSettings)
 	b.topo.AddSource(source, keySerde, valueSerde, topic)
 	b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, change[V]] {
 		return &tableSourceProc[K, V]{store: store}
@@ -48,7 +50,7 @@ func Table[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSer
 
 // addStore adds the key-value store of a table or aggregation, with the
 // options' serdes over the given ones.
-func addStore[K, V any](b *Builder, c config, store, node string, ks serde.Serde[K], vs serde.Serde[V]) {
+func addStore[K, V any](b *Builder, c options, store, node string, ks serde.Serde[K], vs serde.Serde[V]) {
 	k, err := pickSerde(c.keySerde, ks)
 	if err != nil {
 		b.fail("dsl: store %q: key %w", store, err)
@@ -59,20 +61,20 @@ func addStore[K, V any](b *Builder, c config, store, node string, ks serde.Serde
 	}
 	switch {
 	case k == nil && v == nil:
-		b.fail("%w: store %q of %q has no key and value serde: pass them with dsl.Materialized(...).WithKeySerde/WithValueSerde", errMissingSerde, store, node)
+		b.fail("%w: store %q of %q has no key and value serde: pass them with dsl.MaterializedWith", errMissingSerde, store, node)
 	case k == nil:
-		b.fail("%w: store %q of %q has no key serde: pass one with dsl.Materialized(...).WithKeySerde or dsl.GroupedWith", errMissingSerde, store, node)
+		b.fail("%w: store %q of %q has no key serde: pass one with dsl.MaterializedWith or dsl.GroupedWith", errMissingSerde, store, node)
 	case v == nil:
-		b.fail("%w: store %q of %q has no value serde: pass one with dsl.Materialized(...).WithValueSerde", errMissingSerde, store, node)
+		b.fail("%w: store %q of %q has no value serde: pass one with dsl.MaterializedWith", errMissingSerde, store, node)
 	}
-	sb := state.KeyValueStoreBuilder(store, k, v)
+	sb := state.TimestampedKeyValueStoreBuilder(store, k, v)
 	if c.caching > 0 {
 		sb = sb.WithCachingEnabled(c.caching)
 	}
-	if c.noLogging {
+	if c.set&setNoLogging != 0 {
 		sb = sb.WithLoggingDisabled()
 	}
-	if c.inMemory {
+	if c.set&setInMemory != 0 {
 		sb = sb.InMemory()
 	}
 	b.g.AddStore(sb, node)
@@ -97,8 +99,11 @@ func (t KTable[K, V]) FilterNot(pred func(key K, value V) bool, opts ...Option) 
 }
 
 func (t KTable[K, V]) filter(pred func(K, V) bool, not bool, opts []Option) KTable[K, V] {
-	c := configure(opts)
-	name := t.b.name(c.name, "KTABLE-FILTER")
+	op := "KTable.Filter"
+	if not {
+		op = "KTable.FilterNot"
+	}
+	name := t.b.named(opts, "KTABLE-FILTER", op)
 	t.b.topo.AddProcessor(name, supply(func() processor.Processor[K, change[V], K, change[V]] {
 		return &tableFilterProc[K, V]{pred: pred, not: not}
 	}), t.node)
@@ -107,23 +112,18 @@ func (t KTable[K, V]) filter(pred func(K, V) bool, not bool, opts []Option) KTab
 
 // MapValues replaces each row's value with f(value); deletes stay deletes.
 func (t KTable[K, V]) MapValues[VR any](f func(value V) VR, opts ...Option) KTable[K, VR] {
-	c := configure(opts)
-	name := t.b.name(c.name, "KTABLE-MAPVALUES")
+	name := t.b.named(opts, "KTABLE-MAPVALUES", "KTable.MapValues")
 	t.b.topo.AddProcessor(name, supply(func() processor.Processor[K, change[V], K, change[VR]] {
 		return &tableMapValuesProc[K, V, VR]{f: f}
 	}), t.node)
-	vs, err := pickSerde[VR](c.valueSerde, nil)
-	if err != nil {
-		t.b.fail("dsl: %q: value %w", name, err)
-	}
+	vs, _ := pickSerde[VR](nil, nil)
 	return KTable[K, VR]{b: t.b, node: name, ks: t.ks, vs: vs}
 }
 
 // ToStream turns the table's updates into a stream; a delete becomes a
 // record with a null value.
 func (t KTable[K, V]) ToStream(opts ...Option) KStream[K, V] {
-	c := configure(opts)
-	name := t.b.name(c.name, "KTABLE-TOSTREAM")
+	name := t.b.named(opts, "KTABLE-TOSTREAM", "ToStream")
 	t.b.topo.AddProcessor(name, supply(func() processor.Processor[K, change[V], K, V] {
 		return &toStreamProc[K, V]{}
 	}), t.node)
@@ -131,14 +131,18 @@ func (t KTable[K, V]) ToStream(opts ...Option) KStream[K, V] {
 }
 
 // forwardFlushed returns the flush listener of a cached table: it forwards
-// each update the cache writes down as a change, with the time of the
-// write it kept.
-func forwardFlushed[K, V any](fwd *engine.ProcContext[K, change[V]]) func(state.Flushed[K, V]) error {
-	return func(f state.Flushed[K, V]) error {
+// each update the cache writes down as a change, with the new value's
+// timestamp (for a delete, the time of the write the cache kept).
+func forwardFlushed[K, V any](fwd *engine.ProcContext[K, change[V]]) func(state.Flushed[K, state.ValueAndTimestamp[V]]) error {
+	return func(f state.Flushed[K, state.ValueAndTimestamp[V]]) error {
+		ts := f.Timestamp
+		if f.HasNew {
+			ts = f.New.Timestamp
+		}
 		return fwd.Forward(processor.Record[K, change[V]]{
 			Key:       f.Key,
-			Value:     change[V]{New: f.New, Old: f.Old, HasNew: f.HasNew, HasOld: f.HasOld},
-			Timestamp: f.Timestamp,
+			Value:     change[V]{New: f.New.Value, Old: f.Old.Value, HasNew: f.HasNew, HasOld: f.HasOld},
+			Timestamp: ts,
 		})
 	}
 }
@@ -146,7 +150,7 @@ func forwardFlushed[K, V any](fwd *engine.ProcContext[K, change[V]]) func(state.
 type tableSourceProc[K, V any] struct {
 	base[K, change[V]]
 	store  string
-	kv     *state.KeyValueStore[K, V]
+	kv     *state.TimestampedKeyValueStore[K, V]
 	drops  engine.Dropper
 	cached bool
 }
@@ -157,11 +161,17 @@ func (p *tableSourceProc[K, V]) Init(ctx processor.Context[K, change[V]]) error 
 	}
 	p.drops = dropper(ctx)
 	var err error
-	if p.kv, err = state.GetKeyValueStore[K, V](ctx, p.store); err != nil {
+	if p.kv, err = state.GetTimestampedKeyValueStore[K, V](ctx, p.store); err != nil {
 		return err
 	}
-	p.cached = p.kv.SetFlushListener(forwardFlushed(p.fwd))
-	return nil
+	// The flush listener is set on the task's handle, which only the
+	// engine hands out: user processors cannot take it over.
+	h, err := engine.TaskStore(p.fwd, p.store)
+	if err != nil {
+		return err
+	}
+	p.cached, err = state.SetFlushListener(h, forwardFlushed(p.fwd))
+	return err
 }
 
 func (p *tableSourceProc[K, V]) Process(rec processor.Record[K, V]) error {
@@ -175,19 +185,21 @@ func (p *tableSourceProc[K, V]) Process(rec processor.Record[K, V]) error {
 			_, _, err := p.kv.Delete(rec.Key)
 			return err
 		}
-		return p.kv.Put(rec.Key, rec.Value)
+		return p.kv.Put(rec.Key, state.ValueAndTimestamp[V]{Value: rec.Value, Timestamp: rec.Timestamp})
 	}
 	var c change[V]
+	var old state.ValueAndTimestamp[V]
 	var err error
 	if rec.NullValue {
-		c.Old, c.HasOld, err = p.kv.Delete(rec.Key)
+		old, c.HasOld, err = p.kv.Delete(rec.Key)
 	} else {
-		c.Old, c.HasOld, err = p.kv.Get(rec.Key)
+		old, c.HasOld, err = p.kv.Get(rec.Key)
 		if err == nil {
-			err = p.kv.Put(rec.Key, rec.Value)
+			err = p.kv.Put(rec.Key, state.ValueAndTimestamp[V]{Value: rec.Value, Timestamp: rec.Timestamp})
 		}
 		c.New, c.HasNew = rec.Value, true
 	}
+	c.Old = old.Value
 	if err != nil {
 		return err
 	}

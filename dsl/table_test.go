@@ -13,7 +13,7 @@ import (
 func TestTableSource(t *testing.T) {
 	eachStore(t, func(t *testing.T, opts ...testdriver.Option) {
 		b := dsl.NewBuilder()
-		users := dsl.Table(b, "users", serde.String, serde.String, dsl.Materialized("users"))
+		users := dsl.Table(b, "users", serde.String, serde.String, dsl.MaterializedAs[string, string]("users"))
 		if users.StoreName() != "users" {
 			t.Fatalf("StoreName = %q", users.StoreName())
 		}

@@ -176,7 +176,7 @@ func buildAgg(data dsl.KStream[string, int64]) {
 	data.GroupByKey().
 		Aggregate(func() Agg { return Agg{} },
 			func(_ string, v int64, a Agg) Agg { return a.add(v) },
-			dsl.Materialized("agg-store").WithValueSerde(aggSerde)).
+			dsl.MaterializedAs[string, Agg]("agg-store").WithValueSerde(aggSerde)).
 		ToStream().
 		To("agg")
 }
@@ -263,10 +263,10 @@ var sumCountSerde = serde.JSON[SumCount]()
 func rekey(v int64) string { return fmt.Sprint(v % 7) }
 
 func buildRekeyed(data dsl.KStream[string, int64]) {
-	data.GroupBy(func(_ string, v int64) string { return rekey(v) }, dsl.Repartitioned("rekeyed")).
+	data.GroupBy(func(_ string, v int64) string { return rekey(v) }, dsl.Grouped[string, int64]{}.WithName("rekeyed")).
 		Aggregate(func() SumCount { return SumCount{} },
 			func(_ string, v int64, a SumCount) SumCount { return SumCount{Sum: a.Sum + v, Count: a.Count + 1} },
-			dsl.Materialized("rekeyed-store").WithValueSerde(sumCountSerde)).
+			dsl.MaterializedAs[string, SumCount]("rekeyed-store").WithValueSerde(sumCountSerde)).
 		ToStream().
 		To("agg-rekeyed")
 }

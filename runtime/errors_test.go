@@ -84,7 +84,7 @@ func TestErrNotCopartitioned(t *testing.T) {
 	b := dsl.NewBuilder()
 	dsl.Streams(b, []string{"a", "b"}, serde.String, serde.String).
 		GroupByKey(dsl.GroupedWith(serde.String, serde.String)).
-		Count(dsl.Materialized("n")).
+		Count(dsl.MaterializedAs[string, int64]("n")).
 		ToStream().
 		To("out", dsl.ProducedWith(serde.String, serde.Int64))
 	topo, err := b.Build()

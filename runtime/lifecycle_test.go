@@ -340,7 +340,7 @@ func keyCount(t testing.TB) *topology.Topology {
 	b := dsl.NewBuilder()
 	dsl.Stream(b, "text-lines", serde.String, serde.String).
 		GroupByKey(dsl.GroupedWith(serde.String, serde.String)).
-		Count(dsl.Materialized("counts")).
+		Count(dsl.MaterializedAs[string, int64]("counts")).
 		ToStream().
 		To("word-counts", dsl.ProducedWith(serde.String, serde.Int64))
 	topo, err := b.Build()

@@ -28,10 +28,13 @@ const (
 )
 
 func (g Guarantee) String() string {
-	if g == ExactlyOnceV2 {
+	switch g {
+	case AtLeastOnce:
+		return "at_least_once"
+	case ExactlyOnceV2:
 		return "exactly_once_v2"
 	}
-	return "at_least_once"
+	return "Guarantee(" + strconv.Itoa(int(g)) + ")"
 }
 
 // MarshalText returns the name Kafka Streams gives g, as String does.
@@ -90,30 +93,34 @@ func defaults() config {
 func defaultStateDir() string { return os.TempDir() + "/samsa" }
 
 // ApplicationID names the application: the consumer group, the prefix of
-// internal topics and the state directory (application.id). Required.
+// internal topics and the state directory (application.id). Required: ASCII
+// letters, digits, '.', '_' and '-', at most 249 bytes, as a topic name.
 func ApplicationID(id string) Option { return func(c *config) { c.appID = id } }
 
-// Brokers are the bootstrap brokers (bootstrap.servers). Required.
+// Brokers are the bootstrap brokers (bootstrap.servers). Required: each
+// host:port with a port in 1-65535, an IPv6 address in brackets
+// ("[::1]:9092").
 func Brokers(addrs ...string) Option { return func(c *config) { c.brokers = addrs } }
 
 // Threads is the number of stream threads, each one group member
-// (num.stream.threads). Default 1.
+// (num.stream.threads). Default 1; at least 1.
 func Threads(n int) Option { return func(c *config) { c.threads = n } }
 
 // StateDir is the root of the state directories (state.dir). Default
-// "<os temp dir>/samsa".
+// "<os temp dir>/samsa"; not empty.
 func StateDir(dir string) Option { return func(c *config) { c.stateDir = dir } }
 
 // CommitInterval is how often tasks commit while records keep coming
 // (commit.interval.ms). Default 30s under at-least-once, 100ms under
-// exactly-once. A thread whose poll comes back empty commits what it has
-// at once: it has caught up, and waiting would only hold back outputs.
+// exactly-once; must be positive. A thread whose poll comes back empty
+// commits what it has at once: it has caught up, and waiting would only
+// hold back outputs.
 func CommitInterval(d time.Duration) Option {
 	return func(c *config) { c.commitInterval, c.commitSet = d, true }
 }
 
 // ProcessingGuarantee sets the guarantee (processing.guarantee). Default
-// AtLeastOnce.
+// AtLeastOnce; a value other than AtLeastOnce and ExactlyOnceV2 is an error.
 func ProcessingGuarantee(g Guarantee) Option { return func(c *config) { c.guarantee = g } }
 
 // ExactlyOnce is ProcessingGuarantee(ExactlyOnceV2).
@@ -129,24 +136,29 @@ func KgoOpts(opts ...kgo.Opt) Option {
 }
 
 // StartupTimeout bounds how long Run waits for the brokers when it starts.
-// Default 30s.
+// Default 30s; must be positive.
 func StartupTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
 // SessionTimeout is the group session timeout (session.timeout.ms).
-// Default 45s.
+// Default 45s; from 100ms to math.MaxInt32 milliseconds, and not shorter
+// than franz-go's heartbeat interval (3s unless set with KgoOpts). The
+// brokers bound it further (group.min.session.timeout.ms, 6s by default).
 func SessionTimeout(d time.Duration) Option { return func(c *config) { c.sessionTimeout = d } }
 
 // StateCleanupDelay is how long the directory of a task this instance no
-// longer owns is kept (state.cleanup.delay.ms). Default 10 minutes.
+// longer owns is kept (state.cleanup.delay.ms). Default 10 minutes; zero
+// removes it at the next cleanup pass; negative is an error.
 func StateCleanupDelay(d time.Duration) Option { return func(c *config) { c.cleanupDelay = d } }
 
 // TransactionTimeout bounds how long a transaction of a crashed instance
 // can hold back read_committed consumers (transaction.timeout.ms). Default
-// 10s, as Kafka Streams under exactly-once.
+// 10s, as Kafka Streams under exactly-once; from 1ms to math.MaxInt32
+// milliseconds. The brokers bound it further (transaction.max.timeout.ms,
+// 15 minutes by default).
 func TransactionTimeout(d time.Duration) Option { return func(c *config) { c.txnTimeout = d } }
 
-// ReplicationFactor of the internal topics (replication.factor). Default:
-// the broker's.
+// ReplicationFactor of the internal topics (replication.factor). Default
+// -1, the broker's; 0 means the broker's too; below -1 is an error.
 func ReplicationFactor(n int16) Option { return func(c *config) { c.replication = n } }
 
 // Environment variables read by FromEnv.
@@ -242,27 +254,15 @@ func splitBrokers(v string) []string {
 	return addrs
 }
 
-// checkAppID reports why id cannot name an application: it names a
-// consumer group, a directory and a prefix of topic names.
+// checkAppID reports why id cannot name an application, by the rules New
+// applies: it names a consumer group, a directory and a prefix of topic
+// names.
 func checkAppID(id string) error {
-	if strings.ContainsAny(id, " /\\:") {
-		return errors.New("it may not contain spaces, slashes or colons")
+	if len(id) > 249 {
+		return fmt.Errorf("%d bytes is longer than a Kafka topic name may be (249)", len(id))
 	}
-	return nil
-}
-
-func (c *config) validate() error {
-	switch {
-	case c.appID == "":
-		return fmt.Errorf("runtime: no application id: pass runtime.ApplicationID or set %s", EnvApplicationID)
-	case checkAppID(c.appID) != nil:
-		return fmt.Errorf("runtime: application id %q: %v", c.appID, checkAppID(c.appID))
-	case len(c.brokers) == 0:
-		return fmt.Errorf("runtime: no brokers: pass runtime.Brokers or set %s", EnvBrokers)
-	case c.threads < 1:
-		return fmt.Errorf("runtime: %d threads: need at least one", c.threads)
-	case c.commitInterval <= 0:
-		return fmt.Errorf("runtime: commit interval %v must be positive", c.commitInterval)
+	if i := strings.IndexFunc(id, func(r rune) bool { return !topicChar(r) }); i >= 0 {
+		return fmt.Errorf("it may only contain ASCII letters, digits, '.', '_' and '-', not %q", id[i:i+1])
 	}
 	return nil
 }

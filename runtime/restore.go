@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/state"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -63,7 +64,10 @@ func (a *App) stableEnds(ctx context.Context, todo []*restoring, topics []string
 type restoring struct {
 	tk    *task
 	store string
+	st    state.Store
 	bytes state.KeyValueBytesStore
+	// batch collects the records of one fetch for st.RestoreBatch.
+	batch []state.ChangelogRecord
 	topic string
 	start int64
 	end   int64
@@ -84,7 +88,7 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 			if !ok {
 				continue
 			}
-			r := &restoring{tk: tk, store: s.Name(), bytes: s.Bytes(), topic: topic, last: -1}
+			r := &restoring{tk: tk, store: s.Name(), st: s, bytes: s.Bytes(), topic: topic, last: -1}
 			if r.bytes.Persistent() && tk.db != nil {
 				off, ok, err := tk.db.ChangelogOffset(r.store)
 				if err != nil {
@@ -153,12 +157,8 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 		if ferr != nil {
 			return ferr
 		}
-		// Each fetch is applied as one batch where the store can.
-		for _, r := range todo {
-			if bw, ok := r.bytes.(state.BatchWriter); ok {
-				bw.BeginBatch()
-			}
-		}
+		// Each fetch is applied as one batch per store: the store rebuilds
+		// its layout from each record's key, value, timestamp and headers.
 		var aerr error
 		var last *restoring
 		fetches.EachRecord(func(rec *kgo.Record) {
@@ -170,14 +170,15 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 			if r == nil || aerr != nil || rec.Offset >= r.end {
 				return
 			}
-			switch {
-			case rec.Attrs.IsControl():
-			case rec.Value == nil:
-				aerr = r.bytes.Delete(rec.Key)
-			default:
-				aerr = r.bytes.Put(rec.Key, rec.Value)
-			}
 			if !rec.Attrs.IsControl() {
+				cr := state.ChangelogRecord{Key: rec.Key, Value: rec.Value, Timestamp: rec.Timestamp.UnixMilli(), Offset: rec.Offset}
+				if len(rec.Headers) > 0 {
+					cr.Headers = make([]processor.Header, len(rec.Headers))
+					for i, h := range rec.Headers {
+						cr.Headers[i] = processor.Header{Key: h.Key, Value: h.Value}
+					}
+				}
+				r.batch = append(r.batch, cr)
 				r.n++
 				total++
 			}
@@ -187,11 +188,14 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 			}
 		})
 		for _, r := range todo {
-			if bw, ok := r.bytes.(state.BatchWriter); ok {
-				if err := bw.CommitBatch(); err != nil && aerr == nil {
-					aerr = err
-				}
+			if len(r.batch) == 0 {
+				continue
 			}
+			if err := r.st.RestoreBatch(r.batch); err != nil && aerr == nil {
+				aerr = err
+			}
+			clear(r.batch)
+			r.batch = r.batch[:0]
 		}
 		if aerr != nil {
 			return fmt.Errorf("runtime: restore: %w", aerr)

@@ -191,12 +191,15 @@ func (tk *task) close() error {
 }
 
 // changeLogger returns the ChangeLogger of store in tk: it produces to the
-// store's changelog partition, stamped with the current record's time.
+// store's changelog partition, stamped with the time the store gives.
 func (tk *task) changeLogger(store, topic string) state.ChangeLogger {
-	return state.ChangeLoggerFunc(func(key, value []byte) error {
+	return state.ChangeLoggerFunc(func(key, value []byte, ts int64, headers []processor.Header) error {
 		r := tk.th.out.record(key, value)
 		r.Topic, r.Partition = topic, tk.ID.Partition
-		r.Timestamp = timeOf(tk.RecordTimestamp())
+		r.Timestamp = timeOf(ts)
+		for _, h := range headers {
+			r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: append([]byte(nil), h.Value...)})
+		}
 		tk.lastLogged[store] = r
 		tk.th.produce(r)
 		return nil

@@ -41,7 +41,7 @@ func benchStore(b *testing.B, env *Env, cached bool) *KeyValueStore[string, int6
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	return st.(*KeyValueStore[string, int64])
+	return st.Typed().(*KeyValueStore[string, int64])
 }
 
 func pebbleEnv(b *testing.B) *Env {
@@ -63,6 +63,33 @@ func BenchmarkCachedPebbleGetPut(b *testing.B) {
 
 func BenchmarkMemoryGetPut(b *testing.B) {
 	benchCount(b, benchStore(b, &Env{InMemory: true}, false))
+}
+
+// BenchmarkMemoryGetPutViewed is BenchmarkMemoryGetPut once the store has
+// handed out a view: what its writes pay for the lock views read under.
+func BenchmarkMemoryGetPutViewed(b *testing.B) {
+	kb := KeyValueStoreBuilder("counts", stringSerde{}, int64Serde{})
+	st, err := kb.Build(&Env{InMemory: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	if _, err := st.View(); err != nil {
+		b.Fatal(err)
+	}
+	benchCount(b, st.Typed().(*KeyValueStore[string, int64]))
+}
+
+// BenchmarkTimestampedMemoryGetPut is the count of BenchmarkMemoryGetPut
+// on a timestamped store, as the DSL keeps its aggregations.
+func BenchmarkTimestampedMemoryGetPut(b *testing.B) {
+	kb := TimestampedKeyValueStoreBuilder("counts", stringSerde{}, int64Serde{})
+	st, err := kb.Build(&Env{InMemory: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	benchCount(b, st.Typed().(*KeyValueStore[string, ValueAndTimestamp[int64]]).plain.(*KeyValueStore[string, int64]))
 }
 
 // TestGetPutDoNotAllocate holds the typed stores to their promise: no

@@ -43,6 +43,7 @@ type CachingStore struct {
 	oldBuf   []byte
 	probe    cacheEntry
 	last     *cacheEntry // the entry last looked up
+	writing  *cacheEntry // the entry being written down, if any
 	flushing bool
 	closed   bool
 }
@@ -156,6 +157,71 @@ func (c *CachingStore) Delete(key []byte) error {
 	return c.evict()
 }
 
+// DeleteRange drops the cached entries in [from, to), dirty or clean, then
+// passes the range down. A dropped dirty entry reaches neither the layers
+// below nor the flush listener: the range deletion supersedes it. Clean
+// entries are found by walking them all, so the cost grows with the
+// cache's size; the stores that use it call it once per expired segment.
+func (c *CachingStore) DeleteRange(from, to []byte) error {
+	if err := c.check("delete range"); err != nil {
+		return err
+	}
+	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
+		return nil
+	}
+	var doomed []*cacheEntry
+	within := func(e *cacheEntry) bool {
+		if to != nil && bytes.Compare(e.key, to) >= 0 {
+			return false
+		}
+		doomed = append(doomed, e)
+		return true
+	}
+	if from != nil {
+		c.probe.key = from
+		c.index.AscendGreaterOrEqual(&c.probe, within)
+		c.probe.key = nil
+	} else {
+		c.index.Ascend(within)
+	}
+	for e := c.clean.head; e != nil; e = e.next {
+		if inRange(e.key, from, to) {
+			doomed = append(doomed, e)
+		}
+	}
+	for _, e := range doomed {
+		c.drop(e)
+	}
+	return c.inner.DeleteRange(from, to)
+}
+
+// inRange reports whether key is in [from, to), nil bounds unbounded.
+func inRange(key, from, to []byte) bool {
+	return (from == nil || bytes.Compare(key, from) >= 0) && (to == nil || bytes.Compare(key, to) < 0)
+}
+
+// dropClean drops every clean entry: a restore below the cache replaces
+// what they hold.
+func (c *CachingStore) dropClean() {
+	for e := c.clean.head; e != nil; e = c.clean.head {
+		c.drop(e)
+	}
+}
+
+// writeTime is the record time of the write being written down while the
+// cache writes an entry down, and the clock's otherwise: the changelog
+// record of a cached write carries the time of the write the cache kept,
+// not of the record that happened to trigger the flush.
+func (c *CachingStore) writeTime() int64 {
+	if c.writing != nil {
+		return c.writing.ts
+	}
+	if c.clock != nil {
+		return c.clock()
+	}
+	return 0
+}
+
 func (c *CachingStore) entry(key []byte) *cacheEntry {
 	if e := c.lookup(key); e != nil {
 		return e
@@ -248,11 +314,13 @@ func (c *CachingStore) writeDown(e *cacheEntry) error {
 		}
 	}
 	var err error
+	c.writing = e
 	if e.deleted {
 		err = c.inner.Delete(e.key)
 	} else {
 		err = c.inner.Put(e.key, e.value)
 	}
+	c.writing = nil
 	if err != nil {
 		return err
 	}

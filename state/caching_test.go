@@ -23,7 +23,7 @@ func nilStr(b []byte) string {
 func cachedStack(maxBytes int) (*CachingStore, *countingStore, *recordingLogger, *[]flushEvent) {
 	counting := &countingStore{KeyValueBytesStore: NewMemoryStore("st")}
 	logger := &recordingLogger{}
-	c := NewCachingStore(NewChangeLoggingStore(counting, logger), maxBytes)
+	c := NewCachingStore(NewChangeLoggingStore(counting, logger, nil), maxBytes)
 	events := new([]flushEvent)
 	c.SetFlushListener(func(key, newValue, oldValue []byte, _ int64) error {
 		*events = append(*events, flushEvent{string(key), nilStr(newValue), nilStr(oldValue)})
@@ -37,7 +37,7 @@ func TestCachingFoldsWrites(t *testing.T) {
 		t.Run(kind.name, func(t *testing.T) {
 			counting := &countingStore{KeyValueBytesStore: kind.new(t, "counts")}
 			logger := &recordingLogger{}
-			c := NewCachingStore(NewChangeLoggingStore(counting, logger), 1<<20)
+			c := NewCachingStore(NewChangeLoggingStore(counting, logger, nil), 1<<20)
 			for i := range 10 {
 				mustPut(t, c, "k", fmt.Sprint(i))
 			}

@@ -48,13 +48,16 @@ type logRecord struct {
 
 type recordingLogger struct {
 	records []logRecord
-	err     error
+	// times holds the timestamp of each record.
+	times []int64
+	err   error
 }
 
-func (l *recordingLogger) LogChange(key, value []byte) error {
+func (l *recordingLogger) LogChange(key, value []byte, ts int64, _ []processor.Header) error {
 	if l.err != nil {
 		return l.err
 	}
+	l.times = append(l.times, ts)
 	var v []byte
 	if value != nil {
 		v = append([]byte{}, value...)

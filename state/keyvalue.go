@@ -18,19 +18,28 @@ import (
 // A store never holds nulls: deleting is Delete. Serialization buffers are
 // reused across calls, so Get and Put allocate nothing for fixed-size serdes
 // once warm; in exchange a store, like its iterators, belongs to the one
-// goroutine of its task. Stores are opened (Build) and closed by the task,
-// not by processors.
+// goroutine of its task (other goroutines read through a
+// ReadOnlyKeyValueStore). A processor reads and writes the store but
+// cannot flush or close it: the task does that through its Store.
 type KeyValueStore[K, V any] struct {
+	kvCodec[K, V]
+	top        KeyValueBytesStore
+	persistent bool
+	kbuf       []byte
+	vbuf       []byte
+	// plain is, for a timestamped store, the same store seen with plain
+	// values (a *KeyValueStore[K, V'] where V is ValueAndTimestamp[V']).
+	plain any
+}
+
+// kvCodec is what a typed store and its views and iterators share: the
+// name, the topic serdes are given (the store's changelog topic) and the
+// serdes.
+type kvCodec[K, V any] struct {
 	name  string
-	topic string // passed to serdes: the store's changelog topic
-	top   KeyValueBytesStore
-	bytes KeyValueBytesStore
-	cache *CachingStore
-	txn   *TxnStore
+	topic string
 	ks    serde.Serde[K]
 	vs    serde.Serde[V]
-	kbuf  []byte
-	vbuf  []byte
 }
 
 // emptyValue stands in for a serde's nil result: a present, empty value.
@@ -40,64 +49,9 @@ var emptyValue = []byte{}
 func (s *KeyValueStore[K, V]) Name() string { return s.name }
 
 // Persistent reports whether the store keeps its data in Pebble.
-func (s *KeyValueStore[K, V]) Persistent() bool { return s.bytes.Persistent() }
+func (s *KeyValueStore[K, V]) Persistent() bool { return s.persistent }
 
-// Bytes returns the innermost bytes store, below caching and change logging,
-// which the runtime restores changelog records into.
-func (s *KeyValueStore[K, V]) Bytes() KeyValueBytesStore { return s.bytes }
-
-// Cache returns the store's caching layer, or nil when caching is off. The
-// DSL sets its flush listener to forward a table's updates on flush.
-func (s *KeyValueStore[K, V]) Cache() *CachingStore { return s.cache }
-
-// Dirty reports whether the store's cache holds writes not yet flushed.
-func (s *KeyValueStore[K, V]) Dirty() bool { return s.cache != nil && s.cache.Dirty() }
-
-// Flushed is one update a store's cache wrote down: the key, the value it
-// kept (HasNew false for a delete), the value the store held before the
-// writes it folded (HasOld false if none), and the record time of the last
-// of those writes.
-type Flushed[K, V any] struct {
-	Key            K
-	New, Old       V
-	HasNew, HasOld bool
-	Timestamp      int64
-}
-
-// SetFlushListener has fn called with each update the store's cache writes
-// down, on flush or eviction, decoded with the store's serdes; it reports
-// false, and sets nothing, when the store has no cache. The DSL forwards a
-// cached table's updates this way, once per key and commit.
-func (s *KeyValueStore[K, V]) SetFlushListener(fn func(Flushed[K, V]) error) bool {
-	if s.cache == nil {
-		return false
-	}
-	s.cache.SetFlushListener(func(key, newValue, oldValue []byte, ts int64) error {
-		f := Flushed[K, V]{Timestamp: ts}
-		var err error
-		if f.Key, err = s.ks.Deserialize(s.topic, key); err != nil {
-			return fmt.Errorf("deserialize key: %w", err)
-		}
-		if newValue != nil {
-			if f.New, err = s.vs.Deserialize(s.topic, newValue); err != nil {
-				return fmt.Errorf("deserialize new value: %w", err)
-			}
-			f.HasNew = true
-		}
-		if oldValue != nil {
-			if f.Old, err = s.vs.Deserialize(s.topic, oldValue); err != nil {
-				return fmt.Errorf("deserialize old value: %w", err)
-			}
-			f.HasOld = true
-		}
-		return fn(f)
-	})
-	return true
-}
-
-// Txn returns the store's transaction buffer, or nil when the store is not
-// run under exactly-once.
-func (s *KeyValueStore[K, V]) Txn() *TxnStore { return s.txn }
+func (s *KeyValueStore[K, V]) plainStore() any { return s.plain }
 
 func (s *KeyValueStore[K, V]) key(op string, k K) ([]byte, error) {
 	kb, err := s.ks.Serialize(s.kbuf[:0], s.topic, k)
@@ -108,10 +62,10 @@ func (s *KeyValueStore[K, V]) key(op string, k K) ([]byte, error) {
 	return kb, nil
 }
 
-func (s *KeyValueStore[K, V]) decodeValue(op string, b []byte) (V, error) {
-	v, err := s.vs.Deserialize(s.topic, b)
+func (c *kvCodec[K, V]) decodeValue(op string, b []byte) (V, error) {
+	v, err := c.vs.Deserialize(c.topic, b)
 	if err != nil {
-		return v, storeErr(s.name, op, fmt.Errorf("deserialize value: %w", err))
+		return v, storeErr(c.name, op, fmt.Errorf("deserialize value: %w", err))
 	}
 	return v, nil
 }
@@ -180,68 +134,29 @@ func (s *KeyValueStore[K, V]) Delete(k K) (old V, found bool, err error) {
 // Range iterates over the keys from from to to, both included, in the order
 // of their serialized bytes. When from sorts after to the range is empty.
 func (s *KeyValueStore[K, V]) Range(from, to K) (*KeyValueIterator[K, V], error) {
-	return s.rangeOf("range", from, to, false)
+	return s.rangeOf(s.top, "range", from, to, false)
 }
 
 // ReverseRange is Range from the last key to the first.
 func (s *KeyValueStore[K, V]) ReverseRange(from, to K) (*KeyValueIterator[K, V], error) {
-	return s.rangeOf("reverse range", from, to, true)
-}
-
-func (s *KeyValueStore[K, V]) rangeOf(op string, from, to K, reverse bool) (*KeyValueIterator[K, V], error) {
-	// The bounds outlive this call (iterators keep them), so they get their
-	// own buffer rather than kbuf.
-	buf, err := s.ks.Serialize(nil, s.topic, from)
-	if err != nil {
-		return nil, storeErr(s.name, op, fmt.Errorf("serialize from key: %w", err))
-	}
-	n := len(buf)
-	buf, err = s.ks.Serialize(buf, s.topic, to)
-	if err != nil {
-		return nil, storeErr(s.name, op, fmt.Errorf("serialize to key: %w", err))
-	}
-	// The bytes store's upper bound is exclusive; to+0x00 is the first key
-	// after to, so appending it makes to itself part of the range.
-	buf = append(buf, 0)
-	return s.iter(op, buf[:n:n], buf[n:], reverse)
+	return s.rangeOf(s.top, "reverse range", from, to, true)
 }
 
 // All iterates over every key, in order.
 func (s *KeyValueStore[K, V]) All() (*KeyValueIterator[K, V], error) {
-	return s.iter("all", nil, nil, false)
+	return s.iter(s.top, "all", nil, nil, false)
 }
 
 // ReverseAll iterates over every key, last first.
 func (s *KeyValueStore[K, V]) ReverseAll() (*KeyValueIterator[K, V], error) {
-	return s.iter("reverse all", nil, nil, true)
+	return s.iter(s.top, "reverse all", nil, nil, true)
 }
 
 // PrefixScan iterates, in order, over the keys whose serialized bytes start
 // with prefix serialized by ps. ps need not be the key serde: a string
 // prefix finds the keys of a serde that writes the string first.
 func (s *KeyValueStore[K, V]) PrefixScan[P any](prefix P, ps serde.Serde[P]) (*KeyValueIterator[K, V], error) {
-	pb, err := ps.Serialize(nil, s.topic, prefix)
-	if err != nil {
-		return nil, storeErr(s.name, "prefix scan", fmt.Errorf("serialize prefix: %w", err))
-	}
-	if len(pb) == 0 {
-		return s.iter("prefix scan", nil, nil, false)
-	}
-	return s.iter("prefix scan", pb, prefixEnd(pb), false)
-}
-
-func (s *KeyValueStore[K, V]) iter(op string, from, to []byte, reverse bool) (*KeyValueIterator[K, V], error) {
-	var it BytesIterator
-	var err error
-	if reverse {
-		it, err = s.top.ReverseRange(from, to)
-	} else {
-		it, err = s.top.Range(from, to)
-	}
-	if err != nil {
-		return nil, storeErr(s.name, op, err)
-	}
-	return &KeyValueIterator[K, V]{it: it, s: s}, nil
+	return prefixScan(&s.kvCodec, s.top, prefix, ps)
 }
 
 // ApproximateNumEntries estimates the number of keys; see the bytes store
@@ -250,21 +165,62 @@ func (s *KeyValueStore[K, V]) ApproximateNumEntries() (int64, error) {
 	return s.top.ApproximateNumEntries()
 }
 
-// Flush pushes cached writes down through the changelog to the bytes store.
-// The task calls it on commit.
-func (s *KeyValueStore[K, V]) Flush() error { return s.top.Flush() }
+// ranger is what typed iteration needs of a bytes store or view.
+type ranger interface {
+	Range(from, to []byte) (BytesIterator, error)
+	ReverseRange(from, to []byte) (BytesIterator, error)
+}
 
-// Close closes every layer of the store; unflushed cached writes are
-// dropped. The task calls it.
-func (s *KeyValueStore[K, V]) Close() error { return s.top.Close() }
+func (c *kvCodec[K, V]) rangeOf(src ranger, op string, from, to K, reverse bool) (*KeyValueIterator[K, V], error) {
+	// The bounds outlive this call (iterators keep them), so they get their
+	// own buffer rather than a reused one.
+	buf, err := c.ks.Serialize(nil, c.topic, from)
+	if err != nil {
+		return nil, storeErr(c.name, op, fmt.Errorf("serialize from key: %w", err))
+	}
+	n := len(buf)
+	buf, err = c.ks.Serialize(buf, c.topic, to)
+	if err != nil {
+		return nil, storeErr(c.name, op, fmt.Errorf("serialize to key: %w", err))
+	}
+	// The bytes store's upper bound is exclusive; to+0x00 is the first key
+	// after to, so appending it makes to itself part of the range.
+	buf = append(buf, 0)
+	return c.iter(src, op, buf[:n:n], buf[n:], reverse)
+}
 
-// KeyValueIterator walks the keys of a KeyValueStore. Call Next before the
-// first Key; when Next returns false, Err says whether iteration stopped on
-// an error (including a key or value the serdes could not read). Close must
-// be called.
+func prefixScan[K, V, P any](c *kvCodec[K, V], src ranger, prefix P, ps serde.Serde[P]) (*KeyValueIterator[K, V], error) {
+	pb, err := ps.Serialize(nil, c.topic, prefix)
+	if err != nil {
+		return nil, storeErr(c.name, "prefix scan", fmt.Errorf("serialize prefix: %w", err))
+	}
+	if len(pb) == 0 {
+		return c.iter(src, "prefix scan", nil, nil, false)
+	}
+	return c.iter(src, "prefix scan", pb, prefixEnd(pb), false)
+}
+
+func (c *kvCodec[K, V]) iter(src ranger, op string, from, to []byte, reverse bool) (*KeyValueIterator[K, V], error) {
+	var it BytesIterator
+	var err error
+	if reverse {
+		it, err = src.ReverseRange(from, to)
+	} else {
+		it, err = src.Range(from, to)
+	}
+	if err != nil {
+		return nil, storeErr(c.name, op, err)
+	}
+	return &KeyValueIterator[K, V]{it: it, c: c}, nil
+}
+
+// KeyValueIterator walks the keys of a KeyValueStore or a
+// ReadOnlyKeyValueStore. Call Next before the first Key; when Next returns
+// false, Err says whether iteration stopped on an error (including a key or
+// value the serdes could not read). Close must be called.
 type KeyValueIterator[K, V any] struct {
 	it    BytesIterator
-	s     *KeyValueStore[K, V]
+	c     *kvCodec[K, V]
 	key   K
 	value V
 	err   error
@@ -277,18 +233,18 @@ func (it *KeyValueIterator[K, V]) Next() bool {
 	}
 	if !it.it.Next() {
 		if err := it.it.Err(); err != nil {
-			it.err = storeErr(it.s.name, "iterate", err)
+			it.err = storeErr(it.c.name, "iterate", err)
 		}
 		return false
 	}
-	k, err := it.s.ks.Deserialize(it.s.topic, it.it.Key())
+	k, err := it.c.ks.Deserialize(it.c.topic, it.it.Key())
 	if err != nil {
-		it.err = storeErr(it.s.name, "iterate", fmt.Errorf("deserialize key: %w", err))
+		it.err = storeErr(it.c.name, "iterate", fmt.Errorf("deserialize key: %w", err))
 		return false
 	}
-	v, err := it.s.vs.Deserialize(it.s.topic, it.it.Value())
+	v, err := it.c.vs.Deserialize(it.c.topic, it.it.Value())
 	if err != nil {
-		it.err = storeErr(it.s.name, "iterate", fmt.Errorf("deserialize value: %w", err))
+		it.err = storeErr(it.c.name, "iterate", fmt.Errorf("deserialize value: %w", err))
 		return false
 	}
 	it.key, it.value = k, v
@@ -307,21 +263,43 @@ func (it *KeyValueIterator[K, V]) Err() error { return it.err }
 // Close releases the iterator.
 func (it *KeyValueIterator[K, V]) Close() error { return it.it.Close() }
 
+// plainer is implemented by typed stores and views: plainStore is the
+// plain-value facade of a timestamped one, nil otherwise.
+type plainer interface{ plainStore() any }
+
 // GetKeyValueStore returns the store called name, reachable through g, as a
 // KeyValueStore with keys K and values V. Processors call it in Init. A
+// timestamped store (TimestampedKeyValueStore[K, V]) can be had either way:
+// as itself, or with plain values V, whose reads drop the timestamp and
+// whose writes are stamped with the time of the record being processed. A
 // store of another kind, or with other types, yields an error wrapping
 // ErrWrongStoreType.
 func GetKeyValueStore[K, V any](g processor.StoreGetter, name string) (*KeyValueStore[K, V], error) {
+	return getStore[*KeyValueStore[K, V]](g, name)
+}
+
+// GetTimestampedKeyValueStore returns the timestamped store called name,
+// reachable through g: GetKeyValueStore with values ValueAndTimestamp[V].
+func GetTimestampedKeyValueStore[K, V any](g processor.StoreGetter, name string) (*TimestampedKeyValueStore[K, V], error) {
+	return GetKeyValueStore[K, ValueAndTimestamp[V]](g, name)
+}
+
+func getStore[T processor.StateStore](g processor.StoreGetter, name string) (T, error) {
+	var zero T
 	st, err := g.StateStore(name)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	if st == nil {
-		return nil, &StoreError{Store: name, Err: ErrUnknownStore}
+		return zero, &StoreError{Store: name, Err: ErrUnknownStore}
 	}
-	kv, ok := st.(*KeyValueStore[K, V])
-	if !ok {
-		return nil, &StoreError{Store: name, Err: fmt.Errorf("%w: is a %T, not a %T", ErrWrongStoreType, st, kv)}
+	if s, ok := st.(T); ok {
+		return s, nil
 	}
-	return kv, nil
+	if p, ok := st.(plainer); ok {
+		if s, ok := p.plainStore().(T); ok {
+			return s, nil
+		}
+	}
+	return zero, &StoreError{Store: name, Err: fmt.Errorf("%w: is a %T, not a %T", ErrWrongStoreType, st, zero)}
 }

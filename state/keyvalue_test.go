@@ -42,12 +42,20 @@ func drain(t testing.TB, it *KeyValueIterator[string, int64], err error) []kvPai
 
 func buildCounts(t testing.TB, kind storeKind, b *KeyValueBuilder[string, int64]) *KeyValueStore[string, int64] {
 	t.Helper()
-	st, err := b.Build(kind.env(t))
+	_, s := buildKV(t, kind.env(t), b)
+	return s
+}
+
+// buildKV builds b in env, closed when t ends, and returns the task's
+// handle with the typed store processors get.
+func buildKV[V any](t testing.TB, env *Env, b *KeyValueBuilder[string, V]) (Store, *KeyValueStore[string, V]) {
+	t.Helper()
+	st, err := b.Build(env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return st.(*KeyValueStore[string, int64])
+	return st, st.Typed().(*KeyValueStore[string, V])
 }
 
 func TestKeyValueStore(t *testing.T) {
@@ -62,17 +70,17 @@ func TestKeyValueStore(t *testing.T) {
 				if cached {
 					b.WithCachingEnabled(1 << 20)
 				}
-				s := buildCounts(t, kind, b)
+				h, s := buildKV(t, kind.env(t), b)
 				if s.Name() != "counts" || s.Persistent() != (kind.name == "pebble") {
 					t.Fatalf("Name %q, Persistent %v", s.Name(), s.Persistent())
 				}
-				testKeyValueStore(t, s)
+				testKeyValueStore(t, h, s)
 			})
 		}
 	}
 }
 
-func testKeyValueStore(t *testing.T, s *KeyValueStore[string, int64]) {
+func testKeyValueStore(t *testing.T, h Store, s *KeyValueStore[string, int64]) {
 	if _, found, err := s.Get("a"); err != nil || found {
 		t.Fatalf("Get on empty store: found %v, err %v", found, err)
 	}
@@ -132,10 +140,10 @@ func testKeyValueStore(t *testing.T, s *KeyValueStore[string, int64]) {
 	if n, err := s.ApproximateNumEntries(); err != nil || n != 5 {
 		t.Fatalf("ApproximateNumEntries = %d, %v", n, err)
 	}
-	if err := s.Flush(); err != nil {
+	if err := h.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.Bytes().ApproximateNumEntries(); err != nil || n != 5 {
+	if n, err := h.Bytes().ApproximateNumEntries(); err != nil || n != 5 {
 		t.Fatalf("bytes store holds %d entries after Flush, %v", n, err)
 	}
 }
@@ -168,12 +176,12 @@ func TestKeyValueStorePrefixScan(t *testing.T) {
 func TestKeyValueStoreDeserializationErrors(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			s := buildCounts(t, kind, KeyValueStoreBuilder("counts", stringSerde{}, int64Serde{}))
+			h, s := buildKV(t, kind.env(t), KeyValueStoreBuilder("counts", stringSerde{}, int64Serde{}))
 			if err := s.Put("good", 1); err != nil {
 				t.Fatal(err)
 			}
 			// Three bytes are no int64.
-			if err := s.Bytes().Put([]byte("bad"), []byte{1, 2, 3}); err != nil {
+			if err := h.Bytes().Put([]byte("bad"), []byte{1, 2, 3}); err != nil {
 				t.Fatal(err)
 			}
 			_, _, err := s.Get("bad")
@@ -200,8 +208,8 @@ func TestKeyValueStoreDeserializationErrors(t *testing.T) {
 func TestKeyValueStoreClosed(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			s := buildCounts(t, kind, KeyValueStoreBuilder("counts", stringSerde{}, int64Serde{}).WithCachingEnabled(100))
-			if err := s.Close(); err != nil {
+			h, s := buildKV(t, kind.env(t), KeyValueStoreBuilder("counts", stringSerde{}, int64Serde{}).WithCachingEnabled(100))
+			if err := h.Close(); err != nil {
 				t.Fatal(err)
 			}
 			_, _, err := s.Get("a")
@@ -269,26 +277,26 @@ func TestKeyValueBuilder(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			s := st.(*KeyValueStore[string, int64])
+			s := st.Typed().(*KeyValueStore[string, int64])
 			if s.Persistent() {
 				t.Fatal("Env.InMemory ignored")
 			}
-			if (s.Cache() != nil) != (tc.name == "cached") {
-				t.Fatalf("Cache() = %v", s.Cache())
+			if cached, err := SetFlushListener(st, func(Flushed[string, int64]) error { return nil }); err != nil || cached != (tc.name == "cached") {
+				t.Fatalf("SetFlushListener = %v, %v", cached, err)
 			}
 			for i := range 2 {
 				if err := s.Put("k", int64(i)); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := s.Flush(); err != nil {
+			if err := st.Flush(); err != nil {
 				t.Fatal(err)
 			}
 			if len(logger.records) != tc.wantLogs {
 				t.Fatalf("%d log records, want %d (logger asked for %q)", len(logger.records), tc.wantLogs, asked)
 			}
 			// Restores write to Bytes directly, without logging.
-			if err := s.Bytes().Put([]byte("r"), make([]byte, 8)); err != nil {
+			if err := st.Bytes().Put([]byte("r"), make([]byte, 8)); err != nil {
 				t.Fatal(err)
 			}
 			if len(logger.records) != tc.wantLogs {
@@ -303,7 +311,7 @@ func TestKeyValueBuilder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.(*KeyValueStore[string, int64]).Put("k", 1); err != nil {
+	if err := st.Typed().(*KeyValueStore[string, int64]).Put("k", 1); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
@@ -346,10 +354,10 @@ func TestKeyValueStoresShareDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sa.(*KeyValueStore[string, int64]).Put("k", 1); err != nil {
+	if err := sa.Typed().(*KeyValueStore[string, int64]).Put("k", 1); err != nil {
 		t.Fatal(err)
 	}
-	if _, found, err := sb.(*KeyValueStore[string, int64]).Get("k"); err != nil || found {
+	if _, found, err := sb.Typed().(*KeyValueStore[string, int64]).Get("k"); err != nil || found {
 		t.Fatalf("store b sees store a's key: found %v, err %v", found, err)
 	}
 	if err := errors.Join(sa.Close(), sb.Close()); err != nil {

@@ -10,7 +10,7 @@ func TestChangeLogging(t *testing.T) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			logger := &recordingLogger{}
-			s := NewChangeLoggingStore(kind.new(t, "st"), logger)
+			s := NewChangeLoggingStore(kind.new(t, "st"), logger, nil)
 			mustPut(t, s, "a", "1", "a", "2", "b", "")
 			if err := s.Delete([]byte("a")); err != nil {
 				t.Fatal(err)

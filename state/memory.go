@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"sync"
 
 	"github.com/google/btree"
 )
@@ -10,6 +11,10 @@ import (
 // Counts are exact. Iterators read a snapshot taken when they were opened
 // (a copy-on-write clone of the tree), so writes during iteration are safe
 // and not seen, as with Pebble. Closing the store drops its contents.
+//
+// The store needs no lock for its own goroutine. Once it has handed out a
+// view (see Store.View), its writes take a write lock that the view's reads
+// share: only stores that are queried pay for it.
 func NewMemoryStore(name string) KeyValueBytesStore {
 	return &memoryStore{name: name, tree: btree.NewG(32, lessMemItem)}
 }
@@ -25,6 +30,12 @@ type memoryStore struct {
 	// value slices with the tree, so Put must not overwrite them in place.
 	snapshots int
 	closed    bool
+	// shared is set, on the store's goroutine, when a view is handed out;
+	// from then on that goroutine's writes (and tree clones, which write
+	// the tree's copy-on-write state) hold mu, and views read under it.
+	// Reads of the store's own goroutine never lock: no one else writes.
+	shared bool
+	mu     sync.RWMutex
 }
 
 func (s *memoryStore) Name() string     { return s.name }
@@ -35,6 +46,18 @@ func (s *memoryStore) check(op string) error {
 		return closedErr(s.name, op)
 	}
 	return nil
+}
+
+func (s *memoryStore) lock() {
+	if s.shared {
+		s.mu.Lock()
+	}
+}
+
+func (s *memoryStore) unlock() {
+	if s.shared {
+		s.mu.Unlock()
+	}
 }
 
 func (s *memoryStore) Get(key []byte) ([]byte, bool, error) {
@@ -52,6 +75,7 @@ func (s *memoryStore) Put(key, value []byte) error {
 	if err := s.check("put"); err != nil {
 		return err
 	}
+	s.lock()
 	old, ok := s.tree.Get(memItem{key: key})
 	switch {
 	case !ok:
@@ -67,6 +91,7 @@ func (s *memoryStore) Put(key, value []byte) error {
 	default:
 		s.tree.ReplaceOrInsert(memItem{key: old.key, value: clone(value)})
 	}
+	s.unlock()
 	return nil
 }
 
@@ -74,7 +99,46 @@ func (s *memoryStore) Delete(key []byte) error {
 	if err := s.check("delete"); err != nil {
 		return err
 	}
+	s.lock()
 	s.tree.Delete(memItem{key: key})
+	s.unlock()
+	return nil
+}
+
+// DeleteRange drops the keys in [from, to). The B-tree has no span
+// removal: the keys are found in one walk and deleted one by one, so the
+// cost grows with the number of keys dropped (a window store on memory
+// keeps a segment per tree to drop one in one step).
+func (s *memoryStore) DeleteRange(from, to []byte) error {
+	if err := s.check("delete range"); err != nil {
+		return err
+	}
+	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
+		return nil
+	}
+	s.lock()
+	defer s.unlock()
+	if from == nil && to == nil {
+		// Iterators hold their own clones, which Clear leaves alone.
+		s.tree.Clear(false)
+		return nil
+	}
+	var doomed [][]byte
+	collect := func(it memItem) bool {
+		if to != nil && bytes.Compare(it.key, to) >= 0 {
+			return false
+		}
+		doomed = append(doomed, it.key)
+		return true
+	}
+	if from == nil {
+		s.tree.Ascend(collect)
+	} else {
+		s.tree.AscendGreaterOrEqual(memItem{key: from}, collect)
+	}
+	for _, k := range doomed {
+		s.tree.Delete(memItem{key: k})
+	}
 	return nil
 }
 
@@ -93,17 +157,11 @@ func (s *memoryStore) newIter(op string, from, to []byte, reverse bool) (BytesIt
 	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
 		return emptyIterator{}, nil
 	}
-	it := &memIterator{s: s, tree: s.tree.Clone(), reverse: reverse}
-	if from != nil {
-		it.from = clone(from)
-	}
-	if to != nil {
-		it.to = clone(to)
-	}
-	if reverse && to != nil {
-		it.pivot, it.havePivot = it.to, true
-	}
-	it.visitFn = it.visit
+	s.lock()
+	snap := s.tree.Clone()
+	s.unlock()
+	it := newMemIterator(s, from, to, reverse)
+	it.tree = snap
 	s.snapshots++
 	return it, nil
 }
@@ -118,9 +176,73 @@ func (s *memoryStore) ApproximateNumEntries() (int64, error) {
 func (s *memoryStore) Flush() error { return s.check("flush") }
 
 func (s *memoryStore) Close() error {
+	s.lock()
 	s.closed = true
 	s.tree = nil
+	s.unlock()
 	return nil
+}
+
+// view returns the store's read-only view. It runs on the store's
+// goroutine: from here on that goroutine's writes lock.
+func (s *memoryStore) view() BytesView {
+	s.shared = true
+	return memView{s}
+}
+
+// memView reads a memoryStore from other goroutines, under its read lock.
+// Get sees the latest write. An iterator copies the tree 64 items at a
+// time, each batch under the lock: it is not a snapshot of the whole store
+// but sees every key at most once, in order, with the value it had when its
+// batch was read (as Kafka Streams' in-memory store iterators do).
+type memView struct{ s *memoryStore }
+
+func (v memView) Name() string     { return v.s.name }
+func (v memView) Persistent() bool { return false }
+
+func (v memView) Get(key []byte) ([]byte, bool, error) {
+	v.s.mu.RLock()
+	defer v.s.mu.RUnlock()
+	if v.s.closed {
+		return nil, false, closedErr(v.s.name, "get")
+	}
+	it, ok := v.s.tree.Get(memItem{key: key})
+	if !ok {
+		return nil, false, nil
+	}
+	return clone(it.value), true, nil
+}
+
+func (v memView) Range(from, to []byte) (BytesIterator, error) {
+	return v.newIter("range", from, to, false)
+}
+
+func (v memView) ReverseRange(from, to []byte) (BytesIterator, error) {
+	return v.newIter("reverse range", from, to, true)
+}
+
+func (v memView) newIter(op string, from, to []byte, reverse bool) (BytesIterator, error) {
+	v.s.mu.RLock()
+	closed := v.s.closed
+	v.s.mu.RUnlock()
+	if closed {
+		return nil, closedErr(v.s.name, op)
+	}
+	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
+		return emptyIterator{}, nil
+	}
+	it := newMemIterator(v.s, from, to, reverse)
+	it.viewed = true
+	return it, nil
+}
+
+func (v memView) ApproximateNumEntries() (int64, error) {
+	v.s.mu.RLock()
+	defer v.s.mu.RUnlock()
+	if v.s.closed {
+		return 0, closedErr(v.s.name, "count")
+	}
+	return int64(v.s.tree.Len()), nil
 }
 
 // memBatch is how many items an iterator copies out of the tree per walk.
@@ -128,9 +250,13 @@ func (s *memoryStore) Close() error {
 // last key seen, gives a pull iterator without a goroutine.
 const memBatch = 64
 
+// memIterator walks a snapshot of a memoryStore (tree, on the store's
+// goroutine) or, for a view (viewed), the live tree under its read lock,
+// copying what it reads.
 type memIterator struct {
 	s        *memoryStore
 	tree     *btree.BTreeG[memItem] // snapshot; nil once closed
+	viewed   bool
 	from, to []byte
 	reverse  bool
 	// pivot is the last key handed out (or, reverse, the exclusive upper
@@ -140,20 +266,38 @@ type memIterator struct {
 	buf       []memItem
 	pos       int
 	exhausted bool
+	done      bool
 	visitFn   func(memItem) bool
 	err       error
 }
 
+func newMemIterator(s *memoryStore, from, to []byte, reverse bool) *memIterator {
+	it := &memIterator{s: s, reverse: reverse}
+	if from != nil {
+		it.from = clone(from)
+	}
+	if to != nil {
+		it.to = clone(to)
+	}
+	if reverse && to != nil {
+		it.pivot, it.havePivot = it.to, true
+	}
+	it.visitFn = it.visit
+	return it
+}
+
 func (it *memIterator) Next() bool {
-	if it.err != nil {
+	if it.err != nil || it.done {
 		return false
 	}
-	if it.s.closed {
-		it.err = closedErr(it.s.name, "iterate")
-		return false
-	}
-	if it.tree == nil {
-		return false
+	if !it.viewed {
+		if it.s.closed {
+			it.err = closedErr(it.s.name, "iterate")
+			return false
+		}
+		if it.tree == nil {
+			return false
+		}
 	}
 	if it.pos+1 < len(it.buf) {
 		it.pos++
@@ -163,25 +307,60 @@ func (it *memIterator) Next() bool {
 		it.pos = len(it.buf)
 		return false
 	}
-	it.fill()
+	if it.viewed {
+		it.fillViewed()
+	} else {
+		it.fill(it.tree)
+	}
 	it.pos = 0
-	return len(it.buf) > 0
+	return it.err == nil && len(it.buf) > 0
 }
 
-func (it *memIterator) fill() {
+func (it *memIterator) fillViewed() {
+	it.s.mu.RLock()
+	defer it.s.mu.RUnlock()
+	if it.s.closed {
+		it.err = closedErr(it.s.name, "iterate")
+		return
+	}
+	it.fill(it.s.tree)
+	// The live tree's values change once the lock is released; the batch
+	// gets its own copy, which stays the caller's.
+	n := 0
+	for _, item := range it.buf {
+		n += len(item.key) + len(item.value)
+	}
+	arena := make([]byte, 0, n)
+	for i, item := range it.buf {
+		k := len(arena)
+		arena = append(arena, item.key...)
+		v := len(arena)
+		arena = append(arena, item.value...)
+		it.buf[i] = memItem{key: arena[k:v:v], value: arena[v:len(arena):len(arena)]}
+	}
+	if n := len(it.buf); n > 0 {
+		it.pivot = it.buf[n-1].key
+	}
+}
+
+func (it *memIterator) fill(tree *btree.BTreeG[memItem]) {
 	it.buf = it.buf[:0]
+	if it.viewed {
+		// The previous batch is the caller's now.
+		it.buf = nil
+	}
 	pivot := memItem{key: it.pivot}
 	switch {
 	case it.reverse && it.havePivot:
-		it.tree.DescendLessOrEqual(pivot, it.visitFn)
+		tree.DescendLessOrEqual(pivot, it.visitFn)
 	case it.reverse:
-		it.tree.Descend(it.visitFn)
+		tree.Descend(it.visitFn)
 	case it.havePivot:
-		it.tree.AscendGreaterOrEqual(pivot, it.visitFn)
+		tree.AscendGreaterOrEqual(pivot, it.visitFn)
 	case it.from != nil:
-		it.tree.AscendGreaterOrEqual(memItem{key: it.from}, it.visitFn)
+		tree.AscendGreaterOrEqual(memItem{key: it.from}, it.visitFn)
 	default:
-		it.tree.Ascend(it.visitFn)
+		tree.Ascend(it.visitFn)
 	}
 	if len(it.buf) < memBatch {
 		it.exhausted = true
@@ -211,11 +390,15 @@ func (it *memIterator) Value() []byte { return it.buf[it.pos].value }
 func (it *memIterator) Err() error    { return it.err }
 
 func (it *memIterator) Close() error {
-	if it.tree == nil {
+	if it.done {
 		return nil
 	}
-	it.tree, it.buf = nil, nil
-	it.s.snapshots--
+	it.done = true
+	it.buf = nil
+	if it.tree != nil {
+		it.tree = nil
+		it.s.snapshots--
+	}
 	return nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -41,7 +43,9 @@ type DBOptions struct {
 // The runtime opens the DB (through Env.DB) and closes it after closing the
 // task's stores. Close also closes iterators left open, so that Pebble does
 // not report them as leaked. Like its stores, a DB is used by the one
-// goroutine that owns the task.
+// goroutine that owns the task; only the views of its stores (Store.View)
+// are read from other goroutines, and they synchronize with Close alone,
+// so the task's reads and writes take no lock.
 type DB struct {
 	pdb    *pebble.DB
 	dir    string
@@ -51,6 +55,14 @@ type DB struct {
 	iters   map[*pebbleIterator]struct{}
 	metaKey []byte
 	metaVal [8]byte
+
+	// viewMu is held shared by every view operation and exclusively by
+	// Close, which sets viewsClosed and closes the snapshots of the views'
+	// open iterators (snaps, guarded by snapMu) before Pebble.
+	viewMu      sync.RWMutex
+	viewsClosed bool
+	snapMu      sync.Mutex
+	snaps       map[*pebble.Snapshot]struct{}
 }
 
 // metaPrefix starts every metadata key. Store prefixes start with
@@ -86,7 +98,7 @@ func OpenDB(dir string, opts DBOptions) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: open pebble database in %q: %w", dir, err)
 	}
-	return &DB{pdb: pdb, dir: dir, iters: make(map[*pebbleIterator]struct{})}, nil
+	return &DB{pdb: pdb, dir: dir, iters: make(map[*pebbleIterator]struct{}), snaps: make(map[*pebble.Snapshot]struct{})}, nil
 }
 
 // Dir returns the directory the database was opened in.
@@ -104,6 +116,15 @@ func (db *DB) Close() error {
 		errs = append(errs, it.release())
 	}
 	clear(db.iters)
+	db.viewMu.Lock()
+	db.viewsClosed = true
+	for snap := range db.snaps {
+		if err := snap.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("state: close snapshot in %q: %w", db.dir, err))
+		}
+	}
+	clear(db.snaps)
+	db.viewMu.Unlock()
 	if err := db.pdb.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("state: close pebble database in %q: %w", db.dir, err))
 	}
@@ -205,6 +226,9 @@ type pebbleStore struct {
 	closed bool
 	// batch collects writes between BeginBatch and CommitBatch.
 	batch *pebble.Batch
+	// viewsGone tells the store's views, from other goroutines, that the
+	// store was closed.
+	viewsGone atomic.Bool
 }
 
 // BeginBatch starts collecting Put and Delete in one Pebble batch, applied
@@ -295,6 +319,48 @@ func (s *pebbleStore) Delete(key []byte) error {
 	return nil
 }
 
+// DeleteRange is one Pebble range deletion over the store's prefix: its
+// cost does not grow with the number of keys it covers, and compactions
+// reclaim their space.
+func (s *pebbleStore) DeleteRange(from, to []byte) error {
+	if err := s.check("delete range"); err != nil {
+		return err
+	}
+	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
+		return nil
+	}
+	lower, upper := s.bounds(from, to)
+	var err error
+	if s.batch != nil {
+		err = s.batch.DeleteRange(lower, upper, nil)
+	} else {
+		err = s.db.pdb.DeleteRange(lower, upper, pebble.NoSync)
+	}
+	if err != nil {
+		return storeErr(s.name, "delete range", err)
+	}
+	return nil
+}
+
+// bounds returns the Pebble bounds of [from, to) in the store, in a new
+// buffer: Pebble keeps referring to iterator bounds while the iterator
+// lives.
+func (s *pebbleStore) bounds(from, to []byte) (lower, upper []byte) {
+	return keyBounds(s.prefix, s.end, from, to)
+}
+
+func keyBounds(prefix, end, from, to []byte) (lower, upper []byte) {
+	buf := make([]byte, 0, 2*len(prefix)+len(from)+len(to))
+	buf = append(append(buf, prefix...), from...)
+	lower = buf[:len(buf):len(buf)]
+	upper = end
+	if to != nil {
+		buf = append(append(buf, prefix...), to...)
+		upper = buf[len(lower):]
+	}
+	return lower, upper
+}
+
 func (s *pebbleStore) Range(from, to []byte) (BytesIterator, error) {
 	return s.newIter("range", from, to, false)
 }
@@ -310,16 +376,7 @@ func (s *pebbleStore) newIter(op string, from, to []byte, reverse bool) (BytesIt
 	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
 		return emptyIterator{}, nil
 	}
-	// Pebble keeps referring to the bounds while the iterator lives, so they
-	// get their own buffer rather than kbuf.
-	bounds := make([]byte, 0, 2*len(s.prefix)+len(from)+len(to))
-	bounds = append(append(bounds, s.prefix...), from...)
-	lower := bounds[:len(bounds):len(bounds)]
-	upper := s.end
-	if to != nil {
-		bounds = append(append(bounds, s.prefix...), to...)
-		upper = bounds[len(lower):]
-	}
+	lower, upper := s.bounds(from, to)
 	pit, err := s.db.pdb.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return nil, storeErr(s.name, op, err)
@@ -354,6 +411,7 @@ func (s *pebbleStore) Flush() error { return s.check("flush") }
 // stores. Closing twice is not an error.
 func (s *pebbleStore) Close() error {
 	s.closed = true
+	s.viewsGone.Store(true)
 	if s.batch != nil {
 		s.batch.Close()
 		s.batch = nil

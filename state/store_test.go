@@ -8,10 +8,23 @@ import (
 
 // bytesKinds are the bytes store implementations, plus the caching layer
 // over each, which must behave like a store of its own: once with room for
-// everything and once so small that it evicts all the time.
+// everything and once so small that it evicts all the time; and the
+// transaction buffer over each, with nothing committed, and committing
+// after every write.
 func bytesKinds() []storeKind {
 	kinds := slices.Clone(storeKinds)
 	for _, k := range storeKinds {
+		kinds = append(kinds, storeKind{
+			name: k.name + "+txn",
+			new: func(t testing.TB, store string) KeyValueBytesStore {
+				return NewTxnStore(k.new(t, store))
+			},
+		}, storeKind{
+			name: k.name + "+txn-commits",
+			new: func(t testing.TB, store string) KeyValueBytesStore {
+				return committing{NewTxnStore(k.new(t, store))}
+			},
+		})
 		for _, size := range []int{1 << 20, 200} {
 			k := k
 			kinds = append(kinds, storeKind{
@@ -180,6 +193,72 @@ func TestBytesStores(t *testing.T) {
 			}
 			rev.Close()
 		}},
+		{"DeleteRange", func(t *testing.T, s KeyValueBytesStore) {
+			mustPut(t, s, "a", "1", "b", "2", "c", "3", "d", "4", "e", "5", "f", "6")
+			// An iterator opened before reads its snapshot.
+			before := mustRange(t, s, nil, nil)
+			steps := []struct {
+				from, to string // "-" is a nil bound
+				put      []string
+				want     []string
+			}{
+				{"b", "d", nil, []string{"a=1", "d=4", "e=5", "f=6"}},
+				{"d", "a", nil, []string{"a=1", "d=4", "e=5", "f=6"}},
+				{"d", "d", nil, []string{"a=1", "d=4", "e=5", "f=6"}},
+				{"e", "-", nil, []string{"a=1", "d=4"}},
+				{"-", "b", []string{"b", "new"}, []string{"b=new", "d=4"}},
+				{"-", "-", []string{"x", "9"}, []string{"x=9"}},
+			}
+			bound := func(b string) []byte {
+				if b == "-" {
+					return nil
+				}
+				return []byte(b)
+			}
+			for _, st := range steps {
+				if err := s.DeleteRange(bound(st.from), bound(st.to)); err != nil {
+					t.Fatal(err)
+				}
+				mustPut(t, s, st.put...)
+				if got := readAll(t, mustRange(t, s, nil, nil)); !slices.Equal(got, st.want) {
+					t.Fatalf("after DeleteRange(%s, %s): %q, want %q", st.from, st.to, got, st.want)
+				}
+				rev, err := s.ReverseRange(nil, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := slices.Clone(st.want)
+				slices.Reverse(want)
+				if got := readAll(t, rev); !slices.Equal(got, want) {
+					t.Fatalf("after DeleteRange(%s, %s): reverse %q, want %q", st.from, st.to, got, want)
+				}
+				for _, kv := range st.want {
+					if _, found, err := s.Get([]byte(kv[:1])); err != nil || !found {
+						t.Fatalf("Get(%s) = found %v, err %v", kv[:1], found, err)
+					}
+				}
+				for _, gone := range []string{"a", "b", "c", "d", "e", "f", "x"} {
+					if slices.ContainsFunc(st.want, func(kv string) bool { return kv[:1] == gone }) {
+						continue
+					}
+					if _, found, err := s.Get([]byte(gone)); err != nil || found {
+						t.Fatalf("Get(%s) after its range was deleted = found %v, err %v", gone, found, err)
+					}
+				}
+				if n, err := s.ApproximateNumEntries(); err != nil || n != int64(len(st.want)) {
+					t.Fatalf("ApproximateNumEntries = %d, %v; want %d", n, err, len(st.want))
+				}
+			}
+			if got := readAll(t, before); len(got) != 6 {
+				t.Fatalf("iterator opened before the deletions read %q", got)
+			}
+			if err := s.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if got := readAll(t, mustRange(t, s, nil, nil)); !slices.Equal(got, []string{"x=9"}) {
+				t.Fatalf("after Flush: %q", got)
+			}
+		}},
 		{"Count", func(t *testing.T, s KeyValueBytesStore) {
 			mustPut(t, s, "a", "1", "b", "2", "a", "3")
 			if err := s.Delete([]byte("b")); err != nil {
@@ -207,6 +286,7 @@ func TestBytesStores(t *testing.T) {
 			wantClosed(t, err, "st")
 			wantClosed(t, s.Put([]byte("a"), []byte("1")), "st")
 			wantClosed(t, s.Delete([]byte("a")), "st")
+			wantClosed(t, s.DeleteRange(nil, nil), "st")
 			_, err = s.Range(nil, nil)
 			wantClosed(t, err, "st")
 			_, err = s.ReverseRange(nil, nil)
@@ -241,4 +321,30 @@ func mustRange(t testing.TB, s KeyValueBytesStore, from, to []byte) BytesIterato
 		t.Fatal(err)
 	}
 	return it
+}
+
+// committing commits its transaction buffer after every write, so that
+// range tombstones and point writes reach the store beneath in the order
+// they were made.
+type committing struct{ *TxnStore }
+
+func (c committing) Put(key, value []byte) error {
+	if err := c.TxnStore.Put(key, value); err != nil {
+		return err
+	}
+	return c.Commit()
+}
+
+func (c committing) Delete(key []byte) error {
+	if err := c.TxnStore.Delete(key); err != nil {
+		return err
+	}
+	return c.Commit()
+}
+
+func (c committing) DeleteRange(from, to []byte) error {
+	if err := c.TxnStore.DeleteRange(from, to); err != nil {
+		return err
+	}
+	return c.Commit()
 }

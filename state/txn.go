@@ -2,6 +2,8 @@ package state
 
 import (
 	"bytes"
+	"errors"
+	"slices"
 
 	"github.com/google/btree"
 )
@@ -15,13 +17,23 @@ import (
 //
 // Pending writes cost one allocation each (a copy of key and value); the
 // buffer holds at most one entry per key written in the transaction.
+//
+// A DeleteRange is held as a range tombstone: reads see through it, and
+// Commit applies it in order with the point writes. Because it drops the
+// pending writes it covers, every pending write inside a tombstone came
+// after it, so Commit applies the tombstones first, then the writes.
 type TxnStore struct {
 	inner   KeyValueBytesStore
 	entries map[string]*cacheEntry
 	index   *btree.BTreeG[*cacheEntry]
 	probe   cacheEntry
-	closed  bool
+	// dels are the transaction's range tombstones, sorted and disjoint.
+	dels   []keyRange
+	closed bool
 }
+
+// keyRange is [from, to); nil bounds are unbounded.
+type keyRange struct{ from, to []byte }
 
 // NewTxnStore wraps inner with a transaction buffer.
 func NewTxnStore(inner KeyValueBytesStore) *TxnStore {
@@ -44,8 +56,9 @@ func (s *TxnStore) check(op string) error {
 	return nil
 }
 
-// Pending is the number of keys written in the open transaction.
-func (s *TxnStore) Pending() int { return len(s.entries) }
+// Pending is the number of writes of the open transaction: keys written,
+// and range deletions.
+func (s *TxnStore) Pending() int { return len(s.entries) + len(s.dels) }
 
 func (s *TxnStore) Get(key []byte) ([]byte, bool, error) {
 	if err := s.check("get"); err != nil {
@@ -54,7 +67,105 @@ func (s *TxnStore) Get(key []byte) ([]byte, bool, error) {
 	if e, ok := s.entries[string(key)]; ok {
 		return e.value, !e.deleted, nil
 	}
+	if len(s.dels) > 0 && covered(s.dels, key) {
+		return nil, false, nil
+	}
 	return s.inner.Get(key)
+}
+
+// DeleteRange drops the pending writes in [from, to) and records a range
+// tombstone over it.
+func (s *TxnStore) DeleteRange(from, to []byte) error {
+	if err := s.check("delete range"); err != nil {
+		return err
+	}
+	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
+		return nil
+	}
+	var doomed []*cacheEntry
+	within := func(e *cacheEntry) bool {
+		if to != nil && bytes.Compare(e.key, to) >= 0 {
+			return false
+		}
+		doomed = append(doomed, e)
+		return true
+	}
+	if from != nil {
+		s.probe.key = from
+		s.index.AscendGreaterOrEqual(&s.probe, within)
+		s.probe.key = nil
+	} else {
+		s.index.Ascend(within)
+	}
+	for _, e := range doomed {
+		delete(s.entries, string(e.key))
+		s.index.Delete(e)
+	}
+	var r keyRange
+	if from != nil {
+		r.from = bytes.Clone(from)
+	}
+	if to != nil {
+		r.to = bytes.Clone(to)
+	}
+	s.dels = addRange(s.dels, r)
+	return nil
+}
+
+// addRange adds r to the sorted, disjoint ranges rs, merging the ranges it
+// overlaps or touches.
+func addRange(rs []keyRange, r keyRange) []keyRange {
+	out := rs[:0:0]
+	placed := false
+	for _, x := range rs {
+		switch {
+		case x.to != nil && cmpFrom(x.to, r.from) < 0:
+			// x ends before r starts.
+			out = append(out, x)
+		case r.to != nil && cmpFrom(r.to, x.from) < 0:
+			// r ends before x starts.
+			if !placed {
+				out, placed = append(out, r), true
+			}
+			out = append(out, x)
+		default:
+			// Overlapping or touching: r grows to cover x.
+			if cmpFrom(x.from, r.from) < 0 {
+				r.from = x.from
+			}
+			if r.to != nil && (x.to == nil || bytes.Compare(x.to, r.to) > 0) {
+				r.to = x.to
+			}
+		}
+	}
+	if !placed {
+		// Every range left starts before r.
+		out = append(out, r)
+	}
+	return out
+}
+
+// cmpFrom compares a bound with a range start, nil being minus infinity.
+func cmpFrom(a, from []byte) int {
+	switch {
+	case from == nil && a == nil:
+		return 0
+	case from == nil:
+		return 1
+	case a == nil:
+		return -1
+	}
+	return bytes.Compare(a, from)
+}
+
+// covered reports whether key is in one of the ranges rs.
+func covered(rs []keyRange, key []byte) bool {
+	for _, r := range rs {
+		if inRange(key, r.from, r.to) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *TxnStore) set(key, value []byte, deleted bool) {
@@ -123,8 +234,43 @@ func (s *TxnStore) newIter(op string, from, to []byte, reverse bool) (BytesItera
 			pending[i], pending[j] = pending[j], pending[i]
 		}
 	}
-	return mergeRange(s.inner, from, to, reverse, pending)
+	var it BytesIterator
+	var err error
+	if reverse {
+		it, err = s.inner.ReverseRange(from, to)
+	} else {
+		it, err = s.inner.Range(from, to)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(s.dels) > 0 {
+		// The iterator may outlive the transaction's tombstones.
+		it = &tombstoneFilter{it: it, dels: slices.Clone(s.dels)}
+	}
+	return &mergeIterator{cached: pending, inner: it, reverse: reverse}, nil
 }
+
+// tombstoneFilter hides the keys of an iterator that range tombstones
+// cover.
+type tombstoneFilter struct {
+	it   BytesIterator
+	dels []keyRange
+}
+
+func (f *tombstoneFilter) Next() bool {
+	for f.it.Next() {
+		if !covered(f.dels, f.it.Key()) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *tombstoneFilter) Key() []byte   { return f.it.Key() }
+func (f *tombstoneFilter) Value() []byte { return f.it.Value() }
+func (f *tombstoneFilter) Err() error    { return f.it.Err() }
+func (f *tombstoneFilter) Close() error  { return f.it.Close() }
 
 // ApproximateNumEntries counts inner's entries corrected by the pending
 // writes.
@@ -136,11 +282,24 @@ func (s *TxnStore) ApproximateNumEntries() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	for _, r := range s.dels {
+		it, err := s.inner.Range(r.from, r.to)
+		if err != nil {
+			return 0, err
+		}
+		for it.Next() {
+			n--
+		}
+		if err := errors.Join(it.Err(), it.Close()); err != nil {
+			return 0, err
+		}
+	}
 	for _, e := range s.entries {
 		_, found, err := s.inner.Get(e.key)
 		if err != nil {
 			return 0, err
 		}
+		found = found && !covered(s.dels, e.key)
 		switch {
 		case e.deleted && found:
 			n--
@@ -165,7 +324,15 @@ func (s *TxnStore) Commit() error {
 		bw.BeginBatch()
 	}
 	var err error
+	for _, r := range s.dels {
+		if err = s.inner.DeleteRange(r.from, r.to); err != nil {
+			break
+		}
+	}
 	s.index.Ascend(func(e *cacheEntry) bool {
+		if err != nil {
+			return false
+		}
 		if e.deleted {
 			err = s.inner.Delete(e.key)
 		} else {
@@ -189,6 +356,8 @@ func (s *TxnStore) Commit() error {
 func (s *TxnStore) Abort() {
 	clear(s.entries)
 	s.index.Clear(false)
+	clear(s.dels)
+	s.dels = s.dels[:0]
 }
 
 func (s *TxnStore) Close() error {

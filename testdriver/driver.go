@@ -310,7 +310,7 @@ func (d *Driver) DroppedRecords() map[string]int64 {
 func (d *Driver) StateStore(name string) processor.StateStore {
 	for _, task := range d.tasks {
 		if s := task.Store(name); s != nil {
-			return s
+			return s.Typed()
 		}
 	}
 	return nil

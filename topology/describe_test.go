@@ -23,7 +23,7 @@ func wordCount(t testing.TB) *topology.Topology {
 	dsl.Stream(b, "streams-plaintext-input", serde.String, serde.String).
 		FlatMapValues(func(line string) []string { return strings.Fields(strings.ToLower(line)) }).
 		GroupBy(func(_, word string) string { return word }, dsl.GroupedWith(serde.String, serde.String)).
-		Count(dsl.Materialized("counts-store")).
+		Count(dsl.MaterializedAs[string, int64]("counts-store")).
 		ToStream().
 		To("streams-wordcount-output", dsl.ProducedWith(serde.String, serde.Int64))
 	topo, err := b.Build()

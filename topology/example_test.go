@@ -15,7 +15,7 @@ func ExampleTopology_Describe() {
 	dsl.Stream(b, "streams-plaintext-input", serde.String, serde.String).
 		FlatMapValues(func(line string) []string { return strings.Fields(strings.ToLower(line)) }).
 		GroupBy(func(_, word string) string { return word }, dsl.GroupedWith(serde.String, serde.String)).
-		Count(dsl.Materialized("counts-store")).
+		Count(dsl.MaterializedAs[string, int64]("counts-store")).
 		ToStream().
 		To("streams-wordcount-output", dsl.ProducedWith(serde.String, serde.Int64))
 	topo, err := b.Build()
@@ -59,7 +59,7 @@ func ExampleDescription() {
 	b := dsl.NewBuilder()
 	dsl.Stream(b, "text-lines", serde.String, serde.String).
 		GroupBy(func(_, line string) string { return line }, dsl.GroupedWith(serde.String, serde.String)).
-		Count(dsl.Materialized("line-counts"))
+		Count(dsl.MaterializedAs[string, int64]("line-counts"))
 	topo, err := b.Build()
 	if err != nil {
 		fmt.Println(err)

@@ -23,7 +23,7 @@ func Topology(input, output string) (*topology.Topology, error) {
 	dsl.Stream(b, input, serde.String, serde.String).
 		FlatMapValues(func(line string) []string { return strings.Fields(strings.ToLower(line)) }).
 		GroupBy(func(_, word string) string { return word }, dsl.GroupedWith(serde.String, serde.String)).
-		Count(dsl.Materialized(CountsStore)).
+		Count(dsl.MaterializedAs[string, int64](CountsStore)).
 		ToStream().
 		To(output, dsl.ProducedWith(serde.String, serde.Int64))
 	return b.Build()

@@ -14,7 +14,7 @@ import (
 // must get an error from the closed store, not write to it or panic.
 func TestZombieWritesToClosedStore(t *testing.T) {
 	b := dsl.NewBuilder()
-	dsl.Stream(b, "in", serde.String, serde.String).GroupByKey().Count(dsl.Materialized("counts"))
+	dsl.Stream(b, "in", serde.String, serde.String).GroupByKey().Count(dsl.MaterializedAs[string, int64]("counts"))
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)

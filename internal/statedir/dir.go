@@ -96,7 +96,7 @@ func readPID(f *os.File) int {
 	b := make([]byte, 32)
 	n, _ := f.ReadAt(b, 0)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b[:n])))
-	if err != nil {
+	if err != nil || pid <= 0 {
 		return 0 // the holder has not written it yet, or not a pid
 	}
 	return pid

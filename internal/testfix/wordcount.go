@@ -26,7 +26,7 @@ func AddWordCount(b *dsl.Builder) { AddWordCountCached(b, 0) }
 // AddWordCountCached is AddWordCount with a cache of cacheBytes in front of
 // the store; 0 means none.
 func AddWordCountCached(b *dsl.Builder, cacheBytes int) {
-	counts := dsl.Materialized(CountsStore)
+	counts := dsl.MaterializedAs[string, int64](CountsStore)
 	if cacheBytes > 0 {
 		counts = counts.WithCachingEnabled(cacheBytes)
 	}

@@ -55,10 +55,18 @@ var (
 		"cleanup.policy": kadm.StringPtr("delete"),
 		"retention.ms":   kadm.StringPtr("-1"),
 	}
-	changelogConfigs = map[string]*string{
-		"cleanup.policy": kadm.StringPtr("compact"),
-	}
 )
+
+// changelogConfigs are the configs a store's builder asks its changelog
+// topic to be created with: compacted for key-value stores, compact+delete
+// with a retention for stores whose records expire.
+func changelogConfigs(spec *engine.StoreSpec) map[string]*string {
+	cfg := map[string]*string{}
+	for k, v := range spec.Builder.ChangelogConfigs() {
+		cfg[k] = kadm.StringPtr(v)
+	}
+	return cfg
+}
 
 // Setup looks up the topics of the graph g, run as application appID, creates
 // the internal topics that are missing and checks the rest; see the package
@@ -88,10 +96,12 @@ func Setup(ctx context.Context, adm *kadm.Client, g *engine.Graph, appID string,
 		}
 	}
 	var logged []string // stores with a changelog, in graph order
+	specs := map[string]*engine.StoreSpec{}
 	for _, spec := range g.Stores {
 		name := spec.Builder.Name()
 		if _, ok := storeSub[name]; ok && spec.Builder.Logged() {
 			logged = append(logged, name)
+			specs[name] = spec
 		}
 	}
 
@@ -137,7 +147,7 @@ func Setup(ctx context.Context, adm *kadm.Client, g *engine.Graph, appID string,
 	for _, store := range logged {
 		topic := ChangelogTopic(appID, store)
 		layout.Changelogs[store] = topic
-		want = append(want, wanted{topic, tasks[storeSub[store]], changelogConfigs})
+		want = append(want, wanted{topic, tasks[storeSub[store]], changelogConfigs(specs[store])})
 	}
 	for _, w := range want {
 		layout.Partitions[w.topic] = w.partitions

@@ -14,7 +14,10 @@ import (
 	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/internal/testfix"
 	"github.com/samsa-go/samsa/kafkatest"
+	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
+	"github.com/samsa-go/samsa/state"
+	"github.com/samsa-go/samsa/topology"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -180,9 +183,9 @@ func TestSetupExplicitPartitions(t *testing.T) {
 	// in (3) → r-repartition (5, explicit) → c-repartition (derived: 5).
 	g := graphOf(t, func(b *dsl.Builder) {
 		dsl.Stream(b, "in", serde.String, serde.String).
-			Repartition(dsl.Repartitioned("r"), dsl.WithNumberOfPartitions(5)).
-			GroupBy(func(_, v string) string { return v }, dsl.GroupedWith(serde.String, serde.String), dsl.Repartitioned("c")).
-			Count(dsl.Materialized("c")).
+			Repartition(dsl.RepartitionedWith(serde.String, serde.String).WithName("r").WithNumberOfPartitions(5)).
+			GroupBy(func(_, v string) string { return v }, dsl.GroupedWith(serde.String, serde.String).WithName("c")).
+			Count(dsl.MaterializedAs[string, int64]("c")).
 			ToStream().
 			To("out", dsl.ProducedWith(serde.String, serde.Int64))
 	})
@@ -242,5 +245,61 @@ func TestSetupUnreachable(t *testing.T) {
 	// starting along with the application.
 	if d := time.Since(start); d < 1500*time.Millisecond || d > 4*time.Second {
 		t.Errorf("Setup took %v with a 2s timeout", d)
+	}
+}
+
+// TestSetupChangelogConfigs checks that each changelog topic is created with
+// the configs its store's builder asks for: compacted by default,
+// compact+delete with a retention on request.
+func TestSetupChangelogConfigs(t *testing.T) {
+	_, adm := newBroker(t, kafkatest.Topics(2, "in"))
+	topo := topology.New().
+		AddSource("src", serde.String, serde.String, "in").
+		AddProcessor("proc", processor.Func[string, string, string, string](func(processor.Context[string, string], processor.Record[string, string]) error {
+			return nil
+		}), "src").
+		AddStateStore(state.KeyValueStoreBuilder("plain", serde.String, serde.String), "proc").
+		AddStateStore(state.KeyValueStoreBuilder("expiring", serde.String, serde.String).
+			WithLoggingEnabled(state.CompactDeleteChangelogConfigs(36*time.Hour)), "proc").
+		AddStateStore(state.KeyValueStoreBuilder("tuned", serde.String, serde.String).
+			WithLoggingEnabled(map[string]string{"segment.bytes": "1048576"}), "proc")
+	if err := topo.Build(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := Setup(ctx, adm, engine.GraphOf(topo), "app", opts); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]string{
+		"app-plain-changelog":    {"cleanup.policy": "compact", "retention.ms": ""},
+		"app-expiring-changelog": {"cleanup.policy": "compact,delete", "retention.ms": "129600000"},
+		"app-tuned-changelog":    {"cleanup.policy": "compact", "segment.bytes": "1048576"},
+	}
+	var topics []string
+	for topic := range want {
+		topics = append(topics, topic)
+	}
+	configs, err := adm.DescribeTopicConfigs(ctx, topics...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for topic, keys := range want {
+		rc, err := configs.On(topic, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for key, value := range keys {
+			got := ""
+			for _, c := range rc.Configs {
+				// Only configs set on the topic count: a broker default is
+				// not what the store asked for.
+				if c.Key == key && c.Value != nil && c.Source == kmsg.ConfigSourceDynamicTopicConfig {
+					got = *c.Value
+				}
+			}
+			if got != value {
+				t.Errorf("%s: %s = %q, want %q", topic, key, got, value)
+			}
+		}
 	}
 }
