@@ -82,7 +82,7 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 		return nil, errors.New("runtime: nil topology")
 	}
 	if err := topo.Build(); err != nil {
-		return nil, err
+		return nil, err // a topology mistake, said by package topology
 	}
 	log := cfg.logger
 	if log == nil {

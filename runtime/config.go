@@ -13,36 +13,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// ErrInvalidConfig is matched by every error New returns for an option that
-// is missing or out of range; errors.As gives the *ConfigError.
-var ErrInvalidConfig = errors.New("runtime: invalid configuration")
-
-// ConfigError is an option New rejected: which option, the value it was
-// given, and why. It matches ErrInvalidConfig and, where a franz-go check
-// refused the value, that error too.
-type ConfigError struct {
-	// Option is the name of the option function, "Brokers".
-	Option string
-	// Value is the value as the option was given it, formatted as Go
-	// source ("127.0.0.1:99999" quoted, durations as 10s).
-	Value string
-	// Reason says what is wrong with the value.
-	Reason string
-	// Err is the franz-go error behind Reason, if any.
-	Err error
-}
-
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("runtime: %s(%s): %s", e.Option, e.Value, e.Reason)
-}
-
-func (e *ConfigError) Unwrap() []error {
-	if e.Err == nil {
-		return []error{ErrInvalidConfig}
-	}
-	return []error{ErrInvalidConfig, e.Err}
-}
-
 // maxWireDuration is the longest duration a Kafka int32-milliseconds field
 // can carry (session.timeout.ms, transaction.timeout.ms).
 const maxWireDuration = time.Duration(math.MaxInt32) * time.Millisecond
@@ -61,15 +31,10 @@ func (c *config) validate() error {
 	}
 	quoted := strconv.Quote
 
-	switch {
-	case c.appID == "":
+	if c.appID == "" {
 		bad("ApplicationID", `""`, "no application id: pass runtime.ApplicationID or set %s", EnvApplicationID)
-	case len(c.appID) > 249:
-		bad("ApplicationID", quoted(c.appID), "%d bytes is longer than a Kafka topic name may be (249), and it prefixes the internal topics", len(c.appID))
-	default:
-		if i := strings.IndexFunc(c.appID, func(r rune) bool { return !topicChar(r) }); i >= 0 {
-			bad("ApplicationID", quoted(c.appID), "the application id prefixes internal topic names and may only contain ASCII letters, digits, '.', '_' and '-', not %q", c.appID[i:i+1])
-		}
+	} else if err := checkAppID(c.appID); err != nil {
+		bad("ApplicationID", quoted(c.appID), "%v", err)
 	}
 
 	if len(c.brokers) == 0 {
@@ -140,6 +105,19 @@ func (c *config) validateClient() error {
 	// session timeout can still conflict (with franz-go's heartbeat interval).
 	return &ConfigError{Option: "SessionTimeout", Value: c.sessionTimeout.String(),
 		Reason: "franz-go rejects it: " + err.Error() + " (set a shorter kgo.HeartbeatInterval with KgoOpts)", Err: err}
+}
+
+// checkAppID reports why a non-empty id cannot name an application. The id
+// names the consumer group and the state directory, and prefixes internal
+// topic names, so it must be a legal topic name itself.
+func checkAppID(id string) error {
+	if len(id) > 249 {
+		return fmt.Errorf("it has %d bytes; it prefixes internal topic names, which may have 249", len(id))
+	}
+	if i := strings.IndexFunc(id, func(r rune) bool { return !topicChar(r) }); i >= 0 {
+		return fmt.Errorf("it prefixes internal topic names and may only contain ASCII letters, digits, '.', '_' and '-', not %q", id[i:i+1])
+	}
+	return nil
 }
 
 // checkBrokerAddr accepts what Kafka's bootstrap.servers accepts: host:port

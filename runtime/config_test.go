@@ -2,6 +2,8 @@ package runtime_test
 
 import (
 	"errors"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,4 +143,32 @@ func TestGuaranteeString(t *testing.T) {
 			t.Errorf("Guarantee(%d).String() = %q, want %q", int(g), got, want)
 		}
 	}
+}
+
+// FuzzBrokerAddress feeds New the broker addresses an environment variable
+// or a flag could carry. New accepts an address only if it is host:port
+// with a port in 1-65535 that franz-go accepts too; anything else is a
+// ConfigError blaming Brokers and quoting the address.
+func FuzzBrokerAddress(f *testing.F) {
+	topo := testfix.WordCount(f)
+	f.Fuzz(func(t *testing.T, addr string) {
+		_, err := runtime.New(topo, runtime.ApplicationID("wc"), runtime.Brokers(addr))
+		if err != nil {
+			var ce *runtime.ConfigError
+			if !errors.As(err, &ce) || ce.Option != "Brokers" || ce.Value != strconv.Quote(addr) {
+				t.Fatalf("New with broker %q = %v, want a ConfigError for Brokers quoting it", addr, err)
+			}
+			return
+		}
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil || host == "" {
+			t.Fatalf("New accepted broker %q, which is not host:port: %v", addr, err)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			t.Fatalf("New accepted broker %q with port %q", addr, port)
+		}
+		if err := kgo.ValidateOpts(kgo.SeedBrokers(addr)); err != nil {
+			t.Fatalf("New accepted broker %q, which franz-go refuses: %v", addr, err)
+		}
+	})
 }

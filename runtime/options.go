@@ -253,16 +253,3 @@ func splitBrokers(v string) []string {
 	}
 	return addrs
 }
-
-// checkAppID reports why id cannot name an application, by the rules New
-// applies: it names a consumer group, a directory and a prefix of topic
-// names.
-func checkAppID(id string) error {
-	if len(id) > 249 {
-		return fmt.Errorf("%d bytes is longer than a Kafka topic name may be (249)", len(id))
-	}
-	if i := strings.IndexFunc(id, func(r rune) bool { return !topicChar(r) }); i >= 0 {
-		return fmt.Errorf("it may only contain ASCII letters, digits, '.', '_' and '-', not %q", id[i:i+1])
-	}
-	return nil
-}

@@ -1,14 +1,17 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/samsa-go/samsa/serde"
 )
 
 // FuzzChangelogOffset puts arbitrary bytes where a store's changelog
@@ -86,6 +89,80 @@ func FuzzChangelogOffset(f *testing.F) {
 		}
 		if err := errors.Join(it.Err(), it.Close()); err != nil || n != 1 {
 			t.Fatalf("store %q holds %d entries (%v), want 1", store, n, err)
+		}
+	})
+}
+
+// FuzzTimestampedValue feeds the timestamped value format the bytes a
+// table store could hold. A value either decodes, to a timestamp and value
+// that encode back to the same bytes, and reads as a plain value equal to
+// that value; or it fails, on a short header or an unknown format byte,
+// with an error saying which, or with the inner serde's error.
+func FuzzTimestampedValue(f *testing.F) {
+	raw := timestampedSerde[[]byte]{inner: serde.Bytes}
+	num := timestampedSerde[int64]{inner: serde.Int64}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := raw.Deserialize("t", data)
+		plain, perr := plainSerde[[]byte]{inner: serde.Bytes}.Deserialize("t", data)
+		if (err == nil) != (perr == nil) {
+			t.Fatalf("% x: timestamped read %v, plain read %v", data, err, perr)
+		}
+		if err != nil {
+			if len(data) >= timestampedHeader && data[0] == formatTimestamped {
+				t.Fatalf("% x has a whole header but does not decode: %v", data, err)
+			}
+			if !strings.Contains(err.Error(), "header") && !strings.Contains(err.Error(), "format byte") {
+				t.Fatalf("% x: error %q says neither header nor format byte", data, err)
+			}
+			return
+		}
+		if !bytes.Equal(plain, v.Value) {
+			t.Fatalf("% x reads as %q plain, %q timestamped", data, plain, v.Value)
+		}
+		enc, err := raw.Serialize(nil, "t", v)
+		if err != nil || !bytes.Equal(enc, data) {
+			t.Fatalf("% x decodes to %+v, which encodes to % x (%v)", data, v, enc, err)
+		}
+		enc, err = raw.Serialize([]byte("pre"), "t", v)
+		if err != nil || !bytes.Equal(enc, append([]byte("pre"), data...)) {
+			t.Fatalf("% x decodes to %+v, which encodes after a prefix to % x (%v)", data, v, enc, err)
+		}
+
+		n, err := num.Deserialize("t", data)
+		if len(v.Value) != 8 {
+			if !errors.Is(err, serde.ErrSize) {
+				t.Fatalf("% x as a timestamped Int64 = %+v, %v; want the inner ErrSize", data, n, err)
+			}
+			return
+		}
+		if err != nil || n.Timestamp != v.Timestamp {
+			t.Fatalf("% x as a timestamped Int64 = %+v, %v", data, n, err)
+		}
+		if enc, err := num.Serialize(nil, "t", n); err != nil || !bytes.Equal(enc, data) {
+			t.Fatalf("% x decodes to %+v, which encodes to % x (%v)", data, n, enc, err)
+		}
+	})
+}
+
+// FuzzTimestampedRoundTrip checks that every timestamp and value survive
+// the format, and that a plain write stamps the clock's time.
+func FuzzTimestampedRoundTrip(f *testing.F) {
+	raw := timestampedSerde[[]byte]{inner: serde.Bytes}
+	f.Fuzz(func(t *testing.T, ts int64, value []byte) {
+		if value == nil {
+			value = []byte{}
+		}
+		enc, err := raw.Serialize(nil, "t", ValueAndTimestamp[[]byte]{Value: value, Timestamp: ts})
+		if err != nil || len(enc) != timestampedHeader+len(value) || enc[0] != formatTimestamped {
+			t.Fatalf("(%d, % x) encodes to % x, %v", ts, value, enc, err)
+		}
+		back, err := raw.Deserialize("t", enc)
+		if err != nil || back.Timestamp != ts || !bytes.Equal(back.Value, value) {
+			t.Fatalf("(%d, % x) encodes to % x, which decodes to %+v, %v", ts, value, enc, back, err)
+		}
+		stamped, err := plainSerde[[]byte]{inner: serde.Bytes, clock: func() int64 { return ts }}.Serialize(nil, "t", value)
+		if err != nil || !bytes.Equal(stamped, enc) {
+			t.Fatalf("plain write of % x at %d = % x, %v; want % x", value, ts, stamped, err, enc)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -28,8 +29,8 @@ func FuzzTaskName(f *testing.F) {
 			if !errors.Is(err, errBadName) {
 				t.Fatalf("checkName(%q) = %v, want errBadName", name, err)
 			}
-			if _, err := d.TaskDir(name); !errors.Is(err, errBadName) {
-				t.Fatalf("TaskDir(%q) = %v, want an error matching errBadName", name, err)
+			if _, err := d.TaskDir(name); !errors.Is(err, errBadName) || !strings.Contains(err.Error(), strconv.Quote(name)) {
+				t.Fatalf("TaskDir(%q) = %v, want an error matching errBadName and naming it", name, err)
 			}
 			if err := d.Remove(name); !errors.Is(err, errBadName) {
 				t.Fatalf("Remove(%q) = %v, want an error matching errBadName", name, err)
@@ -42,9 +43,13 @@ func FuzzTaskName(f *testing.F) {
 		p, err := d.TaskDir(name)
 		if err != nil {
 			// The filesystem may still refuse it (too long, a NUL byte):
-			// that is an error, not a panic, and nothing was created.
-			if !strings.Contains(err.Error(), "task directory") {
-				t.Fatalf("TaskDir(%q) = %v, want an error naming the task directory", name, err)
+			// that is an error naming the task, not a panic, and nothing
+			// was created.
+			if !strings.HasPrefix(err.Error(), "create task directory ") {
+				t.Fatalf("TaskDir(%q) = %v, want an error saying it could not create the directory", name, err)
+			}
+			if entries, err := os.ReadDir(d.Path()); err != nil || len(entries) != 1 {
+				t.Fatalf("TaskDir(%q) failed but left %v (%v)", name, entries, err)
 			}
 			return
 		}
