@@ -54,8 +54,8 @@ func (g KGroupedStream[K, V]) Count(opts ...Materialized[K, int64]) KTable[K, in
 // Reduce combines the values per key with reducer; the first value of a key
 // is taken as it is.
 func (g KGroupedStream[K, V]) Reduce(reducer func(agg, value V) V, opts ...Materialized[K, V]) KTable[K, V] {
-	return aggregateWith(g, "KSTREAM-REDUCE", "Reduce", func() processor.Processor[K, V, K, change[V]] {
-		return &reduceProc[K, V]{f: reducer}
+	return aggregateWith(g, "KSTREAM-REDUCE", "Reduce", func(store string) processor.Processor[K, V, K, change[V]] {
+		return &reduceProc[K, V]{aggBase: aggBase[K, V, V]{store: store}, f: reducer}
 	}, g.valueSerde(), opts)
 }
 
@@ -72,15 +72,15 @@ func (g KGroupedStream[K, V]) valueSerde() serde.Serde[V] {
 }
 
 func aggregate[K, V, VR any](g KGroupedStream[K, V], prefix, op string, init func() VR, f func(K, V, VR) VR, vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[K, VR] {
-	return aggregateWith(g, prefix, op, func() processor.Processor[K, V, K, change[VR]] {
-		return &aggregateProc[K, V, VR]{init: init, f: f}
+	return aggregateWith(g, prefix, op, func(store string) processor.Processor[K, V, K, change[VR]] {
+		return &aggregateProc[K, V, VR]{aggBase: aggBase[K, V, VR]{store: store}, init: init, f: f}
 	}, vs, opts)
 }
 
 // aggregateWith adds the repartition topic if needed, the aggregating node
 // and its store. Unnamed, nodes are numbered as Kafka Streams numbers them:
 // store, node, then the repartition nodes.
-func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newProc func() processor.Processor[K, V, K, change[VR]], vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[K, VR] {
+func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newProc func(store string) processor.Processor[K, V, K, change[VR]], vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[K, VR] {
 	b := g.s.b
 	c := merge(opts)
 	store := c.store
@@ -107,9 +107,7 @@ func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newP
 		parent = repartition(b, parent, topic, g.c.repartition != "" || c.store != "", ks, g.valueSerde(), 0)
 	}
 	b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, change[VR]] {
-		p := newProc()
-		p.(interface{ setStore(string) }).setStore(store)
-		return p
+		return newProc(store)
 	}), parent)
 	addStore(b, c, store, name, ks, vs)
 	k, _ := pickSerde(c.keySerde, ks)
@@ -126,8 +124,6 @@ type aggBase[K, V, VR any] struct {
 	// when the cache flushes them, once per key and commit.
 	cached bool
 }
-
-func (p *aggBase[K, V, VR]) setStore(s string) { p.store = s }
 
 func (p *aggBase[K, V, VR]) Init(ctx processor.Context[K, change[VR]]) error {
 	p.ctx = ctx
