@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/samsa-go/samsa/harness"
+	"github.com/samsa-go/samsa/internal/testfix"
 	"github.com/samsa-go/samsa/kafkatest"
 )
 
@@ -61,7 +62,7 @@ func appBinary(t *testing.T) string {
 			args = append(args, "-race")
 		}
 		args = append(args, "./harness/app")
-		cmd := exec.Command(goCommand(), args...)
+		cmd := exec.Command(testfix.GoCommand(), args...)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -73,25 +74,8 @@ func appBinary(t *testing.T) string {
 	return binPath
 }
 
-// goCommand is the go command of the toolchain running the test when it
-// can be found, so that GOTOOLCHAIN needs no second switch; otherwise the
-// one on PATH, with the environment inherited.
-func goCommand() string {
-	if root := os.Getenv("GOROOT"); root != "" {
-		if p := filepath.Join(root, "bin", "go"); fileExists(p) {
-			return p
-		}
-	}
-	return "go"
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
 func moduleRoot() (string, error) {
-	out, err := exec.Command(goCommand(), "env", "GOMOD").Output()
+	out, err := exec.Command(testfix.GoCommand(), "env", "GOMOD").Output()
 	if err == nil {
 		if mod := strings.TrimSpace(string(out)); mod != "" && mod != os.DevNull {
 			return filepath.Dir(mod), nil
@@ -102,7 +86,7 @@ func moduleRoot() (string, error) {
 		return "", err
 	}
 	for {
-		if fileExists(filepath.Join(dir, "go.mod")) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)

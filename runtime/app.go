@@ -78,7 +78,7 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 		return nil, errors.New("runtime: nil topology")
 	}
 	if err := topo.Build(); err != nil {
-		return nil, fmt.Errorf("runtime: %w", err)
+		return nil, err // a topology mistake, said by package topology
 	}
 	log := cfg.logger
 	if log == nil {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/samsa-go/samsa/dsl"
-	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/kafkatest"
 	"github.com/samsa-go/samsa/runtime"
 	"github.com/samsa-go/samsa/serde"
@@ -54,8 +53,8 @@ func TestDeserializationError(t *testing.T) {
 		_, done := runApp(t, c, copyLongs(t), t.TempDir(), runtime.ApplicationID("longs"))
 		select {
 		case err := <-done:
-			if err == nil || !errors.Is(err, engine.ErrDeserialization) {
-				t.Fatalf("Run = %v, want a deserialization error", err)
+			if err == nil || !errors.Is(err, serde.ErrDeserialize) {
+				t.Fatalf("Run = %v, want an error matching serde.ErrDeserialize", err)
 			}
 		case <-time.After(30 * time.Second):
 			t.Fatal("the app goes on after a record it cannot read")

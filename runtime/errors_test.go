@@ -144,3 +144,16 @@ func TestErrNotCreated(t *testing.T) {
 		t.Fatalf("Run after Close = %v, want ErrNotCreated", err)
 	}
 }
+
+// A topology mistake comes back from New as Build said it, without a
+// second prefix.
+func TestNewTopologyError(t *testing.T) {
+	topo := topology.New()
+	_, err := runtime.New(topo, runtime.ApplicationID("wc"), runtime.Brokers("127.0.0.1:1"))
+	if !errors.Is(err, topology.ErrEmpty) {
+		t.Fatalf("New(empty topology) = %v, want topology.ErrEmpty", err)
+	}
+	if strings.HasPrefix(err.Error(), "runtime: ") {
+		t.Errorf("New(empty topology) = %q: want the topology's message alone", err)
+	}
+}

@@ -81,7 +81,7 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 		}
 	}
 	if err := topo.Build(); err != nil {
-		return nil, fmt.Errorf("testdriver: %w", err)
+		return nil, err
 	}
 	d := &Driver{
 		t:          t,
@@ -136,7 +136,7 @@ func (d *Driver) layout() error {
 	}
 	counts, tasks, err := topics.PartitionCounts(d.g, external)
 	if err != nil {
-		return fmt.Errorf("testdriver: %w", err)
+		return err
 	}
 	d.counts = counts
 	maps.Copy(d.counts, d.opts.topicPartitions)
@@ -180,7 +180,7 @@ func (d *Driver) startTask(i, sub int, partition int32) error {
 	d.cfg.WallClock = d.now
 	t, err := engine.NewTask(d.g, sub, partition, d.cfg)
 	if err != nil {
-		return fmt.Errorf("testdriver: %w", err)
+		return err
 	}
 	if err := d.restore(t); err != nil {
 		t.Close()
@@ -197,7 +197,7 @@ func (d *Driver) startTask(i, sub int, partition int32) error {
 		}
 	}
 	if err := t.Start(); err != nil {
-		return fmt.Errorf("testdriver: %w", err)
+		return err
 	}
 	return nil
 }
@@ -212,7 +212,7 @@ func (d *Driver) restore(t *engine.Task) error {
 		}
 		from, err := t.RestoreFrom(cl)
 		if err != nil {
-			return fmt.Errorf("testdriver: %w", err)
+			return err
 		}
 		batch := d.restoreBuf[:0]
 		last := int64(-1)
@@ -227,10 +227,10 @@ func (d *Driver) restore(t *engine.Task) error {
 			continue
 		}
 		if err := t.Restore(cl, batch); err != nil {
-			return fmt.Errorf("testdriver: %w", err)
+			return err
 		}
 		if err := t.RestoreDone(cl, last); err != nil {
-			return fmt.Errorf("testdriver: %w", err)
+			return err
 		}
 	}
 	return nil
@@ -278,7 +278,8 @@ func (d *Driver) run() (int, error) {
 			k, err := t.ProcessReady(d.now, 0)
 			n += k
 			if err != nil {
-				return total + n, fmt.Errorf("testdriver: %w", err)
+				// A processor.Error: it names the task, node and record.
+				return total + n, err
 			}
 		}
 		total += n
@@ -296,7 +297,7 @@ func (d *Driver) commit() error {
 		for i, t := range d.tasks {
 			d.current = i
 			if err := t.Flush(); err != nil {
-				return fmt.Errorf("testdriver: %w", err)
+				return err
 			}
 		}
 		n, err := d.run()
@@ -309,7 +310,7 @@ func (d *Driver) commit() error {
 	}
 	d.group.Tasks = d.tasks
 	if _, err := d.group.Commit(context.Background(), host{d}); err != nil {
-		return fmt.Errorf("testdriver: %w", err)
+		return err
 	}
 	d.sinceCommit, d.lastCommit = 0, d.now
 	return nil
@@ -357,7 +358,7 @@ func (d *Driver) TryAdvanceWallClockTime(by time.Duration) error {
 	for i, t := range d.tasks {
 		d.current = i
 		if err := t.AdvanceWallClock(d.now); err != nil {
-			return fmt.Errorf("testdriver: %w", err)
+			return err
 		}
 	}
 	if _, err := d.run(); err != nil {

@@ -114,14 +114,16 @@ func signalContext(stderr io.Writer) (context.Context, func()) {
 // run runs the application until ctx ends, the app fails, or, with
 // cfg.idle set, the input has ended and the counts have been still for
 // cfg.idle. lines is the input; nil means the sample text. Counts go to
-// stdout, progress to stderr. It prints the final table in every case.
+// stdout, progress to stderr. Once the app has started, the final table
+// is printed however it stops.
 func run(ctx context.Context, cfg *config, lines io.Reader, stdout, stderr io.Writer) error {
 	addrs := []string(cfg.brokers)
 	if len(addrs) == 0 {
 		b, err := kafkatest.Start(
 			kafkatest.Partitions(int32(cfg.partitions)),
-			// Kafka refuses sessions under 6s; the broker of a
-			// laptop may allow -session-timeout 1s.
+			// Kafka refuses sessions under 6s
+			// (group.min.session.timeout.ms); a development
+			// broker takes -session-timeout down to 1s.
 			kafkatest.GroupMinSessionTimeout(time.Second),
 		)
 		if err != nil {
@@ -209,9 +211,12 @@ func createTopics(ctx context.Context, addrs []string, partitions int32, topics 
 		return err
 	}
 	defer cl.Close()
+	// Bounded, so that brokers named wrong give an error, not a hang.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	resp, err := kadm.NewClient(cl).CreateTopics(ctx, partitions, -1, nil, topics...)
 	if err != nil {
-		return fmt.Errorf("create topics on %v: %w", addrs, err)
+		return fmt.Errorf("create topics on %s: %w", strings.Join(addrs, ","), err)
 	}
 	for _, r := range resp {
 		if r.Err != nil && !errors.Is(r.Err, kerr.TopicAlreadyExists) {
