@@ -59,14 +59,15 @@ func (t *thread) Send(topic string, key, value []byte, timestamp int64, headers 
 }
 
 // SendChangelog produces a store change to its changelog partition; the
-// last record per changelog gives its offset after the commit.
+// last record per changelog, kept in its HostData, gives its offset after
+// the commit.
 func (t *thread) SendChangelog(cl *engine.Changelog, key, value []byte, timestamp int64, headers []processor.Header) error {
 	r := t.out.record(key, value)
 	r.Topic, r.Partition, r.Timestamp = cl.Topic, cl.Partition, timeOf(timestamp)
 	for _, h := range headers {
 		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: append([]byte(nil), h.Value...)})
 	}
-	t.lastLogged[cl] = r
+	cl.HostData = r
 	t.produce(r)
 	return nil
 }
@@ -74,11 +75,11 @@ func (t *thread) SendChangelog(cl *engine.Changelog, key, value []byte, timestam
 // ChangelogOffset reports the offset of the last record produced to cl,
 // known once the producer was flushed.
 func (t *thread) ChangelogOffset(cl *engine.Changelog) (int64, bool) {
-	r, ok := t.lastLogged[cl]
+	r, ok := cl.HostData.(*kgo.Record)
 	if !ok {
 		return 0, false
 	}
-	delete(t.lastLogged, cl)
+	cl.HostData = nil
 	return r.Offset, true
 }
 

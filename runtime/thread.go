@@ -43,10 +43,8 @@ type thread struct {
 	produceErr error
 	onProduced func(*kgo.Record, error)
 	out        outAlloc
-	// lastLogged holds the last record produced to each changelog since
-	// the last commit; lastTopic and lastReal are the graph's and the
-	// broker's name of the topic a sink last sent to.
-	lastLogged          map[*engine.Changelog]*kgo.Record
+	// lastTopic and lastReal are the graph's and the broker's name of the
+	// topic a sink last sent to.
 	lastTopic, lastReal string
 
 	// Exactly-once: the transactional session, whether a transaction is
@@ -69,8 +67,7 @@ func newThread(a *App, idx int) (*thread, error) {
 		name:       fmt.Sprintf("%s-StreamThread-%d", a.cfg.appID, idx+1),
 		txnID:      fmt.Sprintf("%s-%s-%d", a.cfg.appID, a.processID, idx+1),
 		eos:        a.cfg.guarantee == ExactlyOnceV2,
-		active:     map[processor.TaskID]*engine.Task{},
-		lastLogged: map[*engine.Changelog]*kgo.Record{},
+		active: map[processor.TaskID]*engine.Task{},
 	}
 	t.cfg = engine.Config{
 		ApplicationID:                  a.cfg.appID,
@@ -443,9 +440,6 @@ func (t *thread) closeAll(tasks map[processor.TaskID]*engine.Task) {
 
 // closeTask closes tk, dropping what it did not commit.
 func (t *thread) closeTask(tk *engine.Task) {
-	for _, cl := range tk.Changelogs() {
-		delete(t.lastLogged, cl)
-	}
 	if err := tk.Close(); err != nil {
 		t.log.Warn("closing task", "task", tk.ID.String(), "err", err)
 	}

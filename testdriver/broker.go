@@ -169,7 +169,7 @@ func (d *Driver) alloc(n int) []byte {
 // forgets the records each task committed it read.
 func (d *Driver) settleTopics(offsets []engine.Offset) {
 	for _, o := range offsets {
-		rp := d.topics[o.Topic].read[o.Partition]
+		rp := o.Input.HostData.(*readPart)
 		rp.committed = o.Next
 		k := 0
 		for k < len(rp.log) && rp.log[k].offset < o.Next {

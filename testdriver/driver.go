@@ -39,9 +39,10 @@ type Driver struct {
 	taskCounts []int32
 	changelogs map[string]bool
 	touched    []*topic
-	// The topic last sent to.
+	// The topic last sent to, and the one last piped to.
 	lastTopic string
 	lastTP    *topic
+	lastPiped *topic
 
 	now         int64
 	sinceCommit int
@@ -188,9 +189,13 @@ func (d *Driver) startTask(i, sub int, partition int32) error {
 	}
 	d.tasks[i] = t
 	d.current = i
+	for _, cl := range t.Changelogs() {
+		cl.HostData = d.topic(cl.Topic)
+	}
 	for _, in := range t.Inputs() {
 		rp := d.topics[in.Topic].read[partition]
 		rp.task, rp.in = i, in
+		in.HostData = rp
 		for i := range rp.log {
 			raw := rp.log[i].raw(in.Topic)
 			in.Add(&raw)
@@ -242,9 +247,13 @@ func (d *Driver) pipe(r *engine.RawRecord) error {
 	if d.closed {
 		return errors.New("testdriver: driver is closed")
 	}
-	tp := d.topics[r.Topic]
-	if tp == nil || tp.read == nil || d.g.IsInternal(r.Topic) {
-		return fmt.Errorf("testdriver: topic %q is not read by the topology (it reads %v)", r.Topic, d.sourceTopics())
+	tp := d.lastPiped
+	if tp == nil || tp.name != r.Topic {
+		tp = d.topics[r.Topic]
+		if tp == nil || tp.read == nil || d.g.IsInternal(r.Topic) {
+			return fmt.Errorf("testdriver: topic %q is not read by the topology (it reads %v)", r.Topic, d.sourceTopics())
+		}
+		d.lastPiped = tp
 	}
 	d.add(tp, -1, r.Key, r.Value, r.Timestamp, r.Headers, -1, false)
 	d.sinceCommit++
@@ -502,11 +511,7 @@ func (h host) Send(topic string, key, value []byte, timestamp int64, headers []p
 
 func (h host) SendChangelog(cl *engine.Changelog, key, value []byte, timestamp int64, headers []processor.Header) error {
 	d := h.d
-	tp := d.topics[cl.Topic]
-	if tp == nil {
-		tp = d.topic(cl.Topic)
-	}
-	d.add(tp, cl.Partition, key, value, timestamp, headers, d.current, true)
+	d.add(cl.HostData.(*topic), cl.Partition, key, value, timestamp, headers, d.current, true)
 	return nil
 }
 
@@ -516,8 +521,8 @@ func (h host) Commit(_ context.Context, offsets []engine.Offset) (bool, error) {
 }
 
 func (h host) ChangelogOffset(cl *engine.Changelog) (int64, bool) {
-	tp := h.d.topics[cl.Topic]
-	if tp == nil || tp.next[cl.Partition] == 0 {
+	tp := cl.HostData.(*topic)
+	if tp.next[cl.Partition] == 0 {
 		return 0, false
 	}
 	return tp.next[cl.Partition] - 1, true

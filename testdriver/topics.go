@@ -153,6 +153,7 @@ type TestOutputTopic[K, V any] struct {
 	topic string
 	ks    serde.Serde[K]
 	vs    serde.Serde[V]
+	v     *view // once looked up
 }
 
 // OutputTopic returns a reader of topic with the given serdes.
@@ -165,11 +166,15 @@ func OutputTopic[K, V any](d *Driver, topic string, keySerde serde.Serde[K], val
 }
 
 func (o *TestOutputTopic[K, V]) view() (*view, error) {
+	if o.v != nil {
+		return o.v, nil
+	}
 	tp := o.d.topic(o.topic)
 	if tp.view == nil {
 		return nil, fmt.Errorf("testdriver: topic %q is internal to the topology: read what it feeds instead", o.topic)
 	}
-	return tp.view, nil
+	o.v = tp.view
+	return o.v, nil
 }
 
 // QueueSize is the number of records not yet read.

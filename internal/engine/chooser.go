@@ -10,6 +10,9 @@ type Input struct {
 	// Topic is the topic's name in the graph.
 	Topic     string
 	Partition int32
+	// HostData is the host's, for its bookkeeping of the input; the engine
+	// never touches it.
+	HostData any
 
 	task *Task
 	src  RawSource

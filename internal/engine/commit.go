@@ -50,7 +50,7 @@ func (g *Group) Commit(ctx context.Context, host Committer) (committed bool, err
 	for _, t := range tasks {
 		for _, in := range t.inputs {
 			if in.moved {
-				offsets = append(offsets, Offset{Topic: in.Topic, Partition: in.Partition, Next: in.next})
+				offsets = append(offsets, Offset{Topic: in.Topic, Partition: in.Partition, Next: in.next, Input: in})
 			}
 		}
 	}

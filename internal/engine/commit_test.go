@@ -32,7 +32,11 @@ func (h *host) SendChangelog(cl *engine.Changelog, key, value []byte, ts int64, 
 }
 
 func (h *host) Commit(_ context.Context, offsets []engine.Offset) (bool, error) {
-	h.log = append(h.log, fmt.Sprintf("commit %v abort=%v", offsets, h.abort))
+	var os []string
+	for _, o := range offsets {
+		os = append(os, fmt.Sprintf("%s[%d]@%d", o.Topic, o.Partition, o.Next))
+	}
+	h.log = append(h.log, fmt.Sprintf("commit %v abort=%v", os, h.abort))
 	return !h.abort, nil
 }
 
@@ -128,7 +132,7 @@ func TestCommitSequence(t *testing.T) {
 	if ok := commit(task); !ok {
 		t.Fatal("commit did not take effect")
 	}
-	h.expect(t, "changelog app-counts-changelog[0] a=3@20", "commit [{in 0 3}] abort=false", "changelog offset")
+	h.expect(t, "changelog app-counts-changelog[0] a=3@20", "commit [in[0]@3] abort=false", "changelog offset")
 	if got := pebbleValue(task); got != "3" {
 		t.Fatalf("Pebble holds %s after the commit, want 3", got)
 	}
@@ -147,7 +151,7 @@ func TestCommitSequence(t *testing.T) {
 	if ok := commit(task); ok {
 		t.Fatal("an aborted commit reported committed")
 	}
-	h.expect(t, "changelog app-counts-changelog[0] a=5@40", "commit [{in 0 5}] abort=true")
+	h.expect(t, "changelog app-counts-changelog[0] a=5@40", "commit [in[0]@5] abort=true")
 	if got := pebbleValue(task); got != "3" {
 		t.Fatalf("Pebble holds %s after an aborted commit, want 3", got)
 	}

@@ -42,19 +42,23 @@ type Committer interface {
 
 // Offset is the position one input partition of a task reached: Next is the
 // offset of the first record not processed. Topic is the topic's name in the
-// graph.
+// graph; Input the task's input it is of.
 type Offset struct {
 	Topic     string
 	Partition int32
 	Next      int64
+	Input     *Input
 }
 
-// Changelog is the changelog partition of one logged store of a task. Hosts
-// may key their bookkeeping by its pointer: it lives as long as the task.
+// Changelog is the changelog partition of one logged store of a task. It
+// lives as long as the task.
 type Changelog struct {
 	Store     string
 	Topic     string // <application id>-<store>-changelog
 	Partition int32  // the task's partition
+	// HostData is the host's, for its bookkeeping of the changelog (where
+	// it writes, the last record it sent); the engine never touches it.
+	HostData any
 
 	task  *Task
 	store int  // index in Task.storeList
