@@ -63,10 +63,10 @@ type thread struct {
 
 func newThread(a *App, idx int) (*thread, error) {
 	t := &thread{
-		app:        a,
-		name:       fmt.Sprintf("%s-StreamThread-%d", a.cfg.appID, idx+1),
-		txnID:      fmt.Sprintf("%s-%s-%d", a.cfg.appID, a.processID, idx+1),
-		eos:        a.cfg.guarantee == ExactlyOnceV2,
+		app:    a,
+		name:   fmt.Sprintf("%s-StreamThread-%d", a.cfg.appID, idx+1),
+		txnID:  fmt.Sprintf("%s-%s-%d", a.cfg.appID, a.processID, idx+1),
+		eos:    a.cfg.guarantee == ExactlyOnceV2,
 		active: map[processor.TaskID]*engine.Task{},
 	}
 	t.cfg = engine.Config{
