@@ -33,8 +33,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-go/samsa/kafkatest"
 )
 
 // config is the command line.
@@ -127,12 +128,12 @@ type bench struct {
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) error {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(int(cfg.partitions)))
+	broker, err := kafkatest.Start(kafkatest.Partitions(cfg.partitions))
 	if err != nil {
-		return fmt.Errorf("start kfake: %w", err)
+		return err
 	}
-	defer cluster.Close()
-	b := &bench{cfg: cfg, out: out, addrs: cluster.ListenAddrs()}
+	defer broker.Close()
+	b := &bench{cfg: cfg, out: out, addrs: broker.Addrs()}
 	admCl, err := kgo.NewClient(kgo.SeedBrokers(b.addrs...))
 	if err != nil {
 		return err

@@ -13,7 +13,8 @@ import (
 	"time"
 
 	"github.com/samsa-go/samsa/harness"
-	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/samsa-go/samsa/internal/testfix"
+	"github.com/samsa-go/samsa/kafkatest"
 )
 
 // The harness tests run the application as real processes against one
@@ -61,7 +62,7 @@ func appBinary(t *testing.T) string {
 			args = append(args, "-race")
 		}
 		args = append(args, "./harness/app")
-		cmd := exec.Command(goCommand(), args...)
+		cmd := exec.Command(testfix.GoCommand(), args...)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -73,25 +74,8 @@ func appBinary(t *testing.T) string {
 	return binPath
 }
 
-// goCommand is the go command of the toolchain running the test when it
-// can be found, so that GOTOOLCHAIN needs no second switch; otherwise the
-// one on PATH, with the environment inherited.
-func goCommand() string {
-	if root := os.Getenv("GOROOT"); root != "" {
-		if p := filepath.Join(root, "bin", "go"); fileExists(p) {
-			return p
-		}
-	}
-	return "go"
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
 func moduleRoot() (string, error) {
-	out, err := exec.Command(goCommand(), "env", "GOMOD").Output()
+	out, err := exec.Command(testfix.GoCommand(), "env", "GOMOD").Output()
 	if err == nil {
 		if mod := strings.TrimSpace(string(out)); mod != "" && mod != os.DevNull {
 			return filepath.Dir(mod), nil
@@ -102,7 +86,7 @@ func moduleRoot() (string, error) {
 		return "", err
 	}
 	for {
-		if fileExists(filepath.Join(dir, "go.mod")) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
@@ -113,21 +97,15 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// newBroker starts one kfake broker on a TCP port with the harness's
-// topics, allowing the short session timeouts the chaos needs.
-func newBroker(t *testing.T) *kfake.Cluster {
+// newBroker starts a broker on a TCP port with the harness's topics,
+// allowing the short session timeouts the chaos needs.
+func newBroker(t *testing.T) *kafkatest.Broker {
 	t.Helper()
-	c, err := kfake.NewCluster(
-		kfake.NumBrokers(1),
-		kfake.SeedTopics(4, harness.Topics()...),
-		kfake.DefaultNumPartitions(4),
-		kfake.GroupMinSessionTimeout(time.Second),
+	return kafkatest.NewBroker(t,
+		kafkatest.Topics(4, harness.Topics()...),
+		kafkatest.Partitions(4),
+		kafkatest.GroupMinSessionTimeout(time.Second),
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
 }
 
 // runDir is where the processes keep state and logs: removed if the test
@@ -197,7 +175,7 @@ func TestExactlyOnceUnderChaos(t *testing.T) {
 	t.Logf("seed %d", chaos.Seed)
 	r, err := harness.Run(ctx, harness.Config{
 		Binary:             bin,
-		Brokers:            c.ListenAddrs(),
+		Brokers:            c.Addrs(),
 		Dir:                runDir(t),
 		Guarantee:          harness.ExactlyOnce,
 		Instances:          3,
@@ -239,7 +217,7 @@ func TestAtLeastOnceNothingLost(t *testing.T) {
 	t.Logf("seed %d", seed)
 	r, err := harness.Run(ctx, harness.Config{
 		Binary:           bin,
-		Brokers:          c.ListenAddrs(),
+		Brokers:          c.Addrs(),
 		Dir:              runDir(t),
 		Guarantee:        harness.AtLeastOnce,
 		Instances:        3,

@@ -24,9 +24,6 @@ import (
 	"github.com/twmb/franz-go/plugin/kslog"
 )
 
-// ErrNotCreated is returned by Run on an App that already ran.
-var ErrNotCreated = errors.New("runtime: app already started")
-
 // App runs a topology on Kafka. Create it with New, run it with Run. Its
 // methods are safe for concurrent use.
 type App struct {
@@ -85,7 +82,7 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 		return nil, errors.New("runtime: nil topology")
 	}
 	if err := topo.Build(); err != nil {
-		return nil, fmt.Errorf("runtime: %w", err)
+		return nil, err // a topology mistake, said by package topology
 	}
 	log := cfg.logger
 	if log == nil {

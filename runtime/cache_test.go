@@ -2,15 +2,13 @@ package runtime_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/internal/testfix"
+	"github.com/samsa-go/samsa/kafkatest"
 	"github.com/samsa-go/samsa/runtime"
-	"github.com/samsa-go/samsa/serde"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -21,30 +19,20 @@ func TestCachedWordCount(t *testing.T) {
 	for _, eos := range []bool{false, true} {
 		name := map[bool]string{false: "at-least-once", true: "exactly-once"}[eos]
 		t.Run(name, func(t *testing.T) {
-			c := newCluster(t, 2)
+			c := testfix.WordCountBroker(t, 2)
 			const n = 400
 			lines := make([]string, n)
 			for i := range lines {
 				lines[i] = "tick tock"
 			}
-			produceLines(t, c, lines...)
-			b := dsl.NewBuilder()
-			dsl.Stream(b, "text-lines", serde.String, serde.String).
-				FlatMapValues(strings.Fields).
-				GroupBy(func(_, w string) string { return w }, dsl.GroupedWith(serde.String, serde.String)).
-				Count(dsl.MaterializedAs[string, int64]("counts").WithCachingEnabled(1<<20)).
-				ToStream().
-				To("word-counts", dsl.ProducedWith(serde.String, serde.Int64))
-			topo, err := b.Build()
-			if err != nil {
-				t.Fatal(err)
-			}
+			testfix.ProduceLines(t, c, lines...)
+			topo := testfix.WordCountCached(t, 1<<20)
 			opts := []runtime.Option{runtime.ApplicationID("cached"), runtime.CommitInterval(300 * time.Millisecond)}
 			if eos {
 				opts = append(opts, runtime.ExactlyOnce())
 			}
 			app, done := runApp(t, c, topo, t.TempDir(), opts...)
-			readCounts(t, c, map[string]int64{"tick": n, "tock": n}, 30*time.Second)
+			testfix.ReadCounts(t, c, map[string]int64{"tick": n, "tock": n}, 30*time.Second)
 			closeApp(t, app, done)
 
 			// 2n updates were made; the cache folds them per commit.
@@ -59,9 +47,9 @@ func TestCachedWordCount(t *testing.T) {
 
 // countRecords reads topic from the start, read_committed, to its end and
 // returns how many data records it holds (transaction markers aside).
-func countRecords(t testing.TB, c *kfake.Cluster, topic string) int {
+func countRecords(t testing.TB, c *kafkatest.Broker, topic string) int {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topic),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
 	if err != nil {
 		t.Fatal(err)

@@ -28,4 +28,17 @@
 // fatal error closes the app and is returned. Close stops a running App from
 // another goroutine. State and the state listener follow Kafka Streams'
 // states.
+//
+// # Errors
+//
+// What stops Run from starting matches a sentinel of errors.go with
+// errors.Is: ErrBrokersUnreachable, ErrMissingSourceTopic,
+// ErrNotCopartitioned (the same value as topology.ErrNotCopartitioned),
+// ErrPartitionMismatch and ErrStateDirLocked. Messages start with
+// "runtime: " once and name the topic, directory or setting at fault.
+//
+// # Testing
+//
+// Tests run an App against package kafkatest's in-process broker, and a
+// topology without any broker through package testdriver.
 package runtime

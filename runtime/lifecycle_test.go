@@ -16,12 +16,13 @@ import (
 	"time"
 
 	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/internal/testfix"
+	"github.com/samsa-go/samsa/kafkatest"
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/runtime"
 	"github.com/samsa-go/samsa/serde"
 	"github.com/samsa-go/samsa/topology"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -80,9 +81,9 @@ func stateful(ids []string) []string {
 	return out
 }
 
-func admin(t testing.TB, c *kfake.Cluster) *kadm.Client {
+func admin(t testing.TB, c *kafkatest.Broker) *kadm.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,12 +109,12 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func() (b
 // An unreadable Pebble database is wiped and restored from the changelog;
 // counting goes on from the restored counts.
 func TestLifecycleCorruptStateDir(t *testing.T) {
-	c := newCluster(t, 3)
+	c := testfix.WordCountBroker(t, 3)
 	dir := t.TempDir()
 	app, done := startApp(t, c, dir)
-	lines1, want1 := corpus(0, 60)
-	produceLines(t, c, lines1...)
-	readCounts(t, c, want1, 30*time.Second)
+	lines1, want1 := testfix.Corpus(0, 60)
+	testfix.ProduceLines(t, c, lines1...)
+	testfix.ReadCounts(t, c, want1, 30*time.Second)
 	closeApp(t, app, done)
 
 	tasks := stateful(taskDirs(t, dir, "wordcount"))
@@ -145,9 +146,9 @@ func TestLifecycleCorruptStateDir(t *testing.T) {
 	logs := &logBuffer{}
 	app, done = startApp(t, c, dir, runtime.Logger(logs.logger()))
 	waitState(t, app, runtime.Running)
-	lines2, want2 := corpus(60, 40)
-	produceLines(t, c, lines2...)
-	readCounts(t, c, add(want1, want2), 30*time.Second)
+	lines2, want2 := testfix.Corpus(60, 40)
+	testfix.ProduceLines(t, c, lines2...)
+	testfix.ReadCounts(t, c, testfix.Add(want1, want2), 30*time.Second)
 	closeApp(t, app, done)
 
 	out := logs.String()
@@ -164,15 +165,11 @@ func TestLifecycleCorruptStateDir(t *testing.T) {
 // A task reading two topics processes its buffered records in timestamp
 // order across them.
 func TestLifecycleMultiInputTimestampOrder(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "a", "b"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := kafkatest.NewBroker(t, kafkatest.Topics(1, "a", "b"))
 
 	// Everything is produced before the app starts, so that its first fetch
 	// brings both partitions' records at once.
-	pcl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	pcl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +199,7 @@ func TestLifecycleMultiInputTimestampOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := runtime.New(topo, runtime.ApplicationID("merge"), runtime.Brokers(c.ListenAddrs()...),
+	app, err := runtime.New(topo, runtime.ApplicationID("merge"), runtime.Brokers(c.Addrs()...),
 		runtime.StateDir(t.TempDir()), runtime.CommitInterval(100*time.Millisecond), runtime.Logger(testLogger(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -224,8 +221,8 @@ func TestLifecycleMultiInputTimestampOrder(t *testing.T) {
 
 // trickle produces a line to text-lines every 50ms until the test ends, so
 // that the app's poll loop keeps returning.
-func trickle(t testing.TB, c *kfake.Cluster) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("text-lines"))
+func trickle(t testing.TB, c *kafkatest.Broker) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.DefaultProduceTopic("text-lines"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,11 +272,11 @@ func committedInput(adm *kadm.Client, group string) (int64, error) {
 // Input keeps trickling in so that this checks the purge alone, not
 // committing while idle (TestLifecycleCommitWhenIdle).
 func TestLifecycleRepartitionPurge(t *testing.T) {
-	c := newCluster(t, 3)
+	c := testfix.WordCountBroker(t, 3)
 	app, done := startApp(t, c, t.TempDir())
-	lines, want := corpus(0, 60)
-	produceLines(t, c, lines...)
-	readCounts(t, c, want, 30*time.Second)
+	lines, want := testfix.Corpus(0, 60)
+	testfix.ProduceLines(t, c, lines...)
+	testfix.ReadCounts(t, c, want, 30*time.Second)
 
 	adm := admin(t, c)
 	const topic = "wordcount-counts-repartition"
@@ -319,12 +316,12 @@ func TestLifecycleRepartitionPurge(t *testing.T) {
 // or so, even if no more records arrive: commit.interval.ms is a timer, not
 // a count of polls that returned records.
 func TestLifecycleCommitWhenIdle(t *testing.T) {
-	c := newCluster(t, 3)
+	c := testfix.WordCountBroker(t, 3)
 	app, done := startApp(t, c, t.TempDir())
 	waitState(t, app, runtime.Running)
-	lines, want := corpus(0, 30)
-	produceLines(t, c, lines...)
-	readCounts(t, c, want, 30*time.Second)
+	lines, want := testfix.Corpus(0, 30)
+	testfix.ProduceLines(t, c, lines...)
+	testfix.ReadCounts(t, c, want, 30*time.Second)
 	adm := admin(t, c)
 	// The commit interval is 100ms: 3s is thirty of them.
 	eventually(t, 3*time.Second, "input offsets committed while idle", func() (bool, string) {
@@ -353,7 +350,7 @@ func keyCount(t testing.TB) *topology.Topology {
 	return topo
 }
 
-func startTopology(t testing.TB, c *kfake.Cluster, topo *topology.Topology, dir string, opts ...runtime.Option) (*runtime.App, chan error) {
+func startTopology(t testing.TB, c *kafkatest.Broker, topo *topology.Topology, dir string, opts ...runtime.Option) (*runtime.App, chan error) {
 	t.Helper()
 	base := []runtime.Option{
 		runtime.ApplicationID("keycount"),
@@ -375,15 +372,15 @@ func lineCounts(n, times int) map[string]int64 {
 // directories once the cleanup delay has passed, and keeps those of the
 // tasks it still owns.
 func TestLifecycleTaskDirectoryCleanup(t *testing.T) {
-	c := newCluster(t, 4)
+	c := testfix.WordCountBroker(t, 4)
 	root := t.TempDir()
 	aDir, bDir := root+"/a", root+"/b"
 	const delay = 200 * time.Millisecond
 	a, aDone := startTopology(t, c, keyCount(t), aDir, runtime.StateCleanupDelay(delay))
 	waitState(t, a, runtime.Running)
-	lines, _ := corpus(0, 40)
-	produceLines(t, c, lines...)
-	readCounts(t, c, lineCounts(len(lines), 1), 30*time.Second)
+	lines, _ := testfix.Corpus(0, 40)
+	testfix.ProduceLines(t, c, lines...)
+	testfix.ReadCounts(t, c, lineCounts(len(lines), 1), 30*time.Second)
 	all := []string{"0_0", "0_1", "0_2", "0_3"}
 	if got := taskDirs(t, aDir, "keycount"); !slices.Equal(got, all) {
 		t.Fatalf("instance a has task directories %v, want %v", got, all)
@@ -392,7 +389,7 @@ func TestLifecycleTaskDirectoryCleanup(t *testing.T) {
 	b, bDone := startTopology(t, c, keyCount(t), bDir, runtime.StateCleanupDelay(delay))
 	waitState(t, b, runtime.Running)
 	// More input while the tasks move; counted once each at the end.
-	produceLines(t, c, lines...)
+	testfix.ProduceLines(t, c, lines...)
 	var aOwns, released []string
 	var movedAt time.Time
 	eventually(t, 20*time.Second, "tasks split over a and b", func() (bool, string) {
@@ -423,7 +420,7 @@ func TestLifecycleTaskDirectoryCleanup(t *testing.T) {
 	if got, now := taskDirs(t, aDir, "keycount"), slices.Sorted(slices.Values(runtime.OpenTasksForTest(a))); !slices.Equal(got, aOwns) || !slices.Equal(now, aOwns) {
 		t.Fatalf("a has task directories %v and tasks %v, want both %v", got, now, aOwns)
 	}
-	readCounts(t, c, lineCounts(len(lines), 2), 30*time.Second)
+	testfix.ReadCounts(t, c, lineCounts(len(lines), 2), 30*time.Second)
 	closeApp(t, b, bDone)
 	closeApp(t, a, aDone)
 }
@@ -431,13 +428,13 @@ func TestLifecycleTaskDirectoryCleanup(t *testing.T) {
 // Tasks assigned to a new instance are created and restored without
 // waiting for new input: a member must not sit on tasks it does not run.
 func TestLifecycleAssignedTasksStartWhenIdle(t *testing.T) {
-	c := newCluster(t, 4)
+	c := testfix.WordCountBroker(t, 4)
 	root := t.TempDir()
 	a, aDone := startTopology(t, c, keyCount(t), root+"/a")
 	waitState(t, a, runtime.Running)
-	lines, _ := corpus(0, 40)
-	produceLines(t, c, lines...)
-	readCounts(t, c, lineCounts(len(lines), 1), 30*time.Second)
+	lines, _ := testfix.Corpus(0, 40)
+	testfix.ProduceLines(t, c, lines...)
+	testfix.ReadCounts(t, c, lineCounts(len(lines), 1), 30*time.Second)
 
 	b, bDone := startTopology(t, c, keyCount(t), root+"/b")
 	waitState(t, b, runtime.Running)
@@ -470,8 +467,8 @@ func (tr *transitions) list() []string {
 // The listener sees every state of a start, run and clean close, as Kafka
 // Streams' KafkaStreams.StateListener does.
 func TestLifecycleStateListener(t *testing.T) {
-	c := newCluster(t, 2)
-	app, err := runtime.New(wordCount(t), runtime.ApplicationID("wordcount"), runtime.Brokers(c.ListenAddrs()...),
+	c := testfix.WordCountBroker(t, 2)
+	app, err := runtime.New(testfix.WordCount(t), runtime.ApplicationID("wordcount"), runtime.Brokers(c.Addrs()...),
 		runtime.StateDir(t.TempDir()), runtime.CommitInterval(100*time.Millisecond), runtime.Logger(testLogger(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -480,8 +477,8 @@ func TestLifecycleStateListener(t *testing.T) {
 	app.SetStateListener(tr.listen)
 	done := launch(t, app)
 	waitState(t, app, runtime.Running)
-	produceLines(t, c, "hello kafka hello")
-	readCounts(t, c, map[string]int64{"hello": 2, "kafka": 1}, 20*time.Second)
+	testfix.ProduceLines(t, c, "hello kafka hello")
+	testfix.ReadCounts(t, c, map[string]int64{"hello": 2, "kafka": 1}, 20*time.Second)
 	closeApp(t, app, done)
 	want := []string{
 		"CREATED->REBALANCING",
@@ -498,7 +495,7 @@ func TestLifecycleStateListener(t *testing.T) {
 // as KafkaStreams.close does; a Close whose context expires leaves the app
 // there.
 func TestLifecycleCloseEntersPendingShutdown(t *testing.T) {
-	c := newCluster(t, 2)
+	c := testfix.WordCountBroker(t, 2)
 	app, done := startApp(t, c, t.TempDir())
 	waitState(t, app, runtime.Running)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -520,7 +517,7 @@ func TestLifecycleCloseEntersPendingShutdown(t *testing.T) {
 // Run can be called once; Close before Run closes the app without running
 // it.
 func TestLifecycleRunTwiceAndCloseBeforeRun(t *testing.T) {
-	c := newCluster(t, 1)
+	c := testfix.WordCountBroker(t, 1)
 	app, done := startApp(t, c, t.TempDir())
 	waitState(t, app, runtime.Running)
 	if err := app.Run(context.Background()); !errors.Is(err, runtime.ErrNotCreated) {
@@ -534,7 +531,7 @@ func TestLifecycleRunTwiceAndCloseBeforeRun(t *testing.T) {
 		t.Fatalf("Run after Close = %v, want ErrNotCreated", err)
 	}
 
-	idle, err := runtime.New(wordCount(t), runtime.ApplicationID("wordcount"), runtime.Brokers(c.ListenAddrs()...),
+	idle, err := runtime.New(testfix.WordCount(t), runtime.ApplicationID("wordcount"), runtime.Brokers(c.Addrs()...),
 		runtime.StateDir(t.TempDir()), runtime.Logger(testLogger(t)))
 	if err != nil {
 		t.Fatal(err)
@@ -575,10 +572,10 @@ func (h *delayThread2) OnNewClient(cl *kgo.Client) {
 // The app is RUNNING only once all its stream threads run, as in Kafka
 // Streams: not while a thread has yet to be made or to join the group.
 func TestLifecycleRunningOnlyWhenAllThreadsAssigned(t *testing.T) {
-	c := newCluster(t, 2)
+	c := testfix.WordCountBroker(t, 2)
 	hook := &delayThread2{delay: 500 * time.Millisecond}
 	var early atomic.Bool
-	app, err := runtime.New(wordCount(t), runtime.ApplicationID("wordcount"), runtime.Brokers(c.ListenAddrs()...),
+	app, err := runtime.New(testfix.WordCount(t), runtime.ApplicationID("wordcount"), runtime.Brokers(c.Addrs()...),
 		runtime.StateDir(t.TempDir()), runtime.CommitInterval(100*time.Millisecond), runtime.Logger(testLogger(t)),
 		runtime.Threads(2), runtime.KgoOpts(kgo.WithHooks(hook), kgo.HeartbeatInterval(300*time.Millisecond)))
 	if err != nil {
@@ -601,14 +598,11 @@ func TestLifecycleRunningOnlyWhenAllThreadsAssigned(t *testing.T) {
 }
 
 // FromEnv configures a whole app: brokers with spaces, application id,
-// state directory, threads, guarantee and commit interval.
+// state directory, threads, guarantee, commit interval and session
+// timeout.
 func TestLifecycleFromEnv(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(2), kfake.SeedTopics(4, "text-lines", "word-counts"), kfake.DefaultNumPartitions(4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	addrs := c.ListenAddrs()
+	c := testfix.WordCountBroker(t, 4, kafkatest.Nodes(2))
+	addrs := c.Addrs()
 	if len(addrs) != 2 {
 		t.Fatalf("cluster listens on %v, want two addresses", addrs)
 	}
@@ -619,11 +613,12 @@ func TestLifecycleFromEnv(t *testing.T) {
 	t.Setenv(runtime.EnvThreads, "2")
 	t.Setenv(runtime.EnvGuarantee, "AT_LEAST_ONCE")
 	t.Setenv(runtime.EnvCommitMillis, "100")
+	t.Setenv(runtime.EnvSessionTimeoutMillis, "6000")
 	opts, err := runtime.FromEnv()
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := runtime.New(wordCount(t), append(opts, runtime.Logger(testLogger(t)), runtime.SessionTimeout(6*time.Second),
+	app, err := runtime.New(testfix.WordCount(t), append(opts, runtime.Logger(testLogger(t)),
 		runtime.KgoOpts(kgo.HeartbeatInterval(300*time.Millisecond)))...)
 	if err != nil {
 		t.Fatal(err)
@@ -643,9 +638,9 @@ func TestLifecycleFromEnv(t *testing.T) {
 		return g.Err == nil && g.State == "Stable" && len(g.Members) == 2, fmt.Sprintf("state %q, %d members, err %v", g.State, len(g.Members), g.Err)
 	})
 
-	lines, want := corpus(0, 40)
-	produceLines(t, c, lines...)
-	readCounts(t, c, want, 30*time.Second)
+	lines, want := testfix.Corpus(0, 40)
+	testfix.ProduceLines(t, c, lines...)
+	testfix.ReadCounts(t, c, want, 30*time.Second)
 	// A 100ms commit interval, not the 30s default: the offsets are
 	// committed soon after processing. Input keeps trickling in so that
 	// this checks the interval alone, not committing while idle

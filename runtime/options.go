@@ -1,8 +1,10 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -26,10 +28,32 @@ const (
 )
 
 func (g Guarantee) String() string {
-	if g == ExactlyOnceV2 {
+	switch g {
+	case AtLeastOnce:
+		return "at_least_once"
+	case ExactlyOnceV2:
 		return "exactly_once_v2"
 	}
-	return "at_least_once"
+	return "Guarantee(" + strconv.Itoa(int(g)) + ")"
+}
+
+// MarshalText returns the name Kafka Streams gives g, as String does.
+func (g Guarantee) MarshalText() ([]byte, error) { return []byte(g.String()), nil }
+
+// UnmarshalText sets g from its Kafka Streams name, at_least_once or
+// exactly_once_v2 (exactly_once, Kafka's older name, is read as
+// exactly_once_v2), in any case. With MarshalText it lets flag.TextVar and
+// encoding/json read a Guarantee.
+func (g *Guarantee) UnmarshalText(text []byte) error {
+	switch strings.ToLower(strings.TrimSpace(string(text))) {
+	case "at_least_once":
+		*g = AtLeastOnce
+	case "exactly_once_v2", "exactly_once":
+		*g = ExactlyOnceV2
+	default:
+		return fmt.Errorf("runtime: unknown processing guarantee %q: want at_least_once or exactly_once_v2", text)
+	}
+	return nil
 }
 
 // Option configures an App.
@@ -69,30 +93,34 @@ func defaults() config {
 func defaultStateDir() string { return os.TempDir() + "/samsa" }
 
 // ApplicationID names the application: the consumer group, the prefix of
-// internal topics and the state directory (application.id). Required.
+// internal topics and the state directory (application.id). Required: ASCII
+// letters, digits, '.', '_' and '-', at most 249 bytes, as a topic name.
 func ApplicationID(id string) Option { return func(c *config) { c.appID = id } }
 
-// Brokers are the bootstrap brokers (bootstrap.servers). Required.
+// Brokers are the bootstrap brokers (bootstrap.servers). Required: each
+// host:port with a port in 1-65535, an IPv6 address in brackets
+// ("[::1]:9092").
 func Brokers(addrs ...string) Option { return func(c *config) { c.brokers = addrs } }
 
 // Threads is the number of stream threads, each one group member
-// (num.stream.threads). Default 1.
+// (num.stream.threads). Default 1; at least 1.
 func Threads(n int) Option { return func(c *config) { c.threads = n } }
 
 // StateDir is the root of the state directories (state.dir). Default
-// "<os temp dir>/samsa".
+// "<os temp dir>/samsa"; not empty.
 func StateDir(dir string) Option { return func(c *config) { c.stateDir = dir } }
 
 // CommitInterval is how often tasks commit while records keep coming
 // (commit.interval.ms). Default 30s under at-least-once, 100ms under
-// exactly-once. A thread whose poll comes back empty commits what it has
-// at once: it has caught up, and waiting would only hold back outputs.
+// exactly-once; must be positive. A thread whose poll comes back empty
+// commits what it has at once: it has caught up, and waiting would only
+// hold back outputs.
 func CommitInterval(d time.Duration) Option {
 	return func(c *config) { c.commitInterval, c.commitSet = d, true }
 }
 
 // ProcessingGuarantee sets the guarantee (processing.guarantee). Default
-// AtLeastOnce.
+// AtLeastOnce; a value other than AtLeastOnce and ExactlyOnceV2 is an error.
 func ProcessingGuarantee(g Guarantee) Option { return func(c *config) { c.guarantee = g } }
 
 // ExactlyOnce is ProcessingGuarantee(ExactlyOnceV2).
@@ -108,98 +136,120 @@ func KgoOpts(opts ...kgo.Opt) Option {
 }
 
 // StartupTimeout bounds how long Run waits for the brokers when it starts.
-// Default 30s.
+// Default 30s; must be positive.
 func StartupTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
 
 // SessionTimeout is the group session timeout (session.timeout.ms).
-// Default 45s.
+// Default 45s; from 100ms to math.MaxInt32 milliseconds, and not shorter
+// than franz-go's heartbeat interval (3s unless set with KgoOpts). The
+// brokers bound it further (group.min.session.timeout.ms, 6s by default).
 func SessionTimeout(d time.Duration) Option { return func(c *config) { c.sessionTimeout = d } }
 
 // StateCleanupDelay is how long the directory of a task this instance no
-// longer owns is kept (state.cleanup.delay.ms). Default 10 minutes.
+// longer owns is kept (state.cleanup.delay.ms). Default 10 minutes; zero
+// removes it at the next cleanup pass; negative is an error.
 func StateCleanupDelay(d time.Duration) Option { return func(c *config) { c.cleanupDelay = d } }
 
 // TransactionTimeout bounds how long a transaction of a crashed instance
 // can hold back read_committed consumers (transaction.timeout.ms). Default
-// 10s, as Kafka Streams under exactly-once.
+// 10s, as Kafka Streams under exactly-once; from 1ms to math.MaxInt32
+// milliseconds. The brokers bound it further (transaction.max.timeout.ms,
+// 15 minutes by default).
 func TransactionTimeout(d time.Duration) Option { return func(c *config) { c.txnTimeout = d } }
 
-// ReplicationFactor of the internal topics (replication.factor). Default:
-// the broker's.
+// ReplicationFactor of the internal topics (replication.factor). Default
+// -1, the broker's; 0 means the broker's too; below -1 is an error.
 func ReplicationFactor(n int16) Option { return func(c *config) { c.replication = n } }
 
 // Environment variables read by FromEnv.
 const (
-	EnvBrokers       = "SAMSA_BROKERS"
-	EnvApplicationID = "SAMSA_APPLICATION_ID"
-	EnvStateDir      = "SAMSA_STATE_DIR"
-	EnvThreads       = "SAMSA_THREADS"
-	EnvGuarantee     = "SAMSA_PROCESSING_GUARANTEE"
-	EnvCommitMillis  = "SAMSA_COMMIT_INTERVAL_MS"
+	EnvBrokers              = "SAMSA_BROKERS"
+	EnvApplicationID        = "SAMSA_APPLICATION_ID"
+	EnvStateDir             = "SAMSA_STATE_DIR"
+	EnvThreads              = "SAMSA_THREADS"
+	EnvGuarantee            = "SAMSA_PROCESSING_GUARANTEE"
+	EnvCommitMillis         = "SAMSA_COMMIT_INTERVAL_MS"
+	EnvSessionTimeoutMillis = "SAMSA_SESSION_TIMEOUT_MS"
 )
 
 // FromEnv reads the configuration of a pod from environment variables:
-// SAMSA_BROKERS (comma-separated), SAMSA_APPLICATION_ID, SAMSA_STATE_DIR,
-// SAMSA_THREADS, SAMSA_PROCESSING_GUARANTEE (at_least_once or
-// exactly_once_v2) and SAMSA_COMMIT_INTERVAL_MS. Unset variables leave the
-// defaults (or earlier options) alone; a malformed one is an error naming
-// it.
+//
+//	SAMSA_BROKERS               Brokers, comma-separated host:port
+//	SAMSA_APPLICATION_ID        ApplicationID
+//	SAMSA_STATE_DIR             StateDir
+//	SAMSA_THREADS               Threads
+//	SAMSA_PROCESSING_GUARANTEE  ProcessingGuarantee: at_least_once or exactly_once_v2
+//	SAMSA_COMMIT_INTERVAL_MS    CommitInterval, in milliseconds
+//	SAMSA_SESSION_TIMEOUT_MS    SessionTimeout, in milliseconds
+//
+// An unset or empty variable leaves the default (or an earlier option)
+// alone. A variable that does not parse is an error naming the variable and
+// its value; FromEnv reports all of them at once.
 func FromEnv() ([]Option, error) {
 	var opts []Option
-	if v := os.Getenv(EnvBrokers); v != "" {
-		var addrs []string
-		for _, a := range strings.Split(v, ",") {
-			if a = strings.TrimSpace(a); a != "" {
-				addrs = append(addrs, a)
-			}
+	var errs []error
+	bad := func(name, v, want string) {
+		errs = append(errs, fmt.Errorf("runtime: %s=%q %s", name, v, want))
+	}
+	millis := func(name, v string, opt func(time.Duration) Option) {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || n < 1 || n > math.MaxInt64/int64(time.Millisecond) {
+			bad(name, v, "is not a positive number of milliseconds")
+			return
 		}
-		opts = append(opts, Brokers(addrs...))
+		opts = append(opts, opt(time.Duration(n)*time.Millisecond))
+	}
+	if v := os.Getenv(EnvBrokers); v != "" {
+		if addrs := splitBrokers(v); len(addrs) > 0 {
+			opts = append(opts, Brokers(addrs...))
+		} else {
+			bad(EnvBrokers, v, "lists no brokers")
+		}
 	}
 	if v := os.Getenv(EnvApplicationID); v != "" {
-		opts = append(opts, ApplicationID(v))
+		if err := checkAppID(v); err != nil {
+			bad(EnvApplicationID, v, "is not an application id: "+err.Error())
+		} else {
+			opts = append(opts, ApplicationID(v))
+		}
 	}
 	if v := os.Getenv(EnvStateDir); v != "" {
 		opts = append(opts, StateDir(v))
 	}
 	if v := os.Getenv(EnvThreads); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("runtime: %s=%q is not a positive number of threads", EnvThreads, v)
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err != nil || n < 1 {
+			bad(EnvThreads, v, "is not a positive number of threads")
+		} else {
+			opts = append(opts, Threads(n))
 		}
-		opts = append(opts, Threads(n))
 	}
 	if v := os.Getenv(EnvGuarantee); v != "" {
-		switch strings.ToLower(v) {
-		case "at_least_once":
-			opts = append(opts, ProcessingGuarantee(AtLeastOnce))
-		case "exactly_once_v2", "exactly_once":
-			opts = append(opts, ProcessingGuarantee(ExactlyOnceV2))
-		default:
-			return nil, fmt.Errorf("runtime: %s=%q is neither at_least_once nor exactly_once_v2", EnvGuarantee, v)
+		var g Guarantee
+		if err := g.UnmarshalText([]byte(v)); err != nil {
+			bad(EnvGuarantee, v, "is neither at_least_once nor exactly_once_v2")
+		} else {
+			opts = append(opts, ProcessingGuarantee(g))
 		}
 	}
 	if v := os.Getenv(EnvCommitMillis); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("runtime: %s=%q is not a positive number of milliseconds", EnvCommitMillis, v)
-		}
-		opts = append(opts, CommitInterval(time.Duration(n)*time.Millisecond))
+		millis(EnvCommitMillis, v, CommitInterval)
+	}
+	if v := os.Getenv(EnvSessionTimeoutMillis); v != "" {
+		millis(EnvSessionTimeoutMillis, v, SessionTimeout)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return opts, nil
 }
 
-func (c *config) validate() error {
-	switch {
-	case c.appID == "":
-		return fmt.Errorf("runtime: no application id: pass runtime.ApplicationID or set %s", EnvApplicationID)
-	case strings.ContainsAny(c.appID, " /\\:"):
-		return fmt.Errorf("runtime: application id %q may not contain spaces, slashes or colons", c.appID)
-	case len(c.brokers) == 0:
-		return fmt.Errorf("runtime: no brokers: pass runtime.Brokers or set %s", EnvBrokers)
-	case c.threads < 1:
-		return fmt.Errorf("runtime: %d threads: need at least one", c.threads)
-	case c.commitInterval <= 0:
-		return fmt.Errorf("runtime: commit interval %v must be positive", c.commitInterval)
+// splitBrokers splits a comma-separated broker list, dropping blanks.
+func splitBrokers(v string) []string {
+	var addrs []string
+	for a := range strings.SplitSeq(v, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			addrs = append(addrs, a)
+		}
 	}
-	return nil
+	return addrs
 }

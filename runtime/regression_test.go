@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samsa-go/samsa/internal/testfix"
 	"github.com/samsa-go/samsa/runtime"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -28,8 +29,8 @@ func int64Bytes(n int64) []byte {
 func TestRestoreSkipsAbortedTransactions(t *testing.T) {
 	for _, eos := range []bool{false, true} {
 		t.Run(map[bool]string{false: "at-least-once", true: "exactly-once"}[eos], func(t *testing.T) {
-			c := newCluster(t, 1)
-			cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.TransactionalID("writer"), kgo.DefaultProduceTopic("wordcount-counts-changelog"))
+			c := testfix.WordCountBroker(t, 1)
+			cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.TransactionalID("writer"), kgo.DefaultProduceTopic("wordcount-counts-changelog"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,8 +59,8 @@ func TestRestoreSkipsAbortedTransactions(t *testing.T) {
 				opts = append(opts, runtime.ExactlyOnce())
 			}
 			app, done := startApp(t, c, t.TempDir(), opts...)
-			produceLines(t, c, "zzz yyy")
-			readCounts(t, c, map[string]int64{"zzz": 1, "yyy": 6}, 30*time.Second)
+			testfix.ProduceLines(t, c, "zzz yyy")
+			testfix.ReadCounts(t, c, map[string]int64{"zzz": 1, "yyy": 6}, 30*time.Second)
 			closeApp(t, app, done)
 		})
 	}
@@ -71,12 +72,12 @@ func ptr[T any](v T) *T { return &v }
 // end with the right state: records restored before the close are not
 // counted twice, and none are skipped.
 func TestTaskClosedWhileRestoringThenReopened(t *testing.T) {
-	c := newCluster(t, 1)
+	c := testfix.WordCountBroker(t, 1)
 	dir := t.TempDir()
 	app, done := startApp(t, c, dir)
-	lines, want := corpus(0, 1500)
-	produceLines(t, c, lines...)
-	readCounts(t, c, want, 60*time.Second)
+	lines, want := testfix.Corpus(0, 1500)
+	testfix.ProduceLines(t, c, lines...)
+	testfix.ReadCounts(t, c, want, 60*time.Second)
 	closeApp(t, app, done)
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
@@ -107,21 +108,21 @@ func TestTaskClosedWhileRestoringThenReopened(t *testing.T) {
 	}
 
 	app3, done3 := startApp(t, c, dir)
-	more, want2 := corpus(1500, 20)
-	produceLines(t, c, more...)
-	readCounts(t, c, add(want, want2), 60*time.Second)
+	more, want2 := testfix.Corpus(1500, 20)
+	testfix.ProduceLines(t, c, more...)
+	testfix.ReadCounts(t, c, testfix.Add(want, want2), 60*time.Second)
 	closeApp(t, app3, done3)
 }
 
 // KAFKA-9274: a transaction commit that times out must not be followed by
 // an abort of that transaction; the results stay exactly once.
 func TestCommitTimeoutIsNotAborted(t *testing.T) {
-	c := newCluster(t, 1)
+	c := testfix.WordCountBroker(t, 1)
 	var mu sync.Mutex
 	var ends []bool // Commit flag of each EndTxn, in order
 	swallowed := false
-	c.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
+	c.Cluster().ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.Cluster().KeepControl()
 		r := req.(*kmsg.EndTxnRequest)
 		mu.Lock()
 		defer mu.Unlock()
@@ -135,12 +136,12 @@ func TestCommitTimeoutIsNotAborted(t *testing.T) {
 	})
 	app, done := startApp(t, c, t.TempDir(), runtime.ExactlyOnce(),
 		runtime.KgoOpts(kgo.RequestTimeoutOverhead(time.Second), kgo.RetryTimeout(5*time.Second)))
-	lines, want := corpus(0, 50)
-	produceLines(t, c, lines...)
-	readCounts(t, c, want, 60*time.Second)
-	more, want2 := corpus(50, 50)
-	produceLines(t, c, more...)
-	readCounts(t, c, add(want, want2), 60*time.Second)
+	lines, want := testfix.Corpus(0, 50)
+	testfix.ProduceLines(t, c, lines...)
+	testfix.ReadCounts(t, c, want, 60*time.Second)
+	more, want2 := testfix.Corpus(50, 50)
+	testfix.ProduceLines(t, c, more...)
+	testfix.ReadCounts(t, c, testfix.Add(want, want2), 60*time.Second)
 	closeApp(t, app, done)
 
 	mu.Lock()
@@ -170,9 +171,9 @@ func firstSwallowed(ends []bool) int {
 // there loses them while the group's committed offsets include their
 // input. The restore must wait until no transaction is open.
 func TestRestoreWaitsForOpenTransaction(t *testing.T) {
-	c := newCluster(t, 1)
+	c := testfix.WordCountBroker(t, 1)
 	ctx := context.Background()
-	admCl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	admCl, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func TestRestoreWaitsForOpenTransaction(t *testing.T) {
 	if _, err := kadm.NewClient(admCl).CreateTopic(ctx, 1, -1, map[string]*string{"cleanup.policy": ptr("compact")}, "wordcount-counts-changelog"); err != nil {
 		t.Fatal(err)
 	}
-	zombie, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.TransactionalID("zombie"),
+	zombie, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.TransactionalID("zombie"),
 		kgo.TransactionTimeout(2*time.Second), kgo.DefaultProduceTopic("wordcount-counts-changelog"))
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +194,7 @@ func TestRestoreWaitsForOpenTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Left open: the broker aborts it after its timeout.
-	writer, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.TransactionalID("writer"), kgo.DefaultProduceTopic("wordcount-counts-changelog"))
+	writer, err := kgo.NewClient(kgo.SeedBrokers(c.Addrs()...), kgo.TransactionalID("writer"), kgo.DefaultProduceTopic("wordcount-counts-changelog"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func TestRestoreWaitsForOpenTransaction(t *testing.T) {
 	}
 
 	app, done := startApp(t, c, t.TempDir(), runtime.ExactlyOnce())
-	produceLines(t, c, "yyy aaa")
-	readCounts(t, c, map[string]int64{"yyy": 6, "aaa": 1}, 30*time.Second)
+	testfix.ProduceLines(t, c, "yyy aaa")
+	testfix.ReadCounts(t, c, map[string]int64{"yyy": 6, "aaa": 1}, 30*time.Second)
 	closeApp(t, app, done)
 }

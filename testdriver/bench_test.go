@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/internal/testfix"
 	"github.com/samsa-go/samsa/serde"
 	"github.com/samsa-go/samsa/testdriver"
 	"github.com/samsa-go/samsa/topology"
@@ -157,21 +158,6 @@ var wordLines = func() []string {
 
 const wordsPerLine = 10
 
-func wordCount(b testing.TB) *topology.Topology {
-	bld := dsl.NewBuilder()
-	dsl.Stream(bld, "text-lines", serde.String, serde.String).
-		FlatMapValues(func(line string) []string { return strings.Fields(strings.ToLower(line)) }).
-		GroupBy(func(_, word string) string { return word }, dsl.GroupedWith(serde.String, serde.String)).
-		Count(dsl.MaterializedAs[string, int64]("counts")).
-		ToStream().
-		To("word-counts", dsl.ProducedWith(serde.String, serde.Int64))
-	topo, err := bld.Build()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return topo
-}
-
 // BenchmarkWordCount reports words/s for word count through the test driver
 // on the in-memory and Pebble stores, and for a hand-written loop that
 // splits and counts the same lines in a Go map; ratio is words/s over the
@@ -195,9 +181,9 @@ func BenchmarkWordCount(b *testing.B) {
 			if store == "pebble" {
 				opts = append(opts, testdriver.WithPebbleStores())
 			}
-			td := testdriver.New(b, wordCount(b), opts...)
-			in := testdriver.InputTopic(td, "text-lines", serde.String, serde.String)
-			out := testdriver.OutputTopic(td, "word-counts", serde.String, serde.Int64)
+			td := testdriver.New(b, testfix.WordCount(b), opts...)
+			in := testdriver.InputTopic(td, testfix.InputTopic, serde.String, serde.String)
+			out := testdriver.OutputTopic(td, testfix.OutputTopic, serde.String, serde.Int64)
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				in.PipeValue(wordLines[i%len(wordLines)])

@@ -10,14 +10,19 @@ import (
 	"math"
 	"strings"
 
-	"github.com/samsa-go/samsa/internal/devbroker"
+	"github.com/samsa-go/samsa/kafkatest"
 )
+
+// defaultPartitions is higher than Kafka's num.partitions of 1 so that an
+// application run against the development broker has several tasks, as it
+// would in production.
+const defaultPartitions = 3
 
 func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("samsa broker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	port := fs.Int("port", 9092, "TCP `port` to listen on, on 127.0.0.1; 0 picks a free port")
-	partitions := fs.Int("partitions", int(devbroker.DefaultPartitions), "`number` of partitions of topics created on first use")
+	partitions := fs.Int("partitions", defaultPartitions, "`number` of partitions of topics created on first use")
 	dataDir := fs.String("data-dir", "", "`directory` to keep topics, records and offsets in across restarts; empty keeps them in memory")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "usage: samsa broker [-port 9092] [-partitions 3] [-data-dir DIR]\n\n"+
@@ -40,12 +45,15 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return usageError(fs, "-partitions must be at least 1, got %d", *partitions)
 	}
 
-	b, err := devbroker.Start(devbroker.Options{
-		Port:       *port,
-		Partitions: int32(*partitions),
-		DataDir:    *dataDir,
-		Logger:     slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	opts := []kafkatest.Option{
+		kafkatest.Port(*port),
+		kafkatest.Partitions(int32(*partitions)),
+		kafkatest.Logger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
+	}
+	if *dataDir != "" {
+		opts = append(opts, kafkatest.DataDir(*dataDir))
+	}
+	b, err := kafkatest.Start(opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "samsa: %v\n", err)
 		return exitFail

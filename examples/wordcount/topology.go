@@ -8,23 +8,23 @@ import (
 	"github.com/samsa-go/samsa/topology"
 )
 
-// Topics and store of the word-count application.
+// Default topics, and the store, of the word-count application.
 const (
 	InputTopic  = "text-lines"
 	OutputTopic = "word-counts"
 	CountsStore = "counts"
 )
 
-// Topology splits each line of InputTopic into lower-case words, counts
-// each word in the CountsStore store and writes every updated count to
-// OutputTopic, keyed by word, as Java's Long serde encodes it.
-func Topology() (*topology.Topology, error) {
+// Topology splits each line of the input topic into lower-case words,
+// counts each word in the CountsStore store and writes every updated count
+// to the output topic, keyed by word, as Java's Long serde encodes it.
+func Topology(input, output string) (*topology.Topology, error) {
 	b := dsl.NewBuilder()
-	dsl.Stream(b, InputTopic, serde.String, serde.String).
+	dsl.Stream(b, input, serde.String, serde.String).
 		FlatMapValues(func(line string) []string { return strings.Fields(strings.ToLower(line)) }).
 		GroupBy(func(_, word string) string { return word }, dsl.GroupedWith(serde.String, serde.String)).
 		Count(dsl.MaterializedAs[string, int64](CountsStore)).
 		ToStream().
-		To(OutputTopic, dsl.ProducedWith(serde.String, serde.Int64))
+		To(output, dsl.ProducedWith(serde.String, serde.Int64))
 	return b.Build()
 }

@@ -18,7 +18,7 @@ func TestWordCount(t *testing.T) {
 			opts = append(opts, testdriver.WithPebbleStores())
 		}
 		t.Run(name, func(t *testing.T) {
-			topo, err := Topology()
+			topo, err := Topology(InputTopic, OutputTopic)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/samsa-go/samsa/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -23,11 +23,7 @@ func TestGroupKfake(t *testing.T) {
 	}
 	topics := []string{"orders", "customers", "app-agg-repartition"}
 
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(parts, topics...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := kafkatest.NewBroker(t, kafkatest.Topics(parts, topics...))
 
 	var mu sync.Mutex
 	assigned := map[string]map[string][]int32{} // client => topic => partitions
@@ -45,7 +41,7 @@ func TestGroupKfake(t *testing.T) {
 			t.Fatal(err)
 		}
 		cl, err := kgo.NewClient(
-			kgo.SeedBrokers(c.ListenAddrs()...),
+			kgo.SeedBrokers(c.Addrs()...),
 			kgo.ConsumerGroup("app"),
 			kgo.ConsumeTopics(topics...),
 			kgo.Balancers(bal),

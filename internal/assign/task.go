@@ -30,21 +30,35 @@ func (t TaskID) Compare(u TaskID) int {
 }
 
 // ParseTaskID parses the form TaskID.String prints, such as a task's state
-// directory name.
+// directory name, and nothing else: each number is plain decimal without a
+// sign or leading zeros and at most math.MaxInt32, so that one task has one
+// name, a parsed id prints back as the name it came from, and it fits the
+// group protocol's encoding (see Subscription).
 func ParseTaskID(s string) (TaskID, error) {
 	sub, part, ok := strings.Cut(s, "_")
-	if !ok {
+	st, okSub := parseIndex(sub)
+	p, okPart := parseIndex(part)
+	if !ok || !okSub || !okPart {
 		return TaskID{}, fmt.Errorf("assign: %w: %q", ErrBadTaskID, s)
 	}
-	st, err := strconv.Atoi(sub)
-	if err != nil || st < 0 {
-		return TaskID{}, fmt.Errorf("assign: %w: %q", ErrBadTaskID, s)
+	return TaskID{Subtopology: int(st), Partition: p}, nil
+}
+
+// parseIndex parses a canonical decimal in [0, math.MaxInt32]. strconv
+// alone would take "+1" and "01" too, giving one task several names: a
+// directory "01_0" would be reported as task 1_0's state, while the task
+// itself opened and removed "1_0".
+func parseIndex(s string) (int32, bool) {
+	if s == "" || len(s) > 1 && s[0] == '0' {
+		return 0, false
 	}
-	p, err := strconv.ParseInt(part, 10, 32)
-	if err != nil || p < 0 {
-		return TaskID{}, fmt.Errorf("assign: %w: %q", ErrBadTaskID, s)
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
 	}
-	return TaskID{Subtopology: st, Partition: int32(p)}, nil
+	n, err := strconv.ParseInt(s, 10, 32)
+	return int32(n), err == nil
 }
 
 // Subtopology is what the balancer needs to know of one subtopology: its id

@@ -21,6 +21,23 @@ func TestTaskIDString(t *testing.T) {
 		{s: "1_-2", err: true},
 		{s: "1_2147483648", err: true},
 		{s: "", err: true},
+		{s: "_", err: true},
+		{s: "1_", err: true},
+		{s: "_1", err: true},
+		{s: "1_2_3", err: true},
+		{s: "+1_0", err: true},
+		{s: "1_+0", err: true},
+		{s: "01_0", err: true},
+		{s: "0_00", err: true},
+		{s: "-0_0", err: true},
+		{s: " 1_0", err: true},
+		{s: "1_0\n", err: true},
+		{s: "1_0x1", err: true},
+		{s: "2147483647_2147483647", want: TaskID{2147483647, 2147483647}},
+		// A subtopology beyond int32 would not survive the Subscription
+		// encoding, and one such directory would fail every rebalance.
+		{s: "2147483648_0", err: true},
+		{s: "99999999999999999999_0", err: true},
 	} {
 		got, err := ParseTaskID(tc.s)
 		if tc.err {

@@ -46,21 +46,21 @@ type Dir struct {
 // wait for the lock.
 func Open(root, appID string) (*Dir, error) {
 	if root == "" {
-		return nil, errors.New("statedir: empty root directory")
+		return nil, errors.New("empty root directory")
 	}
 	if err := checkName(appID); err != nil {
-		return nil, fmt.Errorf("statedir: application id %q: %w", appID, err)
+		return nil, fmt.Errorf("application id %q: %w", appID, err)
 	}
 	path, err := filepath.Abs(filepath.Join(root, appID))
 	if err != nil {
-		return nil, fmt.Errorf("statedir: %w", err)
+		return nil, err
 	}
 	if err := os.MkdirAll(path, 0o755); err != nil {
-		return nil, fmt.Errorf("statedir: create state directory: %w", err)
+		return nil, fmt.Errorf("create state directory: %w", err)
 	}
 	key, err := filepath.EvalSymlinks(path)
 	if err != nil {
-		return nil, fmt.Errorf("statedir: %w", err)
+		return nil, err
 	}
 
 	heldMu.Lock()
@@ -72,12 +72,12 @@ func Open(root, appID string) (*Dir, error) {
 	// locked, which the error below reports.
 	f, err := os.OpenFile(filepath.Join(path, lockName), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("statedir: open lock file: %w", err)
+		return nil, fmt.Errorf("open lock file: %w", err)
 	}
 	ok, err := tryLock(f)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("statedir: lock %q: %w", path, err)
+		return nil, fmt.Errorf("lock %q: %w", path, err)
 	}
 	if !ok {
 		pid := readPID(f)
@@ -86,7 +86,7 @@ func Open(root, appID string) (*Dir, error) {
 	}
 	if err := writePID(f); err != nil {
 		f.Close() // releases the lock
-		return nil, fmt.Errorf("statedir: write lock file: %w", err)
+		return nil, fmt.Errorf("write lock file: %w", err)
 	}
 	held[key] = true
 	return &Dir{path: path, key: key, lock: f}, nil
@@ -96,7 +96,7 @@ func readPID(f *os.File) int {
 	b := make([]byte, 32)
 	n, _ := f.ReadAt(b, 0)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b[:n])))
-	if err != nil {
+	if err != nil || pid <= 0 {
 		return 0 // the holder has not written it yet, or not a pid
 	}
 	return pid
@@ -117,7 +117,7 @@ func (d *Dir) Path() string { return d.path }
 // needed. Ids must be plain names that do not start with a dot.
 func (d *Dir) TaskDir(id string) (string, error) {
 	if err := checkName(id); err != nil {
-		return "", fmt.Errorf("statedir: task id %q: %w", id, err)
+		return "", fmt.Errorf("task id %q: %w", id, err)
 	}
 	d.mu.RLock()
 	defer d.mu.RUnlock()
@@ -126,7 +126,7 @@ func (d *Dir) TaskDir(id string) (string, error) {
 	}
 	p := filepath.Join(d.path, id)
 	if err := os.MkdirAll(p, 0o755); err != nil {
-		return "", fmt.Errorf("statedir: create task directory %s: %w", id, err)
+		return "", fmt.Errorf("create task directory %s: %w", id, err)
 	}
 	return p, nil
 }
@@ -142,7 +142,7 @@ func (d *Dir) TasksOnDisk() ([]string, error) {
 	}
 	entries, err := os.ReadDir(d.path)
 	if err != nil {
-		return nil, fmt.Errorf("statedir: list tasks: %w", err)
+		return nil, fmt.Errorf("list tasks: %w", err)
 	}
 	var ids []string
 	for _, e := range entries {
@@ -158,7 +158,7 @@ func (d *Dir) TasksOnDisk() ([]string, error) {
 // is not an error.
 func (d *Dir) Remove(id string) error {
 	if err := checkName(id); err != nil {
-		return fmt.Errorf("statedir: task id %q: %w", id, err)
+		return fmt.Errorf("task id %q: %w", id, err)
 	}
 	d.mu.RLock()
 	defer d.mu.RUnlock()
@@ -166,7 +166,7 @@ func (d *Dir) Remove(id string) error {
 		return ErrClosed
 	}
 	if err := os.RemoveAll(filepath.Join(d.path, id)); err != nil {
-		return fmt.Errorf("statedir: remove task directory %s: %w", id, err)
+		return fmt.Errorf("remove task directory %s: %w", id, err)
 	}
 	return nil
 }
@@ -187,7 +187,7 @@ func (d *Dir) Close() error {
 	delete(held, d.key)
 	heldMu.Unlock()
 	if err != nil {
-		return fmt.Errorf("statedir: release lock: %w", err)
+		return fmt.Errorf("release lock: %w", err)
 	}
 	return nil
 }

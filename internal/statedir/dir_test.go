@@ -31,7 +31,7 @@ func wantLocked(t *testing.T, err error, path string, pid int) {
 	if le.Path != path || le.PID != pid {
 		t.Errorf("LockedError = %+v, want path %q pid %d", le, path, pid)
 	}
-	want := fmt.Sprintf("statedir: state directory %q is locked by another instance (pid %d)", path, pid)
+	want := fmt.Sprintf("state directory %q is locked by another instance (pid %d)", path, pid)
 	if err.Error() != want {
 		t.Errorf("error message\n got: %s\nwant: %s", err, want)
 	}

@@ -1,8 +1,14 @@
 package topics
 
-import "errors"
+import (
+	"errors"
 
-// Sentinels of the errors Setup returns; match them with errors.Is.
+	"github.com/samsa-go/samsa/internal/engine"
+)
+
+// Sentinels of the errors Setup returns; match them with errors.Is. The
+// runtime exports them (runtime.ErrBrokersUnreachable, ...). Messages carry
+// no package prefix: users see them through the runtime, which adds its own.
 var (
 	// ErrUnreachable: no broker answered within Options.Timeout.
 	ErrUnreachable = errors.New("brokers unreachable")
@@ -10,7 +16,9 @@ var (
 	ErrMissingSource = errors.New("source topic does not exist")
 	// ErrNotCopartitioned: topics read together have different partition
 	// counts.
-	ErrNotCopartitioned = errors.New("topics not co-partitioned")
+	// It is the topology's sentinel: Build finds the mistakes it can see
+	// in the graph, Setup those that need the brokers' partition counts.
+	ErrNotCopartitioned = engine.ErrNotCopartitioned
 	// ErrUnresolved: the partition count of a repartition topic could not be
 	// worked out from the topics upstream of it.
 	ErrUnresolved = errors.New("partition count unresolved")

@@ -95,7 +95,7 @@ func resolve(g *engine.Graph, external map[string]int32) (map[string]int32, []in
 				slices.Sort(upstream)
 				why = fmt.Sprintf("it depends on repartition topics of unknown size: %s", quoteAll(upstream))
 			}
-			errs = append(errs, &topicError{kind: ErrUnresolved, msg: fmt.Sprintf("topics: cannot work out the partition count of repartition topic %q: %s", t, why)})
+			errs = append(errs, &topicError{kind: ErrUnresolved, msg: fmt.Sprintf("cannot work out the partition count of repartition topic %q: %s", t, why)})
 		}
 		return nil, nil, joinErrs(errs)
 	}
@@ -107,7 +107,7 @@ func resolve(g *engine.Graph, external map[string]int32) (map[string]int32, []in
 		checked[strings.Join(st.SourceTopics, "\x00")] = true
 		n, ok := common(st.SourceTopics, counts)
 		if !ok {
-			errs = append(errs, &topicError{kind: ErrNotCopartitioned, msg: fmt.Sprintf("topics: sub-topology %d reads topics not co-partitioned: %s", st.ID, describe(st.SourceTopics, counts))})
+			errs = append(errs, &topicError{kind: ErrNotCopartitioned, msg: fmt.Sprintf("sub-topology %d reads topics not co-partitioned: %s", st.ID, describe(st.SourceTopics, counts))})
 		}
 		tasks[st.ID] = n
 	}
@@ -118,7 +118,7 @@ func resolve(g *engine.Graph, external map[string]int32) (map[string]int32, []in
 		}
 		checked[key] = true
 		if _, ok := common(grp, counts); !ok {
-			errs = append(errs, &topicError{kind: ErrNotCopartitioned, msg: fmt.Sprintf("topics: topics that must be co-partitioned are not: %s", describe(grp, counts))})
+			errs = append(errs, &topicError{kind: ErrNotCopartitioned, msg: fmt.Sprintf("topics that must be co-partitioned are not: %s", describe(grp, counts))})
 		}
 	}
 	if len(errs) > 0 {

@@ -28,13 +28,13 @@ func PurgeRepartition(ctx context.Context, adm *kadm.Client, offsets map[string]
 	}
 	resp, err := adm.DeleteRecords(ctx, os)
 	if err != nil {
-		return fmt.Errorf("topics: purging repartition topics: %w", err)
+		return fmt.Errorf("purging repartition topics: %w", err)
 	}
 	var errs []error
 	for _, t := range slices.Sorted(maps.Keys(resp)) {
 		for _, p := range slices.Sorted(maps.Keys(resp[t])) {
 			if err := resp[t][p].Err; err != nil {
-				errs = append(errs, fmt.Errorf("topics: purging repartition topic %q partition %d: %w", t, p, err))
+				errs = append(errs, fmt.Errorf("purging repartition topic %q partition %d: %w", t, p, err))
 			}
 		}
 	}

@@ -4,15 +4,15 @@ import (
 	"context"
 	"testing"
 
-	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/samsa-go/samsa/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestPurgeRepartition(t *testing.T) {
 	const topic = "app-r-repartition"
-	c, adm := newCluster(t, kfake.SeedTopics(2, topic))
+	c, adm := newBroker(t, kafkatest.Topics(2, topic))
 	ctx := context.Background()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	cl, err := c.Client(kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -124,9 +124,9 @@ func Setup(ctx context.Context, adm *kadm.Client, g *engine.Graph, appID string,
 		d := details[t]
 		switch {
 		case errors.Is(d.Err, kerr.UnknownTopicOrPartition):
-			errs = append(errs, &topicError{kind: ErrMissingSource, msg: fmt.Sprintf("topics: source topic %q (read by sub-topology %d) does not exist", t, readers[t])})
+			errs = append(errs, &topicError{kind: ErrMissingSource, msg: fmt.Sprintf("source topic %q (read by sub-topology %d) does not exist", t, readers[t])})
 		case d.Err != nil:
-			errs = append(errs, fmt.Errorf("topics: looking up source topic %q: %w", t, d.Err))
+			errs = append(errs, fmt.Errorf("looking up source topic %q: %w", t, d.Err))
 		default:
 			external[t] = int32(len(d.Partitions))
 		}
@@ -214,7 +214,7 @@ func (s *setup) ensure(ctx context.Context, want []wanted, details kadm.TopicDet
 		case errors.Is(d.Err, kerr.UnknownTopicOrPartition):
 			create = append(create, w)
 		case d.Err != nil:
-			failures = append(failures, fmt.Errorf("topics: looking up internal topic %q: %w", w.topic, d.Err))
+			failures = append(failures, fmt.Errorf("looking up internal topic %q: %w", w.topic, d.Err))
 		default:
 			// An existing topic is taken as it is apart from its partition
 			// count, as Kafka Streams does: a changelog that is not
@@ -234,7 +234,7 @@ func (s *setup) ensure(ctx context.Context, want []wanted, details kadm.TopicDet
 			// instance of the application that won the race.
 			recheck = append(recheck, w)
 		case errors.As(err, &ke):
-			failures = append(failures, fmt.Errorf("topics: creating internal topic %q: %w", w.topic, err))
+			failures = append(failures, fmt.Errorf("creating internal topic %q: %w", w.topic, err))
 		default:
 			return s.brokerErr(ctx, fmt.Sprintf("creating internal topic %q", w.topic), err)
 		}
@@ -262,7 +262,7 @@ func (s *setup) recheck(ctx context.Context, want []wanted) error {
 			case errors.Is(d.Err, kerr.UnknownTopicOrPartition):
 				later = append(later, w)
 			case d.Err != nil:
-				failures = append(failures, fmt.Errorf("topics: looking up internal topic %q: %w", w.topic, d.Err))
+				failures = append(failures, fmt.Errorf("looking up internal topic %q: %w", w.topic, d.Err))
 			default:
 				if err := check(w, d); err != nil {
 					failures = append(failures, err)
@@ -287,7 +287,7 @@ func (s *setup) recheck(ctx context.Context, want []wanted) error {
 
 func check(w wanted, d kadm.TopicDetail) error {
 	if n := int32(len(d.Partitions)); n != w.partitions {
-		return &topicError{kind: ErrPartitionMismatch, msg: fmt.Sprintf("topics: internal topic %q has %d partitions, expected %d", w.topic, n, w.partitions)}
+		return &topicError{kind: ErrPartitionMismatch, msg: fmt.Sprintf("internal topic %q has %d partitions, expected %d", w.topic, n, w.partitions)}
 	}
 	return nil
 }
@@ -297,9 +297,9 @@ func check(w wanted, d kadm.TopicDetail) error {
 func (s *setup) brokerErr(ctx context.Context, what string, err error) error {
 	var ne net.Error
 	if context.Cause(ctx) == errTimedOut || errors.As(err, &ne) {
-		return &topicError{kind: ErrUnreachable, msg: fmt.Sprintf("topics: brokers could not be reached within %v (%s)", s.timeout, what), cause: err}
+		return &topicError{kind: ErrUnreachable, msg: fmt.Sprintf("brokers could not be reached within %v (%s)", s.timeout, what), cause: err}
 	}
-	return fmt.Errorf("topics: %s: %w", what, err)
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 func topicNames(ws []wanted) []string {

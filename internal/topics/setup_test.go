@@ -10,33 +10,30 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
-
 	"github.com/samsa-go/samsa/dsl"
 	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/internal/testfix"
+	"github.com/samsa-go/samsa/kafkatest"
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
 	"github.com/samsa-go/samsa/state"
 	"github.com/samsa-go/samsa/topology"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func newCluster(t *testing.T, opts ...kfake.Opt) (*kfake.Cluster, *kadm.Client) {
+// newBroker starts a broker for t and returns an admin client of it.
+func newBroker(t *testing.T, opts ...kafkatest.Option) (*kafkatest.Broker, *kadm.Client) {
 	t.Helper()
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	b := kafkatest.NewBroker(t, opts...)
+	cl, err := b.Client()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	return c, kadm.NewClient(cl)
+	return b, kadm.NewClient(cl)
 }
 
 func graphOf(t *testing.T, build func(b *dsl.Builder)) *engine.Graph {
@@ -50,21 +47,11 @@ func graphOf(t *testing.T, build func(b *dsl.Builder)) *engine.Graph {
 	return engine.GraphOf(topo)
 }
 
-// wordCount reads "in", groups by value through "counts-repartition" and
-// counts into the logged store "counts".
-func wordCount(b *dsl.Builder) {
-	dsl.Stream(b, "in", serde.String, serde.String).
-		GroupBy(func(_, v string) string { return v }, dsl.GroupedWith(serde.String, serde.String)).
-		Count(dsl.MaterializedAs[string, int64]("counts")).
-		ToStream().
-		To("out", dsl.ProducedWith(serde.String, serde.Int64))
-}
-
 var opts = Options{Timeout: 5 * time.Second}
 
 func TestSetupCreatesInternalTopics(t *testing.T) {
-	_, adm := newCluster(t, kfake.SeedTopics(3, "in"))
-	g := graphOf(t, wordCount)
+	_, adm := newBroker(t, kafkatest.Topics(3, testfix.InputTopic))
+	g := graphOf(t, testfix.AddWordCount)
 	ctx := context.Background()
 
 	layout, err := Setup(ctx, adm, g, "app", opts)
@@ -73,7 +60,7 @@ func TestSetupCreatesInternalTopics(t *testing.T) {
 	}
 	want := &Layout{
 		TaskCounts: []int32{3, 3},
-		Partitions: map[string]int32{"in": 3, "app-counts-repartition": 3, "app-counts-changelog": 3},
+		Partitions: map[string]int32{testfix.InputTopic: 3, "app-counts-repartition": 3, "app-counts-changelog": 3},
 		Changelogs: map[string]string{"counts": "app-counts-changelog"},
 	}
 	if !reflect.DeepEqual(layout, want) {
@@ -119,8 +106,8 @@ func TestSetupCreatesInternalTopics(t *testing.T) {
 }
 
 func TestSetupConcurrentInstances(t *testing.T) {
-	_, adm := newCluster(t, kfake.SeedTopics(2, "in"))
-	g := graphOf(t, wordCount)
+	_, adm := newBroker(t, kafkatest.Topics(2, testfix.InputTopic))
+	g := graphOf(t, testfix.AddWordCount)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
 	for i := range errs {
@@ -139,10 +126,10 @@ func TestSetupConcurrentInstances(t *testing.T) {
 // TOPIC_ALREADY_EXISTS; Setup then checks the topic the other one made.
 func TestSetupLosesCreationRace(t *testing.T) {
 	for _, partitions := range []int32{3, 2} {
-		c, adm := newCluster(t, kfake.SeedTopics(3, "in"))
+		c, adm := newBroker(t, kafkatest.Topics(3, testfix.InputTopic))
 		var other sync.WaitGroup
-		c.ControlKey(int16(kmsg.CreateTopics), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
-			c.KeepControl()
+		c.Cluster().ControlKey(int16(kmsg.CreateTopics), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+			c.Cluster().KeepControl()
 			req := kreq.(*kmsg.CreateTopicsRequest)
 			resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
 			for _, rt := range req.Topics {
@@ -150,11 +137,11 @@ func TestSetupLosesCreationRace(t *testing.T) {
 				st.Topic = rt.Topic
 				st.ErrorCode = kerr.TopicAlreadyExists.Code
 				resp.Topics = append(resp.Topics, st)
-				other.Go(func() { c.CreateTopic(rt.Topic, partitions, nil) })
+				other.Go(func() { c.Cluster().CreateTopic(rt.Topic, partitions, nil) })
 			}
 			return resp, nil, true
 		})
-		_, err := Setup(context.Background(), adm, graphOf(t, wordCount), "app", opts)
+		_, err := Setup(context.Background(), adm, graphOf(t, testfix.AddWordCount), "app", opts)
 		other.Wait()
 		if partitions == 3 && err != nil {
 			t.Fatal(err)
@@ -166,19 +153,19 @@ func TestSetupLosesCreationRace(t *testing.T) {
 }
 
 func TestSetupMissingSource(t *testing.T) {
-	_, adm := newCluster(t, kfake.SeedTopics(1, "other"))
-	g := graphOf(t, wordCount)
+	_, adm := newBroker(t, kafkatest.Topics(1, "other"))
+	g := graphOf(t, testfix.AddWordCount)
 	_, err := Setup(context.Background(), adm, g, "app", opts)
 	if !errors.Is(err, ErrMissingSource) {
 		t.Fatalf("err = %v, want ErrMissingSource", err)
 	}
-	if want := `topics: source topic "in" (read by sub-topology 0) does not exist`; err.Error() != want {
+	if want := `source topic "text-lines" (read by sub-topology 0) does not exist`; err.Error() != want {
 		t.Fatalf("err = %q, want %q", err, want)
 	}
 }
 
 func TestSetupNotCopartitioned(t *testing.T) {
-	_, adm := newCluster(t, kfake.SeedTopics(3, "a"), kfake.SeedTopics(4, "b"))
+	_, adm := newBroker(t, kafkatest.Topics(3, "a"), kafkatest.Topics(4, "b"))
 	g := graphOf(t, func(b *dsl.Builder) {
 		dsl.Streams(b, []string{"a", "b"}, serde.String, serde.String).To("out")
 	})
@@ -186,13 +173,13 @@ func TestSetupNotCopartitioned(t *testing.T) {
 	if !errors.Is(err, ErrNotCopartitioned) {
 		t.Fatalf("err = %v, want ErrNotCopartitioned", err)
 	}
-	if want := `topics: sub-topology 0 reads topics not co-partitioned: "a" (3 partitions), "b" (4 partitions)`; err.Error() != want {
+	if want := `sub-topology 0 reads topics not co-partitioned: "a" (3 partitions), "b" (4 partitions)`; err.Error() != want {
 		t.Fatalf("err = %q, want %q", err, want)
 	}
 }
 
 func TestSetupExplicitPartitions(t *testing.T) {
-	_, adm := newCluster(t, kfake.SeedTopics(3, "in"))
+	_, adm := newBroker(t, kafkatest.Topics(3, "in"))
 	// in (3) → r-repartition (5, explicit) → c-repartition (derived: 5).
 	g := graphOf(t, func(b *dsl.Builder) {
 		dsl.Stream(b, "in", serde.String, serde.String).
@@ -217,15 +204,15 @@ func TestSetupExplicitPartitions(t *testing.T) {
 }
 
 func TestSetupWrongPartitionCount(t *testing.T) {
-	c, adm := newCluster(t, kfake.SeedTopics(3, "in"))
-	if err := c.CreateTopic("app-counts-repartition", 2, nil); err != nil {
+	c, adm := newBroker(t, kafkatest.Topics(3, testfix.InputTopic))
+	if err := c.CreateTopic("app-counts-repartition", 2); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Setup(context.Background(), adm, graphOf(t, wordCount), "app", opts)
+	_, err := Setup(context.Background(), adm, graphOf(t, testfix.AddWordCount), "app", opts)
 	if !errors.Is(err, ErrPartitionMismatch) {
 		t.Fatalf("err = %v, want ErrPartitionMismatch", err)
 	}
-	if want := `topics: internal topic "app-counts-repartition" has 2 partitions, expected 3`; err.Error() != want {
+	if want := `internal topic "app-counts-repartition" has 2 partitions, expected 3`; err.Error() != want {
 		t.Fatalf("err = %q, want %q", err, want)
 	}
 }
@@ -244,7 +231,7 @@ func TestSetupUnreachable(t *testing.T) {
 	defer cl.Close()
 
 	start := time.Now()
-	_, err = Setup(context.Background(), kadm.NewClient(cl), graphOf(t, wordCount), "app", Options{Timeout: 2 * time.Second})
+	_, err = Setup(context.Background(), kadm.NewClient(cl), graphOf(t, testfix.AddWordCount), "app", Options{Timeout: 2 * time.Second})
 	if !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("err = %v, want ErrUnreachable", err)
 	}
@@ -265,7 +252,7 @@ func TestSetupUnreachable(t *testing.T) {
 // the configs its store's builder asks for: compacted by default,
 // compact+delete with a retention on request.
 func TestSetupChangelogConfigs(t *testing.T) {
-	_, adm := newCluster(t, kfake.SeedTopics(2, "in"))
+	_, adm := newBroker(t, kafkatest.Topics(2, "in"))
 	topo := topology.New().
 		AddSource("src", serde.String, serde.String, "in").
 		AddProcessor("proc", processor.Func[string, string, string, string](func(processor.Context[string, string], processor.Record[string, string]) error {

@@ -1,0 +1,78 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/samsa-go/samsa/internal/statedir"
+	"github.com/samsa-go/samsa/internal/topics"
+)
+
+// Errors New and Run return wrap these; match them with errors.Is. Their
+// messages say what was wrong and where (which topic, which directory); the
+// sentinels say what kind of mistake it was.
+var (
+	// ErrNotCreated is returned by Run on an App that already ran.
+	ErrNotCreated = errors.New("runtime: app already started")
+
+	// ErrBrokersUnreachable: no broker answered within StartupTimeout.
+	ErrBrokersUnreachable = topics.ErrUnreachable
+
+	// ErrMissingSourceTopic: a topic the topology reads, other than its
+	// own repartition topics, does not exist on the brokers (Kafka
+	// Streams' MissingSourceTopicException). The runtime never creates
+	// source topics.
+	ErrMissingSourceTopic = topics.ErrMissingSource
+
+	// ErrNotCopartitioned: topics read together, by one sub-topology or
+	// by a join, have different partition counts. It is the same value as
+	// topology.ErrNotCopartitioned: Build finds what the graph shows, Run
+	// what needs the brokers' partition counts.
+	ErrNotCopartitioned = topics.ErrNotCopartitioned
+
+	// ErrPartitionMismatch: an existing repartition or changelog topic has
+	// another partition count than the application needs, as after its
+	// source topics were given more partitions. Reset the application, or
+	// recreate the topic.
+	ErrPartitionMismatch = topics.ErrPartitionMismatch
+
+	// ErrStateDirLocked: another instance, in this process or another,
+	// holds the state directory StateDir/ApplicationID. Errors that wrap
+	// it are *StateDirLockedError.
+	ErrStateDirLocked = statedir.ErrLocked
+
+	// ErrInvalidConfig: New was given an option that is missing or out of
+	// range. Errors that wrap it are *ConfigError.
+	ErrInvalidConfig = errors.New("runtime: invalid configuration")
+)
+
+// ConfigError is an option New rejected: which option, the value it was
+// given, and why. It matches ErrInvalidConfig and, where a franz-go check
+// refused the value, that error too.
+type ConfigError struct {
+	// Option is the name of the option function, "Brokers".
+	Option string
+	// Value is the value as the option was given it, formatted as Go
+	// source ("127.0.0.1:99999" quoted, durations as 10s).
+	Value string
+	// Reason says what is wrong with the value.
+	Reason string
+	// Err is the franz-go error behind Reason, if any.
+	Err error
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("runtime: %s(%s): %s", e.Option, e.Value, e.Reason)
+}
+
+func (e *ConfigError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrInvalidConfig}
+	}
+	return []error{ErrInvalidConfig, e.Err}
+}
+
+// StateDirLockedError reports the state directory Run could not lock and
+// the process holding it (PID is 0 when it could not be read). It matches
+// ErrStateDirLocked.
+type StateDirLockedError = statedir.LockedError
