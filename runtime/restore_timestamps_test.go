@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/samsa-go/samsa/kafkatest"
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/runtime"
 	"github.com/samsa-go/samsa/serde"
@@ -87,11 +87,7 @@ func rowsTopology(inMemory bool) *topology.Topology {
 func TestRestoreKeepsRowTimestamps(t *testing.T) {
 	for _, inMemory := range []bool{false, true} {
 		t.Run(fmt.Sprintf("inMemory=%v", inMemory), func(t *testing.T) {
-			c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "rows", "probes", "row-times"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(c.Close)
+			c := kafkatest.NewBroker(t, kafkatest.Topics(1, "rows", "probes", "row-times"))
 			dir := t.TempDir()
 			topo := rowsTopology(inMemory)
 			app, done := runApp(t, c, topo, dir, runtime.ApplicationID("rowtimes"))
@@ -123,9 +119,9 @@ func TestRestoreKeepsRowTimestamps(t *testing.T) {
 	}
 }
 
-func produceAt(t testing.TB, c *kfake.Cluster, topic, key, value string, ts int64) {
+func produceAt(t testing.TB, c *kafkatest.Broker, topic, key, value string, ts int64) {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	cl, err := c.Client()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,10 +134,9 @@ func produceAt(t testing.TB, c *kfake.Cluster, topic, key, value string, ts int6
 
 // consumeN reads topic from its start until it has n records, as
 // "key=value" strings, failing after 30 seconds.
-func consumeN(t testing.TB, c *kfake.Cluster, topic string, n int) []string {
+func consumeN(t testing.TB, c *kafkatest.Broker, topic string, n int) []string {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.ConsumeTopics(topic),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	cl, err := c.Client(kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
 		t.Fatal(err)
 	}
