@@ -91,7 +91,7 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 		f(&o)
 	}
 	if err := topo.Build(); err != nil {
-		return nil, fmt.Errorf("testdriver: %w", err)
+		return nil, err
 	}
 	d := &Driver{
 		t:       t,
@@ -211,7 +211,7 @@ func (d *Driver) pipe(r *engine.RawRecord) error {
 	r.Offset = d.nextOffset(r.Topic)
 	if err := task.Process(r); err != nil {
 		d.dropPending()
-		return fmt.Errorf("testdriver: %w", err)
+		return err
 	}
 	return d.settle()
 }
@@ -225,7 +225,7 @@ func (d *Driver) settle() error {
 			d.head++
 			if err := d.byTopic[r.Topic].Process(&r); err != nil {
 				d.dropPending()
-				return fmt.Errorf("testdriver: %w", err)
+				return err
 			}
 		}
 		d.dropPending()
@@ -285,7 +285,7 @@ func (d *Driver) TryAdvanceWallClockTime(by time.Duration) error {
 	d.now += by.Milliseconds()
 	for _, task := range d.tasks {
 		if err := task.AdvanceWallClock(d.now); err != nil {
-			return fmt.Errorf("testdriver: %w", err)
+			return err
 		}
 	}
 	return d.settle()

@@ -305,14 +305,3 @@ func (t *Task) storeFor(n *Node, name string) (processor.StateStore, error) {
 	// Processors get the typed store, which cannot flush or close.
 	return s.Typed(), nil
 }
-
-// TaskStore returns the task's own handle on store name, for the node whose
-// context c is: the DSL's processors set flush listeners through it (see
-// state.SetFlushListener). It is a function of this internal package so
-// that user processors, which get only typed stores, cannot reach it.
-func TaskStore[K, V any](c *ProcContext[K, V], name string) (state.Store, error) {
-	if _, err := c.t.storeFor(c.n, name); err != nil {
-		return nil, err
-	}
-	return c.t.stores[name], nil
-}
