@@ -27,9 +27,10 @@
 // The task does not use the typed store: a StoreBuilder builds a Store, the
 // task's handle, which flushes, closes, restores and offers views, and
 // whose Typed is what the engine gives processors. A processor therefore
-// cannot flush or close a store, nor reach its cache or bytes. The DSL's
-// processors set flush listeners (SetFlushListener) on the handle, which
-// they get from the engine.
+// cannot flush or close a store, nor reach its cache or bytes. A processor
+// that forwards a cached store's updates, as the DSL's tables do, sets the
+// store's one flush listener with SetCacheFlushListener; the task can
+// replace it through its handle (SetFlushListener).
 //
 // # Restore
 //
