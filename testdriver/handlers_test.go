@@ -321,7 +321,7 @@ type halfDone struct {
 }
 
 func (p *halfDone) Init(ctx processor.Context[string, string]) error { p.ctx = ctx; return nil }
-func (p *halfDone) Close() error                                      { return nil }
+func (p *halfDone) Close() error                                     { return nil }
 func (p *halfDone) Process(rec processor.Record[string, string]) error {
 	if err := p.ctx.Forward(rec); err != nil {
 		return err
