@@ -251,6 +251,9 @@ func (a *App) setupTopics(ctx context.Context) error {
 		ReplicationFactor: a.cfg.replication,
 		Timeout:           a.cfg.timeout,
 	})
+	if err == nil {
+		err = a.checkDeadLetterTopic(ctx)
+	}
 	if err != nil {
 		a.admCl.Close()
 		return fmt.Errorf("runtime: %w", err)

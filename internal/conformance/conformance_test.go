@@ -33,6 +33,10 @@ type testCase struct {
 	// ("conformance-<store>-changelog").
 	read        []topicSpec
 	maxTaskIdle time.Duration
+	// deserialization, processing and deadLetter configure the handlers
+	// and the dead-letter topic, on both hosts alike.
+	deserialization, processing processor.ErrorHandler
+	deadLetter                  string
 	// want holds, per topic read, its records in order as show renders
 	// them. Both runs must match it, so neither passes by writing nothing.
 	want map[string][]string
@@ -44,10 +48,12 @@ type input struct {
 	ts                int64
 }
 
-// topicSpec is a topic compared, and how its values read.
+// topicSpec is a topic compared, how its values read, and the headers
+// shown with each record.
 type topicSpec struct {
-	name  string
-	value func([]byte) string
+	name    string
+	value   func([]byte) string
+	headers []string
 }
 
 const appID = "conformance"
@@ -63,8 +69,16 @@ func long(b []byte) string {
 	return fmt.Sprint(int64(binary.BigEndian.Uint64(b)))
 }
 
-// show renders a record as key:value@timestamp.
-func show(spec topicSpec, key, value []byte, ts int64) string {
+func longOrText(b []byte) string {
+	if len(b) == 8 {
+		return long(b)
+	}
+	return text(b)
+}
+
+// show renders a record as key:value@timestamp, followed by the headers
+// the spec asks for as [name=value ...].
+func show(spec topicSpec, key, value []byte, ts int64, headers func(string) (string, bool)) string {
 	k, v := "<null>", "<null>"
 	if key != nil {
 		k = string(key)
@@ -72,8 +86,23 @@ func show(spec topicSpec, key, value []byte, ts int64) string {
 	if value != nil {
 		v = spec.value(value)
 	}
-	return fmt.Sprintf("%s:%s@%d", k, v, ts)
+	out := fmt.Sprintf("%s:%s@%d", k, v, ts)
+	if len(spec.headers) > 0 {
+		var hs []string
+		for _, h := range spec.headers {
+			if hv, ok := headers(h); ok {
+				hs = append(hs, h+"="+hv)
+			}
+		}
+		out += fmt.Sprint(hs)
+	}
+	return out
 }
+
+// The headers of dead-letter records compared: all but the stack trace,
+// which names goroutines and addresses.
+var deadLetterHeaders = []string{processor.DeadLetterException, processor.DeadLetterMessage, processor.DeadLetterTopic,
+	processor.DeadLetterPartition, processor.DeadLetterOffset, processor.DeadLetterNode, processor.DeadLetterTask}
 
 var cases = []testCase{
 	{
@@ -94,7 +123,7 @@ var cases = []testCase{
 			{"text-lines", "", "c b", 20},
 			{"text-lines", "", "a", 30},
 		},
-		read: []topicSpec{{"word-counts", long}, {changelog("counts"), long}},
+		read: []topicSpec{{name: "word-counts", value: long}, {name: changelog("counts"), value: long}},
 		want: map[string][]string{
 			"word-counts":       {"a:1@10", "b:1@10", "a:2@10", "c:1@20", "b:2@20", "a:3@30"},
 			changelog("counts"): {"a:1@10", "b:1@10", "a:2@10", "c:1@20", "b:2@20", "a:3@30"},
@@ -117,7 +146,7 @@ var cases = []testCase{
 			{"orders", "bob", "cake", 2},
 			{"orders", "ann", "cake", 3},
 		},
-		read: []topicSpec{{"orders-by-item", text}},
+		read: []topicSpec{{name: "orders-by-item", value: text}},
 		want: map[string][]string{
 			"orders-by-item": {"tea:TEA@1", "cake:CAKE@2", "cake:CAKE@3"},
 		},
@@ -139,7 +168,7 @@ var cases = []testCase{
 			{"left", "k", "l1", 1}, {"left", "k", "l3", 3}, {"left", "k", "l5", 5}, {"left", "k", "l6", 6},
 			{"right", "k", "r2", 2}, {"right", "k", "r4", 4}, {"right", "k", "r7", 7},
 		},
-		read: []topicSpec{{"merged", text}},
+		read: []topicSpec{{name: "merged", value: text}},
 		want: map[string][]string{
 			"merged": {"k:l1@1", "k:r2@2", "k:l3@3", "k:r4@4", "k:l5@5", "k:l6@6", "k:r7@7"},
 		},
@@ -163,7 +192,7 @@ var cases = []testCase{
 			{"profiles", "ann", "v2", 3},
 			{"profiles", "ann", "v3", 4},
 		},
-		read: []topicSpec{{"profile-updates", text}, {changelog("profiles-store"), text}},
+		read: []topicSpec{{name: "profile-updates", value: text}, {name: changelog("profiles-store"), value: text}},
 		want: map[string][]string{
 			"profile-updates":           {"ann:v3@4", "bob:v1@2"},
 			changelog("profiles-store"): {"ann:v3@4", "bob:v1@2"},
@@ -189,10 +218,48 @@ var cases = []testCase{
 			{"events", "a", "x", 12},
 			{"events", "b", "x", 31},
 		},
-		read: []topicSpec{{"totals-report", long}, {changelog("totals"), long}},
+		read: []topicSpec{{name: "totals-report", value: long}, {name: changelog("totals"), value: long}},
 		want: map[string][]string{
 			"totals-report":     {"a:1@0", "a:3@12", "b:1@12", "a:3@31", "b:2@31"},
 			changelog("totals"): {"a:1@0", "b:1@4", "a:2@9", "a:3@12", "b:2@31"},
+		},
+	},
+	{
+		// A record the source serde cannot read and one a user function
+		// panics on are dropped, under LogAndContinue, to the dead-letter
+		// topic, with the same headers from both hosts.
+		name: "handlers and dead letters",
+		topology: func(t testing.TB) *topology.Topology {
+			b := dsl.NewBuilder()
+			dsl.Stream(b, "scores", serde.String, serde.Int64, dsl.Named("scores-source")).
+				MapValues(func(v int64) int64 {
+					if v == 13 {
+						panic("unlucky")
+					}
+					return v * 10
+				}, dsl.Named("times-ten")).
+				To("scores-out", dsl.ProducedWith(serde.String, serde.Int64))
+			return build(t, b)
+		},
+		sources: []string{"scores"},
+		inputs: []input{
+			{"scores", "a", string(binary.BigEndian.AppendUint64(nil, 1)), 1},
+			{"scores", "b", "bad", 2},
+			{"scores", "c", string(binary.BigEndian.AppendUint64(nil, 13)), 3},
+			{"scores", "d", string(binary.BigEndian.AppendUint64(nil, 2)), 4},
+		},
+		deserialization: processor.LogAndContinue,
+		processing:      processor.LogAndContinue,
+		deadLetter:      "dead-letters",
+		read:            []topicSpec{{name: "scores-out", value: long}, {name: "dead-letters", value: longOrText, headers: deadLetterHeaders}},
+		want: map[string][]string{
+			"scores-out": {"a:10@1", "d:20@4"},
+			"dead-letters": {
+				"b:bad@2[__streams.errors.exception=*serde.serdeError __streams.errors.message=cannot deserialize value: serde: Int64 needs 8 bytes, got 3 (topic \"scores\") " +
+					"__streams.errors.topic=scores __streams.errors.partition=0 __streams.errors.offset=1 __streams.errors.processor.node.id=scores-source __streams.errors.task.id=0_0]",
+				"c:13@3[__streams.errors.exception=panic(string) __streams.errors.message=panic: unlucky " +
+					"__streams.errors.topic=scores __streams.errors.partition=0 __streams.errors.offset=2 __streams.errors.processor.node.id=times-ten __streams.errors.task.id=0_0]",
+			},
 		},
 	},
 }
@@ -278,7 +345,10 @@ func runDriver(t *testing.T, tc testCase) map[string][]string {
 		testdriver.WithApplicationID(appID),
 		testdriver.WithWallClock(time.UnixMilli(0)),
 		testdriver.WithCommitEvery(0),
-		testdriver.WithMaxTaskIdle(tc.maxTaskIdle))
+		testdriver.WithMaxTaskIdle(tc.maxTaskIdle),
+		testdriver.WithDeserializationHandler(tc.deserialization),
+		testdriver.WithProcessingHandler(tc.processing),
+		testdriver.WithDeadLetterQueue(tc.deadLetter))
 	ins := map[string]*testdriver.TestInputTopic[[]byte, []byte]{}
 	for _, in := range tc.inputs {
 		it := ins[in.topic]
@@ -309,7 +379,10 @@ func runDriver(t *testing.T, tc testCase) map[string][]string {
 			if !r.NullValue {
 				v = r.Value
 			}
-			got[spec.name] = append(got[spec.name], show(spec, k, v, r.Timestamp))
+			got[spec.name] = append(got[spec.name], show(spec, k, v, r.Timestamp, func(h string) (string, bool) {
+				hv, ok := r.Header(h)
+				return string(hv), ok
+			}))
 		}
 	}
 	return got
@@ -348,6 +421,9 @@ func runRuntime(t *testing.T, tc testCase) map[string][]string {
 		runtime.Brokers(c.Addrs()...),
 		runtime.StateDir(t.TempDir()),
 		runtime.MaxTaskIdle(tc.maxTaskIdle),
+		runtime.DeserializationHandler(tc.deserialization),
+		runtime.ProcessingHandler(tc.processing),
+		runtime.DeadLetterQueue(tc.deadLetter),
 		runtime.Logger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
@@ -398,7 +474,14 @@ func consume(ctx context.Context, t *testing.T, c *kafkatest.Broker, spec topicS
 			t.Fatalf("%s: %d records of %d after the deadline: %q", spec.name, len(got), n, got)
 		}
 		fs.EachRecord(func(r *kgo.Record) {
-			got = append(got, show(spec, r.Key, r.Value, r.Timestamp.UnixMilli()))
+			got = append(got, show(spec, r.Key, r.Value, r.Timestamp.UnixMilli(), func(h string) (string, bool) {
+				for i := len(r.Headers) - 1; i >= 0; i-- {
+					if r.Headers[i].Key == h {
+						return string(r.Headers[i].Value), true
+					}
+				}
+				return "", false
+			}))
 		})
 	}
 }
@@ -467,7 +550,7 @@ func TestPartitionedWordCount(t *testing.T) {
 		}
 	}()
 	runtimeOut := map[int32][]string{}
-	spec := topicSpec{"word-counts", long}
+	spec := topicSpec{name: "word-counts", value: long}
 	rc, err := c.Client(kgo.ConsumeTopics(spec.name),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -480,7 +563,7 @@ func TestPartitionedWordCount(t *testing.T) {
 			t.Fatalf("%d records of %d after the deadline: %v", got, n, runtimeOut)
 		}
 		fs.EachRecord(func(r *kgo.Record) {
-			runtimeOut[r.Partition] = append(runtimeOut[r.Partition], show(spec, r.Key, r.Value, r.Timestamp.UnixMilli()))
+			runtimeOut[r.Partition] = append(runtimeOut[r.Partition], show(spec, r.Key, r.Value, r.Timestamp.UnixMilli(), nil))
 			got++
 		})
 	}
