@@ -17,8 +17,20 @@
 // The cache comes first, so the changelog (and a table downstream) sees one
 // write per key per commit interval rather than one per record. The
 // changelog topic is the durable copy of a store; the bytes store below is a
-// local, rebuildable view of it. Window and session stores will be range
-// scans over time-ordered keys in the same SPI.
+// local, rebuildable view of it.
+//
+// # Window and session stores
+//
+// WindowStore and SessionStore sit on the same SPI: their keys start with
+// a time segment id, then hold Kafka Streams' changelog key (key, window
+// start and sequence number; or key, session end and start), so a fetch is
+// a range scan per live segment and expiring a segment is one DeleteRange,
+// which is not logged: their changelog topics are compact,delete with a
+// retention a day above the store's (see window_segments.go). In memory
+// each segment is its own B-tree. WindowStoreBuilder,
+// TimestampedWindowStoreBuilder and SessionStoreBuilder add them to a
+// topology; processors get them with GetWindowStore and GetSessionStore,
+// queries with GetReadOnlyWindowStore and GetReadOnlySessionStore.
 //
 // # Pebble
 //
