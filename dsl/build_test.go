@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/samsa-go/samsa/dsl"
-	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
 	"github.com/samsa-go/samsa/topology"
@@ -164,32 +162,20 @@ func TestBuildErrors(t *testing.T) {
 }
 
 // internalTopics lists the repartition topics of topo with their partition
-// counts. Nothing public shows the count before the runtime creates the
-// topic, so this looks at the graph behind the topology.
+// counts.
 func internalTopics(topo *topology.Topology) []string {
 	var out []string
-	for _, it := range engine.GraphOf(topo).Internal {
+	for _, it := range topo.RepartitionTopics() {
 		out = append(out, fmt.Sprintf("%s (%d partitions)", it.Name, it.Partitions))
 	}
-	sort.Strings(out)
 	return out
 }
 
-// layout renders the whole graph behind topo: nodes in order with their
-// parents, topics and stores, then stores and internal topics.
+// layout renders what topo is made of: its description (nodes, edges,
+// topics, stores) and its repartition topics.
 func layout(topo *topology.Topology) string {
-	g := engine.GraphOf(topo)
 	var sb strings.Builder
-	for _, n := range g.Nodes {
-		var parents []string
-		for _, p := range n.Parents {
-			parents = append(parents, p.Name)
-		}
-		fmt.Fprintf(&sb, "node %s kind=%d parents=%v topics=%v topic=%q stores=%v\n", n.Name, n.Kind, parents, n.Topics, n.Topic, n.Stores)
-	}
-	for _, s := range g.Stores {
-		fmt.Fprintf(&sb, "store %s nodes=%v\n", s.Builder.Name(), s.Nodes)
-	}
+	sb.WriteString(topo.Describe().String())
 	for _, it := range internalTopics(topo) {
 		fmt.Fprintf(&sb, "internal %s\n", it)
 	}

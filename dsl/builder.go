@@ -3,7 +3,6 @@ package dsl
 import (
 	"fmt"
 
-	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/state"
 	"github.com/samsa-go/samsa/topology"
 )
@@ -11,22 +10,22 @@ import (
 // Builder collects the streams and tables of an application, as Kafka
 // Streams' StreamsBuilder. It is not safe for concurrent use. Mistakes made
 // while building (a missing serde, a duplicate name) are recorded and
-// returned, all together, by Build.
+// returned, all together, by Build. A Builder builds through the public
+// API of package topology only, so anything it builds can be built with
+// that API too.
 type Builder struct {
 	topo *topology.Topology
-	g    *engine.Graph
 }
 
 // NewBuilder returns an empty Builder.
 func NewBuilder() *Builder {
-	t := topology.New()
-	return &Builder{topo: t, g: engine.GraphOf(t)}
+	return &Builder{topo: topology.New()}
 }
 
 // AddStateStore adds a store that Process and ProcessValues nodes can be
 // connected to with WithStores.
 func (b *Builder) AddStateStore(sb state.StoreBuilder) *Builder {
-	b.g.AddStore(sb)
+	b.topo.AddStateStore(sb)
 	return b
 }
 
@@ -59,10 +58,9 @@ func (b *Builder) named(opts []Option, prefix, op string) string {
 	return name
 }
 
-func (b *Builder) generate(prefix string) string {
-	return fmt.Sprintf("%s-%010d", prefix, b.g.NextIndex())
-}
+func (b *Builder) generate(prefix string) string { return b.topo.NewName(prefix) }
 
+// fail records a mistake for Build to return, as package dsl's.
 func (b *Builder) fail(format string, args ...any) {
-	b.g.Fail(fmt.Errorf(format, args...))
+	b.topo.AddError(fmt.Errorf("dsl: "+format, args...))
 }

@@ -671,3 +671,36 @@ func ExampleMaterialized() {
 	// Output:
 	// alice: 2 persistent: false
 }
+
+// Named names the node of any operation, beside the operation's parameter
+// object if it takes one; a parameter object's WithName names what Kafka
+// Streams' "as" names (here the repartition topic).
+func ExampleNamed() {
+	b := dsl.NewBuilder()
+	dsl.Stream(b, "clicks", serde.String, serde.String, dsl.Named("read-clicks")).
+		Filter(func(_, page string) bool { return page != "" }, dsl.Named("drop-empty")).
+		GroupBy(func(_, page string) string { return page }, dsl.Named("by-page"), dsl.GroupedWith(serde.String, serde.String).WithName("pages")).
+		Count(dsl.Named("count-pages"), dsl.MaterializedAs[string, int64]("page-counts")).
+		ToStream().
+		To("page-counts", dsl.Named("write-counts"))
+	topo, err := b.Build()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, st := range topo.Describe().Subtopologies {
+		for _, n := range st.Nodes {
+			fmt.Println(st.ID, n.Name)
+		}
+	}
+	// Output:
+	// 0 read-clicks
+	// 0 drop-empty
+	// 0 by-page
+	// 0 pages-repartition-filter
+	// 0 pages-repartition-sink
+	// 1 pages-repartition-source
+	// 1 count-pages
+	// 1 KTABLE-TOSTREAM-0000000007
+	// 1 write-counts
+}

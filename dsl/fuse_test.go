@@ -190,7 +190,7 @@ func TestFusedErrorNode(t *testing.T) {
 			in := testdriver.InputTopic(td, "in", serde.String, serde.String)
 			err := in.TryPipeRecord(at("k", "BAD", 1))
 			var pe *processor.Error
-			if !errors.As(err, &pe) || pe.Node != "the-sink" || !errors.Is(err, errBad) {
+			if !errors.As(err, &pe) || pe.Node != "the-sink" || !errors.Is(err, errBad) || !errors.Is(err, serde.ErrSerialize) {
 				t.Fatalf("error = %v, want a processor.Error of node %q wrapping %v", err, "the-sink", errBad)
 			}
 		})

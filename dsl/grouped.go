@@ -1,7 +1,6 @@
 package dsl
 
 import (
-	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
 	"github.com/samsa-go/samsa/state"
@@ -55,8 +54,8 @@ func (g KGroupedStream[K, V]) Count(opts ...Materialized[K, int64]) KTable[K, in
 // Reduce combines the values per key with reducer; the first value of a key
 // is taken as it is.
 func (g KGroupedStream[K, V]) Reduce(reducer func(agg, value V) V, opts ...Materialized[K, V]) KTable[K, V] {
-	return aggregateWith(g, "KSTREAM-REDUCE", "Reduce", func() processor.Processor[K, V, K, change[V]] {
-		return &reduceProc[K, V]{f: reducer}
+	return aggregateWith(g, "KSTREAM-REDUCE", "Reduce", func(store string) processor.Processor[K, V, K, change[V]] {
+		return &reduceProc[K, V]{aggBase: aggBase[K, V, V]{store: store}, f: reducer}
 	}, g.valueSerde(), opts)
 }
 
@@ -73,15 +72,15 @@ func (g KGroupedStream[K, V]) valueSerde() serde.Serde[V] {
 }
 
 func aggregate[K, V, VR any](g KGroupedStream[K, V], prefix, op string, init func() VR, f func(K, V, VR) VR, vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[K, VR] {
-	return aggregateWith(g, prefix, op, func() processor.Processor[K, V, K, change[VR]] {
-		return &aggregateProc[K, V, VR]{init: init, f: f}
+	return aggregateWith(g, prefix, op, func(store string) processor.Processor[K, V, K, change[VR]] {
+		return &aggregateProc[K, V, VR]{aggBase: aggBase[K, V, VR]{store: store}, init: init, f: f}
 	}, vs, opts)
 }
 
 // aggregateWith adds the repartition topic if needed, the aggregating node
 // and its store. Unnamed, nodes are numbered as Kafka Streams numbers them:
 // store, node, then the repartition nodes.
-func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newProc func() processor.Processor[K, V, K, change[VR]], vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[K, VR] {
+func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newProc func(store string) processor.Processor[K, V, K, change[VR]], vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[K, VR] {
 	b := g.s.b
 	c := merge(opts)
 	store := c.store
@@ -92,10 +91,10 @@ func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newP
 	b.only(name, op, c, setName|materializedSettings)
 	ks, err := pickSerde(g.c.keySerde, g.s.ks)
 	if err != nil {
-		b.fail("dsl: %q: key %w", name, err)
+		b.fail("%q: key %w", name, err)
 	}
 	if _, err := pickSerde(g.c.valueSerde, g.s.vs); err != nil {
-		b.fail("dsl: %q: value %w", name, err)
+		b.fail("%q: value %w", name, err)
 	}
 	parent := g.s.node
 	if g.s.rekeyed {
@@ -108,9 +107,7 @@ func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newP
 		parent = repartition(b, parent, topic, g.c.repartition != "" || c.store != "", ks, g.valueSerde(), 0)
 	}
 	b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, change[VR]] {
-		p := newProc()
-		p.(interface{ setStore(string) }).setStore(store)
-		return p
+		return newProc(store)
 	}), parent)
 	addStore(b, c, store, name, ks, vs)
 	k, _ := pickSerde(c.keySerde, ks)
@@ -118,36 +115,23 @@ func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newP
 	return KTable[K, VR]{b: b, node: name, ks: k, vs: v, store: store}
 }
 
-// aggBase holds what aggregating processors share: the store and the
-// dropped-record counter.
+// aggBase holds what aggregating processors share: the store.
 type aggBase[K, V, VR any] struct {
 	base[K, change[VR]]
 	store string
 	kv    *state.TimestampedKeyValueStore[K, VR]
-	drops engine.Dropper
 	// cached is set when the store has a cache: updates go downstream
 	// when the cache flushes them, once per key and commit.
 	cached bool
 }
 
-func (p *aggBase[K, V, VR]) setStore(s string) { p.store = s }
-
 func (p *aggBase[K, V, VR]) Init(ctx processor.Context[K, change[VR]]) error {
-	if err := p.setContext(ctx); err != nil {
-		return err
-	}
-	p.drops = dropper(ctx)
+	p.ctx = ctx
 	var err error
 	if p.kv, err = state.GetTimestampedKeyValueStore[K, VR](ctx, p.store); err != nil {
 		return err
 	}
-	// The flush listener is set on the task's handle, which only the
-	// engine hands out: user processors cannot take it over.
-	h, err := engine.TaskStore(p.fwd, p.store)
-	if err != nil {
-		return err
-	}
-	p.cached, err = state.SetFlushListener(h, forwardFlushed(p.fwd))
+	p.cached, err = state.SetCacheFlushListener(ctx, p.store, forwardFlushed(p.ctx))
 	return err
 }
 
@@ -155,9 +139,9 @@ func (p *aggBase[K, V, VR]) Init(ctx processor.Context[K, change[VR]]) error {
 func (p *aggBase[K, V, VR]) skip(rec processor.Record[K, V]) bool {
 	switch {
 	case rec.NullKey:
-		p.drops.DropRecord(engine.DropNullKey)
+		p.ctx.DropRecord(processor.DropNullKey)
 	case rec.NullValue:
-		p.drops.DropRecord(engine.DropNullValue)
+		p.ctx.DropRecord(processor.DropNullValue)
 	default:
 		return false
 	}
@@ -174,7 +158,7 @@ func (p *aggBase[K, V, VR]) update(rec processor.Record[K, V], c change[VR], old
 	if err := p.kv.Put(rec.Key, state.ValueAndTimestamp[VR]{Value: c.New, Timestamp: ts}); err != nil || p.cached {
 		return err
 	}
-	return p.fwd.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: ts, Headers: rec.Headers})
+	return p.ctx.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: ts, Headers: rec.Headers})
 }
 
 type aggregateProc[K, V, VR any] struct {

@@ -145,7 +145,7 @@ func (b *Builder) only(node, op string, c options, allowed setting) {
 			names = append(names, sn.name)
 		}
 	}
-	b.fail("dsl: %s %q: %s means nothing here", op, node, strings.Join(names, ", "))
+	b.fail("%s %q: %s means nothing here", op, node, strings.Join(names, ", "))
 }
 
 // Name is the type of Named's result. It is an alias of an unnamed struct

@@ -3,6 +3,7 @@ package dsl
 import (
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
+	"github.com/samsa-go/samsa/topology"
 )
 
 // To writes the stream to topic. ProducedWith gives the serdes when the
@@ -33,11 +34,11 @@ func (s KStream[K, V]) to(topic string, extract func(processor.Record[K, V]) str
 func (s KStream[K, V]) serdes(node string, c options) (serde.Serde[K], serde.Serde[V]) {
 	ks, err := pickSerde(c.keySerde, s.ks)
 	if err != nil {
-		s.b.fail("dsl: %q: key %w", node, err)
+		s.b.fail("%q: key %w", node, err)
 	}
 	vs, err := pickSerde(c.valueSerde, s.vs)
 	if err != nil {
-		s.b.fail("dsl: %q: value %w", node, err)
+		s.b.fail("%q: value %w", node, err)
 	}
 	return ks, vs
 }
@@ -78,7 +79,7 @@ func repartition[K, V any](b *Builder, parent, prefix string, named bool, ks ser
 		return &nullKeyFilter[K, V]{}
 	}), parent)
 	b.topo.AddSink(sink, topic, ks, vs, filter)
-	b.g.AddInternalTopic(topic, partitions)
+	b.topo.AddRepartitionTopic(topology.RepartitionTopic{Name: topic, Partitions: partitions})
 	b.topo.AddSource(source, ks, vs, topic)
 	return source
 }

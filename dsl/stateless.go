@@ -1,51 +1,22 @@
 package dsl
 
-import (
-	"fmt"
-
-	"github.com/samsa-go/samsa/internal/engine"
-	"github.com/samsa-go/samsa/processor"
-)
+import "github.com/samsa-go/samsa/processor"
 
 // The processors behind the stateless operations. In a task, a node with
-// at most one child is fused with it (see engine.Stepper): processors that
-// keep their types run as steps of one loop, the others as a function that
-// calls the rest of the chain (engine.Fuser). Process runs the nodes with
-// several children and forwards through the context. Each processor's
+// at most one child is fused with it (see processor.Stepper): processors
+// that keep their types run as steps of one loop, the others as a function
+// that calls the rest of the chain (processor.Fuser). Process runs the nodes
+// with several children and forwards through the context. Each processor's
 // Process, Step and Fuse must do the same; none allocates. Steps and fused
 // functions capture what they use rather than call helper methods, which the
 // compiler does not inline into closures of generic methods.
 
-// dropper finds the task's dropped-record counter behind a context.
-func dropper(ctx any) engine.Dropper {
-	if d, ok := ctx.(engine.Dropper); ok {
-		return d
-	}
-	return noDrops{}
-}
-
-type noDrops struct{}
-
-func (noDrops) DropRecord(string) {}
-
 type base[K, V any] struct {
 	ctx processor.Context[K, V]
-	// fwd is ctx as the engine's concrete type: processors forward through
-	// it with a direct call instead of an interface call.
-	fwd *engine.ProcContext[K, V]
 }
 
 func (p *base[K, V]) Init(ctx processor.Context[K, V]) error {
-	return p.setContext(ctx)
-}
-
-func (p *base[K, V]) setContext(ctx processor.Context[K, V]) error {
 	p.ctx = ctx
-	fwd, ok := ctx.(*engine.ProcContext[K, V])
-	if !ok {
-		return fmt.Errorf("dsl: processor given a %T context; DSL processors run in Samsa's engine", ctx)
-	}
-	p.fwd = fwd
 	return nil
 }
 
@@ -53,7 +24,7 @@ func (p *base[K, V]) Close() error { return nil }
 
 type passThrough[K, V any] struct{ base[K, V] }
 
-func (p *passThrough[K, V]) Process(rec processor.Record[K, V]) error { return p.fwd.Forward(rec) }
+func (p *passThrough[K, V]) Process(rec processor.Record[K, V]) error { return p.ctx.Forward(rec) }
 
 // Step is nil: a fused branch or merge costs nothing.
 func (p *passThrough[K, V]) Step() (func(*processor.Record[K, V]) bool, bool) {
@@ -68,7 +39,7 @@ type filterProc[K, V any] struct {
 
 func (p *filterProc[K, V]) Process(rec processor.Record[K, V]) error {
 	if rec.NullValue || p.pred(rec.Key, rec.Value) != p.not {
-		return p.fwd.Forward(rec)
+		return p.ctx.Forward(rec)
 	}
 	return nil
 }
@@ -87,9 +58,9 @@ type mapValuesProc[K, V, VR any] struct {
 
 func (p *mapValuesProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
 	if rec.NullValue {
-		return p.fwd.Forward(processor.WithNullValue[VR](rec))
+		return p.ctx.Forward(processor.WithNullValue[VR](rec))
 	}
-	return p.fwd.Forward(processor.Record[K, VR]{Key: rec.Key, Value: p.f(rec.Value), Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
+	return p.ctx.Forward(processor.Record[K, VR]{Key: rec.Key, Value: p.f(rec.Value), Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
 }
 
 // Step runs the mappers that keep the value type.
@@ -124,7 +95,7 @@ type flatMapValuesProc[K, V, VR any] struct {
 }
 
 func (p *flatMapValuesProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
-	return p.each(rec, p.fwd.Forward)
+	return p.each(rec, p.ctx.Forward)
 }
 
 func (p *flatMapValuesProc[K, V, VR]) Fuse(next func(processor.Record[K, VR]) error) func(processor.Record[K, V]) error {
@@ -147,15 +118,7 @@ func (p *flatMapValuesProc[K, V, VR]) each(rec processor.Record[K, V], next func
 
 // keyed is the base of processors that compute a new key from the value:
 // they drop records with a null value.
-type keyed[KR, VR any] struct {
-	base[KR, VR]
-	drops engine.Dropper
-}
-
-func (p *keyed[KR, VR]) Init(ctx processor.Context[KR, VR]) error {
-	p.drops = dropper(ctx)
-	return p.setContext(ctx)
-}
+type keyed[KR, VR any] struct{ base[KR, VR] }
 
 type mapProc[K, V, KR, VR any] struct {
 	keyed[KR, VR]
@@ -164,11 +127,11 @@ type mapProc[K, V, KR, VR any] struct {
 
 func (p *mapProc[K, V, KR, VR]) Process(rec processor.Record[K, V]) error {
 	if rec.NullValue {
-		p.drops.DropRecord(engine.DropNullValue)
+		p.ctx.DropRecord(processor.DropNullValue)
 		return nil
 	}
 	k, v := p.f(rec.Key, rec.Value)
-	return p.fwd.Forward(processor.Record[KR, VR]{Key: k, Value: v, Timestamp: rec.Timestamp, Headers: rec.Headers})
+	return p.ctx.Forward(processor.Record[KR, VR]{Key: k, Value: v, Timestamp: rec.Timestamp, Headers: rec.Headers})
 }
 
 // Step runs the mappers that keep the key and value types.
@@ -179,7 +142,7 @@ func (p *mapProc[K, V, KR, VR]) Step() (func(*processor.Record[K, V]) bool, bool
 	}
 	return func(rec *processor.Record[K, V]) bool {
 		if rec.NullValue {
-			p.drops.DropRecord(engine.DropNullValue)
+			p.ctx.DropRecord(processor.DropNullValue)
 			return false
 		}
 		rec.Key, rec.Value = f(rec.Key, rec.Value)
@@ -192,7 +155,7 @@ func (p *mapProc[K, V, KR, VR]) Fuse(next func(processor.Record[KR, VR]) error) 
 	f := p.f
 	return func(rec processor.Record[K, V]) error {
 		if rec.NullValue {
-			p.drops.DropRecord(engine.DropNullValue)
+			p.ctx.DropRecord(processor.DropNullValue)
 			return nil
 		}
 		k, v := f(rec.Key, rec.Value)
@@ -206,7 +169,7 @@ type flatMapProc[K, V, KR, VR any] struct {
 }
 
 func (p *flatMapProc[K, V, KR, VR]) Process(rec processor.Record[K, V]) error {
-	return p.each(rec, p.fwd.Forward)
+	return p.each(rec, p.ctx.Forward)
 }
 
 func (p *flatMapProc[K, V, KR, VR]) Fuse(next func(processor.Record[KR, VR]) error) func(processor.Record[K, V]) error {
@@ -215,7 +178,7 @@ func (p *flatMapProc[K, V, KR, VR]) Fuse(next func(processor.Record[KR, VR]) err
 
 func (p *flatMapProc[K, V, KR, VR]) each(rec processor.Record[K, V], next func(processor.Record[KR, VR]) error) error {
 	if rec.NullValue {
-		p.drops.DropRecord(engine.DropNullValue)
+		p.ctx.DropRecord(processor.DropNullValue)
 		return nil
 	}
 	for _, kv := range p.f(rec.Key, rec.Value) {
@@ -233,10 +196,10 @@ type selectKeyProc[K, V, KR any] struct {
 
 func (p *selectKeyProc[K, V, KR]) Process(rec processor.Record[K, V]) error {
 	if rec.NullValue {
-		p.drops.DropRecord(engine.DropNullValue)
+		p.ctx.DropRecord(processor.DropNullValue)
 		return nil
 	}
-	return p.fwd.Forward(processor.Record[KR, V]{Key: p.f(rec.Key, rec.Value), Value: rec.Value, Timestamp: rec.Timestamp, Headers: rec.Headers})
+	return p.ctx.Forward(processor.Record[KR, V]{Key: p.f(rec.Key, rec.Value), Value: rec.Value, Timestamp: rec.Timestamp, Headers: rec.Headers})
 }
 
 // Step runs the key selectors that keep the key type.
@@ -247,7 +210,7 @@ func (p *selectKeyProc[K, V, KR]) Step() (func(*processor.Record[K, V]) bool, bo
 	}
 	return func(rec *processor.Record[K, V]) bool {
 		if rec.NullValue {
-			p.drops.DropRecord(engine.DropNullValue)
+			p.ctx.DropRecord(processor.DropNullValue)
 			return false
 		}
 		rec.Key, rec.NullKey = f(rec.Key, rec.Value), false
@@ -259,7 +222,7 @@ func (p *selectKeyProc[K, V, KR]) Fuse(next func(processor.Record[KR, V]) error)
 	f := p.f
 	return func(rec processor.Record[K, V]) error {
 		if rec.NullValue {
-			p.drops.DropRecord(engine.DropNullValue)
+			p.ctx.DropRecord(processor.DropNullValue)
 			return nil
 		}
 		return next(processor.Record[KR, V]{Key: f(rec.Key, rec.Value), Value: rec.Value, Timestamp: rec.Timestamp, Headers: rec.Headers})
@@ -279,7 +242,7 @@ func (p *peekProc[K, V]) Process(rec processor.Record[K, V]) error {
 	if p.terminal {
 		return nil
 	}
-	return p.fwd.Forward(rec)
+	return p.ctx.Forward(rec)
 }
 
 func (p *peekProc[K, V]) Step() (func(*processor.Record[K, V]) bool, bool) {
@@ -298,16 +261,16 @@ type nullKeyFilter[K, V any] struct{ keyed[K, V] }
 
 func (p *nullKeyFilter[K, V]) Process(rec processor.Record[K, V]) error {
 	if rec.NullKey {
-		p.drops.DropRecord(engine.DropNullKey)
+		p.ctx.DropRecord(processor.DropNullKey)
 		return nil
 	}
-	return p.fwd.Forward(rec)
+	return p.ctx.Forward(rec)
 }
 
 func (p *nullKeyFilter[K, V]) Step() (func(*processor.Record[K, V]) bool, bool) {
 	return func(rec *processor.Record[K, V]) bool {
 		if rec.NullKey {
-			p.drops.DropRecord(engine.DropNullKey)
+			p.ctx.DropRecord(processor.DropNullKey)
 			return false
 		}
 		return true

@@ -185,14 +185,10 @@ func (s KStream[K, V]) ProcessValues[VR any](supplier processor.Supplier[K, V, K
 	return newValues[K, V, VR](s, name)
 }
 
+// connectStores connects node to stores; Build reports stores that were
+// never added.
 func (s KStream[K, V]) connectStores(node string, stores []string) {
-	for _, st := range stores {
-		if s.b.g.Store(st) == nil {
-			s.b.fail("%w: %q is connected to store %q, which was never added with Builder.AddStateStore", errUnknownStore, node, st)
-			continue
-		}
-		s.b.g.ConnectStore(st, node)
-	}
+	s.b.topo.ConnectProcessorAndStateStores(node, stores...)
 }
 
 // newValues is s after a value-only operation: the key serde and repartition

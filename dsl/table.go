@@ -1,7 +1,6 @@
 package dsl
 
 import (
-	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
 	"github.com/samsa-go/samsa/state"
@@ -53,11 +52,11 @@ func Table[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSer
 func addStore[K, V any](b *Builder, c options, store, node string, ks serde.Serde[K], vs serde.Serde[V]) {
 	k, err := pickSerde(c.keySerde, ks)
 	if err != nil {
-		b.fail("dsl: store %q: key %w", store, err)
+		b.fail("store %q: key %w", store, err)
 	}
 	v, err := pickSerde(c.valueSerde, vs)
 	if err != nil {
-		b.fail("dsl: store %q: value %w", store, err)
+		b.fail("store %q: value %w", store, err)
 	}
 	switch {
 	case k == nil && v == nil:
@@ -77,7 +76,7 @@ func addStore[K, V any](b *Builder, c options, store, node string, ks serde.Serd
 	if c.set&setInMemory != 0 {
 		sb = sb.InMemory()
 	}
-	b.g.AddStore(sb, node)
+	b.topo.AddStateStore(sb, node)
 }
 
 // Name is the name of the node that produces the table.
@@ -133,7 +132,7 @@ func (t KTable[K, V]) ToStream(opts ...Option) KStream[K, V] {
 // forwardFlushed returns the flush listener of a cached table: it forwards
 // each update the cache writes down as a change, with the new value's
 // timestamp (for a delete, the time of the write the cache kept).
-func forwardFlushed[K, V any](fwd *engine.ProcContext[K, change[V]]) func(state.Flushed[K, state.ValueAndTimestamp[V]]) error {
+func forwardFlushed[K, V any](fwd processor.Context[K, change[V]]) func(state.Flushed[K, state.ValueAndTimestamp[V]]) error {
 	return func(f state.Flushed[K, state.ValueAndTimestamp[V]]) error {
 		ts := f.Timestamp
 		if f.HasNew {
@@ -151,32 +150,22 @@ type tableSourceProc[K, V any] struct {
 	base[K, change[V]]
 	store  string
 	kv     *state.TimestampedKeyValueStore[K, V]
-	drops  engine.Dropper
 	cached bool
 }
 
 func (p *tableSourceProc[K, V]) Init(ctx processor.Context[K, change[V]]) error {
-	if err := p.setContext(ctx); err != nil {
-		return err
-	}
-	p.drops = dropper(ctx)
+	p.ctx = ctx
 	var err error
 	if p.kv, err = state.GetTimestampedKeyValueStore[K, V](ctx, p.store); err != nil {
 		return err
 	}
-	// The flush listener is set on the task's handle, which only the
-	// engine hands out: user processors cannot take it over.
-	h, err := engine.TaskStore(p.fwd, p.store)
-	if err != nil {
-		return err
-	}
-	p.cached, err = state.SetFlushListener(h, forwardFlushed(p.fwd))
+	p.cached, err = state.SetCacheFlushListener(ctx, p.store, forwardFlushed(p.ctx))
 	return err
 }
 
 func (p *tableSourceProc[K, V]) Process(rec processor.Record[K, V]) error {
 	if rec.NullKey {
-		p.drops.DropRecord(engine.DropNullKey)
+		p.ctx.DropRecord(processor.DropNullKey)
 		return nil
 	}
 	if p.cached {
@@ -199,11 +188,11 @@ func (p *tableSourceProc[K, V]) Process(rec processor.Record[K, V]) error {
 		}
 		c.New, c.HasNew = rec.Value, true
 	}
-	c.Old = old.Value
 	if err != nil {
 		return err
 	}
-	return p.fwd.Forward(processor.Record[K, change[V]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})
+	c.Old = old.Value
+	return p.ctx.Forward(processor.Record[K, change[V]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers})
 }
 
 type tableFilterProc[K, V any] struct {
@@ -221,7 +210,7 @@ func (p *tableFilterProc[K, V]) Process(rec processor.Record[K, change[V]]) erro
 		c.HasOld, c.Old = false, *new(V)
 	}
 	rec.Value = c
-	return p.fwd.Forward(rec)
+	return p.ctx.Forward(rec)
 }
 
 type tableMapValuesProc[K, V, VR any] struct {
@@ -237,11 +226,11 @@ func (p *tableMapValuesProc[K, V, VR]) Process(rec processor.Record[K, change[V]
 	if c.HasOld {
 		c.Old = p.f(rec.Value.Old)
 	}
-	return p.fwd.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
+	return p.ctx.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
 }
 
 type toStreamProc[K, V any] struct{ base[K, V] }
 
 func (p *toStreamProc[K, V]) Process(rec processor.Record[K, change[V]]) error {
-	return p.fwd.Forward(processor.Record[K, V]{Key: rec.Key, Value: rec.Value.New, NullValue: !rec.Value.HasNew, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
+	return p.ctx.Forward(processor.Record[K, V]{Key: rec.Key, Value: rec.Value.New, NullValue: !rec.Value.HasNew, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: rec.NullKey})
 }

@@ -31,6 +31,11 @@ type Context[KOut, VOut any] interface {
 	TaskID() TaskID
 	// ApplicationID is the application id the topology runs under.
 	ApplicationID() string
+	// DropRecord counts a record the processor drops on purpose, under
+	// reason (DropNullKey, DropNullValue, or a reason of its own). The
+	// runtime and the test driver report the counts by reason. Dropping is
+	// not forwarding; DropRecord only counts.
+	DropRecord(reason string)
 }
 
 // StoreGetter gives access to the state stores connected to a node.

@@ -17,6 +17,14 @@
 // null deletes), and sinks write them as Kafka nulls. A count of 0 is a value;
 // a tombstone is not.
 //
+// # Dropped records and fusion
+//
+// A processor that drops a record on purpose (a null key where one is
+// needed, say) counts it with Context.DropRecord, and the runtime and the
+// test driver report the counts by reason. A processor can also offer to
+// run fused with its neighbours, without a call per node and record, by
+// implementing Stepper or Fuser; the DSL's stateless operations do.
+//
 // # Lifetime and concurrency
 //
 // A Supplier makes one Processor per task. The runtime calls Init once, then

@@ -58,8 +58,9 @@ func checkSize(name string, want int, topic string, data []byte) error {
 		unit = "byte"
 	}
 	return &serdeError{
-		msg:      fmt.Sprintf("serde: %s needs %d %s, got %d (topic %q)", name, want, unit, len(data), topic),
-		sentinel: ErrSize,
+		msg:  fmt.Sprintf("serde: %s needs %d %s, got %d (topic %q)", name, want, unit, len(data), topic),
+		op:   ErrDeserialize,
+		kind: ErrSize,
 	}
 }
 
@@ -180,7 +181,8 @@ func (boolSerde) Deserialize(topic string, data []byte) (bool, error) {
 		return true, nil
 	}
 	return false, &serdeError{
-		msg:      fmt.Sprintf("serde: Bool got byte 0x%02x, want 0x00 or 0x01 (topic %q)", data[0], topic),
-		sentinel: ErrInvalid,
+		msg:  fmt.Sprintf("serde: Bool got byte 0x%02x, want 0x00 or 0x01 (topic %q)", data[0], topic),
+		op:   ErrDeserialize,
+		kind: ErrInvalid,
 	}
 }

@@ -58,5 +58,7 @@
 //
 // Errors start with "serde: ", name the serde and the topic, and match the
 // sentinels in this package (and the cause, for JSON) with errors.Is and
-// errors.As.
+// errors.As: every Deserialize error matches ErrDeserialize, every
+// Serialize error ErrSerialize. The runtime and the test driver wrap the
+// errors of any serde, built in or not, so that they match those two.
 package serde

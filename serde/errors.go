@@ -3,6 +3,18 @@ package serde
 import "errors"
 
 var (
+	// ErrDeserialize matches every error a Deserialize of this package
+	// returns, alongside the more precise ErrSize or ErrInvalid. The runtime
+	// and the test driver wrap a failure of any serde reading a source
+	// record so that it matches ErrDeserialize too, whatever the serde
+	// returned.
+	ErrDeserialize = errors.New("serde: cannot deserialize")
+
+	// ErrSerialize matches every error a Serialize of this package returns;
+	// the runtime and the test driver wrap a failure of any serde writing a
+	// sink record so that it matches ErrSerialize too.
+	ErrSerialize = errors.New("serde: cannot serialize")
+
 	// ErrSize reports data whose length does not fit the format, such as an
 	// Int32 that is not 4 bytes long.
 	ErrSize = errors.New("serde: wrong size")
@@ -13,19 +25,25 @@ var (
 )
 
 // serdeError lets a message say exactly what went wrong (which serde, which
-// topic) while errors.Is still finds the sentinel and errors.As the cause;
-// fmt.Errorf would put the sentinel's own text into the message.
+// topic) while errors.Is still finds the sentinels and errors.As the cause;
+// fmt.Errorf would put the sentinels' own text into the message.
 type serdeError struct {
-	msg      string
-	sentinel error
+	msg string
+	// op is ErrDeserialize or ErrSerialize; kind is ErrSize or ErrInvalid,
+	// or nil.
+	op, kind error
 	cause    error
 }
 
 func (e *serdeError) Error() string { return e.msg }
 
 func (e *serdeError) Unwrap() []error {
-	if e.cause == nil {
-		return []error{e.sentinel}
+	errs := []error{e.op}
+	if e.kind != nil {
+		errs = append(errs, e.kind)
 	}
-	return []error{e.sentinel, e.cause}
+	if e.cause != nil {
+		errs = append(errs, e.cause)
+	}
+	return errs
 }

@@ -15,8 +15,8 @@ import (
 // present value and not a Kafka null; produce a tombstone with the record's
 // null flag instead.
 //
-// Decode errors match ErrInvalid and wrap encoding/json's error, and both
-// directions name the topic and T.
+// Decode errors match ErrDeserialize and ErrInvalid, encode errors
+// ErrSerialize; both wrap encoding/json's error and name the topic and T.
 func JSON[T any]() Serde[T] {
 	// The type name is built here, once per topology, not per failed record.
 	return jsonSerde[T]{typ: reflect.TypeFor[T]().String()}
@@ -29,7 +29,11 @@ type jsonSerde[T any] struct {
 func (s jsonSerde[T]) Serialize(dst []byte, topic string, v T) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return dst, fmt.Errorf("serde: JSON cannot encode %s (topic %q): %w", s.typ, topic, err)
+		return dst, &serdeError{
+			msg:   fmt.Sprintf("serde: JSON cannot encode %s (topic %q): %v", s.typ, topic, err),
+			op:    ErrSerialize,
+			cause: err,
+		}
 	}
 	if len(dst) == 0 {
 		// Nothing to append to, so skip the copy.
@@ -45,9 +49,10 @@ func (s jsonSerde[T]) Deserialize(topic string, data []byte) (T, error) {
 	if err := json.Unmarshal(data, &v); err != nil {
 		var zero T
 		return zero, &serdeError{
-			msg:      fmt.Sprintf("serde: JSON cannot decode %s (topic %q): %v", s.typ, topic, err),
-			sentinel: ErrInvalid,
-			cause:    err,
+			msg:   fmt.Sprintf("serde: JSON cannot decode %s (topic %q): %v", s.typ, topic, err),
+			op:    ErrDeserialize,
+			kind:  ErrInvalid,
+			cause: err,
 		}
 	}
 	return v, nil

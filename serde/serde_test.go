@@ -327,6 +327,9 @@ func TestDeserializeErrors(t *testing.T) {
 			if !errors.Is(err, tt.sentinel) {
 				t.Errorf("errors.Is(%v, %v) = false", err, tt.sentinel)
 			}
+			if !errors.Is(err, serde.ErrDeserialize) || errors.Is(err, serde.ErrSerialize) {
+				t.Errorf("%v does not match ErrDeserialize alone", err)
+			}
 			if got := err.Error(); got != tt.msg {
 				t.Errorf("message = %q, want %q", got, tt.msg)
 			}
@@ -409,8 +412,8 @@ func TestJSONDecodeError(t *testing.T) {
 			if !strings.HasPrefix(msg, "serde: ") {
 				t.Errorf("message %q does not start with %q", msg, "serde: ")
 			}
-			if !errors.Is(err, serde.ErrInvalid) {
-				t.Errorf("errors.Is(err, ErrInvalid) = false for %v", err)
+			if !errors.Is(err, serde.ErrInvalid) || !errors.Is(err, serde.ErrDeserialize) {
+				t.Errorf("%v does not match ErrInvalid and ErrDeserialize", err)
 			}
 		})
 	}
@@ -433,6 +436,9 @@ func TestJSONEncodeError(t *testing.T) {
 	var unsupported *json.UnsupportedValueError
 	if !errors.As(err, &unsupported) {
 		t.Errorf("errors.As(%v, *json.UnsupportedValueError) = false", err)
+	}
+	if !errors.Is(err, serde.ErrSerialize) || errors.Is(err, serde.ErrDeserialize) {
+		t.Errorf("%v does not match ErrSerialize alone", err)
 	}
 }
 

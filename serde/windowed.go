@@ -114,11 +114,11 @@ func (s sessionWindowedSerde[K]) Deserialize(topic string, data []byte) (Windowe
 // for an empty encoding; that leaves dst as it was.
 func appendKey[K any](inner Serde[K], dst []byte, topic string, k K, name string) ([]byte, error) {
 	if inner == nil {
-		return dst, &windowedError{msg: fmt.Sprintf("serde: %s has no key serde (topic %q)", name, topic), errs: []error{ErrInvalid}}
+		return dst, &windowedError{msg: fmt.Sprintf("serde: %s has no key serde (topic %q)", name, topic), errs: []error{ErrSerialize, ErrInvalid}}
 	}
 	out, err := inner.Serialize(dst, topic, k)
 	if err != nil {
-		return dst, wrapKeyError(name, "serialize", err)
+		return dst, wrapKeyError(name, "serialize", ErrSerialize, err)
 	}
 	if out == nil {
 		out = dst
@@ -129,11 +129,11 @@ func appendKey[K any](inner Serde[K], dst []byte, topic string, k K, name string
 func readKey[K any](inner Serde[K], topic string, data []byte, name string) (K, error) {
 	if inner == nil {
 		var zero K
-		return zero, &windowedError{msg: fmt.Sprintf("serde: %s has no key serde (topic %q)", name, topic), errs: []error{ErrInvalid}}
+		return zero, &windowedError{msg: fmt.Sprintf("serde: %s has no key serde (topic %q)", name, topic), errs: []error{ErrDeserialize, ErrInvalid}}
 	}
 	k, err := inner.Deserialize(topic, data)
 	if err != nil {
-		return k, wrapKeyError(name, "deserialize", err)
+		return k, wrapKeyError(name, "deserialize", ErrDeserialize, err)
 	}
 	return k, nil
 }
@@ -141,21 +141,22 @@ func readKey[K any](inner Serde[K], topic string, data []byte, name string) (K, 
 func windowedSizeError(name string, min int, topic string, data []byte) error {
 	return &windowedError{
 		msg:  fmt.Sprintf("serde: %s key needs at least %d bytes, got %d (topic %q)", name, min, len(data), topic),
-		errs: []error{ErrSize},
+		errs: []error{ErrDeserialize, ErrSize},
 	}
 }
 
 // wrapKeyError names the windowed serde in front of the key serde's error,
 // without repeating the package prefix both carry.
-func wrapKeyError(name, op string, err error) error {
+func wrapKeyError(name, op string, sentinel, err error) error {
 	return &windowedError{
 		msg:  fmt.Sprintf("serde: %s: %s key: %s", name, op, strings.TrimPrefix(err.Error(), "serde: ")),
-		errs: []error{err},
+		errs: []error{sentinel, err},
 	}
 }
 
 // windowedError carries its own message while errors.Is and errors.As reach
-// the sentinels and the key serde's error in errs.
+// the sentinels (ErrDeserialize or ErrSerialize first) and the key serde's
+// error in errs.
 type windowedError struct {
 	msg  string
 	errs []error

@@ -170,8 +170,8 @@ func TestWindowedDeserializeErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if !errors.Is(err, tt.sentinel) {
-				t.Errorf("errors.Is(%v, %v) = false", err, tt.sentinel)
+			if !errors.Is(err, tt.sentinel) || !errors.Is(err, serde.ErrDeserialize) {
+				t.Errorf("errors.Is(%v, %v and ErrDeserialize) = false", err, tt.sentinel)
 			}
 			if err.Error() != tt.msg {
 				t.Errorf("message\n got %q\nwant %q", err.Error(), tt.msg)
@@ -186,7 +186,7 @@ func TestWindowedSerializeKeyError(t *testing.T) {
 		DeserializeFunc: func(string, []byte) (string, error) { return "", nil },
 	}
 	_, err := serde.TimeWindowed(failing, time.Second).Serialize(nil, "t", serde.Windowed[string]{Key: "x"})
-	if err == nil || !strings.Contains(err.Error(), "TimeWindowed: serialize key: no such key") {
+	if err == nil || !strings.Contains(err.Error(), "TimeWindowed: serialize key: no such key") || !errors.Is(err, serde.ErrSerialize) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -108,13 +108,11 @@ type Flushed[K, V any] struct {
 
 // SetFlushListener has fn called with each update the cache of s writes
 // down, on flush or eviction, decoded with the store's serdes; it reports
-// false, and sets nothing, when the store has no cache. The DSL forwards a
-// cached table's updates this way, once per key and commit.
-//
-// It takes the task's Store, which processors never get: the DSL's
-// processors reach it through the engine, so a user processor cannot take
-// over the updates a store forwards. A Store that is not a key-value store
-// with keys K and values V yields an error wrapping ErrWrongStoreType.
+// false, and sets nothing, when the store has no cache. It takes the task's
+// Store, so it is the task's way: it replaces any listener, and a nil fn
+// removes it. Processors set theirs with SetCacheFlushListener. A Store that
+// is not a key-value store with keys K and values V yields an error wrapping
+// ErrWrongStoreType.
 func SetFlushListener[K, V any](s Store, fn func(Flushed[K, V]) error) (bool, error) {
 	h, ok := s.(*kvHandle[K, V])
 	if !ok {
@@ -123,8 +121,45 @@ func SetFlushListener[K, V any](s Store, fn func(Flushed[K, V]) error) (bool, er
 	if h.cache == nil {
 		return false, nil
 	}
-	c := &h.store.kvCodec
-	h.cache.SetFlushListener(func(key, newValue, oldValue []byte, ts int64) error {
+	if fn == nil {
+		h.cache.SetFlushListener(nil)
+		return true, nil
+	}
+	h.cache.SetFlushListener(decodeFlushed(&h.store.kvCodec, fn))
+	return true, nil
+}
+
+// SetCacheFlushListener has fn called with each update the cache of the
+// store called name, reachable through g, writes down, on flush or
+// eviction, decoded with the store's serdes; it reports false, and sets
+// nothing, when the store has no cache. A processor that writes a cached
+// store calls it in Init to forward the store's updates once per key and
+// commit, as the DSL's tables and aggregations do.
+//
+// A store's updates go to one listener: once one is set, setting another is
+// an error, so a processor connected to a store that another forwards from
+// cannot take its updates over. K and V are as for GetKeyValueStore: a
+// timestamped store can be listened to with values ValueAndTimestamp[V] or
+// with plain values V.
+func SetCacheFlushListener[K, V any](g processor.StoreGetter, name string, fn func(Flushed[K, V]) error) (bool, error) {
+	s, err := GetKeyValueStore[K, V](g, name)
+	if err != nil {
+		return false, err
+	}
+	cache, ok := s.top.(*CachingStore)
+	if !ok {
+		return false, nil
+	}
+	if cache.listener != nil {
+		return false, storeErr(name, "set flush listener", errors.New("its cache's updates already go to a listener"))
+	}
+	cache.SetFlushListener(decodeFlushed(&s.kvCodec, fn))
+	return true, nil
+}
+
+// decodeFlushed adapts fn to the cache's listener of bytes.
+func decodeFlushed[K, V any](c *kvCodec[K, V], fn func(Flushed[K, V]) error) func(key, newValue, oldValue []byte, ts int64) error {
+	return func(key, newValue, oldValue []byte, ts int64) error {
 		f := Flushed[K, V]{Timestamp: ts}
 		var err error
 		if f.Key, err = c.ks.Deserialize(c.topic, key); err != nil {
@@ -143,6 +178,5 @@ func SetFlushListener[K, V any](s Store, fn func(Flushed[K, V]) error) (bool, er
 			f.HasOld = true
 		}
 		return fn(f)
-	})
-	return true, nil
+	}
 }

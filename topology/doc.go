@@ -12,6 +12,13 @@
 // co-partitioned), and splits it into sub-topologies: connected parts
 // between topics, each of which runs as one task per input partition.
 //
+// Besides nodes and stores, a topology declares what the runtime sets up
+// around them: repartition topics with their partition counts and configs
+// (AddRepartitionTopic), groups of topics that must be co-partitioned
+// (AddCopartitionGroup), generated names (NewName) and mistakes found by
+// code that builds it (AddError). The DSL builds with these methods only, so
+// whatever it builds can be built by hand.
+//
 // Describe renders the built topology in the text format of Kafka Streams'
 // Topology#describe(), so tools that draw those descriptions draw Samsa's
 // too, and Mermaid renders it as a Mermaid flowchart.

@@ -10,10 +10,6 @@ import (
 	"github.com/samsa-go/samsa/state"
 )
 
-func init() {
-	engine.GraphOf = func(t any) *engine.Graph { return t.(*Topology).g }
-}
-
 // Topology is a graph of sources, processors, sinks and stores. Add methods
 // record mistakes instead of failing, and Build reports them all; a Topology
 // is not safe for concurrent use while it is being built, and must not be
@@ -24,6 +20,30 @@ type Topology struct {
 
 // New returns an empty topology.
 func New() *Topology { return &Topology{g: engine.NewGraph()} }
+
+// EngineGraph returns the graph behind the topology, for Samsa's runtime
+// and test driver, which reach it through engine.GraphOf. Its argument's
+// type is in an internal package, so code outside Samsa cannot call it.
+func (t *Topology) EngineGraph(engine.Access) *engine.Graph { return t.g }
+
+// NewName returns prefix followed by a dash and the next value of the
+// topology's counter, in ten digits: names generated as Kafka Streams
+// generates them (KSTREAM-FILTER-0000000003). The same sequence of calls
+// gives the same names, so generated names are stable across runs of one
+// program; they change when an operation is added before them.
+func (t *Topology) NewName(prefix string) string {
+	return fmt.Sprintf("%s-%010d", prefix, t.g.NextIndex())
+}
+
+// AddError records a mistake found by code that builds the topology, such
+// as the DSL, for Build to return with its own. err should say where the
+// mistake is and start with the name of the package that found it.
+func (t *Topology) AddError(err error) *Topology {
+	if err != nil {
+		t.g.Fail(err)
+	}
+	return t
+}
 
 func typeOf[T any]() reflect.Type { return reflect.TypeFor[T]() }
 
@@ -128,10 +148,7 @@ func (t *Topology) ConnectProcessorAndStateStores(processor string, stores ...st
 }
 
 // Build checks the topology and splits it into sub-topologies. It returns
-// every mistake found, joined; calling it again after success is a no-op.
-func (t *Topology) Build() error {
-	if err := t.g.Build(); err != nil {
-		return fmt.Errorf("topology: %w", err)
-	}
-	return nil
-}
+// every mistake found, joined, each starting with the name of the package
+// that found it ("topology: ", or "dsl: " for one the DSL recorded);
+// calling it again after success is a no-op.
+func (t *Topology) Build() error { return t.g.Build() }

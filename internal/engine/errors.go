@@ -7,7 +7,7 @@ import (
 
 // Sentinels for topology errors; package topology re-exports them.
 var (
-	ErrEmpty            = errors.New("topology has no nodes")
+	ErrEmpty            = errors.New("no nodes")
 	ErrDuplicateName    = errors.New("duplicate name")
 	ErrUnknownNode      = errors.New("unknown node")
 	ErrUnknownStore     = errors.New("unknown store")

@@ -2,41 +2,9 @@ package engine
 
 import "github.com/samsa-go/samsa/processor"
 
-// Stepper is implemented by processors that pass on at most one record per
-// record they receive, of the same types, and raise no errors of their own:
-// filters, peeks, mappers that keep the types. When a task is built, a run of
-// such nodes, each with one child (or none, at the end), is fused into one
-// loop over their steps that then hands the record to the first node that is
-// not fused. Fusing saves what dominates a chain of cheap operations: per
-// node an interface call into a generic method (through its dictionary
-// wrapper), Forward, three stack frames (which in a long chain overflow the
-// CPU's return-address predictor), and copies of the record through memory.
-//
-// Step returns the function that does the processor's work on a record in
-// place, instead of Process: it returns false to pass nothing on. A nil step
-// with ok true passes every record on unchanged. ok false means the
-// processor cannot run as a step; it then runs as a Fuser, if it is one, or
-// on its own. Step is called once, when the task is built and before Init:
-// the step may read fields Init sets, but only when it runs. The record is
-// valid only during the call.
-//
-// Fusing changes how a task calls its nodes, not what the topology is: every
-// node keeps its name, its place in Describe(), its Init, Close and Context.
-// Errors keep their node: steps raise none, and the call into the first node
-// that is not fused attributes that node's errors to it, as Forward does.
-type Stepper[K, V any] interface {
-	Step() (step func(rec *processor.Record[K, V]) bool, ok bool)
-}
-
-// Fuser is implemented by processors that cannot run as steps (they change
-// types, or pass on several records) but raise no errors of their own. A
-// node that is one, with at most one child, runs as the function Fuse
-// returns, which must do what Process does with next in place of Forward.
-// next runs the rest of the fused chain; it does nothing when the node has
-// no child. Fuse is called once, before Init, like Step.
-type Fuser[KIn, VIn, KOut, VOut any] interface {
-	Fuse(next func(processor.Record[KOut, VOut]) error) func(processor.Record[KIn, VIn]) error
-}
+// Fusion: processors that are processor.Stepper or processor.Fuser, and
+// whose node has at most one child, run fused with the nodes after them (see
+// those interfaces for the contract and for why).
 
 // run is the Receiver of a fused node: the steps of it and the nodes fused
 // after it, then what the record goes to.
@@ -104,7 +72,7 @@ func fuse[KIn, VIn, KOut, VOut any](p any, n *Node, kids []Receiver[KOut, VOut])
 	default:
 		return nil
 	}
-	if s, ok := p.(Stepper[KIn, VIn]); ok {
+	if s, ok := p.(processor.Stepper[KIn, VIn]); ok {
 		// The assertion holds when p's types in and out are the same.
 		if same, ok := any(down).(*run[KIn, VIn]); ok {
 			if step, ok := s.Step(); ok {
@@ -116,7 +84,7 @@ func fuse[KIn, VIn, KOut, VOut any](p any, n *Node, kids []Receiver[KOut, VOut])
 			}
 		}
 	}
-	if f, ok := p.(Fuser[KIn, VIn, KOut, VOut]); ok {
+	if f, ok := p.(processor.Fuser[KIn, VIn, KOut, VOut]); ok {
 		return &run[KIn, VIn]{then: f.Fuse(down.next())}
 	}
 	return nil

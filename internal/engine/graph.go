@@ -66,6 +66,8 @@ type InternalTopic struct {
 	// Partitions is the partition count asked for; 0 takes the count of the
 	// upstream source topics.
 	Partitions int32
+	// Configs override the topic configs it is created with.
+	Configs map[string]string
 }
 
 // StoreSpec is a store of the graph and the nodes connected to it.
@@ -127,8 +129,19 @@ func (g *Graph) NextIndex() int {
 	return i
 }
 
-// Fail records an error that Build will return.
+// Fail records an error that Build will return as it is: an error of the
+// graph's user, which says where it comes from.
 func (g *Graph) Fail(err error) { g.errs = append(g.errs, err) }
+
+// fail records an error of the graph's own, which users see as package
+// topology's.
+func (g *Graph) fail(format string, args ...any) { g.Fail(graphErr(format, args...)) }
+
+// graphErr is an error found in the graph. The graph is reached through
+// package topology only, so its errors carry that package's prefix.
+func graphErr(format string, args ...any) error {
+	return fmt.Errorf("topology: "+format, args...)
+}
 
 // Node returns the node named name, or nil.
 func (g *Graph) Node(name string) *Node { return g.byName[name] }
@@ -139,27 +152,27 @@ func (g *Graph) Store(name string) *StoreSpec { return g.stores[name] }
 // Add adds n with the named parents. Errors are recorded for Build.
 func (g *Graph) Add(n *Node, parents ...string) *Node {
 	if n.Name == "" {
-		g.Fail(errors.New("node has an empty name"))
+		g.fail("node has an empty name")
 		return n
 	}
 	if _, dup := g.byName[n.Name]; dup {
-		g.Fail(fmt.Errorf("%w: node %q is defined twice", ErrDuplicateName, n.Name))
+		g.fail("%w: node %q is defined twice", ErrDuplicateName, n.Name)
 		return n
 	}
 	if n.Kind == KindSource && len(parents) > 0 {
-		g.Fail(fmt.Errorf("source %q cannot have parents", n.Name))
+		g.fail("source %q cannot have parents", n.Name)
 	}
 	if n.Kind != KindSource && len(parents) == 0 {
-		g.Fail(fmt.Errorf("%s %q needs at least one parent", kindName(n.Kind), n.Name))
+		g.fail("%s %q needs at least one parent", kindName(n.Kind), n.Name)
 	}
 	for _, p := range parents {
 		pn := g.byName[p]
 		if pn == nil {
-			g.Fail(fmt.Errorf("%w: %s %q names parent %q, which does not exist", ErrUnknownNode, kindName(n.Kind), n.Name, p))
+			g.fail("%w: %s %q names parent %q, which does not exist", ErrUnknownNode, kindName(n.Kind), n.Name, p)
 			continue
 		}
 		if pn.Kind == KindSink {
-			g.Fail(fmt.Errorf("sink %q cannot be a parent of %q", p, n.Name))
+			g.fail("sink %q cannot be a parent of %q", p, n.Name)
 			continue
 		}
 		n.Parents = append(n.Parents, pn)
@@ -174,11 +187,11 @@ func (g *Graph) Add(n *Node, parents ...string) *Node {
 func (g *Graph) AddStore(b state.StoreBuilder, nodes ...string) *StoreSpec {
 	name := b.Name()
 	if name == "" {
-		g.Fail(errors.New("store has an empty name"))
+		g.fail("store has an empty name")
 		return nil
 	}
 	if _, dup := g.stores[name]; dup {
-		g.Fail(fmt.Errorf("%w: store %q is defined twice", ErrDuplicateName, name))
+		g.fail("%w: store %q is defined twice", ErrDuplicateName, name)
 		return nil
 	}
 	s := &StoreSpec{Builder: b}
@@ -194,7 +207,7 @@ func (g *Graph) AddStore(b state.StoreBuilder, nodes ...string) *StoreSpec {
 func (g *Graph) ConnectStore(store, node string) {
 	n := g.byName[node]
 	if n == nil {
-		g.Fail(fmt.Errorf("%w: store %q is connected to node %q, which does not exist", ErrUnknownNode, store, node))
+		g.fail("%w: store %q is connected to node %q, which does not exist", ErrUnknownNode, store, node)
 		return
 	}
 	if !slices.Contains(n.Stores, store) {
@@ -205,15 +218,19 @@ func (g *Graph) ConnectStore(store, node string) {
 	}
 }
 
-// AddInternalTopic registers a repartition topic.
-func (g *Graph) AddInternalTopic(name string, partitions int32) {
+// AddInternalTopic registers a repartition topic and returns it.
+func (g *Graph) AddInternalTopic(name string, partitions int32) *InternalTopic {
 	if t, ok := g.Internal[name]; ok {
 		if partitions > 0 && t.Partitions > 0 && t.Partitions != partitions {
-			g.Fail(fmt.Errorf("%w: internal topic %q asked for with %d and %d partitions", ErrNotCopartitioned, name, t.Partitions, partitions))
+			g.fail("%w: internal topic %q asked for with %d and %d partitions", ErrNotCopartitioned, name, t.Partitions, partitions)
+		} else if t.Partitions == 0 {
+			t.Partitions = partitions
 		}
-		return
+		return t
 	}
-	g.Internal[name] = &InternalTopic{Name: name, Partitions: partitions}
+	t := &InternalTopic{Name: name, Partitions: partitions}
+	g.Internal[name] = t
+	return t
 }
 
 // AddCopartitionGroup records that topics must have equal partition counts.
@@ -253,7 +270,7 @@ func (g *Graph) Build() error {
 	}
 	errs := slices.Clone(g.errs)
 	if len(g.Nodes) == 0 {
-		errs = append(errs, ErrEmpty)
+		errs = append(errs, graphErr("%w", ErrEmpty))
 	}
 	// Each topic may be read by one source only.
 	readers := map[string]string{}
@@ -262,11 +279,11 @@ func (g *Graph) Build() error {
 			continue
 		}
 		if len(n.Topics) == 0 {
-			errs = append(errs, fmt.Errorf("source %q has no topics", n.Name))
+			errs = append(errs, graphErr("source %q has no topics", n.Name))
 		}
 		for _, t := range n.Topics {
 			if other, ok := readers[t]; ok {
-				errs = append(errs, fmt.Errorf("%w: topic %q is read by both source %q and source %q", ErrDuplicateName, t, other, n.Name))
+				errs = append(errs, graphErr("%w: topic %q is read by both source %q and source %q", ErrDuplicateName, t, other, n.Name))
 				continue
 			}
 			readers[t] = n.Name
@@ -275,17 +292,17 @@ func (g *Graph) Build() error {
 	for _, n := range g.Nodes {
 		for _, s := range n.Stores {
 			if g.stores[s] == nil {
-				errs = append(errs, fmt.Errorf("%w: %s %q uses store %q, which was never added", ErrUnknownStore, kindName(n.Kind), n.Name, s))
+				errs = append(errs, graphErr("%w: %s %q uses store %q, which was never added", ErrUnknownStore, kindName(n.Kind), n.Name, s))
 			}
 		}
 		for _, c := range n.Children {
 			if c.InKey != n.OutKey || c.InValue != n.OutValue {
-				errs = append(errs, fmt.Errorf("%w: %q forwards <%v, %v> but its child %q takes <%v, %v>", ErrTypeMismatch, n.Name, n.OutKey, n.OutValue, c.Name, c.InKey, c.InValue))
+				errs = append(errs, graphErr("%w: %q forwards <%v, %v> but its child %q takes <%v, %v>", ErrTypeMismatch, n.Name, n.OutKey, n.OutValue, c.Name, c.InKey, c.InValue))
 			}
 		}
 		if n.Check != nil {
 			if err := n.Check(); err != nil {
-				errs = append(errs, err)
+				errs = append(errs, graphErr("%w", err))
 			}
 		}
 	}
@@ -303,7 +320,7 @@ func (g *Graph) Build() error {
 	for _, st := range g.Subtopologies {
 		for _, t := range st.SinkTopics {
 			if slices.Contains(st.SourceTopics, t) {
-				errs = append(errs, fmt.Errorf("%w: topic %q is both read and written by sub-topology %d (nodes %s); put a repartition step between them", ErrCycle, t, st.ID, nodeNames(st.Nodes, t)))
+				errs = append(errs, graphErr("%w: topic %q is both read and written by sub-topology %d (nodes %s); put a repartition step between them", ErrCycle, t, st.ID, nodeNames(st.Nodes, t)))
 			}
 		}
 	}
@@ -423,7 +440,7 @@ func (g *Graph) checkCopartitioning() []error {
 			if first == 0 {
 				first = c
 			} else if c != first {
-				errs = append(errs, fmt.Errorf("%w: topics %s must have the same number of partitions", ErrNotCopartitioned, strings.Join(names, ", ")))
+				errs = append(errs, graphErr("%w: topics %s must have the same number of partitions", ErrNotCopartitioned, strings.Join(names, ", ")))
 				break
 			}
 		}
@@ -448,7 +465,15 @@ func joinErrs(errs []error) error {
 	return errors.Join(errs...)
 }
 
-// GraphOf returns the graph behind a *topology.Topology. Package topology
-// sets it, so that the runtime and the test driver reach the graph without
-// topology exporting it.
-var GraphOf func(topology any) *Graph
+// Access is the argument of topology.Topology's EngineGraph method. Code
+// outside this module cannot name the type, and so cannot call the method:
+// the graph stays internal while the runtime and the test driver, through
+// GraphOf, reach it.
+type Access struct{ _ accessKey }
+
+// accessKey keeps Access from being written as a struct literal of an
+// unnamed type outside this package.
+type accessKey struct{}
+
+// GraphOf returns the graph behind a *topology.Topology.
+func GraphOf(t interface{ EngineGraph(Access) *Graph }) *Graph { return t.EngineGraph(Access{}) }

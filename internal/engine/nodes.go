@@ -9,10 +9,6 @@ import (
 	"github.com/samsa-go/samsa/serde"
 )
 
-// ErrDeserialization marks a record whose key or value its source serde
-// could not read.
-var ErrDeserialization = errors.New("deserialization failed")
-
 // emptyBytes is a present, empty encoding; nil would mean a Kafka null.
 var emptyBytes = []byte{}
 
@@ -97,14 +93,27 @@ func (s *sourceNode[K, V]) badRecord(part string, err error) error {
 		s.t.DropRecord(DropDeserialization)
 		return nil
 	}
-	return &nodeError{node: s.n.Name, err: fmt.Errorf("%w: %s: %w", ErrDeserialization, part, err)}
+	return &nodeError{node: s.n.Name, err: &serdeError{op: serde.ErrDeserialize, what: "deserialize " + part, err: err}}
 }
+
+// serdeError is a serde's failure on a record: it matches
+// serde.ErrDeserialize or serde.ErrSerialize, whatever the serde returned,
+// and the serde's error, and says which part of which record failed without
+// repeating the sentinel's text.
+type serdeError struct {
+	op   error
+	what string
+	err  error
+}
+
+func (e *serdeError) Error() string   { return "cannot " + e.what + ": " + e.err.Error() }
+func (e *serdeError) Unwrap() []error { return []error{e.op, e.err} }
 
 // Reasons for dropped records, as counted by Task.Dropped.
 const (
-	DropDeserialization = "deserialization-error"
-	DropNullKey         = "null-key"
-	DropNullValue       = "null-value"
+	DropDeserialization = processor.DropDeserializationError
+	DropNullKey         = processor.DropNullKey
+	DropNullValue       = processor.DropNullValue
 )
 
 // ProcessorBuild returns the BuildFunc of a processor node.
@@ -134,9 +143,7 @@ func ProcessorBuild[KIn, VIn, KOut, VOut any](sup processor.Supplier[KIn, VIn, K
 	}
 }
 
-// ProcContext is the processor.Context of one node in one task. DSL
-// processors call its Forward directly, without the interface, to save an
-// indirect call per record and hop.
+// ProcContext is the processor.Context of one node in one task.
 type ProcContext[K, V any] struct {
 	t        *Task
 	n        *Node
@@ -194,12 +201,8 @@ func (c *ProcContext[K, V]) WallClockTime() int64     { return c.t.wallClock }
 func (c *ProcContext[K, V]) TaskID() processor.TaskID { return c.t.ID }
 func (c *ProcContext[K, V]) ApplicationID() string    { return c.t.cfg.ApplicationID }
 
-// DropRecord counts a record the node dropped on purpose. DSL processors
-// find it by asserting their context to Dropper.
+// DropRecord counts a record the node dropped on purpose.
 func (c *ProcContext[K, V]) DropRecord(reason string) { c.t.DropRecord(reason) }
-
-// Dropper is implemented by every processor context the engine makes.
-type Dropper interface{ DropRecord(reason string) }
 
 // TopicExtractor picks a sink's topic per record.
 type TopicExtractor[K, V any] func(rec processor.Record[K, V]) string
@@ -234,7 +237,7 @@ func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
 	var err error
 	if !rec.NullKey {
 		if s.kbuf, err = s.ks.Serialize(s.kbuf[:0], topic, rec.Key); err != nil {
-			return fmt.Errorf("sink %q: serialize key for topic %q: %w", s.n.Name, topic, err)
+			return &serdeError{op: serde.ErrSerialize, what: fmt.Sprintf("serialize key for topic %q", topic), err: err}
 		}
 		if key = s.kbuf; key == nil {
 			key = emptyBytes
@@ -242,7 +245,7 @@ func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
 	}
 	if !rec.NullValue {
 		if s.vbuf, err = s.vs.Serialize(s.vbuf[:0], topic, rec.Value); err != nil {
-			return fmt.Errorf("sink %q: serialize value for topic %q: %w", s.n.Name, topic, err)
+			return &serdeError{op: serde.ErrSerialize, what: fmt.Sprintf("serialize value for topic %q", topic), err: err}
 		}
 		if value = s.vbuf; value == nil {
 			value = emptyBytes

@@ -142,7 +142,7 @@ func Setup(ctx context.Context, adm *kadm.Client, g *engine.Graph, appID string,
 	layout := &Layout{TaskCounts: tasks, Partitions: external, Changelogs: map[string]string{}}
 	var want []wanted
 	for _, name := range slices.Sorted(maps.Keys(g.Internal)) {
-		want = append(want, wanted{RepartitionTopic(appID, name), counts[name], repartitionConfigs})
+		want = append(want, wanted{RepartitionTopic(appID, name), counts[name], withConfigs(repartitionConfigs, g.Internal[name].Configs)})
 	}
 	for _, store := range logged {
 		topic := ChangelogTopic(appID, store)

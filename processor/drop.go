@@ -1,0 +1,15 @@
+package processor
+
+// Reasons for dropped records, as Context.DropRecord counts them and the
+// runtime and the test driver report them.
+const (
+	// DropNullKey: a record with a null key reached an operation that
+	// needs a key (an aggregation, a repartition topic, a table source).
+	DropNullKey = "null-key"
+	// DropNullValue: a record with a null value reached an operation that
+	// computes from the value (Map, SelectKey, GroupBy, an aggregation).
+	DropNullValue = "null-value"
+	// DropDeserializationError: a source serde could not read the record,
+	// and the application continues on such errors.
+	DropDeserializationError = "deserialization-error"
+)
