@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"errors"
+	"time"
 
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
@@ -60,7 +61,7 @@ func (s SessionWindowedKStream[K, V]) Aggregate[VR any](init func() VR, aggregat
 // Reduce, whose aggregate starts from the first value.
 func sessionAggregate[K, V, VR any](s SessionWindowedKStream[K, V], prefix, op string, init func() VR, add adder[K, V, VR], merger func(K, VR, VR) VR, vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[Windowed[K], VR] {
 	gap, grace := s.w.InactivityGap(), s.w.GracePeriod()
-	spec := windowSpec{kind: "session", err: s.w.err, minRetention: gap + grace, what: "the inactivity gap plus the grace period"}
+	spec := windowSpec{kind: "session", err: s.w.err, minRetention: gap + grace, what: "the inactivity gap plus the grace period", extra: time.Millisecond}
 	g := s.g
 	w := s.w
 	name, store, c := windowedNode(g, spec, prefix, op, opts, func(store string) processor.Supplier[K, V, Windowed[K], change[VR]] {
@@ -71,11 +72,7 @@ func sessionAggregate[K, V, VR any](s SessionWindowedKStream[K, V], prefix, op s
 	b := g.s.b
 	ks, _ := pickSerde(g.c.keySerde, g.s.ks)
 	k, v := storeSerdes(b, c, store, name, ks, vs)
-	retention := c.retention
-	if c.set&setRetention == 0 {
-		retention = spec.minRetention
-	}
-	sb := state.SessionStoreBuilder(store, retention, k, v)
+	sb := state.SessionStoreBuilder(store, spec.retention(c), k, v)
 	if c.set&setNoLogging != 0 {
 		sb = sb.WithLoggingDisabled()
 	}

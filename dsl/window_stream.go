@@ -86,17 +86,34 @@ type windowSpec struct {
 	// size is the window size of the store and of the Windowed keys (a
 	// sliding window's time difference, a session store's 0).
 	size time.Duration
-	// minRetention is the store's default and least retention.
+	// minRetention is the least retention of the store, as Kafka Streams
+	// checks it; what says what it is made of.
 	minRetention time.Duration
 	what         string
+	// extra is what the default retention adds to minRetention (see
+	// defaultRetention).
+	extra time.Duration
 }
 
 func (w TimeWindowedKStream[K, V]) spec() windowSpec {
 	if w.sliding {
 		d, g := w.sw.TimeDifference(), w.sw.GracePeriod()
-		return windowSpec{kind: "sliding", err: w.sw.err, size: d, minRetention: 2*d + g, what: "twice the time difference plus the grace period"}
+		return windowSpec{kind: "sliding", err: w.sw.err, size: d, minRetention: 2*d + g, what: "twice the time difference plus the grace period", extra: time.Millisecond}
 	}
 	return windowSpec{kind: "time", err: w.tw.err, size: w.tw.Size(), minRetention: w.tw.Size() + w.tw.GracePeriod(), what: "the window size plus the grace period"}
+}
+
+// retention is the store's retention: WithRetention's, or by default
+// minRetention plus extra. Sliding and session windows keep their windows
+// a millisecond longer than Kafka Streams' default: a record delayed by
+// exactly the grace period is on time, and the window (or session) it must
+// find, exactly twice the time difference (the gap) before the newest, has
+// just expired under a retention of minRetention.
+func (spec windowSpec) retention(c options) time.Duration {
+	if c.set&setRetention != 0 {
+		return c.retention
+	}
+	return spec.minRetention + spec.extra
 }
 
 // windowedSettings are the Materialized settings windowed aggregations
@@ -121,11 +138,7 @@ func windowedAggregate[K, V, VR any](w TimeWindowedKStream[K, V], prefix, op str
 	b := g.s.b
 	ks, _ := pickSerde(g.c.keySerde, g.s.ks)
 	k, v := storeSerdes(b, c, store, name, ks, vs)
-	retention := c.retention
-	if c.set&setRetention == 0 {
-		retention = spec.minRetention
-	}
-	sb := state.TimestampedWindowStoreBuilder(store, retention, spec.size, k, v)
+	sb := state.TimestampedWindowStoreBuilder(store, spec.retention(c), spec.size, k, v)
 	if c.set&setNoLogging != 0 {
 		sb = sb.WithLoggingDisabled()
 	}
