@@ -5,14 +5,6 @@ import (
 	"github.com/samsa-go/samsa/state"
 )
 
-// change is what flows between table nodes: a row's new value and, when
-// the node was asked for old values, the one it replaced, so that tables
-// downstream can retract it. HasNew false is a delete.
-type change[V any] struct {
-	New, Old       V
-	HasNew, HasOld bool
-}
-
 // rows is the end of a table node that keeps the node's rows in a store
 // and forwards their changes: what source tables, aggregations and
 // materialized operations share. It reads the row a write replaces only
