@@ -34,8 +34,8 @@ func ExampleKTable_GroupBy() {
 func ExampleKGroupedTable_Count() {
 	b := dsl.NewBuilder()
 	dsl.Table(b, "orders", serde.String, serde.String). // order id → status
-		GroupBy(func(_, status string) (string, string) { return status, status }).
-		Count(dsl.MaterializedAs[string, int64]("orders-by-status"))
+								GroupBy(func(_, status string) (string, string) { return status, status }).
+								Count(dsl.MaterializedAs[string, int64]("orders-by-status"))
 
 	drive(b, func(td *testdriver.Driver) {
 		in := testdriver.InputTopic(td, "orders", serde.String, serde.String)

@@ -19,10 +19,10 @@ func userRegions() []processor.Record[string, string] {
 		at("alice", "E", 1),
 		at("bob", "A", 2),
 		at("charlie", "A", 3),
-		at("alice", "A", 4),                   // alice moves from E to A
+		at("alice", "A", 4),                     // alice moves from E to A
 		tombstone[string, string]("charlie", 5), // charlie leaves A
-		keyless[string]("E", 6),               // ignored
-		at("bob", "E", 7),                     // bob moves from A to E
+		keyless[string]("E", 6),                 // ignored
+		at("bob", "E", 7),                       // bob moves from A to E
 	}
 }
 
@@ -173,7 +173,7 @@ func TestKGroupedTableCachedSource(t *testing.T) {
 		dsl.Table(b, "user-profiles", serde.String, serde.String,
 			dsl.MaterializedAs[string, string]("profiles").WithCachingEnabled(1<<20)).
 			GroupBy(func(user, region string) (string, string) { return region, user }).
-			Count(dsl.MaterializedAs[string, int64]("per-region").WithCachingEnabled(1<<20)).
+			Count(dsl.MaterializedAs[string, int64]("per-region").WithCachingEnabled(1 << 20)).
 			ToStream().To("counts")
 		td := newDriver(t, b, opts...)
 		in := testdriver.InputTopic(td, "user-profiles", serde.String, serde.String)
