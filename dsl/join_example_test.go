@@ -12,8 +12,8 @@ func ExampleKStream_JoinTable() {
 	b := dsl.NewBuilder()
 	regions := dsl.Table(b, "user-regions", serde.String, serde.String)
 	dsl.Stream(b, "clicks", serde.String, serde.String). // user → page
-		JoinTable(regions, func(page, region string) string { return page + " from " + region }).
-		To("clicks-with-region")
+								JoinTable(regions, func(page, region string) string { return page + " from " + region }).
+								To("clicks-with-region")
 
 	drive(b, func(td *testdriver.Driver) {
 		users := testdriver.InputTopic(td, "user-regions", serde.String, serde.String)
