@@ -56,10 +56,6 @@ type App struct {
 	assignedThreads atomic.Int32
 	toPurge         map[string]map[int32]int64
 
-	// crashed makes threads stop without committing, for tests of
-	// failures.
-	crashed atomic.Bool
-
 	stop     chan struct{}
 	stopOnce sync.Once
 	done     chan struct{}
@@ -209,10 +205,6 @@ func (a *App) run(ctx context.Context) error {
 	var first error
 	for range a.threads {
 		err := <-errs
-		if errors.Is(err, errCrash) {
-			cancel()
-			continue
-		}
 		if err != nil && first == nil {
 			first = err
 			a.log.Error("stream thread failed; closing the app", "err", err)
@@ -306,51 +298,16 @@ func (p partitioner) ForTopic(topic string) kgo.TopicPartitioner {
 
 func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
 
-// newTask opens the state of task id and builds it. A store that cannot be
-// opened is wiped and restored from its changelog.
-func (a *App) newTask(th *thread, id processor.TaskID) (*task, error) {
-	tk := &task{
-		th:         th,
-		queues:     map[string]*queue{},
-		lastLogged: map[string]*kgo.Record{},
-	}
-	env := &state.Env{
-		// Under both guarantees store writes wait in a buffer until the
-		// commit that made their changelog records durable: the store is
-		// never ahead of its changelog, and a key updated many times in a
-		// commit interval is written to Pebble once.
-		Transactional: true,
-		DB: func() (*state.DB, error) {
-			if tk.db != nil {
-				return tk.db, nil
-			}
-			db, err := a.openDB(id)
-			if err != nil {
-				return nil, err
-			}
-			tk.db = db
-			return db, nil
-		},
-		Logger: func(store string) state.ChangeLogger {
-			if topic, ok := a.layout.Changelogs[store]; ok {
-				return tk.changeLogger(store, topic)
-			}
-			return nil
-		},
-	}
-	et, err := engine.NewTask(a.graph, id.Subtopology, id.Partition, engine.Config{
-		ApplicationID: a.cfg.appID,
-		Collector:     &collector{a: a, th: th},
-		Stores:        env,
-		WallClock:     time.Now().UnixMilli(),
-	})
+// newTask opens the stores of task id; the thread restores them, then
+// starts the task. A store that cannot be opened is wiped and restored from
+// its changelog (see openDB).
+func (a *App) newTask(th *thread, id processor.TaskID) (*engine.Task, error) {
+	cfg := th.cfg
+	cfg.WallClock = time.Now().UnixMilli()
+	tk, err := engine.NewTask(a.graph, id.Subtopology, id.Partition, cfg)
 	if err != nil {
-		if tk.db != nil {
-			tk.db.Close()
-		}
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
-	tk.Task = et
 	a.mu.Lock()
 	a.open[id] = true
 	delete(a.releasedAt, id)
@@ -379,6 +336,25 @@ func (a *App) openDB(id processor.TaskID) (*state.DB, error) {
 		return nil, fmt.Errorf("runtime: task %s: open state in %s after wiping it: %w", id, dir, err)
 	}
 	return db, nil
+}
+
+// ActiveTasks returns the tasks this instance has open, restoring or
+// running, sorted: the active tasks of KafkaStreams.metadataForLocalThreads,
+// over every stream thread.
+func (a *App) ActiveTasks() []processor.TaskID {
+	a.mu.Lock()
+	ids := make([]processor.TaskID, 0, len(a.open))
+	for id := range a.open {
+		ids = append(ids, id)
+	}
+	a.mu.Unlock()
+	slices.SortFunc(ids, func(x, y processor.TaskID) int {
+		if x.Subtopology != y.Subtopology {
+			return x.Subtopology - y.Subtopology
+		}
+		return int(x.Partition - y.Partition)
+	})
+	return ids
 }
 
 // released notes that a task of this process was closed.

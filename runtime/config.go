@@ -74,6 +74,9 @@ func (c *config) validate() error {
 	if c.txnTimeout < time.Millisecond || c.txnTimeout > maxWireDuration {
 		bad("TransactionTimeout", c.txnTimeout.String(), "the transaction timeout must be between 1ms and %v", maxWireDuration)
 	}
+	if c.maxTaskIdle < 0 {
+		bad("MaxTaskIdle", c.maxTaskIdle.String(), "the idle time may not be negative")
+	}
 	if c.replication < -1 {
 		bad("ReplicationFactor", strconv.Itoa(int(c.replication)), "the replication factor must be at least 1, or -1 (or 0) for the broker's default")
 	}

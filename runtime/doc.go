@@ -12,12 +12,19 @@
 // sub-topology. Assignment is balanced by task count and sticky to previous
 // owners and to instances that hold a task's state on disk.
 //
-// A thread polls, hands each record to its task, and every commit interval
-// commits: it flushes the task's stores (so cached writes reach the
-// changelog), waits until every produced record is acknowledged, commits
-// the input offsets, and records in each store the changelog offset it has
-// reached. A task that starts restores its stores from that offset to the
-// end of the changelog before it processes anything.
+// Tasks are the engine's (package internal/engine), the same the test
+// driver runs: the runtime only moves bytes between them and Kafka. A
+// thread polls and queues each record in its task, which processes its
+// partitions' records in timestamp order (MaxTaskIdle says how long it waits
+// for an empty one). Every commit interval, and whenever a poll comes back
+// empty with work uncommitted, the thread runs the engine's commit sequence:
+// the tasks flush their stores (so cached writes reach the changelog), the
+// thread waits until every produced record is acknowledged and commits the
+// input offsets (or commits its transaction, under exactly-once), and the
+// tasks apply their stores' pending writes and record in each store the
+// changelog offset it has reached. A task that starts restores its stores
+// from that offset to the end of the changelog before it processes
+// anything; RestoreListener follows the progress.
 //
 // # Lifecycle
 //

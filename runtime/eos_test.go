@@ -29,15 +29,14 @@ func TestExactlyOnceCrashNoDuplicates(t *testing.T) {
 	c := testfix.WordCountBroker(t, 4)
 	root := t.TempDir()
 	a, aDone := startApp(t, c, root+"/a", runtime.ExactlyOnce(), runtime.TransactionTimeout(2*time.Second))
-	b, bDone := startApp(t, c, root+"/b", runtime.ExactlyOnce(), runtime.TransactionTimeout(2*time.Second))
+	b := startCrashable(t, c, root+"/b", true)
 	waitState(t, a, runtime.Running)
-	waitState(t, b, runtime.Running)
+	b.waitRunning(t)
 	lines, want := testfix.Corpus(0, 300)
 	produced := make(chan struct{})
 	go func() { defer close(produced); testfix.ProduceLinesErr(c, lines...) }()
 	time.Sleep(100 * time.Millisecond)
-	runtime.CrashForTest(b)
-	<-bDone
+	b.kill(t)
 	<-produced
 	more, want2 := testfix.Corpus(300, 200)
 	testfix.ProduceLines(t, c, more...)

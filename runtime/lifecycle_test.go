@@ -393,8 +393,8 @@ func TestLifecycleTaskDirectoryCleanup(t *testing.T) {
 	var aOwns, released []string
 	var movedAt time.Time
 	eventually(t, 20*time.Second, "tasks split over a and b", func() (bool, string) {
-		aOwns = slices.Sorted(slices.Values(runtime.OpenTasksForTest(a)))
-		bOwns := slices.Sorted(slices.Values(runtime.OpenTasksForTest(b)))
+		aOwns = openTasks(a)
+		bOwns := openTasks(b)
 		both := slices.Sorted(slices.Values(append(slices.Clone(aOwns), bOwns...)))
 		return len(aOwns) == 2 && len(bOwns) == 2 && slices.Equal(both, all), fmt.Sprintf("a owns %v, b owns %v", aOwns, bOwns)
 	})
@@ -417,7 +417,7 @@ func TestLifecycleTaskDirectoryCleanup(t *testing.T) {
 	}
 	// The directories of the tasks a still owns stay.
 	time.Sleep(3 * delay)
-	if got, now := taskDirs(t, aDir, "keycount"), slices.Sorted(slices.Values(runtime.OpenTasksForTest(a))); !slices.Equal(got, aOwns) || !slices.Equal(now, aOwns) {
+	if got, now := taskDirs(t, aDir, "keycount"), openTasks(a); !slices.Equal(got, aOwns) || !slices.Equal(now, aOwns) {
 		t.Fatalf("a has task directories %v and tasks %v, want both %v", got, now, aOwns)
 	}
 	testfix.ReadCounts(t, c, lineCounts(len(lines), 2), 30*time.Second)
@@ -439,8 +439,8 @@ func TestLifecycleAssignedTasksStartWhenIdle(t *testing.T) {
 	b, bDone := startTopology(t, c, keyCount(t), root+"/b")
 	waitState(t, b, runtime.Running)
 	eventually(t, 5*time.Second, "b runs the tasks it was assigned", func() (bool, string) {
-		aOwns := slices.Sorted(slices.Values(runtime.OpenTasksForTest(a)))
-		bOwns := slices.Sorted(slices.Values(runtime.OpenTasksForTest(b)))
+		aOwns := openTasks(a)
+		bOwns := openTasks(b)
 		return len(aOwns) == 2 && len(bOwns) == 2, fmt.Sprintf("a runs %v, b runs %v, b's task directories %v", aOwns, bOwns, taskDirs(t, root+"/b", "keycount"))
 	})
 	closeApp(t, b, bDone)
@@ -657,4 +657,14 @@ func TestLifecycleFromEnv(t *testing.T) {
 		t.Errorf("no task directories under %s/envapp", dir)
 	}
 	closeApp(t, app, done)
+}
+
+// openTasks returns the tasks app has open, as "<sub>_<part>", sorted.
+func openTasks(app *runtime.App) []string {
+	var ids []string
+	for _, id := range app.ActiveTasks() {
+		ids = append(ids, id.String())
+	}
+	slices.Sort(ids)
+	return ids
 }

@@ -60,21 +60,24 @@ func (g *Guarantee) UnmarshalText(text []byte) error {
 type Option func(*config)
 
 type config struct {
-	appID          string
-	brokers        []string
-	threads        int
-	stateDir       string
-	commitInterval time.Duration
-	commitSet      bool
-	guarantee      Guarantee
-	logger         *slog.Logger
-	kgoOpts        []kgo.Opt
-	timeout        time.Duration
-	sessionTimeout time.Duration
-	cleanupDelay   time.Duration
-	replication    int16
-	inMemory       bool
-	txnTimeout     time.Duration
+	appID           string
+	brokers         []string
+	threads         int
+	stateDir        string
+	commitInterval  time.Duration
+	commitSet       bool
+	guarantee       Guarantee
+	logger          *slog.Logger
+	kgoOpts         []kgo.Opt
+	timeout         time.Duration
+	sessionTimeout  time.Duration
+	cleanupDelay    time.Duration
+	replication     int16
+	inMemory        bool
+	txnTimeout      time.Duration
+	maxTaskIdle     time.Duration
+	continueOnDe    bool
+	restoreListener StateRestoreListener
 }
 
 func defaults() config {
@@ -156,6 +159,22 @@ func StateCleanupDelay(d time.Duration) Option { return func(c *config) { c.clea
 // milliseconds. The brokers bound it further (transaction.max.timeout.ms,
 // 15 minutes by default).
 func TransactionTimeout(d time.Duration) Option { return func(c *config) { c.txnTimeout = d } }
+
+// MaxTaskIdle is how long a task reading several topics waits, when its
+// partition of one of them has no records fetched, before it processes the
+// others out of timestamp order (max.task.idle.ms). Default 0: it processes
+// what it has. A task always takes the record with the lowest timestamp
+// among its partitions' first fetched records; MaxTaskIdle decides how long
+// an empty partition holds the others back. An empty partition counts as
+// caught up: unlike Kafka Streams at 0, which waits for a partition the
+// consumer knows has unfetched records, Samsa does not track the lag.
+func MaxTaskIdle(d time.Duration) Option { return func(c *config) { c.maxTaskIdle = d } }
+
+// ContinueOnDeserializationError drops, counts and logs records whose key
+// or value the source serdes cannot read, instead of failing the task:
+// default.deserialization.exception.handler set to Kafka Streams'
+// LogAndContinueExceptionHandler. Default: such a record fails the app.
+func ContinueOnDeserializationError() Option { return func(c *config) { c.continueOnDe = true } }
 
 // ReplicationFactor of the internal topics (replication.factor). Default
 // -1, the broker's; 0 means the broker's too; below -1 is an error.

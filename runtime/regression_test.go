@@ -85,26 +85,14 @@ func TestTaskClosedWhileRestoringThenReopened(t *testing.T) {
 
 	// Close the app after its first batch of restored records.
 	appCh := make(chan *runtime.App, 1)
-	var once sync.Once
-	var hooked atomic.Bool
-	runtime.SetRestoreHook(func() {
-		hooked.Store(true)
-		once.Do(func() {
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				defer cancel()
-				(<-appCh).Close(ctx)
-			}()
-		})
-	})
-	app2, done2 := startApp(t, c, dir)
+	l := &closeOnBatch{app: appCh}
+	app2, done2 := startApp(t, c, dir, runtime.RestoreListener(l))
 	appCh <- app2
 	if err := <-done2; err != nil {
 		t.Fatalf("Run interrupted during restore: %v", err)
 	}
-	runtime.SetRestoreHook(nil)
-	if !hooked.Load() {
-		t.Fatal("the restore hook never ran: nothing was restored")
+	if !l.hooked.Load() {
+		t.Fatal("no batch was restored")
 	}
 
 	app3, done3 := startApp(t, c, dir)
@@ -112,6 +100,29 @@ func TestTaskClosedWhileRestoringThenReopened(t *testing.T) {
 	testfix.ProduceLines(t, c, more...)
 	testfix.ReadCounts(t, c, testfix.Add(want, want2), 60*time.Second)
 	closeApp(t, app3, done3)
+}
+
+// closeOnBatch closes the app it gets from app once the first batch of
+// restored records was applied, from another goroutine: the listener runs
+// on the restoring thread.
+type closeOnBatch struct {
+	app    chan *runtime.App
+	once   sync.Once
+	hooked atomic.Bool
+}
+
+func (l *closeOnBatch) OnRestoreStart(runtime.RestoreProgress) {}
+func (l *closeOnBatch) OnRestoreEnd(runtime.RestoreProgress)   {}
+
+func (l *closeOnBatch) OnBatchRestored(runtime.RestoreProgress) {
+	l.hooked.Store(true)
+	l.once.Do(func() {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			(<-l.app).Close(ctx)
+		}()
+	})
 }
 
 // KAFKA-9274: a transaction commit that times out must not be followed by

@@ -5,14 +5,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/processor"
-	"github.com/samsa-go/samsa/state"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// restoreHook, when set by a test, runs after each batch of restored
-// records.
-var restoreHook func()
 
 // stableEnds returns, for each changelog partition to restore, its last
 // stable offset once no transaction is open on it. A previous owner of the
@@ -62,45 +58,31 @@ func (a *App) stableEnds(ctx context.Context, todo []*restoring, topics []string
 
 // restoring is one changelog partition being replayed into a store.
 type restoring struct {
-	tk    *task
-	store string
-	st    state.Store
-	bytes state.KeyValueBytesStore
-	// batch collects the records of one fetch for st.RestoreBatch.
-	batch []state.ChangelogRecord
+	tk    *engine.Task
+	cl    *engine.Changelog
 	topic string
 	start int64
 	end   int64
 	last  int64
 	n     int64
+	batch []engine.ChangelogRecord
 }
 
 // restore replays the changelogs of the tasks' logged stores from the
 // offset each store recorded (the start, for in-memory stores) to the
 // changelog's end, with a consumer assigned directly to those partitions.
 // Tasks process nothing before it returns.
-func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
+func (a *App) restore(ctx context.Context, th *thread, tasks []*engine.Task) error {
 	var todo []*restoring
 	var topicsOf []string
 	for _, tk := range tasks {
-		for _, s := range tk.Stores() {
-			topic, ok := a.layout.Changelogs[s.Name()]
-			if !ok {
-				continue
+		for _, cl := range tk.Changelogs() {
+			start, err := tk.RestoreFrom(cl)
+			if err != nil {
+				return fmt.Errorf("runtime: %w", err)
 			}
-			r := &restoring{tk: tk, store: s.Name(), st: s, bytes: s.Bytes(), topic: topic, last: -1}
-			if r.bytes.Persistent() && tk.db != nil {
-				off, ok, err := tk.db.ChangelogOffset(r.store)
-				if err != nil {
-					return fmt.Errorf("runtime: task %s: read changelog offset of %q: %w", tk.ID, r.store, err)
-				}
-				if ok {
-					r.start = off + 1
-					r.last = off
-				}
-			}
-			todo = append(todo, r)
-			topicsOf = append(topicsOf, topic)
+			todo = append(todo, &restoring{tk: tk, cl: cl, topic: cl.Topic, start: start, last: start - 1})
+			topicsOf = append(topicsOf, cl.Topic)
 		}
 	}
 	if len(todo) == 0 {
@@ -128,6 +110,14 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 	}
 	if left == 0 {
 		return nil
+	}
+	l := a.cfg.restoreListener
+	if l != nil {
+		for _, r := range todo {
+			if r.start < r.end {
+				l.OnRestoreStart(r.progress(0))
+			}
+		}
 	}
 	began := time.Now()
 	opts := a.clientOpts(th.name + "-restore")
@@ -157,9 +147,6 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 		if ferr != nil {
 			return ferr
 		}
-		// Each fetch is applied as one batch per store: the store rebuilds
-		// its layout from each record's key, value, timestamp and headers.
-		var aerr error
 		var last *restoring
 		fetches.EachRecord(func(rec *kgo.Record) {
 			r := last
@@ -167,18 +154,11 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 				r = byTP[rec.Topic][rec.Partition]
 				last = r
 			}
-			if r == nil || aerr != nil || rec.Offset >= r.end {
+			if r == nil || rec.Offset >= r.end {
 				return
 			}
 			if !rec.Attrs.IsControl() {
-				cr := state.ChangelogRecord{Key: rec.Key, Value: rec.Value, Timestamp: rec.Timestamp.UnixMilli(), Offset: rec.Offset}
-				if len(rec.Headers) > 0 {
-					cr.Headers = make([]processor.Header, len(rec.Headers))
-					for i, h := range rec.Headers {
-						cr.Headers[i] = processor.Header{Key: h.Key, Value: h.Value}
-					}
-				}
-				r.batch = append(r.batch, cr)
+				r.batch = append(r.batch, changelogRecord(rec))
 				r.n++
 				total++
 			}
@@ -187,37 +167,54 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*task) error {
 				left--
 			}
 		})
+		// Each fetch is applied as one batch per store.
 		for _, r := range todo {
 			if len(r.batch) == 0 {
 				continue
 			}
-			if err := r.st.RestoreBatch(r.batch); err != nil && aerr == nil {
-				aerr = err
-			}
+			n := int64(len(r.batch))
+			err := r.tk.Restore(r.cl, r.batch)
 			clear(r.batch)
 			r.batch = r.batch[:0]
-		}
-		if aerr != nil {
-			return fmt.Errorf("runtime: restore: %w", aerr)
-		}
-		if restoreHook != nil {
-			restoreHook()
+			if err != nil {
+				return fmt.Errorf("runtime: %w", err)
+			}
+			if l != nil {
+				l.OnBatchRestored(r.progress(n))
+			}
 		}
 	}
 	for _, r := range todo {
-		if r.n == 0 {
+		if r.n == 0 && r.last < r.start {
 			continue
 		}
-		if err := r.bytes.Flush(); err != nil {
-			return fmt.Errorf("runtime: task %s: flush restored store %q: %w", r.tk.ID, r.store, err)
+		if err := r.tk.RestoreDone(r.cl, r.last); err != nil {
+			return fmt.Errorf("runtime: %w", err)
 		}
-		if r.bytes.Persistent() && r.tk.db != nil {
-			if err := r.tk.db.SetChangelogOffset(r.store, r.last); err != nil {
-				return fmt.Errorf("runtime: task %s: record changelog offset of %q: %w", r.tk.ID, r.store, err)
-			}
+		a.log.Info("restored store", "task", r.tk.ID.String(), "store", r.cl.Store, "records", r.n, "from", r.start, "to", r.end)
+		if l != nil {
+			l.OnRestoreEnd(r.progress(0))
 		}
-		a.log.Info("restored store", "task", r.tk.ID.String(), "store", r.store, "records", r.n, "from", r.start, "to", r.end)
 	}
 	a.log.Info("restore done", "records", total, "took", time.Since(began))
 	return nil
+}
+
+func (r *restoring) progress(batch int64) RestoreProgress {
+	return RestoreProgress{
+		Task: r.tk.ID, Store: r.cl.Store, Topic: r.topic, Partition: r.cl.Partition,
+		Start: r.start, End: r.end, Offset: r.last, Restored: r.n, Batch: batch,
+	}
+}
+
+// changelogRecord is what restore applies of a changelog record.
+func changelogRecord(rec *kgo.Record) engine.ChangelogRecord {
+	c := engine.ChangelogRecord{Key: rec.Key, Value: rec.Value, Timestamp: rec.Timestamp.UnixMilli(), Offset: rec.Offset}
+	if len(rec.Headers) > 0 {
+		c.Headers = make([]processor.Header, len(rec.Headers))
+		for i, h := range rec.Headers {
+			c.Headers[i] = processor.Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	return c
 }

@@ -1,207 +1,246 @@
 package runtime
 
 import (
-	"errors"
+	"context"
 	"fmt"
 
 	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/processor"
-	"github.com/samsa-go/samsa/state"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// task is an engine task as a stream thread runs it: input queues per
-// source partition, offsets to commit, and the changelog positions of its
-// stores.
-type task struct {
-	*engine.Task
-	th  *thread
-	db  *state.DB
-	dir string
-
-	// queues hold fetched records per source topic (logical name) until
-	// they are processed in timestamp order.
-	queues map[string]*queue
-	// queueList and queueNames hold the queues and their logical topics in
-	// a fixed order, for processing without walking the map.
-	queueList  []*queue
-	queueNames []string
-	changed    bool
-
-	// changelog positions: the last record produced per logged store, whose
-	// offset is known once the producer is flushed.
-	lastLogged map[string]*kgo.Record
-	raw        engine.RawRecord
-}
-
-type queue struct {
-	recs []*kgo.Record
-	head int
-	// topic is the real name of the queue's topic, next the offset to
-	// commit for it, set once a record was processed.
-	topic string
-	next  int64
-	seen  bool
-}
-
-func (q *queue) len() int { return len(q.recs) - q.head }
-
-func (q *queue) pop() *kgo.Record {
-	r := q.recs[q.head]
-	q.recs[q.head] = nil
-	q.head++
-	if q.head == len(q.recs) {
-		q.recs, q.head = q.recs[:0], 0
-	}
-	return r
-}
+// A stream thread runs engine tasks and is their host: it feeds them what
+// it fetched (enqueue), produces what they send (Send, SendChangelog) and
+// does the Kafka steps of their commit (Commit, ChangelogOffset). Everything
+// between is the engine's.
 
 // enqueue queues records fetched from topic, whose name in the graph is
-// logical.
-func (tk *task) enqueue(logical, topic string, recs []*kgo.Record) {
-	q := tk.queues[logical]
-	if q == nil {
-		q = &queue{topic: topic}
-		tk.queues[logical] = q
-		tk.queueList = append(tk.queueList, q)
-		tk.queueNames = append(tk.queueNames, logical)
+// logical, in the input of the task reading them.
+func enqueue(tk *engine.Task, logical string, recs []*kgo.Record) {
+	in := tk.Input(logical)
+	if in == nil {
+		return
 	}
-	q.recs = append(q.recs, recs...)
-}
-
-// processQueued processes queued records, always taking the one with the
-// smallest timestamp across the task's partitions, so that a task reading
-// several topics sees their records in time order (max.task.idle.ms = 0:
-// it does not wait for empty partitions).
-func (tk *task) processQueued() (int, error) {
-	n := 0
-	if len(tk.queueList) == 1 {
-		q, topic := tk.queueList[0], tk.queueNames[0]
-		for q.len() > 0 {
-			if err := tk.process(topic, q, q.pop()); err != nil {
-				return n, err
-			}
-			n++
+	for _, r := range recs {
+		raw := engine.RawRecord{
+			Offset:    r.Offset,
+			Timestamp: r.Timestamp.UnixMilli(),
+			Key:       r.Key,
+			Value:     r.Value,
 		}
-		return n, nil
-	}
-	for {
-		best := -1
-		for i, q := range tk.queueList {
-			if q.len() == 0 {
-				continue
-			}
-			if best < 0 || q.recs[q.head].Timestamp.Before(tk.queueList[best].recs[tk.queueList[best].head].Timestamp) {
-				best = i
+		if len(r.Headers) > 0 {
+			raw.Headers = make([]processor.Header, len(r.Headers))
+			for i, h := range r.Headers {
+				raw.Headers[i] = processor.Header{Key: h.Key, Value: h.Value}
 			}
 		}
-		if best < 0 {
-			return n, nil
-		}
-		q := tk.queueList[best]
-		if err := tk.process(tk.queueNames[best], q, q.pop()); err != nil {
-			return n, err
-		}
-		n++
+		in.Add(&raw)
 	}
 }
 
-func (tk *task) process(logical string, q *queue, r *kgo.Record) error {
-	raw := &tk.raw
-	*raw = engine.RawRecord{
-		Topic:     logical,
-		Partition: r.Partition,
-		Offset:    r.Offset,
-		Timestamp: r.Timestamp.UnixMilli(),
-		Key:       r.Key,
-		Value:     r.Value,
+// Send produces a record a sink wrote; the client's partitioner picks the
+// partition by key.
+func (t *thread) Send(topic string, key, value []byte, timestamp int64, headers []processor.Header) error {
+	if topic != t.lastTopic {
+		t.lastTopic, t.lastReal = topic, t.app.realTopic(topic)
 	}
-	if len(r.Headers) > 0 {
-		raw.Headers = make([]processor.Header, len(r.Headers))
-		for i, h := range r.Headers {
-			raw.Headers[i] = processor.Header{Key: h.Key, Value: h.Value}
+	r := t.out.record(key, value)
+	r.Topic, r.Timestamp = t.lastReal, timeOf(timestamp)
+	if len(headers) > 0 {
+		r.Headers = make([]kgo.RecordHeader, len(headers))
+		for i, h := range headers {
+			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
 		}
 	}
-	if err := tk.Process(raw); err != nil {
-		return err
-	}
-	q.next, q.seen = r.Offset+1, true
-	tk.changed = true
+	t.produce(r)
 	return nil
 }
 
-// collectOffsets adds the task's offsets to commit to offsets and reports
-// whether it had any.
-func (tk *task) collectOffsets(offsets map[string]map[int32]kgo.EpochOffset) bool {
-	if !tk.changed {
-		return false
+// SendChangelog produces a store change to its changelog partition; the
+// last record per changelog, kept in its HostData, gives its offset after
+// the commit.
+func (t *thread) SendChangelog(cl *engine.Changelog, key, value []byte, timestamp int64, headers []processor.Header) error {
+	r := t.out.record(key, value)
+	r.Topic, r.Partition, r.Timestamp = cl.Topic, cl.Partition, timeOf(timestamp)
+	for _, h := range headers {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: append([]byte(nil), h.Value...)})
 	}
-	for _, q := range tk.queueList {
-		if !q.seen {
-			continue
-		}
-		m := offsets[q.topic]
-		if m == nil {
-			m = map[int32]kgo.EpochOffset{}
-			offsets[q.topic] = m
-		}
-		m[tk.ID.Partition] = kgo.EpochOffset{Epoch: -1, Offset: q.next}
-	}
-	return true
-}
-
-// committed records, after a commit, how far each store's changelog got.
-func (tk *task) committed() error {
-	tk.changed = false
-	if tk.db == nil {
-		return nil
-	}
-	for store, r := range tk.lastLogged {
-		if err := tk.db.SetChangelogOffset(store, r.Offset); err != nil {
-			return fmt.Errorf("runtime: task %s: record changelog offset of %q: %w", tk.ID, store, err)
-		}
-	}
-	clear(tk.lastLogged)
+	cl.HostData = r
+	t.produce(r)
 	return nil
 }
 
-// applyTxn applies the stores' transaction buffers after their
-// transaction committed, then records the changelog offsets reached.
-func (tk *task) applyTxn() error {
-	for _, s := range tk.Stores() {
-		if x := s.Txn(); x != nil {
-			if err := x.Commit(); err != nil {
-				return fmt.Errorf("runtime: task %s: apply committed writes of %q: %w", tk.ID, s.Name(), err)
+// ChangelogOffset reports the offset of the last record produced to cl,
+// known once the producer was flushed.
+func (t *thread) ChangelogOffset(cl *engine.Changelog) (int64, bool) {
+	r, ok := cl.HostData.(*kgo.Record)
+	if !ok {
+		return 0, false
+	}
+	cl.HostData = nil
+	return r.Offset, true
+}
+
+// Commit is the Kafka part of the engine's commit sequence, under the
+// thread's guarantee. mu is held.
+func (t *thread) Commit(ctx context.Context, offsets []engine.Offset) (bool, error) {
+	if t.eos {
+		return t.commitTxn(ctx, offsets)
+	}
+	return t.commitOffsets(ctx, offsets)
+}
+
+// commitOffsets is at-least-once: wait until every record produced was
+// acknowledged, then commit the input offsets the tasks reached.
+func (t *thread) commitOffsets(ctx context.Context, offsets []engine.Offset) (bool, error) {
+	if err := t.cl.Flush(ctx); err != nil {
+		return false, fmt.Errorf("runtime: flush producer: %w", err)
+	}
+	if err := t.checkProduce(); err != nil {
+		return false, err
+	}
+	if len(offsets) == 0 {
+		return true, nil
+	}
+	commit := t.offsetMap(offsets)
+	var commitErr error
+	t.cl.CommitOffsetsSync(ctx, commit, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			commitErr = err
+			return
+		}
+		for _, topic := range resp.Topics {
+			for _, p := range topic.Partitions {
+				if e := kerr.ErrorForCode(p.ErrorCode); e != nil && commitErr == nil {
+					commitErr = fmt.Errorf("topic %q partition %d: %w", topic.Topic, p.Partition, e)
+				}
 			}
 		}
-	}
-	return tk.committed()
-}
-
-// close closes the task's processors and stores. Uncommitted work is not
-// written down: store writes still in the transaction buffer are dropped,
-// and the next owner catches up from the changelog.
-func (tk *task) close() error {
-	var errs []error
-	errs = append(errs, tk.Task.Close())
-	if tk.db != nil {
-		errs = append(errs, tk.db.Close())
-	}
-	return errors.Join(errs...)
-}
-
-// changeLogger returns the ChangeLogger of store in tk: it produces to the
-// store's changelog partition, stamped with the time the store gives.
-func (tk *task) changeLogger(store, topic string) state.ChangeLogger {
-	return state.ChangeLoggerFunc(func(key, value []byte, ts int64, headers []processor.Header) error {
-		r := tk.th.out.record(key, value)
-		r.Topic, r.Partition = topic, tk.ID.Partition
-		r.Timestamp = timeOf(ts)
-		for _, h := range headers {
-			r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: append([]byte(nil), h.Value...)})
+	})
+	if commitErr != nil {
+		if lostMembership(commitErr) {
+			// The group moved on without this member (a pause past the
+			// session timeout, say): its tasks belong to others now. Drop
+			// them uncommitted and join again, as Kafka Streams does on a
+			// TaskMigratedException.
+			t.log.Warn("commit refused: this member left the group; rejoining", "err", commitErr)
+			return false, errRejoin
 		}
-		tk.lastLogged[store] = r
-		tk.th.produce(r)
+		return false, fmt.Errorf("runtime: commit offsets: %w", commitErr)
+	}
+	t.app.purgeLater(commit)
+	return true, nil
+}
+
+// commitTxn is exactly-once: commit the open transaction, with the input
+// offsets the tasks reached inside it and the group's generation, so that a
+// zombie is fenced.
+//
+// franz-go's session commits the offsets it polled up to; records a task
+// holds back (MaxTaskIdle) were polled but not processed, so the offset
+// commit is rewritten to the tasks' own offsets, and once it committed the
+// consumer is moved back to the first record held back, which is fetched
+// again. A transaction refused is aborted and reported as not committed:
+// the caller rewinds the tasks.
+func (t *thread) commitTxn(ctx context.Context, offsets []engine.Offset) (bool, error) {
+	if !t.inTxn {
+		return true, nil
+	}
+	commit := t.offsetMap(offsets)
+	endCtx := kgo.PreTxnCommitFnContext(ctx, func(req *kmsg.TxnOffsetCommitRequest) error {
+		rewriteTxnOffsets(req, commit)
 		return nil
 	})
+	committed, err := t.sess.End(endCtx, kgo.TryCommit)
+	t.inTxn = false
+	if err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		// The outcome may be unknown (a commit that timed out): never abort
+		// it from here. A new producer with the same transactional id makes
+		// the broker finish it; the stores, whose writes were not applied,
+		// catch up from their changelogs.
+		t.log.Warn("transaction failed; rejoining the group with a new producer", "err", err)
+		return false, errRejoin
+	}
+	if !committed {
+		return false, nil
+	}
+	held := map[string]map[int32]kgo.EpochOffset{}
+	for _, tk := range t.active {
+		for _, in := range tk.Inputs() {
+			if off, ok := in.Head(); ok {
+				real := t.app.realTopic(in.Topic)
+				if held[real] == nil {
+					held[real] = map[int32]kgo.EpochOffset{}
+				}
+				held[real][in.Partition] = kgo.EpochOffset{Epoch: -1, Offset: off}
+				in.Clear()
+			}
+		}
+	}
+	if len(held) > 0 {
+		t.cl.SetOffsets(held)
+	}
+	t.app.purgeLater(commit)
+	return true, nil
+}
+
+// rewriteTxnOffsets makes req commit exactly offsets, keeping the topic ids
+// and metadata franz-go filled in.
+func rewriteTxnOffsets(req *kmsg.TxnOffsetCommitRequest, offsets map[string]map[int32]kgo.EpochOffset) {
+	ids := map[string][16]byte{}
+	for _, rt := range req.Topics {
+		ids[rt.Topic] = rt.TopicID
+	}
+	req.Topics = req.Topics[:0]
+	for topic, ps := range offsets {
+		rt := kmsg.NewTxnOffsetCommitRequestTopic()
+		rt.Topic, rt.TopicID = topic, ids[topic]
+		for p, eo := range ps {
+			rp := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+			rp.Partition, rp.Offset, rp.LeaderEpoch = p, eo.Offset, eo.Epoch
+			rp.Metadata = &req.MemberID
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+	}
+}
+
+// offsetMap turns the engine's offsets into franz-go's, keyed by the
+// broker's topic names.
+func (t *thread) offsetMap(offsets []engine.Offset) map[string]map[int32]kgo.EpochOffset {
+	m := map[string]map[int32]kgo.EpochOffset{}
+	for _, o := range offsets {
+		real := t.app.realTopic(o.Topic)
+		ps := m[real]
+		if ps == nil {
+			ps = map[int32]kgo.EpochOffset{}
+			m[real] = ps
+		}
+		ps[o.Partition] = kgo.EpochOffset{Epoch: -1, Offset: o.Next}
+	}
+	return m
+}
+
+// commitTasks runs the engine's commit sequence over the active tasks. An
+// aborted transaction rewinds them. mu is held.
+func (t *thread) commitTasks(ctx context.Context) error {
+	t.lastCommit.Store(nowNanos())
+	t.group.Tasks = t.group.Tasks[:0]
+	for _, tk := range t.active {
+		t.group.Tasks = append(t.group.Tasks, tk)
+	}
+	committed, err := t.group.Commit(ctx, t)
+	t.txnDirty = false
+	if err != nil {
+		return err
+	}
+	if !committed {
+		t.rewind("the transaction was aborted")
+	}
+	return nil
 }

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/samsa-go/samsa/internal/assign"
+	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/processor"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // thread is one stream thread: one franz-go client, one group member, and
@@ -29,15 +29,23 @@ type thread struct {
 	mu sync.Mutex
 	// active tasks process; pending ones were assigned and are created and
 	// restored by the loop before it processes again.
-	active   map[processor.TaskID]*task
+	active   map[processor.TaskID]*engine.Task
 	pending  []processor.TaskID
 	owned    []assign.TaskID
 	assigned atomic.Bool
+
+	// cfg is the engine configuration of the thread's tasks, whose host
+	// (Collector) it is; group commits them.
+	cfg   engine.Config
+	group engine.Group
 
 	produceMu  sync.Mutex
 	produceErr error
 	onProduced func(*kgo.Record, error)
 	out        outAlloc
+	// lastTopic and lastReal are the graph's and the broker's name of the
+	// topic a sink last sent to.
+	lastTopic, lastReal string
 
 	// Exactly-once: the transactional session, whether a transaction is
 	// open, whether it holds work, and whether a rebalance doomed it.
@@ -59,7 +67,15 @@ func newThread(a *App, idx int) (*thread, error) {
 		name:   fmt.Sprintf("%s-StreamThread-%d", a.cfg.appID, idx+1),
 		txnID:  fmt.Sprintf("%s-%s-%d", a.cfg.appID, a.processID, idx+1),
 		eos:    a.cfg.guarantee == ExactlyOnceV2,
-		active: map[processor.TaskID]*task{},
+		active: map[processor.TaskID]*engine.Task{},
+	}
+	t.cfg = engine.Config{
+		ApplicationID:                  a.cfg.appID,
+		Collector:                      t,
+		OpenDB:                         a.openDB,
+		MaxTaskIdle:                    a.cfg.maxTaskIdle,
+		ContinueOnDeserializationError: a.cfg.continueOnDe,
+		Logger:                         a.log.With("thread", t.name),
 	}
 	t.onProduced = t.produced
 	t.log = a.log.With("thread", t.name)
@@ -138,7 +154,7 @@ func (t *thread) run(ctx context.Context) error {
 			err = nil
 		}
 		t.closeAll(t.active)
-		t.active = map[processor.TaskID]*task{}
+		t.active = map[processor.TaskID]*engine.Task{}
 		t.owned = nil
 		t.mu.Unlock()
 	} else {
@@ -158,21 +174,13 @@ func (t *thread) sinceCommit() time.Duration {
 // while no records arrive.
 const maxPollWait = 100 * time.Millisecond
 
-// errCrash stops a thread as a crash would: no commit, stores closed as
-// they are.
-var errCrash = errors.New("runtime: crashed on purpose")
-
 func (t *thread) loop(ctx context.Context) error {
 	for {
-		if t.app.crashed.Load() {
-			t.cl.AllowRebalance()
-			return errCrash
-		}
 		// Poll no longer than until the next commit is due: under
 		// exactly-once the records a task waits for (its own repartition
 		// output) become visible only after that commit.
 		wait := t.app.cfg.commitInterval - t.sinceCommit()
-		wait = max(min(wait, maxPollWait), time.Millisecond)
+		wait = max(min(wait, maxPollWait, t.untilIdleDeadline()), time.Millisecond)
 		pollCtx, cancel := context.WithTimeout(ctx, wait)
 		fetches := t.cl.PollRecords(pollCtx, 2000)
 		cancel()
@@ -231,12 +239,12 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		}
 		id := processor.TaskID{Subtopology: t.app.subOf[logical], Partition: p.Partition}
 		if tk := t.active[id]; tk != nil {
-			tk.enqueue(logical, p.Topic, p.Records)
+			enqueue(tk, logical, p.Records)
 		}
 	})
 	now := time.Now().UnixMilli()
 	for _, tk := range t.active {
-		n, err := tk.processQueued()
+		n, err := tk.ProcessReady(now, 0)
 		if n > 0 {
 			t.txnDirty = true
 		}
@@ -287,7 +295,7 @@ var errRejoin = errors.New("runtime: rejoin")
 func (t *thread) rejoin() error {
 	t.mu.Lock()
 	t.closeAll(t.active)
-	t.active = map[processor.TaskID]*task{}
+	t.active = map[processor.TaskID]*engine.Task{}
 	t.pending, t.owned = nil, nil
 	t.inTxn, t.txnDirty, t.doomed = false, false, false
 	t.produceErr = nil
@@ -301,55 +309,7 @@ func (t *thread) rejoin() error {
 }
 
 // commit commits the active tasks under the thread's guarantee. mu is held.
-func (t *thread) commit(ctx context.Context) error {
-	if t.eos {
-		return t.commitTxn(ctx)
-	}
-	return t.commitAll(ctx)
-}
-
-// commitTxn ends the open transaction: flush the stores (their changelog
-// records join the transaction), commit the consumed offsets in it with
-// the group's generation, and, once it committed, apply the stores'
-// pending writes and record their changelog offsets. A transaction the
-// group or the broker refused is aborted: the tasks rewind to the
-// committed offsets. mu is held.
-func (t *thread) commitTxn(ctx context.Context) error {
-	t.lastCommit.Store(time.Now().UnixNano())
-	if !t.inTxn {
-		return nil
-	}
-	for _, tk := range t.active {
-		if err := tk.Flush(); err != nil {
-			return err
-		}
-	}
-	committed, err := t.sess.End(ctx, kgo.TryCommit)
-	t.inTxn = false
-	t.txnDirty = false
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		// The outcome may be unknown (a commit that timed out): never abort
-		// it from here. A new producer with the same transactional id makes
-		// the broker finish it; the stores, whose writes were not applied,
-		// catch up from their changelogs.
-		t.log.Warn("transaction failed; rejoining the group with a new producer", "err", err)
-		return errRejoin
-	}
-	if !committed {
-		t.rewind("the transaction was aborted")
-		return nil
-	}
-	for _, tk := range t.active {
-		if err := tk.applyTxn(); err != nil {
-			return err
-		}
-	}
-	t.app.purgeLater(t.cl.CommittedOffsets())
-	return nil
-}
+func (t *thread) commit(ctx context.Context) error { return t.commitTasks(ctx) }
 
 // abort aborts the open transaction and rewinds the tasks. mu is held.
 func (t *thread) abort(ctx context.Context, why string) error {
@@ -380,12 +340,10 @@ func (t *thread) rewind(why string) {
 	}
 	t.log.Info("rewinding tasks to their last commit", "reason", why)
 	for id, tk := range t.active {
-		if err := tk.close(); err != nil {
-			t.log.Warn("closing task", "task", id.String(), "err", err)
-		}
+		t.closeTask(tk)
 		t.pending = append(t.pending, id)
 	}
-	t.active = map[processor.TaskID]*task{}
+	t.active = map[processor.TaskID]*engine.Task{}
 }
 
 func (t *thread) fetchErrors(fetches kgo.Fetches) error {
@@ -425,7 +383,7 @@ func (t *thread) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 	}
 	for id, tk := range t.active {
 		if !keep[id] {
-			t.closeAll(map[processor.TaskID]*task{id: tk})
+			t.closeAll(map[processor.TaskID]*engine.Task{id: tk})
 			delete(t.active, id)
 		}
 	}
@@ -448,12 +406,12 @@ func (t *thread) onRevoked(ctx context.Context, _ *kgo.Client, _ map[string][]in
 	case t.eos && t.inTxn && t.txnDirty:
 		t.doomed = true
 	case !t.eos:
-		if err := t.commitAll(ctx); err != nil {
+		if err := t.commit(ctx); err != nil {
 			t.log.Warn("commit on revocation failed", "err", err)
 		}
 	}
 	t.closeAll(t.active)
-	t.active = map[processor.TaskID]*task{}
+	t.active = map[processor.TaskID]*engine.Task{}
 	t.pending = nil
 	t.owned = nil
 }
@@ -468,19 +426,39 @@ func (t *thread) onLost(_ context.Context, _ *kgo.Client, _ map[string][]int32) 
 		t.doomed = true
 	}
 	t.closeAll(t.active)
-	t.active = map[processor.TaskID]*task{}
+	t.active = map[processor.TaskID]*engine.Task{}
 	t.pending = nil
 	t.owned = nil
 }
 
-func (t *thread) closeAll(tasks map[processor.TaskID]*task) {
+func (t *thread) closeAll(tasks map[processor.TaskID]*engine.Task) {
 	for id, tk := range tasks {
-		if err := tk.close(); err != nil {
-			t.log.Warn("closing task", "task", id.String(), "err", err)
-		}
+		t.closeTask(tk)
 		t.app.released(id)
 	}
 }
+
+// closeTask closes tk, dropping what it did not commit.
+func (t *thread) closeTask(tk *engine.Task) {
+	if err := tk.Close(); err != nil {
+		t.log.Warn("closing task", "task", tk.ID.String(), "err", err)
+	}
+}
+
+// untilIdleDeadline is how long until a task stops waiting for an empty
+// input (MaxTaskIdle), so that a poll does not sleep past it.
+func (t *thread) untilIdleDeadline() time.Duration {
+	wait := maxPollWait
+	now := time.Now().UnixMilli()
+	for _, tk := range t.active {
+		if at, ok := tk.IdleDeadline(); ok {
+			wait = min(wait, time.Duration(at-now)*time.Millisecond)
+		}
+	}
+	return wait
+}
+
+func nowNanos() int64 { return time.Now().UnixNano() }
 
 // createPending creates the tasks assigned since the last step and restores
 // their stores. mu is held.
@@ -488,12 +466,12 @@ func (t *thread) createPending(ctx context.Context) error {
 	if len(t.pending) == 0 {
 		return nil
 	}
-	var created []*task
+	var created []*engine.Task
 	for _, id := range t.pending {
 		tk, err := t.app.newTask(t, id)
 		if err != nil {
 			for _, c := range created {
-				c.close()
+				c.Close()
 			}
 			return err
 		}
@@ -502,13 +480,16 @@ func (t *thread) createPending(ctx context.Context) error {
 	t.pending = nil
 	if err := t.app.restore(ctx, t, created); err != nil {
 		for _, c := range created {
-			c.close()
+			c.Close()
 		}
 		return err
 	}
-	for _, tk := range created {
-		if err := tk.Init(); err != nil {
-			return err
+	for i, tk := range created {
+		if err := tk.Start(); err != nil {
+			for _, c := range created[i:] {
+				c.Close()
+			}
+			return fmt.Errorf("runtime: %w", err)
 		}
 		t.active[tk.ID] = tk
 	}
@@ -519,63 +500,4 @@ func (t *thread) checkProduce() error {
 	t.produceMu.Lock()
 	defer t.produceMu.Unlock()
 	return t.produceErr
-}
-
-// commitAll commits every active task: flush stores → wait for produced
-// records → commit input offsets → record changelog offsets. mu is held.
-func (t *thread) commitAll(ctx context.Context) error {
-	t.lastCommit.Store(time.Now().UnixNano())
-	t.txnDirty = false
-	offsets := map[string]map[int32]kgo.EpochOffset{}
-	var dirty []*task
-	for _, tk := range t.active {
-		if err := tk.Flush(); err != nil {
-			return err
-		}
-		if tk.collectOffsets(offsets) {
-			dirty = append(dirty, tk)
-		}
-	}
-	if len(dirty) == 0 {
-		return nil
-	}
-	if err := t.cl.Flush(ctx); err != nil {
-		return fmt.Errorf("runtime: flush producer: %w", err)
-	}
-	if err := t.checkProduce(); err != nil {
-		return err
-	}
-	var commitErr error
-	t.cl.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-		if err != nil {
-			commitErr = err
-			return
-		}
-		for _, topic := range resp.Topics {
-			for _, p := range topic.Partitions {
-				if e := kerr.ErrorForCode(p.ErrorCode); e != nil && commitErr == nil {
-					commitErr = fmt.Errorf("topic %q partition %d: %w", topic.Topic, p.Partition, e)
-				}
-			}
-		}
-	})
-	if commitErr != nil {
-		if lostMembership(commitErr) {
-			// The group moved on without this member (a pause past the
-			// session timeout, say): its tasks belong to others now. Drop
-			// them uncommitted and join again, as Kafka Streams does on a
-			// TaskMigratedException.
-			t.log.Warn("commit refused: this member left the group; rejoining", "err", commitErr)
-			return errRejoin
-		}
-		return fmt.Errorf("runtime: commit offsets: %w", commitErr)
-	}
-	// Every task: a punctuator may have written without input records.
-	for _, tk := range t.active {
-		if err := tk.applyTxn(); err != nil {
-			return err
-		}
-	}
-	t.app.purgeLater(offsets)
-	return nil
 }

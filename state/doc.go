@@ -12,13 +12,46 @@
 //	KeyValueStore[K, V]        typed API, serdes, reusable buffers
 //	  CachingStore             optional: folds writes per key until Flush
 //	    change logging         optional: sends every write to the changelog
-//	      bytes store          Pebble (DB.Store) or memory (NewMemoryStore)
+//	      TxnStore             exactly-once: holds writes until the commit
+//	        bytes store        Pebble (DB.Store) or memory (NewMemoryStore)
 //
 // The cache comes first, so the changelog (and a table downstream) sees one
 // write per key per commit interval rather than one per record. The
 // changelog topic is the durable copy of a store; the bytes store below is a
 // local, rebuildable view of it. Window and session stores will be range
-// scans over time-ordered keys in the same SPI.
+// scans over time-ordered keys in the same SPI, expiring whole segments
+// with DeleteRange, which no layer logs: their changelog topics expire the
+// same records by retention (CompactDeleteChangelogConfigs). Each builder
+// says what its changelog topic is created with (ChangelogConfigs).
+//
+// The task does not use the typed store: a StoreBuilder builds a Store, the
+// task's handle, which flushes, closes, restores and offers views, and
+// whose Typed is what the engine gives processors. A processor therefore
+// cannot flush or close a store, nor reach its cache or bytes. A processor
+// that forwards a cached store's updates, as the DSL's tables do, sets the
+// store's one flush listener with SetCacheFlushListener; the task can
+// replace it through its handle (SetFlushListener).
+//
+// # Restore
+//
+// A restore hands a store's changelog records, in batches, to
+// Store.RestoreBatch, which writes them to the innermost store in its own
+// layout, straight past cache, changelog and transaction buffer (one
+// Pebble batch per call): each kind of store rebuilds its layout from the
+// key, value, timestamp and headers of each record.
+//
+// # Timestamps
+//
+// Table stores keep each value with the timestamp of the record that wrote
+// it (TimestampedKeyValueStore, ValueAndTimestamp), in a versioned layout:
+// a format byte, the timestamp as 8 big-endian bytes, then the value. The
+// changelog carries the value alone with the timestamp as the record's, as
+// Kafka Streams' timestamped stores do; a restore rebuilds the layout. A
+// timestamped store can be had as a plain KeyValueStore too
+// (GetKeyValueStore): reads drop the timestamp, writes take the record's.
+// Every changelog record carries a timestamp: a timestamped value's own,
+// otherwise the time of the record whose write the store kept (for a cached
+// write, the last write to the key before the flush).
 //
 // # Pebble
 //
@@ -35,9 +68,9 @@
 // # Who closes what
 //
 // A StoreBuilder opens a store per task (Build). The task flushes its stores
-// on every commit and closes them when it closes; closing a typed store
-// closes every layer beneath it, and unflushed cached writes are dropped
-// rather than written down, because after a failure they must not reach the
+// on every commit and closes them when it closes; closing a Store closes
+// every layer beneath it, and unflushed cached writes are dropped rather
+// than written down, because after a failure they must not reach the
 // changelog. Closing a Pebble-backed store closes only its view; the runtime
 // closes the task's DB after its stores, and the DB closes any iterator
 // still open. Processors close neither stores nor iterators they did not
@@ -66,4 +99,11 @@
 // A store, its iterators and its DB belong to the one goroutine running the
 // task, and need no locking. Slices a bytes store returns are valid until the
 // next call on it; typed stores copy out by deserializing.
+//
+// Other goroutines (interactive queries) read a store through its view
+// (Store.View, ReadOnlyKeyValueStore), which reads the innermost store and
+// so sees what was flushed, or under exactly-once committed. Pebble is safe
+// for concurrent readers, so a Pebble store's views cost its task nothing;
+// an in-memory store, once it has a view, takes a write lock on each write
+// that its views share for their reads.
 package state

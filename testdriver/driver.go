@@ -1,72 +1,55 @@
 package testdriver
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"slices"
+	"maps"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/internal/topics"
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/state"
 	"github.com/samsa-go/samsa/topology"
 )
 
-// Option configures a Driver.
-type Option func(*options)
-
-type options struct {
-	pebble       bool
-	appID        string
-	wallClock    time.Time
-	continueOnDe bool
-}
-
-// WithPebbleStores runs persistent stores on Pebble over an in-memory
-// filesystem instead of the in-memory store.
-func WithPebbleStores() Option { return func(o *options) { o.pebble = true } }
-
-// WithApplicationID sets the application id processors see (default
-// "test-driver").
-func WithApplicationID(id string) Option { return func(o *options) { o.appID = id } }
-
-// WithWallClock sets the driver's initial wall-clock time (default: now).
-// Input topics start their record timestamps at it.
-func WithWallClock(t time.Time) Option { return func(o *options) { o.wallClock = t } }
-
-// WithContinueOnDeserializationError drops records the source serdes cannot
-// read, counting them, instead of failing.
-func WithContinueOnDeserializationError() Option {
-	return func(o *options) { o.continueOnDe = true }
-}
-
 // Driver runs a topology with no broker. It is not safe for concurrent use.
 type Driver struct {
-	t     testing.TB
-	g     *engine.Graph
-	opts  options
-	tasks []*engine.Task
-	// byTopic maps a source topic to the task reading it.
-	byTopic map[string]*engine.Task
-	offsets map[string]int64
-	outputs map[string]*queue
-	pending []engine.RawRecord
-	head    int // the next pending record to process
-	// arena is where Send copies keys and values: one allocation serves
-	// many records.
-	arena  []byte
-	now    int64
-	fs     vfs.FS
-	dbs    []*state.DB
-	closed bool
-}
+	t    testing.TB
+	g    *engine.Graph
+	opts options
+	cfg  engine.Config
+	fs   vfs.FS
 
-type queue struct {
-	recs []engine.RawRecord
-	head int
+	// tasks are ordered by subtopology, then partition.
+	tasks []*engine.Task
+	group engine.Group
+	// current is the index of the task running, whose records Send and
+	// SendChangelog get.
+	current int
+	// dropped counts what tasks closed by a crash had dropped.
+	dropped map[string]int64
+
+	topics     map[string]*topic
+	counts     map[string]int32
+	taskCounts []int32
+	changelogs map[string]bool
+	touched    []*topic
+	// The topic last sent to, and the one last piped to.
+	lastTopic string
+	lastTP    *topic
+	lastPiped *topic
+
+	now         int64
+	sinceCommit int
+	lastCommit  int64
+	arena       []byte
+	restoreBuf  []engine.ChangelogRecord
+	closed      bool
 }
 
 // New builds topo and starts a driver for it; the driver is closed when the
@@ -86,193 +69,288 @@ func New(t testing.TB, topo *topology.Topology, opts ...Option) *Driver {
 }
 
 func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error) {
-	o := options{appID: "test-driver", wallClock: time.Now()}
+	o := defaults()
 	for _, f := range opts {
 		f(&o)
+	}
+	if o.partitions < 1 {
+		return nil, fmt.Errorf("testdriver: %d partitions: need at least one", o.partitions)
+	}
+	for tp, n := range o.topicPartitions {
+		if n < 1 {
+			return nil, fmt.Errorf("testdriver: topic %q with %d partitions: need at least one", tp, n)
+		}
 	}
 	if err := topo.Build(); err != nil {
 		return nil, err
 	}
 	d := &Driver{
-		t:       t,
-		g:       engine.GraphOf(topo),
-		opts:    o,
-		byTopic: map[string]*engine.Task{},
-		offsets: map[string]int64{},
-		outputs: map[string]*queue{},
-		now:     o.wallClock.UnixMilli(),
-		fs:      vfs.NewMem(),
+		t:          t,
+		g:          engine.GraphOf(topo),
+		opts:       o,
+		dropped:    map[string]int64{},
+		topics:     map[string]*topic{},
+		changelogs: map[string]bool{},
+		now:        o.wallClock.UnixMilli(),
+		current:    -1,
+	}
+	d.lastCommit = d.now
+	d.cfg = engine.Config{
+		ApplicationID:                  o.appID,
+		Collector:                      host{d},
+		InMemory:                       !o.pebble,
+		MaxTaskIdle:                    o.maxTaskIdle,
+		ContinueOnDeserializationError: o.continueOnDe,
+	}
+	if o.pebble {
+		d.fs = vfs.NewMem()
+		d.cfg.OpenDB = func(id processor.TaskID) (*state.DB, error) {
+			return state.OpenDB(d.taskDir(id), state.DBOptions{FS: d.fs})
+		}
+	}
+	if err := d.layout(); err != nil {
+		return nil, err
 	}
 	for _, st := range d.g.Subtopologies {
-		// Pebble store writes wait in a transaction buffer until the
-		// commit that ends each piped record, as they wait in the runtime
-		// until their changelog records are committed: Pebble gets one
-		// batch per commit.
-		env := &state.Env{InMemory: !o.pebble, Transactional: o.pebble}
-		dir := fmt.Sprintf("/state/%s/%d_0", o.appID, st.ID)
-		env.DB = d.dbOpener(dir)
-		task, err := engine.NewTask(d.g, st.ID, 0, engine.Config{
-			ApplicationID:                  o.appID,
-			Collector:                      d,
-			Stores:                         env,
-			WallClock:                      d.now,
-			ContinueOnDeserializationError: o.continueOnDe,
-		})
-		if err != nil {
-			d.Close()
-			return nil, fmt.Errorf("testdriver: %w", err)
-		}
-		d.tasks = append(d.tasks, task)
-		for _, topic := range st.SourceTopics {
-			d.byTopic[topic] = task
+		for p := int32(0); p < d.taskCounts[st.ID]; p++ {
+			d.tasks = append(d.tasks, nil)
+			if err := d.startTask(len(d.tasks)-1, st.ID, p); err != nil {
+				d.Close()
+				return nil, err
+			}
 		}
 	}
-	for _, task := range d.tasks {
-		if err := task.Init(); err != nil {
-			d.Close()
-			return nil, fmt.Errorf("testdriver: %w", err)
-		}
-	}
+	d.current = -1
 	return d, nil
 }
 
-func (d *Driver) dbOpener(dir string) func() (*state.DB, error) {
-	var db *state.DB
-	return func() (*state.DB, error) {
-		if db != nil {
-			return db, nil
+// layout works out the partitions of every topic the topology reads, and
+// the tasks, as the runtime does from the source topics' partitions.
+func (d *Driver) layout() error {
+	external := map[string]int32{}
+	for _, st := range d.g.Subtopologies {
+		for _, t := range st.SourceTopics {
+			if !d.g.IsInternal(t) {
+				external[t] = d.partitionsOf(t)
+			}
 		}
-		var err error
-		db, err = state.OpenDB(dir, state.DBOptions{FS: d.fs})
-		if err == nil {
-			d.dbs = append(d.dbs, db)
+	}
+	counts, tasks, err := topics.PartitionCounts(d.g, external)
+	if err != nil {
+		return err
+	}
+	d.counts = counts
+	maps.Copy(d.counts, d.opts.topicPartitions)
+	d.taskCounts = tasks
+	for _, st := range d.g.Subtopologies {
+		for _, name := range st.Stores {
+			if d.g.Store(name).Builder.Logged() {
+				cl := engine.ChangelogTopic(d.opts.appID, name)
+				d.changelogs[cl] = true
+				d.counts[cl] = tasks[st.ID]
+			}
 		}
-		return db, err
 	}
-}
-
-// Send implements engine.Collector: sinks write here.
-func (d *Driver) Send(topic string, key, value []byte, timestamp int64, headers []processor.Header) error {
-	r := engine.RawRecord{Topic: topic, Timestamp: timestamp, Headers: slices.Clone(headers)}
-	buf := d.alloc(len(key) + len(value))
-	if key != nil {
-		r.Key = buf[:len(key):len(key)]
-		copy(r.Key, key)
-	}
-	if value != nil {
-		r.Value = buf[len(key):]
-		copy(r.Value, value)
-	}
-	if d.byTopic[topic] != nil {
-		r.Offset = d.nextOffset(topic)
-		d.pending = append(d.pending, r)
-	}
-	if !d.g.IsInternal(topic) {
-		q := d.outputs[topic]
-		if q == nil {
-			q = &queue{}
-			d.outputs[topic] = q
+	for _, st := range d.g.Subtopologies {
+		for _, name := range st.SourceTopics {
+			tp := d.topic(name)
+			tp.read = make([]*readPart, tp.partitions)
+			for p := range tp.read {
+				tp.read[p] = &readPart{}
+			}
 		}
-		q.recs = append(q.recs, r)
 	}
 	return nil
 }
 
-// alloc returns n bytes of their own, never nil.
-func (d *Driver) alloc(n int) []byte {
-	const block = 16 << 10
-	if n > block/8 {
-		return make([]byte, n)
+func (d *Driver) partitionsOf(topic string) int32 {
+	if n, ok := d.opts.topicPartitions[topic]; ok {
+		return n
 	}
-	if n > len(d.arena) {
-		d.arena = make([]byte, block)
-	}
-	b := d.arena[:n:n]
-	d.arena = d.arena[n:]
-	return b
+	return d.opts.partitions
 }
 
-func (d *Driver) nextOffset(topic string) int64 {
-	off := d.offsets[topic]
-	d.offsets[topic] = off + 1
-	return off
+func (d *Driver) taskDir(id processor.TaskID) string {
+	return fmt.Sprintf("/state/%s/%s", d.opts.appID, id)
 }
 
-// pipe processes one input record to completion: everything it causes in
-// downstream sub-topologies, then a commit (store flush) of every task.
+// startTask opens task (sub, partition) as slot i of d.tasks: it opens the
+// stores, restores them from their changelogs, starts the processors and
+// hands the task what it reads from its committed offsets on.
+func (d *Driver) startTask(i, sub int, partition int32) error {
+	d.cfg.WallClock = d.now
+	t, err := engine.NewTask(d.g, sub, partition, d.cfg)
+	if err != nil {
+		return err
+	}
+	if err := d.restore(t); err != nil {
+		t.Close()
+		return err
+	}
+	d.tasks[i] = t
+	d.current = i
+	for _, cl := range t.Changelogs() {
+		cl.HostData = d.topic(cl.Topic)
+	}
+	for _, in := range t.Inputs() {
+		rp := d.topics[in.Topic].read[partition]
+		rp.task, rp.in = i, in
+		in.HostData = rp
+		for i := range rp.log {
+			raw := rp.log[i].raw(in.Topic)
+			in.Add(&raw)
+		}
+	}
+	if err := t.Start(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// restore replays the changelogs of t's logged stores into them, from where
+// each store's database stands (the start, for in-memory stores).
+func (d *Driver) restore(t *engine.Task) error {
+	for _, cl := range t.Changelogs() {
+		tp := d.topics[cl.Topic]
+		if tp == nil {
+			continue
+		}
+		from, err := t.RestoreFrom(cl)
+		if err != nil {
+			return err
+		}
+		batch := d.restoreBuf[:0]
+		last := int64(-1)
+		for _, r := range tp.view.recs {
+			if r.partition == cl.Partition && r.offset >= from {
+				batch = append(batch, engine.ChangelogRecord{Key: r.key, Value: r.value, Timestamp: r.ts, Headers: r.headers, Offset: r.offset})
+				last = r.offset
+			}
+		}
+		d.restoreBuf = batch[:0]
+		if len(batch) == 0 {
+			continue
+		}
+		if err := t.Restore(cl, batch); err != nil {
+			return err
+		}
+		if err := t.RestoreDone(cl, last); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pipe adds one record piped into a source topic, routed to its partition
+// by key, and processes what is ready; it commits when WithCommitEvery says.
 func (d *Driver) pipe(r *engine.RawRecord) error {
 	if d.closed {
 		return errors.New("testdriver: driver is closed")
 	}
-	task := d.byTopic[r.Topic]
-	if task == nil {
-		return fmt.Errorf("testdriver: topic %q is not read by the topology (it reads %v)", r.Topic, d.sourceTopics())
+	tp := d.lastPiped
+	if tp == nil || tp.name != r.Topic {
+		tp = d.topics[r.Topic]
+		if tp == nil || tp.read == nil || d.g.IsInternal(r.Topic) {
+			return fmt.Errorf("testdriver: topic %q is not read by the topology (it reads %v)", r.Topic, d.sourceTopics())
+		}
+		d.lastPiped = tp
 	}
-	r.Offset = d.nextOffset(r.Topic)
-	if err := task.Process(r); err != nil {
-		d.dropPending()
+	d.add(tp, -1, r.Key, r.Value, r.Timestamp, r.Headers, -1, false)
+	d.sinceCommit++
+	if _, err := d.run(); err != nil {
 		return err
 	}
-	return d.settle()
-}
-
-// settle processes pending internal records and flushes, until quiet.
-func (d *Driver) settle() error {
-	for {
-		// Processing appends to pending: walk it by index.
-		for d.head < len(d.pending) {
-			r := d.pending[d.head]
-			d.head++
-			if err := d.byTopic[r.Topic].Process(&r); err != nil {
-				d.dropPending()
-				return err
-			}
-		}
-		d.dropPending()
-		for _, task := range d.tasks {
-			if err := task.Flush(); err != nil {
-				return fmt.Errorf("testdriver: %w", err)
-			}
-		}
-		if len(d.pending) == 0 {
-			return d.commit()
-		}
-	}
-}
-
-// commit applies the stores' transaction buffers.
-func (d *Driver) commit() error {
-	for _, task := range d.tasks {
-		for _, s := range task.Stores() {
-			if x := s.Txn(); x != nil {
-				if err := x.Commit(); err != nil {
-					return fmt.Errorf("testdriver: commit store %q: %w", s.Name(), err)
-				}
-			}
-		}
+	if d.opts.commitEvery > 0 && d.sinceCommit >= d.opts.commitEvery {
+		return d.commit()
 	}
 	return nil
 }
 
-// dropPending empties pending, keeping its capacity.
-func (d *Driver) dropPending() {
-	clear(d.pending)
-	d.pending, d.head = d.pending[:0], 0
+// run processes what the tasks have ready until none has more, and returns
+// how many records that was. Records written to topics the topology reads
+// reach their task at once: one call processes a piped record to the end
+// of everything it causes.
+//
+// A processing error is returned as it is: the driver does not rewind,
+// the record counts as processed and what it did before failing stays, as
+// in Kafka's TopologyTestDriver. Crash shows what a restarted runtime would
+// do instead.
+func (d *Driver) run() (int, error) {
+	total := 0
+	for {
+		n := 0
+		for i, t := range d.tasks {
+			if t.Buffered() == 0 {
+				continue
+			}
+			d.current = i
+			k, err := t.ProcessReady(d.now, 0)
+			n += k
+			if err != nil {
+				// A processor.Error: it names the task, node and record.
+				return total + n, err
+			}
+		}
+		total += n
+		if n == 0 {
+			return total, nil
+		}
+	}
+}
+
+// commit runs the engine's commit sequence over every task. Flushed caches
+// forward updates, which may reach topics the topology reads: those are
+// processed, and the caches flushed again, before the commit.
+func (d *Driver) commit() error {
+	for {
+		for i, t := range d.tasks {
+			d.current = i
+			if err := t.Flush(); err != nil {
+				return err
+			}
+		}
+		n, err := d.run()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	d.group.Tasks = d.tasks
+	if _, err := d.group.Commit(context.Background(), host{d}); err != nil {
+		return err
+	}
+	d.sinceCommit, d.lastCommit = 0, d.now
+	return nil
+}
+
+// Commit commits every task now: caches are flushed, and what the tasks
+// wrote becomes readable.
+func (d *Driver) Commit() {
+	d.t.Helper()
+	if err := d.commit(); err != nil {
+		d.t.Fatalf("%v", err)
+	}
 }
 
 func (d *Driver) sourceTopics() []string {
 	var ts []string
-	for t := range d.byTopic {
-		if !d.g.IsInternal(t) {
-			ts = append(ts, t)
+	for _, st := range d.g.Subtopologies {
+		for _, t := range st.SourceTopics {
+			if !d.g.IsInternal(t) {
+				ts = append(ts, t)
+			}
 		}
 	}
 	sort.Strings(ts)
 	return ts
 }
 
-// AdvanceWallClockTime moves the wall clock forward by by and runs the
-// wall-clock punctuators that come due.
+// AdvanceWallClockTime moves the wall clock forward by by, runs the
+// wall-clock punctuators that come due and processes what is ready (records
+// a task held back under WithMaxTaskIdle, say); then it commits, unless
+// WithCommitInterval asks for more time since the last commit.
 func (d *Driver) AdvanceWallClockTime(by time.Duration) {
 	d.t.Helper()
 	if err := d.TryAdvanceWallClockTime(by); err != nil {
@@ -282,22 +360,60 @@ func (d *Driver) AdvanceWallClockTime(by time.Duration) {
 
 // TryAdvanceWallClockTime is AdvanceWallClockTime returning the error.
 func (d *Driver) TryAdvanceWallClockTime(by time.Duration) error {
+	if d.closed {
+		return errors.New("testdriver: driver is closed")
+	}
 	d.now += by.Milliseconds()
-	for _, task := range d.tasks {
-		if err := task.AdvanceWallClock(d.now); err != nil {
+	for i, t := range d.tasks {
+		d.current = i
+		if err := t.AdvanceWallClock(d.now); err != nil {
 			return err
 		}
 	}
-	return d.settle()
+	if _, err := d.run(); err != nil {
+		return err
+	}
+	if d.opts.commitInterval <= 0 || d.now-d.lastCommit >= d.opts.commitInterval.Milliseconds() {
+		return d.commit()
+	}
+	return nil
 }
 
 // WallClockTime is the driver's current wall-clock time.
 func (d *Driver) WallClockTime() time.Time { return time.UnixMilli(d.now) }
 
+// Tasks returns the ids of the driver's tasks: one per subtopology and
+// partition of its source topics, as the runtime makes them.
+func (d *Driver) Tasks() []processor.TaskID {
+	ids := make([]processor.TaskID, len(d.tasks))
+	for i, t := range d.tasks {
+		ids[i] = t.ID
+	}
+	return ids
+}
+
+// StreamTime returns the stream time of task id (the largest timestamp it
+// processed, -1 before any), and false if there is no such task.
+func (d *Driver) StreamTime(id processor.TaskID) (int64, bool) {
+	if t := d.task(id); t != nil {
+		return t.StreamTime(), true
+	}
+	return 0, false
+}
+
+func (d *Driver) task(id processor.TaskID) *engine.Task {
+	for _, t := range d.tasks {
+		if t.ID == id {
+			return t
+		}
+	}
+	return nil
+}
+
 // DroppedRecords returns how many records the topology dropped on purpose,
 // by reason ("null-key", "null-value", "deserialization-error").
 func (d *Driver) DroppedRecords() map[string]int64 {
-	out := map[string]int64{}
+	out := maps.Clone(d.dropped)
 	for _, task := range d.tasks {
 		for k, v := range task.Dropped() {
 			out[k] += v
@@ -306,7 +422,9 @@ func (d *Driver) DroppedRecords() map[string]int64 {
 	return out
 }
 
-// StateStore returns the store named name, or nil if there is none.
+// StateStore returns the store named name of the first task that has it
+// (partition 0 of its subtopology), or nil if there is none. A crash
+// replaces the stores: get them again after one.
 func (d *Driver) StateStore(name string) processor.StateStore {
 	for _, task := range d.tasks {
 		if s := task.Store(name); s != nil {
@@ -316,21 +434,45 @@ func (d *Driver) StateStore(name string) processor.StateStore {
 	return nil
 }
 
+// StateStoreAt returns the store named name of the task on partition, or
+// nil.
+func (d *Driver) StateStoreAt(name string, partition int32) processor.StateStore {
+	for _, task := range d.tasks {
+		if task.ID.Partition != partition {
+			continue
+		}
+		if s := task.Store(name); s != nil {
+			return s.Typed()
+		}
+	}
+	return nil
+}
+
 // storeGetter lets state.GetKeyValueStore find the driver's stores.
-type storeGetter struct{ d *Driver }
+type storeGetter struct {
+	d         *Driver
+	partition int32
+}
 
 func (g storeGetter) StateStore(name string) (processor.StateStore, error) {
-	if s := g.d.StateStore(name); s != nil {
+	if s := g.d.StateStoreAt(name, g.partition); s != nil {
 		return s, nil
 	}
 	return nil, fmt.Errorf("testdriver: %w: %q", state.ErrUnknownStore, name)
 }
 
-// KeyValueStore returns the typed key-value store named name; a missing
-// store or one of other types fails the test.
+// KeyValueStore returns the typed key-value store named name (of partition
+// 0); a missing store or one of other types fails the test.
 func KeyValueStore[K, V any](d *Driver, name string) *state.KeyValueStore[K, V] {
 	d.t.Helper()
-	s, err := state.GetKeyValueStore[K, V](storeGetter{d}, name)
+	return KeyValueStoreAt[K, V](d, name, 0)
+}
+
+// KeyValueStoreAt returns the typed key-value store named name of the task
+// on partition.
+func KeyValueStoreAt[K, V any](d *Driver, name string, partition int32) *state.KeyValueStore[K, V] {
+	d.t.Helper()
+	s, err := state.GetKeyValueStore[K, V](storeGetter{d, partition}, name)
 	if err != nil {
 		d.t.Fatalf("%v", err)
 	}
@@ -345,10 +487,43 @@ func (d *Driver) Close() error {
 	d.closed = true
 	var errs []error
 	for _, task := range d.tasks {
-		errs = append(errs, task.Close())
-	}
-	for _, db := range d.dbs {
-		errs = append(errs, db.Close())
+		if task != nil {
+			errs = append(errs, task.Close())
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// host is the engine's Collector and Committer for the driver's tasks: it
+// writes to the driver's topics, and commits by making them readable.
+type host struct{ d *Driver }
+
+func (h host) Send(topic string, key, value []byte, timestamp int64, headers []processor.Header) error {
+	d := h.d
+	tp := d.lastTP
+	if topic != d.lastTopic || tp == nil {
+		tp = d.topic(topic)
+		d.lastTopic, d.lastTP = topic, tp
+	}
+	d.add(tp, -1, key, value, timestamp, headers, d.current, true)
+	return nil
+}
+
+func (h host) SendChangelog(cl *engine.Changelog, key, value []byte, timestamp int64, headers []processor.Header) error {
+	d := h.d
+	d.add(cl.HostData.(*topic), cl.Partition, key, value, timestamp, headers, d.current, true)
+	return nil
+}
+
+func (h host) Commit(_ context.Context, offsets []engine.Offset) (bool, error) {
+	h.d.settleTopics(offsets)
+	return true, nil
+}
+
+func (h host) ChangelogOffset(cl *engine.Changelog) (int64, bool) {
+	tp := cl.HostData.(*topic)
+	if tp.next[cl.Partition] == 0 {
+		return 0, false
+	}
+	return tp.next[cl.Partition] - 1, true
 }

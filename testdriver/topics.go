@@ -144,13 +144,16 @@ func (in *TestInputTopic[K, V]) must(err error) {
 	}
 }
 
-// TestOutputTopic reads, with typed serdes, what sinks wrote to one topic.
-// Each record is read once.
+// TestOutputTopic reads, with typed serdes, what sinks wrote to one topic,
+// or the changes a store logged to its changelog topic
+// ("<application id>-<store>-changelog"). Each record is read once; readers
+// of one topic share the position.
 type TestOutputTopic[K, V any] struct {
 	d     *Driver
 	topic string
 	ks    serde.Serde[K]
 	vs    serde.Serde[V]
+	v     *view // once looked up
 }
 
 // OutputTopic returns a reader of topic with the given serdes.
@@ -162,55 +165,105 @@ func OutputTopic[K, V any](d *Driver, topic string, keySerde serde.Serde[K], val
 	return &TestOutputTopic[K, V]{d: d, topic: topic, ks: keySerde, vs: valueSerde}
 }
 
-func (o *TestOutputTopic[K, V]) queue() *queue {
-	q := o.d.outputs[o.topic]
-	if q == nil {
-		q = &queue{}
-		o.d.outputs[o.topic] = q
+func (o *TestOutputTopic[K, V]) view() (*view, error) {
+	if o.v != nil {
+		return o.v, nil
 	}
-	return q
+	tp := o.d.topic(o.topic)
+	if tp.view == nil {
+		return nil, fmt.Errorf("testdriver: topic %q is internal to the topology: read what it feeds instead", o.topic)
+	}
+	o.v = tp.view
+	return o.v, nil
 }
 
 // QueueSize is the number of records not yet read.
 func (o *TestOutputTopic[K, V]) QueueSize() int {
-	q := o.queue()
-	return len(q.recs) - q.head
+	v, err := o.view()
+	if err != nil {
+		return 0
+	}
+	return v.stable - v.head
 }
 
 // IsEmpty reports whether every record has been read.
 func (o *TestOutputTopic[K, V]) IsEmpty() bool { return o.QueueSize() == 0 }
 
 // TryReadRecord reads the next record, with its timestamp, headers and null
-// flags.
+// flags. Records become readable when the commit after them happened (see
+// WithCommitEvery).
 func (o *TestOutputTopic[K, V]) TryReadRecord() (processor.Record[K, V], error) {
-	var rec processor.Record[K, V]
-	q := o.queue()
-	if q.head == len(q.recs) {
-		return rec, fmt.Errorf("testdriver: output topic %q is empty", o.topic)
+	r, err := o.TryReadOutputRecord()
+	return r.Record, err
+}
+
+// OutputRecord is a record read from an output topic, with the partition
+// and offset it was written at.
+type OutputRecord[K, V any] struct {
+	processor.Record[K, V]
+	Partition int32
+	Offset    int64
+}
+
+// TryReadOutputRecord reads the next record with its partition and offset.
+func (o *TestOutputTopic[K, V]) TryReadOutputRecord() (OutputRecord[K, V], error) {
+	var out OutputRecord[K, V]
+	v, err := o.view()
+	if err != nil {
+		return out, err
 	}
-	r := q.recs[q.head]
-	q.recs[q.head] = engine.RawRecord{}
-	q.head++
-	if q.head == len(q.recs) {
-		q.recs, q.head = q.recs[:0], 0
+	if v.head == v.stable {
+		return out, fmt.Errorf("testdriver: output topic %q is empty", o.topic)
 	}
-	rec.Timestamp = r.Timestamp
-	if len(r.Headers) > 0 {
-		h := processor.Headers(r.Headers)
+	r := v.recs[v.head]
+	v.head++
+	if !v.changelog {
+		// A plain output topic is read once: what was read goes.
+		v.recs[v.head-1] = record{}
+		if v.head == len(v.recs) {
+			v.recs, v.stable, v.head = v.recs[:0], 0, 0
+		}
+	}
+	out.Partition, out.Offset = r.partition, r.offset
+	rec := &out.Record
+	rec.Timestamp = r.ts
+	if len(r.headers) > 0 {
+		h := processor.Headers(r.headers)
 		rec.Headers = &h
 	}
-	var err error
-	if r.Key == nil {
+	if r.key == nil {
 		rec.NullKey = true
-	} else if rec.Key, err = o.ks.Deserialize(o.topic, r.Key); err != nil {
-		return rec, fmt.Errorf("testdriver: output topic %q: key: %w", o.topic, err)
+	} else if rec.Key, err = o.ks.Deserialize(o.topic, r.key); err != nil {
+		return out, fmt.Errorf("testdriver: output topic %q: key: %w", o.topic, err)
 	}
-	if r.Value == nil {
+	if r.value == nil {
 		rec.NullValue = true
-	} else if rec.Value, err = o.vs.Deserialize(o.topic, r.Value); err != nil {
-		return rec, fmt.Errorf("testdriver: output topic %q: value: %w", o.topic, err)
+	} else if rec.Value, err = o.vs.Deserialize(o.topic, r.value); err != nil {
+		return out, fmt.Errorf("testdriver: output topic %q: value: %w", o.topic, err)
 	}
-	return rec, nil
+	return out, nil
+}
+
+// ReadOutputRecord reads the next record with its partition and offset; an
+// empty topic fails the test.
+func (o *TestOutputTopic[K, V]) ReadOutputRecord() OutputRecord[K, V] {
+	o.d.t.Helper()
+	r, err := o.TryReadOutputRecord()
+	if err != nil {
+		o.d.t.Fatalf("%v", err)
+	}
+	return r
+}
+
+// ReadOutputRecordsToList reads every remaining record with its partition
+// and offset.
+func (o *TestOutputTopic[K, V]) ReadOutputRecordsToList() []OutputRecord[K, V] {
+	o.d.t.Helper()
+	var out []OutputRecord[K, V]
+	for !o.IsEmpty() {
+		out = append(out, o.ReadOutputRecord())
+	}
+	return out
 }
 
 // ReadRecord reads the next record; an empty topic fails the test.

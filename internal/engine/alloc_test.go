@@ -45,11 +45,11 @@ func TestStatelessAllocs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			task, err := engine.NewTask(engine.GraphOf(topo), 0, 0, engine.Config{Collector: nopCollector{}})
+			task, err := engine.NewTask(engine.GraphOf(topo), 0, 0, engine.Config{Collector: nopCollector{}, InMemory: true})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := task.Init(); err != nil {
+			if err := task.Start(); err != nil {
 				t.Fatal(err)
 			}
 			r := &engine.RawRecord{Topic: "in", Key: make([]byte, 8), Value: make([]byte, 8)}

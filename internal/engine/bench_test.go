@@ -12,6 +12,9 @@ import (
 type nopCollector struct{}
 
 func (nopCollector) Send(string, []byte, []byte, int64, []processor.Header) error { return nil }
+func (nopCollector) SendChangelog(*engine.Changelog, []byte, []byte, int64, []processor.Header) error {
+	return nil
+}
 
 // BenchmarkHops measures the engine alone, without the test driver: a source
 // (int64 keys and values), n stateless operations and a sink writing to a
@@ -48,11 +51,11 @@ func BenchmarkHops(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			task, err := engine.NewTask(engine.GraphOf(topo), 0, 0, engine.Config{Collector: nopCollector{}})
+			task, err := engine.NewTask(engine.GraphOf(topo), 0, 0, engine.Config{Collector: nopCollector{}, InMemory: true})
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := task.Init(); err != nil {
+			if err := task.Start(); err != nil {
 				b.Fatal(err)
 			}
 			r := &engine.RawRecord{Topic: "in", Key: make([]byte, 8), Value: make([]byte, 8)}

@@ -1,7 +1,24 @@
-// Package engine holds the graph behind a topology and the task that runs
-// one subtopology on one partition. The runtime and the test driver both run
-// topologies through Task, so what the test driver checks is what the
-// runtime executes.
+// Package engine holds the graph behind a topology and the one task
+// lifecycle that the runtime and the test driver both run, so that what the
+// test driver checks is what the runtime executes. The runtime and the
+// driver are hosts: they move bytes in (queueing fetched records in a task's
+// Inputs) and out (the Collector), and do the steps of a commit that depend
+// on where records go (the Committer). Everything between is here:
+//
+//   - NewTask opens a task's stores as one stack for both hosts (stores.go):
+//     cache, changelog layer, transaction buffer over Pebble, Pebble or
+//     memory. Stores live without processors until Start builds them, so a
+//     task's state can exist alone (a standby's, later).
+//   - Restore replays a store's changelog records into it, from the offset
+//     its database recorded (restore.go).
+//   - ProcessReady picks the next record across a task's inputs by lowest
+//     head timestamp, as Kafka Streams' PartitionGroup, waiting for empty
+//     inputs up to MaxTaskIdle (chooser.go); it keeps stream time and runs
+//     stream-time punctuators, AdvanceWallClock the wall-clock ones
+//     (punctuate.go). Dropped records are counted per task.
+//   - Group.Commit runs the commit sequence over the tasks that commit
+//     together: flush caches, the host's commit, apply transaction buffers,
+//     record changelog offsets (commit.go).
 //
 // A Node carries a BuildFunc. When a task starts it builds its nodes from the
 // sinks up: each BuildFunc receives the already built children and asserts

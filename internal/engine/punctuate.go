@@ -50,6 +50,7 @@ func (t *Task) punctuate(typ processor.PunctuationType, now int64) error {
 		}
 		t.node = s.node
 		t.ts = now
+		t.dirty = true
 		err := s.fn(now)
 		t.node = ""
 		if err != nil {

@@ -3,7 +3,9 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"time"
 
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/state"
@@ -32,41 +34,62 @@ type Receiver[K, V any] interface {
 	Process(rec processor.Record[K, V]) error
 }
 
-// Collector takes what sinks write. key and value are nil for nulls and may
-// be reused by the caller once Send returns: the collector copies them.
-// topic is the topic's name in the graph (internal topics without the
-// application id prefix).
-type Collector interface {
-	Send(topic string, key, value []byte, timestamp int64, headers []processor.Header) error
-}
-
-// Config is what a task needs from whoever runs it.
+// Config is what a task needs from whoever runs it. One Config serves every
+// task of a host.
 type Config struct {
 	ApplicationID string
-	Collector     Collector
-	Stores        *state.Env
+	// Collector takes what the task sends: sink records and store changes.
+	Collector Collector
+	// InMemory keeps every store of the task in memory, whatever its
+	// builder asks for (the test driver's default).
+	InMemory bool
+	// OpenDB opens the Pebble database of task id, on the first use by a
+	// persistent store. The task closes it after its stores.
+	OpenDB func(id processor.TaskID) (*state.DB, error)
 	// WallClock is the wall-clock time when the task starts, in
 	// milliseconds.
 	WallClock int64
+	// MaxTaskIdle is how long a task whose input partitions are not all
+	// buffered waits for the empty ones before it processes the others
+	// (max.task.idle.ms); see Task.ProcessReady. Default 0: no wait.
+	MaxTaskIdle time.Duration
 	// ContinueOnDeserializationError drops (and counts) records the source
-	// serdes cannot read instead of failing the task.
+	// serdes cannot read instead of failing the task, as Kafka Streams'
+	// LogAndContinueExceptionHandler.
 	ContinueOnDeserializationError bool
+	// Logger receives a line per record dropped for a deserialization
+	// error; nil logs nothing.
+	Logger *slog.Logger
 }
 
-// Task runs one subtopology on one partition. It is driven by one goroutine.
+// Task runs one subtopology on one partition: its stores, its inputs, the
+// record chooser over them, its processors, punctuation and drop counts.
+// It is driven by one goroutine.
+//
+// A task's life: NewTask opens its stores; the host restores them from their
+// changelogs (Changelogs, RestoreFrom, Restore, RestoreDone); Start builds and
+// initializes the processors. The host then queues fetched records in the
+// task's Inputs, calls ProcessReady and AdvanceWallClock, and commits the
+// tasks it runs together with Commit. Close drops whatever was not
+// committed: a task that must rewind (an aborted transaction, a crash in the
+// test driver) is closed and opened again, and restores what committed.
+// Stores can live without processors: a task that is never started is a
+// task's state alone (a standby's, later).
 type Task struct {
 	ID  processor.TaskID
 	Sub *Subtopology
 
-	graph   *Graph
-	cfg     Config
-	sources map[string]RawSource
-	// The source of the topic last processed.
-	lastTopic  string
-	lastSource RawSource
-	instances  []Instance
-	stores     map[string]state.Store
-	storeList  []state.Store
+	graph     *Graph
+	cfg       Config
+	idle      int64
+	inputs    []*Input
+	buffered  int
+	instances []Instance
+	stores    map[string]state.Store
+	storeList []state.Store
+	// changelogs are those of the logged stores, in storeList order.
+	changelogs []*Changelog
+	db         *state.DB
 
 	// The record being processed.
 	meta    processor.RecordMetadata
@@ -81,15 +104,22 @@ type Task struct {
 	streamSch  []*schedule
 	wallSch    []*schedule
 
+	// dirty says whether the task processed or punctuated since its last
+	// commit.
+	dirty   bool
+	started bool
 	dropped map[string]int64
 	closed  bool
 }
 
-// NewTask builds the nodes and opens the stores of subtopology sub for
-// partition. Call Init before processing.
+// NewTask opens the stores of subtopology sub for partition. The task has
+// no processors until Start.
 func NewTask(g *Graph, sub int, partition int32, cfg Config) (*Task, error) {
 	if !g.built {
 		return nil, errors.New("engine: graph is not built")
+	}
+	if sub < 0 || sub >= len(g.Subtopologies) {
+		return nil, fmt.Errorf("engine: no subtopology %d (the graph has %d)", sub, len(g.Subtopologies))
 	}
 	st := g.Subtopologies[sub]
 	t := &Task{
@@ -97,28 +127,33 @@ func NewTask(g *Graph, sub int, partition int32, cfg Config) (*Task, error) {
 		Sub:        st,
 		graph:      g,
 		cfg:        cfg,
-		sources:    map[string]RawSource{},
+		idle:       cfg.MaxTaskIdle.Milliseconds(),
 		stores:     map[string]state.Store{},
 		streamTime: -1,
 		wallClock:  cfg.WallClock,
 		dropped:    map[string]int64{},
 	}
-	env := cfg.Stores
-	if env == nil {
-		env = &state.Env{InMemory: true}
+	for _, topic := range st.SourceTopics {
+		t.inputs = append(t.inputs, &Input{Topic: topic, Partition: partition, task: t, deadline: -1})
 	}
-	env.TaskID = t.ID
-	env.ApplicationID = cfg.ApplicationID
-	env.RecordTime = t.RecordTimestamp
-	for _, name := range st.Stores {
-		s, err := g.stores[name].Builder.Build(env)
-		if err != nil {
-			t.closeStores()
-			return nil, fmt.Errorf("engine: task %s: open store %q: %w", t.ID, name, err)
-		}
-		t.stores[name] = s
-		t.storeList = append(t.storeList, s)
+	if err := t.openStores(); err != nil {
+		t.closeStores()
+		return nil, err
 	}
+	return t, nil
+}
+
+// Start builds the processors, from the sinks up, and initializes them,
+// sources first. Restore the stores before: processors may read them in
+// Init.
+func (t *Task) Start() error {
+	if t.closed {
+		return fmt.Errorf("engine: task %s is closed", t.ID)
+	}
+	if t.started {
+		return nil
+	}
+	st := t.Sub
 	built := map[*Node]any{}
 	t.instances = make([]Instance, len(st.Nodes))
 	for i := len(st.Nodes) - 1; i >= 0; i-- {
@@ -129,23 +164,20 @@ func NewTask(g *Graph, sub int, partition int32, cfg Config) (*Task, error) {
 		}
 		inst, err := n.Build(t, n, children)
 		if err != nil {
-			t.closeStores()
-			return nil, fmt.Errorf("engine: task %s: build %q: %w", t.ID, n.Name, err)
+			return fmt.Errorf("engine: task %s: build %q: %w", t.ID, n.Name, err)
 		}
 		built[n] = inst.Receiver
 		t.instances[i] = inst
 		if n.Kind == KindSource {
 			src := inst.Receiver.(RawSource)
 			for _, topic := range n.Topics {
-				t.sources[topic] = src
+				if in := t.Input(topic); in != nil {
+					in.src = src
+				}
 			}
 		}
 	}
-	return t, nil
-}
-
-// Init initializes the processors, sources first.
-func (t *Task) Init() error {
+	t.started = true
 	for i, inst := range t.instances {
 		if inst.Init == nil {
 			continue
@@ -160,20 +192,15 @@ func (t *Task) Init() error {
 	return nil
 }
 
-// Process runs one input record through the subtopology.
-func (t *Task) Process(r *RawRecord) error {
-	// Records come in runs of one topic: look the source up once a run.
-	if r.Topic != t.lastTopic || t.lastSource == nil {
-		src := t.sources[r.Topic]
-		if src == nil {
-			return fmt.Errorf("engine: task %s has no source for topic %q", t.ID, r.Topic)
-		}
-		t.lastTopic, t.lastSource = r.Topic, src
+// process runs one input record through the subtopology from src.
+func (t *Task) process(src RawSource, r *RawRecord) error {
+	if src == nil {
+		return fmt.Errorf("engine: task %s is not started", t.ID)
 	}
-	src := t.lastSource
 	t.meta = processor.RecordMetadata{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
 	t.hasMeta = true
 	t.ts = r.Timestamp
+	t.dirty = true
 	if r.Timestamp > t.streamTime {
 		t.streamTime = r.Timestamp
 	}
@@ -201,11 +228,18 @@ func (t *Task) RecordTimestamp() int64 { return t.ts }
 // StreamTime is the largest timestamp the task has processed, -1 before any.
 func (t *Task) StreamTime() int64 { return t.streamTime }
 
+// WallClock is the task's wall-clock time (ms), as its host last moved it.
+func (t *Task) WallClock() int64 { return t.wallClock }
+
 // Store returns the task's store named name, or nil.
 func (t *Task) Store(name string) state.Store { return t.stores[name] }
 
 // Stores returns the task's stores in the order they were opened.
 func (t *Task) Stores() []state.Store { return t.storeList }
+
+// Dirty reports whether the task processed a record or ran a punctuator
+// since its last commit.
+func (t *Task) Dirty() bool { return t.dirty }
 
 // Flush flushes every store: cached writes go down through changelogging.
 // A cache forwards what it flushes, which can dirty the cache of a store
@@ -220,7 +254,7 @@ func (t *Task) Flush() error {
 		}
 		dirty := ""
 		for _, s := range t.storeList {
-			if d, ok := s.(interface{ Dirty() bool }); ok && d.Dirty() {
+			if s.Dirty() {
 				dirty = s.Name()
 				break
 			}
@@ -238,10 +272,19 @@ func (t *Task) Flush() error {
 func (t *Task) Dropped() map[string]int64 { return t.dropped }
 
 // DropRecord counts a dropped record. Processors reach it through their
-// context.
-func (t *Task) DropRecord(reason string) { t.dropped[reason]++ }
+// context. A record dropped because it could not be read is logged too, as
+// Kafka Streams' LogAndContinueExceptionHandler does.
+func (t *Task) DropRecord(reason string) {
+	t.dropped[reason]++
+	if reason == DropDeserialization && t.cfg.Logger != nil && t.hasMeta {
+		t.cfg.Logger.Warn("dropped a record its source serdes cannot read", "task", t.ID.String(), "topic", t.meta.Topic, "partition", t.meta.Partition, "offset", t.meta.Offset)
+	}
+}
 
-// Close closes the processors, then the stores. It does not flush.
+// Close closes the processors, then the stores and the task's database. It
+// does not flush: what was not committed is dropped (cached writes, the
+// transaction buffer, in-memory stores), and the next task opened on the
+// same state restores what committed from the changelogs.
 func (t *Task) Close() error {
 	if t.closed {
 		return nil
@@ -264,6 +307,11 @@ func (t *Task) closeStores() error {
 	for _, s := range t.storeList {
 		if err := s.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("engine: task %s: close store %q: %w", t.ID, s.Name(), err))
+		}
+	}
+	if t.db != nil {
+		if err := t.db.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("engine: task %s: close database: %w", t.ID, err))
 		}
 	}
 	return errors.Join(errs...)

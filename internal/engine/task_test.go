@@ -19,11 +19,11 @@ func TestZombieWritesToClosedStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	task, err := engine.NewTask(engine.GraphOf(topo), 0, 0, engine.Config{Collector: nopCollector{}})
+	task, err := engine.NewTask(engine.GraphOf(topo), 0, 0, engine.Config{Collector: nopCollector{}, InMemory: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := task.Init(); err != nil {
+	if err := task.Start(); err != nil {
 		t.Fatal(err)
 	}
 	rec := &engine.RawRecord{Topic: "in", Key: []byte("k"), Value: []byte("v")}

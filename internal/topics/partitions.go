@@ -9,6 +9,14 @@ import (
 	"github.com/samsa-go/samsa/internal/engine"
 )
 
+// PartitionCounts works out the partition count of every topic g reads,
+// keyed by graph name, and the task count of every sub-topology, from the
+// counts of the external source topics, as Setup does against a cluster.
+// The test driver lays out its in-memory topics with it.
+func PartitionCounts(g *engine.Graph, external map[string]int32) (map[string]int32, []int32, error) {
+	return resolve(g, external)
+}
+
 // resolve works out the partition count of every topic g reads, keyed by
 // graph name, from the counts of the external topics, and the task count of
 // every sub-topology.

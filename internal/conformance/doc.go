@@ -1,0 +1,7 @@
+// Package conformance holds, in its tests, the proof that the test driver
+// and the runtime are one engine: the same topologies, fed the same
+// records, run once through testdriver and once through runtime on an
+// in-process Kafka (kfake), must write the same records, with the same
+// timestamps, to their output topics and changelogs. A new operator joins
+// by adding a case to the table in conformance_test.go.
+package conformance

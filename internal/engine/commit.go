@@ -1,0 +1,100 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+)
+
+// Group is a set of tasks that commit together: the active tasks of one
+// stream thread, or every task of the test driver. The host sets Tasks
+// before each Commit; the group keeps buffers from one commit to the next.
+type Group struct {
+	Tasks   []*Task
+	offsets []Offset
+}
+
+// Commit runs the commit sequence over the group's tasks:
+//
+//  1. flush every task's stores, until no cache is dirty: cached writes go
+//     down through the changelog layer, which sends them, and caches forward
+//     what they flush to the processors downstream;
+//  2. host.Commit with the input offsets the tasks reached: the host makes
+//     every record sent durable and commits the offsets (one transaction
+//     under exactly-once);
+//  3. once that committed, apply each store's transaction buffer to Pebble;
+//  4. record in each task's database the changelog offset each persistent
+//     store reached, which restore starts from.
+//
+// Since the offsets are written after the data they cover (3 before 4), a
+// database never claims changes it lost in a crash. Tasks that neither
+// processed nor punctuated since their last commit have nothing to commit;
+// when none has, the host is not called.
+//
+// committed is false when the host aborted instead: the tasks then hold state
+// that never committed, and the caller closes them and opens them anew, so
+// that they restore what did commit. An error leaves the tasks in no known
+// state: the caller closes them too.
+func (g *Group) Commit(ctx context.Context, host Committer) (committed bool, err error) {
+	tasks := g.Tasks
+	dirty := false
+	for _, t := range tasks {
+		if err := t.Flush(); err != nil {
+			return false, err
+		}
+		dirty = dirty || t.dirty
+	}
+	if !dirty {
+		return true, nil
+	}
+	offsets := g.offsets[:0]
+	for _, t := range tasks {
+		for _, in := range t.inputs {
+			if in.moved {
+				offsets = append(offsets, Offset{Topic: in.Topic, Partition: in.Partition, Next: in.next, Input: in})
+			}
+		}
+	}
+	g.offsets = offsets
+	ok, err := host.Commit(ctx, offsets)
+	if err != nil || !ok {
+		return false, err
+	}
+	for _, t := range tasks {
+		if err := t.committed(host); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// committed finishes a commit that took effect: steps 3 and 4 of Commit.
+func (t *Task) committed(host Committer) error {
+	for _, s := range t.storeList {
+		if x := s.Txn(); x != nil {
+			if err := x.Commit(); err != nil {
+				return fmt.Errorf("engine: task %s: apply committed writes of %q: %w", t.ID, s.Name(), err)
+			}
+		}
+	}
+	for _, cl := range t.changelogs {
+		if !cl.sent {
+			continue
+		}
+		cl.sent = false
+		if t.db == nil || !t.storeList[cl.store].Bytes().Persistent() {
+			continue
+		}
+		off, ok := host.ChangelogOffset(cl)
+		if !ok {
+			continue
+		}
+		if err := t.db.SetChangelogOffset(cl.Store, off); err != nil {
+			return fmt.Errorf("engine: task %s: record changelog offset of %q: %w", t.ID, cl.Store, err)
+		}
+	}
+	for _, in := range t.inputs {
+		in.moved = false
+	}
+	t.dirty = false
+	return nil
+}

@@ -1,0 +1,69 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/samsa-go/samsa/processor"
+)
+
+// Collector takes what a task sends out: the records its sinks write and the
+// changes of its logged stores. The runtime's stream thread produces them to
+// Kafka; the test driver appends them to in-memory topics. Key and value are
+// nil for Kafka nulls and may be reused by the caller once a call returns:
+// the collector copies what it keeps. Errors fail the task.
+type Collector interface {
+	// Send sends a record a sink wrote to topic, the topic's name in the
+	// graph (internal topics without the application id prefix), to the
+	// partition its key hashes to (see KeyPartition).
+	Send(topic string, key, value []byte, timestamp int64, headers []processor.Header) error
+	// SendChangelog sends one change of a store to its changelog partition,
+	// stamped with the time the store gives (that of the write it kept);
+	// value nil is a delete (a tombstone). headers are usually nil.
+	SendChangelog(cl *Changelog, key, value []byte, timestamp int64, headers []processor.Header) error
+}
+
+// Committer is the host's part of the commit sequence (see Commit): the
+// steps that depend on where records go.
+type Committer interface {
+	// Commit makes every record sent since the last commit durable and
+	// commits offsets, the input positions the tasks reached. Under
+	// at-least-once that is: flush the producer, then commit the offsets;
+	// under exactly-once: commit the transaction, the offsets inside it.
+	// committed is false when the host aborted instead (a transaction the
+	// group or the broker refused): nothing of it took effect, and the
+	// tasks hold state that must be dropped (see Task.Close).
+	Commit(ctx context.Context, offsets []Offset) (committed bool, err error)
+	// ChangelogOffset returns the offset of the last record sent to cl
+	// before the commit that just returned, and whether one was sent since
+	// the commit before it. The engine calls it after Commit, for the
+	// changelogs of persistent stores only.
+	ChangelogOffset(cl *Changelog) (offset int64, ok bool)
+}
+
+// Offset is the position one input partition of a task reached: Next is the
+// offset of the first record not processed. Topic is the topic's name in the
+// graph; Input the task's input it is of.
+type Offset struct {
+	Topic     string
+	Partition int32
+	Next      int64
+	Input     *Input
+}
+
+// Changelog is the changelog partition of one logged store of a task. It
+// lives as long as the task.
+type Changelog struct {
+	Store     string
+	Topic     string // <application id>-<store>-changelog
+	Partition int32  // the task's partition
+	// HostData is the host's, for its bookkeeping of the changelog (where
+	// it writes, the last record it sent); the engine never touches it.
+	HostData any
+
+	task  *Task
+	store int  // index in Task.storeList
+	sent  bool // since the last commit
+}
+
+// ChangelogTopic names the changelog topic of store in application appID.
+func ChangelogTopic(appID, store string) string { return appID + "-" + store + "-changelog" }

@@ -1,0 +1,274 @@
+package testdriver
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/processor"
+)
+
+// The driver's topics stand in for a broker's, under exactly-once: a record
+// becomes readable when the commit after it happened, and a crash aborts
+// what the crashed tasks wrote since.
+
+// record is a record in one of the driver's topics; its key and value are
+// the driver's own. from is the index of the task that wrote it, -1 for a
+// record piped in.
+type record struct {
+	key, value []byte
+	headers    []processor.Header
+	ts, offset int64
+	partition  int32
+	from       int32
+}
+
+// raw returns r as the engine takes it from topic.
+func (r *record) raw(topic string) engine.RawRecord {
+	return engine.RawRecord{Topic: topic, Partition: r.partition, Offset: r.offset, Timestamp: r.ts, Key: r.key, Value: r.value, Headers: r.headers}
+}
+
+// topic is one topic of the driver. read is set for a topic the topology
+// reads, view for one a test can read (sink topics and changelogs).
+type topic struct {
+	name       string
+	partitions int32
+	next       []int64 // the offset of the next record, per partition
+	rr         int32   // the partition of the next record with a null key
+	read       []*readPart
+	view       *view
+	// touched says whether records were added since the last commit.
+	touched bool
+}
+
+// readPart is one partition of a topic the topology reads, as its task's
+// consumer sees it: the records from its committed offset on, which a crash
+// makes the task read again.
+type readPart struct {
+	task      int // index in Driver.tasks
+	in        *engine.Input
+	log       []record
+	stable    int // log[:stable] were written before the last commit
+	committed int64
+}
+
+// view holds what a test reads from a topic: every record, in the order
+// written across partitions, of which recs[:stable] are committed and
+// readable. A plain topic is read once (head moves, records go); a
+// changelog keeps its records, which restores read, compacted as Kafka
+// compacts them once it grows.
+type view struct {
+	recs      []record
+	stable    int
+	head      int
+	changelog bool
+	compactAt int
+	// A changelog's index: per partition, the slot in last of each key;
+	// last holds the index in recs of the key's last record. keep is
+	// compact's buffer.
+	index   []map[string]int32
+	last    []int32
+	keep    []int32
+	indexed bool
+}
+
+// compactMin is the length of a changelog below which it is never
+// compacted: beyond what a test reads, so that tests see every change.
+const compactMin = 4096
+
+func (d *Driver) topic(name string) *topic {
+	if tp := d.topics[name]; tp != nil {
+		return tp
+	}
+	n := d.opts.partitions
+	if c, ok := d.counts[name]; ok {
+		n = c
+	}
+	tp := &topic{name: name, partitions: n, next: make([]int64, n)}
+	if !d.g.IsInternal(name) {
+		tp.view = &view{changelog: d.changelogs[name], compactAt: compactMin, indexed: true}
+	}
+	d.topics[name] = tp
+	return tp
+}
+
+// partition picks the partition of a record with key, as a producer does:
+// by the murmur2 hash of the key, and round-robin for null keys (the
+// producer's sticky partitioning, made deterministic).
+func (tp *topic) partition(key []byte) int32 {
+	if tp.partitions == 1 {
+		return 0
+	}
+	if key == nil {
+		p := tp.rr
+		tp.rr = (tp.rr + 1) % tp.partitions
+		return p
+	}
+	return engine.KeyPartition(key, tp.partitions)
+}
+
+// add appends a record to tp, to the partition of its key unless p ≥ 0
+// says which: to the input of the task reading the partition if the
+// topology reads tp, to the topic's view if toView and a test can read it.
+// It copies key, value and headers. from is the task writing, -1 for a
+// record piped in.
+func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []processor.Header, from int, toView bool) {
+	if p < 0 {
+		p = tp.partition(key)
+	}
+	r := record{ts: ts, offset: tp.next[p], partition: p, from: int32(from)}
+	tp.next[p]++
+	buf := d.alloc(len(key) + len(value))
+	if key != nil {
+		r.key = buf[:len(key):len(key)]
+		copy(r.key, key)
+	}
+	if value != nil {
+		r.value = buf[len(key):]
+		copy(r.value, value)
+	}
+	if len(headers) > 0 {
+		r.headers = slices.Clone(headers)
+	}
+	if !tp.touched {
+		tp.touched = true
+		d.touched = append(d.touched, tp)
+	}
+	if tp.read != nil {
+		rp := tp.read[p]
+		rp.log = append(rp.log, r)
+		// A task not started yet gets its log when it starts.
+		if rp.in != nil {
+			raw := r.raw(tp.name)
+			rp.in.Add(&raw)
+		}
+	}
+	if v := tp.view; toView && v != nil {
+		v.recs = append(v.recs, r)
+		if v.changelog && v.indexed {
+			v.note(len(v.recs) - 1)
+		}
+	}
+}
+
+// alloc returns n bytes of their own, never nil.
+func (d *Driver) alloc(n int) []byte {
+	const block = 16 << 10
+	if n > block/8 {
+		return make([]byte, n)
+	}
+	if n > len(d.arena) {
+		d.arena = make([]byte, block)
+	}
+	b := d.arena[:n:n]
+	d.arena = d.arena[n:]
+	return b
+}
+
+// settleTopics makes what was written since the last commit readable and
+// forgets the records each task committed it read.
+func (d *Driver) settleTopics(offsets []engine.Offset) {
+	for _, o := range offsets {
+		rp := o.Input.HostData.(*readPart)
+		rp.committed = o.Next
+		k := 0
+		for k < len(rp.log) && rp.log[k].offset < o.Next {
+			k++
+		}
+		if k > 0 {
+			n := copy(rp.log, rp.log[k:])
+			clear(rp.log[n:])
+			rp.log = rp.log[:n]
+		}
+	}
+	for _, tp := range d.touched {
+		tp.touched = false
+		for _, rp := range tp.read {
+			rp.stable = len(rp.log)
+		}
+		if v := tp.view; v != nil {
+			v.stable = len(v.recs)
+			if v.changelog && v.stable >= v.compactAt {
+				v.compact()
+			}
+		}
+	}
+	d.touched = d.touched[:0]
+}
+
+// compact keeps the last record of each key in each partition, as Kafka's
+// log cleaner does (tombstones included), with their offsets: a restore
+// reads the same state from what is left. It runs right after a commit,
+// when every record is committed, and works in place; the survivors' bytes
+// move to memory of their own, so that the arena blocks of the records
+// dropped can go.
+func (v *view) compact() {
+	if !v.indexed {
+		v.reindex()
+	}
+	keep := v.keep[:0]
+	for _, ix := range v.index {
+		for _, slot := range ix {
+			keep = append(keep, slot)
+		}
+	}
+	slices.SortFunc(keep, func(a, b int32) int { return cmp.Compare(v.last[a], v.last[b]) })
+	size := 0
+	for _, slot := range keep {
+		r := &v.recs[v.last[slot]]
+		size += len(r.key) + len(r.value)
+	}
+	buf := make([]byte, 0, size)
+	head := 0
+	for n, slot := range keep {
+		i := v.last[slot]
+		r := v.recs[i]
+		if int(i) < v.head {
+			head++
+		}
+		buf, r.key = appendOwn(buf, r.key)
+		buf, r.value = appendOwn(buf, r.value)
+		v.recs[n] = r
+		v.last[slot] = int32(n)
+	}
+	clear(v.recs[len(keep):])
+	v.recs, v.stable, v.head = v.recs[:len(keep)], len(keep), head
+	v.keep = keep
+	v.compactAt = max(compactMin, 2*len(keep))
+}
+
+// note records in the changelog index that recs[i] is the last record of
+// its key in its partition.
+func (v *view) note(i int) {
+	r := &v.recs[i]
+	for int(r.partition) >= len(v.index) {
+		v.index = append(v.index, map[string]int32{})
+	}
+	ix := v.index[r.partition]
+	if slot, ok := ix[string(r.key)]; ok {
+		v.last[slot] = int32(i)
+		return
+	}
+	ix[string(r.key)] = int32(len(v.last))
+	v.last = append(v.last, int32(i))
+}
+
+// reindex builds the changelog index anew, after a crash removed records.
+func (v *view) reindex() {
+	v.index, v.last = nil, v.last[:0]
+	for i := range v.recs {
+		v.note(i)
+	}
+	v.indexed = true
+}
+
+// appendOwn copies b to the end of buf, which has room for it, and returns
+// the copy (nil stays nil).
+func appendOwn(buf, b []byte) ([]byte, []byte) {
+	if b == nil {
+		return buf, nil
+	}
+	n := len(buf)
+	buf = append(buf, b...)
+	return buf, buf[n:len(buf):len(buf)]
+}

@@ -1,0 +1,284 @@
+package testdriver_test
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/internal/testfix"
+	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/serde"
+	"github.com/samsa-go/samsa/testdriver"
+	"github.com/samsa-go/samsa/topology"
+)
+
+var epoch = time.UnixMilli(0)
+
+// cachedCount counts words, with a cache in front of its store.
+func cachedCount(t testing.TB) *topology.Topology {
+	bld := dsl.NewBuilder()
+	dsl.Stream(bld, "text-lines", serde.String, serde.String).
+		FlatMapValues(strings.Fields).
+		GroupBy(func(_, word string) string { return word }, dsl.GroupedWith(serde.String, serde.String)).
+		Count(dsl.MaterializedAs[string, int64]("counts").WithCachingEnabled(1<<20)).
+		ToStream().
+		To("word-counts", dsl.ProducedWith(serde.String, serde.Int64))
+	topo, err := bld.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+// show renders records as key:value@timestamp, partition and offset
+// where they were written.
+func show[K, V any](recs []testdriver.OutputRecord[K, V]) []string {
+	var out []string
+	for _, r := range recs {
+		v := fmt.Sprint(r.Value)
+		if r.NullValue {
+			v = "<null>"
+		}
+		out = append(out, fmt.Sprintf("%v:%s@%d p%d/%d", r.Key, v, r.Timestamp, r.Partition, r.Offset))
+	}
+	return out
+}
+
+func expectRecords[K, V any](t *testing.T, out *testdriver.TestOutputTopic[K, V], want ...string) {
+	t.Helper()
+	if got := show(out.ReadOutputRecordsToList()); !slices.Equal(got, want) {
+		t.Fatalf("read\n %q\nwant\n %q", got, want)
+	}
+}
+
+func count(t *testing.T, td *testdriver.Driver, word string) int64 {
+	t.Helper()
+	n, _, err := testdriver.KeyValueStore[string, int64](td, "counts").Get(word)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func eachStore(t *testing.T, f func(t *testing.T, opts ...testdriver.Option)) {
+	t.Run("memory", func(t *testing.T) { f(t) })
+	t.Run("pebble", func(t *testing.T) { f(t, testdriver.WithPebbleStores()) })
+}
+
+// A store's changelog topic reads like an output topic, with what the store
+// logged and when.
+func TestChangelogTopic(t *testing.T) {
+	eachStore(t, func(t *testing.T, opts ...testdriver.Option) {
+		td := testdriver.New(t, testfix.WordCount(t), append(opts, testdriver.WithWallClock(epoch), testdriver.WithApplicationID("wc"))...)
+		in := testdriver.InputTopic(td, "text-lines", serde.String, serde.String)
+		changelog := testdriver.OutputTopic(td, "wc-counts-changelog", serde.String, serde.Int64)
+		in.PipeRecord(processor.Record[string, string]{Value: "a b a", NullKey: true, Timestamp: 5})
+		expectRecords(t, changelog, "a:1@5 p0/0", "b:1@5 p0/1", "a:2@5 p0/2")
+		in.PipeRecord(processor.Record[string, string]{Value: "b", NullKey: true, Timestamp: 7})
+		expectRecords(t, changelog, "b:2@7 p0/3")
+	})
+}
+
+// Between commits nothing is readable and caches fold their writes; Commit
+// makes it all readable at once.
+func TestCommitEvery(t *testing.T) {
+	td := testdriver.New(t, cachedCount(t), testdriver.WithWallClock(epoch), testdriver.WithCommitEvery(3))
+	in := testdriver.InputTopic(td, "text-lines", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "word-counts", serde.String, serde.Int64)
+	in.PipeValue("a b")
+	in.PipeValue("a")
+	if !out.IsEmpty() {
+		t.Fatalf("%d records readable before the commit", out.QueueSize())
+	}
+	in.PipeValue("a") // the third record: a commit
+	expectRecords(t, out, "a:3@0 p0/0", "b:1@0 p0/1")
+	in.PipeValue("b")
+	td.Commit()
+	expectRecords(t, out, "b:2@0 p0/2")
+}
+
+// A cached count crashed between commits comes back with what it had
+// committed: the cache, the store writes since, and the changelog records
+// since are gone. The records piped since the last commit are processed
+// again, so it goes on as if nothing had happened.
+func TestCrashRestoresLastCommit(t *testing.T) {
+	eachStore(t, func(t *testing.T, opts ...testdriver.Option) {
+		td := testdriver.New(t, cachedCount(t), append(opts, testdriver.WithWallClock(epoch), testdriver.WithCommitEvery(0))...)
+		in := testdriver.InputTopic(td, "text-lines", serde.String, serde.String)
+		out := testdriver.OutputTopic(td, "word-counts", serde.String, serde.Int64)
+		changelog := testdriver.OutputTopic(td, "test-driver-counts-changelog", serde.String, serde.Int64)
+		in.PipeRecord(processor.Record[string, string]{Value: "a b a", NullKey: true, Timestamp: 1})
+		td.Commit()
+		expectRecords(t, out, "a:2@1 p0/0", "b:1@1 p0/1")
+		expectRecords(t, changelog, "a:2@1 p0/0", "b:1@1 p0/1")
+
+		in.PipeRecord(processor.Record[string, string]{Value: "a a", NullKey: true, Timestamp: 2})
+		if got := count(t, td, "a"); got != 4 {
+			t.Fatalf("before the crash a = %d, want 4 (uncommitted)", got)
+		}
+		td.Crash()
+		if got := count(t, td, "a"); got != 2 {
+			t.Fatalf("after the crash a = %d, want the committed 2", got)
+		}
+		if !out.IsEmpty() || !changelog.IsEmpty() {
+			t.Fatal("records of the aborted commit are readable")
+		}
+		// The next record: "a a" again, then "b".
+		in.PipeRecord(processor.Record[string, string]{Value: "b", NullKey: true, Timestamp: 3})
+		td.Commit()
+		if got := count(t, td, "a"); got != 4 {
+			t.Fatalf("after the replay a = %d, want 4", got)
+		}
+		expectRecords(t, out, "a:4@2 p0/2", "b:2@3 p0/3")
+		// A cached write is logged when the cache flushes, with the time of
+		// the write it kept.
+		expectRecords(t, changelog, "a:4@2 p0/2", "b:2@3 p0/3")
+	})
+}
+
+// What tasks wrote since the last commit is aborted by a crash, and never
+// read; its offsets stay taken, as in Kafka.
+func TestCrashAbortsOutputs(t *testing.T) {
+	td := testdriver.New(t, testfix.WordCount(t), testdriver.WithWallClock(epoch), testdriver.WithCommitEvery(0))
+	in := testdriver.InputTopic(td, "text-lines", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "word-counts", serde.String, serde.Int64)
+	in.PipeValue("a")
+	td.Commit()
+	expectRecords(t, out, "a:1@0 p0/0")
+	in.PipeValue("a")
+	td.Crash()
+	td.Commit()
+	expectRecords(t, out, "a:2@0 p0/2")
+}
+
+// CrashLosingState also loses Pebble's committed state: the stores restore
+// their changelogs from the start, and reach the same.
+func TestCrashLosingState(t *testing.T) {
+	eachStore(t, func(t *testing.T, opts ...testdriver.Option) {
+		td := testdriver.New(t, testfix.WordCount(t), append(opts, testdriver.WithWallClock(epoch))...)
+		in := testdriver.InputTopic(td, "text-lines", serde.String, serde.String)
+		out := testdriver.OutputTopic(td, "word-counts", serde.String, serde.Int64)
+		in.PipeValue("a b a")
+		td.CrashLosingState()
+		if got := count(t, td, "a"); got != 2 {
+			t.Fatalf("restored a = %d, want 2", got)
+		}
+		in.PipeValue("a")
+		if got := testdriver.ReadKeyValuesToMap(out); !maps.Equal(got, map[string]int64{"a": 3, "b": 1}) {
+			t.Fatalf("counts %v", got)
+		}
+	})
+}
+
+// A task crashed alone takes with it the tasks that read what it wrote
+// since the last commit; tasks that did not are left alone.
+func TestCrashTask(t *testing.T) {
+	td := testdriver.New(t, cachedCount(t), testdriver.WithWallClock(epoch), testdriver.WithCommitEvery(0))
+	in := testdriver.InputTopic(td, "text-lines", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "word-counts", serde.String, serde.Int64)
+	in.PipeValue("a")
+	td.Commit()
+	expectRecords(t, out, "a:1@0 p0/0")
+	// The counting task 1_0 crashes alone: its cache goes, the splitting
+	// task 0_0 keeps the record it processed, and the repartition records
+	// it wrote since are read again.
+	in.PipeValue("a b")
+	td.CrashTask(processor.TaskID{Subtopology: 1, Partition: 0})
+	if got := count(t, td, "a"); got != 1 {
+		t.Fatalf("after the crash a = %d, want 1", got)
+	}
+	td.Commit()
+	expectRecords(t, out, "a:2@0 p0/1", "b:1@0 p0/2")
+	// The splitting task crashes: what it wrote since the commit is aborted,
+	// and the counting task, which counted it, crashes with it.
+	in.PipeValue("b")
+	td.CrashTask(processor.TaskID{Subtopology: 0, Partition: 0})
+	if got := count(t, td, "b"); got != 1 {
+		t.Fatalf("after the crash b = %d, want 1", got)
+	}
+	td.Commit()
+	expectRecords(t, out, "b:2@0 p0/3")
+}
+
+// With several partitions, records go to the partition of their key as the
+// producer's partitioner puts them, and there is a task per partition.
+func TestPartitions(t *testing.T) {
+	td := testdriver.New(t, testfix.WordCount(t), testdriver.WithWallClock(epoch), testdriver.WithPartitions(4))
+	var ids []string
+	for _, id := range td.Tasks() {
+		ids = append(ids, id.String())
+	}
+	if want := []string{"0_0", "0_1", "0_2", "0_3", "1_0", "1_1", "1_2", "1_3"}; !slices.Equal(ids, want) {
+		t.Fatalf("tasks %v, want %v", ids, want)
+	}
+	in := testdriver.InputTopic(td, "text-lines", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "word-counts", serde.String, serde.Int64)
+	words := strings.Fields("the quick brown fox jumps over the lazy dog and the cat")
+	for i, w := range words {
+		in.PipeInput(fmt.Sprint(i), w)
+	}
+	seen := map[int32]bool{}
+	for _, r := range out.ReadOutputRecordsToList() {
+		if want := engine.KeyPartition([]byte(r.Key), 4); r.Partition != want {
+			t.Fatalf("%q in partition %d, want %d", r.Key, r.Partition, want)
+		}
+		seen[r.Partition] = true
+		// The counting task of the word's partition has it.
+		n, ok, err := testdriver.KeyValueStoreAt[string, int64](td, "counts", r.Partition).Get(r.Key)
+		if err != nil || !ok || n < r.Value {
+			t.Fatalf("store of partition %d: %q = %d, %v, %v; want at least %d", r.Partition, r.Key, n, ok, err, r.Value)
+		}
+	}
+	if len(seen) < 2 {
+		t.Fatalf("every word went to one partition: %v", seen)
+	}
+	if n, ok := td.StreamTime(processor.TaskID{Subtopology: 1, Partition: engine.KeyPartition([]byte("the"), 4)}); !ok || n < 0 {
+		t.Fatalf("stream time of the task counting %q: %d, %v", "the", n, ok)
+	}
+}
+
+// Under WithMaxTaskIdle a task reading two topics waits for the empty one
+// until the wall clock passes the idle time, and so merges their records in
+// timestamp order.
+func TestMaxTaskIdle(t *testing.T) {
+	bld := dsl.NewBuilder()
+	dsl.Stream(bld, "a", serde.String, serde.String).Merge(dsl.Stream(bld, "b", serde.String, serde.String)).To("out")
+	topo, err := bld.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := testdriver.New(t, topo, testdriver.WithWallClock(epoch), testdriver.WithMaxTaskIdle(time.Second))
+	a := testdriver.InputTopic(td, "a", serde.String, serde.String)
+	b := testdriver.InputTopic(td, "b", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "out", serde.String, serde.String)
+	for _, ts := range []int64{1, 3, 5} {
+		a.PipeInputAt("k", fmt.Sprint("a", ts), time.UnixMilli(ts))
+	}
+	expectRecords(t, out)
+	for _, ts := range []int64{2, 4, 6} {
+		b.PipeInputAt("k", fmt.Sprint("b", ts), time.UnixMilli(ts))
+	}
+	expectRecords(t, out, "k:a1@1 p0/0", "k:b2@2 p0/1", "k:a3@3 p0/2", "k:b4@4 p0/3", "k:a5@5 p0/4")
+	td.AdvanceWallClockTime(999 * time.Millisecond)
+	expectRecords(t, out)
+	td.AdvanceWallClockTime(time.Millisecond)
+	expectRecords(t, out, "k:b6@6 p0/5")
+}
+
+// WithCommitInterval: moving the wall clock commits once the interval has
+// passed since the last commit.
+func TestCommitInterval(t *testing.T) {
+	td := testdriver.New(t, cachedCount(t), testdriver.WithWallClock(epoch), testdriver.WithCommitEvery(0), testdriver.WithCommitInterval(time.Second))
+	in := testdriver.InputTopic(td, "text-lines", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "word-counts", serde.String, serde.Int64)
+	in.PipeValue("a a")
+	td.AdvanceWallClockTime(500 * time.Millisecond)
+	expectRecords(t, out)
+	td.AdvanceWallClockTime(500 * time.Millisecond)
+	expectRecords(t, out, "a:2@0 p0/0")
+}
