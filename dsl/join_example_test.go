@@ -54,3 +54,79 @@ func ExampleKStream_LeftJoinTable() {
 	// Output:
 	// [{alice /home from EU} {bob /home from unknown}]
 }
+
+func ExampleKTable_Join() {
+	b := dsl.NewBuilder()
+	names := dsl.Table(b, "user-names", serde.String, serde.String)
+	emails := dsl.Table(b, "user-emails", serde.String, serde.String)
+	names.Join(emails, func(name, email string) string { return name + " <" + email + ">" }).
+		ToStream().
+		To("contacts")
+
+	drive(b, func(td *testdriver.Driver) {
+		n := testdriver.InputTopic(td, "user-names", serde.String, serde.String)
+		e := testdriver.InputTopic(td, "user-emails", serde.String, serde.String)
+		out := testdriver.OutputTopic(td, "contacts", serde.String, serde.String)
+		n.PipeInput("u1", "Ann")
+		e.PipeInput("u1", "ann@example.com")
+		e.PipeInput("u1", "ann@example.org")
+		e.PipeTombstone("u1")
+		for _, r := range out.ReadRecordsToList() {
+			fmt.Println(r.Key, r.Value, "deleted:", r.NullValue)
+		}
+	})
+	// Output:
+	// u1 Ann <ann@example.com> deleted: false
+	// u1 Ann <ann@example.org> deleted: false
+	// u1  deleted: true
+}
+
+func ExampleKTable_LeftJoin() {
+	b := dsl.NewBuilder()
+	names := dsl.Table(b, "user-names", serde.String, serde.String)
+	emails := dsl.Table(b, "user-emails", serde.String, serde.String)
+	names.LeftJoin(emails, func(name, email string, found bool) string {
+		if !found {
+			return name + " (no email)"
+		}
+		return name + " <" + email + ">"
+	}, dsl.MaterializedAs[string, string]("contacts")).
+		ToStream().
+		To("contacts")
+
+	drive(b, func(td *testdriver.Driver) {
+		n := testdriver.InputTopic(td, "user-names", serde.String, serde.String)
+		e := testdriver.InputTopic(td, "user-emails", serde.String, serde.String)
+		out := testdriver.OutputTopic(td, "contacts", serde.String, serde.String)
+		n.PipeInput("u1", "Ann")
+		e.PipeInput("u1", "ann@example.com")
+		e.PipeTombstone("u1")
+		fmt.Println(out.ReadValuesToList())
+		row, _, _ := testdriver.KeyValueStore[string, string](td, "contacts").Get("u1")
+		fmt.Println(row)
+	})
+	// Output:
+	// [Ann (no email) Ann <ann@example.com> Ann (no email)]
+	// Ann (no email)
+}
+
+func ExampleKTable_OuterJoin() {
+	b := dsl.NewBuilder()
+	stock := dsl.Table(b, "stock", serde.String, serde.Int64)
+	orders := dsl.Table(b, "open-orders", serde.String, serde.Int64)
+	stock.OuterJoin(orders, func(have int64, _ bool, want int64, _ bool) int64 { return have - want }).
+		ToStream().
+		To("shortfall")
+
+	drive(b, func(td *testdriver.Driver) {
+		s := testdriver.InputTopic(td, "stock", serde.String, serde.Int64)
+		o := testdriver.InputTopic(td, "open-orders", serde.String, serde.Int64)
+		out := testdriver.OutputTopic(td, "shortfall", serde.String, serde.Int64)
+		o.PipeInput("tea", 5) // no stock yet: the zero value stands in
+		s.PipeInput("tea", 3)
+		s.PipeInput("cake", 2)
+		fmt.Println(out.ReadKeyValuesToList())
+	})
+	// Output:
+	// [{tea -5} {tea -2} {cake 2}]
+}
