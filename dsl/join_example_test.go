@@ -130,3 +130,61 @@ func ExampleKTable_OuterJoin() {
 	// Output:
 	// [{tea -5} {tea -2} {cake 2}]
 }
+
+func ExampleKTable_JoinForeignKey() {
+	type order struct {
+		Customer string
+		Item     string
+	}
+	orderSerde := serde.JSON[order]()
+	b := dsl.NewBuilder()
+	customers := dsl.Table(b, "customers", serde.String, serde.String) // id → name
+	dsl.Table(b, "orders", serde.String, orderSerde).                  // id → order
+										JoinForeignKey(customers,
+			func(o order) (string, bool) { return o.Customer, true },
+			func(o order, name string) string { return o.Item + " for " + name }).
+		ToStream().
+		To("orders-with-names")
+
+	drive(b, func(td *testdriver.Driver) {
+		c := testdriver.InputTopic(td, "customers", serde.String, serde.String)
+		o := testdriver.InputTopic(td, "orders", serde.String, orderSerde)
+		out := testdriver.OutputTopic(td, "orders-with-names", serde.String, serde.String)
+		c.PipeInput("c1", "Ann")
+		o.PipeInput("o1", order{"c1", "tea"})
+		o.PipeInput("o2", order{"c1", "cake"})
+		c.PipeInput("c1", "Ann B.") // updates both of her orders
+		fmt.Println(out.ReadKeyValuesToList())
+	})
+	// Output:
+	// [{o1 tea for Ann} {o2 cake for Ann} {o1 tea for Ann B.} {o2 cake for Ann B.}]
+}
+
+func ExampleKTable_LeftJoinForeignKey() {
+	b := dsl.NewBuilder()
+	teams := dsl.Table(b, "teams", serde.String, serde.String) // team → name
+	dsl.Table(b, "players", serde.String, serde.String).       // player → team, "" for none
+									LeftJoinForeignKey(teams,
+			func(team string) (string, bool) { return team, team != "" },
+			func(team, name string, found bool) string {
+				if !found {
+					return "no team"
+				}
+				return name
+			}).
+		ToStream().
+		To("player-teams")
+
+	drive(b, func(td *testdriver.Driver) {
+		teams := testdriver.InputTopic(td, "teams", serde.String, serde.String)
+		players := testdriver.InputTopic(td, "players", serde.String, serde.String)
+		out := testdriver.OutputTopic(td, "player-teams", serde.String, serde.String)
+		teams.PipeInput("t1", "Reds")
+		players.PipeInput("p1", "t1")
+		players.PipeInput("p2", "")
+		players.PipeInput("p3", "t9")
+		fmt.Println(out.ReadKeyValuesToList())
+	})
+	// Output:
+	// [{p1 Reds} {p2 no team} {p3 no team}]
+}
