@@ -226,9 +226,9 @@ func (t *thread) offsetMap(offsets []engine.Offset) map[string]map[int32]kgo.Epo
 	return m
 }
 
-// commitTasks runs the engine's commit sequence over the active tasks. An
-// aborted transaction rewinds them. mu is held.
-func (t *thread) commitTasks(ctx context.Context) error {
+// commit runs the engine's commit sequence over the active tasks, under the
+// thread's guarantee. An aborted transaction rewinds them. mu is held.
+func (t *thread) commit(ctx context.Context) error {
 	t.lastCommit.Store(nowNanos())
 	t.group.Tasks = t.group.Tasks[:0]
 	for _, tk := range t.active {

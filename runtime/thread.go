@@ -308,9 +308,6 @@ func (t *thread) rejoin() error {
 	return t.connect()
 }
 
-// commit commits the active tasks under the thread's guarantee. mu is held.
-func (t *thread) commit(ctx context.Context) error { return t.commitTasks(ctx) }
-
 // abort aborts the open transaction and rewinds the tasks. mu is held.
 func (t *thread) abort(ctx context.Context, why string) error {
 	t.doomed = false
