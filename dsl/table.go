@@ -44,6 +44,10 @@ type KTable[K, V any] struct {
 type tableMeta[K, V any] struct {
 	// store holds the node's rows; "" when the node keeps none.
 	store string
+	// windowStore is the window or session store of a windowed
+	// aggregation's table, which keeps its rows there rather than in a
+	// key-value store (store is "").
+	windowStore string
 	// sendOld is set when a node downstream needs old values.
 	sendOld bool
 	// parentOld asks the tables upstream for old values, for a node
@@ -154,8 +158,14 @@ func addStore[K, V any](b *Builder, c options, store, node string, ks serde.Serd
 func (t KTable[K, V]) Name() string { return t.node }
 
 // StoreName is the name of the store that holds the table, or "" when it
-// keeps no store of its own.
-func (t KTable[K, V]) StoreName() string { return t.m.store }
+// keeps no store of its own. A windowed aggregation's table is held in a
+// window or session store (see state.GetReadOnlyWindowStore).
+func (t KTable[K, V]) StoreName() string {
+	if t.m.store == "" {
+		return t.m.windowStore
+	}
+	return t.m.store
+}
 
 // materialization returns the store a table operation keeps its rows in
 // when its options ask for one (any setting of a Materialized does), or "".

@@ -123,16 +123,19 @@ const windowedSettings = setName | setStore | setKeySerde | setValueSerde | setN
 func windowedAggregate[K, V, VR any](w TimeWindowedKStream[K, V], prefix, op string, add adder[K, V, VR], vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[Windowed[K], VR] {
 	spec := w.spec()
 	g := w.g
-	name, store, c := windowedNode(g, spec, prefix, op, opts, func(store string) processor.Supplier[K, V, Windowed[K], change[VR]] {
+	// m is the table's, made below; processors read it when a task makes
+	// them, after Build.
+	var m *tableMeta[Windowed[K], VR]
+	name, store, topics, c := windowedNode(g, spec, prefix, op, opts, func(store string) processor.Supplier[K, V, Windowed[K], change[VR]] {
 		if w.sliding {
 			diff, grace := w.sw.diff, w.sw.grace
 			return supply(func() processor.Processor[K, V, Windowed[K], change[VR]] {
-				return &slidingWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: grace, add: add}, diff: diff}
+				return &slidingWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: grace, add: add, sendOld: m.sendOld}, diff: diff}
 			})
 		}
 		tw := w.tw
 		return supply(func() processor.Processor[K, V, Windowed[K], change[VR]] {
-			return &timeWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: tw.grace, add: add}, w: tw}
+			return &timeWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: tw.grace, add: add, sendOld: m.sendOld}, w: tw}
 		})
 	})
 	b := g.s.b
@@ -150,15 +153,38 @@ func windowedAggregate[K, V, VR any](w TimeWindowedKStream[K, V], prefix, op str
 	if k != nil {
 		wks = serde.TimeWindowed(k, spec.size)
 	}
-	return KTable[Windowed[K], VR]{b: b, node: name, ks: wks, vs: v, store: store}
+	t := newTable(b, name, "", wks, v, topics)
+	m = t.m
+	m.windowStore = store
+	m.getter = func() valueGetter[Windowed[K], VR] { return &windowGetter[K, VR]{store: store} }
+	m.stores = []string{store}
+	return t
+}
+
+// windowGetter reads a time-windowed table's rows from its window store,
+// as Kafka Streams' KStreamWindowAggregateValueGetter.
+type windowGetter[K, VR any] struct {
+	store string
+	ws    *state.TimestampedWindowStore[K, VR]
+}
+
+func (g *windowGetter[K, VR]) init(sg processor.StoreGetter) error {
+	var err error
+	g.ws, err = state.GetTimestampedWindowStore[K, VR](sg, g.store)
+	return err
+}
+
+func (g *windowGetter[K, VR]) get(key Windowed[K]) (state.ValueAndTimestamp[VR], bool, error) {
+	return g.ws.Get(key.Key, key.Start)
 }
 
 // windowedNode adds what every windowed aggregation adds before its store:
 // the repartition topic if the key may have changed, and the aggregating
 // node. Unnamed, nodes are numbered as Kafka Streams numbers them: store,
 // node, then the repartition nodes. It returns the node's and the store's
-// names and the merged Materialized settings.
-func windowedNode[K, V, VOut any](g KGroupedStream[K, V], spec windowSpec, prefix, op string, opts []Materialized[K, VOut], sup func(store string) processor.Supplier[K, V, Windowed[K], change[VOut]]) (string, string, options) {
+// names, the topics the node reads within its task, and the merged
+// Materialized settings.
+func windowedNode[K, V, VOut any](g KGroupedStream[K, V], spec windowSpec, prefix, op string, opts []Materialized[K, VOut], sup func(store string) processor.Supplier[K, V, Windowed[K], change[VOut]]) (string, string, []string, options) {
 	b := g.s.b
 	c := merge(opts)
 	store := c.store
@@ -180,16 +206,17 @@ func windowedNode[K, V, VOut any](g KGroupedStream[K, V], spec windowSpec, prefi
 	if _, err := pickSerde(g.c.valueSerde, g.s.vs); err != nil {
 		b.fail("%q: value %w", name, err)
 	}
-	parent := g.s.node
+	parent, topics := g.s.node, g.s.topics
 	if g.s.rekeyed {
 		topic := g.c.repartition
 		if topic == "" {
 			topic = store
 		}
 		parent = repartition(b, parent, topic, g.c.repartition != "" || c.store != "", ks, g.valueSerde(), 0)
+		topics = []string{topic + "-repartition"}
 	}
 	b.topo.AddProcessor(name, sup(store), parent)
-	return name, store, c
+	return name, store, topics, c
 }
 
 // storeSerdes picks the serdes of a windowed aggregation's store, the

@@ -400,3 +400,22 @@ func TestWindowsCrashAndRestore(t *testing.T) {
 		})
 	}
 }
+
+// A windowed table re-grouped gets old values, so that the subtractor
+// retracts a window's previous count: the sum per window start of every
+// key's count is the number of records in that window.
+func TestWindowedTableRegrouped(t *testing.T) {
+	b := dsl.NewBuilder()
+	dsl.WindowedBy(dsl.Stream(b, "in", serde.String, serde.String).GroupByKey(), dsl.TimeWindowsOfSizeWithNoGrace(10*time.Millisecond)).
+		Count().
+		GroupBy(func(w dsl.Windowed[string], n int64) (int64, int64) { return w.Start, n }, dsl.GroupedWith(serde.Int64, serde.Int64)).
+		Reduce(func(a, v int64) int64 { return a + v }, func(a, v int64) int64 { return a - v }).
+		ToStream().To("totals")
+	td := newDriver(t, b)
+	in := testdriver.InputTopic(td, "in", serde.String, serde.String)
+	in.PipeRecordList([]processor.Record[string, string]{at("a", "x", 1), at("b", "x", 2), at("a", "x", 3), at("a", "x", 12)})
+	got := testdriver.ReadKeyValuesToMap(testdriver.OutputTopic(td, "totals", serde.Int64, serde.Int64))
+	if want := map[int64]int64{0: 3, 10: 1}; !maps.Equal(got, want) {
+		t.Fatalf("records per window = %v, want %v", got, want)
+	}
+}
