@@ -28,8 +28,6 @@ type Driver struct {
 	// tasks are ordered by subtopology, then partition.
 	tasks []*engine.Task
 	group engine.Group
-	// global runs the global subtopology, if any (see global.go).
-	global *engine.GlobalTask
 	// current is the index of the task running, whose records Send and
 	// SendChangelog get.
 	current int
@@ -111,9 +109,6 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 		}
 	}
 	if err := d.layout(); err != nil {
-		return nil, err
-	}
-	if err := d.openGlobal(); err != nil {
 		return nil, err
 	}
 	for _, st := range d.g.Subtopologies {
@@ -252,9 +247,6 @@ func (d *Driver) pipe(r *engine.RawRecord) error {
 	if d.closed {
 		return errors.New("testdriver: driver is closed")
 	}
-	if d.global != nil && d.g.IsGlobal(r.Topic) {
-		return d.pipeGlobal(r)
-	}
 	tp := d.lastPiped
 	if tp == nil || tp.name != r.Topic {
 		tp = d.topics[r.Topic]
@@ -351,9 +343,6 @@ func (d *Driver) sourceTopics() []string {
 			}
 		}
 	}
-	if d.g.Global != nil {
-		ts = append(ts, d.g.Global.SourceTopics...)
-	}
 	sort.Strings(ts)
 	return ts
 }
@@ -425,11 +414,6 @@ func (d *Driver) task(id processor.TaskID) *engine.Task {
 // by reason ("null-key", "null-value", "deserialization-error").
 func (d *Driver) DroppedRecords() map[string]int64 {
 	out := maps.Clone(d.dropped)
-	if d.global != nil {
-		for k, v := range d.global.Dropped() {
-			out[k] += v
-		}
-	}
 	for _, task := range d.tasks {
 		for k, v := range task.Dropped() {
 			out[k] += v
@@ -506,9 +490,6 @@ func (d *Driver) Close() error {
 		if task != nil {
 			errs = append(errs, task.Close())
 		}
-	}
-	if d.global != nil {
-		errs = append(errs, d.global.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -20,12 +20,6 @@ import (
 type Description struct {
 	// Subtopologies are in id order.
 	Subtopologies []SubtopologyDescription
-	// GlobalStores are the sources and processors that fill the global
-	// stores, one sub-topology each, as Kafka Streams lists them. They
-	// have no tasks, and Samsa numbers them after the sub-topologies that
-	// do, where Kafka numbers them among them, in the order of their first
-	// node: a topology with global stores prints other numbers in Kafka.
-	GlobalStores []SubtopologyDescription
 
 	err error
 }
@@ -97,33 +91,22 @@ func (d Description) String() string {
 		b.WriteString("  ")
 		b.WriteString(st.String())
 	}
-	for _, st := range d.GlobalStores {
-		b.WriteString("  ")
-		b.WriteString(st.header(" for global store (will not generate tasks)", false))
-	}
 	return b.String()
 }
 
 // String renders the sub-topology as Kafka Streams does: a header line, one
 // block per node, and an empty line.
-func (s SubtopologyDescription) String() string { return s.header("", true) }
-
-// header renders the sub-topology after a header line ending in what, and
-// an empty line if blank says so (Kafka prints none after a global store).
-func (s SubtopologyDescription) header(what string, blank bool) string {
+func (s SubtopologyDescription) String() string {
 	var b strings.Builder
 	b.WriteString("Sub-topology: ")
 	b.WriteString(strconv.Itoa(s.ID))
-	b.WriteString(what)
 	b.WriteString("\n")
 	for _, n := range s.Nodes {
 		b.WriteString("    ")
 		b.WriteString(n.String())
 		b.WriteString("\n")
 	}
-	if blank {
-		b.WriteString("\n")
-	}
+	b.WriteString("\n")
 	return b.String()
 }
 
@@ -169,18 +152,6 @@ func (t *Topology) Describe() Description {
 	d := Description{Subtopologies: make([]SubtopologyDescription, 0, len(t.g.Subtopologies))}
 	for _, st := range t.g.Subtopologies {
 		d.Subtopologies = append(d.Subtopologies, describeSubtopology(st))
-	}
-	if gs := t.g.Global; gs != nil {
-		// Each global store's source and processor are a sub-topology of
-		// their own.
-		for _, n := range gs.Nodes {
-			if n.Kind != engine.KindSource {
-				continue
-			}
-			st := &engine.Subtopology{ID: len(t.g.Subtopologies) + len(d.GlobalStores), Nodes: []*engine.Node{n}}
-			st.Nodes = append(st.Nodes, n.Children...)
-			d.GlobalStores = append(d.GlobalStores, describeSubtopology(st))
-		}
 	}
 	return d
 }

@@ -55,9 +55,6 @@ type Node struct {
 	// Check reports a configuration error found when the graph is built
 	// (a missing serde, say). May be nil.
 	Check func() error
-	// Global marks the source and processor that fill a global store (see
-	// Graph.Global).
-	Global bool
 
 	sub int
 }
@@ -80,10 +77,6 @@ type StoreSpec struct {
 	// SourceTopic is set for a table materialized straight from its source
 	// topic; it can be restored from that topic instead of a changelog.
 	SourceTopic string
-	// Global marks a global store: one copy per instance, filled from every
-	// partition of its topic by the global subtopology, read by the nodes of
-	// any subtopology connected to it.
-	Global bool
 }
 
 // Subtopology is a connected part of the graph: the unit that becomes one
@@ -111,11 +104,6 @@ type Graph struct {
 	CopartitionGroups [][]string
 
 	Subtopologies []*Subtopology
-	// Global is the global subtopology, ID -1: the sources and processors
-	// that fill the global stores. Nil when the graph has none. It is not
-	// one of Subtopologies: it has no tasks, and its topics are read whole
-	// by every instance, outside the group.
-	Global *Subtopology
 
 	byName  map[string]*Node
 	stores  map[string]*StoreSpec
@@ -280,9 +268,6 @@ func (g *Graph) SourceNode(topic string) *Node {
 // SubtopologyOf returns the subtopology that reads topic, or nil.
 func (g *Graph) SubtopologyOf(topic string) *Subtopology {
 	if n := g.SourceNode(topic); n != nil {
-		if n.Global {
-			return g.Global
-		}
 		return g.Subtopologies[n.sub]
 	}
 	return nil
@@ -332,7 +317,6 @@ func (g *Graph) Build() error {
 			}
 		}
 	}
-	errs = append(errs, g.checkGlobal()...)
 	if len(errs) > 0 {
 		return joinErrs(errs)
 	}
@@ -404,22 +388,13 @@ func (g *Graph) split() {
 		}
 	}
 	for _, s := range g.Stores {
-		// A global store is shared by every task: it joins none.
-		if s.Global {
-			continue
-		}
 		for j := 1; j < len(s.Nodes); j++ {
 			union(index[g.byName[s.Nodes[0]]], index[g.byName[s.Nodes[j]]])
 		}
 	}
 	ids := map[int]int{}
 	g.Subtopologies = nil
-	g.Global = nil
 	for i, n := range g.Nodes {
-		if n.Global {
-			g.addGlobal(n)
-			continue
-		}
 		r := find(i)
 		id, ok := ids[r]
 		if !ok {
@@ -444,7 +419,7 @@ func (g *Graph) split() {
 			}
 		}
 		for _, s := range n.Stores {
-			if !slices.Contains(st.Stores, s) && !g.stores[s].Global {
+			if !slices.Contains(st.Stores, s) {
 				st.Stores = append(st.Stores, s)
 			}
 		}

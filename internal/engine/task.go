@@ -60,10 +60,6 @@ type Config struct {
 	// Logger receives a line per record dropped for a deserialization
 	// error; nil logs nothing.
 	Logger *slog.Logger
-	// GlobalStore returns the view of the global store name that the
-	// task's nodes read (see GlobalTask.View); nil when the graph has no
-	// global stores.
-	GlobalStore func(name string) (processor.StateStore, error)
 }
 
 // Task runs one subtopology on one partition: its stores, its inputs, the
@@ -349,12 +345,6 @@ func (t *Task) storeFor(n *Node, name string) (processor.StateStore, error) {
 			return nil, fmt.Errorf("%w: %q (asked for by %q)", state.ErrUnknownStore, name, n.Name)
 		}
 		return nil, fmt.Errorf("%w: store %q is not connected to %q; connect it when building the topology", state.ErrUnknownStore, name, n.Name)
-	}
-	if spec := t.graph.stores[name]; spec != nil && spec.Global && t.Sub != t.graph.Global {
-		if t.cfg.GlobalStore == nil {
-			return nil, fmt.Errorf("%w: global store %q is not open", state.ErrUnknownStore, name)
-		}
-		return t.cfg.GlobalStore(name)
 	}
 	s := t.stores[name]
 	if s == nil {
