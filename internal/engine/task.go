@@ -60,6 +60,10 @@ type Config struct {
 	// Logger receives a line per record dropped for a deserialization
 	// error; nil logs nothing.
 	Logger *slog.Logger
+	// Global is the host's global task, whose stores the processors of
+	// its tasks read (see GlobalTask); nil when the graph has no global
+	// stores.
+	Global *GlobalTask
 }
 
 // Task runs one subtopology on one partition: its stores, its inputs, the
@@ -110,6 +114,9 @@ type Task struct {
 	started bool
 	dropped map[string]int64
 	closed  bool
+	// global says the task is a GlobalTask's: its stores are the global
+	// stores, neither logged nor transactional.
+	global bool
 }
 
 // NewTask opens the stores of subtopology sub for partition. The task has
@@ -118,10 +125,15 @@ func NewTask(g *Graph, sub int, partition int32, cfg Config) (*Task, error) {
 	if !g.built {
 		return nil, errors.New("engine: graph is not built")
 	}
-	if sub < 0 || sub >= len(g.Subtopologies) {
+	st := g.SubtopologyByID(sub)
+	if st == nil {
 		return nil, fmt.Errorf("engine: no subtopology %d (the graph has %d)", sub, len(g.Subtopologies))
 	}
-	st := g.Subtopologies[sub]
+	return newTask(g, st, partition, cfg, false)
+}
+
+func newTask(g *Graph, st *Subtopology, partition int32, cfg Config, global bool) (*Task, error) {
+	sub := st.ID
 	t := &Task{
 		ID:         processor.TaskID{Subtopology: sub, Partition: partition},
 		Sub:        st,
@@ -132,6 +144,7 @@ func NewTask(g *Graph, sub int, partition int32, cfg Config) (*Task, error) {
 		streamTime: -1,
 		wallClock:  cfg.WallClock,
 		dropped:    map[string]int64{},
+		global:     global,
 	}
 	for _, topic := range st.SourceTopics {
 		t.inputs = append(t.inputs, &Input{Topic: topic, Partition: partition, task: t, deadline: -1})
@@ -340,6 +353,9 @@ func (t *Task) wrap(err error) error {
 
 // storeFor returns store name for node n, checking that n may use it.
 func (t *Task) storeFor(n *Node, name string) (processor.StateStore, error) {
+	if t.graph.globals[name] != nil {
+		return t.globalStoreFor(n, name)
+	}
 	if !slices.Contains(n.Stores, name) {
 		if t.graph.stores[name] == nil {
 			return nil, fmt.Errorf("%w: %q (asked for by %q)", state.ErrUnknownStore, name, n.Name)
