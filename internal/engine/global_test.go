@@ -10,84 +10,12 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/internal/testfix"
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
 	"github.com/samsa-go/samsa/state"
 	"github.com/samsa-go/samsa/topology"
 )
-
-// rateKeeper puts each record of the rates topic in the store "rates", and
-// deletes on a tombstone.
-type rateKeeper struct {
-	kv *state.KeyValueStore[string, string]
-}
-
-func (p *rateKeeper) Init(ctx processor.Context[string, string]) (err error) {
-	p.kv, err = state.GetKeyValueStore[string, string](ctx, "rates")
-	return err
-}
-
-func (p *rateKeeper) Process(rec processor.Record[string, string]) error {
-	if rec.Key == "boom" {
-		return errors.New("bad rate")
-	}
-	if rec.NullValue {
-		_, _, err := p.kv.Delete(rec.Key)
-		return err
-	}
-	return p.kv.Put(rec.Key, rec.Value)
-}
-
-func (p *rateKeeper) Close() error { return nil }
-
-func rateKeepers() processor.Supplier[string, string, string, string] {
-	return processor.SupplierFunc[string, string, string, string](func() processor.Processor[string, string, string, string] {
-		return &rateKeeper{}
-	})
-}
-
-// pricer writes each order with the rate of its currency (the value), read
-// from the global store, or "?" when it has none.
-type pricer struct {
-	ctx   processor.Context[string, string]
-	rates *state.ReadOnlyKeyValueStore[string, string]
-}
-
-func (p *pricer) Init(ctx processor.Context[string, string]) (err error) {
-	p.ctx = ctx
-	p.rates, err = state.GetReadOnlyKeyValueStore[string, string](ctx, "rates")
-	return err
-}
-
-func (p *pricer) Process(rec processor.Record[string, string]) error {
-	rate, ok, err := p.rates.Get(rec.Value)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		rate = "?"
-	}
-	return p.ctx.Forward(rec.WithValue(rec.Value + "@" + rate))
-}
-
-func (p *pricer) Close() error { return nil }
-
-// ratesTopology is a global store "rates" filled from the topic "rates",
-// added first (id 0), and orders priced with it (sub-topology 1).
-func ratesTopology(t testing.TB, store *state.KeyValueBuilder[string, string]) *topology.Topology {
-	t.Helper()
-	topo := topology.New().
-		AddGlobalStore(store, "rates-source", serde.String, serde.String, "rates", "rates-keeper", rateKeepers()).
-		AddSource("orders-source", serde.String, serde.String, "orders").
-		AddProcessor("pricer", processor.SupplierFunc[string, string, string, string](func() processor.Processor[string, string, string, string] {
-			return &pricer{}
-		}), "orders-source").
-		AddSink("priced-sink", "priced", serde.String, serde.String, "pricer")
-	if err := topo.Build(); err != nil {
-		t.Fatal(err)
-	}
-	return topo
-}
 
 // capture keeps what sinks send, as key=value.
 type capture struct {
@@ -109,7 +37,7 @@ func rate(key, value string, partition int32, offset int64) *engine.RawRecord {
 }
 
 func TestGlobalTaskFeedsTasks(t *testing.T) {
-	g := engine.GraphOf(ratesTopology(t, state.KeyValueStoreBuilder("rates", serde.String, serde.String).WithLoggingDisabled()))
+	g := engine.GraphOf(testfix.Rates(t, testfix.RatesStoreBuilder()))
 	if _, err := engine.NewTask(g, 0, 0, engine.Config{Collector: nopCollector{}, InMemory: true}); err == nil {
 		t.Fatal("NewTask made a task of the global store's id 0")
 	}
@@ -169,11 +97,9 @@ func TestGlobalTaskFeedsTasks(t *testing.T) {
 // read-only view, and asking for the writable store names the store.
 func TestGlobalStoreIsReadOnlyToTasks(t *testing.T) {
 	topo := topology.New().
-		AddGlobalStore(state.KeyValueStoreBuilder("rates", serde.String, serde.String).WithLoggingDisabled(), "rates-source", serde.String, serde.String, "rates", "rates-keeper", rateKeepers()).
+		AddGlobalStore(state.KeyValueStoreBuilder("rates", serde.String, serde.String).WithLoggingDisabled(), "rates-source", serde.String, serde.String, "rates", "rates-keeper", testfix.RateKeeper()).
 		AddSource("orders-source", serde.String, serde.String, "orders").
-		AddProcessor("writer", processor.SupplierFunc[string, string, string, string](func() processor.Processor[string, string, string, string] {
-			return &rateKeeper{}
-		}), "orders-source")
+		AddProcessor("writer", testfix.RateKeeper(), "orders-source")
 	if err := topo.Build(); err != nil {
 		t.Fatal(err)
 	}
@@ -227,17 +153,20 @@ func TestGlobalProcessorCannotPunctuate(t *testing.T) {
 	}
 }
 
-type scheduler struct{ rateKeeper }
+type scheduler struct{}
 
 func (s *scheduler) Init(ctx processor.Context[string, string]) error {
 	_, err := ctx.Schedule(time.Second, processor.WallClockTime, func(int64) error { return nil })
 	return err
 }
 
+func (s *scheduler) Process(processor.Record[string, string]) error { return nil }
+func (s *scheduler) Close() error                                   { return nil }
+
 // Errors of the global task's processors name the global task and the
 // record.
 func TestGlobalTaskErrors(t *testing.T) {
-	g := engine.GraphOf(ratesTopology(t, state.KeyValueStoreBuilder("rates", serde.String, serde.String).WithLoggingDisabled()))
+	g := engine.GraphOf(testfix.Rates(t, testfix.RatesStoreBuilder()))
 	gt, err := engine.NewGlobalTask(g, engine.Config{InMemory: true})
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +177,7 @@ func TestGlobalTaskErrors(t *testing.T) {
 	}
 	err = gt.Update(rate("boom", "1", 2, 7))
 	var pe *processor.Error
-	if !errors.As(err, &pe) || pe.Task != engine.GlobalTaskID || pe.Node != "rates-keeper" || pe.Topic != "rates" || pe.Partition != 2 || pe.Offset != 7 {
+	if !errors.As(err, &pe) || !errors.Is(err, testfix.ErrBadRate) || pe.Task != engine.GlobalTaskID || pe.Node != "rates-keeper" || pe.Topic != "rates" || pe.Partition != 2 || pe.Offset != 7 {
 		t.Fatalf("Update = %#v, want a processor.Error of task -1_-1, node rates-keeper, rates[2]@7", err)
 	}
 	if err := gt.Update(&engine.RawRecord{Topic: "orders"}); err == nil || !strings.Contains(err.Error(), `no global store reads topic "orders"`) {
@@ -264,7 +193,7 @@ func TestGlobalTaskCheckpoint(t *testing.T) {
 	cfg := engine.Config{OpenDB: func(processor.TaskID) (*state.DB, error) {
 		return state.OpenDB("/global", state.DBOptions{FS: fs, Logger: slog.New(slog.DiscardHandler)})
 	}}
-	g := engine.GraphOf(ratesTopology(t, state.KeyValueStoreBuilder("rates", serde.String, serde.String).WithLoggingDisabled()))
+	g := engine.GraphOf(testfix.Rates(t, testfix.RatesStoreBuilder()))
 	open := func() *engine.GlobalTask {
 		t.Helper()
 		gt, err := engine.NewGlobalTask(g, cfg)
@@ -324,7 +253,7 @@ func TestGlobalTaskCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	mem := engine.GraphOf(ratesTopology(t, state.KeyValueStoreBuilder("rates", serde.String, serde.String).WithLoggingDisabled().InMemory()))
+	mem := engine.GraphOf(testfix.Rates(t, testfix.RatesStoreBuilder().InMemory()))
 	mt, err := engine.NewGlobalTask(mem, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -350,7 +279,7 @@ func TestGlobalTaskCheckpoint(t *testing.T) {
 // A cached global store's updates reach the tasks' views when the task
 // flushes.
 func TestGlobalTaskFlushesCache(t *testing.T) {
-	g := engine.GraphOf(ratesTopology(t, state.KeyValueStoreBuilder("rates", serde.String, serde.String).WithLoggingDisabled().WithCachingEnabled(1<<20)))
+	g := engine.GraphOf(testfix.Rates(t, testfix.RatesStoreBuilder().WithCachingEnabled(1<<20)))
 	gt, err := engine.NewGlobalTask(g, engine.Config{InMemory: true})
 	if err != nil {
 		t.Fatal(err)
