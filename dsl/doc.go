@@ -64,8 +64,8 @@
 // aggregations drop them and count them as dropped. A null key reaches
 // functions as the zero key and stays null through operations that keep the
 // key; aggregations drop null keys, as Kafka Streams does. In a table a null
-// value is a delete: it removes the row and is forwarded, and ToStream turns
-// it into a record with a null value. Process and ProcessValues see every
+// value is a delete: it removes the row and is forwarded when there was a
+// row (see KTable), and ToStream turns it into a record with a null value. Process and ProcessValues see every
 // record with its null flags.
 //
 // # Names

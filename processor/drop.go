@@ -12,4 +12,8 @@ const (
 	// DropDeserializationError: a source serde could not read the record,
 	// and the application continues on such errors.
 	DropDeserializationError = "deserialization-error"
+	// DropLateRecord: a record reached a windowed operation after its
+	// window closed (stream time passed the window's end plus its grace
+	// period), as Kafka Streams' late-record drops.
+	DropLateRecord = "late-record"
 )

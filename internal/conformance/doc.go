@@ -3,5 +3,8 @@
 // records, run once through testdriver and once through runtime on an
 // in-process Kafka (kfake), must write the same records, with the same
 // timestamps, to their output topics and changelogs. A new operator joins
-// by adding a case to the table in conformance_test.go.
+// by adding a case to the table in conformance_test.go, or, when what it
+// writes depends on the order in which records of several topics meet
+// (joins), to the table in tables_test.go, whose cases the runtime is fed
+// one record at a time, each once it has caught up.
 package conformance

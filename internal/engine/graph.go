@@ -252,7 +252,18 @@ func (g *Graph) AddInternalTopic(name string, partitions int32) *InternalTopic {
 func (g *Graph) AddCopartitionGroup(topics ...string) {
 	grp := slices.Clone(topics)
 	sort.Strings(grp)
-	grp = slices.Compact(grp)
+	g.addGroup(slices.Compact(grp))
+}
+
+// addGroup records a sorted group of topics, once: a join declares the
+// topics it reads, which are often those its sub-topology reads, and a
+// mistake is reported once per group.
+func (g *Graph) addGroup(grp []string) {
+	for _, other := range g.CopartitionGroups {
+		if slices.Equal(other, grp) {
+			return
+		}
+	}
 	g.CopartitionGroups = append(g.CopartitionGroups, grp)
 }
 
@@ -341,7 +352,7 @@ func (g *Graph) Build() error {
 	// task's source topics, so they must be co-partitioned.
 	for _, st := range g.Subtopologies {
 		if len(st.SourceTopics) > 1 {
-			g.CopartitionGroups = append(g.CopartitionGroups, slices.Clone(st.SourceTopics))
+			g.addGroup(slices.Compact(slices.Clone(st.SourceTopics)))
 		}
 	}
 	for _, st := range g.Subtopologies {
