@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/samsa-go/samsa/internal/engine"
@@ -127,9 +128,9 @@ func (g *globalThread) open(ctx context.Context, retry bool) error {
 		tk.Close()
 		g.task = nil
 		if !retry {
-			return fmt.Errorf("runtime: global stores' topics end before their checkpoints after wiping the state: %v", beyond)
+			return fmt.Errorf("runtime: global stores' topics end before their checkpoints after wiping the state: %s", strings.Join(beyond, "; "))
 		}
-		g.log.Warn("global stores' topics end before their checkpoints; wiping the global state and rebuilding it", "partitions", fmt.Sprint(beyond))
+		g.log.Warn("global stores' topics end before their checkpoints; wiping the global state and rebuilding it", "partitions", strings.Join(beyond, "; "))
 		if err := a.dir.Remove(statedir.GlobalName); err != nil {
 			return fmt.Errorf("runtime: wipe the global state: %w", err)
 		}

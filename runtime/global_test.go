@@ -17,6 +17,7 @@ import (
 	"github.com/samsa-go/samsa/serde"
 	"github.com/samsa-go/samsa/state"
 	"github.com/samsa-go/samsa/topology"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -360,4 +361,47 @@ func TestGlobalStoreUpdateError(t *testing.T) {
 	if s := app.State(); s != runtime.Error {
 		t.Errorf("state = %v, want ERROR", s)
 	}
+}
+
+// A global store's topic recreated with fewer records than the store's
+// checkpoint claims makes the restart wipe the global state and rebuild it
+// from the new topic, as Kafka Streams does on an invalid offset.
+func TestGlobalStoreTopicRecreated(t *testing.T) {
+	b := ratesBroker(t)
+	dir := t.TempDir()
+	produceKV(t, b, testfix.RatesTopic, currencies(12, "v1")...)
+	app, done := runApp(t, b, testfix.Rates(t, testfix.RatesStoreBuilder()), dir, runtime.ApplicationID("rates"))
+	waitState(t, app, runtime.Running)
+	closeApp(t, app, done)
+
+	adm, err := b.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer adm.Close()
+	if _, err := kadm.NewClient(adm).DeleteTopic(t.Context(), testfix.RatesTopic); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for b.CreateTopic(testfix.RatesTopic, 3) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("cannot recreate the rates topic")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	produceKV(t, b, testfix.RatesTopic, "C00=new")
+
+	restores := newGlobalRestores()
+	app, done = runApp(t, b, testfix.Rates(t, testfix.RatesStoreBuilder()), dir, runtime.ApplicationID("rates"), runtime.RestoreListener(restores))
+	waitState(t, app, runtime.Running)
+	out := readPriced(t, b)
+	produceKV(t, b, testfix.OrdersTopic, "a=C00", "b=C01")
+	out.until(t, 30*time.Second, func(got map[string]string) bool { return len(got) == 2 })
+	if got := fmt.Sprint(out.got); got != "map[a:C00@new b:C01@?]" {
+		t.Errorf("priced %s after the topic was recreated", got)
+	}
+	if n := restores.restored(); n != 1 {
+		t.Errorf("bootstrapped %d records, want the 1 of the new topic", n)
+	}
+	closeApp(t, app, done)
 }
