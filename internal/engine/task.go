@@ -197,8 +197,9 @@ func (t *Task) Start() error {
 		}
 		t.node = t.Sub.Nodes[i].Name
 		if err := inst.Init(); err != nil {
+			err = t.wrap(err)
 			t.node = ""
-			return t.wrap(err)
+			return err
 		}
 	}
 	t.node = ""
