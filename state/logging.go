@@ -21,6 +21,10 @@ type changeLoggingStore struct {
 	// changelog records carry the plain value, stamped with the value's
 	// own timestamp, as Kafka Streams' timestamped stores log.
 	timestamped bool
+	// keyPrefix is the width of what a window or session store puts in
+	// front of its changelog keys (the segment id): logged keys leave it
+	// out, so the changelog reads as Kafka Streams' does.
+	keyPrefix int
 }
 
 func (s *changeLoggingStore) now() int64 {
@@ -44,7 +48,7 @@ func (s *changeLoggingStore) Put(key, value []byte) error {
 	if err := s.KeyValueBytesStore.Put(key, value); err != nil {
 		return err
 	}
-	if err := s.logger.LogChange(key, logged, ts, nil); err != nil {
+	if err := s.logger.LogChange(key[s.keyPrefix:], logged, ts, nil); err != nil {
 		return storeErr(s.Name(), "log change", err)
 	}
 	return nil
@@ -54,7 +58,7 @@ func (s *changeLoggingStore) Delete(key []byte) error {
 	if err := s.KeyValueBytesStore.Delete(key); err != nil {
 		return err
 	}
-	if err := s.logger.LogChange(key, nil, s.now(), nil); err != nil {
+	if err := s.logger.LogChange(key[s.keyPrefix:], nil, s.now(), nil); err != nil {
 		return storeErr(s.Name(), "log change", err)
 	}
 	return nil

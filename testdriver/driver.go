@@ -31,6 +31,10 @@ type Driver struct {
 	// current is the index of the task running, whose records Send and
 	// SendChangelog get.
 	current int
+	// global keeps the global stores, if the topology has any (global.go).
+	global *engine.GlobalTask
+	// globalDropped counts what global tasks closed by a crash had dropped.
+	globalDropped map[string]int64
 	// drops are the tasks' drop counts, which a crash does not reset.
 	drops []*engine.DropCounts
 
@@ -114,6 +118,12 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 	if err := d.layout(); err != nil {
 		return nil, err
 	}
+	if len(d.g.Globals) > 0 {
+		if err := d.openGlobal(); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
 	for _, st := range d.g.Subtopologies {
 		for p := int32(0); p < d.taskCounts[st.ID]; p++ {
 			d.tasks = append(d.tasks, nil)
@@ -162,6 +172,14 @@ func (d *Driver) layout() error {
 			for p := range tp.read {
 				tp.read[p] = &readPart{}
 			}
+		}
+	}
+	for _, name := range d.g.GlobalTopics() {
+		d.counts[name] = d.partitionsOf(name)
+		tp := d.topic(name)
+		tp.global = make([]*globalPart, tp.partitions)
+		for p := range tp.global {
+			tp.global[p] = &globalPart{}
 		}
 	}
 	return nil
@@ -255,13 +273,18 @@ func (d *Driver) pipe(r *engine.RawRecord) error {
 	tp := d.lastPiped
 	if tp == nil || tp.name != r.Topic {
 		tp = d.topics[r.Topic]
-		if tp == nil || tp.read == nil || d.g.IsInternal(r.Topic) {
+		if tp == nil || (tp.read == nil && tp.global == nil) || d.g.IsInternal(r.Topic) {
 			return fmt.Errorf("testdriver: topic %q is not read by the topology (it reads %v)", r.Topic, d.sourceTopics())
 		}
 		d.lastPiped = tp
 	}
 	d.add(tp, -1, r.Key, r.Value, r.Timestamp, r.Headers, -1, false)
 	d.sinceCommit++
+	if tp.global != nil {
+		if err := d.updateGlobal(); err != nil {
+			return err
+		}
+	}
 	if _, err := d.run(); err != nil {
 		return err
 	}
@@ -327,7 +350,11 @@ func (d *Driver) commit() error {
 		return err
 	}
 	d.sinceCommit, d.lastCommit = 0, d.now
-	return nil
+	// What sinks wrote to global stores' topics is committed now.
+	if err := d.updateGlobal(); err != nil {
+		return err
+	}
+	return d.checkpointGlobal()
 }
 
 // Commit commits every task now: caches are flushed, and what the tasks
@@ -340,7 +367,7 @@ func (d *Driver) Commit() {
 }
 
 func (d *Driver) sourceTopics() []string {
-	var ts []string
+	ts := d.g.GlobalTopics()
 	for _, st := range d.g.Subtopologies {
 		for _, t := range st.SourceTopics {
 			if !d.g.IsInternal(t) {
@@ -425,6 +452,14 @@ func (d *Driver) DroppedRecords() map[string]int64 {
 			out[k] += v
 		}
 	}
+	if d.global != nil {
+		for k, v := range d.global.Dropped() {
+			out[k] += v
+		}
+	}
+	for k, v := range d.globalDropped {
+		out[k] += v
+	}
 	return out
 }
 
@@ -441,9 +476,12 @@ func (d *Driver) DroppedRecordsByTask() map[processor.TaskID]map[string]int64 {
 }
 
 // StateStore returns the store named name of the first task that has it
-// (partition 0 of its subtopology), or nil if there is none. A crash
-// replaces the stores: get them again after one.
+// (partition 0 of its subtopology), or the global store named name, or nil
+// if there is none. A crash replaces the stores: get them again after one.
 func (d *Driver) StateStore(name string) processor.StateStore {
+	if s := d.globalStore(name); s != nil {
+		return s
+	}
 	for _, task := range d.tasks {
 		if s := task.Store(name); s != nil {
 			return s.Typed()
@@ -453,8 +491,11 @@ func (d *Driver) StateStore(name string) processor.StateStore {
 }
 
 // StateStoreAt returns the store named name of the task on partition, or
-// nil.
+// nil; a global store, which no partition owns, whatever the partition.
 func (d *Driver) StateStoreAt(name string, partition int32) processor.StateStore {
+	if s := d.globalStore(name); s != nil {
+		return s
+	}
 	for _, task := range d.tasks {
 		if task.ID.Partition != partition {
 			continue
@@ -462,6 +503,16 @@ func (d *Driver) StateStoreAt(name string, partition int32) processor.StateStore
 		if s := task.Store(name); s != nil {
 			return s.Typed()
 		}
+	}
+	return nil
+}
+
+func (d *Driver) globalStore(name string) processor.StateStore {
+	if d.global == nil {
+		return nil
+	}
+	if s := d.global.Store(name); s != nil {
+		return s.Typed()
 	}
 	return nil
 }
@@ -508,6 +559,10 @@ func (d *Driver) Close() error {
 		if task != nil {
 			errs = append(errs, task.Close())
 		}
+	}
+	// Last: the tasks closed above read its stores.
+	if d.global != nil {
+		errs = append(errs, d.global.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -17,6 +17,12 @@ type schedule struct {
 func (s *schedule) Cancel() { s.cancelled = true }
 
 func (t *Task) schedule(n *Node, interval time.Duration, typ processor.PunctuationType, fn processor.Punctuator) (*schedule, error) {
+	if t.global {
+		// Kafka Streams' global processor context refuses it too: a global
+		// task has no stream time of its own, and its records are not
+		// processed in time order.
+		return nil, errorf("%q of global store %q cannot schedule punctuators", n.Name, n.global.Store)
+	}
 	ms := interval.Milliseconds()
 	if ms < 1 {
 		return nil, errorf("punctuation interval %v of %q is below one millisecond", interval, n.Name)

@@ -75,6 +75,10 @@ type Config struct {
 	// Logger receives a line when the task drops records, at most one a
 	// minute per reason; nil logs nothing.
 	Logger *slog.Logger
+	// Global is the host's global task, whose stores the processors of
+	// its tasks read (see GlobalTask); nil when the graph has no global
+	// stores.
+	Global *GlobalTask
 }
 
 // Task runs one subtopology on one partition: its stores, its inputs, the
@@ -129,6 +133,9 @@ type Task struct {
 	dirty   bool
 	started bool
 	closed  bool
+	// global says the task is a GlobalTask's: its stores are the global
+	// stores, neither logged nor transactional.
+	global bool
 
 	drops *DropCounts
 	// dropList holds the counters of drops's reasons this task has used,
@@ -142,10 +149,15 @@ func NewTask(g *Graph, sub int, partition int32, cfg Config) (*Task, error) {
 	if !g.built {
 		return nil, errors.New("engine: graph is not built")
 	}
-	if sub < 0 || sub >= len(g.Subtopologies) {
+	st := g.SubtopologyByID(sub)
+	if st == nil {
 		return nil, fmt.Errorf("engine: no subtopology %d (the graph has %d)", sub, len(g.Subtopologies))
 	}
-	st := g.Subtopologies[sub]
+	return newTask(g, st, partition, cfg, false)
+}
+
+func newTask(g *Graph, st *Subtopology, partition int32, cfg Config, global bool) (*Task, error) {
+	sub := st.ID
 	t := &Task{
 		ID:         processor.TaskID{Subtopology: sub, Partition: partition},
 		Sub:        st,
@@ -155,6 +167,7 @@ func NewTask(g *Graph, sub int, partition int32, cfg Config) (*Task, error) {
 		stores:     map[string]state.Store{},
 		streamTime: -1,
 		wallClock:  cfg.WallClock,
+		global:     global,
 		drops:      cfg.Drops,
 	}
 	if t.drops == nil {
@@ -415,6 +428,9 @@ func (t *Task) wrap(err error) error {
 
 // storeFor returns store name for node n, checking that n may use it.
 func (t *Task) storeFor(n *Node, name string) (processor.StateStore, error) {
+	if t.graph.globals[name] != nil {
+		return t.globalStoreFor(n, name)
+	}
 	if !slices.Contains(n.Stores, name) {
 		if t.graph.stores[name] == nil {
 			return nil, fmt.Errorf("%w: %q (asked for by %q)", state.ErrUnknownStore, name, n.Name)
