@@ -34,9 +34,11 @@ type testCase struct {
 	read        []topicSpec
 	maxTaskIdle time.Duration
 	// deserialization, processing and deadLetter configure the handlers
-	// and the dead-letter topic, on both hosts alike.
+	// and the dead-letter topic, on both hosts alike; headers lists, per
+	// topic read, the headers shown with its records.
 	deserialization, processing processor.ErrorHandler
 	deadLetter                  string
+	headers                     map[string][]string
 	// want holds, per topic read, its records in order as show renders
 	// them. Both runs must match it, so neither passes by writing nothing.
 	want map[string][]string
@@ -48,12 +50,10 @@ type input struct {
 	ts                int64
 }
 
-// topicSpec is a topic compared, how its values read, and the headers
-// shown with each record.
+// topicSpec is a topic compared, and how its values read.
 type topicSpec struct {
-	name    string
-	value   func([]byte) string
-	headers []string
+	name  string
+	value func([]byte) string
 }
 
 const appID = "conformance"
@@ -76,9 +76,8 @@ func longOrText(b []byte) string {
 	return text(b)
 }
 
-// show renders a record as key:value@timestamp, followed by the headers
-// the spec asks for as [name=value ...].
-func show(spec topicSpec, key, value []byte, ts int64, headers func(string) (string, bool)) string {
+// show renders a record as key:value@timestamp.
+func show(spec topicSpec, key, value []byte, ts int64) string {
 	k, v := "<null>", "<null>"
 	if key != nil {
 		k = string(key)
@@ -86,17 +85,23 @@ func show(spec topicSpec, key, value []byte, ts int64, headers func(string) (str
 	if value != nil {
 		v = spec.value(value)
 	}
-	out := fmt.Sprintf("%s:%s@%d", k, v, ts)
-	if len(spec.headers) > 0 {
-		var hs []string
-		for _, h := range spec.headers {
-			if hv, ok := headers(h); ok {
-				hs = append(hs, h+"="+hv)
-			}
-		}
-		out += fmt.Sprint(hs)
+	return fmt.Sprintf("%s:%s@%d", k, v, ts)
+}
+
+// showHeaders renders a record as show does, followed by the headers
+// names as [name=value ...], looked up with header.
+func showHeaders(spec topicSpec, key, value []byte, ts int64, names []string, header func(string) (string, bool)) string {
+	out := show(spec, key, value, ts)
+	if len(names) == 0 {
+		return out
 	}
-	return out
+	var hs []string
+	for _, h := range names {
+		if hv, ok := header(h); ok {
+			hs = append(hs, h+"="+hv)
+		}
+	}
+	return out + fmt.Sprint(hs)
 }
 
 // The headers of dead-letter records compared: all but the stack trace,
@@ -123,7 +128,7 @@ var cases = []testCase{
 			{"text-lines", "", "c b", 20},
 			{"text-lines", "", "a", 30},
 		},
-		read: []topicSpec{{name: "word-counts", value: long}, {name: changelog("counts"), value: long}},
+		read: []topicSpec{{"word-counts", long}, {changelog("counts"), long}},
 		want: map[string][]string{
 			"word-counts":       {"a:1@10", "b:1@10", "a:2@10", "c:1@20", "b:2@20", "a:3@30"},
 			changelog("counts"): {"a:1@10", "b:1@10", "a:2@10", "c:1@20", "b:2@20", "a:3@30"},
@@ -146,7 +151,7 @@ var cases = []testCase{
 			{"orders", "bob", "cake", 2},
 			{"orders", "ann", "cake", 3},
 		},
-		read: []topicSpec{{name: "orders-by-item", value: text}},
+		read: []topicSpec{{"orders-by-item", text}},
 		want: map[string][]string{
 			"orders-by-item": {"tea:TEA@1", "cake:CAKE@2", "cake:CAKE@3"},
 		},
@@ -168,7 +173,7 @@ var cases = []testCase{
 			{"left", "k", "l1", 1}, {"left", "k", "l3", 3}, {"left", "k", "l5", 5}, {"left", "k", "l6", 6},
 			{"right", "k", "r2", 2}, {"right", "k", "r4", 4}, {"right", "k", "r7", 7},
 		},
-		read: []topicSpec{{name: "merged", value: text}},
+		read: []topicSpec{{"merged", text}},
 		want: map[string][]string{
 			"merged": {"k:l1@1", "k:r2@2", "k:l3@3", "k:r4@4", "k:l5@5", "k:l6@6", "k:r7@7"},
 		},
@@ -192,7 +197,7 @@ var cases = []testCase{
 			{"profiles", "ann", "v2", 3},
 			{"profiles", "ann", "v3", 4},
 		},
-		read: []topicSpec{{name: "profile-updates", value: text}, {name: changelog("profiles-store"), value: text}},
+		read: []topicSpec{{"profile-updates", text}, {changelog("profiles-store"), text}},
 		want: map[string][]string{
 			"profile-updates":           {"ann:v3@4", "bob:v1@2"},
 			changelog("profiles-store"): {"ann:v3@4", "bob:v1@2"},
@@ -218,7 +223,7 @@ var cases = []testCase{
 			{"events", "a", "x", 12},
 			{"events", "b", "x", 31},
 		},
-		read: []topicSpec{{name: "totals-report", value: long}, {name: changelog("totals"), value: long}},
+		read: []topicSpec{{"totals-report", long}, {changelog("totals"), long}},
 		want: map[string][]string{
 			"totals-report":     {"a:1@0", "a:3@12", "b:1@12", "a:3@31", "b:2@31"},
 			changelog("totals"): {"a:1@0", "b:1@4", "a:2@9", "a:3@12", "b:2@31"},
@@ -251,7 +256,8 @@ var cases = []testCase{
 		deserialization: processor.LogAndContinue,
 		processing:      processor.LogAndContinue,
 		deadLetter:      "dead-letters",
-		read:            []topicSpec{{name: "scores-out", value: long}, {name: "dead-letters", value: longOrText, headers: deadLetterHeaders}},
+		read:            []topicSpec{{"scores-out", long}, {"dead-letters", longOrText}},
+		headers:         map[string][]string{"dead-letters": deadLetterHeaders},
 		want: map[string][]string{
 			"scores-out": {"a:10@1", "d:20@4"},
 			"dead-letters": {
@@ -379,7 +385,7 @@ func runDriver(t *testing.T, tc testCase) map[string][]string {
 			if !r.NullValue {
 				v = r.Value
 			}
-			got[spec.name] = append(got[spec.name], show(spec, k, v, r.Timestamp, func(h string) (string, bool) {
+			got[spec.name] = append(got[spec.name], showHeaders(spec, k, v, r.Timestamp, tc.headers[spec.name], func(h string) (string, bool) {
 				hv, ok := r.Header(h)
 				return string(hv), ok
 			}))
@@ -443,7 +449,7 @@ func runRuntime(t *testing.T, tc testCase) map[string][]string {
 
 	got := map[string][]string{}
 	for _, spec := range tc.read {
-		got[spec.name] = consume(ctx, t, c, spec, len(tc.want[spec.name]))
+		got[spec.name] = consumeHeaders(ctx, t, c, spec, tc.headers[spec.name], len(tc.want[spec.name]))
 	}
 	return got
 }
@@ -451,6 +457,12 @@ func runRuntime(t *testing.T, tc testCase) map[string][]string {
 // consume reads topic from the start, read_committed, until it has n
 // records, then for a moment more, to catch any beyond them.
 func consume(ctx context.Context, t *testing.T, c *kafkatest.Broker, spec topicSpec, n int) []string {
+	t.Helper()
+	return consumeHeaders(ctx, t, c, spec, nil, n)
+}
+
+// consumeHeaders is consume, showing the records' headers named.
+func consumeHeaders(ctx context.Context, t *testing.T, c *kafkatest.Broker, spec topicSpec, headers []string, n int) []string {
 	t.Helper()
 	cl, err := c.Client(kgo.ConsumeTopics(spec.name),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
@@ -474,7 +486,7 @@ func consume(ctx context.Context, t *testing.T, c *kafkatest.Broker, spec topicS
 			t.Fatalf("%s: %d records of %d after the deadline: %q", spec.name, len(got), n, got)
 		}
 		fs.EachRecord(func(r *kgo.Record) {
-			got = append(got, show(spec, r.Key, r.Value, r.Timestamp.UnixMilli(), func(h string) (string, bool) {
+			got = append(got, showHeaders(spec, r.Key, r.Value, r.Timestamp.UnixMilli(), headers, func(h string) (string, bool) {
 				for i := len(r.Headers) - 1; i >= 0; i-- {
 					if r.Headers[i].Key == h {
 						return string(r.Headers[i].Value), true
@@ -550,7 +562,7 @@ func TestPartitionedWordCount(t *testing.T) {
 		}
 	}()
 	runtimeOut := map[int32][]string{}
-	spec := topicSpec{name: "word-counts", value: long}
+	spec := topicSpec{"word-counts", long}
 	rc, err := c.Client(kgo.ConsumeTopics(spec.name),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -563,7 +575,7 @@ func TestPartitionedWordCount(t *testing.T) {
 			t.Fatalf("%d records of %d after the deadline: %v", got, n, runtimeOut)
 		}
 		fs.EachRecord(func(r *kgo.Record) {
-			runtimeOut[r.Partition] = append(runtimeOut[r.Partition], show(spec, r.Key, r.Value, r.Timestamp.UnixMilli(), nil))
+			runtimeOut[r.Partition] = append(runtimeOut[r.Partition], show(spec, r.Key, r.Value, r.Timestamp.UnixMilli()))
 			got++
 		})
 	}
