@@ -89,6 +89,7 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	log = slog.New(newLimitHandler(log.Handler()))
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	a := &App{
@@ -182,6 +183,10 @@ func (a *App) run(ctx context.Context) error {
 		return err
 	}
 	defer a.admCl.Close()
+	ids, err := a.sourceIDs(ctx)
+	if err != nil {
+		return err
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -227,6 +232,8 @@ func (a *App) run(ctx context.Context) error {
 		go func() { errs <- th.run(runCtx) }()
 	}
 	go a.housekeeping(runCtx)
+	sourcesErr := make(chan error, 1)
+	go a.watchSources(runCtx, ids, sourcesErr)
 	// The global thread outlives the stream threads, whose tasks read its
 	// stores: it stops once they have.
 	var globalErr chan error
@@ -256,7 +263,9 @@ func (a *App) run(ctx context.Context) error {
 		select {
 		case err := <-errs:
 			left--
-			fail(err, "stream thread")
+			fail(a.blame(err, ids), "stream thread")
+		case err := <-sourcesErr:
+			fail(err, "source topic check")
 		case err := <-globalErr:
 			globalErr = nil
 			fail(err, "global thread")

@@ -137,6 +137,9 @@ func ProcessingGuarantee(g Guarantee) Option { return func(c *config) { c.guaran
 func ExactlyOnce() Option { return ProcessingGuarantee(ExactlyOnceV2) }
 
 // Logger receives the app's logs and franz-go's. Default: slog.Default().
+// Lines of level Info and above are rate-limited per message: a failure
+// that repeats logs ten lines in ten seconds at most, the next one
+// counting those suppressed.
 func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // KgoOpts are passed to every Kafka client the app makes, after its own
