@@ -29,7 +29,9 @@ func newLimitHandler(inner slog.Handler) *limitHandler {
 	return &limitHandler{inner: inner, lim: &logLimiter{seen: map[logKey]*logCount{}}}
 }
 
-func (h *limitHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.inner.Enabled(ctx, l) }
+func (h *limitHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.inner.Enabled(ctx, l)
+}
 
 func (h *limitHandler) Handle(ctx context.Context, r slog.Record) error {
 	if r.Level < slog.LevelInfo {
