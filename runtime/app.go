@@ -63,6 +63,7 @@ type App struct {
 
 	stop     chan struct{}
 	stopOnce sync.Once
+	shutdown shutdown
 	done     chan struct{}
 }
 
@@ -194,6 +195,7 @@ func (a *App) run(ctx context.Context) error {
 		select {
 		case <-a.stop:
 		case <-runCtx.Done():
+			a.beginShutdown(context.Background())
 		}
 		a.transition(PendingShutdown, Running, Rebalancing)
 		cancel()
@@ -287,7 +289,11 @@ func (a *App) run(ctx context.Context) error {
 }
 
 // Close stops a running app and waits until it has closed or ctx is done.
+// The close is bounded by ctx's deadline, if it has one before
+// ShutdownTimeout: the app abandons by then what it has not finished, so
+// that Run returns before the deadline whatever the group is doing.
 func (a *App) Close(ctx context.Context) error {
+	a.beginShutdown(ctx)
 	a.stopOnce.Do(func() { close(a.stop) })
 	if a.transition(NotRunning, Created) {
 		// Never ran: Run now refuses to start, so done is closed here.

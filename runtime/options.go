@@ -83,6 +83,7 @@ type config struct {
 	production      processor.ErrorHandler
 	deadLetter      string
 	deliveryTimeout time.Duration
+	shutdownTimeout time.Duration
 }
 
 func defaults() config {
@@ -97,6 +98,7 @@ func defaults() config {
 		txnTimeout:     10 * time.Second,
 		// delivery.timeout.ms's default.
 		deliveryTimeout: 2 * time.Minute,
+		shutdownTimeout: 10 * time.Second,
 	}
 }
 
@@ -225,6 +227,16 @@ func DeadLetterQueue(topic string) Option { return func(c *config) { c.deadLette
 // the ProductionHandler (delivery.timeout.ms). Default 2 minutes; must be
 // positive.
 func DeliveryTimeout(d time.Duration) Option { return func(c *config) { c.deliveryTimeout = d } }
+
+// ShutdownTimeout bounds how long the app takes to close once Run's
+// context is cancelled or Close is called, as Kafka Streams'
+// close(Duration): the last commit, the end of the transactions, leaving
+// the group. Close's context shortens it with a sooner deadline. What is
+// not done by then is abandoned: a member that did not leave is dropped by
+// the group at its session timeout, a transaction that did not end is
+// aborted by the brokers at its timeout, and nothing of it reached the
+// stores. Default 10s; must be positive.
+func ShutdownTimeout(d time.Duration) Option { return func(c *config) { c.shutdownTimeout = d } }
 
 // ReplicationFactor of the internal topics (replication.factor). Default
 // -1, the broker's; 0 means the broker's too; below -1 is an error.
