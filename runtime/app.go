@@ -103,6 +103,7 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 		releasedAt: map[processor.TaskID]time.Time{},
 		toPurge:    map[string]map[int32]int64{},
 		drops:      map[processor.TaskID]*engine.DropCounts{},
+		shutdown:   shutdown{abandoned: make(chan struct{})},
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 	}
@@ -265,7 +266,12 @@ func (a *App) run(ctx context.Context) error {
 		select {
 		case err := <-errs:
 			left--
-			fail(a.blame(err, ids), "stream thread")
+			if runCtx.Err() == nil {
+				// Not a failure of the close, which has no time to
+				// look topics up.
+				err = a.blame(err, ids)
+			}
+			fail(err, "stream thread")
 		case err := <-sourcesErr:
 			fail(err, "source topic check")
 		case err := <-globalErr:

@@ -25,6 +25,8 @@ type shutdown struct {
 	once   sync.Once
 	ctx    context.Context
 	cancel context.CancelFunc
+	// abandoned is closed once ctx is done; New makes it.
+	abandoned chan struct{}
 }
 
 // begin starts the shutdown, bounded by ShutdownTimeout and by caller's
@@ -41,8 +43,24 @@ func (a *App) beginShutdown(caller context.Context) context.Context {
 		}
 		s.ctx, s.cancel = context.WithDeadline(context.Background(), deadline)
 		context.AfterFunc(caller, s.cancel)
+		context.AfterFunc(s.ctx, func() { close(s.abandoned) })
 	})
 	return s.ctx
+}
+
+// untilAbandoned returns ctx, cancelled also once the shutdown's deadline
+// passed, for work on franz-go's goroutines that the close would otherwise
+// wait on. Call stop when done.
+func (a *App) untilAbandoned(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-a.shutdown.abandoned:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // shutdownContext returns the context of the shutdown, beginning it if a
@@ -75,13 +93,10 @@ func (t *thread) closeClient(ctx context.Context) {
 		slow = true
 	}
 	if slow {
-		if member != "" {
-			lctx, cancel := context.WithTimeout(context.Background(), leaveGrace)
-			if d, ok := ctx.Deadline(); ok && time.Until(d) > leaveGrace {
-				lctx, cancel = context.WithDeadline(context.Background(), d)
-			}
-			t.app.leaveGroup(lctx, member)
-			cancel()
+		// Past the deadline there is no time left to tell the
+		// coordinator: the group drops the member at its session timeout.
+		if member != "" && ctx.Err() == nil {
+			t.app.leaveGroup(ctx, member)
 		}
 		t.log.Info("leaving the group without waiting for the join in flight")
 		t.cancelClient()
@@ -96,7 +111,7 @@ func (t *thread) closeClient(ctx context.Context) {
 	case <-ctx.Done():
 		select {
 		case <-done:
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 			t.log.Warn("abandoning the thread's client: it did not close by the shutdown deadline")
 			t.cancelClient()
 		}

@@ -147,3 +147,45 @@ func TestCancelWithDeadMember(t *testing.T) {
 		})
 	}
 }
+
+// With the brokers gone, the app logs a bounded number of lines however
+// it fares, and a Close while its last commit cannot reach them returns by
+// its deadline.
+func TestBrokersGone(t *testing.T) {
+	start := func(t *testing.T) (*kafkatest.Broker, *logBuffer, *runtime.App, chan error) {
+		c := kafkatest.NewBroker(t, kafkatest.Topics(1, "in", "out"))
+		logs := &logBuffer{}
+		app, done := runApp(t, c, copyStrings(t), t.TempDir(), runtime.ApplicationID("gone"), runtime.Logger(logs.logger()),
+			runtime.CommitInterval(time.Hour))
+		produceValues(t, c, "in", strs("a")...)
+		if got := readRecords(t, c, "out", 1, 30*time.Second, false); len(got) != 1 {
+			t.Fatalf("out has %d records", len(got))
+		}
+		return c, logs, app, done
+	}
+	t.Run("logs", func(t *testing.T) {
+		c, logs, _, _ := start(t)
+		before := strings.Count(logs.String(), "\n")
+		c.Close()
+		time.Sleep(5 * time.Second)
+		lines := strings.Count(logs.String(), "\n") - before
+		if lines > 200 {
+			t.Errorf("%d log lines in 5s without brokers: a flood", lines)
+		}
+		t.Logf("%d log lines in 5s without brokers", lines)
+	})
+	t.Run("close", func(t *testing.T) {
+		c, _, app, done := start(t)
+		c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		begin := time.Now()
+		app.Close(ctx)
+		select {
+		case <-done:
+		case <-time.After(time.Until(begin.Add(3 * time.Second))):
+			t.Fatalf("Run has not returned %v after Close, with the brokers gone", time.Since(begin))
+		}
+		t.Logf("closed in %v with the brokers gone", time.Since(begin).Round(time.Millisecond))
+	})
+}

@@ -440,9 +440,13 @@ func (t *thread) onRevoked(ctx context.Context, _ *kgo.Client, _ map[string][]in
 	case t.eos && t.inTxn && t.txnDirty:
 		t.doomed = true
 	case !t.eos:
+		// franz-go's context ends only with the client: the commit also
+		// gives up when the shutdown does, or the close would wait on it.
+		ctx, stop := t.app.untilAbandoned(ctx)
 		if err := t.commit(ctx); err != nil {
 			t.log.Warn("commit on revocation failed", "err", err)
 		}
+		stop()
 	}
 	t.closeAll(t.active)
 	t.active = map[processor.TaskID]*engine.Task{}
