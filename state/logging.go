@@ -138,6 +138,14 @@ func (s *changeLoggingStore) DeleteRange(from, to []byte) error {
 	return nil
 }
 
+// unsent reports whether writes wait for the next Flush to be sent.
+func (s *changeLoggingStore) unsent() bool {
+	if tx := s.buffer(); tx != nil {
+		return len(tx.unlogged) > 0
+	}
+	return len(s.pending) > 0
+}
+
 // Flush sends the folded writes to the changelog, then flushes inner.
 func (s *changeLoggingStore) Flush() error {
 	if err := s.send(); err != nil {

@@ -1,7 +1,9 @@
 package state
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -122,5 +124,54 @@ func TestChangeLoggingOverTxn(t *testing.T) {
 	mustFlush(t, s)
 	if len(logger.records) != 1 {
 		t.Fatalf("an aborted write was sent: %v", logger.records)
+	}
+}
+
+// TestDirtyUntilSent checks that a store whose changelog layer holds
+// unsent writes reports itself dirty, so that the task flushes it again
+// when a cache flushed after it forwarded into it (here: a's cache
+// listener writes b, which was flushed first).
+func TestDirtyUntilSent(t *testing.T) {
+	for _, kind := range storeKinds {
+		for _, txn := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/txn=%v", kind.name, txn), func(t *testing.T) {
+				logger := &recordingLogger{}
+				now := int64(0)
+				env := loggedEnv(t, kind, logger, &now)
+				env.Transactional = txn
+				ha, a := buildKV(t, env, KeyValueStoreBuilder("a", stringSerde{}, int64Serde{}).WithCachingEnabled(1<<20))
+				hb, b := buildKV(t, env, KeyValueStoreBuilder("b", stringSerde{}, int64Serde{}))
+				if _, err := SetFlushListener(ha, func(f Flushed[string, int64]) error {
+					return b.Put(f.Key, f.New*10)
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if err := a.Put("k", 1); err != nil {
+					t.Fatal(err)
+				}
+				// The engine's loop: flush every store, until none is dirty.
+				for pass := 0; ha.Dirty() || hb.Dirty(); pass++ {
+					if pass > 2 {
+						t.Fatal("still dirty after 3 passes")
+					}
+					for _, h := range []Store{hb, ha} {
+						if err := h.Flush(); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				want := []logRecord{{"k", binary.BigEndian.AppendUint64(nil, 1)}, {"k", binary.BigEndian.AppendUint64(nil, 10)}}
+				if !slices.EqualFunc(logger.records, want, eqRecord) {
+					t.Fatalf("changelogs got %v, want %v", logger.records, want)
+				}
+				if txn {
+					for _, h := range []Store{ha, hb} {
+						if err := h.Txn().Commit(); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			})
+		}
 	}
 }
