@@ -31,9 +31,9 @@ func (h *kvHandle[K, V]) Flush() error                { return h.top.Flush() }
 func (h *kvHandle[K, V]) Dirty() bool {
 	return h.cache != nil && h.cache.Dirty() || h.logging != nil && h.logging.unsent()
 }
-func (h *kvHandle[K, V]) Close() error                { return h.top.Close() }
-func (h *kvHandle[K, V]) Bytes() KeyValueBytesStore   { return h.bytes }
-func (h *kvHandle[K, V]) Txn() *TxnStore              { return h.txn }
+func (h *kvHandle[K, V]) Close() error              { return h.top.Close() }
+func (h *kvHandle[K, V]) Bytes() KeyValueBytesStore { return h.bytes }
+func (h *kvHandle[K, V]) Txn() *TxnStore            { return h.txn }
 
 // RestoreBatch writes the records to the bytes store: a tombstone deletes,
 // a value is put as it is, or for a timestamped store in the timestamped
