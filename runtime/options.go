@@ -78,6 +78,7 @@ type config struct {
 	maxTaskIdle     time.Duration
 	continueOnDe    bool
 	restoreListener StateRestoreListener
+	uncommittedMax  int64
 }
 
 func defaults() config {
@@ -90,6 +91,7 @@ func defaults() config {
 		cleanupDelay:   10 * time.Minute,
 		replication:    -1,
 		txnTimeout:     10 * time.Second,
+		uncommittedMax: 64 << 20,
 	}
 }
 
@@ -121,6 +123,14 @@ func StateDir(dir string) Option { return func(c *config) { c.stateDir = dir } }
 func CommitInterval(d time.Duration) Option {
 	return func(c *config) { c.commitInterval, c.commitSet = d, true }
 }
+
+// UncommittedMaxBytes bounds the memory a stream thread's store writes hold
+// between two commits (statestore.uncommitted.max.bytes of Kafka's
+// KIP-892): past n bytes, summed over the transaction buffers of the
+// thread's tasks, the thread commits without waiting for CommitInterval,
+// so that a long interval over many keys does not grow the heap. Default
+// 64 MiB; -1 means no bound; 0 and below -1 are errors.
+func UncommittedMaxBytes(n int64) Option { return func(c *config) { c.uncommittedMax = n } }
 
 // ProcessingGuarantee sets the guarantee (processing.guarantee). Default
 // AtLeastOnce; a value other than AtLeastOnce and ExactlyOnceV2 is an error.
