@@ -220,16 +220,16 @@ func (b *bench) measure(ctx context.Context, workload, label string, records int
 		return result{}, fmt.Errorf("%s %s: teardown: %w", workload, label, stopErr)
 	}
 	r := result{
-		label:   label,
-		records: records,
-		words:   out.words,
-		elapsed: out.end.Sub(t0),
-		cpu:     u1.cpu - u0.cpu,
-		maxRSS:  u1.maxRSS,
+		label:    label,
+		records:  records,
+		words:    out.words,
+		elapsed:  out.end.Sub(t0),
+		cpu:      u1.cpu - u0.cpu,
+		maxRSS:   u1.maxRSS,
 		peakRSS:  peak,
 		startRSS: start,
-		took:    out.took,
-		note:    out.note,
+		took:     out.took,
+		note:     out.note,
 	}
 	if !out.first.IsZero() {
 		r.first = out.first.Sub(t0)
