@@ -58,6 +58,8 @@ type App struct {
 	// assignedThreads counts the threads holding an assignment.
 	assignedThreads atomic.Int32
 	toPurge         map[string]map[int32]int64
+	// drops are the drop counts of every task this instance ran.
+	drops map[processor.TaskID]*engine.DropCounts
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -98,6 +100,7 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 		open:       map[processor.TaskID]bool{},
 		releasedAt: map[processor.TaskID]time.Time{},
 		toPurge:    map[string]map[int32]int64{},
+		drops:      map[processor.TaskID]*engine.DropCounts{},
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 	}
@@ -240,7 +243,12 @@ func (a *App) run(ctx context.Context) error {
 	fail := func(err error, what string) {
 		if err != nil && first == nil {
 			first = err
-			a.log.Error(what+" failed; closing the app", "err", err)
+			attrs := []any{"err", err}
+			var pe *processor.PanicError
+			if errors.As(err, &pe) {
+				attrs = append(attrs, "stack", string(pe.Stack))
+			}
+			a.log.Error(what+" failed; closing the app", attrs...)
 			cancel()
 		}
 	}
@@ -359,6 +367,7 @@ func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
 func (a *App) newTask(th *thread, id processor.TaskID) (*engine.Task, error) {
 	cfg := th.cfg
 	cfg.WallClock = time.Now().UnixMilli()
+	cfg.Drops = a.dropsOf(id)
 	tk, err := engine.NewTask(a.graph, id.Subtopology, id.Partition, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)

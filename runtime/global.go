@@ -79,10 +79,13 @@ func (a *App) startGlobal(ctx context.Context) (*globalThread, error) {
 func (g *globalThread) open(ctx context.Context, retry bool) error {
 	a := g.app
 	cfg := engine.Config{
-		ApplicationID:                  a.cfg.appID,
-		OpenDB:                         a.openGlobalDB,
-		ContinueOnDeserializationError: a.cfg.continueOnDe,
-		Logger:                         g.log,
+		ApplicationID: a.cfg.appID,
+		OpenDB:        a.openGlobalDB,
+		// The global thread produces nothing: a record its handlers drop
+		// is counted and logged, never sent to a dead-letter topic.
+		DeserializationHandler: a.cfg.deserialization,
+		ProcessingHandler:      a.cfg.processing,
+		Logger:                 g.log,
 	}
 	tk, err := engine.NewGlobalTask(a.graph, cfg)
 	if err != nil {

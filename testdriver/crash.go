@@ -110,9 +110,6 @@ func (d *Driver) crash(tasks []int, loseState, global bool) error {
 		if !crashed[i] {
 			continue
 		}
-		for k, n := range t.Dropped() {
-			d.dropped[k] += n
-		}
 		if err := t.Close(); err != nil {
 			return fmt.Errorf("testdriver: crash task %s: %w", t.ID, err)
 		}

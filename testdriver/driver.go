@@ -31,10 +31,12 @@ type Driver struct {
 	// current is the index of the task running, whose records Send and
 	// SendChangelog get.
 	current int
-	// dropped counts what tasks closed by a crash had dropped.
-	dropped map[string]int64
 	// global keeps the global stores, if the topology has any (global.go).
 	global *engine.GlobalTask
+	// globalDropped counts what global tasks closed by a crash had dropped.
+	globalDropped map[string]int64
+	// drops are the tasks' drop counts, which a crash does not reset.
+	drops []*engine.DropCounts
 
 	topics     map[string]*topic
 	counts     map[string]int32
@@ -90,7 +92,6 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 		t:          t,
 		g:          engine.GraphOf(topo),
 		opts:       o,
-		dropped:    map[string]int64{},
 		topics:     map[string]*topic{},
 		changelogs: map[string]bool{},
 		now:        o.wallClock.UnixMilli(),
@@ -98,11 +99,15 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 	}
 	d.lastCommit = d.now
 	d.cfg = engine.Config{
-		ApplicationID:                  o.appID,
-		Collector:                      host{d},
-		InMemory:                       !o.pebble,
-		MaxTaskIdle:                    o.maxTaskIdle,
-		ContinueOnDeserializationError: o.continueOnDe,
+		ApplicationID:          o.appID,
+		Collector:              host{d},
+		InMemory:               !o.pebble,
+		MaxTaskIdle:            o.maxTaskIdle,
+		DeserializationHandler: o.deserialization,
+		ProcessingHandler:      o.processing,
+		ProductionHandler:      o.production,
+		DeadLetterTopic:        o.deadLetter,
+		Logger:                 o.logger,
 	}
 	if o.pebble {
 		d.fs = vfs.NewMem()
@@ -122,6 +127,7 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 	for _, st := range d.g.Subtopologies {
 		for p := int32(0); p < d.taskCounts[st.ID]; p++ {
 			d.tasks = append(d.tasks, nil)
+			d.drops = append(d.drops, &engine.DropCounts{})
 			if err := d.startTask(len(d.tasks)-1, st.ID, p); err != nil {
 				d.Close()
 				return nil, err
@@ -195,6 +201,7 @@ func (d *Driver) taskDir(id processor.TaskID) string {
 // hands the task what it reads from its committed offsets on.
 func (d *Driver) startTask(i, sub int, partition int32) error {
 	d.cfg.WallClock = d.now
+	d.cfg.Drops = d.drops[i]
 	t, err := engine.NewTask(d.g, sub, partition, d.cfg)
 	if err != nil {
 		return err
@@ -435,18 +442,34 @@ func (d *Driver) task(id processor.TaskID) *engine.Task {
 	return nil
 }
 
-// DroppedRecords returns how many records the topology dropped on purpose,
-// by reason ("null-key", "null-value", "deserialization-error").
+// DroppedRecords returns how many records the topology dropped, by reason
+// (processor.DropNullKey, DropDeserializationError, ...), over every task
+// and across crashes.
 func (d *Driver) DroppedRecords() map[string]int64 {
-	out := maps.Clone(d.dropped)
-	for _, task := range d.tasks {
-		for k, v := range task.Dropped() {
+	out := map[string]int64{}
+	for _, dc := range d.drops {
+		for k, v := range dc.Snapshot() {
 			out[k] += v
 		}
 	}
 	if d.global != nil {
 		for k, v := range d.global.Dropped() {
 			out[k] += v
+		}
+	}
+	for k, v := range d.globalDropped {
+		out[k] += v
+	}
+	return out
+}
+
+// DroppedRecordsByTask returns the counts of DroppedRecords per task; tasks
+// that dropped nothing are absent.
+func (d *Driver) DroppedRecordsByTask() map[processor.TaskID]map[string]int64 {
+	out := map[processor.TaskID]map[string]int64{}
+	for i, dc := range d.drops {
+		if m := dc.Snapshot(); len(m) > 0 {
+			out[d.tasks[i].ID] = m
 		}
 	}
 	return out

@@ -30,6 +30,9 @@ type globalPart struct {
 // in-memory one. The tasks opened after it read its stores.
 func (d *Driver) openGlobal() error {
 	cfg := d.cfg
+	// As in the runtime, the global task produces nothing: a record its
+	// handlers drop is counted, never sent to a dead-letter topic.
+	cfg.DeadLetterTopic = ""
 	if d.fs != nil {
 		cfg.OpenDB = func(processor.TaskID) (*state.DB, error) {
 			return state.OpenDB(d.globalDir(), state.DBOptions{FS: d.fs})
@@ -110,8 +113,11 @@ func (d *Driver) crashGlobal(loseState bool) error {
 	if gt == nil {
 		return nil
 	}
+	if d.globalDropped == nil {
+		d.globalDropped = map[string]int64{}
+	}
 	for k, n := range gt.Dropped() {
-		d.dropped[k] += n
+		d.globalDropped[k] += n
 	}
 	d.global, d.cfg.Global = nil, nil
 	if err := gt.Close(); err != nil {

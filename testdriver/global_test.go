@@ -255,7 +255,7 @@ func TestGlobalStoreErrors(t *testing.T) {
 	topo := topology.New().
 		AddGlobalStore(state.KeyValueStoreBuilder("updates", serde.String, serde.Int64).WithLoggingDisabled(), "updates-source", serde.String, serde.Int64, "events", "updates-keeper",
 			processor.Func[string, int64, string, int64](func(processor.Context[string, int64], processor.Record[string, int64]) error { return nil }))
-	td = testdriver.New(t, topo, testdriver.WithWallClock(epoch), testdriver.WithContinueOnDeserializationError())
+	td = testdriver.New(t, topo, testdriver.WithWallClock(epoch), testdriver.WithDeserializationHandler(processor.LogAndContinue))
 	bad := testdriver.InputTopic(td, "events", serde.Bytes, serde.Bytes)
 	if err := bad.TryPipeBytes([]byte("k"), []byte("not a long"), time.UnixMilli(1)); err != nil {
 		t.Fatal(err)
