@@ -16,4 +16,7 @@ const (
 	// window closed (stream time passed the window's end plus its grace
 	// period), as Kafka Streams' late-record drops.
 	DropLateRecord = "late-record"
+	// DropInvalidTimestamp: a source's timestamp extractor gave a record a
+	// negative timestamp.
+	DropInvalidTimestamp = "invalid-timestamp"
 )

@@ -212,17 +212,24 @@ func (t *Task) process(src RawSource, r *RawRecord) error {
 	}
 	t.meta = processor.RecordMetadata{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
 	t.hasMeta = true
-	t.ts = r.Timestamp
 	t.dirty = true
-	if r.Timestamp > t.streamTime {
-		t.streamTime = r.Timestamp
-	}
+	// The source sets the record's time (setRecordTime): the topic's
+	// timestamp, or what its timestamp extractor makes of the record.
 	err := src.ProcessRaw(r)
 	t.hasMeta = false
 	if err != nil {
 		return t.wrapAt(err, r)
 	}
 	return t.punctuate(processor.StreamTime, t.streamTime)
+}
+
+// setRecordTime makes ts the time of the record being processed, which
+// changelog records are stamped with, and advances stream time to it.
+func (t *Task) setRecordTime(ts int64) {
+	t.ts = ts
+	if ts > t.streamTime {
+		t.streamTime = ts
+	}
 }
 
 // AdvanceWallClock moves the wall clock to now (ms) and runs the wall-clock
