@@ -22,7 +22,9 @@ func windowKey(k string, start int64) string {
 
 // windowChangelogKey is a window store's changelog key: key, start and a
 // sequence number of 0.
-func windowChangelogKey(k string, start int64) string { return windowKey(k, start) + "\x00\x00\x00\x00" }
+func windowChangelogKey(k string, start int64) string {
+	return windowKey(k, start) + "\x00\x00\x00\x00"
+}
 
 // sessionKey is a session-windowed key (and session store changelog key):
 // key, end, start.

@@ -167,10 +167,10 @@ func (e *serdeError) Unwrap() []error { return []error{e.op, e.err} }
 
 // Reasons for dropped records, as counted by Task.Dropped.
 const (
-	DropDeserialization = processor.DropDeserializationError
+	DropDeserialization  = processor.DropDeserializationError
 	DropInvalidTimestamp = processor.DropInvalidTimestamp
-	DropNullKey         = processor.DropNullKey
-	DropNullValue       = processor.DropNullValue
+	DropNullKey          = processor.DropNullKey
+	DropNullValue        = processor.DropNullValue
 )
 
 // ProcessorBuild returns the BuildFunc of a processor node.
