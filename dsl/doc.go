@@ -88,6 +88,9 @@
 // plus the grace period) is dropped, logged at debug level on
 // slog.Default, and counted as processor.DropLateRecord. Windowed stores
 // take no cache: Materialized.WithCachingEnabled is a Build error there.
+// EmitStrategy(EmitStrategyOnWindowClose()) on time and sliding windows
+// emits each window's final result once, when it closes, instead of every
+// update (KIP-825).
 //
 // # Nulls
 //

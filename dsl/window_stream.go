@@ -19,6 +19,7 @@ type TimeWindowedKStream[K, V any] struct {
 	tw      TimeWindows
 	sw      SlidingWindows
 	sliding bool
+	emit    EmitStrategy
 }
 
 // WindowedBy splits the grouped stream g into tumbling or hopping windows,
@@ -126,16 +127,17 @@ func windowedAggregate[K, V, VR any](w TimeWindowedKStream[K, V], prefix, op str
 	// m is the table's, made below; processors read it when a task makes
 	// them, after Build.
 	var m *tableMeta[Windowed[K], VR]
+	onClose := w.emit.onClose
 	name, store, topics, c := windowedNode(g, spec, prefix, op, opts, func(store string) processor.Supplier[K, V, Windowed[K], change[VR]] {
 		if w.sliding {
 			diff, grace := w.sw.diff, w.sw.grace
 			return supply(func() processor.Processor[K, V, Windowed[K], change[VR]] {
-				return &slidingWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: grace, add: add, sendOld: m.sendOld}, diff: diff}
+				return &slidingWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: grace, add: add, sendOld: m.sendOld, onClose: onClose}, diff: diff}
 			})
 		}
 		tw := w.tw
 		return supply(func() processor.Processor[K, V, Windowed[K], change[VR]] {
-			return &timeWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: tw.grace, add: add, sendOld: m.sendOld}, w: tw}
+			return &timeWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: tw.grace, add: add, sendOld: m.sendOld, onClose: onClose}, w: tw}
 		})
 	})
 	b := g.s.b
@@ -149,6 +151,9 @@ func windowedAggregate[K, V, VR any](w TimeWindowedKStream[K, V], prefix, op str
 		sb = sb.InMemory()
 	}
 	b.topo.AddStateStore(sb, name)
+	if onClose {
+		addLastEmitStore(b, c, store, name)
+	}
 	var wks serde.Serde[Windowed[K]]
 	if k != nil {
 		wks = serde.TimeWindowed(k, spec.size)
