@@ -256,3 +256,21 @@ func TestForeignKeyJoinDropsStaleAnswers(t *testing.T) {
 	customers2.PipeRecord(at("c1", "Ann B.", 4))
 	expect(t, out)
 }
+
+// A stream joins the result of a foreign-key join, which gets a store for
+// it.
+func TestStreamJoinsForeignKeyResult(t *testing.T) {
+	b := dsl.NewBuilder()
+	customers := dsl.Table(b, "customers", serde.String, serde.String)
+	// Orders name their customer; shipments their carrier.
+	withNames := dsl.Table(b, "orders", serde.String, serde.String).
+		JoinForeignKey(customers, func(c string) (string, bool) { return c, true }, func(c, name string) string { return name })
+	dsl.Stream(b, "shipments", serde.String, serde.String).
+		JoinTable(withNames, func(carrier, name string) string { return carrier + " to " + name }).
+		To("labels")
+	td := newDriver(t, b)
+	testdriver.InputTopic(td, "customers", serde.String, serde.String).PipeRecord(at("c1", "Ann", 1))
+	testdriver.InputTopic(td, "orders", serde.String, serde.String).PipeRecord(at("o1", "c1", 2))
+	testdriver.InputTopic(td, "shipments", serde.String, serde.String).PipeRecord(at("o1", "DHL", 3))
+	expect(t, testdriver.OutputTopic(td, "labels", serde.String, serde.String), "o1:DHL to Ann@3")
+}

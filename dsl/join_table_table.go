@@ -114,10 +114,11 @@ func tableTableJoin[K, V, VO, VR any](t KTable[K, V], other KTable[K, VO], kind 
 		addStore(b, c, store, name, t.ks, vs)
 		return out
 	}
-	m.getter = func() valueGetter[K, VR] {
-		return &tableJoinGetter[K, V, VO, VR]{this: thisGetter(), other: otherGetter(), kind: kind, joiner: joiner}
+	m.lookup = func() (func() valueGetter[K, VR], []string) {
+		return func() valueGetter[K, VR] {
+			return &tableJoinGetter[K, V, VO, VR]{this: thisGetter(), other: otherGetter(), kind: kind, joiner: joiner}
+		}, union(thisStores, otherStores)
 	}
-	m.stores = union(thisStores, otherStores)
 	return out
 }
 

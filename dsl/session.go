@@ -88,8 +88,9 @@ func sessionAggregate[K, V, VR any](s SessionWindowedKStream[K, V], prefix, op s
 	t := newTable(b, name, "", wks, v, topics)
 	m = t.m
 	m.windowStore = store
-	m.getter = func() valueGetter[Windowed[K], VR] { return &sessionGetter[K, VR]{store: store} }
-	m.stores = []string{store}
+	m.lookup = func() (func() valueGetter[Windowed[K], VR], []string) {
+		return func() valueGetter[Windowed[K], VR] { return &sessionGetter[K, VR]{store: store} }, []string{store}
+	}
 	return t
 }
 

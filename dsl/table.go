@@ -42,7 +42,10 @@ type KTable[K, V any] struct {
 // of it while the topology is built. Processors read it when a task makes
 // them, after Build, so everything set before Build counts.
 type tableMeta[K, V any] struct {
-	// store holds the node's rows; "" when the node keeps none.
+	b    *Builder
+	node string
+	// store holds the node's rows, a timestamped key-value store; "" when
+	// the node keeps none there.
 	store string
 	// windowStore is the window or session store of a windowed
 	// aggregation's table, which keeps its rows there rather than in a
@@ -53,10 +56,10 @@ type tableMeta[K, V any] struct {
 	// parentOld asks the tables upstream for old values, for a node
 	// without a store that computes its old values from theirs.
 	parentOld []func()
-	// getter makes, per task, the reader of the rows of a node without a
-	// store; stores are the stores it reads.
-	getter func() valueGetter[K, V]
-	stores []string
+	// lookup says how a node without a store reads its rows through the
+	// nodes upstream: what makes the reader per task, and the stores it
+	// reads. It is called only when a join needs the rows.
+	lookup func() (func() valueGetter[K, V], []string)
 	// materialize gives a node without a store one, for a node that can
 	// neither compute old values nor read its rows otherwise (the result
 	// of a foreign-key join).
@@ -81,7 +84,7 @@ func (m *tableMeta[K, V]) enableSendingOldValues() {
 }
 
 // valueGetter returns how a join reads the node's rows, and the stores
-// that reads.
+// that reads. A table that cannot be read by key is a Build error.
 func (m *tableMeta[K, V]) valueGetter() (func() valueGetter[K, V], []string) {
 	if m.store == "" && m.materialize != nil {
 		m.materialize()
@@ -90,13 +93,19 @@ func (m *tableMeta[K, V]) valueGetter() (func() valueGetter[K, V], []string) {
 		store := m.store
 		return func() valueGetter[K, V] { return &storeGetter[K, V]{store: store} }, []string{store}
 	}
-	return m.getter, m.stores
+	if m.lookup != nil {
+		return m.lookup()
+	}
+	m.b.fail("table %q cannot be looked up by key, which a join needs", m.node)
+	return func() valueGetter[K, V] { return nil }, nil
 }
 
 // newTable returns the table whose changes node forwards and whose rows
-// store holds ("" for none: then getter and stores say how to read them).
+// store holds, a timestamped key-value store. A table without one passes
+// "" and sets m.lookup if its rows can be read through the nodes
+// upstream; otherwise joins of it are Build errors.
 func newTable[K, V any](b *Builder, node, store string, ks serde.Serde[K], vs serde.Serde[V], topics []string) KTable[K, V] {
-	return KTable[K, V]{b: b, node: node, ks: ks, vs: vs, m: &tableMeta[K, V]{store: store}, topics: topics}
+	return KTable[K, V]{b: b, node: node, ks: ks, vs: vs, m: &tableMeta[K, V]{b: b, node: node, store: store}, topics: topics}
 }
 
 // Table reads topic as a table, materialized in a key-value store
@@ -209,11 +218,12 @@ func (t KTable[K, V]) filter(pred func(K, V) bool, not bool, opts []Materialized
 		return &tableFilterProc[K, V]{pred: pred, not: not, rows: rows[K, V]{store: m.store, sendOld: m.sendOld}}
 	}), t.node)
 	if store == "" {
-		parentGetter, stores := parent.valueGetter()
-		m.getter = func() valueGetter[K, V] {
-			return &filterGetter[K, V]{parent: parentGetter(), pred: pred, not: not}
+		m.lookup = func() (func() valueGetter[K, V], []string) {
+			parentGetter, stores := parent.valueGetter()
+			return func() valueGetter[K, V] {
+				return &filterGetter[K, V]{parent: parentGetter(), pred: pred, not: not}
+			}, stores
 		}
-		m.stores = stores
 	} else {
 		addStore(t.b, c, store, name, t.ks, t.vs)
 	}
@@ -249,11 +259,12 @@ func (t KTable[K, V]) MapValues[VR any](f func(value V) VR, opts ...Materialized
 		return &tableMapValuesProc[K, V, VR]{f: f, rows: rows[K, VR]{store: m.store, sendOld: m.sendOld}}
 	}), t.node)
 	if store == "" {
-		parentGetter, stores := parent.valueGetter()
-		m.getter = func() valueGetter[K, VR] {
-			return &mapValuesGetter[K, V, VR]{parent: parentGetter(), f: f}
+		m.lookup = func() (func() valueGetter[K, VR], []string) {
+			parentGetter, stores := parent.valueGetter()
+			return func() valueGetter[K, VR] {
+				return &mapValuesGetter[K, V, VR]{parent: parentGetter(), f: f}
+			}, stores
 		}
-		m.stores = stores
 	} else {
 		addStore(t.b, c, store, name, t.ks, vs)
 	}

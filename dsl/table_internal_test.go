@@ -94,3 +94,37 @@ func TestChangeSerde(t *testing.T) {
 		t.Error("a change with no values serialized")
 	}
 }
+
+// The result of a foreign-key join gets a store only when something
+// downstream reads its rows or needs its old values: a Filter without a
+// store of its own, then ToStream, leaves it without one.
+func TestForeignKeyResultMaterializedOnDemand(t *testing.T) {
+	fk := func(v string) (string, bool) { return v, true }
+	join := func(v, o string) string { return v + o }
+	pass := func(string, string) bool { return true }
+	for _, tc := range []struct {
+		name   string
+		use    func(b *Builder, res KTable[string, string])
+		stored bool
+	}{
+		{"ToStream", func(_ *Builder, res KTable[string, string]) { res.Filter(pass).ToStream().To("out") }, false},
+		{"joined by a stream", func(b *Builder, res KTable[string, string]) {
+			Stream(b, "s", serde.String, serde.String).JoinTable(res.Filter(pass), join).To("out")
+		}, true},
+		{"re-grouped", func(_ *Builder, res KTable[string, string]) {
+			res.GroupBy(func(k, v string) (string, string) { return v, k }).Count()
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := NewBuilder()
+			res := Table(b, "l", serde.String, serde.String).JoinForeignKey(Table(b, "r", serde.String, serde.String), fk, join)
+			tc.use(b, res)
+			if _, err := b.Build(); err != nil {
+				t.Fatal(err)
+			}
+			if stored := res.StoreName() != ""; stored != tc.stored {
+				t.Fatalf("result has a store: %v (%q), want %v", stored, res.StoreName(), tc.stored)
+			}
+		})
+	}
+}

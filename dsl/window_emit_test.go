@@ -27,7 +27,7 @@ func TestEmitOnWindowClose(t *testing.T) {
 		in := testdriver.InputTopic(td, "in", serde.String, serde.String)
 		out := testdriver.OutputTopic(td, "out", serde.TimeWindowed(serde.String, 10*time.Millisecond), serde.Int64)
 		in.PipeRecordList([]processor.Record[string, string]{at("a", "x", 1), at("b", "x", 2), at("a", "x", 8), at("a", "x", 14)})
-		expect(t, out) // [0,10) closes at 15
+		expect(t, out)                                        // [0,10) closes at 15
 		in.PipeRecord(at("a", "x", 9, header("h", "closer"))) // still on time
 		expect(t, out)
 		in.PipeRecord(at("c", "x", 15, header("h", "at-15")))

@@ -161,8 +161,9 @@ func windowedAggregate[K, V, VR any](w TimeWindowedKStream[K, V], prefix, op str
 	t := newTable(b, name, "", wks, v, topics)
 	m = t.m
 	m.windowStore = store
-	m.getter = func() valueGetter[Windowed[K], VR] { return &windowGetter[K, VR]{store: store} }
-	m.stores = []string{store}
+	m.lookup = func() (func() valueGetter[Windowed[K], VR], []string) {
+		return func() valueGetter[Windowed[K], VR] { return &windowGetter[K, VR]{store: store} }, []string{store}
+	}
 	return t
 }
 
