@@ -88,6 +88,9 @@ func sessionAggregate[K, V, VR any](s SessionWindowedKStream[K, V], prefix, op s
 	t := newTable(b, name, "", wks, v, topics)
 	m = t.m
 	m.windowStore = store
+	// A session's end is included: it closes a millisecond after end plus
+	// grace.
+	m.windowClose = func(w Windowed[K]) int64 { return w.End + s.w.grace + 1 }
 	m.lookup = func() (func() valueGetter[Windowed[K], VR], []string) {
 		return func() valueGetter[Windowed[K], VR] { return &sessionGetter[K, VR]{store: store} }, []string{store}
 	}

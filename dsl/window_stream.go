@@ -92,16 +92,18 @@ type windowSpec struct {
 	minRetention time.Duration
 	what         string
 	// extra is what the default retention adds to minRetention (see
-	// defaultRetention).
+	// retention).
 	extra time.Duration
+	// grace is the windows' grace period, in milliseconds.
+	grace int64
 }
 
 func (w TimeWindowedKStream[K, V]) spec() windowSpec {
 	if w.sliding {
 		d, g := w.sw.TimeDifference(), w.sw.GracePeriod()
-		return windowSpec{kind: "sliding", err: w.sw.err, size: d, minRetention: 2*d + g, what: "twice the time difference plus the grace period", extra: time.Millisecond}
+		return windowSpec{kind: "sliding", err: w.sw.err, size: d, minRetention: 2*d + g, what: "twice the time difference plus the grace period", extra: time.Millisecond, grace: w.sw.grace}
 	}
-	return windowSpec{kind: "time", err: w.tw.err, size: w.tw.Size(), minRetention: w.tw.Size() + w.tw.GracePeriod(), what: "the window size plus the grace period"}
+	return windowSpec{kind: "time", err: w.tw.err, size: w.tw.Size(), minRetention: w.tw.Size() + w.tw.GracePeriod(), what: "the window size plus the grace period", grace: w.tw.grace}
 }
 
 // retention is the store's retention: WithRetention's, or by default
@@ -161,6 +163,12 @@ func windowedAggregate[K, V, VR any](w TimeWindowedKStream[K, V], prefix, op str
 	t := newTable(b, name, "", wks, v, topics)
 	m = t.m
 	m.windowStore = store
+	grace := spec.grace
+	if w.sliding {
+		// The end is included: the window closes a millisecond later.
+		grace++
+	}
+	m.windowClose = func(w Windowed[K]) int64 { return w.End + grace }
 	m.lookup = func() (func() valueGetter[Windowed[K], VR], []string) {
 		return func() valueGetter[Windowed[K], VR] { return &windowGetter[K, VR]{store: store} }, []string{store}
 	}

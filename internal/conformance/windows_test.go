@@ -146,6 +146,28 @@ var windowCases = []testCase{
 			changelog("final-counts-last-emit"): {":10@12", ":23@25", ":38@40"},
 		},
 	},
+	{
+		name: "suppress until window closes",
+		topology: func(t testing.TB) *topology.Topology {
+			b := dsl.NewBuilder()
+			dsl.WindowedBy(dsl.Stream(b, "orders", serde.String, serde.String).GroupByKey(),
+				dsl.TimeWindowsOfSizeAndGrace(10*time.Millisecond, 2*time.Millisecond)).
+				Count().
+				Suppress(dsl.UntilWindowCloses[dsl.Windowed[string]](dsl.Unbounded()).WithName("final-only")).
+				ToStream().
+				To("suppressed", dsl.ProducedWith(serde.TimeWindowed(serde.String, 10*time.Millisecond), serde.Int64))
+			return build(t, b)
+		},
+		sources: []string{"orders"},
+		inputs: []input{
+			{"orders", "a", "x", 1}, {"orders", "b", "x", 5}, {"orders", "a", "x", 11}, {"orders", "a", "x", 9},
+			{"orders", "b", "x", 12}, {"orders", "a", "x", 25}, {"orders", "c", "x", 40},
+		},
+		read: []topicSpec{{"suppressed", long}},
+		want: map[string][]string{
+			"suppressed": {windowKey("a", 0) + ":2@9", windowKey("b", 0) + ":1@5", windowKey("a", 10) + ":1@11", windowKey("b", 10) + ":1@12", windowKey("a", 20) + ":1@25"},
+		},
+	},
 }
 
 func TestWindowConformance(t *testing.T) {
