@@ -24,7 +24,7 @@ func EmitStrategyOnWindowUpdate() EmitStrategy { return EmitStrategy{} }
 // buffer: the closed windows are read back from the window store, in the
 // order of their start, then key. Each result carries the latest record
 // time in its window and the headers of the record whose arrival closed
-// it. Unlike Kafka Streams, emitting is not throttled by a wall-clock
+// it (sessions: its end). Unlike Kafka Streams, emitting is not throttled by a wall-clock
 // interval (emit.interval.ms.kstreams.emit.final): the windows a record
 // closes are emitted as it is processed. The time up to which windows were
 // emitted is kept in a key-value store of its own,

@@ -109,3 +109,27 @@ func TestSlidingEmitOnWindowClose(t *testing.T) {
 	// 30's right window [31,41] holds 31.
 	expect(t, out, "[k@21/31]:2@31", "[k@31/41]:1@31")
 }
+
+// Sessions emit on close too: each final session once, stamped with its
+// end; a session merged away before it closed is never emitted.
+func TestSessionEmitOnWindowClose(t *testing.T) {
+	eachStore(t, func(t *testing.T, opts ...testdriver.Option) {
+		b := dsl.NewBuilder()
+		dsl.WindowedBySession(dsl.Stream(b, "in", serde.String, serde.String).GroupByKey(),
+			dsl.SessionWindowsOfInactivityGapAndGrace(5*time.Millisecond, 10*time.Millisecond)).
+			EmitStrategy(dsl.EmitStrategyOnWindowClose()).
+			Count(dsl.MaterializedAs[string, int64]("sessions")).
+			ToStream().To("out")
+		td := newDriver(t, b, append(opts, testdriver.WithCommitEvery(2))...)
+		in := testdriver.InputTopic(td, "in", serde.String, serde.String)
+		out := testdriver.OutputTopic(td, "out", serde.SessionWindowed(serde.String), serde.Int64)
+		in.PipeRecordList([]processor.Record[string, string]{at("u", "x", 0), at("u", "x", 10), at("u", "x", 5), at("v", "x", 20)})
+		td.Commit()
+		expect(t, out) // [0,10] closes once stream time passes 20
+		in.PipeRecord(at("v", "x", 21))
+		td.Crash()
+		in.PipeRecord(at("w", "x", 40))
+		td.Commit()
+		expect(t, out, "[u@0/10]:3@10", "[v@20/21]:2@21")
+	})
+}
