@@ -88,9 +88,10 @@
 // plus the grace period) is dropped, logged at debug level on
 // slog.Default, and counted as processor.DropLateRecord. Windowed stores
 // take no cache: Materialized.WithCachingEnabled is a Build error there.
-// EmitStrategy(EmitStrategyOnWindowClose()) on any of them emits each window's final result once, when it closes, instead of every
-// update (KIP-825); KTable.Suppress(UntilWindowCloses(...)) does the same
-// on any windowed table through a buffer of its own.
+// EmitStrategy(EmitStrategyOnWindowClose()), on any kind of window, emits
+// each window's final result once, when it closes, instead of every update
+// (KIP-825); KTable.Suppress(UntilWindowCloses(...)) does the same on any
+// windowed table through a buffer of its own.
 //
 // # Nulls
 //
