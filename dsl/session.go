@@ -218,7 +218,7 @@ func (p *sessionWindowProc[K, V, VR]) emitClosed(headers *processor.Headers, clo
 		return nil
 	}
 	e.last = closeTime
-	return e.kv.Put("", closeTime)
+	return e.kv.Put(lastEmitKey, closeTime)
 }
 
 func (p *sessionWindowProc[K, V, VR]) Process(rec processor.Record[K, V]) error {

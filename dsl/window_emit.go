@@ -39,6 +39,10 @@ func (w TimeWindowedKStream[K, V]) EmitStrategy(s EmitStrategy) TimeWindowedKStr
 	return w
 }
 
+// lastEmitKey is the one key of a last-emit store. Not empty: an empty
+// key is too easily taken for a null one on the way to a compacted topic.
+const lastEmitKey = "close-time"
+
 // lastEmitStore names the store of the time up to which an aggregation
 // into store emitted closed windows.
 func lastEmitStore(store string) string { return store + "-last-emit" }
@@ -77,7 +81,7 @@ func (e *closedEmitter[K, VR]) init(g processor.StoreGetter) error {
 	if e.kv, err = state.GetKeyValueStore[string, int64](g, lastEmitStore(e.store)); err != nil {
 		return err
 	}
-	last, found, err := e.kv.Get("")
+	last, found, err := e.kv.Get(lastEmitKey)
 	e.last = -1
 	if found {
 		e.last = last
@@ -130,7 +134,7 @@ func (e *closedEmitter[K, VR]) emit(ws *state.TimestampedWindowStore[K, VR], ctx
 		clear(e.pending)
 	}
 	e.last = closeTime
-	return e.kv.Put("", closeTime)
+	return e.kv.Put(lastEmitKey, closeTime)
 }
 
 func compareInt64(a, b int64) int {

@@ -143,7 +143,7 @@ var windowCases = []testCase{
 			"final": {windowKey("a", 0) + ":2@9", windowKey("b", 0) + ":1@5", windowKey("a", 10) + ":1@11", windowKey("b", 10) + ":1@12", windowKey("a", 20) + ":1@25"},
 			// The close time emitted up to, stamped with the record that
 			// closed the windows.
-			changelog("final-counts-last-emit"): {":10@12", ":23@25", ":38@40"},
+			changelog("final-counts-last-emit"): {"close-time:10@12", "close-time:23@25", "close-time:38@40"},
 		},
 	},
 	{
