@@ -59,6 +59,9 @@ func (c *config) validate() error {
 	if c.commitInterval <= 0 {
 		bad("CommitInterval", c.commitInterval.String(), "the commit interval must be positive")
 	}
+	if c.uncommittedMax == 0 || c.uncommittedMax < -1 {
+		bad("UncommittedMaxBytes", strconv.FormatInt(c.uncommittedMax, 10), "the bound must be positive, or -1 for none")
+	}
 	if c.guarantee != AtLeastOnce && c.guarantee != ExactlyOnceV2 {
 		bad("ProcessingGuarantee", strconv.Itoa(int(c.guarantee)), "not a guarantee: use AtLeastOnce or ExactlyOnceV2")
 	}

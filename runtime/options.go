@@ -84,6 +84,7 @@ type config struct {
 	deadLetter      string
 	deliveryTimeout time.Duration
 	shutdownTimeout time.Duration
+	uncommittedMax  int64
 }
 
 func defaults() config {
@@ -99,6 +100,7 @@ func defaults() config {
 		// delivery.timeout.ms's default.
 		deliveryTimeout: 2 * time.Minute,
 		shutdownTimeout: 10 * time.Second,
+		uncommittedMax:  64 << 20,
 	}
 }
 
@@ -130,6 +132,14 @@ func StateDir(dir string) Option { return func(c *config) { c.stateDir = dir } }
 func CommitInterval(d time.Duration) Option {
 	return func(c *config) { c.commitInterval, c.commitSet = d, true }
 }
+
+// UncommittedMaxBytes bounds the memory a stream thread's store writes hold
+// between two commits (statestore.uncommitted.max.bytes of Kafka's
+// KIP-892): past n bytes, summed over the transaction buffers of the
+// thread's tasks, the thread commits without waiting for CommitInterval,
+// so that a long interval over many keys does not grow the heap. Default
+// 64 MiB; -1 means no bound; 0 and below -1 are errors.
+func UncommittedMaxBytes(n int64) Option { return func(c *config) { c.uncommittedMax = n } }
 
 // ProcessingGuarantee sets the guarantee (processing.guarantee). Default
 // AtLeastOnce; a value other than AtLeastOnce and ExactlyOnceV2 is an error.

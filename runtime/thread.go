@@ -303,13 +303,28 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 	// waiting out the interval would only hold back outputs, which under
 	// exactly-once are invisible until their transaction commits (the
 	// records a task reads from its own repartition topic too).
+	// Past the bound on uncommitted store writes it commits early too.
 	idle := fetches.NumRecords() == 0 && t.txnDirty
-	if idle || t.sinceCommit() >= t.app.cfg.commitInterval {
+	if idle || t.sinceCommit() >= t.app.cfg.commitInterval || t.overUncommitted() {
 		if err := t.commit(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// overUncommitted reports whether the active tasks' stores hold more
+// uncommitted writes than UncommittedMaxBytes allows.
+func (t *thread) overUncommitted() bool {
+	limit := t.app.cfg.uncommittedMax
+	if limit < 0 {
+		return false
+	}
+	var n int64
+	for _, tk := range t.active {
+		n += tk.UncommittedBytes()
+	}
+	return n > limit
 }
 
 // lostMembership reports whether a commit failed because the group no

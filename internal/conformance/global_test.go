@@ -118,7 +118,7 @@ func TestGlobalStore(t *testing.T) {
 				t.Error(err)
 			}
 		}()
-		if got := consume(ctx, t, c, spec, len(globalWant)); !slices.Equal(got, globalWant) {
+		if got := consume(ctx, t, c, spec, globalWant); !slices.Equal(got, globalWant) {
 			t.Errorf("%s:\n got %q\nwant %q", spec.name, got, globalWant)
 		}
 	})
