@@ -60,6 +60,9 @@ type App struct {
 	toPurge         map[string]map[int32]int64
 	// drops are the drop counts of every task this instance ran.
 	drops map[processor.TaskID]*engine.DropCounts
+	// faults holds the tasks whose state failed and was, or is to be,
+	// wiped (true until wiped) since their last commit.
+	faults map[processor.TaskID]bool
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -103,6 +106,7 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 		releasedAt: map[processor.TaskID]time.Time{},
 		toPurge:    map[string]map[int32]int64{},
 		drops:      map[processor.TaskID]*engine.DropCounts{},
+		faults:     map[processor.TaskID]bool{},
 		shutdown:   shutdown{abandoned: make(chan struct{})},
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
@@ -389,6 +393,9 @@ func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
 // starts the task. A store that cannot be opened is wiped and restored from
 // its changelog (see openDB).
 func (a *App) newTask(th *thread, id processor.TaskID) (*engine.Task, error) {
+	if err := a.wipeIfFaulted(id); err != nil {
+		return nil, err
+	}
 	cfg := th.cfg
 	cfg.WallClock = time.Now().UnixMilli()
 	cfg.Drops = a.dropsOf(id)

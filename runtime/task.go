@@ -243,7 +243,11 @@ func (t *thread) offsetMap(offsets []engine.Offset) map[string]map[int32]kgo.Epo
 func (t *thread) commit(ctx context.Context) error {
 	t.lastCommit.Store(nowNanos())
 	t.group.Tasks = t.group.Tasks[:0]
+	t.worked = t.worked[:0]
 	for _, tk := range t.active {
+		if tk.Dirty() {
+			t.worked = append(t.worked, tk)
+		}
 		// Flushed here, not in the group's commit, so that what a cache
 		// sends carries its task's context.
 		t.sending(tk)
@@ -256,6 +260,9 @@ func (t *thread) commit(ctx context.Context) error {
 	t.txnDirty = false
 	if err != nil {
 		return err
+	}
+	if committed {
+		t.app.committed(t.worked)
 	}
 	if !committed {
 		t.rewind("the transaction was aborted")

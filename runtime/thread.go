@@ -38,6 +38,8 @@ type thread struct {
 	// (Collector) it is; group commits them.
 	cfg   engine.Config
 	group engine.Group
+	// worked are the tasks with work in the commit running.
+	worked []*engine.Task
 
 	// refused are the records the brokers refused, queued by their
 	// promises (see handlers.go); deadLettered counts the dead-letter
@@ -230,6 +232,9 @@ func (t *thread) loop(ctx context.Context) error {
 		}
 		t.mu.Lock()
 		err := t.step(ctx, fetches)
+		if err != nil {
+			err = t.storeFault(ctx, err)
+		}
 		t.mu.Unlock()
 		t.cl.AllowRebalance()
 		if errors.Is(err, errRejoin) {
@@ -256,8 +261,22 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 			return err
 		}
 	}
-	if err := t.createPending(ctx); err != nil {
-		return err
+	// A task whose state fails as it is made is repaired (storeFault) and
+	// made again, before the records fetched are queued: none is lost.
+	for {
+		err := t.createPending(ctx)
+		if err == nil {
+			break
+		}
+		aborts := t.eos && t.inTxn
+		if err := t.storeFault(ctx, err); err != nil {
+			return err
+		}
+		if aborts {
+			// The abort put the consumer back to the last commit: what
+			// was fetched is fetched again.
+			return nil
+		}
 	}
 	if t.eos && !t.inTxn {
 		if err := t.sess.Begin(); err != nil {
@@ -530,11 +549,14 @@ func (t *thread) createPending(ctx context.Context) error {
 		}
 		created = append(created, tk)
 	}
+	ids := t.pending
 	t.pending = nil
 	if err := t.app.restore(ctx, t, created); err != nil {
 		for _, c := range created {
 			c.Close()
 		}
+		// Still to make, should the error be repaired (storeFault).
+		t.pending = ids
 		return err
 	}
 	for i, tk := range created {

@@ -15,6 +15,15 @@ var (
 	// ErrWrongStoreType means a store exists under the name but is of another
 	// kind or has other key or value types than asked for.
 	ErrWrongStoreType = errors.New("state: wrong store type")
+	// ErrStorage marks a failure of a database's storage that no retry of
+	// the operation repairs: Pebble found data on disk that fails its
+	// checksum, or cannot go on after a write failed (a full disk under its
+	// WAL). Pebble's fatal conditions panic with an error matching it on
+	// the goroutine that hit them; the task recovers that. The runtime
+	// wipes the task's state and restores it from its changelogs, once.
+	// Corruption Pebble reports as an error matches pebble.ErrCorruption
+	// instead.
+	ErrStorage = errors.New("state: storage failed")
 )
 
 // StoreError is the error a store returns, naming the store and the

@@ -50,6 +50,13 @@ type DB struct {
 	pdb    *pebble.DB
 	dir    string
 	closed bool
+	// fatal is the fatal error Pebble hit, after which the database is
+	// not touched again; set on whichever goroutine hit it. broken is the
+	// write the disk refused (see guardFS), after which the stores fail
+	// but Pebble, which saw no error, may be closed.
+	fatal  atomic.Pointer[fatalError]
+	broken atomic.Pointer[fatalError]
+	log    *slog.Logger
 	// iters holds the open iterators of all stores, closed by Close before
 	// Pebble is.
 	iters   map[*pebbleIterator]struct{}
@@ -78,7 +85,7 @@ const metaChangelogOffset = 0x01
 // Pebble cannot read (corrupt or from an incompatible version) yields an
 // error that names dir and wraps Pebble's; the runtime then wipes the
 // directory and restores from the changelogs.
-func OpenDB(dir string, opts DBOptions) (*DB, error) {
+func OpenDB(dir string, opts DBOptions) (db *DB, err error) {
 	fs := opts.FS
 	if fs == nil {
 		fs = vfs.Default
@@ -87,10 +94,33 @@ func OpenDB(dir string, opts DBOptions) (*DB, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	plog := logger.With("db", dir)
+	db = &DB{dir: dir, iters: make(map[*pebbleIterator]struct{}), snaps: make(map[*pebble.Snapshot]struct{}), log: plog}
+	defer func() {
+		// Pebble's fatal path while it opens: the database is unusable.
+		if v := recover(); v != nil {
+			fe, ok := v.(*fatalError)
+			if !ok {
+				panic(v)
+			}
+			db, err = nil, fmt.Errorf("state: open pebble database in %q: %w", dir, fe)
+		}
+	}()
 	pdb, err := pebble.Open(dir, &pebble.Options{
-		FS:     fs,
+		FS:     guardFS{fs, db},
 		Cache:  opts.Cache,
-		Logger: pebbleLogger{logger.With("db", dir)},
+		Logger: pebbleLogger{plog, &db.fatal},
+		EventListener: &pebble.EventListener{
+			// Pebble's default is Fatalf. Corruption found on a read is
+			// returned to the reader as well, an error matching
+			// pebble.ErrCorruption, which the task can act on.
+			DataCorruption: func(info pebble.DataCorruptionInfo) {
+				plog.Error("pebble: data corruption", "path", info.Path, "err", info.Details)
+			},
+			BackgroundError: func(err error) {
+				plog.Error("pebble: background error", "err", err)
+			},
+		},
 		// Restores write whole changelogs at once; a memtable larger than
 		// Pebble's 4 MiB default means fewer flushes and compactions then.
 		MemTableSize: 32 << 20,
@@ -98,7 +128,28 @@ func OpenDB(dir string, opts DBOptions) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("state: open pebble database in %q: %w", dir, err)
 	}
-	return &DB{pdb: pdb, dir: dir, iters: make(map[*pebbleIterator]struct{}), snaps: make(map[*pebble.Snapshot]struct{})}, nil
+	db.pdb = pdb
+	return db, nil
+}
+
+// failed returns the fatal error Pebble hit, if it did: the database must
+// not be touched again, since Pebble may hold its locks still.
+func (db *DB) failed() error {
+	if fe := db.fatal.Load(); fe != nil {
+		return fe
+	}
+	if fe := db.broken.Load(); fe != nil {
+		return fe
+	}
+	return nil
+}
+
+// breakDB records that the disk refused a write of the database.
+func (db *DB) breakDB(err error) {
+	fe := &fatalError{msg: "the disk refused a write, so the database lost it: " + err.Error(), causes: []error{err}}
+	if db.broken.CompareAndSwap(nil, fe) {
+		db.log.Error("pebble: the disk refused a write; the database is broken", "err", err)
+	}
 }
 
 // Dir returns the directory the database was opened in.
@@ -112,19 +163,31 @@ func (db *DB) Close() error {
 	}
 	db.closed = true
 	var errs []error
+	dead := db.fatal.Load() != nil
 	for it := range db.iters {
-		errs = append(errs, it.release())
+		if !dead {
+			errs = append(errs, it.release())
+		}
 	}
 	clear(db.iters)
 	db.viewMu.Lock()
 	db.viewsClosed = true
 	for snap := range db.snaps {
+		if dead {
+			break
+		}
 		if err := snap.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("state: close snapshot in %q: %w", db.dir, err))
 		}
 	}
 	clear(db.snaps)
 	db.viewMu.Unlock()
+	if fe := db.fatal.Load(); fe != nil {
+		// Pebble's Close would wait on locks the fatal path left held: the
+		// database is abandoned, its files closed when the process ends,
+		// and its directory wiped by the runtime.
+		return errors.Join(append(errs, fmt.Errorf("state: pebble database in %q abandoned: %w", db.dir, fe))...)
+	}
 	if err := db.pdb.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("state: close pebble database in %q: %w", db.dir, err))
 	}
@@ -190,6 +253,9 @@ func (db *DB) offsetKey(store, op string) ([]byte, error) {
 	}
 	if db.closed {
 		return nil, closedErr(store, op)
+	}
+	if err := db.failed(); err != nil {
+		return nil, storeErr(store, op, err)
 	}
 	db.metaKey = append(db.metaKey[:0], metaPrefix, metaChangelogOffset)
 	db.metaKey = append(db.metaKey, store...)
@@ -266,6 +332,9 @@ func (s *pebbleStore) check(op string) error {
 	}
 	if s.closed || s.db.closed {
 		return closedErr(s.name, op)
+	}
+	if err := s.db.failed(); err != nil {
+		return storeErr(s.name, op, err)
 	}
 	return nil
 }
@@ -499,8 +568,12 @@ func (emptyIterator) Value() []byte { return nil }
 func (emptyIterator) Err() error    { return nil }
 func (emptyIterator) Close() error  { return nil }
 
-// pebbleLogger bridges Pebble's printf-style logger to slog.
-type pebbleLogger struct{ l *slog.Logger }
+// pebbleLogger bridges Pebble's printf-style logger to slog. fatal is
+// the database's, set by Fatalf.
+type pebbleLogger struct {
+	l     *slog.Logger
+	fatal *atomic.Pointer[fatalError]
+}
 
 func (p pebbleLogger) Infof(format string, args ...any) {
 	if p.l.Enabled(context.Background(), slog.LevelDebug) {
@@ -512,9 +585,30 @@ func (p pebbleLogger) Errorf(format string, args ...any) {
 	p.l.Error("pebble: " + fmt.Sprintf(format, args...))
 }
 
-// Fatalf must not return: Pebble calls it on states it cannot continue from.
+// Fatalf must not return: Pebble calls it on states it cannot continue
+// from. It panics with an error matching ErrStorage, which the task
+// recovers on its own goroutine (a commit whose WAL write failed) and acts
+// on as a fault of storage. On one of Pebble's background goroutines the
+// panic ends the process, as Pebble's own Fatalf would.
 func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := "pebble: " + fmt.Sprintf(format, args...)
 	p.l.Error(msg)
-	panic(msg)
+	fe := &fatalError{msg: msg}
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			fe.causes = append(fe.causes, err)
+		}
+	}
+	p.fatal.CompareAndSwap(nil, fe)
+	panic(fe)
 }
+
+// fatalError is what Fatalf panics with: Pebble's message, matching
+// ErrStorage and the errors Pebble gave it (a disk full, say).
+type fatalError struct {
+	msg    string
+	causes []error
+}
+
+func (e *fatalError) Error() string   { return "state: storage failed: " + e.msg }
+func (e *fatalError) Unwrap() []error { return append([]error{ErrStorage}, e.causes...) }

@@ -37,6 +37,10 @@ func (v *pebbleView) lock(op string) error {
 		v.s.db.viewMu.RUnlock()
 		return closedErr(v.s.name, op)
 	}
+	if err := v.s.db.failed(); err != nil {
+		v.s.db.viewMu.RUnlock()
+		return storeErr(v.s.name, op, err)
+	}
 	return nil
 }
 

@@ -124,7 +124,7 @@ func (t *Task) ProcessReady(now int64, max int) (int, error) {
 		k, err := t.processSome(now, max, n)
 		n += k
 		if err != errRecovered {
-			return n, located(err)
+			return n, t.located(err)
 		}
 	}
 }
@@ -265,11 +265,11 @@ func (t *Task) Process(r *RawRecord) (err error) {
 			if err = t.recovered(v); err == errRecovered {
 				err = nil
 			}
-			err = located(err)
+			err = t.located(err)
 		}
 	}()
 	if err := t.processRecord(in.src, r); err != nil {
-		return located(err)
+		return t.located(err)
 	}
-	return located(t.punctuate(processor.StreamTime, t.streamTime))
+	return t.located(t.punctuate(processor.StreamTime, t.streamTime))
 }

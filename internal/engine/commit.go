@@ -68,7 +68,11 @@ func (g *Group) Commit(ctx context.Context, host Committer) (committed bool, err
 }
 
 // committed finishes a commit that took effect: steps 3 and 4 of Commit.
-func (t *Task) committed(host Committer) error {
+// A fault of storage comes back as a *StoreFault: the stores are behind
+// their changelogs then, never ahead, and a restore catches them up.
+func (t *Task) committed(host Committer) (err error) {
+	defer t.recoverFault(&err)
+	defer func() { err = t.faulted(err) }()
 	for _, s := range t.storeList {
 		if x := s.Txn(); x != nil {
 			if err := x.Commit(); err != nil {

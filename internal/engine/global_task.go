@@ -156,10 +156,10 @@ func (t *Task) update(src RawSource, r *RawRecord) (err error) {
 			if err = t.recovered(v); err == errRecovered {
 				err = nil
 			}
-			err = located(err)
+			err = t.located(err)
 		}
 	}()
-	return located(t.processRecord(src, r))
+	return t.located(t.processRecord(src, r))
 }
 
 func (gi *globalInput) reached(partition int32, next int64) {

@@ -45,11 +45,66 @@ func unhandled(err error) bool {
 
 // storageFault reports whether err is a fault of a store's storage rather
 // than of the record being processed.
-func storageFault(err error) bool {
+func storageFault(err error) bool { return errors.Is(err, state.ErrClosed) || IsStoreFault(err) }
+
+// StoreFault is a failure of the storage of task Task's stores: data that
+// fails its checksum, a write the disk refused, a fatal condition of
+// Pebble's. No handler sees it, and the task's state cannot be trusted: the
+// host closes the task, wipes its state and restores it from the
+// changelogs (the runtime does so once, then fails). Err is the failure as
+// the task reported it.
+type StoreFault struct {
+	Task processor.TaskID
+	Err  error
+}
+
+func (e *StoreFault) Error() string { return e.Err.Error() }
+func (e *StoreFault) Unwrap() error { return e.Err }
+
+// IsStoreFault reports whether err is a fault of storage, which wiping the
+// state and restoring it may repair: not a closed store, which is the
+// caller's mistake.
+func IsStoreFault(err error) bool {
 	var errno syscall.Errno
 	var pathErr *fs.PathError
-	return errors.Is(err, state.ErrClosed) || errors.Is(err, pebble.ErrCorruption) ||
+	// Pebble marks corruption rather than wrapping it: its own errors
+	// package sees the mark, the standard one does not.
+	return errors.Is(err, state.ErrStorage) || pebble.IsCorruptionError(err) ||
 		errors.As(err, &errno) || errors.As(err, &pathErr)
+}
+
+// faulted wraps err in a *StoreFault of the task if it is a fault of
+// storage.
+func (t *Task) faulted(err error) error {
+	if err == nil {
+		return nil
+	}
+	return t.faultedErr(err)
+}
+
+// faultedErr is faulted for an error: apart, so that the error path's
+// variables, which escape, cost nothing when there is no error.
+func (t *Task) faultedErr(err error) error {
+	var sf *StoreFault
+	if errors.As(err, &sf) || !IsStoreFault(err) {
+		return err
+	}
+	return &StoreFault{Task: t.ID, Err: err}
+}
+
+// recoverFault turns a panic of Pebble's fatal path (see state.ErrStorage),
+// recovered where the task writes to storage outside of any node, into a
+// *StoreFault in *err; other panics go on.
+func (t *Task) recoverFault(err *error) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if e, ok := v.(error); ok && IsStoreFault(e) {
+		*err = &StoreFault{Task: t.ID, Err: fmt.Errorf("engine: task %s: %w", t.ID, e)}
+		return
+	}
+	panic(v)
 }
 
 // handle puts the failure pe to h and carries out its answer: it returns

@@ -16,13 +16,14 @@ func (t *Task) Changelogs() []*Changelog { return t.changelogs }
 // RestoreFrom returns the offset to restore cl from: the one after the
 // offset the task's database recorded for a persistent store, 0 for an
 // in-memory store or one with no offset recorded.
-func (t *Task) RestoreFrom(cl *Changelog) (int64, error) {
+func (t *Task) RestoreFrom(cl *Changelog) (from int64, err error) {
 	if t.db == nil || !t.storeList[cl.store].Bytes().Persistent() {
 		return 0, nil
 	}
+	defer t.recoverFault(&err)
 	off, ok, err := t.db.ChangelogOffset(cl.Store)
 	if err != nil {
-		return 0, fmt.Errorf("engine: task %s: read changelog offset of %q: %w", t.ID, cl.Store, err)
+		return 0, t.faulted(fmt.Errorf("engine: task %s: read changelog offset of %q: %w", t.ID, cl.Store, err))
 	}
 	if !ok {
 		return 0, nil
@@ -33,9 +34,10 @@ func (t *Task) RestoreFrom(cl *Changelog) (int64, error) {
 // Restore applies records read from cl, in offset order, to its store.
 // Hosts read the changelog (read_committed) from RestoreFrom to its end and
 // call Restore once per batch they fetched, then RestoreDone.
-func (t *Task) Restore(cl *Changelog, recs []ChangelogRecord) error {
+func (t *Task) Restore(cl *Changelog, recs []ChangelogRecord) (err error) {
+	defer t.recoverFault(&err)
 	if err := applyChangelog(t.storeList[cl.store], recs); err != nil {
-		return fmt.Errorf("engine: task %s: restore store %q: %w", t.ID, cl.Store, err)
+		return t.faulted(fmt.Errorf("engine: task %s: restore store %q: %w", t.ID, cl.Store, err))
 	}
 	return nil
 }
@@ -48,10 +50,12 @@ func applyChangelog(s state.Store, recs []ChangelogRecord) error { return s.Rest
 // RestoreDone ends the restore of cl, whose last record read had offset
 // last (-1 if none was read): the store is flushed and, if persistent, the
 // offset recorded, so that the next restore starts after it.
-func (t *Task) RestoreDone(cl *Changelog, last int64) error {
+func (t *Task) RestoreDone(cl *Changelog, last int64) (err error) {
 	if last < 0 {
 		return nil
 	}
+	defer t.recoverFault(&err)
+	defer func() { err = t.faulted(err) }()
 	b := t.storeList[cl.store].Bytes()
 	if err := b.Flush(); err != nil {
 		return fmt.Errorf("engine: task %s: flush restored store %q: %w", t.ID, cl.Store, err)

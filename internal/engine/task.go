@@ -271,12 +271,12 @@ func (t *Task) processRecord(src RawSource, r *RawRecord) error {
 var errRecovered = errors.New("engine: recovered")
 
 // located returns what a failure of the task is to its host: the
-// *processor.Error inside a *failed.
-func located(err error) error {
+// *processor.Error inside a *failed, in a *StoreFault when it is one.
+func (t *Task) located(err error) error {
 	if f, ok := err.(*failed); ok {
-		return f.err
+		err = f.err
 	}
-	return err
+	return t.faulted(err)
 }
 
 // setRecordTime makes ts the time of the record being processed, which
@@ -296,7 +296,7 @@ func (t *Task) AdvanceWallClock(now int64) error {
 	}
 	for {
 		if err := t.punctuateRecovering(processor.WallClockTime, t.wallClock); err != errRecovered {
-			return located(err)
+			return t.located(err)
 		}
 	}
 }
@@ -330,7 +330,7 @@ func (t *Task) Dirty() bool { return t.dirty }
 func (t *Task) Flush() error {
 	for {
 		if err := t.flush(); err != errRecovered {
-			return located(err)
+			return t.located(err)
 		}
 	}
 }

@@ -1,0 +1,172 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/cockroachdb/errors/oserror"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// guardFS is the filesystem a DB gives Pebble: the filesystem asked for,
+// with the writes and syncs of its files watched. Pebble cannot go on from
+// a write its disk refused (a full disk, an I/O error): it panics, on
+// whichever goroutine wrote, and in places leaves a mutex it then unlocks
+// twice, which no recover survives. So a refused write does not reach
+// Pebble: it breaks the DB (DB.failed), every operation of the DB's stores
+// fails with ErrStorage from then on, and the refused write and those after
+// it are reported done and dropped. The DB's contents are lost from there,
+// which is what a failed DB means: the runtime wipes it and restores it
+// from the changelogs, which hold every write the DB was given.
+type guardFS struct {
+	vfs.FS
+	db *DB
+}
+
+func (g guardFS) Create(name string, cat vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := g.FS.Create(name, cat)
+	return g.file(f, err, "create "+name)
+}
+
+func (g guardFS) ReuseForWrite(oldname, newname string, cat vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := g.FS.ReuseForWrite(oldname, newname, cat)
+	return g.file(f, err, "reuse "+oldname+" as "+newname)
+}
+
+func (g guardFS) OpenReadWrite(name string, cat vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
+	f, err := g.FS.OpenReadWrite(name, cat, opts...)
+	return g.file(f, err, "open "+name)
+}
+
+// file wraps a file opened for writing. A file the disk would not create
+// breaks the DB too, and Pebble gets one that takes writes and drops them.
+func (g guardFS) file(f vfs.File, err error, what string) (vfs.File, error) {
+	if err != nil {
+		if g.db.broken.Load() == nil && !isNotExist(err) {
+			g.db.breakDB(fmt.Errorf("%s: %w", what, err))
+			return guardFile{db: g.db}, nil
+		}
+		return nil, err
+	}
+	return guardFile{File: f, db: g.db}, nil
+}
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) || oserror.IsNotExist(err) }
+
+// guardFile is a file of a guardFS. A nil File stands for one the disk
+// would not create.
+type guardFile struct {
+	vfs.File
+	db *DB
+}
+
+func (f guardFile) dropped() bool { return f.File == nil || f.db.broken.Load() != nil }
+
+func (f guardFile) refused(op string, err error) {
+	f.db.breakDB(fmt.Errorf("%s: %w", op, err))
+}
+
+func (f guardFile) Write(p []byte) (int, error) {
+	if f.dropped() {
+		return len(p), nil
+	}
+	if _, err := f.File.Write(p); err != nil {
+		f.refused("write", err)
+	}
+	return len(p), nil
+}
+
+func (f guardFile) WriteAt(p []byte, off int64) (int, error) {
+	if f.dropped() {
+		return len(p), nil
+	}
+	if _, err := f.File.WriteAt(p, off); err != nil {
+		f.refused("write", err)
+	}
+	return len(p), nil
+}
+
+func (f guardFile) Preallocate(off, n int64) error {
+	if f.dropped() {
+		return nil
+	}
+	if err := f.File.Preallocate(off, n); err != nil {
+		f.refused("preallocate", err)
+	}
+	return nil
+}
+
+func (f guardFile) Sync() error {
+	if f.dropped() {
+		return nil
+	}
+	if err := f.File.Sync(); err != nil {
+		f.refused("sync", err)
+	}
+	return nil
+}
+
+func (f guardFile) SyncData() error {
+	if f.dropped() {
+		return nil
+	}
+	if err := f.File.SyncData(); err != nil {
+		f.refused("sync", err)
+	}
+	return nil
+}
+
+func (f guardFile) SyncTo(n int64) (bool, error) {
+	if f.dropped() {
+		return false, nil
+	}
+	full, err := f.File.SyncTo(n)
+	if err != nil {
+		f.refused("sync", err)
+		return false, nil
+	}
+	return full, nil
+}
+
+func (f guardFile) Close() error {
+	if f.File == nil {
+		return nil
+	}
+	return f.File.Close()
+}
+
+func (f guardFile) Read(p []byte) (int, error) {
+	if f.File == nil {
+		return 0, ErrStorage
+	}
+	return f.File.Read(p)
+}
+
+func (f guardFile) ReadAt(p []byte, off int64) (int, error) {
+	if f.File == nil {
+		return 0, ErrStorage
+	}
+	return f.File.ReadAt(p, off)
+}
+
+func (f guardFile) Stat() (vfs.FileInfo, error) {
+	if f.File == nil {
+		return nil, ErrStorage
+	}
+	return f.File.Stat()
+}
+
+func (f guardFile) Prefetch(off, n int64) error {
+	if f.File == nil {
+		return nil
+	}
+	return f.File.Prefetch(off, n)
+}
+
+func (f guardFile) Fd() uintptr {
+	if f.File == nil {
+		return vfs.InvalidFd
+	}
+	return f.File.Fd()
+}
