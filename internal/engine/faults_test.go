@@ -57,10 +57,11 @@ func (f fullFile) WriteAt(p []byte, off int64) (int, error) {
 	return f.File.WriteAt(p, off)
 }
 
-// A disk that fills up under a task's Pebble database fails the commit
-// that applies the task's writes with a *engine.StoreFault naming the task
-// and matching ENOSPC, instead of Pebble's fatal panic ending the process;
-// the host then wipes and restores the state (the runtime once).
+// A disk that fills up under a task's Pebble database fails the task, at
+// the first operation of its stores after the write the disk refused, with
+// a *engine.StoreFault naming the task and matching ENOSPC, instead of
+// Pebble's fatal panic ending the process; the host then wipes and
+// restores the state (the runtime once).
 func TestFullDiskIsStoreFault(t *testing.T) {
 	b := dsl.NewBuilder()
 	dsl.Stream(b, "in", serde.String, serde.String).GroupByKey().Count(dsl.MaterializedAs[string, int64]("counts"))
