@@ -72,7 +72,6 @@ func (g *Group) Commit(ctx context.Context, host Committer) (committed bool, err
 // their changelogs then, never ahead, and a restore catches them up.
 func (t *Task) committed(host Committer) (err error) {
 	defer t.recoverFault(&err)
-	defer func() { err = t.faulted(err) }()
 	for _, s := range t.storeList {
 		if x := s.Txn(); x != nil {
 			if err := x.Commit(); err != nil {

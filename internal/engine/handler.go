@@ -92,12 +92,16 @@ func (t *Task) faultedErr(err error) error {
 	return &StoreFault{Task: t.ID, Err: err}
 }
 
-// recoverFault turns a panic of Pebble's fatal path (see state.ErrStorage),
-// recovered where the task writes to storage outside of any node, into a
-// *StoreFault in *err; other panics go on.
+// recoverFault, deferred where the task writes to storage outside of any
+// node, turns a fault of storage in *err into a *StoreFault, and a panic
+// of Pebble's fatal path (see state.ErrStorage) into one too; other panics
+// go on.
 func (t *Task) recoverFault(err *error) {
 	v := recover()
 	if v == nil {
+		if *err != nil {
+			*err = t.faultedErr(*err)
+		}
 		return
 	}
 	if e, ok := v.(error); ok && IsStoreFault(e) {

@@ -55,7 +55,6 @@ func (t *Task) RestoreDone(cl *Changelog, last int64) (err error) {
 		return nil
 	}
 	defer t.recoverFault(&err)
-	defer func() { err = t.faulted(err) }()
 	b := t.storeList[cl.store].Bytes()
 	if err := b.Flush(); err != nil {
 		return fmt.Errorf("engine: task %s: flush restored store %q: %w", t.ID, cl.Store, err)
