@@ -26,6 +26,10 @@ type thread struct {
 	log  *slog.Logger
 	cl   *kgo.Client
 
+	// pauses tells a commit that the process stood still past the session
+	// timeout (see pauseWatch).
+	pauses *pauseWatch
+
 	mu sync.Mutex
 	// active tasks process; pending ones were assigned and are created and
 	// restored by the loop before it processes again.
@@ -158,6 +162,10 @@ func (t *thread) ownedTasks() []assign.TaskID {
 // leaves the group cleanly, committing first, unless the error was fatal.
 func (t *thread) run(ctx context.Context) error {
 	t.lastCommit.Store(time.Now().UnixNano())
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	t.pauses = newPauseWatch()
+	go t.pauses.run(watchCtx)
 	err := t.loop(ctx)
 	if err == nil {
 		// A clean close: commit what was processed, then leave the group.
