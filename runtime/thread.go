@@ -26,6 +26,10 @@ type thread struct {
 	log  *slog.Logger
 	cl   *kgo.Client
 
+	// pauses tells a commit that the process stood still past the session
+	// timeout (see pauseWatch).
+	pauses *pauseWatch
+
 	mu sync.Mutex
 	// active tasks process; pending ones were assigned and are created and
 	// restored by the loop before it processes again.
@@ -167,6 +171,10 @@ func (t *thread) ownedTasks() []assign.TaskID {
 // leaves the group cleanly, committing first, unless the error was fatal.
 func (t *thread) run(ctx context.Context) error {
 	t.lastCommit.Store(time.Now().UnixNano())
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	t.pauses = newPauseWatch()
+	go t.pauses.run(watchCtx)
 	err := t.loop(ctx)
 	sctx := t.app.shutdownContext()
 	t.mu.Lock()
