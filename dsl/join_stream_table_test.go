@@ -3,6 +3,7 @@ package dsl_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/samsa-go/samsa/dsl"
 	"github.com/samsa-go/samsa/processor"
@@ -146,4 +147,21 @@ func TestJoinNotCopartitioned(t *testing.T) {
 	if n := strings.Count(err.Error(), "must have the same number of partitions"); n != 1 {
 		t.Errorf("the mistake is reported %d times:\n%v", n, err)
 	}
+}
+
+// A windowed table keeps its rows in a window store: it can be queried by
+// its store's name, but a join cannot look it up by key, which Build says.
+func TestJoinWindowedTable(t *testing.T) {
+	b := dsl.NewBuilder()
+	grouped := dsl.Stream(b, "clicks", serde.String, serde.String).GroupByKey()
+	counts := dsl.WindowedBy(grouped, dsl.TimeWindowsOfSizeWithNoGrace(time.Minute)).
+		Count(dsl.MaterializedAs[string, int64]("per-minute"))
+	if counts.StoreName() != "per-minute" {
+		t.Fatalf("StoreName = %q", counts.StoreName())
+	}
+	dsl.Stream(b, "lookups", serde.String, serde.String).
+		Map(func(k, v string) (dsl.Windowed[string], string) { return dsl.Windowed[string]{Key: k}, v }).
+		JoinTable(counts, func(v string, n int64) string { return v }).
+		To("out", dsl.ProducedWith(serde.TimeWindowed(serde.String, time.Minute), serde.String))
+	buildError(t, b, nil, `table "`+counts.Name()+`" cannot be looked up by key`)
 }

@@ -87,7 +87,7 @@ func sessionAggregate[K, V, VR any](s SessionWindowedKStream[K, V], prefix, op s
 	if k != nil {
 		wks = serde.SessionWindowed(k)
 	}
-	return KTable[Windowed[K], VR]{b: b, node: name, ks: wks, vs: v, m: &tableMeta[Windowed[K], VR]{store: store}}
+	return newWindowedTable(b, name, store, wks, v)
 }
 
 // sessionWindowProc aggregates into sessions, as Kafka Streams'

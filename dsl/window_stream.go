@@ -137,7 +137,7 @@ func windowedAggregate[K, V, VR any](w TimeWindowedKStream[K, V], prefix, op str
 	if k != nil {
 		wks = serde.TimeWindowed(k, spec.size)
 	}
-	return KTable[Windowed[K], VR]{b: b, node: name, ks: wks, vs: v, m: &tableMeta[Windowed[K], VR]{store: store}}
+	return newWindowedTable(b, name, store, wks, v)
 }
 
 // windowedNode adds what every windowed aggregation adds before its store:
