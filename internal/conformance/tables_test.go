@@ -76,7 +76,42 @@ func pair(l string, lok bool, r string, rok bool) string {
 	return fmt.Sprintf("[%s, %s]", l, r)
 }
 
+// streamJoinInputs are the rows of the developer guide's stream-stream
+// join table, in milliseconds, and one more to close the last windows.
+func streamJoinInputs() []stepInput {
+	rows := []stepInput{
+		{"left", "k", tombstone, 1}, {"right", "k", tombstone, 2}, {"left", "k", "A", 3}, {"right", "k", "a", 4},
+		{"left", "k", "B", 5}, {"right", "k", "b", 6}, {"left", "k", tombstone, 7}, {"right", "k", tombstone, 8},
+		{"left", "k", "C", 9}, {"right", "k", "c", 10}, {"right", "k", tombstone, 11}, {"left", "k", tombstone, 12},
+		{"right", "k", tombstone, 13}, {"right", "k", "d", 14}, {"left", "k", "D", 15}, {"left", "k", "E", 40},
+		{"left", "k", "F", 60}, {"right", "k", "f", 80}, {"left", "k", "G", 100}, {"left", "k", "H", 121},
+	}
+	for i := range rows {
+		rows[i].ts *= 1000
+	}
+	return rows
+}
+
 var stepCases = []stepCase{
+	{
+		name: "stream-stream joins",
+		topology: func(t testing.TB) *topology.Topology {
+			b := dsl.NewBuilder()
+			left := dsl.Stream(b, "left", serde.String, serde.String)
+			right := dsl.Stream(b, "right", serde.String, serde.String)
+			w := dsl.JoinWindowsOfTimeDifferenceAndGrace(15*time.Second, 5*time.Second)
+			left.Join(right, func(l, r string) string { return pair(l, true, r, true) }, w).To("inner-joined")
+			left.OuterJoin(right, pair, w, dsl.StreamJoined[string, string, string]{}.WithStoreName("outer")).To("outer-joined")
+			return build(t, b)
+		},
+		sources: []string{"left", "right"},
+		inputs:  streamJoinInputs(),
+		read:    []topicSpec{{"inner-joined", text}, {"outer-joined", text}},
+		want: map[string][]string{
+			"inner-joined": streamInner,
+			"outer-joined": append(slices.Clone(streamInner), "k:[E, null]@40000", "k:[F, null]@60000", "k:[null, f]@80000", "k:[G, null]@100000"),
+		},
+	},
 	{
 		name: "stream-table joins",
 		topology: func(t testing.TB) *topology.Topology {
@@ -183,6 +218,13 @@ var stepCases = []stepCase{
 			changelog("in-asia"):                {"bob:A@2", "charlie:A@3", "alice:A@4", "charlie:<null>@5", "bob:<null>@7"},
 		},
 	},
+}
+
+// streamInner are the inner results of the guide's stream-stream table.
+var streamInner = []string{
+	"k:[A, a]@4000", "k:[B, a]@5000", "k:[A, b]@6000", "k:[B, b]@6000", "k:[C, a]@9000", "k:[C, b]@9000",
+	"k:[A, c]@10000", "k:[B, c]@10000", "k:[C, c]@10000", "k:[A, d]@14000", "k:[B, d]@14000", "k:[C, d]@14000",
+	"k:[D, a]@15000", "k:[D, b]@15000", "k:[D, c]@15000", "k:[D, d]@15000",
 }
 
 func TestTableConformance(t *testing.T) {
