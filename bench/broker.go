@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -159,6 +160,123 @@ func (b *bench) waitCommitted(ctx context.Context, topic string, want int64, p *
 		}
 		if ctx.Err() != nil {
 			return now, first, fmt.Errorf("%d of %d committed outputs on %q: timed out: %w", seen, want, topic, context.Cause(ctx))
+		}
+	}
+}
+
+// readTopic reads topic from the start to the end offsets it has now,
+// read_committed, and calls fn with each data record (transaction markers
+// are skipped, not handed out). It returns how many records fn was given;
+// an error from fn stops the read.
+func (b *bench) readTopic(ctx context.Context, topic string, fn func(r *kgo.Record) error) (int64, error) {
+	ends, err := b.adm.ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("end offsets of %q: %w", topic, err)
+	}
+	left := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			left[o.Partition] = o.Offset
+		}
+	})
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.addrs...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+	var n int64
+	for len(left) > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return n, fmt.Errorf("read %q: %d records, partitions %v not read to their end: %w", topic, n, left, context.Cause(ctx))
+		}
+		var ferr error
+		fs.EachError(func(t string, p int32, err error) {
+			if ferr == nil {
+				ferr = fmt.Errorf("read %q partition %d: %w", t, p, err)
+			}
+		})
+		if ferr != nil {
+			return n, ferr
+		}
+		for it := fs.RecordIter(); !it.Done(); {
+			r := it.Next()
+			if !r.Attrs.IsControl() {
+				n++
+				if err := fn(r); err != nil {
+					return n, err
+				}
+			}
+			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
+				delete(left, r.Partition)
+			}
+		}
+	}
+	return n, nil
+}
+
+// waitProcessed polls every 20ms until group has committed offsets at the
+// end of every partition of the inputs and then of the internal topics; a
+// commit comes after the producer flush, so by then every output is
+// visible. The internal topics are final once the inputs are committed:
+// the committed offsets are fetched before the end offsets are listed. It
+// returns when that was seen, and when the first output on out was.
+func (b *bench) waitProcessed(ctx context.Context, group string, inputs, internal []string, out string, p *proc) (last, first time.Time, err error) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	topics := append(append(slices.Clone(inputs), internal...), out)
+	status := "nothing fetched yet"
+	for {
+		committed, cerr := b.adm.FetchOffsets(ctx, group)
+		if cerr == nil {
+			cerr = committed.Error()
+		}
+		ends, lerr := b.adm.ListEndOffsets(ctx, topics...)
+		if lerr == nil {
+			lerr = ends.Error()
+		}
+		now := time.Now()
+		if cerr == nil && lerr == nil {
+			var outs int64
+			ends.Each(func(o kadm.ListedOffset) {
+				if o.Topic == out {
+					outs += o.Offset
+				}
+			})
+			if outs > 0 && first.IsZero() {
+				first = now
+			}
+			behind := func(ts []string) string {
+				for _, t := range ts {
+					for part, o := range ends[t] {
+						c, ok := committed.Lookup(t, part)
+						if o.Offset > 0 && (!ok || c.At < o.Offset) {
+							return fmt.Sprintf("%s[%d] committed %d of %d", t, part, c.At, o.Offset)
+						}
+					}
+				}
+				return ""
+			}
+			if status = behind(inputs); status == "" {
+				if status = behind(internal); status == "" {
+					return now, first, nil
+				}
+			}
+		} else {
+			status = fmt.Sprintf("offsets: %v", errors.Join(cerr, lerr))
+		}
+		if err := p.failed(); err != nil {
+			return now, first, fmt.Errorf("%s: %w", status, err)
+		}
+		select {
+		case <-ctx.Done():
+			return now, first, fmt.Errorf("%s: timed out: %w", status, context.Cause(ctx))
+		case <-tick.C:
 		}
 	}
 }

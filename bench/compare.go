@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // side is one of the two programs a workload compares.
@@ -101,27 +104,73 @@ func spread(rs []result) (lo, hi float64) {
 }
 
 // dropTopics deletes topics, and every topic whose name starts with one of
-// prefixes.
+// prefixes, found by listing the broker's topics afresh; it fails if one of
+// them is still listed afterwards.
 func (b *bench) dropTopics(ctx context.Context, topics []string, prefixes ...string) error {
-	if len(prefixes) > 0 {
-		all, err := b.adm.ListTopics(ctx)
-		if err != nil {
-			return fmt.Errorf("list topics: %w", err)
+	all, err := b.listTopics(ctx)
+	if err != nil {
+		return err
+	}
+	doomed := func(t string) bool {
+		if slices.Contains(topics, t) {
+			return true
 		}
-		for _, t := range all.Names() {
-			for _, p := range prefixes {
-				if strings.HasPrefix(t, p) && !slices.Contains(topics, t) {
-					topics = append(topics, t)
-				}
+		for _, p := range prefixes {
+			if strings.HasPrefix(t, p) {
+				return true
 			}
 		}
+		return false
 	}
-	if len(topics) == 0 {
+	var drop []string
+	for _, t := range all {
+		if doomed(t) {
+			drop = append(drop, t)
+		}
+	}
+	if len(drop) == 0 {
 		return nil
 	}
-	resp, err := b.adm.DeleteTopics(ctx, topics...)
+	resp, err := b.adm.DeleteTopics(ctx, drop...)
 	if err != nil {
-		return fmt.Errorf("delete topics %v: %w", topics, err)
+		return fmt.Errorf("delete topics %v: %w", drop, err)
 	}
-	return resp.Error()
+	if err := resp.Error(); err != nil {
+		return fmt.Errorf("delete topics %v: %w", drop, err)
+	}
+	if all, err = b.listTopics(ctx); err != nil {
+		return err
+	}
+	var left []string
+	for _, t := range all {
+		if doomed(t) {
+			left = append(left, t)
+		}
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("topics %v still on the broker after deleting them", left)
+	}
+	return nil
+}
+
+// listTopics returns the names of the broker's topics, sorted, from a
+// metadata request of its own: kadm's ListTopics answers from the client's
+// metadata cache, which can miss topics the apps created since.
+func (b *bench) listTopics(ctx context.Context) ([]string, error) {
+	req := kmsg.NewPtrMetadataRequest() // no topics listed: all of them
+	resp, err := req.RequestWith(ctx, b.admCl)
+	if err != nil {
+		return nil, fmt.Errorf("list topics: %w", err)
+	}
+	var names []string
+	for _, t := range resp.Topics {
+		if err := kerr.ErrorForCode(t.ErrorCode); err != nil {
+			return nil, fmt.Errorf("list topics: %v: %w", t.Topic, err)
+		}
+		if t.Topic != nil && !t.IsInternal {
+			names = append(names, *t.Topic)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
 }

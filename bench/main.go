@@ -4,19 +4,30 @@
 //
 //	W1  stateless Filter + MapValues + To, against a consume → filter/map →
 //	    produce loop with the same at-least-once commits;
-//	W2  word count (FlatMapValues → GroupBy → Count in Pebble with a
-//	    changelog → To), against a loop counting in a Go map and producing
-//	    every new count; Samsa runs it twice, with a 10 MiB cache in front
-//	    of the store (Kafka Streams' default: the outputs are the counts as
-//	    of each commit, checked after the run) and without one (every
+//	W2  word count over -w2-keys distinct words (FlatMapValues → GroupBy →
+//	    Count in Pebble with a changelog → To), against a loop counting in a
+//	    Go map and producing every new count; Samsa runs it twice, with a
+//	    10 MiB cache in front of the store (Kafka Streams' default: the
+//	    outputs are the counts as of each commit) and without one (every
 //	    update produced, as the loop does);
+//	W2M the same over -w2m-words words with -w2m-keys distinct ones (1.6M
+//	    and 1M by default), cached and uncached, and uncached with a 30s
+//	    commit interval, whose peak RSS shows what the store's uncommitted
+//	    writes hold;
 //	W6  restoring a store from its changelog, against a consumer that reads
 //	    the changelog partition and does nothing with it.
 //
 // With -eos it also compares W2 under exactly-once and at-least-once at
-// commit intervals of 100ms and 1s, when the runtime accepts ExactlyOnce.
+// commit intervals of 100ms and 1s.
 //
-//	go run ./bench [-records 200000] [-only w1,w2,w6] [-eos] [-cpuprofile prefix]
+// Every side's result is checked after it is measured, outside the timing:
+// each output topic is read back and must hold exactly what the input
+// makes (every count, every record), and a restored store must hold every
+// key with its value. After each side, its topics and its app's internal
+// topics are deleted, found by listing the broker's topics afresh, and the
+// run fails if one is left.
+//
+//	go run ./bench [-records 200000] [-only w1,w2,w2m,w6] [-eos] [-rounds 3] [-cpuprofile prefix]
 package main
 
 import (
@@ -41,6 +52,9 @@ import (
 // config is the command line.
 type config struct {
 	records    int
+	w2Keys     int
+	w2mWords   int
+	w2mKeys    int
 	only       []string
 	eos        bool
 	commit     time.Duration
@@ -50,14 +64,17 @@ type config struct {
 	cpuProfile string
 }
 
-var workloads = []string{"w1", "w2", "w6"}
+var workloads = []string{"w1", "w2", "w2m", "w6"}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config
 	fs.IntVar(&cfg.records, "records", 200000, "input records per workload")
-	only := fs.String("only", strings.Join(workloads, ","), "comma-separated workloads to run: w1, w2, w6")
+	fs.IntVar(&cfg.w2Keys, "w2-keys", 10000, "distinct words of W2")
+	fs.IntVar(&cfg.w2mWords, "w2m-words", 1600000, "words of W2M")
+	fs.IntVar(&cfg.w2mKeys, "w2m-keys", 1000000, "distinct words of W2M")
+	only := fs.String("only", strings.Join(workloads, ","), "comma-separated workloads to run: w1, w2, w2m, w6")
 	fs.BoolVar(&cfg.eos, "eos", false, "also compare W2 under exactly-once and at-least-once at commit intervals 100ms and 1s")
 	fs.DurationVar(&cfg.commit, "commit-interval", 100*time.Millisecond, "commit interval of the Samsa apps and the baselines")
 	partitions := fs.Int("partitions", 4, "partitions of the W1/W2 input and output topics")
@@ -72,6 +89,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.records < 1 {
 		return config{}, fmt.Errorf("-records %d: need at least 1", cfg.records)
+	}
+	if cfg.w2Keys < 1 || cfg.w2Keys > maxWordKeys || cfg.w2mKeys < 1 || cfg.w2mKeys > maxWordKeys {
+		return config{}, fmt.Errorf("-w2-keys %d, -w2m-keys %d: need 1 to %d", cfg.w2Keys, cfg.w2mKeys, maxWordKeys)
+	}
+	if cfg.w2mWords < cfg.w2mKeys {
+		return config{}, fmt.Errorf("-w2m-words %d: need at least -w2m-keys (%d), so that every word occurs", cfg.w2mWords, cfg.w2mKeys)
 	}
 	if *partitions < 1 || *partitions > 1000 {
 		return config{}, fmt.Errorf("-partitions %d: need 1 to 1000", *partitions)
@@ -117,14 +140,17 @@ type bench struct {
 	cfg     config
 	out     io.Writer
 	addrs   []string
+	admCl   *kgo.Client
 	adm     *kadm.Client
 	tmp     string
 	summary []string
 
-	// w2 input, produced once for W2 and the -eos comparisons.
-	w2Ready  bool
-	w2Words  int64
-	w2Counts map[string]int64
+	// w2 is the W2 input, produced once for W2 and the -eos comparisons;
+	// w2m is W2M's.
+	w2, w2m *wordInput
+	// w2Rates are the median words/s of W2's samsa sides, by label, for
+	// W2M to compare with.
+	w2Rates map[string]float64
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) error {
@@ -139,7 +165,7 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		return err
 	}
 	defer admCl.Close()
-	b.adm = kadm.NewClient(admCl)
+	b.admCl, b.adm = admCl, kadm.NewClient(admCl)
 	if b.tmp, err = os.MkdirTemp("", "samsa-bench-"); err != nil {
 		return err
 	}
@@ -155,7 +181,9 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 		case "w1":
 			err = b.w1(ctx)
 		case "w2":
-			err = b.w2(ctx)
+			err = b.w2Bench(ctx)
+		case "w2m":
+			err = b.w2mBench(ctx)
 		case "w6":
 			err = b.w6(ctx)
 		}
@@ -168,6 +196,11 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			return err
 		}
 	}
+	left, err := b.listTopics(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nTopics left on the broker: %s (the inputs)\n", strings.Join(left, " "))
 	fmt.Fprintf(out, "\nSummary (load average at the end: %s)\n", loadAvg())
 	for _, l := range b.summary {
 		fmt.Fprintln(out, l)
@@ -190,15 +223,16 @@ func (b *bench) header() {
 	p("              samsa-cached, until the app committed its input and repartition topics to their ends)")
 	p("  first out   when the first output became visible (≈ start-up cost)")
 	p("  cpu s/1M    getrusage(RUSAGE_SELF) user+sys delta over the side, in CPU seconds per million input records")
-	p("  VmRSS peak  max of /proc/self/status VmRSS sampled every 10ms during this side only")
+	p("  RSS start   VmRSS when the side starts, after a GC that returns freed memory to the OS")
+	p("  VmRSS peak  max of /proc/self/status VmRSS sampled every 10ms during this side only (broker and bench included)")
 	p("  ru_maxrss   getrusage max RSS of the whole process so far: monotonic over the run, not per side")
 }
 
-const rowFormat = "  %-22s %10s %11s %9s %9s %9s %10s %10s  %s\n"
+const rowFormat = "  %-22s %10s %11s %9s %9s %9s %10s %10s %10s  %s\n"
 
 func (b *bench) tableHead(title string) {
 	fmt.Fprintf(b.out, "\n%s\n", title)
-	fmt.Fprintf(b.out, rowFormat, "side", "rec/s", "words/s", "elapsed", "first out", "cpu s/1M", "VmRSS peak", "ru_maxrss", "")
+	fmt.Fprintf(b.out, rowFormat, "side", "rec/s", "words/s", "elapsed", "first out", "cpu s/1M", "RSS start", "VmRSS peak", "ru_maxrss", "")
 }
 
 func (b *bench) row(r result) {
@@ -211,7 +245,7 @@ func (b *bench) row(r result) {
 		first = fmtDur(r.first)
 	}
 	fmt.Fprintf(b.out, rowFormat, r.label, fmt.Sprintf("%.0f", r.rate()), words, fmtDur(r.elapsed), first,
-		fmt.Sprintf("%.2f", r.cpuPerMillion()), fmtMB(r.peakRSS), fmtMB(r.maxRSS), r.note)
+		fmt.Sprintf("%.2f", r.cpuPerMillion()), fmtMB(r.startRSS), fmtMB(r.peakRSS), fmtMB(r.maxRSS), r.note)
 }
 
 // loadAvg is the first three fields of /proc/loadavg, or "n/a".

@@ -14,7 +14,7 @@ func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a broker and several apps")
 	}
-	cfg, err := parseFlags([]string{"-records", "2000", "-eos", "-rounds", "1", "-timeout", "30s"}, &bytes.Buffer{})
+	cfg, err := parseFlags([]string{"-records", "2000", "-w2m-words", "30000", "-w2m-keys", "20000", "-eos", "-rounds", "1", "-timeout", "30s"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestRun(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	t.Log("\n" + out.String())
-	for _, want := range []string{"W1 stateless ", "W2 wordcount ", "W2 uncached ", "W6 restore ", "W2 EOS/ALOS 100ms", "W2 EOS/ALOS 1s"} {
+	for _, want := range []string{"W1 stateless ", "W2 wordcount ", "W2 uncached ", "W2M 20000 keys", "W2M/W2 uncached", "W2M RSS 30s", "W6 restore ", "W2 EOS/ALOS 100ms", "W2 EOS/ALOS 1s"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q", want)
 		}
@@ -41,6 +41,8 @@ func TestParseFlags(t *testing.T) {
 		{nil, true, workloads},
 		{[]string{"-only", "w6, W1"}, true, []string{"w6", "w1"}},
 		{[]string{"-only", "w3"}, false, nil},
+		{[]string{"-w2m-keys", "10", "-w2m-words", "9"}, false, nil},
+		{[]string{"-w2-keys", "0"}, false, nil},
 		{[]string{"-records", "0"}, false, nil},
 		{[]string{"extra"}, false, nil},
 	} {

@@ -30,6 +30,9 @@ type result struct {
 	cpu     time.Duration // user+sys of the whole process during the side
 	maxRSS  int64         // getrusage ru_maxrss after the side: process-wide, monotonic
 	peakRSS int64         // max of /proc/self/status VmRSS sampled every 10ms during the side
+	// startRSS is VmRSS as the side starts, after a GC that returned
+	// freed memory: what earlier sides left behind.
+	startRSS int64
 	// took, for a restore, is the restore's own duration as the runtime
 	// logs it; the ratio of W6 uses it.
 	took time.Duration
@@ -182,6 +185,7 @@ func (b *bench) measure(ctx context.Context, workload, label string, records int
 		}
 		prof = f
 	}
+	start, _ := readVmRSS()
 	sampler := startRSS()
 	u0 := getUsage()
 	t0 := time.Now()
@@ -216,15 +220,16 @@ func (b *bench) measure(ctx context.Context, workload, label string, records int
 		return result{}, fmt.Errorf("%s %s: teardown: %w", workload, label, stopErr)
 	}
 	r := result{
-		label:   label,
-		records: records,
-		words:   out.words,
-		elapsed: out.end.Sub(t0),
-		cpu:     u1.cpu - u0.cpu,
-		maxRSS:  u1.maxRSS,
-		peakRSS: peak,
-		took:    out.took,
-		note:    out.note,
+		label:    label,
+		records:  records,
+		words:    out.words,
+		elapsed:  out.end.Sub(t0),
+		cpu:      u1.cpu - u0.cpu,
+		maxRSS:   u1.maxRSS,
+		peakRSS:  peak,
+		startRSS: start,
+		took:     out.took,
+		note:     out.note,
 	}
 	if !out.first.IsZero() {
 		r.first = out.first.Sub(t0)

@@ -19,8 +19,9 @@ import (
 const stopTimeout = 30 * time.Second
 
 // startApp runs a Samsa app with its own state directory under b.tmp. The
-// returned stop function closes it and waits for Run to return.
-func (b *bench) startApp(topo *topology.Topology, appID string, logs *logSink, extra ...runtime.Option) (*proc, func() error, error) {
+// returned stop function closes it, waits for Run to return and, if
+// afterStop is set, calls it with the state directory before removing it.
+func (b *bench) startApp(topo *topology.Topology, appID string, logs *logSink, afterStop func(dir string) error, extra ...runtime.Option) (*proc, func() error, error) {
 	dir, err := os.MkdirTemp(b.tmp, appID+"-")
 	if err != nil {
 		return nil, nil, err
@@ -53,8 +54,12 @@ func (b *bench) startApp(topo *topology.Topology, appID string, logs *logSink, e
 		case <-cctx.Done():
 			return fmt.Errorf("app %q did not stop within %v (Close: %v)", appID, stopTimeout, cerr)
 		}
+		var verr error
+		if afterStop != nil && cerr == nil && p.err == nil {
+			verr = afterStop(dir)
+		}
 		os.RemoveAll(dir)
-		return errors.Join(cerr, p.err)
+		return errors.Join(cerr, p.err, verr)
 	}
 	return p, stop, nil
 }

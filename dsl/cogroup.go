@@ -37,7 +37,7 @@ type cogroupInput[K, VA any] struct {
 	// key-value aggregate (shared: the inputs' shared per-task state) or,
 	// with windows set, of a windowed one.
 	add         func(name, parent, store string, init func() VA, m *tableMeta[K, VA], shared *cogroupCaches)
-	addWindowed func(name, parent, store string, init func() VA, w TimeWindows, clocks *joinClocks)
+	addWindowed func(name, parent, store string, init func() VA, w TimeWindows, clocks *joinClocks, m *tableMeta[Windowed[K], VA])
 }
 
 // Cogroup starts a cogroup with the grouped stream g and its aggregator,
@@ -78,7 +78,7 @@ func (c CogroupedKStream[K, VA]) Cogroup[V any](g KGroupedStream[K, V], aggregat
 				}
 			}), parent)
 		},
-		addWindowed: func(name, parent, store string, init func() VA, w TimeWindows, clocks *joinClocks) {
+		addWindowed: func(name, parent, store string, init func() VA, w TimeWindows, clocks *joinClocks, m *tableMeta[Windowed[K], VA]) {
 			add := func(k K, v V, agg VA, has bool) VA {
 				if !has {
 					agg = init()
@@ -87,7 +87,7 @@ func (c CogroupedKStream[K, VA]) Cogroup[V any](g KGroupedStream[K, V], aggregat
 			}
 			b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, Windowed[K], change[VA]] {
 				return &cogroupWindowProc[K, V, VA]{
-					timeWindowProc: timeWindowProc[K, V, VA]{windowProcBase: windowProcBase[K, V, VA]{store: store, grace: w.grace, add: add}, w: w},
+					timeWindowProc: timeWindowProc[K, V, VA]{windowProcBase: windowProcBase[K, V, VA]{store: store, grace: w.grace, add: add, sendOld: m.sendOld}, w: w},
 					clocks:         clocks,
 				}
 			}), parent)
@@ -171,7 +171,7 @@ func (w TimeWindowedCogroupedKStream[K, VA]) Aggregate(init func() VA, opts ...M
 		store = b.generate("COGROUPKSTREAM-AGGREGATE-STATE-STORE")
 	}
 	spec := windowSpec{kind: "time", err: w.w.err, size: w.w.Size(), minRetention: w.w.Size() + w.w.GracePeriod(), what: "the window size plus the grace period"}
-	names, parents, _ := c.nodes(store, m.store != "")
+	names, parents, topics := c.nodes(store, m.store != "")
 	mergeName := b.name(m.name, "COGROUPKSTREAM-MERGE")
 	b.only(mergeName, "windowed CogroupedKStream.Aggregate", m, windowedSettings)
 	if spec.err != nil {
@@ -183,12 +183,22 @@ func (w TimeWindowedCogroupedKStream[K, VA]) Aggregate(init func() VA, opts ...M
 	} else if retention < spec.minRetention {
 		b.fail("%q: the retention %v of window store %q is shorter than %s (%v)", mergeName, retention, store, spec.what, spec.minRetention)
 	}
-	clocks := &joinClocks{m: map[processor.TaskID]*joinClock{}}
-	for i, in := range c.inputs {
-		in.addWindowed(names[i], parents[i], store, init, w.w, clocks)
-	}
 	vs, _ := pickSerde[VA](nil, nil)
 	k, v := storeSerdes(b, m, store, mergeName, c.ks, vs)
+	var wks serde.Serde[Windowed[K]]
+	if k != nil {
+		wks = serde.TimeWindowed(k, spec.size)
+	}
+	t := newTable(b, mergeName, "", wks, v, topics)
+	tm := t.m
+	tm.windowStore = store
+	tm.lookup = func() (func() valueGetter[Windowed[K], VA], []string) {
+		return func() valueGetter[Windowed[K], VA] { return &windowGetter[K, VA]{store: store} }, []string{store}
+	}
+	clocks := &joinClocks{m: map[processor.TaskID]*joinClock{}}
+	for i, in := range c.inputs {
+		in.addWindowed(names[i], parents[i], store, init, w.w, clocks, tm)
+	}
 	sb := state.TimestampedWindowStoreBuilder(store, retention, spec.size, k, v)
 	if m.set&setNoLogging != 0 {
 		sb = sb.WithLoggingDisabled()
@@ -200,11 +210,7 @@ func (w TimeWindowedCogroupedKStream[K, VA]) Aggregate(init func() VA, opts ...M
 	b.topo.AddProcessor(mergeName, supply(func() processor.Processor[Windowed[K], change[VA], Windowed[K], change[VA]] {
 		return &passThrough[Windowed[K], change[VA]]{}
 	}), names...)
-	var wks serde.Serde[Windowed[K]]
-	if k != nil {
-		wks = serde.TimeWindowed(k, spec.size)
-	}
-	return newWindowedTable(b, mergeName, store, wks, v)
+	return t
 }
 
 // cogroupCaches tells the aggregating nodes of a cogroup in each task

@@ -138,7 +138,6 @@ func foreignKeyJoin[K, V, KO, VO, VR any](t KTable[K, V], other KTable[KO, VO], 
 	// store.
 	m.materialize = func() {
 		m.store = b.generate("KTABLE-FK-JOIN-OUTPUT-STATE-STORE")
-		m.queryable = m.store
 		addStore(b, c, m.store, base, t.ks, vs)
 	}
 	return out

@@ -1,6 +1,7 @@
 package dsl_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -149,19 +150,33 @@ func TestJoinNotCopartitioned(t *testing.T) {
 	}
 }
 
-// A windowed table keeps its rows in a window store: it can be queried by
-// its store's name, but a join cannot look it up by key, which Build says.
+// A windowed table keeps its rows in a window store, which names it and
+// which a join reads by windowed key.
 func TestJoinWindowedTable(t *testing.T) {
 	b := dsl.NewBuilder()
 	grouped := dsl.Stream(b, "clicks", serde.String, serde.String).GroupByKey()
-	counts := dsl.WindowedBy(grouped, dsl.TimeWindowsOfSizeWithNoGrace(time.Minute)).
-		Count(dsl.MaterializedAs[string, int64]("per-minute"))
-	if counts.StoreName() != "per-minute" {
+	counts := dsl.WindowedBy(grouped, dsl.TimeWindowsOfSizeWithNoGrace(10*time.Millisecond)).
+		Count(dsl.MaterializedAs[string, int64]("per-window"))
+	if counts.StoreName() != "per-window" {
 		t.Fatalf("StoreName = %q", counts.StoreName())
 	}
+	// A lookup at time t asks for the window t falls in.
 	dsl.Stream(b, "lookups", serde.String, serde.String).
-		Map(func(k, v string) (dsl.Windowed[string], string) { return dsl.Windowed[string]{Key: k}, v }).
-		JoinTable(counts, func(v string, n int64) string { return v }).
-		To("out", dsl.ProducedWith(serde.TimeWindowed(serde.String, time.Minute), serde.String))
-	buildError(t, b, nil, `table "`+counts.Name()+`" cannot be looked up by key`)
+		Process(processor.Func[string, string, dsl.Windowed[string], string](func(ctx processor.Context[dsl.Windowed[string], string], rec processor.Record[string, string]) error {
+			start := rec.Timestamp / 10 * 10
+			return ctx.Forward(processor.Record[dsl.Windowed[string], string]{Key: dsl.Windowed[string]{Key: rec.Key, Start: start, End: start + 10}, Value: rec.Value, Timestamp: rec.Timestamp})
+		})).
+		LeftJoinTable(counts, func(v string, n int64, ok bool) string { return fmt.Sprint(v, "=", n, ok) },
+			dsl.JoinedWith(serde.TimeWindowed(serde.String, 10*time.Millisecond), serde.String, serde.Int64)).
+		Map(func(w dsl.Windowed[string], v string) (string, string) { return fmt.Sprint(w.Key, "@", w.Start), v }).
+		To("out")
+	td := newDriver(t, b)
+	clicks := testdriver.InputTopic(td, "clicks", serde.String, serde.String)
+	lookups := testdriver.InputTopic(td, "lookups", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "out", serde.String, serde.String)
+	clicks.PipeRecord(at("ann", "x", 1))
+	clicks.PipeRecord(at("ann", "x", 2))
+	lookups.PipeRecord(at("ann", "q", 5))
+	lookups.PipeRecord(at("ann", "q", 15))
+	expect(t, out, "ann@0:q=2 true@5", "ann@10:q=0 false@15")
 }

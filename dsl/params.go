@@ -142,8 +142,11 @@ func (m Materialized[K, V]) WithLoggingDisabled() Materialized[K, V] {
 // WithRetention sets how long a windowed aggregation's window or session
 // store keeps a window after the largest window start (session end) it
 // saw, for queries of windows already closed. By default it is the window
-// size (inactivity gap) plus the grace period, and it must not be shorter.
-// Only windowed aggregations take it.
+// size plus the grace period (sliding windows: twice the time difference
+// plus the grace period, and a millisecond; sessions: the inactivity gap
+// plus the grace period, and a millisecond), and it must not be shorter
+// than that, less the millisecond, as Kafka Streams checks. Only windowed
+// aggregations take it.
 func (m Materialized[K, V]) WithRetention(d time.Duration) Materialized[K, V] {
 	m.o.retention = d
 	m.o = m.o.with(setRetention)

@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"errors"
+	"time"
 
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
@@ -60,22 +61,19 @@ func (s SessionWindowedKStream[K, V]) Aggregate[VR any](init func() VR, aggregat
 // Reduce, whose aggregate starts from the first value.
 func sessionAggregate[K, V, VR any](s SessionWindowedKStream[K, V], prefix, op string, init func() VR, add adder[K, V, VR], merger func(K, VR, VR) VR, vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[Windowed[K], VR] {
 	gap, grace := s.w.InactivityGap(), s.w.GracePeriod()
-	spec := windowSpec{kind: "session", err: s.w.err, minRetention: gap + grace, what: "the inactivity gap plus the grace period"}
+	spec := windowSpec{kind: "session", err: s.w.err, minRetention: gap + grace, what: "the inactivity gap plus the grace period", extra: time.Millisecond}
 	g := s.g
 	w := s.w
-	name, store, c := windowedNode(g, spec, prefix, op, opts, func(store string) processor.Supplier[K, V, Windowed[K], change[VR]] {
+	var m *tableMeta[Windowed[K], VR]
+	name, store, topics, c := windowedNode(g, spec, prefix, op, opts, func(store string) processor.Supplier[K, V, Windowed[K], change[VR]] {
 		return supply(func() processor.Processor[K, V, Windowed[K], change[VR]] {
-			return &sessionWindowProc[K, V, VR]{store: store, w: w, init: init, add: add, merge: merger}
+			return &sessionWindowProc[K, V, VR]{store: store, w: w, init: init, add: add, merge: merger, sendOld: m.sendOld}
 		})
 	})
 	b := g.s.b
 	ks, _ := pickSerde(g.c.keySerde, g.s.ks)
 	k, v := storeSerdes(b, c, store, name, ks, vs)
-	retention := c.retention
-	if c.set&setRetention == 0 {
-		retention = spec.minRetention
-	}
-	sb := state.SessionStoreBuilder(store, retention, k, v)
+	sb := state.SessionStoreBuilder(store, spec.retention(c), k, v)
 	if c.set&setNoLogging != 0 {
 		sb = sb.WithLoggingDisabled()
 	}
@@ -87,7 +85,32 @@ func sessionAggregate[K, V, VR any](s SessionWindowedKStream[K, V], prefix, op s
 	if k != nil {
 		wks = serde.SessionWindowed(k)
 	}
-	return newWindowedTable(b, name, store, wks, v)
+	t := newTable(b, name, "", wks, v, topics)
+	m = t.m
+	m.windowStore = store
+	m.lookup = func() (func() valueGetter[Windowed[K], VR], []string) {
+		return func() valueGetter[Windowed[K], VR] { return &sessionGetter[K, VR]{store: store} }, []string{store}
+	}
+	return t
+}
+
+// sessionGetter reads a session-windowed table's rows from its session
+// store, stamped with the session's end, as Kafka Streams'
+// KTableSessionWindowValueGetter.
+type sessionGetter[K, VR any] struct {
+	store string
+	ss    *state.SessionStore[K, VR]
+}
+
+func (g *sessionGetter[K, VR]) init(sg processor.StoreGetter) error {
+	var err error
+	g.ss, err = state.GetSessionStore[K, VR](sg, g.store)
+	return err
+}
+
+func (g *sessionGetter[K, VR]) get(key Windowed[K]) (state.ValueAndTimestamp[VR], bool, error) {
+	v, found, err := g.ss.FetchSession(key.Key, key.Start, key.End)
+	return state.ValueAndTimestamp[VR]{Value: v, Timestamp: key.End}, found, err
 }
 
 // sessionWindowProc aggregates into sessions, as Kafka Streams'
@@ -107,6 +130,7 @@ type sessionWindowProc[K, V, VR any] struct {
 	add      adder[K, V, VR]
 	merge    func(K, VR, VR) VR
 	ss       *state.SessionStore[K, VR]
+	sendOld  bool
 	observed int64
 	merged   []sessionAgg[K, VR]
 }
@@ -167,7 +191,7 @@ func (p *sessionWindowProc[K, V, VR]) Process(rec processor.Record[K, V]) error 
 				return err
 			}
 			if err := p.ctx.Forward(processor.Record[Windowed[K], change[VR]]{
-				Key: m.s, Value: change[VR]{Old: m.v, HasOld: true}, Timestamp: m.s.End, Headers: rec.Headers,
+				Key: m.s, Value: change[VR]{Old: m.v, HasOld: p.sendOld}, Timestamp: m.s.End, Headers: rec.Headers,
 			}); err != nil {
 				return err
 			}

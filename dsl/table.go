@@ -47,9 +47,10 @@ type tableMeta[K, V any] struct {
 	// store holds the node's rows, a timestamped key-value store; "" when
 	// the node keeps none there.
 	store string
-	// queryable is the store StoreName reports: store, or the window or
-	// session store of a windowed table, which cannot be read by key.
-	queryable string
+	// windowStore is the window or session store of a windowed
+	// aggregation's table, which keeps its rows there rather than in a
+	// key-value store (store is "").
+	windowStore string
 	// sendOld is set when a node downstream needs old values.
 	sendOld bool
 	// parentOld asks the tables upstream for old values, for a node
@@ -104,15 +105,7 @@ func (m *tableMeta[K, V]) valueGetter() (func() valueGetter[K, V], []string) {
 // "" and sets m.lookup if its rows can be read through the nodes
 // upstream; otherwise joins of it are Build errors.
 func newTable[K, V any](b *Builder, node, store string, ks serde.Serde[K], vs serde.Serde[V], topics []string) KTable[K, V] {
-	return KTable[K, V]{b: b, node: node, ks: ks, vs: vs, m: &tableMeta[K, V]{b: b, node: node, store: store, queryable: store}, topics: topics}
-}
-
-// newWindowedTable returns the table of a windowed aggregation, whose rows
-// node keeps in the window or session store store: it can be queried, and
-// sends old values always, but not be read by key, so joins of it are
-// Build errors.
-func newWindowedTable[K, V any](b *Builder, node, store string, ks serde.Serde[K], vs serde.Serde[V]) KTable[K, V] {
-	return KTable[K, V]{b: b, node: node, ks: ks, vs: vs, m: &tableMeta[K, V]{b: b, node: node, queryable: store, sendOld: true}}
+	return KTable[K, V]{b: b, node: node, ks: ks, vs: vs, m: &tableMeta[K, V]{b: b, node: node, store: store}, topics: topics}
 }
 
 // Table reads topic as a table, materialized in a key-value store
@@ -174,8 +167,14 @@ func addStore[K, V any](b *Builder, c options, store, node string, ks serde.Serd
 func (t KTable[K, V]) Name() string { return t.node }
 
 // StoreName is the name of the store that holds the table, or "" when it
-// keeps no store of its own.
-func (t KTable[K, V]) StoreName() string { return t.m.queryable }
+// keeps no store of its own. A windowed aggregation's table is held in a
+// window or session store (see state.GetReadOnlyWindowStore).
+func (t KTable[K, V]) StoreName() string {
+	if t.m.store == "" {
+		return t.m.windowStore
+	}
+	return t.m.store
+}
 
 // materialization returns the store a table operation keeps its rows in
 // when its options ask for one (any setting of a Materialized does), or "".

@@ -16,6 +16,8 @@ type windowProcBase[K, V, VR any] struct {
 	grace int64
 	add   adder[K, V, VR]
 	ws    *state.TimestampedWindowStore[K, VR]
+	// sendOld is set when a table downstream needs old values.
+	sendOld bool
 	// observed is the largest timestamp the processor saw, as Kafka
 	// Streams' observedStreamTime of its window processors: what decides
 	// when a window closes.
@@ -103,7 +105,7 @@ func (p *timeWindowProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
 		}
 		if err := p.ctx.Forward(processor.Record[Windowed[K], change[VR]]{
 			Key:       Windowed[K]{Key: rec.Key, Start: start, End: end},
-			Value:     change[VR]{New: agg, Old: old.Value, HasNew: true, HasOld: found},
+			Value:     change[VR]{New: agg, Old: old.Value, HasNew: true, HasOld: found && p.sendOld},
 			Timestamp: newTs,
 			Headers:   rec.Headers,
 		}); err != nil {

@@ -210,7 +210,7 @@ func (p *slidingWindowProc[K, V, VR]) update(rec processor.Record[K, V], start i
 	}
 	return p.ctx.Forward(processor.Record[Windowed[K], change[VR]]{
 		Key:       Windowed[K]{Key: rec.Key, Start: start, End: end},
-		Value:     change[VR]{New: newAgg, Old: agg.Value, HasNew: true, HasOld: existed},
+		Value:     change[VR]{New: newAgg, Old: agg.Value, HasNew: true, HasOld: existed && p.sendOld},
 		Timestamp: newTs,
 		Headers:   rec.Headers,
 	})

@@ -86,17 +86,34 @@ type windowSpec struct {
 	// size is the window size of the store and of the Windowed keys (a
 	// sliding window's time difference, a session store's 0).
 	size time.Duration
-	// minRetention is the store's default and least retention.
+	// minRetention is the least retention of the store, as Kafka Streams
+	// checks it; what says what it is made of.
 	minRetention time.Duration
 	what         string
+	// extra is what the default retention adds to minRetention (see
+	// defaultRetention).
+	extra time.Duration
 }
 
 func (w TimeWindowedKStream[K, V]) spec() windowSpec {
 	if w.sliding {
 		d, g := w.sw.TimeDifference(), w.sw.GracePeriod()
-		return windowSpec{kind: "sliding", err: w.sw.err, size: d, minRetention: 2*d + g, what: "twice the time difference plus the grace period"}
+		return windowSpec{kind: "sliding", err: w.sw.err, size: d, minRetention: 2*d + g, what: "twice the time difference plus the grace period", extra: time.Millisecond}
 	}
 	return windowSpec{kind: "time", err: w.tw.err, size: w.tw.Size(), minRetention: w.tw.Size() + w.tw.GracePeriod(), what: "the window size plus the grace period"}
+}
+
+// retention is the store's retention: WithRetention's, or by default
+// minRetention plus extra. Sliding and session windows keep their windows
+// a millisecond longer than Kafka Streams' default: a record delayed by
+// exactly the grace period is on time, and the window (or session) it must
+// find, exactly twice the time difference (the gap) before the newest, has
+// just expired under a retention of minRetention.
+func (spec windowSpec) retention(c options) time.Duration {
+	if c.set&setRetention != 0 {
+		return c.retention
+	}
+	return spec.minRetention + spec.extra
 }
 
 // windowedSettings are the Materialized settings windowed aggregations
@@ -106,26 +123,25 @@ const windowedSettings = setName | setStore | setKeySerde | setValueSerde | setN
 func windowedAggregate[K, V, VR any](w TimeWindowedKStream[K, V], prefix, op string, add adder[K, V, VR], vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[Windowed[K], VR] {
 	spec := w.spec()
 	g := w.g
-	name, store, c := windowedNode(g, spec, prefix, op, opts, func(store string) processor.Supplier[K, V, Windowed[K], change[VR]] {
+	// m is the table's, made below; processors read it when a task makes
+	// them, after Build.
+	var m *tableMeta[Windowed[K], VR]
+	name, store, topics, c := windowedNode(g, spec, prefix, op, opts, func(store string) processor.Supplier[K, V, Windowed[K], change[VR]] {
 		if w.sliding {
 			diff, grace := w.sw.diff, w.sw.grace
 			return supply(func() processor.Processor[K, V, Windowed[K], change[VR]] {
-				return &slidingWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: grace, add: add}, diff: diff}
+				return &slidingWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: grace, add: add, sendOld: m.sendOld}, diff: diff}
 			})
 		}
 		tw := w.tw
 		return supply(func() processor.Processor[K, V, Windowed[K], change[VR]] {
-			return &timeWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: tw.grace, add: add}, w: tw}
+			return &timeWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: tw.grace, add: add, sendOld: m.sendOld}, w: tw}
 		})
 	})
 	b := g.s.b
 	ks, _ := pickSerde(g.c.keySerde, g.s.ks)
 	k, v := storeSerdes(b, c, store, name, ks, vs)
-	retention := c.retention
-	if c.set&setRetention == 0 {
-		retention = spec.minRetention
-	}
-	sb := state.TimestampedWindowStoreBuilder(store, retention, spec.size, k, v)
+	sb := state.TimestampedWindowStoreBuilder(store, spec.retention(c), spec.size, k, v)
 	if c.set&setNoLogging != 0 {
 		sb = sb.WithLoggingDisabled()
 	}
@@ -137,15 +153,39 @@ func windowedAggregate[K, V, VR any](w TimeWindowedKStream[K, V], prefix, op str
 	if k != nil {
 		wks = serde.TimeWindowed(k, spec.size)
 	}
-	return newWindowedTable(b, name, store, wks, v)
+	t := newTable(b, name, "", wks, v, topics)
+	m = t.m
+	m.windowStore = store
+	m.lookup = func() (func() valueGetter[Windowed[K], VR], []string) {
+		return func() valueGetter[Windowed[K], VR] { return &windowGetter[K, VR]{store: store} }, []string{store}
+	}
+	return t
+}
+
+// windowGetter reads a time-windowed table's rows from its window store,
+// as Kafka Streams' KStreamWindowAggregateValueGetter.
+type windowGetter[K, VR any] struct {
+	store string
+	ws    *state.TimestampedWindowStore[K, VR]
+}
+
+func (g *windowGetter[K, VR]) init(sg processor.StoreGetter) error {
+	var err error
+	g.ws, err = state.GetTimestampedWindowStore[K, VR](sg, g.store)
+	return err
+}
+
+func (g *windowGetter[K, VR]) get(key Windowed[K]) (state.ValueAndTimestamp[VR], bool, error) {
+	return g.ws.Get(key.Key, key.Start)
 }
 
 // windowedNode adds what every windowed aggregation adds before its store:
 // the repartition topic if the key may have changed, and the aggregating
 // node. Unnamed, nodes are numbered as Kafka Streams numbers them: store,
 // node, then the repartition nodes. It returns the node's and the store's
-// names and the merged Materialized settings.
-func windowedNode[K, V, VOut any](g KGroupedStream[K, V], spec windowSpec, prefix, op string, opts []Materialized[K, VOut], sup func(store string) processor.Supplier[K, V, Windowed[K], change[VOut]]) (string, string, options) {
+// names, the topics the node reads within its task, and the merged
+// Materialized settings.
+func windowedNode[K, V, VOut any](g KGroupedStream[K, V], spec windowSpec, prefix, op string, opts []Materialized[K, VOut], sup func(store string) processor.Supplier[K, V, Windowed[K], change[VOut]]) (string, string, []string, options) {
 	b := g.s.b
 	c := merge(opts)
 	store := c.store
@@ -167,16 +207,17 @@ func windowedNode[K, V, VOut any](g KGroupedStream[K, V], spec windowSpec, prefi
 	if _, err := pickSerde(g.c.valueSerde, g.s.vs); err != nil {
 		b.fail("%q: value %w", name, err)
 	}
-	parent := g.s.node
+	parent, topics := g.s.node, g.s.topics
 	if g.s.rekeyed {
 		topic := g.c.repartition
 		if topic == "" {
 			topic = store
 		}
 		parent = repartition(b, parent, topic, g.c.repartition != "" || c.store != "", ks, g.valueSerde(), 0)
+		topics = []string{topic + "-repartition"}
 	}
 	b.topo.AddProcessor(name, sup(store), parent)
-	return name, store, c
+	return name, store, topics, c
 }
 
 // storeSerdes picks the serdes of a windowed aggregation's store, the

@@ -3,6 +3,9 @@ package dsl_test
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -264,4 +267,155 @@ func TestSessionAggregateMerger(t *testing.T) {
 	// expired from the store (retention gap plus grace, as in Kafka
 	// Streams) by stream time 20, and would not be merged.
 	expect(t, out, "[k@0/0]:101@0", "[k@20/20]:102@20", "[k@0/0]:<null>@0", "[k@20/20]:<null>@20", "[k@0/20]:107@20")
+}
+
+// A record delayed by exactly the grace period is on time, and must still
+// merge with a session that ended exactly the gap before it: the session
+// store keeps sessions a millisecond longer than gap plus grace.
+func TestSessionMergeAtTheRetentionEdge(t *testing.T) {
+	b := dsl.NewBuilder()
+	dsl.WindowedBySession(dsl.Stream(b, "in", serde.String, serde.String).GroupByKey(),
+		dsl.SessionWindowsOfInactivityGapAndGrace(5*time.Millisecond, 10*time.Millisecond)).
+		Count().ToStream().To("out")
+	td := newDriver(t, b)
+	in := testdriver.InputTopic(td, "in", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "out", serde.SessionWindowed(serde.String), serde.Int64)
+	in.PipeRecordList([]processor.Record[string, string]{at("u", "x", 0), at("v", "x", 15), at("u", "x", 5)})
+	expect(t, out, "[u@0/0]:1@0", "[v@15/15]:1@15", "[u@0/0]:<null>@0", "[u@0/5]:2@5")
+	expectDropped(t, td, map[string]int64{})
+}
+
+// A record delayed by exactly the grace period is on time, and its left
+// window must hold the previous record at exactly the time difference
+// before it, whose window the store must still have.
+func TestSlidingAtTheRetentionEdge(t *testing.T) {
+	b := dsl.NewBuilder()
+	dsl.WindowedBySliding(dsl.Stream(b, "in", serde.String, serde.String).GroupByKey(),
+		dsl.SlidingWindowsOfTimeDifferenceAndGrace(10*time.Millisecond, 5*time.Millisecond)).
+		Count().ToStream().To("out")
+	td := newDriver(t, b)
+	in := testdriver.InputTopic(td, "in", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "out", serde.TimeWindowed(serde.String, 10*time.Millisecond), serde.Int64)
+	in.PipeRecordList([]processor.Record[string, string]{at("k", "x", 20), at("j", "x", 34), at("j", "x", 35)})
+	read(out)
+	in.PipeRecord(at("k", "x", 30))
+	expect(t, out, "[k@21/31]:1@30", "[k@20/30]:2@30")
+	expectDropped(t, td, map[string]int64{})
+}
+
+// Once stream time passes a window's retention, the window store no longer
+// returns it, and its changelog never got a tombstone for it: expired
+// segments leave by range deletion, and the changelog topic by its own
+// retention (compact,delete).
+func TestWindowRetentionThroughTheDriver(t *testing.T) {
+	eachStore(t, func(t *testing.T, opts ...testdriver.Option) {
+		b := dsl.NewBuilder()
+		dsl.WindowedBy(dsl.Stream(b, "in", serde.String, serde.String).GroupByKey(),
+			dsl.TimeWindowsOfSizeWithNoGrace(time.Minute)).
+			Count(dsl.MaterializedAs[string, int64]("per-minute")).
+			ToStream().To("out")
+		td := newDriver(t, b, opts...)
+		in := testdriver.InputTopic(td, "in", serde.String, serde.String)
+		minute := time.Minute.Milliseconds()
+		for m := int64(0); m < 5; m++ {
+			for k := 0; k < 50; k++ {
+				in.PipeRecord(at(fmt.Sprint("k", k), "x", m*minute+int64(k)))
+			}
+		}
+		ws := td.StateStore("per-minute").(*state.TimestampedWindowStore[string, int64])
+		count := func() int {
+			it, err := ws.All()
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for it.Next() {
+				n++
+			}
+			if err := errors.Join(it.Err(), it.Close()); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		// Retention is one minute (size, no grace): only the last minute's
+		// windows are live.
+		if n := count(); n != 50 {
+			t.Fatalf("%d live windows, want 50", n)
+		}
+		if _, ok, _ := ws.Get("k1", 0); ok {
+			t.Fatal("the window of minute 0 is still returned")
+		}
+		in.PipeRecord(at("k0", "x", 100*minute))
+		if n := count(); n != 1 {
+			t.Fatalf("%d live windows after a far-future record, want 1", n)
+		}
+		changelog := testdriver.OutputTopic(td, "test-driver-per-minute-changelog", serde.Bytes, serde.Int64)
+		recs := changelog.ReadRecordsToList()
+		if len(recs) == 0 {
+			t.Fatal("empty changelog")
+		}
+		for _, r := range recs {
+			if r.NullValue {
+				t.Fatalf("changelog holds a tombstone for % x", r.Key)
+			}
+		}
+	})
+}
+
+// Window and session stores restore from their changelogs after a crash:
+// counts continue from what was committed, with the records since the last
+// commit processed again, and sessions keep merging.
+func TestWindowsCrashAndRestore(t *testing.T) {
+	for _, lose := range []bool{false, true} {
+		eachStore(t, func(t *testing.T, opts ...testdriver.Option) {
+			b := dsl.NewBuilder()
+			grouped := dsl.Stream(b, "in", serde.String, serde.String).GroupByKey()
+			dsl.WindowedBy(grouped, dsl.TimeWindowsOfSizeAndGrace(10*time.Millisecond, time.Second)).
+				Count(dsl.MaterializedAs[string, int64]("tumbling")).ToStream().To("counts")
+			dsl.WindowedBySession(grouped, dsl.SessionWindowsOfInactivityGapAndGrace(5*time.Millisecond, time.Second)).
+				Count(dsl.MaterializedAs[string, int64]("sessions")).ToStream().To("sessions")
+			td := newDriver(t, b, append(opts, testdriver.WithCommitEvery(2))...)
+			in := testdriver.InputTopic(td, "in", serde.String, serde.String)
+			counts := testdriver.OutputTopic(td, "counts", serde.TimeWindowed(serde.String, 10*time.Millisecond), serde.Int64)
+			sessions := testdriver.OutputTopic(td, "sessions", serde.SessionWindowed(serde.String), serde.Int64)
+			in.PipeRecordList([]processor.Record[string, string]{at("k", "x", 1), at("k", "x", 2), at("k", "x", 12), at("k", "x", 20)})
+			in.PipeRecord(at("k", "x", 3)) // not committed
+			if lose {
+				td.CrashLosingState()
+			} else {
+				td.Crash()
+			}
+			in.PipeRecord(at("k", "x", 16)) // commits 3 and 16
+			c := testdriver.ReadKeyValuesToMap(counts)
+			want := map[dsl.Windowed[string]]int64{{Key: "k", Start: 0, End: 10}: 3, {Key: "k", Start: 10, End: 20}: 2, {Key: "k", Start: 20, End: 30}: 1}
+			if !maps.Equal(c, want) {
+				t.Fatalf("counts after the crash: %v, want %v", c, want)
+			}
+			s := testdriver.ReadKeyValuesToMap(sessions)
+			// 1,2,3 form [1,3]; 12 and 16 and 20 chain into [12,20].
+			wantS := map[dsl.Windowed[string]]int64{{Key: "k", Start: 1, End: 3}: 3, {Key: "k", Start: 12, End: 20}: 3}
+			if !maps.Equal(s, wantS) {
+				t.Fatalf("sessions after the crash: %v, want %v", s, wantS)
+			}
+		})
+	}
+}
+
+// A windowed table re-grouped gets old values, so that the subtractor
+// retracts a window's previous count: the sum per window start of every
+// key's count is the number of records in that window.
+func TestWindowedTableRegrouped(t *testing.T) {
+	b := dsl.NewBuilder()
+	dsl.WindowedBy(dsl.Stream(b, "in", serde.String, serde.String).GroupByKey(), dsl.TimeWindowsOfSizeWithNoGrace(10*time.Millisecond)).
+		Count().
+		GroupBy(func(w dsl.Windowed[string], n int64) (int64, int64) { return w.Start, n }, dsl.GroupedWith(serde.Int64, serde.Int64)).
+		Reduce(func(a, v int64) int64 { return a + v }, func(a, v int64) int64 { return a - v }).
+		ToStream().To("totals")
+	td := newDriver(t, b)
+	in := testdriver.InputTopic(td, "in", serde.String, serde.String)
+	in.PipeRecordList([]processor.Record[string, string]{at("a", "x", 1), at("b", "x", 2), at("a", "x", 3), at("a", "x", 12)})
+	got := testdriver.ReadKeyValuesToMap(testdriver.OutputTopic(td, "totals", serde.Int64, serde.Int64))
+	if want := map[int64]int64{0: 3, 10: 1}; !maps.Equal(got, want) {
+		t.Fatalf("records per window = %v, want %v", got, want)
+	}
 }

@@ -81,6 +81,10 @@ func TestConfigValidation(t *testing.T) {
 		{"sub-millisecond transaction timeout", []runtime.Option{runtime.TransactionTimeout(time.Microsecond)}, "TransactionTimeout", "1µs"},
 		{"transaction timeout too long", []runtime.Option{runtime.TransactionTimeout(30 * 24 * time.Hour)}, "TransactionTimeout", "720h0m0s"},
 
+		{"zero uncommitted bound", []runtime.Option{runtime.UncommittedMaxBytes(0)}, "UncommittedMaxBytes", "0"},
+		{"uncommitted bound below -1", []runtime.Option{runtime.UncommittedMaxBytes(-2)}, "UncommittedMaxBytes", "-2"},
+		{"no uncommitted bound", []runtime.Option{runtime.UncommittedMaxBytes(-1)}, "", ""},
+
 		{"replication factor below -1", []runtime.Option{runtime.ReplicationFactor(-2)}, "ReplicationFactor", "(-2)"},
 		{"replication factor -1", []runtime.Option{runtime.ReplicationFactor(-1)}, "", ""},
 		{"replication factor 0", []runtime.Option{runtime.ReplicationFactor(0)}, "", ""},

@@ -147,7 +147,7 @@ func (b *KeyValueBuilder[K, V]) Build(env *Env) (Store, error) {
 	if b.Logged() && env.Logger != nil {
 		if l := env.Logger(b.name); l != nil {
 			logging = &changeLoggingStore{KeyValueBytesStore: h.top, logger: l, clock: env.RecordTime, timestamped: b.timestamped}
-			h.top = logging
+			h.top, h.logging = logging, logging
 		}
 	}
 	if b.caching {

@@ -362,18 +362,28 @@ func (c *CachingStore) Flush() error {
 	if c.flushing {
 		return storeErr(c.Name(), "flush", errors.New("flush called during flush"))
 	}
-	c.flushing = true
-	for e := c.dirty.head; e != nil; e = c.dirty.head {
-		if err := c.writeDown(e); err != nil {
-			c.flushing = false
-			return err
-		}
+	if err := c.writeDirty(); err != nil {
+		return err
 	}
-	c.flushing = false
 	if err := c.inner.Flush(); err != nil {
 		return err
 	}
 	return c.evict()
+}
+
+// writeDirty writes every dirty entry down. The listener is user code
+// downstream, which may panic; the task recovers that and may go on, so the
+// flag is reset however writeDirty ends, and the entry that panicked, marked
+// clean before its listener ran, is not written again.
+func (c *CachingStore) writeDirty() error {
+	c.flushing = true
+	defer func() { c.flushing = false }()
+	for e := c.dirty.head; e != nil; e = c.dirty.head {
+		if err := c.writeDown(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Range merges the dirty entries in [from, to) with inner's keys. Both sides

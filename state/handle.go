@@ -16,6 +16,7 @@ type kvHandle[K, V any] struct {
 	bytes       KeyValueBytesStore
 	top         KeyValueBytesStore
 	cache       *CachingStore
+	logging     *changeLoggingStore
 	txn         *TxnStore
 	timestamped bool
 	restoreBuf  []byte
@@ -27,10 +28,12 @@ func (h *kvHandle[K, V]) Name() string                { return h.store.name }
 func (h *kvHandle[K, V]) Persistent() bool            { return h.store.persistent }
 func (h *kvHandle[K, V]) Typed() processor.StateStore { return h.store }
 func (h *kvHandle[K, V]) Flush() error                { return h.top.Flush() }
-func (h *kvHandle[K, V]) Dirty() bool                 { return h.cache != nil && h.cache.Dirty() }
-func (h *kvHandle[K, V]) Close() error                { return h.top.Close() }
-func (h *kvHandle[K, V]) Bytes() KeyValueBytesStore   { return h.bytes }
-func (h *kvHandle[K, V]) Txn() *TxnStore              { return h.txn }
+func (h *kvHandle[K, V]) Dirty() bool {
+	return h.cache != nil && h.cache.Dirty() || h.logging != nil && h.logging.unsent()
+}
+func (h *kvHandle[K, V]) Close() error              { return h.top.Close() }
+func (h *kvHandle[K, V]) Bytes() KeyValueBytesStore { return h.bytes }
+func (h *kvHandle[K, V]) Txn() *TxnStore            { return h.txn }
 
 // RestoreBatch writes the records to the bytes store: a tombstone deletes,
 // a value is put as it is, or for a timestamped store in the timestamped

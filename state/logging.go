@@ -1,14 +1,33 @@
 package state
 
-// NewChangeLoggingStore returns a store that applies every Put and Delete to
-// inner and then hands it to logger (a Delete as value nil, a tombstone),
-// stamped with clock's time (nil: 0). Writing inner first means a failed
-// write is never logged; a failed log call is returned and fails the task,
-// whose changelog transaction (or restore from the last committed offset)
-// then repairs inner. Reads, ranges, Flush and Close go straight to inner.
+import "fmt"
+
+// NewChangeLoggingStore returns a store that applies every Put and Delete
+// to inner and sends the changes to logger on Flush, folded: one record
+// per key written since the last Flush, carrying the key's last value (a
+// Delete as value nil, a tombstone), stamped with clock's time (nil: 0) as
+// of that last write. The task flushes its stores when it commits, before
+// the offsets commit (and inside the transaction under exactly-once), so a
+// changelog holds the state of each key as of every commit, which is what
+// a restore needs, but no longer every value a key went through between
+// two commits. Kafka Streams logs every write of an uncached store; a cache
+// in front folds the same way, and outputs of processors still carry every
+// update.
+//
+// Writing inner first means a failed write is never logged; a failed log
+// call is returned from Flush and fails the task, whose changelog
+// transaction (or restore from the last committed offset) then repairs
+// inner. Reads, ranges and Close go straight to inner.
+//
+// Over a TxnStore the folding costs nothing extra: the buffer already
+// holds each key's last write and remembers which it has not yet handed
+// to the changelog. Over any other store the layer keeps the keys written
+// since the last Flush, and reads their values back from inner when it
+// sends them.
 //
 // DeleteRange goes to inner and is not logged (see KeyValueBytesStore):
-// the changelog drops the same records through its retention.
+// the changelog drops the same records through its retention. Writes it
+// covers that were not sent yet are not sent at all.
 func NewChangeLoggingStore(inner KeyValueBytesStore, logger ChangeLogger, clock func() int64) KeyValueBytesStore {
 	return &changeLoggingStore{KeyValueBytesStore: inner, logger: logger, clock: clock}
 }
@@ -25,6 +44,25 @@ type changeLoggingStore struct {
 	// front of its changelog keys (the segment id): logged keys leave it
 	// out, so the changelog reads as Kafka Streams' does.
 	keyPrefix int
+
+	// txn is inner when it is a transaction buffer, which folds the
+	// writes; probed says txn was looked for (builders make the layer as a
+	// literal).
+	txn    *TxnStore
+	probed bool
+	// Otherwise pending indexes folded, the keys written since the last
+	// Flush in the order first written.
+	pending map[string]int
+	folded  []foldedWrite
+	kbuf    []byte
+}
+
+// foldedWrite is a key written since the last Flush, and the time of its
+// last write; dropped when a DeleteRange covered it since.
+type foldedWrite struct {
+	key     string
+	ts      int64
+	dropped bool
 }
 
 func (s *changeLoggingStore) now() int64 {
@@ -34,37 +72,131 @@ func (s *changeLoggingStore) now() int64 {
 	return s.clock()
 }
 
+func (s *changeLoggingStore) buffer() *TxnStore {
+	if !s.probed {
+		s.txn, _ = s.KeyValueBytesStore.(*TxnStore)
+		s.probed = true
+	}
+	return s.txn
+}
+
 func (s *changeLoggingStore) Put(key, value []byte) error {
 	ts := int64(0)
-	logged := value
 	if s.timestamped {
 		var err error
-		if ts, logged, err = splitTimestamped(value); err != nil {
+		if ts, _, err = splitTimestamped(value); err != nil {
 			return storeErr(s.Name(), "put", err)
 		}
 	} else {
 		ts = s.now()
 	}
+	if tx := s.buffer(); tx != nil {
+		return tx.putLogged(key, value, ts)
+	}
 	if err := s.KeyValueBytesStore.Put(key, value); err != nil {
 		return err
 	}
-	if err := s.logger.LogChange(key[s.keyPrefix:], logged, ts, nil); err != nil {
-		return storeErr(s.Name(), "log change", err)
-	}
+	s.fold(key, ts)
 	return nil
 }
 
 func (s *changeLoggingStore) Delete(key []byte) error {
+	ts := s.now()
+	if tx := s.buffer(); tx != nil {
+		return tx.deleteLogged(key, ts)
+	}
 	if err := s.KeyValueBytesStore.Delete(key); err != nil {
 		return err
 	}
-	if err := s.logger.LogChange(key[s.keyPrefix:], nil, s.now(), nil); err != nil {
-		return storeErr(s.Name(), "log change", err)
-	}
+	s.fold(key, ts)
 	return nil
+}
+
+func (s *changeLoggingStore) fold(key []byte, ts int64) {
+	if i, ok := s.pending[string(key)]; ok {
+		s.folded[i].ts, s.folded[i].dropped = ts, false
+		return
+	}
+	if s.pending == nil {
+		s.pending = map[string]int{}
+	}
+	k := string(key)
+	s.pending[k] = len(s.folded)
+	s.folded = append(s.folded, foldedWrite{key: k, ts: ts})
 }
 
 // DeleteRange is not logged: see NewChangeLoggingStore.
 func (s *changeLoggingStore) DeleteRange(from, to []byte) error {
-	return s.KeyValueBytesStore.DeleteRange(from, to)
+	if err := s.KeyValueBytesStore.DeleteRange(from, to); err != nil {
+		return err
+	}
+	if s.buffer() == nil && len(s.pending) > 0 {
+		for i := range s.folded {
+			w := &s.folded[i]
+			if !w.dropped && inRangeString(w.key, from, to) {
+				w.dropped = true
+				delete(s.pending, w.key)
+			}
+		}
+	}
+	return nil
+}
+
+// unsent reports whether writes wait for the next Flush to be sent.
+func (s *changeLoggingStore) unsent() bool {
+	if tx := s.buffer(); tx != nil {
+		return len(tx.unlogged) > 0
+	}
+	return len(s.pending) > 0
+}
+
+// Flush sends the folded writes to the changelog, then flushes inner.
+func (s *changeLoggingStore) Flush() error {
+	if err := s.send(); err != nil {
+		return err
+	}
+	return s.KeyValueBytesStore.Flush()
+}
+
+func (s *changeLoggingStore) send() error {
+	if tx := s.buffer(); tx != nil {
+		return tx.takeUnlogged(s.logChange)
+	}
+	for i := range s.folded {
+		w := &s.folded[i]
+		if w.dropped {
+			continue
+		}
+		s.kbuf = append(s.kbuf[:0], w.key...)
+		v, found, err := s.KeyValueBytesStore.Get(s.kbuf)
+		if err != nil {
+			return storeErr(s.Name(), "log change", err)
+		}
+		if !found {
+			v = nil
+		}
+		if err := s.logChange(s.kbuf, v, w.ts); err != nil {
+			return err
+		}
+		// Sent: a failure further on does not send it again.
+		w.dropped = true
+	}
+	clear(s.pending)
+	clear(s.folded)
+	s.folded = s.folded[:0]
+	return nil
+}
+
+// logChange sends one folded write: value nil is a delete.
+func (s *changeLoggingStore) logChange(key, value []byte, ts int64) error {
+	if value != nil && s.timestamped {
+		var err error
+		if ts, value, err = splitTimestamped(value); err != nil {
+			return storeErr(s.Name(), "log change", fmt.Errorf("key %q: %w", key, err))
+		}
+	}
+	if err := s.logger.LogChange(key[s.keyPrefix:], value, ts, nil); err != nil {
+		return storeErr(s.Name(), "log change", err)
+	}
+	return nil
 }

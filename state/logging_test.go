@@ -1,47 +1,177 @@
 package state
 
 import (
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 )
 
+// loggedKinds are the stores a changelogging layer sits on: the bytes
+// stores, which it folds for itself, and the transaction buffer over each,
+// which folds for it.
+func loggedKinds() []storeKind {
+	kinds := slices.Clone(storeKinds)
+	for _, k := range storeKinds {
+		kinds = append(kinds, storeKind{
+			name: k.name + "+txn",
+			new: func(t testing.TB, store string) KeyValueBytesStore {
+				return NewTxnStore(k.new(t, store))
+			},
+		})
+	}
+	return kinds
+}
+
+func mustFlush(t testing.TB, s KeyValueBytesStore) {
+	t.Helper()
+	if err := s.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestChangeLogging checks the folding: nothing is sent before Flush, then
+// each key written since the last Flush once, with its last value and the
+// time of its last write, in the order the keys were first written.
 func TestChangeLogging(t *testing.T) {
-	for _, kind := range storeKinds {
+	for _, kind := range loggedKinds() {
 		t.Run(kind.name, func(t *testing.T) {
 			logger := &recordingLogger{}
-			s := NewChangeLoggingStore(kind.new(t, "st"), logger, nil)
-			mustPut(t, s, "a", "1", "a", "2", "b", "")
-			if err := s.Delete([]byte("a")); err != nil {
+			now := int64(10)
+			s := NewChangeLoggingStore(kind.new(t, "st"), logger, func() int64 { return now })
+			mustPut(t, s, "a", "1")
+			now = 20
+			mustPut(t, s, "b", "", "a", "2")
+			now = 30
+			if err := s.Delete([]byte("b")); err != nil {
 				t.Fatal(err)
 			}
-			want := []logRecord{{"a", []byte("1")}, {"a", []byte("2")}, {"b", []byte{}}, {"a", nil}}
+			now = 40
+			mustPut(t, s, "c", "3")
+			if len(logger.records) != 0 {
+				t.Fatalf("sent before Flush: %v", logger.records)
+			}
+			mustFlush(t, s)
+			want := []logRecord{{"a", []byte("2")}, {"b", nil}, {"c", []byte("3")}}
 			if !slices.EqualFunc(logger.records, want, eqRecord) {
 				t.Fatalf("log = %v, want %v", logger.records, want)
 			}
-			if got := readAll(t, mustRange(t, s, nil, nil)); !slices.Equal(got, []string{"b="}) {
+			if !slices.Equal(logger.times, []int64{20, 30, 40}) {
+				t.Fatalf("timestamps %v, want the last write's: [20 30 40]", logger.times)
+			}
+			// A second Flush has nothing new; the next interval starts over.
+			mustFlush(t, s)
+			mustPut(t, s, "b", "4")
+			mustFlush(t, s)
+			want = append(want, logRecord{"b", []byte("4")})
+			if !slices.EqualFunc(logger.records, want, eqRecord) {
+				t.Fatalf("log = %v, want %v", logger.records, want)
+			}
+			if got := readAll(t, mustRange(t, s, nil, nil)); !slices.Equal(got, []string{"a=2", "b=4", "c=3"}) {
 				t.Fatalf("store holds %q", got)
 			}
 
 			boom := errors.New("boom")
 			logger.err = boom
-			err := s.Put([]byte("c"), []byte("1"))
+			mustPut(t, s, "d", "1")
+			err := s.Flush()
 			var se *StoreError
 			if !errors.Is(err, boom) || !errors.As(err, &se) || se.Store != "st" {
-				t.Fatalf("Put with a failing logger = %v", err)
-			}
-			if err := s.Delete([]byte("c")); !errors.Is(err, boom) {
-				t.Fatalf("Delete with a failing logger = %v", err)
+				t.Fatalf("Flush with a failing logger = %v", err)
 			}
 
 			logger.err = nil
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			wantClosed(t, s.Put([]byte("d"), []byte("1")), "st")
+			wantClosed(t, s.Put([]byte("e"), []byte("1")), "st")
 			if n := len(logger.records); n != 4 {
-				t.Fatalf("a write to a closed store was logged (%d records)", n)
+				t.Fatalf("%d records logged, want 4", n)
 			}
 		})
+	}
+}
+
+// TestChangeLoggingOverTxn checks the order the task relies on: a
+// transaction buffer refuses to commit writes its changelog has not had,
+// and commits them once flushed.
+func TestChangeLoggingOverTxn(t *testing.T) {
+	logger := &recordingLogger{}
+	inner := NewMemoryStore("st")
+	tx := NewTxnStore(inner)
+	s := NewChangeLoggingStore(tx, logger, nil)
+	mustPut(t, s, "a", "1")
+	if err := tx.Commit(); err == nil {
+		t.Fatal("Commit with an unsent write succeeded")
+	}
+	if _, found, _ := inner.Get([]byte("a")); found {
+		t.Fatal("a failed Commit applied a write")
+	}
+	mustFlush(t, s)
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if v, found, _ := inner.Get([]byte("a")); !found || string(v) != "1" {
+		t.Fatalf("after Commit inner a = %q, %v", v, found)
+	}
+	if len(logger.records) != 1 {
+		t.Fatalf("%d records, want 1", len(logger.records))
+	}
+	// Aborted writes are never sent.
+	mustPut(t, s, "b", "2")
+	tx.Abort()
+	mustFlush(t, s)
+	if len(logger.records) != 1 {
+		t.Fatalf("an aborted write was sent: %v", logger.records)
+	}
+}
+
+// TestDirtyUntilSent checks that a store whose changelog layer holds
+// unsent writes reports itself dirty, so that the task flushes it again
+// when a cache flushed after it forwarded into it (here: a's cache
+// listener writes b, which was flushed first).
+func TestDirtyUntilSent(t *testing.T) {
+	for _, kind := range storeKinds {
+		for _, txn := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/txn=%v", kind.name, txn), func(t *testing.T) {
+				logger := &recordingLogger{}
+				now := int64(0)
+				env := loggedEnv(t, kind, logger, &now)
+				env.Transactional = txn
+				ha, a := buildKV(t, env, KeyValueStoreBuilder("a", stringSerde{}, int64Serde{}).WithCachingEnabled(1<<20))
+				hb, b := buildKV(t, env, KeyValueStoreBuilder("b", stringSerde{}, int64Serde{}))
+				if _, err := SetFlushListener(ha, func(f Flushed[string, int64]) error {
+					return b.Put(f.Key, f.New*10)
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if err := a.Put("k", 1); err != nil {
+					t.Fatal(err)
+				}
+				// The engine's loop: flush every store, until none is dirty.
+				for pass := 0; ha.Dirty() || hb.Dirty(); pass++ {
+					if pass > 2 {
+						t.Fatal("still dirty after 3 passes")
+					}
+					for _, h := range []Store{hb, ha} {
+						if err := h.Flush(); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				want := []logRecord{{"k", binary.BigEndian.AppendUint64(nil, 1)}, {"k", binary.BigEndian.AppendUint64(nil, 10)}}
+				if !slices.EqualFunc(logger.records, want, eqRecord) {
+					t.Fatalf("changelogs got %v, want %v", logger.records, want)
+				}
+				if txn {
+					for _, h := range []Store{ha, hb} {
+						if err := h.Txn().Commit(); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			})
+		}
 	}
 }

@@ -126,8 +126,9 @@ type Store interface {
 	// Flush pushes cached writes down through the changelogging layer to the
 	// bytes store (or its transaction buffer).
 	Flush() error
-	// Dirty reports whether the store's cache holds writes Flush has not
-	// yet written down. A flush can dirty another store of the task (a
+	// Dirty reports whether Flush has work left: writes the store's cache
+	// holds and has not yet written down, or writes its changelog layer
+	// has not yet sent. A flush can dirty another store of the task (a
 	// cached table forwards into a downstream aggregation), so the task
 	// flushes until none is dirty.
 	Dirty() bool

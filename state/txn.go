@@ -3,7 +3,9 @@ package state
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/google/btree"
 )
@@ -15,22 +17,76 @@ import (
 // Abort drops them. Flush does not apply them: it only asks the layers
 // above to push their writes down to here.
 //
-// Pending writes cost one allocation each (a copy of key and value); the
-// buffer holds at most one entry per key written in the transaction.
+// The buffer holds one entry per key written in the transaction, in a hash
+// map: a write pays no ordering. Order is paid only when it is needed: a
+// range scan builds a key index, which the buffer then keeps up to date
+// until the transaction ends, and Commit sorts the keys it applies (in
+// index order if there is one), which is the order Pebble inserts fastest.
+// A store that never scans therefore never orders its writes but once per
+// commit. Values live in an arena reused from one transaction to the next;
+// each new key costs one allocation (its copy as the map's key).
+//
+// UncommittedBytes is what the buffer holds, so that the task can commit
+// early rather than let memory grow with the commit interval (Kafka's
+// KIP-892 statestore.uncommitted.max.bytes).
 //
 // A DeleteRange is held as a range tombstone: reads see through it, and
 // Commit applies it in order with the point writes. Because it drops the
 // pending writes it covers, every pending write inside a tombstone came
 // after it, so Commit applies the tombstones first, then the writes.
+//
+// The changelog layer above folds its writes through the buffer (see
+// NewChangeLoggingStore): each entry remembers the time of its last write
+// and whether the changelog has had it, so that a flush sends one record
+// per key written since the last flush without keeping a second copy.
 type TxnStore struct {
 	inner   KeyValueBytesStore
-	entries map[string]*cacheEntry
-	index   *btree.BTreeG[*cacheEntry]
-	probe   cacheEntry
+	entries map[string]*txnEntry
+	// slabs hold the entries in the order their keys were first written;
+	// n is how many are in use, dropped ones included. Entries do not
+	// move, so the map, the index and unlogged point into the slabs.
+	slabs  [][]txnEntry
+	n      int
+	values arena
+	// keyBytes counts the bytes of the entries' keys.
+	keyBytes int64
+	// index orders the entries by key while indexed: from the first range
+	// scan of a transaction to its end.
+	index   *btree.BTreeG[*txnEntry]
+	indexed bool
+	probe   txnEntry
+	// last is the entry last looked up: an update reads its key, then
+	// writes it.
+	last *txnEntry
+	// unlogged are the entries the changelog layer wrote and has not yet
+	// sent, in the order they became so.
+	unlogged []*txnEntry
 	// dels are the transaction's range tombstones, sorted and disjoint.
 	dels   []keyRange
+	order  []*txnEntry // Commit's scratch
+	kbuf   []byte
 	closed bool
 }
+
+type txnEntry struct {
+	// key is also the entry's key in the map.
+	key   string
+	value []byte
+	// ts is the time of the last write, for its changelog record.
+	ts       int64
+	deleted  bool
+	unlogged bool
+	// dropped entries were removed by a DeleteRange; they stay in their
+	// slab until the transaction ends.
+	dropped bool
+}
+
+// txnEntryOverhead is what the buffer counts per entry beyond its key and
+// value: the entry, its map slot and the key's second header, rounded up.
+const txnEntryOverhead = 96
+
+// txnSlabSize is the number of entries per slab.
+const txnSlabSize = 512
 
 // keyRange is [from, to); nil bounds are unbounded.
 type keyRange struct{ from, to []byte }
@@ -39,9 +95,9 @@ type keyRange struct{ from, to []byte }
 func NewTxnStore(inner KeyValueBytesStore) *TxnStore {
 	return &TxnStore{
 		inner:   inner,
-		entries: map[string]*cacheEntry{},
-		index: btree.NewG(32, func(a, b *cacheEntry) bool {
-			return bytes.Compare(a.key, b.key) < 0
+		entries: map[string]*txnEntry{},
+		index: btree.NewG(32, func(a, b *txnEntry) bool {
+			return a.key < b.key
 		}),
 	}
 }
@@ -60,11 +116,30 @@ func (s *TxnStore) check(op string) error {
 // and range deletions.
 func (s *TxnStore) Pending() int { return len(s.entries) + len(s.dels) }
 
+// UncommittedBytes is the memory the open transaction's writes hold:
+// keys, values (including the room of values since overwritten by longer
+// ones), and a fixed overhead per key.
+func (s *TxnStore) UncommittedBytes() int64 {
+	return s.keyBytes + s.values.used + int64(s.n)*txnEntryOverhead
+}
+
+// lookup finds key's entry, or nil.
+func (s *TxnStore) lookup(key []byte) *txnEntry {
+	if e := s.last; e != nil && e.key == string(key) {
+		return e
+	}
+	e := s.entries[string(key)]
+	if e != nil {
+		s.last = e
+	}
+	return e
+}
+
 func (s *TxnStore) Get(key []byte) ([]byte, bool, error) {
 	if err := s.check("get"); err != nil {
 		return nil, false, err
 	}
-	if e, ok := s.entries[string(key)]; ok {
+	if e := s.lookup(key); e != nil {
 		return e.value, !e.deleted, nil
 	}
 	if len(s.dels) > 0 && covered(s.dels, key) {
@@ -74,7 +149,8 @@ func (s *TxnStore) Get(key []byte) ([]byte, bool, error) {
 }
 
 // DeleteRange drops the pending writes in [from, to) and records a range
-// tombstone over it.
+// tombstone over it. Without an index it looks at every pending write: the
+// stores that use it call it once per expired segment.
 func (s *TxnStore) DeleteRange(from, to []byte) error {
 	if err := s.check("delete range"); err != nil {
 		return err
@@ -82,25 +158,24 @@ func (s *TxnStore) DeleteRange(from, to []byte) error {
 	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
 		return nil
 	}
-	var doomed []*cacheEntry
-	within := func(e *cacheEntry) bool {
-		if to != nil && bytes.Compare(e.key, to) >= 0 {
-			return false
-		}
-		doomed = append(doomed, e)
-		return true
-	}
-	if from != nil {
-		s.probe.key = from
-		s.index.AscendGreaterOrEqual(&s.probe, within)
-		s.probe.key = nil
+	var doomed []*txnEntry
+	if s.indexed {
+		s.ascend(from, to, func(e *txnEntry) { doomed = append(doomed, e) })
 	} else {
-		s.index.Ascend(within)
+		s.each(func(e *txnEntry) {
+			if inRangeString(e.key, from, to) {
+				doomed = append(doomed, e)
+			}
+		})
 	}
 	for _, e := range doomed {
-		delete(s.entries, string(e.key))
-		s.index.Delete(e)
+		delete(s.entries, e.key)
+		if s.indexed {
+			s.index.Delete(e)
+		}
+		e.dropped = true
 	}
+	s.last = nil
 	var r keyRange
 	if from != nil {
 		r.from = bytes.Clone(from)
@@ -110,6 +185,40 @@ func (s *TxnStore) DeleteRange(from, to []byte) error {
 	}
 	s.dels = addRange(s.dels, r)
 	return nil
+}
+
+// each calls fn with every entry in the slabs that is not dropped, in the
+// order the keys were first written.
+func (s *TxnStore) each(fn func(e *txnEntry)) {
+	for i := 0; i < s.n; i++ {
+		e := &s.slabs[i/txnSlabSize][i%txnSlabSize]
+		if !e.dropped {
+			fn(e)
+		}
+	}
+}
+
+// ascend calls fn with the indexed entries in [from, to), in order.
+func (s *TxnStore) ascend(from, to []byte, fn func(e *txnEntry)) {
+	within := func(e *txnEntry) bool {
+		if to != nil && e.key >= string(to) {
+			return false
+		}
+		fn(e)
+		return true
+	}
+	if from == nil {
+		s.index.Ascend(within)
+		return
+	}
+	s.probe.key = string(from)
+	s.index.AscendGreaterOrEqual(&s.probe, within)
+	s.probe.key = ""
+}
+
+// inRangeString is inRange for a key held as a string.
+func inRangeString(key string, from, to []byte) bool {
+	return (from == nil || key >= string(from)) && (to == nil || key < string(to))
 }
 
 // addRange adds r to the sorted, disjoint ranges rs, merging the ranges it
@@ -168,25 +277,54 @@ func covered(rs []keyRange, key []byte) bool {
 	return false
 }
 
-func (s *TxnStore) set(key, value []byte, deleted bool) {
-	if e, ok := s.entries[string(key)]; ok {
-		e.value = append(e.value[:0], value...)
-		e.deleted = deleted
-		return
+// set records a write of key. logged says the changelog layer made it and
+// will send it on its next flush (see takeUnlogged); ts is its time.
+func (s *TxnStore) set(key, value []byte, deleted bool, ts int64, logged bool) {
+	e := s.lookup(key)
+	if e == nil {
+		e = s.newEntry(string(key))
 	}
-	buf := make([]byte, len(key)+len(value))
-	copy(buf, key)
-	copy(buf[len(key):], value)
-	e := &cacheEntry{key: buf[:len(key):len(key)], value: buf[len(key):], deleted: deleted, dirty: true}
-	s.entries[string(e.key)] = e
-	s.index.ReplaceOrInsert(e)
+	switch {
+	case deleted:
+		e.value = e.value[:0]
+	case len(value) <= cap(e.value):
+		e.value = e.value[:len(value)]
+		copy(e.value, value)
+	default:
+		e.value = s.values.copy(value)
+	}
+	e.deleted = deleted
+	if logged {
+		e.ts = ts
+		if !e.unlogged {
+			e.unlogged = true
+			s.unlogged = append(s.unlogged, e)
+		}
+	}
+}
+
+func (s *TxnStore) newEntry(key string) *txnEntry {
+	if s.n == len(s.slabs)*txnSlabSize {
+		s.slabs = append(s.slabs, make([]txnEntry, txnSlabSize))
+	}
+	e := &s.slabs[s.n/txnSlabSize][s.n%txnSlabSize]
+	s.n++
+	// A present value is never nil, even when empty.
+	*e = txnEntry{key: key, value: emptyValue}
+	s.entries[key] = e
+	s.keyBytes += int64(len(key))
+	if s.indexed {
+		s.index.ReplaceOrInsert(e)
+	}
+	s.last = e
+	return e
 }
 
 func (s *TxnStore) Put(key, value []byte) error {
 	if err := s.check("put"); err != nil {
 		return err
 	}
-	s.set(key, value, false)
+	s.set(key, value, false, 0, false)
 	return nil
 }
 
@@ -194,7 +332,53 @@ func (s *TxnStore) Delete(key []byte) error {
 	if err := s.check("delete"); err != nil {
 		return err
 	}
-	s.set(key, nil, true)
+	s.set(key, nil, true, 0, false)
+	return nil
+}
+
+// putLogged is Put for the changelog layer: the write waits here for its
+// changelog record as well as for the commit.
+func (s *TxnStore) putLogged(key, value []byte, ts int64) error {
+	if err := s.check("put"); err != nil {
+		return err
+	}
+	s.set(key, value, false, ts, true)
+	return nil
+}
+
+// deleteLogged is Delete for the changelog layer.
+func (s *TxnStore) deleteLogged(key []byte, ts int64) error {
+	if err := s.check("delete"); err != nil {
+		return err
+	}
+	s.set(key, nil, true, ts, true)
+	return nil
+}
+
+// takeUnlogged calls fn, in the order they were first written since the
+// last call, with the last write of each key the changelog layer wrote
+// (value nil for a delete). A key fn fails on, and those after it, are
+// handed out again by the next call.
+func (s *TxnStore) takeUnlogged(fn func(key, value []byte, ts int64) error) error {
+	for i, e := range s.unlogged {
+		if e.dropped || !e.unlogged {
+			continue
+		}
+		var value []byte
+		if !e.deleted {
+			value = e.value
+		}
+		s.kbuf = append(s.kbuf[:0], e.key...)
+		if err := fn(s.kbuf, value, e.ts); err != nil {
+			n := copy(s.unlogged, s.unlogged[i:])
+			clear(s.unlogged[n:])
+			s.unlogged = s.unlogged[:n]
+			return err
+		}
+		e.unlogged = false
+	}
+	clear(s.unlogged)
+	s.unlogged = s.unlogged[:0]
 	return nil
 }
 
@@ -206,6 +390,15 @@ func (s *TxnStore) ReverseRange(from, to []byte) (BytesIterator, error) {
 	return s.newIter("reverse range", from, to, true)
 }
 
+// buildIndex orders the pending entries, once per transaction.
+func (s *TxnStore) buildIndex() {
+	if s.indexed {
+		return
+	}
+	s.indexed = true
+	s.each(func(e *txnEntry) { s.index.ReplaceOrInsert(e) })
+}
+
 func (s *TxnStore) newIter(op string, from, to []byte, reverse bool) (BytesIterator, error) {
 	if err := s.check(op); err != nil {
 		return nil, err
@@ -214,24 +407,29 @@ func (s *TxnStore) newIter(op string, from, to []byte, reverse bool) (BytesItera
 		return emptyIterator{}, nil
 	}
 	var pending []cachedKV
-	within := func(e *cacheEntry) bool {
-		if to != nil && bytes.Compare(e.key, to) >= 0 {
-			return false
-		}
-		// Entries may change while the iterator is open; it reads a copy.
-		pending = append(pending, cachedKV{key: bytes.Clone(e.key), value: bytes.Clone(e.value), deleted: e.deleted})
-		return true
-	}
-	if from != nil {
-		s.probe.key = from
-		s.index.AscendGreaterOrEqual(&s.probe, within)
-		s.probe.key = nil
-	} else {
-		s.index.Ascend(within)
-	}
-	if reverse {
-		for i, j := 0, len(pending)-1; i < j; i, j = i+1, j-1 {
-			pending[i], pending[j] = pending[j], pending[i]
+	if len(s.entries) > 0 {
+		s.buildIndex()
+		// Entries may change while the iterator is open; it reads a copy,
+		// made in one buffer.
+		var buf []byte
+		var spans []cachedSpan
+		s.ascend(from, to, func(e *txnEntry) {
+			start := len(buf)
+			buf = append(buf, e.key...)
+			buf = append(buf, e.value...)
+			spans = append(spans, cachedSpan{start: start, keyLen: len(e.key), end: len(buf), deleted: e.deleted})
+		})
+		pending = make([]cachedKV, len(spans))
+		for i, sp := range spans {
+			j := i
+			if reverse {
+				j = len(spans) - 1 - i
+			}
+			pending[j] = cachedKV{
+				key:     buf[sp.start : sp.start+sp.keyLen : sp.start+sp.keyLen],
+				value:   buf[sp.start+sp.keyLen : sp.end : sp.end],
+				deleted: sp.deleted,
+			}
 		}
 	}
 	var it BytesIterator
@@ -294,30 +492,43 @@ func (s *TxnStore) ApproximateNumEntries() (int64, error) {
 			return 0, err
 		}
 	}
-	for _, e := range s.entries {
-		_, found, err := s.inner.Get(e.key)
-		if err != nil {
-			return 0, err
+	var ferr error
+	s.each(func(e *txnEntry) {
+		if ferr != nil {
+			return
 		}
-		found = found && !covered(s.dels, e.key)
+		s.kbuf = append(s.kbuf[:0], e.key...)
+		_, found, err := s.inner.Get(s.kbuf)
+		if err != nil {
+			ferr = err
+			return
+		}
+		found = found && !covered(s.dels, s.kbuf)
 		switch {
 		case e.deleted && found:
 			n--
 		case !e.deleted && !found:
 			n++
 		}
-	}
-	return n, nil
+	})
+	return n, ferr
 }
 
 // Flush does nothing: pending writes reach inner only on Commit.
 func (s *TxnStore) Flush() error { return s.check("flush") }
 
-// Commit applies the pending writes to inner and flushes it. Call it only
-// after the transaction that logged them committed.
+// Commit applies the pending writes to inner, in key order, and flushes
+// it. Call it only after the transaction that logged them committed. It
+// fails, applying nothing, if the changelog layer above has writes it has
+// not sent: the store would be ahead of its changelog.
 func (s *TxnStore) Commit() error {
 	if err := s.check("commit"); err != nil {
 		return err
+	}
+	for _, e := range s.unlogged {
+		if e.unlogged && !e.dropped {
+			return storeErr(s.Name(), "commit", fmt.Errorf("%d writes were not sent to the changelog: flush before committing", len(s.unlogged)))
+		}
 	}
 	bw, batched := s.inner.(BatchWriter)
 	if batched {
@@ -329,17 +540,9 @@ func (s *TxnStore) Commit() error {
 			break
 		}
 	}
-	s.index.Ascend(func(e *cacheEntry) bool {
-		if err != nil {
-			return false
-		}
-		if e.deleted {
-			err = s.inner.Delete(e.key)
-		} else {
-			err = s.inner.Put(e.key, e.value)
-		}
-		return err == nil
-	})
+	if err == nil {
+		err = s.apply()
+	}
 	if batched {
 		if cerr := bw.CommitBatch(); err == nil {
 			err = cerr
@@ -352,13 +555,64 @@ func (s *TxnStore) Commit() error {
 	return s.inner.Flush()
 }
 
+// apply writes the entries to inner in key order.
+func (s *TxnStore) apply() error {
+	order := s.order[:0]
+	if s.indexed {
+		s.index.Ascend(func(e *txnEntry) bool {
+			order = append(order, e)
+			return true
+		})
+	} else {
+		s.each(func(e *txnEntry) { order = append(order, e) })
+		slices.SortFunc(order, func(a, b *txnEntry) int { return strings.Compare(a.key, b.key) })
+	}
+	s.order = order
+	for _, e := range order {
+		s.kbuf = append(s.kbuf[:0], e.key...)
+		var err error
+		if e.deleted {
+			err = s.inner.Delete(s.kbuf)
+		} else {
+			err = s.inner.Put(s.kbuf, e.value)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Abort drops the pending writes.
 func (s *TxnStore) Abort() {
 	clear(s.entries)
-	s.index.Clear(false)
+	for i := 0; i*txnSlabSize < s.n; i++ {
+		clear(s.slabs[i])
+	}
+	s.n = 0
+	s.keyBytes = 0
+	s.values.reset()
+	if s.indexed {
+		s.index.Clear(false)
+		s.indexed = false
+	}
+	s.last = nil
+	clear(s.unlogged)
+	s.unlogged = s.unlogged[:0]
+	clear(s.order)
+	s.order = s.order[:0]
 	clear(s.dels)
 	s.dels = s.dels[:0]
+	// A transaction far larger than usual leaves no more behind than a
+	// slab's worth per txnKeepSlabs.
+	if len(s.slabs) > txnKeepSlabs {
+		clear(s.slabs[txnKeepSlabs:])
+		s.slabs = s.slabs[:txnKeepSlabs]
+	}
 }
+
+// txnKeepSlabs is how many slabs an ended transaction leaves for the next.
+const txnKeepSlabs = 256
 
 func (s *TxnStore) Close() error {
 	if s.closed {
@@ -370,3 +624,58 @@ func (s *TxnStore) Close() error {
 }
 
 var _ KeyValueBytesStore = (*TxnStore)(nil)
+
+// arena hands out copies of byte slices from large chunks, reused once
+// reset: the values of a transaction, which all die together.
+type arena struct {
+	cur  []byte   // the chunk being filled
+	full [][]byte // chunks filled since the last reset
+	free [][]byte // chunks to fill next
+	used int64    // bytes handed out since the last reset
+}
+
+const (
+	arenaChunk = 64 << 10
+	// arenaKeepChunks bounds what a reset keeps for reuse (16 MiB).
+	arenaKeepChunks = 256
+)
+
+// copy returns a copy of b, with no room to grow: a longer value later
+// gets a new copy.
+func (a *arena) copy(b []byte) []byte {
+	n := len(b)
+	a.used += int64(n)
+	if n > arenaChunk/8 {
+		return bytes.Clone(b)
+	}
+	if cap(a.cur)-len(a.cur) < n {
+		if a.cur != nil {
+			a.full = append(a.full, a.cur)
+		}
+		if k := len(a.free); k > 0 {
+			a.cur, a.free = a.free[k-1][:0], a.free[:k-1]
+		} else {
+			a.cur = make([]byte, 0, arenaChunk)
+		}
+	}
+	off := len(a.cur)
+	a.cur = append(a.cur, b...)
+	return a.cur[off : off+n : off+n]
+}
+
+// reset makes every chunk free again. The caller holds no slice handed
+// out before.
+func (a *arena) reset() {
+	if a.cur != nil {
+		a.full = append(a.full, a.cur)
+		a.cur = nil
+	}
+	for _, c := range a.full {
+		if len(a.free) < arenaKeepChunks {
+			a.free = append(a.free, c)
+		}
+	}
+	clear(a.full)
+	a.full = a.full[:0]
+	a.used = 0
+}

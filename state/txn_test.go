@@ -2,6 +2,11 @@ package state
 
 import (
 	"bytes"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -63,5 +68,153 @@ func TestTxnStoreHoldsWritesUntilCommit(t *testing.T) {
 	}
 	if tx.Pending() != 0 {
 		t.Fatalf("%d writes pending after commit", tx.Pending())
+	}
+}
+
+// TestTxnStoreAgainstModel runs random writes, range deletions, reads,
+// scans, commits and aborts against a transaction buffer and against a
+// model of what it must show (and what its store beneath must hold after
+// each commit or abort), so that the hash map, the index built by the
+// first scan, the range tombstones and the sort at commit agree.
+func TestTxnStoreAgainstModel(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(7, 11))
+			inner := kind.new(t, "st")
+			tx := NewTxnStore(inner)
+			committed := map[string]string{}
+			pending := map[string]string{} // the view through the buffer
+			maps.Copy(pending, committed)
+			key := func() string { return fmt.Sprintf("k%02d", rng.IntN(40)) }
+			for step := range 4000 {
+				switch op := rng.IntN(100); {
+				case op < 45:
+					k, v := key(), strings.Repeat("v", rng.IntN(12))+fmt.Sprint(step)
+					if rng.IntN(8) == 0 {
+						v = ""
+					}
+					mustPut(t, tx, k, v)
+					pending[k] = v
+				case op < 60:
+					k := key()
+					if err := tx.Delete([]byte(k)); err != nil {
+						t.Fatal(err)
+					}
+					delete(pending, k)
+				case op < 63:
+					from, to := key(), key()
+					var fb, tb []byte
+					if rng.IntN(4) > 0 {
+						fb = []byte(from)
+					}
+					if rng.IntN(4) > 0 {
+						tb = []byte(to)
+					}
+					if err := tx.DeleteRange(fb, tb); err != nil {
+						t.Fatal(err)
+					}
+					for k := range pending {
+						if inRange([]byte(k), fb, tb) {
+							delete(pending, k)
+						}
+					}
+				case op < 80:
+					k := key()
+					v, found, err := tx.Get([]byte(k))
+					want, wantFound := pending[k]
+					if err != nil || found != wantFound || string(v) != want {
+						t.Fatalf("step %d: Get(%s) = %q, %v, %v; want %q, %v", step, k, v, found, err, want, wantFound)
+					}
+				case op < 90:
+					from, to := key(), key()
+					var it BytesIterator
+					var err error
+					reverse := rng.IntN(2) == 0
+					if reverse {
+						it, err = tx.ReverseRange([]byte(from), []byte(to))
+					} else {
+						it, err = tx.Range([]byte(from), []byte(to))
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := readAll(t, it)
+					var want []string
+					for k, v := range pending {
+						if k >= from && k < to {
+							want = append(want, k+"="+v)
+						}
+					}
+					slices.Sort(want)
+					if reverse {
+						slices.Reverse(want)
+					}
+					if !slices.Equal(got, want) {
+						t.Fatalf("step %d: range [%s, %s) reverse %v = %q, want %q", step, from, to, reverse, got, want)
+					}
+				case op < 96:
+					if err := tx.Commit(); err != nil {
+						t.Fatal(err)
+					}
+					committed = maps.Clone(pending)
+					if tx.UncommittedBytes() != 0 || tx.Pending() != 0 {
+						t.Fatalf("step %d: %d bytes, %d writes pending after Commit", step, tx.UncommittedBytes(), tx.Pending())
+					}
+				default:
+					tx.Abort()
+					pending = maps.Clone(committed)
+				}
+				if step%500 == 0 || step == 3999 {
+					var want []string
+					for k, v := range committed {
+						want = append(want, k+"="+v)
+					}
+					slices.Sort(want)
+					if got := readAll(t, mustRange(t, inner, nil, nil)); !slices.Equal(got, want) {
+						t.Fatalf("step %d: store beneath holds %q, want %q", step, got, want)
+					}
+					if n, err := tx.ApproximateNumEntries(); err != nil || n != int64(len(pending)) {
+						t.Fatalf("step %d: count = %d, %v; want %d", step, n, err, len(pending))
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestTxnStoreUncommittedBytes checks the count the task bounds its
+// buffers by: it grows with new keys and longer values, not with rewrites
+// that fit, and goes back to zero at the end of the transaction.
+func TestTxnStoreUncommittedBytes(t *testing.T) {
+	tx := NewTxnStore(NewMemoryStore("st"))
+	mustPut(t, tx, "key", "value")
+	one := tx.UncommittedBytes()
+	if want := int64(len("key") + len("value") + txnEntryOverhead); one != want {
+		t.Fatalf("one write: %d bytes, want %d", one, want)
+	}
+	mustPut(t, tx, "key", "vals")
+	if got := tx.UncommittedBytes(); got != one {
+		t.Fatalf("a shorter rewrite: %d bytes, want %d", got, one)
+	}
+	mustPut(t, tx, "key", "a longer value")
+	if got := tx.UncommittedBytes(); got != one+int64(len("a longer value")) {
+		t.Fatalf("a longer rewrite: %d bytes, want %d", got, one+int64(len("a longer value")))
+	}
+	for i := range 1000 {
+		mustPut(t, tx, fmt.Sprintf("k%04d", i), "v")
+	}
+	if got := tx.UncommittedBytes(); got < 1000*(5+1+txnEntryOverhead) {
+		t.Fatalf("1001 keys: %d bytes", got)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := tx.UncommittedBytes(); got != 0 {
+		t.Fatalf("after Commit: %d bytes", got)
+	}
+	mustPut(t, tx, "x", "y")
+	tx.Abort()
+	if got := tx.UncommittedBytes(); got != 0 {
+		t.Fatalf("after Abort: %d bytes", got)
 	}
 }

@@ -22,11 +22,19 @@ import (
 // it by reprocessing the topic through the processor, from where a
 // persistent store's local checkpoint left off.
 //
+// A crash loses nothing the topic holds, but the updates applied since the
+// last checkpoint (every commit interval) are applied again after it, as in
+// Kafka Streams: keep the processor idempotent, as a table's puts are.
+//
 // Every processor of the topology can read the store, read-only, without
-// being connected to it: state.GetReadOnlyKeyValueStore gives it. Only the
-// store's own processor writes it; it cannot forward records (it has no
-// children) nor schedule punctuators. The source and processor make a
-// sub-topology of their own in Describe, which generates no tasks.
+// being connected to it: state.GetReadOnlyKeyValueStore gives it (the
+// writable state.GetKeyValueStore fails, naming the store). It reads what
+// the global store's processor wrote, while that goes on writing on a
+// goroutine of its own; a cached store's writes show once flushed, after
+// each fetch. Only the store's own processor writes the store; it cannot
+// forward records (it has no children) nor schedule punctuators. The source
+// and processor make a sub-topology of their own in Describe, which
+// generates no tasks.
 //
 // Build reports a logged store, a topic that another source reads, a store
 // connected to other processors, and nodes added below the global store's;

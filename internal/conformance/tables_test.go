@@ -347,7 +347,7 @@ func runRuntimeSteps(t *testing.T, tc stepCase) map[string][]string {
 	}
 	got := map[string][]string{}
 	for _, spec := range tc.read {
-		got[spec.name] = consume(ctx, t, c, spec, len(tc.want[spec.name]))
+		got[spec.name] = consume(ctx, t, c, spec, tc.want[spec.name])
 	}
 	return got
 }

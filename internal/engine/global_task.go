@@ -143,9 +143,23 @@ func (gt *GlobalTask) Update(r *RawRecord) error {
 		}
 		gt.last = gi
 	}
-	err := gt.t.process(gi.in.src, r)
+	err := gt.t.update(gi.in.src, r)
 	gi.reached(r.Partition, r.Offset+1)
 	return err
+}
+
+// update processes r as Process does, through the processing handler; a
+// global store's processor runs no punctuators.
+func (t *Task) update(src RawSource, r *RawRecord) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if err = t.recovered(v); err == errRecovered {
+				err = nil
+			}
+			err = located(err)
+		}
+	}()
+	return located(t.processRecord(src, r))
 }
 
 func (gi *globalInput) reached(partition int32, next int64) {

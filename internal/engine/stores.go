@@ -88,3 +88,17 @@ func (l changeLogger) LogChange(key, value []byte, timestamp int64, headers []pr
 	l.cl.sent = true
 	return l.cl.task.cfg.Collector.SendChangelog(l.cl, key, value, timestamp, headers)
 }
+
+// UncommittedBytes is the memory the task's store writes hold until the
+// next commit, in their transaction buffers. A host bounds it by
+// committing early (Kafka's KIP-892 statestore.uncommitted.max.bytes), so
+// that the memory does not grow with the commit interval.
+func (t *Task) UncommittedBytes() int64 {
+	var n int64
+	for _, s := range t.storeList {
+		if x := s.Txn(); x != nil {
+			n += x.UncommittedBytes()
+		}
+	}
+	return n
+}

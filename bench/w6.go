@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/serde"
+	"github.com/samsa-go/samsa/state"
+)
+
+func (b *bench) w6(ctx context.Context) error {
+	const appID, src, changelog = "w6", "w6-src", "w6-counts-changelog"
+	n := b.cfg.records
+	compact := "compact"
+	if err := b.createTopics(ctx, 1, map[string]*string{"cleanup.policy": &compact}, changelog); err != nil {
+		return err
+	}
+	if err := b.createTopics(ctx, 1, nil, src); err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(6, 6))
+	var want recordSum
+	err := b.produceAll(ctx, changelog, n, func(i int) ([]byte, []byte) {
+		v := randomValue(rng)
+		want.add(key(i), v)
+		return key(i), v
+	})
+	if err != nil {
+		return err
+	}
+	tb := dsl.NewBuilder()
+	dsl.Table(tb, src, serde.Bytes, serde.Bytes, dsl.MaterializedAs[[]byte, []byte]("counts"))
+	topo, err := tb.Build()
+	if err != nil {
+		return fmt.Errorf("w6 topology: %w", err)
+	}
+	// verify reads the restored store back from the task's database once
+	// the app has closed it.
+	verify := func(dir string) error {
+		got, err := readTableStore(filepath.Join(dir, appID, "0_0"), "counts")
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("restored store holds %d keys, digest %x; want %d keys, digest %x", got.n, got.sum, want.n, want.sum)
+		}
+		return nil
+	}
+
+	b.tableHead(fmt.Sprintf("W6 restore: %d records (1 partition of %q) into an empty Pebble store\n"+
+		"  (samsa-restore: elapsed = app start → the \"restore done\" log; took = the restore's own duration as the runtime logs it;\n"+
+		"  after the app closed, its store is read back and must hold every key with its value)", n, changelog))
+	med, err := b.compare(ctx, "w6", int64(n), []side{
+		{label: "raw-consume", run: func(ctx context.Context, _ int) (outcome, error) { return b.rawConsume(ctx, changelog, int64(n)) }},
+		{label: "samsa-restore", run: func(ctx context.Context, _ int) (outcome, error) {
+			// A new state directory each time: the restore starts from
+			// an empty store.
+			logs := newLogSink(slog.LevelInfo)
+			p, stop, err := b.startApp(topo, appID, logs, verify)
+			if err != nil {
+				return outcome{}, err
+			}
+			select {
+			case d := <-logs.restore:
+				if d.records != int64(n) {
+					return outcome{stop: stop}, fmt.Errorf("restore done with %d records, want %d", d.records, n)
+				}
+				note := fmt.Sprintf("took %s → %.0f rec/s", fmtDur(d.took), float64(n)/d.took.Seconds())
+				if r := logs.report(); r != "" {
+					note += "; " + r
+				}
+				return outcome{end: d.at, took: d.took, note: note, stop: stop}, nil
+			case <-p.done:
+				return outcome{stop: stop}, fmt.Errorf("app stopped before restore was done: %v", p.err)
+			case <-ctx.Done():
+				return outcome{stop: stop}, fmt.Errorf("no \"restore done\" log: %w", context.Cause(ctx))
+			}
+		}},
+	})
+	if err != nil {
+		return err
+	}
+	raw, restore := med[0], med[1]
+	ratio := restore.primaryRate() / raw.rate()
+	fmt.Fprintf(b.out, "  ratio restore (records/took) ÷ raw %.2f (target ≥ 0.9); end to end, with app start and group join: %.2f\n", ratio, restore.rate()/raw.rate())
+	b.summary = append(b.summary, fmt.Sprintf("W6 restore     samsa %.0f rec/s (took %s)  raw consume %.0f rec/s  ratio %.2f (target ≥ 0.9) %s",
+		restore.primaryRate(), fmtDur(restore.took), raw.rate(), ratio, verdict(ratio, 0.9)))
+	return b.dropTopics(ctx, []string{src, changelog}, appID+"-")
+}
+
+// readTableStore opens the Pebble database in dir and digests the table
+// store called name in it, as the DSL's tables keep it: keys and values,
+// without the timestamps.
+func readTableStore(dir, name string) (recordSum, error) {
+	var sum recordSum
+	db, err := state.OpenDB(dir, state.DBOptions{})
+	if err != nil {
+		return sum, err
+	}
+	st, err := state.TimestampedKeyValueStoreBuilder(name, serde.Bytes, serde.Bytes).WithLoggingDisabled().
+		Build(&state.Env{DB: func() (*state.DB, error) { return db, nil }})
+	if err != nil {
+		return sum, errors.Join(err, db.Close())
+	}
+	s := st.Typed().(*state.TimestampedKeyValueStore[[]byte, []byte])
+	it, err := s.All()
+	if err != nil {
+		return sum, errors.Join(err, st.Close(), db.Close())
+	}
+	for it.Next() {
+		sum.add(it.Key(), it.Value().Value)
+	}
+	return sum, errors.Join(it.Err(), it.Close(), st.Close(), db.Close())
+}
+
+// rawConsume reads partition 0 of topic from the start until it has seen
+// offset n-1, doing nothing with the records.
+func (b *bench) rawConsume(ctx context.Context, topic string, n int64) (outcome, error) {
+	cl, err := kgo.NewClient(
+		kgo.SeedBrokers(b.addrs...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
+	)
+	if err != nil {
+		return outcome{}, err
+	}
+	stop := func() error { cl.Close(); return nil }
+	var got int64
+	var first time.Time
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return outcome{stop: stop}, fmt.Errorf("read %d of %d records: %w", got, n, context.Cause(ctx))
+		}
+		var ferr error
+		fs.EachError(func(t string, p int32, err error) {
+			if ferr == nil {
+				ferr = fmt.Errorf("consume %q partition %d: %w", t, p, err)
+			}
+		})
+		if ferr != nil {
+			return outcome{stop: stop}, ferr
+		}
+		done := false
+		fs.EachRecord(func(r *kgo.Record) {
+			got++
+			if r.Offset >= n-1 {
+				done = true
+			}
+		})
+		if got > 0 && first.IsZero() {
+			first = time.Now()
+		}
+		if done {
+			if got != n {
+				return outcome{stop: stop}, fmt.Errorf("read %d records up to offset %d, want %d", got, n-1, n)
+			}
+			return outcome{end: time.Now(), first: first, stop: stop}, nil
+		}
+	}
+}
