@@ -7,12 +7,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"golang.org/x/term"
 
 	"github.com/samsa-go/samsa/internal/assign"
 	"github.com/samsa-go/samsa/topology"
@@ -70,6 +72,9 @@ func runDescribe(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		path := "-"
 		if fs.NArg() == 1 {
 			path = fs.Arg(0)
+		}
+		if f, ok := stdin.(*os.File); ok && path == "-" && term.IsTerminal(int(f.Fd())) {
+			return usageError(fs, "no FILE, and standard input is a terminal: pipe a description in (app -describe json | samsa describe) or name its file")
 		}
 		d, err := readDescription(path, stdin)
 		if err != nil {

@@ -55,7 +55,9 @@ func runReset(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 			"offsets on its input topics (all partitions) to the start, the end or a\n"+
 			"time, and deletes its internal topics (APP-*-repartition, APP-*-changelog,\n"+
 			"and the topics of foreign-key joins) with their committed offsets.\n"+
-			"Output topics are left as they are.\n\n"+
+			"Output topics are left as they are. Internal topics are found by name,\n"+
+			"as Kafka's tool finds them, so an application whose id starts with\n"+
+			"APP- would lose its own: check with -dry-run first.\n\n"+
 			"It refuses while the application's group has members: stop every\n"+
 			"instance first. It does not touch the instances' state directories:\n"+
 			"remove them, or start the instances with empty ones, before restarting.\n\n")

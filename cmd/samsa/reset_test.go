@@ -130,6 +130,20 @@ func TestResetReprocesses(t *testing.T) {
 		}
 	}
 
+	// -to-datetime finds the first record at or after the time: all of
+	// them for a time before the input, none (the end) for one after it.
+	for when, offsets := range map[string]map[int32]int64{
+		"2000-01-01T00:00:00Z":                         {0: 0, 1: 0, 2: 0},
+		time.Now().Add(time.Hour).Format(time.RFC3339): before,
+	} {
+		code, out, errOut := samsa(t, "", "reset", "-brokers", brokers, "-application-id", appID, "-dry-run", "-to-datetime", when)
+		for p, o := range offsets {
+			if want := fmt.Sprintf("%s/%d -> %d\n", testfix.InputTopic, p, o); code != exitOK || !strings.Contains(out, want) {
+				t.Errorf("dry run -to-datetime %s lacks %q:\n%s%s", when, want, out, errOut)
+			}
+		}
+	}
+
 	ends, err := adm.ListEndOffsets(t.Context(), testfix.OutputTopic)
 	if err != nil {
 		t.Fatal(err)

@@ -50,9 +50,6 @@ func (g *Graph) AddGlobalStore(b state.StoreBuilder, source, processor *Node) {
 	g.ConnectStore(gs.Store, processor.Name)
 }
 
-// GlobalStoreNamed returns the global store called name, or nil.
-func (g *Graph) GlobalStoreNamed(name string) *GlobalStore { return g.globals[name] }
-
 // GlobalTopics returns the topics the global stores are filled from,
 // sorted.
 func (g *Graph) GlobalTopics() []string {
@@ -62,16 +59,6 @@ func (g *Graph) GlobalTopics() []string {
 	}
 	slices.Sort(topics)
 	return topics
-}
-
-// IsGlobalTopic reports whether a global store is filled from topic.
-func (g *Graph) IsGlobalTopic(topic string) bool {
-	for _, gs := range g.Globals {
-		if gs.Topic == topic {
-			return true
-		}
-	}
-	return false
 }
 
 // checkGlobals finds the mistakes Kafka Streams' addGlobalStore refuses:
