@@ -274,3 +274,58 @@ func describe(v int64, ok bool) string {
 	}
 	return fmt.Sprint(v)
 }
+
+func ExampleGlobalTable() {
+	b := dsl.NewBuilder()
+	// Every task sees every product, whatever the partitions of orders.
+	products := dsl.GlobalTable(b, "products", serde.String, serde.String, dsl.MaterializedAs[string, string]("products"))
+	dsl.Stream(b, "orders", serde.String, serde.String). // order → product
+		JoinGlobal(products,
+			func(_, product string) string { return product },
+			func(product, name string) string { return name }).
+		To("order-items")
+
+	drive(b, func(td *testdriver.Driver) {
+		p := testdriver.InputTopic(td, "products", serde.String, serde.String)
+		o := testdriver.InputTopic(td, "orders", serde.String, serde.String)
+		out := testdriver.OutputTopic(td, "order-items", serde.String, serde.String)
+		p.PipeInput("p1", "tea")
+		o.PipeInput("o1", "p1")
+		o.PipeInput("o2", "p2") // no such product
+		fmt.Println(out.ReadKeyValuesToList())
+	})
+	// Output:
+	// [{o1 tea}]
+}
+
+func ExampleKStream_LeftJoinGlobal() {
+	b := dsl.NewBuilder()
+	rates := dsl.GlobalTable(b, "exchange-rates", serde.String, serde.Int64) // currency → cents per euro
+	type payment struct {
+		Currency string
+		Amount   int64
+	}
+	payments := serde.JSON[payment]()
+	dsl.Stream(b, "payments", serde.String, payments).
+		LeftJoinGlobal(rates,
+			func(_ string, p payment) string { return p.Currency },
+			func(p payment, rate int64, found bool) int64 {
+				if !found {
+					return -1
+				}
+				return p.Amount * rate / 100
+			}).
+		To("payments-in-eur", dsl.ProducedWith(serde.String, serde.Int64))
+
+	drive(b, func(td *testdriver.Driver) {
+		r := testdriver.InputTopic(td, "exchange-rates", serde.String, serde.Int64)
+		p := testdriver.InputTopic(td, "payments", serde.String, payments)
+		out := testdriver.OutputTopic(td, "payments-in-eur", serde.String, serde.Int64)
+		r.PipeInput("USD", 90)
+		p.PipeInput("pay1", payment{"USD", 1000})
+		p.PipeInput("pay2", payment{"XYZ", 1000})
+		fmt.Println(out.ReadKeyValuesToList())
+	})
+	// Output:
+	// [{pay1 900} {pay2 -1}]
+}
