@@ -98,6 +98,34 @@ func streamJoinInputs() []stepInput {
 
 var stepCases = []stepCase{
 	{
+		// Two grouped streams of other value types, one re-keyed, fold
+		// into one count per key: the number of clicks plus the sum of
+		// the purchases.
+		name: "cogroup",
+		topology: func(t testing.TB) *topology.Topology {
+			b := dsl.NewBuilder()
+			clicks := dsl.Stream(b, "clicks", serde.String, serde.String).GroupByKey()
+			purchases := dsl.Stream(b, "purchases", serde.String, serde.String).
+				Map(func(order, user string) (string, int64) { return user, int64(len(order)) }).
+				GroupByKey(dsl.GroupedWith(serde.String, serde.Int64))
+			dsl.Cogroup(clicks, func(_, _ string, n int64) int64 { return n + 1 }).
+				Cogroup(purchases, func(_ string, v, n int64) int64 { return n + v }).
+				Aggregate(func() int64 { return 0 }, dsl.MaterializedAs[string, int64]("activity")).
+				ToStream().To("activity", dsl.ProducedWith(serde.String, serde.Int64))
+			return build(t, b)
+		},
+		sources: []string{"clicks", "purchases"},
+		inputs: []stepInput{
+			{"clicks", "ann", "/home", 1}, {"purchases", "order-1", "ann", 2}, {"clicks", "bob", "/home", 3},
+			{"purchases", "o-2", "bob", 4}, {"clicks", "ann", "/cart", 5},
+		},
+		read: []topicSpec{{"activity", long}, {changelog("activity"), long}},
+		want: map[string][]string{
+			"activity":            {"ann:1@1", "ann:8@2", "bob:1@3", "bob:4@4", "ann:9@5"},
+			changelog("activity"): {"ann:1@1", "ann:8@2", "bob:1@3", "bob:4@4", "ann:9@5"},
+		},
+	},
+	{
 		name: "stream-stream joins",
 		topology: func(t testing.TB) *topology.Topology {
 			b := dsl.NewBuilder()
