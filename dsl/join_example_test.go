@@ -280,7 +280,7 @@ func ExampleGlobalTable() {
 	// Every task sees every product, whatever the partitions of orders.
 	products := dsl.GlobalTable(b, "products", serde.String, serde.String, dsl.MaterializedAs[string, string]("products"))
 	dsl.Stream(b, "orders", serde.String, serde.String). // order → product
-		JoinGlobal(products,
+								JoinGlobal(products,
 			func(_, product string) string { return product },
 			func(product, name string) string { return name }).
 		To("order-items")
