@@ -29,10 +29,9 @@
 // a Consumed[K, V], To a Produced[K, V], GroupBy and GroupByKey a
 // Grouped[K, V], Repartition a Repartitioned[K, V], Table and the
 // aggregations a Materialized[K, V]; Process and ProcessValues take
-// Processed (WithStores); stream-table joins a Joined[K, V, VO],
-// stream-stream joins a StreamJoined[K, V, VO], table joins a
-// Materialized[K, VR]. Suppressed is declared for Suppress to come. Every
-// other operation takes Option.
+// Processed (WithStores), Suppress a Suppressed[K]; stream-table joins a
+// Joined[K, V, VO], stream-stream joins a StreamJoined[K, V, VO], table
+// joins a Materialized[K, VR]. Every other operation takes Option.
 // The parameter objects are built by constructors that infer their types
 // from serdes (ProducedWith, GroupedWith, MaterializedWith,
 // RepartitionedWith) or are told them (MaterializedAs[K, V]("store")), and
@@ -90,6 +89,10 @@
 // plus the grace period) is dropped, logged at debug level on
 // slog.Default, and counted as processor.DropLateRecord. Windowed stores
 // take no cache: Materialized.WithCachingEnabled is a Build error there.
+// EmitStrategy(EmitStrategyOnWindowClose()), on any kind of window, emits
+// each window's final result once, when it closes, instead of every update
+// (KIP-825); KTable.Suppress(UntilWindowCloses(...)) does the same on any
+// windowed table through a buffer of its own.
 //
 // # Nulls
 //

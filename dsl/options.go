@@ -31,6 +31,8 @@ type options struct {
 	partitions int32
 	grace      time.Duration
 	retention  time.Duration
+	// extractor is a Consumed's processor.TimestampExtractor[K, V].
+	extractor any
 
 	suppress  suppressKind
 	timeLimit time.Duration
@@ -55,6 +57,7 @@ const (
 	setGrace
 	setSuppress
 	setRetention
+	setTimestampExtractor
 )
 
 // materializedSettings are the settings of a Materialized.
@@ -80,6 +83,7 @@ var settingNames = []struct {
 	{setGrace, "WithGracePeriod"},
 	{setSuppress, "a suppression"},
 	{setRetention, "WithRetention"},
+	{setTimestampExtractor, "WithTimestampExtractor"},
 }
 
 // with returns o with s marked as set.
@@ -126,6 +130,9 @@ func merge[O ~struct{ o options }](opts []O) options {
 		}
 		if o.set&setRetention != 0 {
 			c.retention = o.retention
+		}
+		if o.set&setTimestampExtractor != 0 {
+			c.extractor = o.extractor
 		}
 		if o.set&setSuppress != 0 {
 			c.suppress, c.timeLimit, c.buffer = o.suppress, o.timeLimit, o.buffer

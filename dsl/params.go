@@ -3,6 +3,7 @@ package dsl
 import (
 	"time"
 
+	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
 )
 
@@ -15,8 +16,19 @@ import (
 
 // Consumed configures a source, as Kafka Streams' Consumed. Stream and
 // Streams take their serdes as arguments; Consumed holds what else a source
-// can be told, today only its name.
+// can be told: its name and its timestamp extractor.
 type Consumed[K, V any] struct{ o options }
+
+// WithTimestampExtractor gives the source's records the timestamps e makes
+// of them, as Kafka Streams' Consumed.withTimestampExtractor; by default
+// they keep their topic's. See processor.TimestampExtractor, and its
+// FailOnInvalidTimestamp, LogAndSkipOnInvalidTimestamp and
+// UsePartitionTimeOnInvalidTimestamp, which pass here as they are.
+func (c Consumed[K, V]) WithTimestampExtractor(e processor.TimestampExtractor[K, V]) Consumed[K, V] {
+	c.o.extractor = e
+	c.o = c.o.with(setTimestampExtractor)
+	return c
+}
 
 // WithName names the source node, as Named does.
 func (c Consumed[K, V]) WithName(name string) Consumed[K, V] {

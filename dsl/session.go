@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/samsa-go/samsa/processor"
@@ -17,8 +18,18 @@ import (
 // value, stamped with their ends) and then emits the merged one, stamped
 // with its end.
 type SessionWindowedKStream[K, V any] struct {
-	g KGroupedStream[K, V]
-	w SessionWindows
+	g    KGroupedStream[K, V]
+	w    SessionWindows
+	emit EmitStrategy
+}
+
+// EmitStrategy sets when the aggregations of s emit; with
+// EmitStrategyOnWindowClose each session's final aggregate is emitted once,
+// when it closes (stream time passes its end plus grace), and sessions
+// merged away before then are not emitted at all.
+func (s SessionWindowedKStream[K, V]) EmitStrategy(e EmitStrategy) SessionWindowedKStream[K, V] {
+	s.emit = e
+	return s
 }
 
 // WindowedBySession splits the grouped stream g into sessions, as Kafka
@@ -65,9 +76,10 @@ func sessionAggregate[K, V, VR any](s SessionWindowedKStream[K, V], prefix, op s
 	g := s.g
 	w := s.w
 	var m *tableMeta[Windowed[K], VR]
+	onClose := s.emit.onClose
 	name, store, topics, c := windowedNode(g, spec, prefix, op, opts, func(store string) processor.Supplier[K, V, Windowed[K], change[VR]] {
 		return supply(func() processor.Processor[K, V, Windowed[K], change[VR]] {
-			return &sessionWindowProc[K, V, VR]{store: store, w: w, init: init, add: add, merge: merger, sendOld: m.sendOld}
+			return &sessionWindowProc[K, V, VR]{store: store, w: w, init: init, add: add, merge: merger, sendOld: m.sendOld, onClose: onClose}
 		})
 	})
 	b := g.s.b
@@ -81,6 +93,9 @@ func sessionAggregate[K, V, VR any](s SessionWindowedKStream[K, V], prefix, op s
 		sb = sb.InMemory()
 	}
 	b.topo.AddStateStore(sb, name)
+	if onClose {
+		addLastEmitStore(b, c, store, name)
+	}
 	var wks serde.Serde[Windowed[K]]
 	if k != nil {
 		wks = serde.SessionWindowed(k)
@@ -88,6 +103,9 @@ func sessionAggregate[K, V, VR any](s SessionWindowedKStream[K, V], prefix, op s
 	t := newTable(b, name, "", wks, v, topics)
 	m = t.m
 	m.windowStore = store
+	// A session's end is included: it closes a millisecond after end plus
+	// grace.
+	m.windowClose = func(w Windowed[K]) int64 { return w.End + s.w.grace + 1 }
 	m.lookup = func() (func() valueGetter[Windowed[K], VR], []string) {
 		return func() valueGetter[Windowed[K], VR] { return &sessionGetter[K, VR]{store: store} }, []string{store}
 	}
@@ -131,6 +149,8 @@ type sessionWindowProc[K, V, VR any] struct {
 	merge    func(K, VR, VR) VR
 	ss       *state.SessionStore[K, VR]
 	sendOld  bool
+	onClose  bool
+	emitter  closedEmitter[K, VR]
 	observed int64
 	merged   []sessionAgg[K, VR]
 }
@@ -144,8 +164,61 @@ func (p *sessionWindowProc[K, V, VR]) Init(ctx processor.Context[Windowed[K], ch
 	p.ctx = ctx
 	p.observed = -1
 	var err error
-	p.ss, err = state.GetSessionStore[K, VR](ctx, p.store)
-	return err
+	if p.ss, err = state.GetSessionStore[K, VR](ctx, p.store); err != nil {
+		return err
+	}
+	if p.onClose {
+		p.emitter.store = p.store
+		return p.emitter.init(ctx)
+	}
+	return nil
+}
+
+// forward passes on a session's update, unless the aggregation emits only
+// closed sessions.
+func (p *sessionWindowProc[K, V, VR]) forward(rec processor.Record[Windowed[K], change[VR]]) error {
+	if p.onClose {
+		return nil
+	}
+	return p.ctx.Forward(rec)
+}
+
+// emitClosed forwards the sessions that closed since the last emission:
+// ending before closeTime, by end then key, each stamped with its end.
+func (p *sessionWindowProc[K, V, VR]) emitClosed(headers *processor.Headers, closeTime int64) error {
+	e := &p.emitter
+	if e.last >= 0 && closeTime <= e.last {
+		return nil
+	}
+	lower := max(0, e.last)
+	if upper := closeTime - 1; upper >= 0 && lower <= upper {
+		it, err := p.ss.FindSessionsByEnd(lower, upper)
+		if err != nil {
+			return err
+		}
+		e.pending = e.pending[:0]
+		for it.Next() {
+			e.pending = append(e.pending, closedWindow[K, VR]{it.Key(), state.ValueAndTimestamp[VR]{Value: it.Value(), Timestamp: it.Key().End}})
+		}
+		if err := errors.Join(it.Err(), it.Close()); err != nil {
+			return err
+		}
+		slices.SortStableFunc(e.pending, func(a, b closedWindow[K, VR]) int { return compareInt64(a.key.End, b.key.End) })
+		for i := range e.pending {
+			w := &e.pending[i]
+			if err := p.ctx.Forward(processor.Record[Windowed[K], change[VR]]{
+				Key: w.key, Value: change[VR]{New: w.value.Value, HasNew: true}, Timestamp: w.key.End, Headers: headers,
+			}); err != nil {
+				return err
+			}
+		}
+		clear(e.pending)
+	}
+	if closeTime < 0 {
+		return nil
+	}
+	e.last = closeTime
+	return e.kv.Put(lastEmitKey, closeTime)
 }
 
 func (p *sessionWindowProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
@@ -155,6 +228,13 @@ func (p *sessionWindowProc[K, V, VR]) Process(rec processor.Record[K, V]) error 
 	ts := rec.Timestamp
 	p.observed = max(p.observed, ts)
 	closeTime := p.observed - p.w.grace
+	if p.onClose {
+		// Before the record's session is written: a write can expire
+		// sessions of the store that close only now.
+		if err := p.emitClosed(rec.Headers, closeTime); err != nil {
+			return err
+		}
+	}
 	start, end := ts, ts
 	var agg VR
 	has := false
@@ -190,7 +270,7 @@ func (p *sessionWindowProc[K, V, VR]) Process(rec processor.Record[K, V]) error 
 			if err := p.ss.Remove(m.s); err != nil {
 				return err
 			}
-			if err := p.ctx.Forward(processor.Record[Windowed[K], change[VR]]{
+			if err := p.forward(processor.Record[Windowed[K], change[VR]]{
 				Key: m.s, Value: change[VR]{Old: m.v, HasOld: p.sendOld}, Timestamp: m.s.End, Headers: rec.Headers,
 			}); err != nil {
 				return err
@@ -202,7 +282,7 @@ func (p *sessionWindowProc[K, V, VR]) Process(rec processor.Record[K, V]) error 
 	if err := p.ss.Put(session, agg); err != nil {
 		return err
 	}
-	return p.ctx.Forward(processor.Record[Windowed[K], change[VR]]{
+	return p.forward(processor.Record[Windowed[K], change[VR]]{
 		Key: session, Value: change[VR]{New: agg, HasNew: true}, Timestamp: end, Headers: rec.Headers,
 	})
 }

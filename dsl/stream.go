@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"reflect"
 	"slices"
 
 	"github.com/samsa-go/samsa/processor"
@@ -44,8 +45,16 @@ func Stream[K, V any](b *Builder, topic string, keySerde serde.Serde[K], valueSe
 func Streams[K, V any](b *Builder, topics []string, keySerde serde.Serde[K], valueSerde serde.Serde[V], opts ...Consumed[K, V]) KStream[K, V] {
 	c := merge(opts)
 	name := b.name(c.name, "KSTREAM-SOURCE")
-	b.only(name, "Stream", c, setName)
+	b.only(name, "Stream", c, setName|setTimestampExtractor)
 	b.topo.AddSource(name, keySerde, valueSerde, topics...)
+	if c.extractor != nil {
+		e, ok := c.extractor.(processor.TimestampExtractor[K, V])
+		if !ok {
+			b.fail("%w: source %q: the timestamp extractor is a %T, not a processor.TimestampExtractor[%v, %v]", errTypeMismatch, name, c.extractor, reflect.TypeFor[K](), reflect.TypeFor[V]())
+		} else {
+			b.topo.SetTimestampExtractor(name, e)
+		}
+	}
 	return KStream[K, V]{b: b, node: name, ks: keySerde, vs: valueSerde, topics: slices.Clone(topics)}
 }
 

@@ -5,8 +5,7 @@ import "time"
 // Suppressed holds back a table's updates and emits them later, as Kafka
 // Streams' Suppressed: the final result of each window once it closes, or
 // the latest update of each key once a time limit passes. K is the key type
-// of the table it applies to. No operation takes it yet: it is declared so
-// that Suppress lands without another change to the option types.
+// of the table it applies to; KTable.Suppress takes it.
 type Suppressed[K any] struct{ o options }
 
 type suppressKind uint8

@@ -51,6 +51,10 @@ type tableMeta[K, V any] struct {
 	// aggregation's table, which keeps its rows there rather than in a
 	// key-value store (store is "").
 	windowStore string
+	// windowClose is, for the table of a windowed aggregation and those
+	// derived from it, the stream time at which a row's window closes:
+	// what Suppress(UntilWindowCloses) waits for.
+	windowClose func(K) int64
 	// sendOld is set when a node downstream needs old values.
 	sendOld bool
 	// parentOld asks the tables upstream for old values, for a node
@@ -240,6 +244,7 @@ func (t KTable[K, V]) derive[VR any](name, store string, vs serde.Serde[VR], c o
 	}
 	out := newTable(t.b, name, store, ks, vs, t.topics)
 	out.m.parentOld = []func(){t.m.enableSendingOldValues}
+	out.m.windowClose = t.m.windowClose
 	return out
 }
 

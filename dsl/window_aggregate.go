@@ -18,6 +18,10 @@ type windowProcBase[K, V, VR any] struct {
 	ws    *state.TimestampedWindowStore[K, VR]
 	// sendOld is set when a table downstream needs old values.
 	sendOld bool
+	// onClose is set for EmitStrategyOnWindowClose: updates are not
+	// forwarded; closed windows are, by emitter.
+	onClose bool
+	emitter closedEmitter[K, VR]
 	// observed is the largest timestamp the processor saw, as Kafka
 	// Streams' observedStreamTime of its window processors: what decides
 	// when a window closes.
@@ -28,8 +32,23 @@ func (p *windowProcBase[K, V, VR]) Init(ctx processor.Context[Windowed[K], chang
 	p.ctx = ctx
 	p.observed = -1
 	var err error
-	p.ws, err = state.GetTimestampedWindowStore[K, VR](ctx, p.store)
-	return err
+	if p.ws, err = state.GetTimestampedWindowStore[K, VR](ctx, p.store); err != nil {
+		return err
+	}
+	if p.onClose {
+		p.emitter.store = p.store
+		return p.emitter.init(ctx)
+	}
+	return nil
+}
+
+// forward passes on a window's update, unless the aggregation emits only
+// closed windows.
+func (p *windowProcBase[K, V, VR]) forward(rec processor.Record[Windowed[K], change[VR]]) error {
+	if p.onClose {
+		return nil
+	}
+	return p.ctx.Forward(rec)
 }
 
 // skip drops records windowed aggregations ignore, as Kafka Streams does.
@@ -85,6 +104,20 @@ func (p *timeWindowProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
 	ts := rec.Timestamp
 	p.observed = max(p.observed, ts)
 	closeTime := p.observed - p.grace
+	if p.onClose {
+		// Before the record's windows are written: a write can expire
+		// windows of the store that close only now.
+		size := p.w.size
+		if err := p.emitter.emit(p.ws, p.ctx, rec.Headers, closeTime, func(last, closeTime int64) (int64, int64) {
+			lower := int64(0)
+			if last >= 0 {
+				lower = max(0, last-size) + 1
+			}
+			return lower, closeTime - size
+		}, func(start int64) int64 { return start + size }); err != nil {
+			return err
+		}
+	}
 	for start := p.w.firstStart(ts); start <= ts; start += p.w.advance {
 		end := start + p.w.size
 		if end <= closeTime {
@@ -103,7 +136,7 @@ func (p *timeWindowProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
 		if err := p.ws.Put(rec.Key, state.ValueAndTimestamp[VR]{Value: agg, Timestamp: newTs}, start); err != nil {
 			return err
 		}
-		if err := p.ctx.Forward(processor.Record[Windowed[K], change[VR]]{
+		if err := p.forward(processor.Record[Windowed[K], change[VR]]{
 			Key:       Windowed[K]{Key: rec.Key, Start: start, End: end},
 			Value:     change[VR]{New: agg, Old: old.Value, HasNew: true, HasOld: found && p.sendOld},
 			Timestamp: newTs,

@@ -122,3 +122,69 @@ func ExampleWindowedBySession() {
 	// [ann@0/3000000] 3
 	// ann's session: 3 clicks
 }
+
+// Final results only: each window's count once, when it closes.
+func ExampleEmitStrategyOnWindowClose() {
+	b := dsl.NewBuilder()
+	dsl.WindowedBy(dsl.Stream(b, "orders", serde.String, serde.String).GroupByKey(),
+		dsl.TimeWindowsOfSizeAndGrace(time.Minute, 10*time.Second)).
+		EmitStrategy(dsl.EmitStrategyOnWindowClose()).
+		Count().
+		ToStream().
+		Foreach(func(w dsl.Windowed[string], n int64) { fmt.Println(w, n) })
+
+	drive(b, func(td *testdriver.Driver) {
+		in := testdriver.InputTopic(td, "orders", serde.String, serde.String)
+		for _, sec := range []int64{5, 20, 65, 58, 71} {
+			in.PipeRecord(processor.NewRecord("shop", "order", sec*1000))
+		}
+	})
+	// Output:
+	// [shop@0/60000] 3
+}
+
+// Suppress holds a windowed table's updates back until each window
+// closes, then emits its final row once.
+func ExampleKTable_Suppress() {
+	b := dsl.NewBuilder()
+	dsl.WindowedBy(dsl.Stream(b, "clicks", serde.String, serde.String).GroupByKey(),
+		dsl.TimeWindowsOfSizeWithNoGrace(time.Minute)).
+		Count().
+		Suppress(dsl.UntilWindowCloses[dsl.Windowed[string]](dsl.Unbounded())).
+		ToStream().
+		Foreach(func(w dsl.Windowed[string], n int64) { fmt.Println(w, n) })
+
+	drive(b, func(td *testdriver.Driver) {
+		in := testdriver.InputTopic(td, "clicks", serde.String, serde.String)
+		for _, sec := range []int64{1, 2, 30, 61, 130} {
+			in.PipeRecord(processor.NewRecord("home", "click", sec*1000))
+		}
+	})
+	// Output:
+	// [home@0/60000] 3
+	// [home@60000/120000] 1
+}
+
+// A timestamp extractor gives records their event time, here carried in
+// the value, instead of the topic's timestamp: windows follow it.
+func ExampleConsumed_WithTimestampExtractor() {
+	b := dsl.NewBuilder()
+	eventTime := func(rec processor.Record[string, int64], _ int64) (int64, error) { return rec.Value, nil }
+	readings := dsl.Stream(b, "readings", serde.String, serde.Int64, dsl.Consumed[string, int64]{}.WithTimestampExtractor(eventTime))
+	dsl.WindowedBy(readings.GroupByKey(), dsl.TimeWindowsOfSizeWithNoGrace(time.Second)).
+		Count().
+		ToStream().
+		Foreach(func(w dsl.Windowed[string], n int64) { fmt.Println(w, n) })
+
+	drive(b, func(td *testdriver.Driver) {
+		in := testdriver.InputTopic(td, "readings", serde.String, serde.Int64)
+		// Topic timestamps 0, 1, 2: event times 500, 1500, 1600.
+		for i, ts := range []int64{500, 1500, 1600} {
+			in.PipeRecord(processor.NewRecord("s", ts, int64(i)))
+		}
+	})
+	// Output:
+	// [s@0/1000] 1
+	// [s@1000/2000] 1
+	// [s@1000/2000] 2
+}

@@ -43,6 +43,19 @@ func (p *slidingWindowProc[K, V, VR]) Process(rec processor.Record[K, V]) error 
 	ts := rec.Timestamp
 	p.observed = max(p.observed, ts)
 	closeTime := p.observed - p.grace
+	if p.onClose {
+		diff := p.diff
+		if err := p.emitter.emit(p.ws, p.ctx, rec.Headers, closeTime, func(last, closeTime int64) (int64, int64) {
+			lower := int64(0)
+			if last >= 0 {
+				lower = max(0, last-diff)
+			}
+			// [s, s+d] includes its end: it closes once s+d < closeTime.
+			return lower, closeTime - diff - 1
+		}, func(start int64) int64 { return start + diff }); err != nil {
+			return err
+		}
+	}
 	if ts+1+p.diff <= closeTime {
 		// Both of the record's windows closed.
 		dropLate(p.ctx, "sliding", rec.Key, ts, ts-p.diff, ts, closeTime, p.observed)
@@ -208,7 +221,7 @@ func (p *slidingWindowProc[K, V, VR]) update(rec processor.Record[K, V], start i
 	if err := p.ws.Put(rec.Key, state.ValueAndTimestamp[VR]{Value: newAgg, Timestamp: newTs}, start); err != nil {
 		return err
 	}
-	return p.ctx.Forward(processor.Record[Windowed[K], change[VR]]{
+	return p.forward(processor.Record[Windowed[K], change[VR]]{
 		Key:       Windowed[K]{Key: rec.Key, Start: start, End: end},
 		Value:     change[VR]{New: newAgg, Old: agg.Value, HasNew: true, HasOld: existed && p.sendOld},
 		Timestamp: newTs,
@@ -223,7 +236,7 @@ func (p *slidingWindowProc[K, V, VR]) createRight(rec processor.Record[K, V], ag
 	if err := p.ws.Put(rec.Key, agg, start); err != nil {
 		return err
 	}
-	return p.ctx.Forward(processor.Record[Windowed[K], change[VR]]{
+	return p.forward(processor.Record[Windowed[K], change[VR]]{
 		Key:       Windowed[K]{Key: rec.Key, Start: start, End: start + p.diff},
 		Value:     change[VR]{New: agg.Value, HasNew: true},
 		Timestamp: agg.Timestamp,

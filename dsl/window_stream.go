@@ -19,6 +19,7 @@ type TimeWindowedKStream[K, V any] struct {
 	tw      TimeWindows
 	sw      SlidingWindows
 	sliding bool
+	emit    EmitStrategy
 }
 
 // WindowedBy splits the grouped stream g into tumbling or hopping windows,
@@ -91,16 +92,18 @@ type windowSpec struct {
 	minRetention time.Duration
 	what         string
 	// extra is what the default retention adds to minRetention (see
-	// defaultRetention).
+	// retention).
 	extra time.Duration
+	// grace is the windows' grace period, in milliseconds.
+	grace int64
 }
 
 func (w TimeWindowedKStream[K, V]) spec() windowSpec {
 	if w.sliding {
 		d, g := w.sw.TimeDifference(), w.sw.GracePeriod()
-		return windowSpec{kind: "sliding", err: w.sw.err, size: d, minRetention: 2*d + g, what: "twice the time difference plus the grace period", extra: time.Millisecond}
+		return windowSpec{kind: "sliding", err: w.sw.err, size: d, minRetention: 2*d + g, what: "twice the time difference plus the grace period", extra: time.Millisecond, grace: w.sw.grace}
 	}
-	return windowSpec{kind: "time", err: w.tw.err, size: w.tw.Size(), minRetention: w.tw.Size() + w.tw.GracePeriod(), what: "the window size plus the grace period"}
+	return windowSpec{kind: "time", err: w.tw.err, size: w.tw.Size(), minRetention: w.tw.Size() + w.tw.GracePeriod(), what: "the window size plus the grace period", grace: w.tw.grace}
 }
 
 // retention is the store's retention: WithRetention's, or by default
@@ -126,16 +129,17 @@ func windowedAggregate[K, V, VR any](w TimeWindowedKStream[K, V], prefix, op str
 	// m is the table's, made below; processors read it when a task makes
 	// them, after Build.
 	var m *tableMeta[Windowed[K], VR]
+	onClose := w.emit.onClose
 	name, store, topics, c := windowedNode(g, spec, prefix, op, opts, func(store string) processor.Supplier[K, V, Windowed[K], change[VR]] {
 		if w.sliding {
 			diff, grace := w.sw.diff, w.sw.grace
 			return supply(func() processor.Processor[K, V, Windowed[K], change[VR]] {
-				return &slidingWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: grace, add: add, sendOld: m.sendOld}, diff: diff}
+				return &slidingWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: grace, add: add, sendOld: m.sendOld, onClose: onClose}, diff: diff}
 			})
 		}
 		tw := w.tw
 		return supply(func() processor.Processor[K, V, Windowed[K], change[VR]] {
-			return &timeWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: tw.grace, add: add, sendOld: m.sendOld}, w: tw}
+			return &timeWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: tw.grace, add: add, sendOld: m.sendOld, onClose: onClose}, w: tw}
 		})
 	})
 	b := g.s.b
@@ -149,6 +153,9 @@ func windowedAggregate[K, V, VR any](w TimeWindowedKStream[K, V], prefix, op str
 		sb = sb.InMemory()
 	}
 	b.topo.AddStateStore(sb, name)
+	if onClose {
+		addLastEmitStore(b, c, store, name)
+	}
 	var wks serde.Serde[Windowed[K]]
 	if k != nil {
 		wks = serde.TimeWindowed(k, spec.size)
@@ -156,6 +163,12 @@ func windowedAggregate[K, V, VR any](w TimeWindowedKStream[K, V], prefix, op str
 	t := newTable(b, name, "", wks, v, topics)
 	m = t.m
 	m.windowStore = store
+	grace := spec.grace
+	if w.sliding {
+		// The end is included: the window closes a millisecond later.
+		grace++
+	}
+	m.windowClose = func(w Windowed[K]) int64 { return w.End + grace }
 	m.lookup = func() (func() valueGetter[Windowed[K], VR], []string) {
 		return func() valueGetter[Windowed[K], VR] { return &windowGetter[K, VR]{store: store} }, []string{store}
 	}

@@ -16,6 +16,9 @@ const (
 	// window closed (stream time passed the window's end plus its grace
 	// period), as Kafka Streams' late-record drops.
 	DropLateRecord = "late-record"
+	// DropInvalidTimestamp: a source's timestamp extractor gave a record a
+	// negative timestamp.
+	DropInvalidTimestamp = "invalid-timestamp"
 	// DropProcessingError: a node failed on the record (an error or a
 	// panic), and the processing handler said Continue.
 	DropProcessingError = "processing-error"

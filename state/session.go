@@ -222,6 +222,24 @@ func (r *sessionReader[K, V]) findKeyRange(op string, keyFrom, keyTo K, earliest
 	return r.iter(spanIterator(r.src, spans, reverse, keep)), nil
 }
 
+// FindSessionsByEnd iterates over the sessions of every key that end in
+// [earliestSessionEnd, latestSessionEnd], segment by segment, and within a
+// segment by key and end, as Kafka Streams' findSessions by end times: how
+// a session-windowed aggregation that emits on close finds the sessions
+// that closed.
+func (r *sessionReader[K, V]) FindSessionsByEnd(earliestSessionEnd, latestSessionEnd int64) (*WindowedIterator[K, V], error) {
+	from, to, ok := r.segs.timeRange(earliestSessionEnd, latestSessionEnd)
+	if !ok {
+		return r.iter(emptyIterator{}), nil
+	}
+	spans := []segmentSpan{{from: segmentBound(nil, r.segs.id(from)), to: segmentBound(nil, r.segs.id(to)+1)}}
+	keep := func(key []byte) bool {
+		_, _, end, ok := splitSessionKey(key)
+		return ok && end >= from && end <= to
+	}
+	return r.iter(spanIterator(r.src, spans, false, keep)), nil
+}
+
 // All iterates over every live session, by segment, key and end.
 func (r *sessionReader[K, V]) All() (*WindowedIterator[K, V], error) { return r.all(false) }
 

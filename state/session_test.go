@@ -68,6 +68,9 @@ func TestSessionStore(t *testing.T) {
 			if got, want := list(s.FindSessionsKeyRange("a", "b", 0, 100)), []string{"a@0/10=1", "a@50/50=2", "ab@40/60=4", "b@5/5=5"}; !slices.Equal(got, want) {
 				t.Fatalf("FindSessionsKeyRange(a, b) = %q, want %q", got, want)
 			}
+			if got, want := list(s.FindSessionsByEnd(10, 60)), []string{"a@0/10=1", "a@50/50=2", "ab@40/60=4"}; !slices.Equal(got, want) {
+				t.Fatalf("FindSessionsByEnd(10, 60) = %q, want %q", got, want)
+			}
 			if v, ok, err := s.FetchSession("a", 120, 250); err != nil || !ok || v != 3 {
 				t.Fatalf("FetchSession = %d %v %v", v, ok, err)
 			}

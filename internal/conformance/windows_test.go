@@ -118,6 +118,56 @@ var windowCases = []testCase{
 			},
 		},
 	},
+	{
+		// Final results only: each window once, when stream time passes
+		// its end plus grace, with the headers of none (the inputs have
+		// none) and the latest record time in it.
+		name: "emit on window close",
+		topology: func(t testing.TB) *topology.Topology {
+			b := dsl.NewBuilder()
+			dsl.WindowedBy(dsl.Stream(b, "orders", serde.String, serde.String).GroupByKey(),
+				dsl.TimeWindowsOfSizeAndGrace(10*time.Millisecond, 2*time.Millisecond)).
+				EmitStrategy(dsl.EmitStrategyOnWindowClose()).
+				Count(dsl.MaterializedAs[string, int64]("final-counts")).
+				ToStream().
+				To("final", dsl.ProducedWith(serde.TimeWindowed(serde.String, 10*time.Millisecond), serde.Int64))
+			return build(t, b)
+		},
+		sources: []string{"orders"},
+		inputs: []input{
+			{"orders", "a", "x", 1}, {"orders", "b", "x", 5}, {"orders", "a", "x", 11}, {"orders", "a", "x", 9},
+			{"orders", "b", "x", 12}, {"orders", "a", "x", 25}, {"orders", "c", "x", 40},
+		},
+		read: []topicSpec{{"final", long}, {changelog("final-counts-last-emit"), long}},
+		want: map[string][]string{
+			"final": {windowKey("a", 0) + ":2@9", windowKey("b", 0) + ":1@5", windowKey("a", 10) + ":1@11", windowKey("b", 10) + ":1@12", windowKey("a", 20) + ":1@25"},
+			// The close time emitted up to, stamped with the record that
+			// closed the windows.
+			changelog("final-counts-last-emit"): {"close-time:10@12", "close-time:23@25", "close-time:38@40"},
+		},
+	},
+	{
+		name: "suppress until window closes",
+		topology: func(t testing.TB) *topology.Topology {
+			b := dsl.NewBuilder()
+			dsl.WindowedBy(dsl.Stream(b, "orders", serde.String, serde.String).GroupByKey(),
+				dsl.TimeWindowsOfSizeAndGrace(10*time.Millisecond, 2*time.Millisecond)).
+				Count().
+				Suppress(dsl.UntilWindowCloses[dsl.Windowed[string]](dsl.Unbounded()).WithName("final-only")).
+				ToStream().
+				To("suppressed", dsl.ProducedWith(serde.TimeWindowed(serde.String, 10*time.Millisecond), serde.Int64))
+			return build(t, b)
+		},
+		sources: []string{"orders"},
+		inputs: []input{
+			{"orders", "a", "x", 1}, {"orders", "b", "x", 5}, {"orders", "a", "x", 11}, {"orders", "a", "x", 9},
+			{"orders", "b", "x", 12}, {"orders", "a", "x", 25}, {"orders", "c", "x", 40},
+		},
+		read: []topicSpec{{"suppressed", long}},
+		want: map[string][]string{
+			"suppressed": {windowKey("a", 0) + ":2@9", windowKey("b", 0) + ":1@5", windowKey("a", 10) + ":1@11", windowKey("b", 10) + ":1@12", windowKey("a", 20) + ":1@25"},
+		},
+	},
 }
 
 func TestWindowConformance(t *testing.T) {

@@ -55,6 +55,9 @@ type Node struct {
 	// Check reports a configuration error found when the graph is built
 	// (a missing serde, say). May be nil.
 	Check func() error
+	// TimestampExtractor is a source's processor.TimestampExtractor[K, V],
+	// of the source's types; nil for the topic's timestamps.
+	TimestampExtractor any
 
 	// sub is the index in Graph.Subtopologies of the node's subtopology,
 	// -1 for the nodes of a global store.

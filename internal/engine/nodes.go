@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/samsa-go/samsa/processor"
@@ -51,7 +52,19 @@ func SourceBuild[K, V any](ks serde.Serde[K], vs serde.Serde[V]) BuildFunc {
 		if err != nil {
 			return Instance{}, err
 		}
-		return Instance{Receiver: &sourceNode[K, V]{t: t, n: n, ks: ks, vs: vs, children: kids}}, nil
+		src := &sourceNode[K, V]{t: t, n: n, ks: ks, vs: vs, children: kids}
+		if n.TimestampExtractor != nil {
+			e, ok := n.TimestampExtractor.(processor.TimestampExtractor[K, V])
+			if !ok {
+				return Instance{}, fmt.Errorf("%w: the timestamp extractor of source %q is a %T, not a processor.TimestampExtractor of the source's types", ErrTypeMismatch, n.Name, n.TimestampExtractor)
+			}
+			src.extract = e
+			src.partitionTime = make([]int64, len(n.Topics))
+			for i := range src.partitionTime {
+				src.partitionTime[i] = -1
+			}
+		}
+		return Instance{Receiver: src}, nil
 	}
 }
 
@@ -61,11 +74,19 @@ type sourceNode[K, V any] struct {
 	ks       serde.Serde[K]
 	vs       serde.Serde[V]
 	children []Receiver[K, V]
+	// extract, when set, gives each record its timestamp, from the time of
+	// its partition (by the source's topics, in order) so far.
+	extract       processor.TimestampExtractor[K, V]
+	partitionTime []int64
+	topic         int // the index of the topic last seen
 }
 
 func (s *sourceNode[K, V]) ProcessRaw(r *RawRecord) error {
 	t := s.t
 	t.at = s.n
+	if s.extract == nil {
+		t.setRecordTime(r.Timestamp)
+	}
 	rec := processor.Record[K, V]{Timestamp: r.Timestamp}
 	if len(r.Headers) > 0 {
 		h := processor.Headers(r.Headers)
@@ -82,6 +103,11 @@ func (s *sourceNode[K, V]) ProcessRaw(r *RawRecord) error {
 	} else if rec.Value, err = s.vs.Deserialize(r.Topic, r.Value); err != nil {
 		return s.badRecord("value", err)
 	}
+	if s.extract != nil {
+		if keep, err := s.extractTime(r, &rec); !keep || err != nil {
+			return err
+		}
+	}
 	for i, c := range s.children {
 		t.at = s.n.Children[i]
 		if err := c.Process(rec); err != nil {
@@ -89,6 +115,36 @@ func (s *sourceNode[K, V]) ProcessRaw(r *RawRecord) error {
 		}
 	}
 	return nil
+}
+
+// extractTime sets rec's timestamp with the extractor, and the task's
+// record time and stream time from it: a record's time is what its
+// extractor says, everywhere downstream. It reports false for a record
+// dropped for a negative timestamp.
+func (s *sourceNode[K, V]) extractTime(r *RawRecord, rec *processor.Record[K, V]) (bool, error) {
+	if s.topic >= len(s.n.Topics) || s.n.Topics[s.topic] != r.Topic {
+		s.topic = slices.Index(s.n.Topics, r.Topic)
+		if s.topic < 0 {
+			return false, &nodeError{node: s.n.Name, err: fmt.Errorf("source does not read topic %q", r.Topic)}
+		}
+	}
+	pt := &s.partitionTime[s.topic]
+	ts, err := s.extract(*rec, *pt)
+	if err != nil {
+		return false, &nodeError{node: s.n.Name, err: fmt.Errorf("extract timestamp: %w", err)}
+	}
+	if ts < 0 {
+		s.t.DropRecord(processor.DropInvalidTimestamp)
+		if l := s.t.cfg.Logger; l != nil {
+			l.Warn("engine: skipping record with a negative extracted timestamp", "task", s.t.ID.String(),
+				"topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "record_timestamp", r.Timestamp, "extracted", ts)
+		}
+		return false, nil
+	}
+	*pt = max(*pt, ts)
+	rec.Timestamp = ts
+	s.t.setRecordTime(ts)
+	return true, nil
 }
 
 // badRecord puts a record the source serdes cannot read to the

@@ -255,9 +255,9 @@ func (t *Task) processRecord(src RawSource, r *RawRecord) error {
 	t.raw = r
 	t.ts = r.Timestamp
 	t.dirty = true
-	if r.Timestamp > t.streamTime {
-		t.streamTime = r.Timestamp
-	}
+	// The source sets the record's time and advances stream time
+	// (setRecordTime): the topic's timestamp, or what its timestamp
+	// extractor makes of the record.
 	err := src.ProcessRaw(r)
 	if err != nil {
 		err = t.recordFailed(err)
@@ -277,6 +277,15 @@ func located(err error) error {
 		return f.err
 	}
 	return err
+}
+
+// setRecordTime makes ts the time of the record being processed, which
+// changelog records are stamped with, and advances stream time to it.
+func (t *Task) setRecordTime(ts int64) {
+	t.ts = ts
+	if ts > t.streamTime {
+		t.streamTime = ts
+	}
 }
 
 // AdvanceWallClock moves the wall clock to now (ms) and runs the wall-clock
