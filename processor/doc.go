@@ -30,7 +30,10 @@
 // A Supplier makes one Processor per task. The runtime calls Init once, then
 // Process for each record and punctuators as scheduled, then Close, all from
 // the one goroutine that owns the task: a Processor needs no locking of its
-// own. Errors returned from Process, Forward or a punctuator stop the task
-// and surface from the runtime (or the test driver) with the task, topic,
-// partition and offset attached.
+// own. Errors returned from Process, Forward or a punctuator, and panics,
+// go to the processing ErrorHandler: by default they stop the task and
+// surface from the runtime (or the test driver) as an *Error with the
+// node, task, topic, partition and offset attached; LogAndContinue drops
+// the record instead. A panic reaches the handler as a *PanicError, with
+// its stack; it never ends the process.
 package processor

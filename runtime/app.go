@@ -63,6 +63,7 @@ type App struct {
 
 	stop     chan struct{}
 	stopOnce sync.Once
+	shutdown shutdown
 	done     chan struct{}
 }
 
@@ -89,6 +90,7 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	log = slog.New(newLimitHandler(log.Handler()))
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	a := &App{
@@ -101,6 +103,7 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 		releasedAt: map[processor.TaskID]time.Time{},
 		toPurge:    map[string]map[int32]int64{},
 		drops:      map[processor.TaskID]*engine.DropCounts{},
+		shutdown:   shutdown{abandoned: make(chan struct{})},
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 	}
@@ -182,6 +185,10 @@ func (a *App) run(ctx context.Context) error {
 		return err
 	}
 	defer a.admCl.Close()
+	ids, err := a.sourceIDs(ctx)
+	if err != nil {
+		return err
+	}
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -189,6 +196,7 @@ func (a *App) run(ctx context.Context) error {
 		select {
 		case <-a.stop:
 		case <-runCtx.Done():
+			a.beginShutdown(context.Background())
 		}
 		a.transition(PendingShutdown, Running, Rebalancing)
 		cancel()
@@ -227,6 +235,8 @@ func (a *App) run(ctx context.Context) error {
 		go func() { errs <- th.run(runCtx) }()
 	}
 	go a.housekeeping(runCtx)
+	sourcesErr := make(chan error, 1)
+	go a.watchSources(runCtx, ids, sourcesErr)
 	// The global thread outlives the stream threads, whose tasks read its
 	// stores: it stops once they have.
 	var globalErr chan error
@@ -256,7 +266,14 @@ func (a *App) run(ctx context.Context) error {
 		select {
 		case err := <-errs:
 			left--
+			if runCtx.Err() == nil {
+				// Not a failure of the close, which has no time to
+				// look topics up.
+				err = a.blame(err, ids)
+			}
 			fail(err, "stream thread")
+		case err := <-sourcesErr:
+			fail(err, "source topic check")
 		case err := <-globalErr:
 			globalErr = nil
 			fail(err, "global thread")
@@ -278,7 +295,11 @@ func (a *App) run(ctx context.Context) error {
 }
 
 // Close stops a running app and waits until it has closed or ctx is done.
+// The close is bounded by ctx's deadline, if it has one before
+// ShutdownTimeout: the app abandons by then what it has not finished, so
+// that Run returns before the deadline whatever the group is doing.
 func (a *App) Close(ctx context.Context) error {
+	a.beginShutdown(ctx)
 	a.stopOnce.Do(func() { close(a.stop) })
 	if a.transition(NotRunning, Created) {
 		// Never ran: Run now refuses to start, so done is closed here.
@@ -306,6 +327,9 @@ func (a *App) setupTopics(ctx context.Context) error {
 		ReplicationFactor: a.cfg.replication,
 		Timeout:           a.cfg.timeout,
 	})
+	if err == nil {
+		err = a.checkDeadLetterTopic(ctx)
+	}
 	if err != nil {
 		a.admCl.Close()
 		return fmt.Errorf("runtime: %w", err)

@@ -80,6 +80,9 @@ func (c *config) validate() error {
 	if c.maxTaskIdle < 0 {
 		bad("MaxTaskIdle", c.maxTaskIdle.String(), "the idle time may not be negative")
 	}
+	if c.shutdownTimeout <= 0 {
+		bad("ShutdownTimeout", c.shutdownTimeout.String(), "the shutdown timeout must be positive")
+	}
 	if c.deliveryTimeout <= 0 {
 		bad("DeliveryTimeout", c.deliveryTimeout.String(), "the delivery timeout must be positive")
 	}

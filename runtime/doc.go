@@ -50,6 +50,33 @@
 // another goroutine. State and the state listener follow Kafka Streams'
 // states.
 //
+// The close is bounded: by ShutdownTimeout, or by Close's deadline if that
+// comes sooner. What has not finished by then is abandoned rather than
+// waited for: a join that a dead member holds up is ended by leaving the
+// group through the coordinator, and a transaction that did not end is
+// aborted, or left to the brokers to abort at its timeout; its writes never
+// reached the stores.
+//
+// While the app runs it looks up its source topics every two seconds: one
+// deleted, or deleted and recreated (its topic id changed), moves the app
+// to ERROR with a *MissingSourceTopicError. The app's log lines, and
+// franz-go's, are rate-limited per message, so that a failure that repeats
+// does not flood the log.
+//
+// # Bad records and bad code
+//
+// Records that fail go to handlers with Kafka Streams' choices (see
+// processor.ErrorHandler): DeserializationHandler for records the source
+// serdes cannot read, ProcessingHandler for errors and panics of nodes and
+// punctuators, ProductionHandler for records a sink cannot serialize or the
+// brokers refuse, after franz-go retried retriable errors for up to
+// DeliveryTimeout. The default fails the app, committing nothing past the
+// record; processor.LogAndContinue drops the record, and DeadLetterQueue
+// sends it, as read, to a dead-letter topic with headers that say why. A
+// panic in user code never ends the process: it is recovered where the task
+// is entered and handled as a processing error. DroppedRecords and
+// DroppedRecordsByTask count the records dropped, by reason.
+//
 // # Errors
 //
 // What stops Run from starting matches a sentinel of errors.go with

@@ -76,3 +76,22 @@ func (e *ConfigError) Unwrap() []error {
 // the process holding it (PID is 0 when it could not be read). It matches
 // ErrStateDirLocked.
 type StateDirLockedError = statedir.LockedError
+
+// MissingSourceTopicError reports a source topic deleted, or deleted and
+// recreated, while the app ran. It matches ErrMissingSourceTopic.
+type MissingSourceTopicError struct {
+	Topic string
+	// Recreated says the topic exists again, under another topic id: its
+	// records and offsets are not those the app read and committed.
+	Recreated    bool
+	OldID, NewID string
+}
+
+func (e *MissingSourceTopicError) Error() string {
+	if e.Recreated {
+		return fmt.Sprintf("runtime: source topic %q was deleted and recreated while the app ran (topic id %s, now %s); reset the application to read it anew", e.Topic, e.OldID, e.NewID)
+	}
+	return fmt.Sprintf("runtime: source topic %q was deleted while the app ran", e.Topic)
+}
+
+func (e *MissingSourceTopicError) Unwrap() error { return ErrMissingSourceTopic }

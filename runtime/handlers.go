@@ -286,3 +286,25 @@ func (a *App) DroppedRecordsByTask() map[processor.TaskID]map[string]int64 {
 	}
 	return out
 }
+
+// checkDeadLetterTopic makes sure the dead-letter topic exists, so that a
+// missing one is an error when the app starts, not a record refused after
+// a poison record came.
+func (a *App) checkDeadLetterTopic(ctx context.Context) error {
+	topic := a.cfg.deadLetter
+	if topic == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.timeout)
+	defer cancel()
+	td, err := a.adm.ListTopics(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("looking up dead-letter topic %q: %w", topic, err)
+	}
+	if d, ok := td[topic]; !ok || errors.Is(d.Err, kerr.UnknownTopicOrPartition) {
+		return fmt.Errorf("dead-letter topic %q does not exist: create it before the app starts", topic)
+	} else if d.Err != nil {
+		return fmt.Errorf("looking up dead-letter topic %q: %w", topic, d.Err)
+	}
+	return nil
+}

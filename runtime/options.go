@@ -83,6 +83,7 @@ type config struct {
 	production      processor.ErrorHandler
 	deadLetter      string
 	deliveryTimeout time.Duration
+	shutdownTimeout time.Duration
 	uncommittedMax  int64
 }
 
@@ -98,6 +99,7 @@ func defaults() config {
 		txnTimeout:     10 * time.Second,
 		// delivery.timeout.ms's default.
 		deliveryTimeout: 2 * time.Minute,
+		shutdownTimeout: 10 * time.Second,
 		uncommittedMax:  64 << 20,
 	}
 }
@@ -147,6 +149,9 @@ func ProcessingGuarantee(g Guarantee) Option { return func(c *config) { c.guaran
 func ExactlyOnce() Option { return ProcessingGuarantee(ExactlyOnceV2) }
 
 // Logger receives the app's logs and franz-go's. Default: slog.Default().
+// Lines of level Info and above are rate-limited per message: a failure
+// that repeats logs ten lines in ten seconds at most, the next one
+// counting those suppressed.
 func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // KgoOpts are passed to every Kafka client the app makes, after its own
@@ -232,6 +237,16 @@ func DeadLetterQueue(topic string) Option { return func(c *config) { c.deadLette
 // the ProductionHandler (delivery.timeout.ms). Default 2 minutes; must be
 // positive.
 func DeliveryTimeout(d time.Duration) Option { return func(c *config) { c.deliveryTimeout = d } }
+
+// ShutdownTimeout bounds how long the app takes to close once Run's
+// context is cancelled or Close is called, as Kafka Streams'
+// close(Duration): the last commit, the end of the transactions, leaving
+// the group. Close's context shortens it with a sooner deadline. What is
+// not done by then is abandoned: a member that did not leave is dropped by
+// the group at its session timeout, a transaction that did not end is
+// aborted by the brokers at its timeout, and nothing of it reached the
+// stores. Default 10s; must be positive.
+func ShutdownTimeout(d time.Duration) Option { return func(c *config) { c.shutdownTimeout = d } }
 
 // ReplicationFactor of the internal topics (replication.factor). Default
 // -1, the broker's; 0 means the broker's too; below -1 is an error.

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/processor"
@@ -242,6 +243,17 @@ func (t *thread) offsetMap(offsets []engine.Offset) map[string]map[int32]kgo.Epo
 // thread's guarantee. An aborted transaction rewinds them. mu is held.
 func (t *thread) commit(ctx context.Context) error {
 	t.lastCommit.Store(nowNanos())
+	if !t.eos && t.pauses != nil {
+		// Stores send their changelogs the writes they folded at this
+		// commit. A member paused past the session timeout was removed
+		// from the group and its tasks have new owners; sending now would
+		// put its stale state on top of theirs (a transaction fences that
+		// under exactly-once). Drop the work and join again.
+		if p := t.pauses.take(); p > t.app.cfg.sessionTimeout {
+			t.log.Warn("this process stood still longer than the session timeout; dropping uncommitted work and rejoining the group", "paused", p.Round(time.Millisecond), "session_timeout", t.app.cfg.sessionTimeout)
+			return errRejoin
+		}
+	}
 	t.group.Tasks = t.group.Tasks[:0]
 	for _, tk := range t.active {
 		// Flushed here, not in the group's commit, so that what a cache

@@ -26,6 +26,10 @@ type thread struct {
 	log  *slog.Logger
 	cl   *kgo.Client
 
+	// pauses tells a commit that the process stood still past the session
+	// timeout (see pauseWatch).
+	pauses *pauseWatch
+
 	mu sync.Mutex
 	// active tasks process; pending ones were assigned and are created and
 	// restored by the loop before it processes again.
@@ -63,6 +67,11 @@ type thread struct {
 	inTxn    bool
 	txnDirty bool
 	doomed   bool
+
+	// clientCtx is the context of the thread's client, cancelled to
+	// interrupt it when it does not close by the shutdown deadline.
+	clientCtx    context.Context
+	cancelClient context.CancelFunc
 
 	// lastCommit is when the thread last committed, in Unix nanoseconds;
 	// rebalance callbacks commit too, from franz-go's goroutine.
@@ -112,8 +121,10 @@ func (t *thread) connect() error {
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
+	t.clientCtx, t.cancelClient = context.WithCancel(context.Background())
 	opts := a.clientOpts(t.name)
 	opts = append(opts,
+		kgo.WithContext(t.clientCtx),
 		kgo.ConsumerGroup(a.cfg.appID),
 		kgo.ConsumeTopics(a.sourceTopics...),
 		kgo.Balancers(bal),
@@ -158,29 +169,45 @@ func (t *thread) ownedTasks() []assign.TaskID {
 // leaves the group cleanly, committing first, unless the error was fatal.
 func (t *thread) run(ctx context.Context) error {
 	t.lastCommit.Store(time.Now().UnixNano())
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	t.pauses = newPauseWatch()
+	go t.pauses.run(watchCtx)
 	err := t.loop(ctx)
+	sctx := t.app.shutdownContext()
+	t.mu.Lock()
 	if err == nil {
 		// A clean close: commit what was processed, then leave the group.
-		t.mu.Lock()
-		err = t.commit(context.Background())
-		if errors.Is(err, errRejoin) {
+		err = t.commit(sctx)
+		if errors.Is(err, errRejoin) || sctx.Err() != nil {
+			// Rejoining is moot, and a commit cut short by the deadline
+			// is the shutdown's to report, not the app's.
 			err = nil
 		}
-		t.closeAll(t.active)
-		t.active = map[processor.TaskID]*engine.Task{}
-		t.owned = nil
-		t.mu.Unlock()
-	} else {
-		// Nothing is committed past the failure: the tasks close
-		// uncommitted, and the group callbacks of the close find none.
-		t.mu.Lock()
-		t.closeAll(t.active)
-		t.active = map[processor.TaskID]*engine.Task{}
-		t.owned = nil
-		t.mu.Unlock()
 	}
-	t.cl.CloseAllowingRebalance()
+	// Nothing is committed past a failure: the tasks close uncommitted,
+	// dropping what their stores held of it, and the group callbacks of
+	// the close find none. An open transaction is aborted, or left to the
+	// brokers to abort at its timeout.
+	t.endTxn(sctx)
+	t.closeAll(t.active)
+	t.active = map[processor.TaskID]*engine.Task{}
+	t.owned = nil
+	t.mu.Unlock()
+	t.closeClient(sctx)
 	return err
+}
+
+// endTxn aborts the transaction if one is still open, by ctx's deadline.
+// mu is held.
+func (t *thread) endTxn(ctx context.Context) {
+	if !t.eos || !t.inTxn {
+		return
+	}
+	t.inTxn = false
+	if _, err := t.sess.End(ctx, kgo.TryAbort); err != nil {
+		t.log.Warn("the open transaction was not aborted; the brokers abort it at its timeout", "err", err)
+	}
 }
 
 func (t *thread) sinceCommit() time.Duration {
@@ -401,19 +428,21 @@ func (t *thread) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 	if !t.assigned.Swap(true) {
 		t.app.assignedThreads.Add(1)
 	}
-	keep := map[processor.TaskID]bool{}
-	for _, a := range ids {
-		id := processor.TaskID{Subtopology: a.Subtopology, Partition: a.Partition}
-		keep[id] = true
-		if t.active[id] == nil {
-			t.pending = append(t.pending, id)
+	// Under the eager protocol every task was revoked, and closed, before
+	// this assignment. One still open missed its revocation: a
+	// transactional session passes on one per transaction, and the
+	// transaction of an idle thread can span two rebalances. Another
+	// member may have run the task since, so it is made anew as the others
+	// are, and a transaction holding its work is doomed.
+	if len(t.active) > 0 {
+		if t.inTxn && t.txnDirty {
+			t.doomed = true
 		}
+		t.closeAll(t.active)
+		t.active = map[processor.TaskID]*engine.Task{}
 	}
-	for id, tk := range t.active {
-		if !keep[id] {
-			t.closeAll(map[processor.TaskID]*engine.Task{id: tk})
-			delete(t.active, id)
-		}
+	for _, a := range ids {
+		t.pending = append(t.pending, processor.TaskID{Subtopology: a.Subtopology, Partition: a.Partition})
 	}
 	t.log.Info("tasks assigned", "tasks", fmt.Sprint(ids))
 	t.app.threadAssigned()
@@ -434,9 +463,13 @@ func (t *thread) onRevoked(ctx context.Context, _ *kgo.Client, _ map[string][]in
 	case t.eos && t.inTxn && t.txnDirty:
 		t.doomed = true
 	case !t.eos:
+		// franz-go's context ends only with the client: the commit also
+		// gives up when the shutdown does, or the close would wait on it.
+		ctx, stop := t.app.untilAbandoned(ctx)
 		if err := t.commit(ctx); err != nil {
 			t.log.Warn("commit on revocation failed", "err", err)
 		}
+		stop()
 	}
 	t.closeAll(t.active)
 	t.active = map[processor.TaskID]*engine.Task{}

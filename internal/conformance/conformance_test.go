@@ -33,6 +33,12 @@ type testCase struct {
 	// ("conformance-<store>-changelog").
 	read        []topicSpec
 	maxTaskIdle time.Duration
+	// deserialization, processing and deadLetter configure the handlers
+	// and the dead-letter topic, on both hosts alike; headers lists, per
+	// topic read, the headers shown with its records.
+	deserialization, processing processor.ErrorHandler
+	deadLetter                  string
+	headers                     map[string][]string
 	// want holds, per topic read, its records in order as show renders
 	// them. Both runs must match it, so neither passes by writing nothing.
 	want map[string][]string
@@ -63,6 +69,13 @@ func long(b []byte) string {
 	return fmt.Sprint(int64(binary.BigEndian.Uint64(b)))
 }
 
+func longOrText(b []byte) string {
+	if len(b) == 8 {
+		return long(b)
+	}
+	return text(b)
+}
+
 // show renders a record as key:value@timestamp.
 func show(spec topicSpec, key, value []byte, ts int64) string {
 	k, v := "<null>", "<null>"
@@ -74,6 +87,27 @@ func show(spec topicSpec, key, value []byte, ts int64) string {
 	}
 	return fmt.Sprintf("%s:%s@%d", k, v, ts)
 }
+
+// showHeaders renders a record as show does, followed by the headers
+// names as [name=value ...], looked up with header.
+func showHeaders(spec topicSpec, key, value []byte, ts int64, names []string, header func(string) (string, bool)) string {
+	out := show(spec, key, value, ts)
+	if len(names) == 0 {
+		return out
+	}
+	var hs []string
+	for _, h := range names {
+		if hv, ok := header(h); ok {
+			hs = append(hs, h+"="+hv)
+		}
+	}
+	return out + fmt.Sprint(hs)
+}
+
+// The headers of dead-letter records compared: all but the stack trace,
+// which names goroutines and addresses.
+var deadLetterHeaders = []string{processor.DeadLetterException, processor.DeadLetterMessage, processor.DeadLetterTopic,
+	processor.DeadLetterPartition, processor.DeadLetterOffset, processor.DeadLetterNode, processor.DeadLetterTask}
 
 var cases = []testCase{
 	{
@@ -195,6 +229,45 @@ var cases = []testCase{
 			changelog("totals"): {"a:1@0", "b:1@4", "a:2@9", "a:3@12", "b:2@31"},
 		},
 	},
+	{
+		// A record the source serde cannot read and one a user function
+		// panics on are dropped, under LogAndContinue, to the dead-letter
+		// topic, with the same headers from both hosts.
+		name: "handlers and dead letters",
+		topology: func(t testing.TB) *topology.Topology {
+			b := dsl.NewBuilder()
+			dsl.Stream(b, "scores", serde.String, serde.Int64, dsl.Named("scores-source")).
+				MapValues(func(v int64) int64 {
+					if v == 13 {
+						panic("unlucky")
+					}
+					return v * 10
+				}, dsl.Named("times-ten")).
+				To("scores-out", dsl.ProducedWith(serde.String, serde.Int64))
+			return build(t, b)
+		},
+		sources: []string{"scores"},
+		inputs: []input{
+			{"scores", "a", string(binary.BigEndian.AppendUint64(nil, 1)), 1},
+			{"scores", "b", "bad", 2},
+			{"scores", "c", string(binary.BigEndian.AppendUint64(nil, 13)), 3},
+			{"scores", "d", string(binary.BigEndian.AppendUint64(nil, 2)), 4},
+		},
+		deserialization: processor.LogAndContinue,
+		processing:      processor.LogAndContinue,
+		deadLetter:      "dead-letters",
+		read:            []topicSpec{{"scores-out", long}, {"dead-letters", longOrText}},
+		headers:         map[string][]string{"dead-letters": deadLetterHeaders},
+		want: map[string][]string{
+			"scores-out": {"a:10@1", "d:20@4"},
+			"dead-letters": {
+				"b:bad@2[__streams.errors.exception=*serde.serdeError __streams.errors.message=cannot deserialize value: serde: Int64 needs 8 bytes, got 3 (topic \"scores\") " +
+					"__streams.errors.topic=scores __streams.errors.partition=0 __streams.errors.offset=1 __streams.errors.processor.node.id=scores-source __streams.errors.task.id=0_0]",
+				"c:13@3[__streams.errors.exception=panic(string) __streams.errors.message=panic: unlucky " +
+					"__streams.errors.topic=scores __streams.errors.partition=0 __streams.errors.offset=2 __streams.errors.processor.node.id=times-ten __streams.errors.task.id=0_0]",
+			},
+		},
+	},
 }
 
 // totals counts records per key in the store "totals" and, every 10ms of
@@ -305,7 +378,10 @@ func runDriver(t *testing.T, tc testCase) map[string][]string {
 		testdriver.WithApplicationID(appID),
 		testdriver.WithWallClock(time.UnixMilli(0)),
 		testdriver.WithCommitEvery(0),
-		testdriver.WithMaxTaskIdle(tc.maxTaskIdle))
+		testdriver.WithMaxTaskIdle(tc.maxTaskIdle),
+		testdriver.WithDeserializationHandler(tc.deserialization),
+		testdriver.WithProcessingHandler(tc.processing),
+		testdriver.WithDeadLetterQueue(tc.deadLetter))
 	ins := map[string]*testdriver.TestInputTopic[[]byte, []byte]{}
 	for _, in := range tc.inputs {
 		it := ins[in.topic]
@@ -336,7 +412,10 @@ func runDriver(t *testing.T, tc testCase) map[string][]string {
 			if !r.NullValue {
 				v = r.Value
 			}
-			got[spec.name] = append(got[spec.name], show(spec, k, v, r.Timestamp))
+			got[spec.name] = append(got[spec.name], showHeaders(spec, k, v, r.Timestamp, tc.headers[spec.name], func(h string) (string, bool) {
+				hv, ok := r.Header(h)
+				return string(hv), ok
+			}))
 		}
 	}
 	return got
@@ -375,6 +454,9 @@ func runRuntime(t *testing.T, tc testCase) map[string][]string {
 		runtime.Brokers(c.Addrs()...),
 		runtime.StateDir(t.TempDir()),
 		runtime.MaxTaskIdle(tc.maxTaskIdle),
+		runtime.DeserializationHandler(tc.deserialization),
+		runtime.ProcessingHandler(tc.processing),
+		runtime.DeadLetterQueue(tc.deadLetter),
 		runtime.Logger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
@@ -394,7 +476,7 @@ func runRuntime(t *testing.T, tc testCase) map[string][]string {
 
 	got := map[string][]string{}
 	for _, spec := range tc.read {
-		got[spec.name] = consume(ctx, t, c, spec, tc.want[spec.name])
+		got[spec.name] = consumeHeaders(ctx, t, c, spec, tc.headers[spec.name], tc.want[spec.name])
 	}
 	return got
 }
@@ -403,6 +485,12 @@ func runRuntime(t *testing.T, tc testCase) map[string][]string {
 // records as want (a changelog: until it holds want's last record of each
 // key), then for a moment more, to catch any beyond them.
 func consume(ctx context.Context, t *testing.T, c *kafkatest.Broker, spec topicSpec, want []string) []string {
+	t.Helper()
+	return consumeHeaders(ctx, t, c, spec, nil, want)
+}
+
+// consumeHeaders is consume, showing the records' headers named.
+func consumeHeaders(ctx context.Context, t *testing.T, c *kafkatest.Broker, spec topicSpec, headers []string, want []string) []string {
 	t.Helper()
 	cl, err := c.Client(kgo.ConsumeTopics(spec.name),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
@@ -430,7 +518,14 @@ func consume(ctx context.Context, t *testing.T, c *kafkatest.Broker, spec topicS
 			t.Fatalf("%s: after the deadline got %q, want %q", spec.name, got, want)
 		}
 		fs.EachRecord(func(r *kgo.Record) {
-			got = append(got, show(spec, r.Key, r.Value, r.Timestamp.UnixMilli()))
+			got = append(got, showHeaders(spec, r.Key, r.Value, r.Timestamp.UnixMilli(), headers, func(h string) (string, bool) {
+				for i := len(r.Headers) - 1; i >= 0; i-- {
+					if r.Headers[i].Key == h {
+						return string(r.Headers[i].Value), true
+					}
+				}
+				return "", false
+			}))
 		})
 	}
 }

@@ -15,7 +15,21 @@
 //     head timestamp, as Kafka Streams' PartitionGroup, waiting for empty
 //     inputs up to MaxTaskIdle (chooser.go); it keeps stream time and runs
 //     stream-time punctuators, AdvanceWallClock the wall-clock ones
-//     (punctuate.go). Dropped records are counted per task.
+//     (punctuate.go). Dropped records are counted per task, by reason,
+//     and logged at a bounded rate (drops.go).
+//   - Records that fail go to the handlers of the Config, and those they
+//     drop to the dead-letter topic (handler.go). A panic in user code is
+//     recovered where the host enters the task (ProcessReady,
+//     AdvanceWallClock, Flush, Start, Close): one deferred recover per call,
+//     not per record or node. To blame the panic on its node, each call
+//     into a node tells the task which node it enters (a store, not a
+//     defer). A panic unwinds through the nodes without running the rest of
+//     their code: what the record did before it stays (records sent,
+//     store writes, a processor's own fields half updated), as an error
+//     returned midway leaves it, and as in Kafka Streams; the task's own
+//     bookkeeping (the record in progress, the input's position, a cache's
+//     flush) is put back as between records. A processor holding a store
+//     iterator when it panics leaks the iterator until the task closes.
 //   - Group.Commit runs the commit sequence over the tasks that commit
 //     together: flush caches, the host's commit, apply transaction buffers,
 //     record changelog offsets (commit.go).

@@ -1,0 +1,191 @@
+package runtime_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/samsa-go/samsa/kafkatest"
+	"github.com/samsa-go/samsa/runtime"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// freezeMembers makes the broker ignore, once frozen is set, the group
+// requests of members whose client id starts with prefix: such a member
+// stays in the group, neither heartbeating nor rejoining, until its session
+// times out, and a rebalance waits for it meanwhile, as for a process
+// paused or cut off.
+func freezeMembers(c *kafkatest.Broker, prefix string, frozen *atomic.Bool) {
+	cluster := c.Cluster()
+	cluster.Control(func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		if !frozen.Load() {
+			return nil, nil, false
+		}
+		var member string
+		switch r := req.(type) {
+		case *kmsg.HeartbeatRequest:
+			member = r.MemberID
+		case *kmsg.JoinGroupRequest:
+			member = r.MemberID
+		case *kmsg.SyncGroupRequest:
+			member = r.MemberID
+		case *kmsg.OffsetCommitRequest:
+			member = r.MemberID
+		case *kmsg.LeaveGroupRequest:
+			for _, m := range r.Members {
+				member = m.MemberID
+			}
+		}
+		if strings.HasPrefix(member, prefix) {
+			return nil, nil, true // no answer
+		}
+		return nil, nil, false
+	})
+}
+
+// rebalancingOnDeadMember runs app A, started by start, with a member B
+// that froze in its group, and a member C whose join started a rebalance
+// that waits for B: A is in the join, which the broker answers only once
+// B's 30-second session timed out.
+func rebalancingOnDeadMember(t *testing.T, start func(c *kafkatest.Broker) (*runtime.App, chan error)) (*runtime.App, chan error) {
+	c := kafkatest.NewBroker(t, kafkatest.Topics(3, "in", "out"))
+	var frozen atomic.Bool
+	freezeMembers(c, "dead-member", &frozen)
+	a, aDone := start(c)
+	waitState(t, a, runtime.Running)
+	b, _ := runApp(t, c, copyStrings(t), t.TempDir(), runtime.ApplicationID("shutdown"),
+		runtime.SessionTimeout(30*time.Second), runtime.ShutdownTimeout(time.Second),
+		runtime.KgoOpts(kgo.ClientID("dead-member"), kgo.RebalanceTimeout(40*time.Second)))
+	waitState(t, b, runtime.Running)
+	waitState(t, a, runtime.Running)
+	frozen.Store(true)
+	t.Cleanup(func() { frozen.Store(false) })
+	cApp, _ := runApp(t, c, copyStrings(t), t.TempDir(), runtime.ApplicationID("shutdown"))
+	// A's join is in flight once its heartbeat found the rebalance, which
+	// takes up to a heartbeat interval (3s): the broker holds the join
+	// for the dead member.
+	eventually(t, 20*time.Second, "the group rebalances, waiting for the dead member", func() (bool, string) {
+		info := c.Cluster().GroupInfo("shutdown")
+		return info != nil && info.State == "PreparingRebalance" && cApp.State() == runtime.Rebalancing, ""
+	})
+	time.Sleep(4 * time.Second)
+	if info := c.Cluster().GroupInfo("shutdown"); info == nil || info.State != "PreparingRebalance" {
+		t.Fatalf("the group is not waiting for the dead member: %+v", info)
+	}
+	return a, aDone
+}
+
+// waitRun waits for Run to return nil within d of start.
+func waitRun(t *testing.T, done chan error, start time.Time, d time.Duration) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(time.Until(start.Add(d))):
+		t.Fatalf("Run has not returned %v after the shutdown began", time.Since(start))
+	}
+	t.Logf("Run returned %v after the shutdown began", time.Since(start).Round(time.Millisecond))
+}
+
+// Close with a dead member in the group returns within its 5-second
+// deadline: the app abandons the join, leaves the group, and Run returns
+// too.
+func TestCloseWithDeadMember(t *testing.T) {
+	a, aDone := rebalancingOnDeadMember(t, func(c *kafkatest.Broker) (*runtime.App, chan error) {
+		return runApp(t, c, copyStrings(t), t.TempDir(), runtime.ApplicationID("shutdown"))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := a.Close(ctx); err != nil {
+		t.Fatalf("Close after %v: %v", time.Since(start), err)
+	}
+	waitRun(t, aDone, start, 5*time.Second)
+	if s := a.State(); s != runtime.NotRunning {
+		t.Fatalf("state %v, want NOT_RUNNING", s)
+	}
+}
+
+// Cancelling Run's context in the same spot returns as promptly, and at
+// the latest after ShutdownTimeout; so does a close under exactly-once.
+func TestCancelWithDeadMember(t *testing.T) {
+	for _, eos := range []bool{false, true} {
+		t.Run(map[bool]string{false: "at-least-once", true: "exactly-once"}[eos], func(t *testing.T) {
+			var cancel context.CancelFunc
+			a, aDone := rebalancingOnDeadMember(t, func(c *kafkatest.Broker) (*runtime.App, chan error) {
+				opts := []runtime.Option{
+					runtime.ApplicationID("shutdown"), runtime.Brokers(c.Addrs()...), runtime.StateDir(t.TempDir()),
+					runtime.CommitInterval(100 * time.Millisecond), runtime.SessionTimeout(6 * time.Second),
+					runtime.ShutdownTimeout(5 * time.Second), runtime.Logger(testLogger(t)),
+				}
+				if eos {
+					opts = append(opts, runtime.ExactlyOnce())
+				}
+				app, err := runtime.New(copyStrings(t), opts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ctx context.Context
+				ctx, cancel = context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() { done <- app.Run(ctx) }()
+				t.Cleanup(cancel)
+				return app, done
+			})
+			start := time.Now()
+			cancel()
+			waitRun(t, aDone, start, 5*time.Second)
+			if s := a.State(); s != runtime.NotRunning {
+				t.Fatalf("state %v, want NOT_RUNNING", s)
+			}
+		})
+	}
+}
+
+// With the brokers gone, the app logs a bounded number of lines however
+// it fares, and a Close while its last commit cannot reach them returns by
+// its deadline.
+func TestBrokersGone(t *testing.T) {
+	start := func(t *testing.T) (*kafkatest.Broker, *logBuffer, *runtime.App, chan error) {
+		c := kafkatest.NewBroker(t, kafkatest.Topics(1, "in", "out"))
+		logs := &logBuffer{}
+		app, done := runApp(t, c, copyStrings(t), t.TempDir(), runtime.ApplicationID("gone"), runtime.Logger(logs.logger()),
+			runtime.CommitInterval(time.Hour))
+		produceValues(t, c, "in", strs("a")...)
+		if got := readRecords(t, c, "out", 1, 30*time.Second, false); len(got) != 1 {
+			t.Fatalf("out has %d records", len(got))
+		}
+		return c, logs, app, done
+	}
+	t.Run("logs", func(t *testing.T) {
+		c, logs, _, _ := start(t)
+		before := strings.Count(logs.String(), "\n")
+		c.Close()
+		time.Sleep(5 * time.Second)
+		lines := strings.Count(logs.String(), "\n") - before
+		if lines > 200 {
+			t.Errorf("%d log lines in 5s without brokers: a flood", lines)
+		}
+		t.Logf("%d log lines in 5s without brokers", lines)
+	})
+	t.Run("close", func(t *testing.T) {
+		c, _, app, done := start(t)
+		c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		begin := time.Now()
+		app.Close(ctx)
+		select {
+		case <-done:
+		case <-time.After(time.Until(begin.Add(3 * time.Second))):
+			t.Fatalf("Run has not returned %v after Close, with the brokers gone", time.Since(begin))
+		}
+		t.Logf("closed in %v with the brokers gone", time.Since(begin).Round(time.Millisecond))
+	})
+}
