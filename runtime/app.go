@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/samsa-go/samsa/internal/assign"
 	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/internal/statedir"
@@ -48,6 +49,8 @@ type App struct {
 	assignSubs   []assign.Subtopology
 	changelogs   map[string]bool
 	threads      []*thread
+	// cache is the block cache of every task's database.
+	cache *pebble.Cache
 
 	mu         sync.Mutex
 	open       map[processor.TaskID]bool
@@ -176,6 +179,15 @@ func (a *App) run(ctx context.Context) error {
 		return err
 	}
 	defer a.admCl.Close()
+	// Room for the memtables of every task the application has, should
+	// this instance own them all. The databases take their own
+	// references: the last one closed frees the cache.
+	var tasks int
+	for _, n := range a.layout.TaskCounts {
+		tasks += int(n)
+	}
+	a.cache = state.NewBlockCache(a.cfg.blockCache, tasks)
+	defer a.cache.Unref()
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -320,7 +332,7 @@ func (a *App) openDB(id processor.TaskID) (*state.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runtime: task %s: %w", id, err)
 	}
-	db, err := state.OpenDB(dir, state.DBOptions{Logger: a.log})
+	db, err := state.OpenDB(dir, state.DBOptions{Logger: a.log, Cache: a.cache})
 	if err == nil {
 		return db, nil
 	}
@@ -331,7 +343,7 @@ func (a *App) openDB(id processor.TaskID) (*state.DB, error) {
 	if dir, err = a.dir.TaskDir(id.String()); err != nil {
 		return nil, fmt.Errorf("runtime: task %s: %w", id, err)
 	}
-	db, err = state.OpenDB(dir, state.DBOptions{Logger: a.log})
+	db, err = state.OpenDB(dir, state.DBOptions{Logger: a.log, Cache: a.cache})
 	if err != nil {
 		return nil, fmt.Errorf("runtime: task %s: open state in %s after wiping it: %w", id, dir, err)
 	}
