@@ -54,6 +54,41 @@
 // to another, Build reports as an error naming the node where it means
 // nothing.
 //
+// # Windows
+//
+// A grouped stream aggregates per window with Kafka Streams' windows and
+// semantics: TimeWindows (tumbling, or hopping with AdvanceBy; start
+// included, end excluded), SlidingWindows (KIP-450; both ends included)
+// and SessionWindows (an inactivity gap; sessions merge, never split), each
+// with a grace period. The entry points are functions, one per kind of
+// window, not methods of KGroupedStream:
+//
+//	dsl.WindowedBy(grouped, dsl.TimeWindowsOfSizeAndGrace(time.Minute, 10*time.Second)).Count()
+//	dsl.WindowedBySliding(grouped, dsl.SlidingWindowsOfTimeDifferenceWithNoGrace(time.Minute)).Reduce(sum)
+//	dsl.WindowedBySession(grouped, dsl.SessionWindowsOfInactivityGapWithNoGrace(30*time.Minute)).Count()
+//
+// Go has no overloading, so Kafka Streams' one windowedBy becomes three
+// names; and they cannot be methods: a windowed aggregation turns keys K
+// into Windowed[K], whose table can be grouped and windowed again, and as
+// methods of the generic stream types that would ask the compiler for an
+// endless chain of instantiations (an instantiation cycle). The windows'
+// constructors carry Kafka Streams' names behind the kind:
+// TimeWindowsOfSizeWithNoGrace for TimeWindows.ofSizeWithNoGrace, and so
+// on.
+//
+// Count, Reduce and Aggregate (for sessions with a merger) return a
+// KTable[Windowed[K], V] held in a window or session store (retention:
+// window size plus grace by default, Materialized.WithRetention for
+// more), which emits an update per window a record changes, stamped as
+// Kafka Streams stamps it: the latest record time in the window, or a
+// session's end. Its serdes write Kafka Streams' windowed keys
+// (serde.TimeWindowed, serde.SessionWindowed), so a Java consumer reads the
+// output topics. A record whose window has closed (stream time, the
+// largest timestamp the aggregation saw, is at or past the window's end
+// plus the grace period) is dropped, logged at debug level on
+// slog.Default, and counted as processor.DropLateRecord. Windowed stores
+// take no cache: Materialized.WithCachingEnabled is a Build error there.
+//
 // # Nulls
 //
 // User functions never see a null value. In a stream, records with a null
@@ -64,8 +99,8 @@
 // aggregations drop them and count them as dropped. A null key reaches
 // functions as the zero key and stays null through operations that keep the
 // key; aggregations drop null keys, as Kafka Streams does. In a table a null
-// value is a delete: it removes the row and is forwarded, and ToStream turns
-// it into a record with a null value. Process and ProcessValues see every
+// value is a delete: it removes the row and is forwarded when there was a
+// row (see KTable), and ToStream turns it into a record with a null value. Process and ProcessValues see every
 // record with its null flags.
 //
 // # Names

@@ -3,7 +3,6 @@ package dsl
 import (
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
-	"github.com/samsa-go/samsa/state"
 )
 
 // KGroupedStream is a stream grouped by key, ready to aggregate, as Kafka
@@ -54,8 +53,8 @@ func (g KGroupedStream[K, V]) Count(opts ...Materialized[K, int64]) KTable[K, in
 // Reduce combines the values per key with reducer; the first value of a key
 // is taken as it is.
 func (g KGroupedStream[K, V]) Reduce(reducer func(agg, value V) V, opts ...Materialized[K, V]) KTable[K, V] {
-	return aggregateWith(g, "KSTREAM-REDUCE", "Reduce", func(store string) processor.Processor[K, V, K, change[V]] {
-		return &reduceProc[K, V]{aggBase: aggBase[K, V, V]{store: store}, f: reducer}
+	return aggregateWith(g, "KSTREAM-REDUCE", "Reduce", func(r rows[K, V]) processor.Processor[K, V, K, change[V]] {
+		return &reduceProc[K, V]{aggBase: aggBase[K, V, V]{rows: r}, f: reducer}
 	}, g.valueSerde(), opts)
 }
 
@@ -72,15 +71,15 @@ func (g KGroupedStream[K, V]) valueSerde() serde.Serde[V] {
 }
 
 func aggregate[K, V, VR any](g KGroupedStream[K, V], prefix, op string, init func() VR, f func(K, V, VR) VR, vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[K, VR] {
-	return aggregateWith(g, prefix, op, func(store string) processor.Processor[K, V, K, change[VR]] {
-		return &aggregateProc[K, V, VR]{aggBase: aggBase[K, V, VR]{store: store}, init: init, f: f}
+	return aggregateWith(g, prefix, op, func(r rows[K, VR]) processor.Processor[K, V, K, change[VR]] {
+		return &aggregateProc[K, V, VR]{aggBase: aggBase[K, V, VR]{rows: r}, init: init, f: f}
 	}, vs, opts)
 }
 
 // aggregateWith adds the repartition topic if needed, the aggregating node
 // and its store. Unnamed, nodes are numbered as Kafka Streams numbers them:
 // store, node, then the repartition nodes.
-func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newProc func(store string) processor.Processor[K, V, K, change[VR]], vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[K, VR] {
+func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newProc func(rows[K, VR]) processor.Processor[K, V, K, change[VR]], vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[K, VR] {
 	b := g.s.b
 	c := merge(opts)
 	store := c.store
@@ -96,7 +95,7 @@ func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newP
 	if _, err := pickSerde(g.c.valueSerde, g.s.vs); err != nil {
 		b.fail("%q: value %w", name, err)
 	}
-	parent := g.s.node
+	parent, topics := g.s.node, g.s.topics
 	if g.s.rekeyed {
 		topic := g.c.repartition
 		if topic == "" {
@@ -105,35 +104,27 @@ func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newP
 		// Named after a user-named store, the nodes take the topic's name,
 		// as in Kafka Streams.
 		parent = repartition(b, parent, topic, g.c.repartition != "" || c.store != "", ks, g.valueSerde(), 0)
+		topics = []string{topic + "-repartition"}
 	}
-	b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, change[VR]] {
-		return newProc(store)
-	}), parent)
-	addStore(b, c, store, name, ks, vs)
 	k, _ := pickSerde(c.keySerde, ks)
 	v, _ := pickSerde(c.valueSerde, vs)
-	return KTable[K, VR]{b: b, node: name, ks: k, vs: v, store: store}
+	t := newTable(b, name, store, k, v, topics)
+	m := t.m
+	b.topo.AddProcessor(name, supply(func() processor.Processor[K, V, K, change[VR]] {
+		return newProc(rows[K, VR]{store: store, sendOld: m.sendOld})
+	}), parent)
+	addStore(b, c, store, name, ks, vs)
+	return t
 }
 
-// aggBase holds what aggregating processors share: the store.
+// aggBase holds what aggregating processors share: the rows they keep.
 type aggBase[K, V, VR any] struct {
-	base[K, change[VR]]
-	store string
-	kv    *state.TimestampedKeyValueStore[K, VR]
-	// cached is set when the store has a cache: updates go downstream
-	// when the cache flushes them, once per key and commit.
-	cached bool
+	rows[K, VR]
 }
 
-func (p *aggBase[K, V, VR]) Init(ctx processor.Context[K, change[VR]]) error {
-	p.ctx = ctx
-	var err error
-	if p.kv, err = state.GetTimestampedKeyValueStore[K, VR](ctx, p.store); err != nil {
-		return err
-	}
-	p.cached, err = state.SetCacheFlushListener(ctx, p.store, forwardFlushed(p.ctx))
-	return err
-}
+func (p *aggBase[K, V, VR]) Init(ctx processor.Context[K, change[VR]]) error { return p.init(ctx) }
+
+func (p *aggBase[K, V, VR]) Close() error { return nil }
 
 // skip drops records aggregations ignore, as Kafka Streams does.
 func (p *aggBase[K, V, VR]) skip(rec processor.Record[K, V]) bool {
@@ -155,10 +146,7 @@ func (p *aggBase[K, V, VR]) update(rec processor.Record[K, V], c change[VR], old
 	if c.HasOld && oldTs > ts {
 		ts = oldTs
 	}
-	if err := p.kv.Put(rec.Key, state.ValueAndTimestamp[VR]{Value: c.New, Timestamp: ts}); err != nil || p.cached {
-		return err
-	}
-	return p.ctx.Forward(processor.Record[K, change[VR]]{Key: rec.Key, Value: c, Timestamp: ts, Headers: rec.Headers})
+	return p.write(rec.Key, c, ts, rec.Headers)
 }
 
 type aggregateProc[K, V, VR any] struct {

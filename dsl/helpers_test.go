@@ -18,7 +18,7 @@ import (
 var epoch = time.UnixMilli(0)
 
 // newDriver builds b and starts a test driver for it.
-func newDriver(t *testing.T, b *dsl.Builder, opts ...testdriver.Option) *testdriver.Driver {
+func newDriver(t testing.TB, b *dsl.Builder, opts ...testdriver.Option) *testdriver.Driver {
 	t.Helper()
 	topo, err := b.Build()
 	if err != nil {

@@ -30,6 +30,7 @@ type options struct {
 	caching    int
 	partitions int32
 	grace      time.Duration
+	retention  time.Duration
 
 	suppress  suppressKind
 	timeLimit time.Duration
@@ -53,6 +54,7 @@ const (
 	setPartitions
 	setGrace
 	setSuppress
+	setRetention
 )
 
 // materializedSettings are the settings of a Materialized.
@@ -77,6 +79,7 @@ var settingNames = []struct {
 	{setPartitions, "WithNumberOfPartitions"},
 	{setGrace, "WithGracePeriod"},
 	{setSuppress, "a suppression"},
+	{setRetention, "WithRetention"},
 }
 
 // with returns o with s marked as set.
@@ -120,6 +123,9 @@ func merge[O ~struct{ o options }](opts []O) options {
 		}
 		if o.set&setGrace != 0 {
 			c.grace = o.grace
+		}
+		if o.set&setRetention != 0 {
+			c.retention = o.retention
 		}
 		if o.set&setSuppress != 0 {
 			c.suppress, c.timeLimit, c.buffer = o.suppress, o.timeLimit, o.buffer

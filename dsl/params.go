@@ -1,6 +1,10 @@
 package dsl
 
-import "github.com/samsa-go/samsa/serde"
+import (
+	"time"
+
+	"github.com/samsa-go/samsa/serde"
+)
 
 // The parameter objects of the operations that cross bytes or own a store,
 // as Kafka Streams' Consumed, Produced, Grouped, Materialized and
@@ -132,6 +136,20 @@ func (m Materialized[K, V]) WithCachingEnabled(maxBytes int) Materialized[K, V] 
 // not restored after a failure.
 func (m Materialized[K, V]) WithLoggingDisabled() Materialized[K, V] {
 	m.o = m.o.with(setNoLogging)
+	return m
+}
+
+// WithRetention sets how long a windowed aggregation's window or session
+// store keeps a window after the largest window start (session end) it
+// saw, for queries of windows already closed. By default it is the window
+// size plus the grace period (sliding windows: twice the time difference
+// plus the grace period, and a millisecond; sessions: the inactivity gap
+// plus the grace period, and a millisecond), and it must not be shorter
+// than that, less the millisecond, as Kafka Streams checks. Only windowed
+// aggregations take it.
+func (m Materialized[K, V]) WithRetention(d time.Duration) Materialized[K, V] {
+	m.o.retention = d
+	m.o = m.o.with(setRetention)
 	return m
 }
 

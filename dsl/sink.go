@@ -60,7 +60,7 @@ func (s KStream[K, V]) Repartition(opts ...Repartitioned[K, V]) KStream[K, V] {
 	s.b.only(prefix+"-repartition", "Repartition", c, setName|setRepartition|setKeySerde|setValueSerde|setPartitions)
 	ks, vs := s.serdes(prefix+"-repartition", c)
 	src := repartition(s.b, s.node, prefix, named, ks, vs, c.partitions)
-	return KStream[K, V]{b: s.b, node: src, ks: ks, vs: vs}
+	return KStream[K, V]{b: s.b, node: src, ks: ks, vs: vs, topics: []string{prefix + "-repartition"}}
 }
 
 // repartition adds null-key filter → sink → topic → source after parent and

@@ -1,6 +1,8 @@
 package dsl
 
 import (
+	"slices"
+
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
 )
@@ -16,6 +18,9 @@ type KStream[K, V any] struct {
 	// rekeyed is set once an operation may have changed the key since the
 	// last topic: a stateful operation then needs a repartition topic.
 	rekeyed bool
+	// topics are the topics the stream is read from within its task, while
+	// it keeps their keys, for the co-partitioning of joins.
+	topics []string
 }
 
 // KeyValue is a key and a value, as returned by FlatMap functions.
@@ -41,7 +46,7 @@ func Streams[K, V any](b *Builder, topics []string, keySerde serde.Serde[K], val
 	name := b.name(c.name, "KSTREAM-SOURCE")
 	b.only(name, "Stream", c, setName)
 	b.topo.AddSource(name, keySerde, valueSerde, topics...)
-	return KStream[K, V]{b: b, node: name, ks: keySerde, vs: valueSerde}
+	return KStream[K, V]{b: b, node: name, ks: keySerde, vs: valueSerde, topics: slices.Clone(topics)}
 }
 
 // Name is the name of the node that produces the stream.
@@ -153,6 +158,7 @@ func (s KStream[K, V]) Merge(other KStream[K, V], opts ...Option) KStream[K, V] 
 	}), s.node, other.node)
 	out := s.with(name)
 	out.rekeyed = s.rekeyed || other.rekeyed
+	out.topics = union(s.topics, other.topics)
 	if out.ks == nil {
 		out.ks = other.ks
 	}
@@ -194,7 +200,16 @@ func (s KStream[K, V]) connectStores(node string, stores []string) {
 // newValues is s after a value-only operation: the key serde and repartition
 // need carry over, the value serde is the built-in one, if any.
 func newValues[K, V, VR any](s KStream[K, V], name string) KStream[K, VR] {
-	return newStream[K, VR](s.b, name, s.ks, nil, s.rekeyed)
+	out := newStream[K, VR](s.b, name, s.ks, nil, s.rekeyed)
+	out.topics = s.topics
+	return out
+}
+
+// union returns the topics of a and b, each once, sorted.
+func union(a, b []string) []string {
+	u := slices.Concat(a, b)
+	slices.Sort(u)
+	return slices.Compact(u)
 }
 
 // newStream is a stream produced by node name with the serdes it carries,

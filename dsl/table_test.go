@@ -1,7 +1,9 @@
 package dsl_test
 
 import (
+	"github.com/samsa-go/samsa/topology"
 	"maps"
+	"strings"
 	"testing"
 
 	"github.com/samsa-go/samsa/dsl"
@@ -50,10 +52,10 @@ func TestTableSource(t *testing.T) {
 		expect(t, out, "bob:@6")
 		rows(map[string]string{"bob": ""})
 
-		// Deleting a row that is not there is still forwarded, as Kafka
-		// Streams forwards it.
+		// Deleting a row that is not there changes nothing: there is
+		// nothing to forward.
 		in.PipeRecord(tombstone[string, string]("carol", 7))
-		expect(t, out, "carol:<null>@7")
+		expect(t, out)
 	})
 }
 
@@ -134,4 +136,66 @@ func TestKTableToStream(t *testing.T) {
 	in.PipeRecord(at("a", "skip", 2))
 	in.PipeRecord(tombstone[string, string]("a", 3))
 	expect(t, out, "a:1@1 h=1", "a:<null>@3")
+}
+
+// A materialized Filter keeps the rows that pass in a store that can be
+// queried, and forwards a delete only for a row it held.
+func TestKTableFilterMaterialized(t *testing.T) {
+	eachStore(t, func(t *testing.T, opts ...testdriver.Option) {
+		b := dsl.NewBuilder()
+		big := dsl.Table(b, "amounts", serde.String, serde.Int64).
+			Filter(func(_ string, v int64) bool { return v >= 10 }, dsl.MaterializedAs[string, int64]("big"))
+		if big.StoreName() != "big" {
+			t.Fatalf("StoreName = %q", big.StoreName())
+		}
+		big.ToStream().To("out")
+		td := newDriver(t, b, opts...)
+		in := testdriver.InputTopic(td, "amounts", serde.String, serde.Int64)
+		out := testdriver.OutputTopic(td, "out", serde.String, serde.Int64)
+
+		in.PipeRecordList([]processor.Record[string, int64]{
+			at("a", int64(15), 1, header("h", "1")),
+			at("b", int64(5), 2),             // never passed: nothing to delete
+			at("a", int64(3), 3),             // stops passing: a delete
+			tombstone[string, int64]("a", 4), // already gone
+			at("c", int64(20), 5),
+			tombstone[string, int64]("b", 6), // never passed
+		})
+		expect(t, out, "a:15@1 h=1", "a:<null>@3", "c:20@5")
+		if got := storeContents[string, int64](t, td, "big"); !maps.Equal(got, map[string]int64{"c": 20}) {
+			t.Fatalf("store = %v", got)
+		}
+	})
+}
+
+// Any Materialized setting gives a table operation a store, named after
+// the operation when no name is given; MapValues to a type without a
+// built-in serde needs MaterializedWith.
+func TestKTableMapValuesMaterialized(t *testing.T) {
+	b := dsl.NewBuilder()
+	lengths := dsl.Table(b, "names", serde.String, serde.String).
+		MapValues(func(v string) int64 { return int64(len(v)) }, dsl.Materialized[string, int64]{}.InMemory())
+	if !strings.HasPrefix(lengths.StoreName(), "KTABLE-MAPVALUES-STATE-STORE-") {
+		t.Fatalf("StoreName = %q", lengths.StoreName())
+	}
+	lengths.ToStream().To("out")
+	td := newDriver(t, b)
+	in := testdriver.InputTopic(td, "names", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "out", serde.String, serde.Int64)
+	in.PipeRecordList([]processor.Record[string, string]{
+		at("a", "alice", 1),
+		at("b", "bob", 2),
+		tombstone[string, string]("a", 3),
+		tombstone[string, string]("a", 4),
+	})
+	expect(t, out, "a:5@1", "b:3@2", "a:<null>@3")
+	if got := storeContents[string, int64](t, td, lengths.StoreName()); !maps.Equal(got, map[string]int64{"b": 3}) {
+		t.Fatalf("store = %v", got)
+	}
+
+	type user struct{ Name string }
+	b = dsl.NewBuilder()
+	dsl.Table(b, "names", serde.String, serde.String).
+		MapValues(func(v string) user { return user{v} }, dsl.MaterializedAs[string, user]("users"))
+	buildError(t, b, []error{topology.ErrMissingSerde}, `"users"`, "dsl.MaterializedWith")
 }

@@ -51,6 +51,9 @@ type App struct {
 	threads      []*thread
 	// cache is the block cache of every task's database.
 	cache *pebble.Cache
+	// global keeps the global stores, if the topology has any; it is
+	// bootstrapped before the threads start and closed after they stop.
+	global *globalThread
 
 	mu         sync.Mutex
 	open       map[processor.TaskID]bool
@@ -58,6 +61,8 @@ type App struct {
 	// assignedThreads counts the threads holding an assignment.
 	assignedThreads atomic.Int32
 	toPurge         map[string]map[int32]int64
+	// drops are the drop counts of every task this instance ran.
+	drops map[processor.TaskID]*engine.DropCounts
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -98,6 +103,7 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 		open:       map[processor.TaskID]bool{},
 		releasedAt: map[processor.TaskID]time.Time{},
 		toPurge:    map[string]map[int32]int64{},
+		drops:      map[processor.TaskID]*engine.DropCounts{},
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 	}
@@ -180,13 +186,13 @@ func (a *App) run(ctx context.Context) error {
 	}
 	defer a.admCl.Close()
 	// Room for the memtables of every task the application has, should
-	// this instance own them all. The databases take their own
-	// references: the last one closed frees the cache.
-	var tasks int
+	// this instance own them all, and of the global stores. The databases
+	// take their own references: the last one closed frees the cache.
+	dbs := 1
 	for _, n := range a.layout.TaskCounts {
-		tasks += int(n)
+		dbs += int(n)
 	}
-	a.cache = state.NewBlockCache(a.cfg.blockCache, tasks)
+	a.cache = state.NewBlockCache(a.cfg.blockCache, dbs)
 	defer a.cache.Unref()
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -199,13 +205,32 @@ func (a *App) run(ctx context.Context) error {
 		a.transition(PendingShutdown, Running, Rebalancing)
 		cancel()
 	}()
-	for i := 0; i < a.cfg.threads; i++ {
+	if len(a.graph.Globals) > 0 {
+		a.global, err = a.startGlobal(runCtx)
+		if err != nil {
+			if runCtx.Err() != nil {
+				return nil // closed while bootstrapping
+			}
+			return err
+		}
+		defer a.global.close()
+	}
+	// A topology of global stores alone makes no tasks: Kafka Streams runs
+	// no stream threads for it either.
+	threads := a.cfg.threads
+	if len(a.graph.Subtopologies) == 0 {
+		threads = 0
+	}
+	for i := 0; i < threads; i++ {
 		th, err := newThread(a, i)
 		if err != nil {
 			for _, t := range a.threads {
 				t.cl.Close()
 			}
 			return err
+		}
+		if a.global != nil {
+			th.cfg.Global = a.global.task
 		}
 		a.threads = append(a.threads, th)
 	}
@@ -214,14 +239,52 @@ func (a *App) run(ctx context.Context) error {
 		go func() { errs <- th.run(runCtx) }()
 	}
 	go a.housekeeping(runCtx)
+	// The global thread outlives the stream threads, whose tasks read its
+	// stores: it stops once they have.
+	var globalErr chan error
+	globalCtx, stopGlobal := context.WithCancel(context.Background())
+	defer stopGlobal()
+	if a.global != nil {
+		globalErr = make(chan error, 1)
+		go func() { globalErr <- a.global.run(globalCtx) }()
+	}
+	if threads == 0 {
+		a.transition(Running, Rebalancing)
+	}
 	var first error
-	for range a.threads {
-		err := <-errs
+	fail := func(err error, what string) {
 		if err != nil && first == nil {
 			first = err
-			a.log.Error("stream thread failed; closing the app", "err", err)
+			attrs := []any{"err", err}
+			var pe *processor.PanicError
+			if errors.As(err, &pe) {
+				attrs = append(attrs, "stack", string(pe.Stack))
+			}
+			a.log.Error(what+" failed; closing the app", attrs...)
 			cancel()
 		}
+	}
+	for left := len(a.threads); left > 0; {
+		select {
+		case err := <-errs:
+			left--
+			fail(err, "stream thread")
+		case err := <-globalErr:
+			globalErr = nil
+			fail(err, "global thread")
+		}
+	}
+	if threads == 0 {
+		select {
+		case <-runCtx.Done():
+		case err := <-globalErr:
+			globalErr = nil
+			fail(err, "global thread")
+		}
+	}
+	stopGlobal()
+	if globalErr != nil {
+		fail(<-globalErr, "global thread")
 	}
 	return first
 }
@@ -316,6 +379,7 @@ func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
 func (a *App) newTask(th *thread, id processor.TaskID) (*engine.Task, error) {
 	cfg := th.cfg
 	cfg.WallClock = time.Now().UnixMilli()
+	cfg.Drops = a.dropsOf(id)
 	tk, err := engine.NewTask(a.graph, id.Subtopology, id.Partition, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)

@@ -83,6 +83,14 @@ func (c *config) validate() error {
 	if c.maxTaskIdle < 0 {
 		bad("MaxTaskIdle", c.maxTaskIdle.String(), "the idle time may not be negative")
 	}
+	if c.deliveryTimeout <= 0 {
+		bad("DeliveryTimeout", c.deliveryTimeout.String(), "the delivery timeout must be positive")
+	}
+	if c.deadLetter != "" {
+		if err := checkTopicName(c.deadLetter); err != nil {
+			bad("DeadLetterQueue", quoted(c.deadLetter), "%v", err)
+		}
+	}
 	if c.replication < -1 {
 		bad("ReplicationFactor", strconv.Itoa(int(c.replication)), "the replication factor must be at least 1, or -1 (or 0) for the broker's default")
 	}
@@ -177,6 +185,20 @@ func checkBrokerAddr(addr string) error {
 
 func hostChar(r rune) bool {
 	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '.' || r == '-' || r == '_'
+}
+
+// checkTopicName reports why name cannot name a Kafka topic.
+func checkTopicName(name string) error {
+	switch {
+	case len(name) > 249:
+		return fmt.Errorf("a topic name may have 249 bytes, not %d", len(name))
+	case name == "." || name == "..":
+		return errors.New(`a topic may not be named "." or ".."`)
+	}
+	if i := strings.IndexFunc(name, func(r rune) bool { return !topicChar(r) }); i >= 0 {
+		return fmt.Errorf("a topic name may only contain ASCII letters, digits, '.', '_' and '-', not %q", name[i:i+1])
+	}
+	return nil
 }
 
 // topicChar is what Kafka allows in a topic name.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/samsa-go/samsa/dsl"
 	"github.com/samsa-go/samsa/kafkatest"
+	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/runtime"
 	"github.com/samsa-go/samsa/serde"
 	"github.com/samsa-go/samsa/topology"
@@ -44,8 +45,8 @@ func produceRaw(t testing.TB, c *kafkatest.Broker, topic string, values ...[]byt
 func long(n int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(n)) }
 
 // A record the source serdes cannot read fails the app, unless
-// ContinueOnDeserializationError drops it, as the test driver's option of
-// the same name does.
+// DeserializationHandler(processor.LogAndContinue) drops it, as the test
+// driver with WithDeserializationHandler does.
 func TestDeserializationError(t *testing.T) {
 	t.Run("fail", func(t *testing.T) {
 		c := kafkatest.NewBroker(t, kafkatest.Topics(1, "longs", "longs-out"))
@@ -63,7 +64,7 @@ func TestDeserializationError(t *testing.T) {
 	t.Run("continue", func(t *testing.T) {
 		c := kafkatest.NewBroker(t, kafkatest.Topics(1, "longs", "longs-out"))
 		produceRaw(t, c, "longs", long(1), []byte("not a long"), long(2))
-		runApp(t, c, copyLongs(t), t.TempDir(), runtime.ApplicationID("longs"), runtime.ContinueOnDeserializationError())
+		runApp(t, c, copyLongs(t), t.TempDir(), runtime.ApplicationID("longs"), runtime.DeserializationHandler(processor.LogAndContinue))
 		got := newReader(t, c, "longs-out").readN(2, 30*time.Second)
 		if want := []string{string(long(1)), string(long(2))}; !slices.Equal(got, want) {
 			t.Fatalf("longs-out %q, want %q", got, want)

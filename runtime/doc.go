@@ -1,6 +1,7 @@
 // Package runtime runs a topology on Kafka: the App, its stream threads and
 // tasks, the group protocol that shares tasks among instances, the internal
-// topics, and the restore of state stores from their changelogs.
+// topics, the restore of state stores from their changelogs, and the global
+// thread that keeps global stores.
 //
 // # Model
 //
@@ -26,11 +27,24 @@
 // from that offset to the end of the changelog before it processes
 // anything; RestoreListener follows the progress.
 //
+// Global stores (topology.AddGlobalStore) are kept whole by every instance,
+// by a global thread, as Kafka Streams' GlobalStreamThread: a client in no
+// group, assigned every partition of the global stores' topics, that feeds
+// the engine's global task. Run bootstraps the stores, reading their topics
+// read_committed up to their last stable offsets, before any stream thread
+// starts; the thread then keeps them up to date while the app runs, and the
+// tasks' processors read them through read-only views. Every commit
+// interval, and when the app closes, it records in the global state
+// directory (StateDir/ApplicationID/global) how far each partition got, so
+// that a restart resumes a persistent store from there; an in-memory store
+// reads its topic from the start every time. A topology of global stores
+// alone runs no stream thread.
+//
 // # Lifecycle
 //
 // New checks the configuration and the topology without touching the
 // network. Run creates or validates the internal topics, locks the state
-// directory, starts the threads and blocks until its context is cancelled,
+// directory, bootstraps the global stores, starts the threads and blocks until its context is cancelled,
 // then closes cleanly (committing what was processed) and returns nil; any
 // fatal error closes the app and is returned. Close stops a running App from
 // another goroutine. State and the state listener follow Kafka Streams'

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/samsa-go/samsa/processor"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -76,8 +77,12 @@ type config struct {
 	inMemory        bool
 	txnTimeout      time.Duration
 	maxTaskIdle     time.Duration
-	continueOnDe    bool
 	restoreListener StateRestoreListener
+	deserialization processor.ErrorHandler
+	processing      processor.ErrorHandler
+	production      processor.ErrorHandler
+	deadLetter      string
+	deliveryTimeout time.Duration
 	uncommittedMax  int64
 	blockCache      int64
 }
@@ -92,8 +97,10 @@ func defaults() config {
 		cleanupDelay:   10 * time.Minute,
 		replication:    -1,
 		txnTimeout:     10 * time.Second,
-		uncommittedMax: 64 << 20,
-		blockCache:     64 << 20,
+		// delivery.timeout.ms's default.
+		deliveryTimeout: 2 * time.Minute,
+		uncommittedMax:  64 << 20,
+		blockCache:      64 << 20,
 	}
 }
 
@@ -191,11 +198,51 @@ func TransactionTimeout(d time.Duration) Option { return func(c *config) { c.txn
 // consumer knows has unfetched records, Samsa does not track the lag.
 func MaxTaskIdle(d time.Duration) Option { return func(c *config) { c.maxTaskIdle = d } }
 
-// ContinueOnDeserializationError drops, counts and logs records whose key
-// or value the source serdes cannot read, instead of failing the task:
-// default.deserialization.exception.handler set to Kafka Streams'
-// LogAndContinueExceptionHandler. Default: such a record fails the app.
-func ContinueOnDeserializationError() Option { return func(c *config) { c.continueOnDe = true } }
+// DeserializationHandler decides about records whose key or value the
+// source serdes cannot read (default.deserialization.exception.handler).
+// Default processor.LogAndFail: the app stops with the error, naming the
+// record; processor.LogAndContinue drops the record, counts it under
+// processor.DropDeserializationError and goes on. See processor.ErrorHandler.
+func DeserializationHandler(h processor.ErrorHandler) Option {
+	return func(c *config) { c.deserialization = h }
+}
+
+// ProcessingHandler decides about records a node returned an error or
+// panicked on, and about failing punctuators (processing.exception.handler,
+// KIP-1033). Default processor.LogAndFail: the app goes to ERROR with an
+// error naming the node, task, topic, partition and offset, and commits
+// nothing past the record. A panic in user code never ends the process: it
+// reaches the handler as a *processor.PanicError with its stack.
+func ProcessingHandler(h processor.ErrorHandler) Option {
+	return func(c *config) { c.processing = h }
+}
+
+// ProductionHandler decides about records that cannot be sent: a sink's
+// serde failed, or the brokers refused the record or did not acknowledge it
+// within DeliveryTimeout, franz-go retrying retriable errors until then
+// (production.exception.handler). Default processor.LogAndFail. Errors no
+// handler can make good fail the app whatever it says, as in Kafka
+// Streams: authorization, a fenced producer, and a changelog record the
+// brokers refused, which would leave a store ahead of its changelog.
+func ProductionHandler(h processor.ErrorHandler) Option {
+	return func(c *config) { c.production = h }
+}
+
+// DeadLetterQueue sends every record a handler drops to topic
+// (errors.dead.letter.queue.topic.name, KIP-1034): the input record with
+// its key, value, timestamp and headers as read, plus headers that name the
+// error, the input's topic, partition and offset, the node and the task
+// (processor.DeadLetterException, ...). A record the brokers refused is
+// sent as it was produced. Under exactly-once the dead-letter record is in
+// the transaction that commits the offsets skipping the record. The topic
+// must exist when the app starts. Default: no dead-letter topic.
+func DeadLetterQueue(topic string) Option { return func(c *config) { c.deadLetter = topic } }
+
+// DeliveryTimeout bounds how long a produced record may take to be
+// acknowledged, retries of retriable errors included, before it goes to
+// the ProductionHandler (delivery.timeout.ms). Default 2 minutes; must be
+// positive.
+func DeliveryTimeout(d time.Duration) Option { return func(c *config) { c.deliveryTimeout = d } }
 
 // ReplicationFactor of the internal topics (replication.factor). Default
 // -1, the broker's; 0 means the broker's too; below -1 is an error.

@@ -2,7 +2,6 @@ package runtime
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/samsa-go/samsa/processor"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -89,17 +88,4 @@ func (o *outAlloc) record(key, value []byte) *kgo.Record {
 func (t *thread) produce(r *kgo.Record) {
 	t.txnDirty = true
 	t.cl.Produce(context.Background(), r, t.onProduced)
-}
-
-// produced is the promise of every record the thread produces (as
-// onProduced, bound once).
-func (t *thread) produced(r *kgo.Record, err error) {
-	if err == nil {
-		return
-	}
-	t.produceMu.Lock()
-	if t.produceErr == nil {
-		t.produceErr = fmt.Errorf("runtime: produce to topic %q partition %d: %w", r.Topic, r.Partition, err)
-	}
-	t.produceMu.Unlock()
 }

@@ -5,8 +5,10 @@ import "github.com/samsa-go/samsa/processor"
 // StateRestoreListener is told how restores progress, as Kafka Streams'
 // StateRestoreListener: a task's logged stores are restored from their
 // changelogs before it processes, when it is assigned to this instance or
-// rewound. Its methods run on the stream thread that restores, between
-// fetches; they must return quickly and must not call the App's blocking
+// rewound; the global stores are bootstrapped from their topics before the
+// stream threads start (as task -1_-1, with the global store's topic as
+// Topic). Its methods run
+// on the thread that restores, between fetches; they must return quickly and must not call the App's blocking
 // methods from that goroutine (hand the work to another goroutine).
 type StateRestoreListener interface {
 	// OnRestoreStart is called once per changelog partition to restore,
@@ -23,7 +25,7 @@ type StateRestoreListener interface {
 type RestoreProgress struct {
 	Task      processor.TaskID
 	Store     string
-	Topic     string // the changelog topic
+	Topic     string // the changelog topic, or a global store's own topic
 	Partition int32
 	// Start and End are the offsets the restore reads from and up to
 	// (exclusive). Offset is the last offset read, Start-1 before any.

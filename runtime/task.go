@@ -47,7 +47,7 @@ func (t *thread) Send(topic string, key, value []byte, timestamp int64, headers 
 		t.lastTopic, t.lastReal = topic, t.app.realTopic(topic)
 	}
 	r := t.out.record(key, value)
-	r.Topic, r.Timestamp = t.lastReal, timeOf(timestamp)
+	r.Topic, r.Timestamp, r.Context = t.lastReal, timeOf(timestamp), t.sendCtx
 	if len(headers) > 0 {
 		r.Headers = make([]kgo.RecordHeader, len(headers))
 		for i, h := range headers {
@@ -63,7 +63,7 @@ func (t *thread) Send(topic string, key, value []byte, timestamp int64, headers 
 // the commit.
 func (t *thread) SendChangelog(cl *engine.Changelog, key, value []byte, timestamp int64, headers []processor.Header) error {
 	r := t.out.record(key, value)
-	r.Topic, r.Partition, r.Timestamp = cl.Topic, cl.Partition, timeOf(timestamp)
+	r.Topic, r.Partition, r.Timestamp, r.Context = cl.Topic, cl.Partition, timeOf(timestamp), t.sendCtx
 	for _, h := range headers {
 		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: append([]byte(nil), h.Value...)})
 	}
@@ -95,10 +95,7 @@ func (t *thread) Commit(ctx context.Context, offsets []engine.Offset) (bool, err
 // commitOffsets is at-least-once: wait until every record produced was
 // acknowledged, then commit the input offsets the tasks reached.
 func (t *thread) commitOffsets(ctx context.Context, offsets []engine.Offset) (bool, error) {
-	if err := t.cl.Flush(ctx); err != nil {
-		return false, fmt.Errorf("runtime: flush producer: %w", err)
-	}
-	if err := t.checkProduce(); err != nil {
+	if err := t.flushAndSettle(ctx); err != nil {
 		return false, err
 	}
 	if len(offsets) == 0 {
@@ -147,6 +144,21 @@ func (t *thread) commitOffsets(ctx context.Context, offsets []engine.Offset) (bo
 func (t *thread) commitTxn(ctx context.Context, offsets []engine.Offset) (bool, error) {
 	if !t.inTxn {
 		return true, nil
+	}
+	// Records refused go to the production handler before the
+	// transaction ends, so that the dead-letter records it sends are in it.
+	if err := t.flushAndSettle(ctx); err != nil {
+		if !isProducerError(err) {
+			return false, err
+		}
+		t.log.Warn("aborting the transaction: the producer failed", "err", err)
+		_, aerr := t.sess.End(ctx, kgo.TryAbort)
+		t.inTxn = false
+		t.clearRefused()
+		if aerr != nil {
+			return false, errRejoin
+		}
+		return false, nil
 	}
 	commit := t.offsetMap(offsets)
 	endCtx := kgo.PreTxnCommitFnContext(ctx, func(req *kmsg.TxnOffsetCommitRequest) error {
@@ -226,12 +238,18 @@ func (t *thread) offsetMap(offsets []engine.Offset) map[string]map[int32]kgo.Epo
 	return m
 }
 
-// commitTasks runs the engine's commit sequence over the active tasks. An
-// aborted transaction rewinds them. mu is held.
-func (t *thread) commitTasks(ctx context.Context) error {
+// commit runs the engine's commit sequence over the active tasks, under the
+// thread's guarantee. An aborted transaction rewinds them. mu is held.
+func (t *thread) commit(ctx context.Context) error {
 	t.lastCommit.Store(nowNanos())
 	t.group.Tasks = t.group.Tasks[:0]
 	for _, tk := range t.active {
+		// Flushed here, not in the group's commit, so that what a cache
+		// sends carries its task's context.
+		t.sending(tk)
+		if err := tk.Flush(); err != nil {
+			return err
+		}
 		t.group.Tasks = append(t.group.Tasks, tk)
 	}
 	committed, err := t.group.Commit(ctx, t)

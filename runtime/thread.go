@@ -39,10 +39,18 @@ type thread struct {
 	cfg   engine.Config
 	group engine.Group
 
-	produceMu  sync.Mutex
-	produceErr error
-	onProduced func(*kgo.Record, error)
-	out        outAlloc
+	// refused are the records the brokers refused, queued by their
+	// promises (see handlers.go); deadLettered counts the dead-letter
+	// records the thread sent for them.
+	produceMu    sync.Mutex
+	refused      []refusal
+	deadLettered int
+	onProduced   func(*kgo.Record, error)
+	out          outAlloc
+	// sendCtx is the context of the task running, which the records it
+	// sends carry (see sending); taskCtx holds one per task.
+	sendCtx context.Context
+	taskCtx map[processor.TaskID]*sendContext
 	// lastTopic and lastReal are the graph's and the broker's name of the
 	// topic a sink last sent to.
 	lastTopic, lastReal string
@@ -63,19 +71,24 @@ type thread struct {
 
 func newThread(a *App, idx int) (*thread, error) {
 	t := &thread{
-		app:    a,
-		name:   fmt.Sprintf("%s-StreamThread-%d", a.cfg.appID, idx+1),
-		txnID:  fmt.Sprintf("%s-%s-%d", a.cfg.appID, a.processID, idx+1),
-		eos:    a.cfg.guarantee == ExactlyOnceV2,
-		active: map[processor.TaskID]*engine.Task{},
+		app:     a,
+		name:    fmt.Sprintf("%s-StreamThread-%d", a.cfg.appID, idx+1),
+		txnID:   fmt.Sprintf("%s-%s-%d", a.cfg.appID, a.processID, idx+1),
+		eos:     a.cfg.guarantee == ExactlyOnceV2,
+		active:  map[processor.TaskID]*engine.Task{},
+		taskCtx: map[processor.TaskID]*sendContext{},
+		sendCtx: context.Background(),
 	}
 	t.cfg = engine.Config{
-		ApplicationID:                  a.cfg.appID,
-		Collector:                      t,
-		OpenDB:                         a.openDB,
-		MaxTaskIdle:                    a.cfg.maxTaskIdle,
-		ContinueOnDeserializationError: a.cfg.continueOnDe,
-		Logger:                         a.log.With("thread", t.name),
+		ApplicationID:          a.cfg.appID,
+		Collector:              t,
+		OpenDB:                 a.openDB,
+		MaxTaskIdle:            a.cfg.maxTaskIdle,
+		DeserializationHandler: a.cfg.deserialization,
+		ProcessingHandler:      a.cfg.processing,
+		ProductionHandler:      a.cfg.production,
+		DeadLetterTopic:        a.cfg.deadLetter,
+		Logger:                 a.log.With("thread", t.name),
 	}
 	t.onProduced = t.produced
 	t.log = a.log.With("thread", t.name)
@@ -158,8 +171,12 @@ func (t *thread) run(ctx context.Context) error {
 		t.owned = nil
 		t.mu.Unlock()
 	} else {
+		// Nothing is committed past the failure: the tasks close
+		// uncommitted, and the group callbacks of the close find none.
 		t.mu.Lock()
 		t.closeAll(t.active)
+		t.active = map[processor.TaskID]*engine.Task{}
+		t.owned = nil
 		t.mu.Unlock()
 	}
 	t.cl.CloseAllowingRebalance()
@@ -244,6 +261,7 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 	})
 	now := time.Now().UnixMilli()
 	for _, tk := range t.active {
+		t.sending(tk)
 		n, err := tk.ProcessReady(now, 0)
 		if n > 0 {
 			t.txnDirty = true
@@ -256,7 +274,7 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		}
 	}
 	if err := t.checkProduce(); err != nil {
-		if t.eos {
+		if t.eos && isProducerError(err) {
 			return t.abort(ctx, err.Error())
 		}
 		return err
@@ -313,7 +331,7 @@ func (t *thread) rejoin() error {
 	t.active = map[processor.TaskID]*engine.Task{}
 	t.pending, t.owned = nil, nil
 	t.inTxn, t.txnDirty, t.doomed = false, false, false
-	t.produceErr = nil
+	t.clearRefused()
 	t.mu.Unlock()
 	t.cl.CloseAllowingRebalance()
 	if t.assigned.Swap(false) {
@@ -322,9 +340,6 @@ func (t *thread) rejoin() error {
 	t.app.rebalancing()
 	return t.connect()
 }
-
-// commit commits the active tasks under the thread's guarantee. mu is held.
-func (t *thread) commit(ctx context.Context) error { return t.commitTasks(ctx) }
 
 // abort aborts the open transaction and rewinds the tasks. mu is held.
 func (t *thread) abort(ctx context.Context, why string) error {
@@ -338,9 +353,7 @@ func (t *thread) abort(ctx context.Context, why string) error {
 		}
 	}
 	t.txnDirty = false
-	t.produceMu.Lock()
-	t.produceErr = nil
-	t.produceMu.Unlock()
+	t.clearRefused()
 	t.rewind(why)
 	return nil
 }
@@ -509,10 +522,4 @@ func (t *thread) createPending(ctx context.Context) error {
 		t.active[tk.ID] = tk
 	}
 	return nil
-}
-
-func (t *thread) checkProduce() error {
-	t.produceMu.Lock()
-	defer t.produceMu.Unlock()
-	return t.produceErr
 }

@@ -31,6 +31,11 @@
 //	Float64  DoubleSerializer     8 bytes, IEEE 754 bits, big-endian, one NaN
 //	Bool     BooleanSerializer    1 byte, 0x01 or 0x00
 //
+// Windowed keys, the keys of windowed aggregations, have the formats of
+// Kafka Streams' WindowedSerdes: TimeWindowed writes the key then the
+// window start, SessionWindowed the key then the session's end and start,
+// each time an 8-byte big-endian long.
+//
 // Deserializers are as strict as Java's: a fixed-width value of the wrong
 // length fails with ErrSize, and a Bool byte other than 0 or 1 fails with
 // ErrInvalid. One difference is deliberate: String keeps bytes that are not

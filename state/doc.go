@@ -18,11 +18,8 @@
 // The cache comes first, so the changelog (and a table downstream) sees one
 // write per key per commit interval rather than one per record. The
 // changelog topic is the durable copy of a store; the bytes store below is a
-// local, rebuildable view of it. Window and session stores will be range
-// scans over time-ordered keys in the same SPI, expiring whole segments
-// with DeleteRange, which no layer logs: their changelog topics expire the
-// same records by retention (CompactDeleteChangelogConfigs). Each builder
-// says what its changelog topic is created with (ChangelogConfigs).
+// local, rebuildable view of it. Each builder says what its changelog
+// topic is created with (ChangelogConfigs).
 //
 // The task does not use the typed store: a StoreBuilder builds a Store, the
 // task's handle, which flushes, closes, restores and offers views, and
@@ -52,6 +49,19 @@
 // Every changelog record carries a timestamp: a timestamped value's own,
 // otherwise the time of the record whose write the store kept (for a cached
 // write, the last write to the key before the flush).
+//
+// # Window and session stores
+//
+// WindowStore and SessionStore sit on the same SPI: their keys start with
+// a time segment id, then hold Kafka Streams' changelog key (key, window
+// start and sequence number; or key, session end and start), so a fetch is
+// a range scan per live segment and expiring a segment is one DeleteRange,
+// which is not logged: their changelog topics are compact,delete with a
+// retention a day above the store's (see window_segments.go). In memory
+// each segment is its own B-tree. WindowStoreBuilder,
+// TimestampedWindowStoreBuilder and SessionStoreBuilder add them to a
+// topology; processors get them with GetWindowStore and GetSessionStore,
+// queries with GetReadOnlyWindowStore and GetReadOnlySessionStore.
 //
 // # Pebble
 //

@@ -23,7 +23,7 @@ func (g oneStore) StateStore(name string) (processor.StateStore, error) {
 func TestSetCacheFlushListener(t *testing.T) {
 	env := &Env{ApplicationID: "app", InMemory: true}
 	plain, _ := buildKV(t, env, KeyValueStoreBuilder("plain", stringSerde{}, int64Serde{}))
-	if cached, err := SetCacheFlushListener(oneStore{plain}, "plain", func(Flushed[string, int64]) error { return nil }); cached || err != nil {
+	if cached, err := SetCacheFlushListener(oneStore{plain}, "plain", func(Flushed[string, int64]) error { return nil }, true); cached || err != nil {
 		t.Fatalf("uncached store: SetCacheFlushListener = %v, %v", cached, err)
 	}
 
@@ -32,11 +32,11 @@ func TestSetCacheFlushListener(t *testing.T) {
 	cached, err := SetCacheFlushListener(oneStore{st}, "rows", func(f Flushed[string, ValueAndTimestamp[int64]]) error {
 		got = append(got, f)
 		return nil
-	})
+	}, true)
 	if !cached || err != nil {
 		t.Fatalf("SetCacheFlushListener = %v, %v", cached, err)
 	}
-	if _, err := SetCacheFlushListener(oneStore{st}, "rows", func(Flushed[string, int64]) error { return nil }); err == nil {
+	if _, err := SetCacheFlushListener(oneStore{st}, "rows", func(Flushed[string, int64]) error { return nil }, true); err == nil {
 		t.Fatal("a second listener, with plain values, took the store's updates over")
 	}
 	if err := s.Put("k", ValueAndTimestamp[int64]{Value: 1, Timestamp: 5}); err != nil {

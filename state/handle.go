@@ -137,14 +137,17 @@ func SetFlushListener[K, V any](s Store, fn func(Flushed[K, V]) error) (bool, er
 // eviction, decoded with the store's serdes; it reports false, and sets
 // nothing, when the store has no cache. A processor that writes a cached
 // store calls it in Init to forward the store's updates once per key and
-// commit, as the DSL's tables and aggregations do.
+// commit, as the DSL's tables and aggregations do. sendOldValues says
+// whether fn needs the old values: without them the cache does not read
+// the store before each write down, and Flushed.HasOld is set only for
+// deletes (see CachingStore.SetSendOldValues).
 //
 // A store's updates go to one listener: once one is set, setting another is
 // an error, so a processor connected to a store that another forwards from
 // cannot take its updates over. K and V are as for GetKeyValueStore: a
 // timestamped store can be listened to with values ValueAndTimestamp[V] or
 // with plain values V.
-func SetCacheFlushListener[K, V any](g processor.StoreGetter, name string, fn func(Flushed[K, V]) error) (bool, error) {
+func SetCacheFlushListener[K, V any](g processor.StoreGetter, name string, fn func(Flushed[K, V]) error, sendOldValues bool) (bool, error) {
 	s, err := GetKeyValueStore[K, V](g, name)
 	if err != nil {
 		return false, err
@@ -157,6 +160,7 @@ func SetCacheFlushListener[K, V any](g processor.StoreGetter, name string, fn fu
 		return false, storeErr(name, "set flush listener", errors.New("its cache's updates already go to a listener"))
 	}
 	cache.SetFlushListener(decodeFlushed(&s.kvCodec, fn))
+	cache.SetSendOldValues(sendOldValues)
 	return true, nil
 }
 

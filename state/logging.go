@@ -40,6 +40,10 @@ type changeLoggingStore struct {
 	// changelog records carry the plain value, stamped with the value's
 	// own timestamp, as Kafka Streams' timestamped stores log.
 	timestamped bool
+	// keyPrefix is the width of what a window or session store puts in
+	// front of its changelog keys (the segment id): logged keys leave it
+	// out, so the changelog reads as Kafka Streams' does.
+	keyPrefix int
 
 	// txn is inner when it is a transaction buffer, which folds the
 	// writes; probed says txn was looked for (builders make the layer as a
@@ -191,7 +195,7 @@ func (s *changeLoggingStore) logChange(key, value []byte, ts int64) error {
 			return storeErr(s.Name(), "log change", fmt.Errorf("key %q: %w", key, err))
 		}
 	}
-	if err := s.logger.LogChange(key, value, ts, nil); err != nil {
+	if err := s.logger.LogChange(key[s.keyPrefix:], value, ts, nil); err != nil {
 		return storeErr(s.Name(), "log change", err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 )
 
 // loggedKinds are the stores a changelogging layer sits on: the bytes
@@ -170,6 +171,41 @@ func TestDirtyUntilSent(t *testing.T) {
 							t.Fatal(err)
 						}
 					}
+				}
+			})
+		}
+	}
+}
+
+// TestWindowStoreDirtyUntilSent is TestDirtyUntilSent for a window store:
+// a write leaves it dirty until a flush sends it.
+func TestWindowStoreDirtyUntilSent(t *testing.T) {
+	for _, kind := range storeKinds {
+		for _, txn := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/txn=%v", kind.name, txn), func(t *testing.T) {
+				logger := &recordingLogger{}
+				now := int64(0)
+				env := loggedEnv(t, kind, logger, &now)
+				env.Transactional = txn
+				st, err := WindowStoreBuilder("w", time.Hour, time.Minute, stringSerde{}, int64Serde{}).Build(env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { st.Close() })
+				if st.Dirty() {
+					t.Fatal("dirty before any write")
+				}
+				if err := st.Typed().(*WindowStore[string, int64]).Put("k", 1, 0); err != nil {
+					t.Fatal(err)
+				}
+				if !st.Dirty() {
+					t.Fatal("a write not yet sent leaves the store clean")
+				}
+				if err := st.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				if st.Dirty() || len(logger.records) != 1 {
+					t.Fatalf("after Flush: dirty %v, %d records sent", st.Dirty(), len(logger.records))
 				}
 			})
 		}

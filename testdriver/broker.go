@@ -37,6 +37,8 @@ type topic struct {
 	rr         int32   // the partition of the next record with a null key
 	read       []*readPart
 	view       *view
+	// global is set for a global store's topic, per partition.
+	global []*globalPart
 	// touched says whether records were added since the last commit.
 	touched bool
 }
@@ -134,6 +136,15 @@ func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []
 		tp.touched = true
 		d.touched = append(d.touched, tp)
 	}
+	if tp.global != nil {
+		gp := tp.global[p]
+		gp.log = append(gp.log, r)
+		// A piped record is committed at once: the global store sees it
+		// before the next record is piped.
+		if from < 0 {
+			gp.stable = len(gp.log)
+		}
+	}
 	if tp.read != nil {
 		rp := tp.read[p]
 		rp.log = append(rp.log, r)
@@ -185,6 +196,9 @@ func (d *Driver) settleTopics(offsets []engine.Offset) {
 		tp.touched = false
 		for _, rp := range tp.read {
 			rp.stable = len(rp.log)
+		}
+		for _, gp := range tp.global {
+			gp.stable = len(gp.log)
 		}
 		if v := tp.view; v != nil {
 			v.stable = len(v.recs)

@@ -21,7 +21,7 @@ import (
 // Stores got from the driver before a crash are closed: get them again.
 func (d *Driver) Crash() {
 	d.t.Helper()
-	d.mustCrash(d.allTasks(), false)
+	d.mustCrash(d.allTasks(), false, true)
 }
 
 // CrashTask crashes the task id alone, as Crash does every task. Tasks that
@@ -33,7 +33,7 @@ func (d *Driver) CrashTask(id processor.TaskID) {
 	d.t.Helper()
 	for i, t := range d.tasks {
 		if t.ID == id {
-			d.mustCrash([]int{i}, false)
+			d.mustCrash([]int{i}, false, false)
 			return
 		}
 	}
@@ -45,7 +45,7 @@ func (d *Driver) CrashTask(id processor.TaskID) {
 // store restores its changelog from the start.
 func (d *Driver) CrashLosingState() {
 	d.t.Helper()
-	d.mustCrash(d.allTasks(), true)
+	d.mustCrash(d.allTasks(), true, true)
 }
 
 func (d *Driver) allTasks() []int {
@@ -56,14 +56,16 @@ func (d *Driver) allTasks() []int {
 	return ids
 }
 
-func (d *Driver) mustCrash(tasks []int, loseState bool) {
+func (d *Driver) mustCrash(tasks []int, loseState, global bool) {
 	d.t.Helper()
-	if err := d.crash(tasks, loseState); err != nil {
+	if err := d.crash(tasks, loseState, global); err != nil {
 		d.t.Fatalf("%v", err)
 	}
 }
 
-func (d *Driver) crash(tasks []int, loseState bool) error {
+// crash crashes the tasks listed, and the global task too if global says
+// so, after the tasks, which read its stores.
+func (d *Driver) crash(tasks []int, loseState, global bool) error {
 	if d.closed {
 		return fmt.Errorf("testdriver: driver is closed")
 	}
@@ -100,13 +102,13 @@ func (d *Driver) crash(tasks []int, loseState bool) error {
 				v.indexed = false
 			}
 		}
+		for _, gp := range tp.global {
+			gp.log = append(gp.log[:gp.stable], slices.DeleteFunc(gp.log[gp.stable:], aborted)...)
+		}
 	}
 	for i, t := range d.tasks {
 		if !crashed[i] {
 			continue
-		}
-		for k, n := range t.Dropped() {
-			d.dropped[k] += n
 		}
 		if err := t.Close(); err != nil {
 			return fmt.Errorf("testdriver: crash task %s: %w", t.ID, err)
@@ -118,6 +120,11 @@ func (d *Driver) crash(tasks []int, loseState bool) error {
 			if err := d.fs.RemoveAll(d.taskDir(t.ID)); err != nil {
 				return fmt.Errorf("testdriver: crash task %s: remove its state: %w", t.ID, err)
 			}
+		}
+	}
+	if global {
+		if err := d.crashGlobal(loseState); err != nil {
+			return err
 		}
 	}
 	for i, t := range d.tasks {

@@ -39,6 +39,15 @@
 // wall clock moves only with AdvanceWallClockTime, which runs wall-clock
 // punctuators.
 //
+// Global stores (topology.AddGlobalStore) are kept by the engine's global
+// task, as the runtime's global thread keeps them: a global store's topic
+// is an input topic, and a record piped into it updates the store before
+// the pipe returns, so the records piped after it see the update. Records
+// sinks write to such a topic update the store once committed. Crash and
+// CrashLosingState restart the global task too, which bootstraps its stores
+// from their topics again: a Pebble store from its last checkpoint (every
+// commit), an in-memory store from the start.
+//
 // Errors fail the test through the testing.TB given to New; the Try
 // variants of the pipe methods return them instead, for tests of failures.
 package testdriver

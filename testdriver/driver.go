@@ -31,8 +31,12 @@ type Driver struct {
 	// current is the index of the task running, whose records Send and
 	// SendChangelog get.
 	current int
-	// dropped counts what tasks closed by a crash had dropped.
-	dropped map[string]int64
+	// global keeps the global stores, if the topology has any (global.go).
+	global *engine.GlobalTask
+	// globalDropped counts what global tasks closed by a crash had dropped.
+	globalDropped map[string]int64
+	// drops are the tasks' drop counts, which a crash does not reset.
+	drops []*engine.DropCounts
 
 	topics     map[string]*topic
 	counts     map[string]int32
@@ -88,7 +92,6 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 		t:          t,
 		g:          engine.GraphOf(topo),
 		opts:       o,
-		dropped:    map[string]int64{},
 		topics:     map[string]*topic{},
 		changelogs: map[string]bool{},
 		now:        o.wallClock.UnixMilli(),
@@ -96,11 +99,15 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 	}
 	d.lastCommit = d.now
 	d.cfg = engine.Config{
-		ApplicationID:                  o.appID,
-		Collector:                      host{d},
-		InMemory:                       !o.pebble,
-		MaxTaskIdle:                    o.maxTaskIdle,
-		ContinueOnDeserializationError: o.continueOnDe,
+		ApplicationID:          o.appID,
+		Collector:              host{d},
+		InMemory:               !o.pebble,
+		MaxTaskIdle:            o.maxTaskIdle,
+		DeserializationHandler: o.deserialization,
+		ProcessingHandler:      o.processing,
+		ProductionHandler:      o.production,
+		DeadLetterTopic:        o.deadLetter,
+		Logger:                 o.logger,
 	}
 	if o.pebble {
 		d.fs = vfs.NewMem()
@@ -111,9 +118,16 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 	if err := d.layout(); err != nil {
 		return nil, err
 	}
+	if len(d.g.Globals) > 0 {
+		if err := d.openGlobal(); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
 	for _, st := range d.g.Subtopologies {
 		for p := int32(0); p < d.taskCounts[st.ID]; p++ {
 			d.tasks = append(d.tasks, nil)
+			d.drops = append(d.drops, &engine.DropCounts{})
 			if err := d.startTask(len(d.tasks)-1, st.ID, p); err != nil {
 				d.Close()
 				return nil, err
@@ -160,6 +174,14 @@ func (d *Driver) layout() error {
 			}
 		}
 	}
+	for _, name := range d.g.GlobalTopics() {
+		d.counts[name] = d.partitionsOf(name)
+		tp := d.topic(name)
+		tp.global = make([]*globalPart, tp.partitions)
+		for p := range tp.global {
+			tp.global[p] = &globalPart{}
+		}
+	}
 	return nil
 }
 
@@ -179,6 +201,7 @@ func (d *Driver) taskDir(id processor.TaskID) string {
 // hands the task what it reads from its committed offsets on.
 func (d *Driver) startTask(i, sub int, partition int32) error {
 	d.cfg.WallClock = d.now
+	d.cfg.Drops = d.drops[i]
 	t, err := engine.NewTask(d.g, sub, partition, d.cfg)
 	if err != nil {
 		return err
@@ -250,13 +273,18 @@ func (d *Driver) pipe(r *engine.RawRecord) error {
 	tp := d.lastPiped
 	if tp == nil || tp.name != r.Topic {
 		tp = d.topics[r.Topic]
-		if tp == nil || tp.read == nil || d.g.IsInternal(r.Topic) {
+		if tp == nil || (tp.read == nil && tp.global == nil) || d.g.IsInternal(r.Topic) {
 			return fmt.Errorf("testdriver: topic %q is not read by the topology (it reads %v)", r.Topic, d.sourceTopics())
 		}
 		d.lastPiped = tp
 	}
 	d.add(tp, -1, r.Key, r.Value, r.Timestamp, r.Headers, -1, false)
 	d.sinceCommit++
+	if tp.global != nil {
+		if err := d.updateGlobal(); err != nil {
+			return err
+		}
+	}
 	if _, err := d.run(); err != nil {
 		return err
 	}
@@ -322,7 +350,11 @@ func (d *Driver) commit() error {
 		return err
 	}
 	d.sinceCommit, d.lastCommit = 0, d.now
-	return nil
+	// What sinks wrote to global stores' topics is committed now.
+	if err := d.updateGlobal(); err != nil {
+		return err
+	}
+	return d.checkpointGlobal()
 }
 
 // Commit commits every task now: caches are flushed, and what the tasks
@@ -335,7 +367,7 @@ func (d *Driver) Commit() {
 }
 
 func (d *Driver) sourceTopics() []string {
-	var ts []string
+	ts := d.g.GlobalTopics()
 	for _, st := range d.g.Subtopologies {
 		for _, t := range st.SourceTopics {
 			if !d.g.IsInternal(t) {
@@ -410,22 +442,46 @@ func (d *Driver) task(id processor.TaskID) *engine.Task {
 	return nil
 }
 
-// DroppedRecords returns how many records the topology dropped on purpose,
-// by reason ("null-key", "null-value", "deserialization-error").
+// DroppedRecords returns how many records the topology dropped, by reason
+// (processor.DropNullKey, DropDeserializationError, ...), over every task
+// and across crashes.
 func (d *Driver) DroppedRecords() map[string]int64 {
-	out := maps.Clone(d.dropped)
-	for _, task := range d.tasks {
-		for k, v := range task.Dropped() {
+	out := map[string]int64{}
+	for _, dc := range d.drops {
+		for k, v := range dc.Snapshot() {
 			out[k] += v
+		}
+	}
+	if d.global != nil {
+		for k, v := range d.global.Dropped() {
+			out[k] += v
+		}
+	}
+	for k, v := range d.globalDropped {
+		out[k] += v
+	}
+	return out
+}
+
+// DroppedRecordsByTask returns the counts of DroppedRecords per task; tasks
+// that dropped nothing are absent.
+func (d *Driver) DroppedRecordsByTask() map[processor.TaskID]map[string]int64 {
+	out := map[processor.TaskID]map[string]int64{}
+	for i, dc := range d.drops {
+		if m := dc.Snapshot(); len(m) > 0 {
+			out[d.tasks[i].ID] = m
 		}
 	}
 	return out
 }
 
 // StateStore returns the store named name of the first task that has it
-// (partition 0 of its subtopology), or nil if there is none. A crash
-// replaces the stores: get them again after one.
+// (partition 0 of its subtopology), or the global store named name, or nil
+// if there is none. A crash replaces the stores: get them again after one.
 func (d *Driver) StateStore(name string) processor.StateStore {
+	if s := d.globalStore(name); s != nil {
+		return s
+	}
 	for _, task := range d.tasks {
 		if s := task.Store(name); s != nil {
 			return s.Typed()
@@ -435,8 +491,11 @@ func (d *Driver) StateStore(name string) processor.StateStore {
 }
 
 // StateStoreAt returns the store named name of the task on partition, or
-// nil.
+// nil; a global store, which no partition owns, whatever the partition.
 func (d *Driver) StateStoreAt(name string, partition int32) processor.StateStore {
+	if s := d.globalStore(name); s != nil {
+		return s
+	}
 	for _, task := range d.tasks {
 		if task.ID.Partition != partition {
 			continue
@@ -444,6 +503,16 @@ func (d *Driver) StateStoreAt(name string, partition int32) processor.StateStore
 		if s := task.Store(name); s != nil {
 			return s.Typed()
 		}
+	}
+	return nil
+}
+
+func (d *Driver) globalStore(name string) processor.StateStore {
+	if d.global == nil {
+		return nil
+	}
+	if s := d.global.Store(name); s != nil {
+		return s.Typed()
 	}
 	return nil
 }
@@ -490,6 +559,10 @@ func (d *Driver) Close() error {
 		if task != nil {
 			errs = append(errs, task.Close())
 		}
+	}
+	// Last: the tasks closed above read its stores.
+	if d.global != nil {
+		errs = append(errs, d.global.Close())
 	}
 	return errors.Join(errs...)
 }

@@ -1,6 +1,11 @@
 package testdriver
 
-import "time"
+import (
+	"log/slog"
+	"time"
+
+	"github.com/samsa-go/samsa/processor"
+)
 
 // Option configures a Driver.
 type Option func(*options)
@@ -9,7 +14,11 @@ type options struct {
 	pebble          bool
 	appID           string
 	wallClock       time.Time
-	continueOnDe    bool
+	deserialization processor.ErrorHandler
+	processing      processor.ErrorHandler
+	production      processor.ErrorHandler
+	deadLetter      string
+	logger          *slog.Logger
 	partitions      int32
 	topicPartitions map[string]int32
 	commitEvery     int
@@ -34,12 +43,36 @@ func WithApplicationID(id string) Option { return func(o *options) { o.appID = i
 // Input topics start their record timestamps at it.
 func WithWallClock(t time.Time) Option { return func(o *options) { o.wallClock = t } }
 
-// WithContinueOnDeserializationError drops records the source serdes cannot
-// read, counting them, instead of failing; the runtime's
-// ContinueOnDeserializationError.
-func WithContinueOnDeserializationError() Option {
-	return func(o *options) { o.continueOnDe = true }
+// WithDeserializationHandler decides about records the source serdes
+// cannot read (default processor.LogAndFail: the pipe returns the error);
+// the runtime's DeserializationHandler.
+func WithDeserializationHandler(h processor.ErrorHandler) Option {
+	return func(o *options) { o.deserialization = h }
 }
+
+// WithProcessingHandler decides about records a node returns an error or
+// panics on, and failing punctuators (default processor.LogAndFail); the
+// runtime's ProcessingHandler.
+func WithProcessingHandler(h processor.ErrorHandler) Option {
+	return func(o *options) { o.processing = h }
+}
+
+// WithProductionHandler decides about records a sink cannot serialize
+// (default processor.LogAndFail); the runtime's ProductionHandler, which
+// also sees records the brokers refuse. The driver's topics refuse none.
+func WithProductionHandler(h processor.ErrorHandler) Option {
+	return func(o *options) { o.production = h }
+}
+
+// WithDeadLetterQueue sends every record a handler drops to topic, as read
+// from its source topic, with headers naming the error; the runtime's
+// DeadLetterQueue. Read them with OutputTopic(d, topic, ...): like other
+// outputs, they are readable once the commit after them happened.
+func WithDeadLetterQueue(topic string) Option { return func(o *options) { o.deadLetter = topic } }
+
+// WithLogger receives the lines the tasks log about dropped records
+// (default: none).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithPartitions gives the listed topics n partitions each, or, with no
 // topics listed, every topic the driver does not otherwise know the count of

@@ -16,10 +16,13 @@ import (
 // String prints it in the text format of Kafka Streams'
 // TopologyDescription#toString, byte for byte, so tools that read those
 // descriptions (visualizers, diff scripts) read Samsa's as well. The
-// structured fields list everything in the order String prints it.
+// structured fields hold what String prints, each list in id order.
 type Description struct {
 	// Subtopologies are in id order.
 	Subtopologies []SubtopologyDescription
+	// GlobalStores are in id order. Their ids are sub-topology ids, given
+	// out in one sequence with those of Subtopologies.
+	GlobalStores []GlobalStoreDescription
 
 	err error
 }
@@ -87,11 +90,49 @@ func (d Description) String() string {
 	// Kafka writes the header with one trailing space and every sub-topology
 	// after two more, so the first is indented by three and the rest by two.
 	b.WriteString("Topologies:\n ")
-	for _, st := range d.Subtopologies {
+	// Kafka interleaves the two lists by counting ids from 0: at each
+	// count it prints the next sub-topology if it has that id, and the
+	// next global store otherwise, then whatever is left of either.
+	subs, globals := d.Subtopologies, d.GlobalStores
+	for id := 0; len(subs) > 0 && len(globals) > 0; id++ {
+		b.WriteString("  ")
+		if subs[0].ID == id {
+			b.WriteString(subs[0].String())
+			subs = subs[1:]
+		} else {
+			b.WriteString(globals[0].String())
+			globals = globals[1:]
+		}
+	}
+	for _, st := range subs {
 		b.WriteString("  ")
 		b.WriteString(st.String())
 	}
+	for _, gs := range globals {
+		b.WriteString("  ")
+		b.WriteString(gs.String())
+	}
 	return b.String()
+}
+
+// GlobalStoreDescription is a global store of a Description: the source
+// that reads its topic and the processor that updates it (see
+// Topology.AddGlobalStore).
+type GlobalStoreDescription struct {
+	ID int
+	// Store is the store's name, which Processor lists as its one store.
+	Store     string
+	Source    NodeDescription
+	Processor NodeDescription
+}
+
+// String renders the global store as Kafka Streams does: a header line
+// saying it makes no tasks, then its source and its processor. Unlike a
+// sub-topology's, the block ends without an empty line.
+func (g GlobalStoreDescription) String() string {
+	return "Sub-topology: " + strconv.Itoa(g.ID) + " for global store (will not generate tasks)\n" +
+		"    " + g.Source.String() + "\n" +
+		"    " + g.Processor.String() + "\n"
 }
 
 // String renders the sub-topology as Kafka Streams does: a header line, one
@@ -153,6 +194,27 @@ func (t *Topology) Describe() Description {
 	for _, st := range t.g.Subtopologies {
 		d.Subtopologies = append(d.Subtopologies, describeSubtopology(st))
 	}
+	for _, gs := range t.g.Globals {
+		d.GlobalStores = append(d.GlobalStores, GlobalStoreDescription{
+			ID:    gs.ID,
+			Store: gs.Store,
+			Source: NodeDescription{
+				Name:       gs.Source.Name,
+				Kind:       SourceNode,
+				Topics:     []string{gs.Topic},
+				Successors: []string{gs.Processor.Name},
+			},
+			Processor: NodeDescription{
+				Name:         gs.Processor.Name,
+				Kind:         ProcessorNode,
+				Stores:       []string{gs.Store},
+				Predecessors: []string{gs.Source.Name},
+			},
+		})
+	}
+	// Stores are added in order, and ids grow with the order of their
+	// first node; sorting keeps the promise of id order regardless.
+	sort.SliceStable(d.GlobalStores, func(i, j int) bool { return d.GlobalStores[i].ID < d.GlobalStores[j].ID })
 	return d
 }
 

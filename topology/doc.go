@@ -21,5 +21,9 @@
 //
 // Describe renders the built topology in the text format of Kafka Streams'
 // Topology#describe(), so tools that draw those descriptions draw Samsa's
-// too, and Mermaid renders it as a Mermaid flowchart.
+// too, Mermaid renders it as a Mermaid flowchart and DOT as a Graphviz
+// graph. DescribeJSON writes the description as versioned JSON, which
+// Description's UnmarshalJSON reads back, so that tools outside the
+// application ("samsa describe", "samsa lag") can draw it and name its
+// tasks.
 package topology

@@ -27,4 +27,8 @@ var (
 	// ErrTypeMismatch: a node forwards records of other types than its child
 	// takes, or a serde of the wrong type was given.
 	ErrTypeMismatch = engine.ErrTypeMismatch
+	// ErrGlobalStore: a global store is logged, reads other than one
+	// topic of its own, is connected to processors other than its own, or
+	// has nodes added below its own (see AddGlobalStore).
+	ErrGlobalStore = engine.ErrGlobalStore
 )

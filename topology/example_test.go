@@ -5,7 +5,10 @@ import (
 	"strings"
 
 	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
+	"github.com/samsa-go/samsa/state"
+	"github.com/samsa-go/samsa/topology"
 )
 
 // The word count of Kafka Streams' tutorial, described as Kafka Streams
@@ -75,4 +78,32 @@ func ExampleDescription() {
 	// Output:
 	// sub-topology 0 reads [text-lines] with KSTREAM-SOURCE-0000000000
 	// sub-topology 1 reads [line-counts-repartition] with line-counts-repartition-source
+}
+
+// A global store of exchange rates, filled from every partition of the
+// topic "rates" by its keeper, for any processor to read: a sub-topology
+// that makes no tasks.
+func ExampleTopology_AddGlobalStore() {
+	keeper := processor.Func[string, float64, string, float64](func(ctx processor.Context[string, float64], rec processor.Record[string, float64]) error {
+		return nil // a real keeper puts rec in the store, deleting on a tombstone
+	})
+	topo := topology.New().
+		AddGlobalStore(state.KeyValueStoreBuilder("rates", serde.String, serde.Float64).WithLoggingDisabled(),
+			"rates-source", serde.String, serde.Float64, "rates", "rates-keeper", keeper).
+		AddSource("orders-source", serde.String, serde.String, "orders").
+		AddSink("orders-sink", "orders-copy", serde.String, serde.String, "orders-source")
+	fmt.Print(topo.Describe())
+	// Output:
+	// Topologies:
+	//    Sub-topology: 0 for global store (will not generate tasks)
+	//     Source: rates-source (topics: [rates])
+	//       --> rates-keeper
+	//     Processor: rates-keeper (stores: [rates])
+	//       --> none
+	//       <-- rates-source
+	//   Sub-topology: 1
+	//     Source: orders-source (topics: [orders])
+	//       --> orders-sink
+	//     Sink: orders-sink (topic: orders-copy)
+	//       <-- orders-source
 }

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -12,8 +13,8 @@ func (t *Topology) Mermaid() string { return t.Describe().Mermaid() }
 // Mermaid renders the description as a Mermaid flowchart (flowchart TD) to
 // paste into Markdown that GitHub, GitLab and most wikis draw.
 //
-// Each sub-topology is a subgraph of its nodes, labelled with their kind and
-// name. Topics are drawn once each, outside every subgraph, so a repartition
+// Each sub-topology, and each global store, is a subgraph of its nodes,
+// labelled with their kind and name. Topics are drawn once each, outside every subgraph, so a repartition
 // topic links the sink that writes it in one sub-topology to the source that
 // reads it in another. A sink that picks its topic per record writes to a
 // topic node of its own. Stores are cylinders inside the subgraph of the
@@ -43,8 +44,9 @@ func (d Description) Mermaid() string {
 		}
 		return id
 	}
-	for _, st := range d.Subtopologies {
-		for _, n := range st.Nodes {
+	blocks := d.mermaidBlocks()
+	for _, st := range blocks {
+		for _, n := range st.nodes {
 			nodeIDs[n.Name] = "n" + strconv.Itoa(len(nodeIDs))
 			for _, tp := range n.Topics {
 				topicID(tp)
@@ -61,9 +63,9 @@ func (d Description) Mermaid() string {
 	storeIDs := map[string]string{}
 	var edges []string
 	extractors := 0
-	for _, st := range d.Subtopologies {
-		b.WriteString("    subgraph sub" + strconv.Itoa(st.ID) + "[\"Sub-topology: " + strconv.Itoa(st.ID) + "\"]\n")
-		for _, n := range st.Nodes {
+	for _, st := range blocks {
+		b.WriteString("    subgraph sub" + strconv.Itoa(st.id) + "[\"" + st.title + "\"]\n")
+		for _, n := range st.nodes {
 			id := nodeIDs[n.Name]
 			b.WriteString("        " + id + "[\"" + n.Kind.String() + ": " + mermaidEscape(n.Name) + "\"]\n")
 			for _, tp := range n.Topics {
@@ -98,6 +100,27 @@ func (d Description) Mermaid() string {
 		b.WriteString("    " + e + "\n")
 	}
 	return b.String()
+}
+
+// mermaidBlock is a subgraph of the chart: a sub-topology or a global
+// store.
+type mermaidBlock struct {
+	id    int
+	title string
+	nodes []NodeDescription
+}
+
+// mermaidBlocks lists the sub-topologies and global stores in id order.
+func (d Description) mermaidBlocks() []mermaidBlock {
+	var blocks []mermaidBlock
+	for _, st := range d.Subtopologies {
+		blocks = append(blocks, mermaidBlock{st.ID, "Sub-topology: " + strconv.Itoa(st.ID), st.Nodes})
+	}
+	for _, gs := range d.GlobalStores {
+		blocks = append(blocks, mermaidBlock{gs.ID, "Sub-topology: " + strconv.Itoa(gs.ID) + " for global store", []NodeDescription{gs.Source, gs.Processor}})
+	}
+	slices.SortStableFunc(blocks, func(a, b mermaidBlock) int { return a.id - b.id })
+	return blocks
 }
 
 // mermaidEscape makes s safe inside a quoted Mermaid label: a quote would

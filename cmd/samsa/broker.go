@@ -18,7 +18,7 @@ import (
 // would in production.
 const defaultPartitions = 3
 
-func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func runBroker(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("samsa broker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	port := fs.Int("port", 9092, "TCP `port` to listen on, on 127.0.0.1; 0 picks a free port")
@@ -30,15 +30,10 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			"It creates topics on first use. It is for development only.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage // flag has printed the error and usage
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
 	}
 	switch {
-	case fs.NArg() > 0:
-		return usageError(fs, "unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	case *port < 0 || *port > 65535:
 		return usageError(fs, "-port %d out of range", *port)
 	case *partitions < 1 || *partitions > math.MaxInt32:
@@ -68,6 +63,22 @@ func runBroker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	b.Close()
 	fmt.Fprintln(stderr, "samsa: broker stopped")
 	return exitOK
+}
+
+// parseFlags parses args and refuses arguments after the flags. It returns
+// false, with the exit code, when the command should stop: on -h (0) and on
+// a usage error (2), which the flag package or usageError has printed.
+func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if fs.NArg() > 0 {
+		return usageError(fs, "unexpected arguments: %s", strings.Join(fs.Args(), " ")), false
+	}
+	return 0, true
 }
 
 func usageError(fs *flag.FlagSet, format string, args ...any) int {

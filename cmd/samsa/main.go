@@ -22,13 +22,16 @@ const (
 type command struct {
 	name    string
 	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int
 }
 
 // commands lists the subcommands in the order usage shows them. help is
 // handled by run, because it lists this table.
 var commands = []command{
 	{name: "broker", summary: "run an in-process Kafka broker for development", run: runBroker},
+	{name: "describe", summary: "print a topology, or an application's group members and tasks", run: runDescribe},
+	{name: "lag", summary: "print an application's lag per task and input partition", run: runLag},
+	{name: "reset", summary: "reset an application to reprocess its input", run: runReset},
 }
 
 func main() {
@@ -39,13 +42,13 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
 // run is samsa with its process state passed in, so that tests can call it.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage
@@ -61,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return exitUsage
 	}
-	return c.run(ctx, args, stdout, stderr)
+	return c.run(ctx, args, stdin, stdout, stderr)
 }
 
 func lookup(name string) (command, bool) {
@@ -87,7 +90,7 @@ func help(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitUsage
 		}
 		// Every command answers -h with its flags and exit code 0.
-		return c.run(ctx, []string{"-h"}, stdout, stdout)
+		return c.run(ctx, []string{"-h"}, nil, stdout, stdout)
 	default:
 		fmt.Fprintln(stderr, "usage: samsa help [command]")
 		return exitUsage

@@ -36,7 +36,7 @@ func TestBrokerRunsUntilCancelled(t *testing.T) {
 	var stdout, stderr syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"broker", "-port", "0", "-partitions", "1", "-data-dir", t.TempDir()}, &stdout, &stderr)
+		done <- run(ctx, []string{"broker", "-port", "0", "-partitions", "1", "-data-dir", t.TempDir()}, nil, &stdout, &stderr)
 	}()
 
 	const prefix = "samsa: broker listening on "
@@ -110,7 +110,7 @@ func TestExitCodes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr syncBuffer
-			code := run(t.Context(), tc.args, &stdout, &stderr)
+			code := run(t.Context(), tc.args, nil, &stdout, &stderr)
 			if code != tc.code {
 				t.Errorf("exit code %d, want %d", code, tc.code)
 			}
@@ -132,7 +132,7 @@ func TestBrokerPortInUse(t *testing.T) {
 	defer cancel()
 	var out1 syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"broker", "-port", "0"}, &out1, &out1) }()
+	go func() { done <- run(ctx, []string{"broker", "-port", "0"}, nil, &out1, &out1) }()
 	var addr string
 	for deadline := time.Now().Add(10 * time.Second); addr == ""; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -143,7 +143,7 @@ func TestBrokerPortInUse(t *testing.T) {
 	_, port, _ := strings.Cut(addr, ":")
 
 	var stdout, stderr syncBuffer
-	if code := run(t.Context(), []string{"broker", "-port", port}, &stdout, &stderr); code != exitFail {
+	if code := run(t.Context(), []string{"broker", "-port", port}, nil, &stdout, &stderr); code != exitFail {
 		t.Errorf("second broker on port %s: exit code %d, want %d", port, code, exitFail)
 	}
 	if !strings.Contains(stderr.String(), "port "+port) {

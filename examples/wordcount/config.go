@@ -35,6 +35,7 @@ type config struct {
 	sessionTimeout time.Duration // 0: the runtime's default
 	stateDir       string        // empty: a temporary directory
 	idle           time.Duration
+	describe       string // a describeFormats key: print the topology and exit
 
 	// envOpts are runtime.FromEnv's options, applied before the flags.
 	envOpts []runtime.Option
@@ -112,6 +113,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	session := millis{&c.sessionTimeout}
 	fs.Var(session, "session-timeout", "consumer group session `timeout` (default 45s, the runtime's)")
 	fs.StringVar(&c.stateDir, "state-dir", "", "state `directory` (default: a temporary directory, removed on exit)")
+	fs.StringVar(&c.describe, "describe", "", "print the topology and exit, as `format` json (for samsa describe and samsa lag), text (Kafka's), mermaid or dot")
 	fs.DurationVar(&c.idle, "idle", 3*time.Second, "stop once the input has ended and the counts have not changed for this `duration`; 0 runs until interrupted")
 
 	settings := []setting{
@@ -156,6 +158,8 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		return nil, errors.New("-input-topic and -output-topic may not be empty")
 	case c.inputTopic == c.outputTopic:
 		return nil, fmt.Errorf("-input-topic and -output-topic are both %q", c.inputTopic)
+	case c.describe != "" && describeFormats[c.describe] == nil:
+		return nil, fmt.Errorf("-describe %q: want json, text, mermaid or dot", c.describe)
 	case c.idle < 0:
 		return nil, fmt.Errorf("-idle %v is negative", c.idle)
 	}

@@ -13,6 +13,10 @@
 // SIGTERM, which close the application cleanly; a second signal exits at
 // once. "wordcount -h" lists the flags and the environment variables that
 // stand in for them.
+//
+// "wordcount -describe json" prints the topology as JSON and exits, for
+// "samsa describe" to draw and "samsa lag" to name tasks with; text,
+// mermaid and dot print it drawn.
 package main
 
 import (
@@ -66,6 +70,13 @@ func main() {
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "wordcount:", err)
 		os.Exit(exitUsage)
+	}
+	if cfg.describe != "" {
+		if err := describe(os.Stdout, cfg); err != nil {
+			fmt.Fprintln(os.Stderr, "wordcount:", err)
+			os.Exit(exitFail)
+		}
+		return
 	}
 	// The runtime's variables the example has no flag for (SAMSA_THREADS,
 	// SAMSA_COMMIT_INTERVAL_MS), checked before anything starts.

@@ -1,6 +1,10 @@
 package engine
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/samsa-go/samsa/processor"
+)
 
 // Input is one input partition of a task: the records the host fetched
 // from it, waiting to be processed, and how far processing got. A task has
@@ -116,33 +120,78 @@ func (t *Task) ProcessReady(now int64, max int) (int, error) {
 		t.wallClock = now
 	}
 	n := 0
+	for {
+		k, err := t.processSome(now, max, n)
+		n += k
+		if err != errRecovered {
+			return n, located(err)
+		}
+	}
+}
+
+// processSome is ProcessReady's loop, n records into the call. A panic in
+// the processing of a record unwinds to its deferred recover, once per
+// call, not per record: the record is put to the processing handler, and
+// when the handler drops it, errRecovered has ProcessReady call again for
+// the records after it.
+func (t *Task) processSome(now int64, max, n int) (k int, err error) {
+	var cur *Input
+	defer func() {
+		if v := recover(); v != nil {
+			err = t.recoveredRecord(v, cur)
+			k++
+		}
+	}()
 	if len(t.inputs) == 1 {
 		in := t.inputs[0]
-		for in.head < len(in.recs) && (max <= 0 || n < max) {
+		cur = in
+		for in.head < len(in.recs) && (max <= 0 || n+k < max) {
 			if err := t.processFrom(in, in.pop()); err != nil {
 				in.drained()
-				return n, err
+				return k, err
 			}
-			n++
+			k++
 		}
 		in.drained()
-		return n, nil
+		return k, nil
 	}
-	for (max <= 0 || n < max) && t.ready(now) {
+	for (max <= 0 || n+k < max) && t.ready(now) {
 		var best *Input
 		for _, in := range t.inputs {
 			if in.head < len(in.recs) && (best == nil || in.recs[in.head].Timestamp < best.recs[best.head].Timestamp) {
 				best = in
 			}
 		}
+		cur = best
 		err := t.processFrom(best, best.pop())
 		best.drained()
 		if err != nil {
-			return n, err
+			return k, err
 		}
-		n++
+		k++
 	}
-	return n, nil
+	return k, nil
+}
+
+// recoveredRecord handles a panic recovered while the task processed the
+// head record of in, or ran the punctuators after it (t.raw is nil then:
+// the record was processed). A record the handler drops counts as
+// processed; one it fails on does not, as a record whose processing
+// returned an error.
+func (t *Task) recoveredRecord(v any, in *Input) error {
+	r := t.raw
+	err := t.recovered(v)
+	if in == nil {
+		return err
+	}
+	if r != nil {
+		if err == errRecovered {
+			in.next, in.moved = r.Offset+1, true
+		}
+		*r = RawRecord{}
+	}
+	in.drained()
+	return err
 }
 
 // ready reports whether the task may process its next record at wall-clock
@@ -187,22 +236,40 @@ func (t *Task) IdleDeadline() (int64, bool) {
 	return at, found
 }
 
+// processFrom processes r, the record just taken from in, and the
+// stream-time punctuators it makes due.
 func (t *Task) processFrom(in *Input, r *RawRecord) error {
-	err := t.process(in.src, r)
-	// A record that failed is not retried: the task fails, and the next
-	// owner starts over from the committed offset.
-	in.next, in.moved = r.Offset+1, true
+	err := t.processRecord(in.src, r)
+	// A record that failed is not retried, and its offset is not committed:
+	// the task fails, and the next owner starts over from the record.
+	if err == nil {
+		in.next, in.moved = r.Offset+1, true
+	}
 	*r = RawRecord{}
-	return err
+	if err != nil {
+		return err
+	}
+	return t.punctuate(processor.StreamTime, t.streamTime)
 }
 
 // Process runs one record through the subtopology at once, bypassing the
 // inputs: no chooser, no offset to commit. Hosts queue records in Inputs
 // and call ProcessReady; Process is for measuring and testing the nodes.
-func (t *Task) Process(r *RawRecord) error {
+func (t *Task) Process(r *RawRecord) (err error) {
 	in := t.Input(r.Topic)
 	if in == nil {
 		return fmt.Errorf("engine: task %s has no source for topic %q", t.ID, r.Topic)
 	}
-	return t.process(in.src, r)
+	defer func() {
+		if v := recover(); v != nil {
+			if err = t.recovered(v); err == errRecovered {
+				err = nil
+			}
+			err = located(err)
+		}
+	}()
+	if err := t.processRecord(in.src, r); err != nil {
+		return located(err)
+	}
+	return located(t.punctuate(processor.StreamTime, t.streamTime))
 }

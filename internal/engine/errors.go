@@ -15,6 +15,7 @@ var (
 	ErrNotCopartitioned = errors.New("topics not co-partitioned")
 	ErrCycle            = errors.New("topic read and written in one sub-topology")
 	ErrTypeMismatch     = errors.New("type mismatch")
+	ErrGlobalStore      = errors.New("misused global store")
 )
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

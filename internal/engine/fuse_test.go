@@ -35,8 +35,9 @@ func TestRunCopiesEveryField(t *testing.T) {
 		}
 	}
 	var out lastRecord[string, string]
-	step := func(*processor.Record[string, string]) bool { return true }
-	r := &run[string, string]{steps: []func(*processor.Record[string, string]) bool{step}, tail: &out}
+	pass := func(*processor.Record[string, string]) bool { return true }
+	node := &Node{Name: "n"}
+	r := &run[string, string]{t: &Task{}, steps: []step[string, string]{{fn: pass, node: node}}, tail: &out, tailNode: node}
 	if err := r.Process(in); err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,11 @@ type Node struct {
 	// (a missing serde, say). May be nil.
 	Check func() error
 
+	// sub is the index in Graph.Subtopologies of the node's subtopology,
+	// -1 for the nodes of a global store.
 	sub int
+	// global is the global store whose source or processor the node is.
+	global *GlobalStore
 }
 
 // InternalTopic is a topic the application owns: a repartition topic. Its
@@ -103,10 +107,20 @@ type Graph struct {
 	// (each sorted).
 	CopartitionGroups [][]string
 
+	// Subtopologies are the subtopologies that become tasks, in id order.
+	// Their ids count global stores too, as Kafka Streams numbers them, so
+	// they skip the ids of global stores: look one up with SubtopologyByID.
 	Subtopologies []*Subtopology
+	// Globals are the global stores (global.go), in the order added; Build
+	// gives them their ids.
+	Globals []*GlobalStore
+	// IDs is the number of sub-topology ids Build gave out, to
+	// subtopologies and global stores: ids run from 0 to IDs-1.
+	IDs int
 
 	byName  map[string]*Node
 	stores  map[string]*StoreSpec
+	globals map[string]*GlobalStore // by store name
 	errs    []error
 	built   bool
 	counter int
@@ -118,6 +132,7 @@ func NewGraph() *Graph {
 		Internal: map[string]*InternalTopic{},
 		byName:   map[string]*Node{},
 		stores:   map[string]*StoreSpec{},
+		globals:  map[string]*GlobalStore{},
 	}
 }
 
@@ -237,7 +252,18 @@ func (g *Graph) AddInternalTopic(name string, partitions int32) *InternalTopic {
 func (g *Graph) AddCopartitionGroup(topics ...string) {
 	grp := slices.Clone(topics)
 	sort.Strings(grp)
-	grp = slices.Compact(grp)
+	g.addGroup(slices.Compact(grp))
+}
+
+// addGroup records a sorted group of topics, once: a join declares the
+// topics it reads, which are often those its sub-topology reads, and a
+// mistake is reported once per group.
+func (g *Graph) addGroup(grp []string) {
+	for _, other := range g.CopartitionGroups {
+		if slices.Equal(other, grp) {
+			return
+		}
+	}
 	g.CopartitionGroups = append(g.CopartitionGroups, grp)
 }
 
@@ -256,8 +282,19 @@ func (g *Graph) SourceNode(topic string) *Node {
 
 // SubtopologyOf returns the subtopology that reads topic, or nil.
 func (g *Graph) SubtopologyOf(topic string) *Subtopology {
-	if n := g.SourceNode(topic); n != nil {
+	if n := g.SourceNode(topic); n != nil && n.sub >= 0 {
 		return g.Subtopologies[n.sub]
+	}
+	return nil
+}
+
+// SubtopologyByID returns the subtopology with id, or nil if there is none
+// (a global store has that id, or no node group).
+func (g *Graph) SubtopologyByID(id int) *Subtopology {
+	for _, st := range g.Subtopologies {
+		if st.ID == id {
+			return st
+		}
 	}
 	return nil
 }
@@ -275,7 +312,7 @@ func (g *Graph) Build() error {
 	// Each topic may be read by one source only.
 	readers := map[string]string{}
 	for _, n := range g.Nodes {
-		if n.Kind != KindSource {
+		if n.Kind != KindSource || n.global != nil {
 			continue
 		}
 		if len(n.Topics) == 0 {
@@ -306,6 +343,7 @@ func (g *Graph) Build() error {
 			}
 		}
 	}
+	errs = append(errs, g.checkGlobals(readers)...)
 	if len(errs) > 0 {
 		return joinErrs(errs)
 	}
@@ -314,7 +352,7 @@ func (g *Graph) Build() error {
 	// task's source topics, so they must be co-partitioned.
 	for _, st := range g.Subtopologies {
 		if len(st.SourceTopics) > 1 {
-			g.CopartitionGroups = append(g.CopartitionGroups, slices.Clone(st.SourceTopics))
+			g.addGroup(slices.Compact(slices.Clone(st.SourceTopics)))
 		}
 	}
 	for _, st := range g.Subtopologies {
@@ -344,7 +382,8 @@ func nodeNames(nodes []*Node, topic string) string {
 }
 
 // split groups nodes into connected components (edges and shared stores),
-// numbered in the order of their first node, as Kafka Streams numbers them.
+// numbered in the order of their first node, as Kafka Streams numbers them,
+// global stores' node groups included.
 func (g *Graph) split() {
 	parent := make([]int, len(g.Nodes))
 	index := map[*Node]int{}
@@ -381,18 +420,33 @@ func (g *Graph) split() {
 			union(index[g.byName[s.Nodes[0]]], index[g.byName[s.Nodes[j]]])
 		}
 	}
+	// A component holding a global store's nodes is that store's node
+	// group: it takes an id in the same sequence but makes no tasks.
 	ids := map[int]int{}
+	subs := map[int]int{}
 	g.Subtopologies = nil
+	next := 0
 	for i, n := range g.Nodes {
 		r := find(i)
 		id, ok := ids[r]
 		if !ok {
-			id = len(g.Subtopologies)
+			id = next
+			next++
 			ids[r] = id
+		}
+		if n.global != nil {
+			n.sub = -1
+			n.global.ID = id
+			continue
+		}
+		idx, ok := subs[id]
+		if !ok {
+			idx = len(g.Subtopologies)
+			subs[id] = idx
 			g.Subtopologies = append(g.Subtopologies, &Subtopology{ID: id})
 		}
-		st := g.Subtopologies[id]
-		n.sub = id
+		st := g.Subtopologies[idx]
+		n.sub = idx
 		st.Nodes = append(st.Nodes, n)
 		switch n.Kind {
 		case KindSource:
@@ -413,6 +467,7 @@ func (g *Graph) split() {
 			}
 		}
 	}
+	g.IDs = next
 	for _, st := range g.Subtopologies {
 		sort.Strings(st.SourceTopics)
 		sort.Strings(st.SinkTopics)

@@ -64,6 +64,8 @@ type sourceNode[K, V any] struct {
 }
 
 func (s *sourceNode[K, V]) ProcessRaw(r *RawRecord) error {
+	t := s.t
+	t.at = s.n
 	rec := processor.Record[K, V]{Timestamp: r.Timestamp}
 	if len(r.Headers) > 0 {
 		h := processor.Headers(r.Headers)
@@ -81,6 +83,7 @@ func (s *sourceNode[K, V]) ProcessRaw(r *RawRecord) error {
 		return s.badRecord("value", err)
 	}
 	for i, c := range s.children {
+		t.at = s.n.Children[i]
 		if err := c.Process(rec); err != nil {
 			return attribute(err, s.n.Children[i].Name)
 		}
@@ -88,12 +91,11 @@ func (s *sourceNode[K, V]) ProcessRaw(r *RawRecord) error {
 	return nil
 }
 
+// badRecord puts a record the source serdes cannot read to the
+// deserialization handler.
 func (s *sourceNode[K, V]) badRecord(part string, err error) error {
-	if s.t.cfg.ContinueOnDeserializationError {
-		s.t.DropRecord(DropDeserialization)
-		return nil
-	}
-	return &nodeError{node: s.n.Name, err: &serdeError{op: serde.ErrDeserialize, what: "deserialize " + part, err: err}}
+	pe := s.t.failedAt(s.n.Name, &serdeError{op: serde.ErrDeserialize, what: "deserialize " + part, err: err})
+	return s.t.handle(s.t.cfg.DeserializationHandler, processor.DropDeserializationError, pe)
 }
 
 // serdeError is a serde's failure on a record: it matches
@@ -109,13 +111,6 @@ type serdeError struct {
 func (e *serdeError) Error() string   { return "cannot " + e.what + ": " + e.err.Error() }
 func (e *serdeError) Unwrap() []error { return []error{e.op, e.err} }
 
-// Reasons for dropped records, as counted by Task.Dropped.
-const (
-	DropDeserialization = processor.DropDeserializationError
-	DropNullKey         = processor.DropNullKey
-	DropNullValue       = processor.DropNullValue
-)
-
 // ProcessorBuild returns the BuildFunc of a processor node.
 func ProcessorBuild[KIn, VIn, KOut, VOut any](sup processor.Supplier[KIn, VIn, KOut, VOut]) BuildFunc {
 	return func(t *Task, n *Node, children []any) (Instance, error) {
@@ -129,14 +124,14 @@ func ProcessorBuild[KIn, VIn, KOut, VOut any](sup processor.Supplier[KIn, VIn, K
 		}
 		ctx := &ProcContext[KOut, VOut]{t: t, n: n, children: kids}
 		if len(kids) == 1 {
-			ctx.only = kids[0]
+			ctx.only, ctx.onlyNode = kids[0], n.Children[0]
 		}
 		inst := Instance{
 			Receiver: Receiver[KIn, VIn](p),
 			Init:     func() error { return p.Init(ctx) },
 			Close:    p.Close,
 		}
-		if r := fuse[KIn, VIn](p, n, kids); r != nil {
+		if r := fuse[KIn, VIn](t, p, n, kids); r != nil {
 			inst.Receiver = r
 		}
 		return inst, nil
@@ -144,24 +139,37 @@ func ProcessorBuild[KIn, VIn, KOut, VOut any](sup processor.Supplier[KIn, VIn, K
 }
 
 // ProcContext is the processor.Context of one node in one task.
+//
+// Forward and ForwardTo tell the task which node a record goes into, and
+// back which node it is in once the child returned: what a panic is blamed
+// on. Two stores per call; a deferred recover per node would cost more,
+// and could not be fused away.
 type ProcContext[K, V any] struct {
 	t        *Task
 	n        *Node
 	children []Receiver[K, V]
 	// only is the single child of a node that has one, as most do: Forward
 	// then skips the loop.
-	only Receiver[K, V]
+	only     Receiver[K, V]
+	onlyNode *Node
 }
 
 func (c *ProcContext[K, V]) Forward(rec processor.Record[K, V]) error {
+	t := c.t
 	if c.only != nil {
-		if err := c.only.Process(rec); err != nil {
-			return attribute(err, c.n.Children[0].Name)
+		t.at = c.onlyNode
+		err := c.only.Process(rec)
+		t.at = c.n
+		if err != nil {
+			return attribute(err, c.onlyNode.Name)
 		}
 		return nil
 	}
 	for i, ch := range c.children {
-		if err := ch.Process(rec); err != nil {
+		t.at = c.n.Children[i]
+		err := ch.Process(rec)
+		t.at = c.n
+		if err != nil {
 			return attribute(err, c.n.Children[i].Name)
 		}
 	}
@@ -171,7 +179,10 @@ func (c *ProcContext[K, V]) Forward(rec processor.Record[K, V]) error {
 func (c *ProcContext[K, V]) ForwardTo(child string, rec processor.Record[K, V]) error {
 	for i, ch := range c.n.Children {
 		if ch.Name == child {
-			if err := c.children[i].Process(rec); err != nil {
+			c.t.at = ch
+			err := c.children[i].Process(rec)
+			c.t.at = c.n
+			if err != nil {
 				return attribute(err, child)
 			}
 			return nil
@@ -237,7 +248,7 @@ func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
 	var err error
 	if !rec.NullKey {
 		if s.kbuf, err = s.ks.Serialize(s.kbuf[:0], topic, rec.Key); err != nil {
-			return &serdeError{op: serde.ErrSerialize, what: fmt.Sprintf("serialize key for topic %q", topic), err: err}
+			return s.cannotSerialize(fmt.Sprintf("serialize key for topic %q", topic), err)
 		}
 		if key = s.kbuf; key == nil {
 			key = emptyBytes
@@ -245,11 +256,22 @@ func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
 	}
 	if !rec.NullValue {
 		if s.vbuf, err = s.vs.Serialize(s.vbuf[:0], topic, rec.Value); err != nil {
-			return &serdeError{op: serde.ErrSerialize, what: fmt.Sprintf("serialize value for topic %q", topic), err: err}
+			return s.cannotSerialize(fmt.Sprintf("serialize value for topic %q", topic), err)
 		}
 		if value = s.vbuf; value == nil {
 			value = emptyBytes
 		}
 	}
-	return s.t.cfg.Collector.Send(topic, key, value, rec.Timestamp, rec.HeaderList())
+	if err := s.t.cfg.Collector.Send(topic, key, value, rec.Timestamp, rec.HeaderList()); err != nil {
+		return &failed{err}
+	}
+	return nil
+}
+
+// cannotSerialize puts a record the sink's serdes cannot write to the
+// production handler, as Kafka Streams does (KIP-399): under Continue the
+// sink drops it and the rest of the record's processing goes on.
+func (s *sinkNode[K, V]) cannotSerialize(what string, err error) error {
+	pe := s.t.failedAt(s.n.Name, &serdeError{op: serde.ErrSerialize, what: what, err: err})
+	return s.t.handle(s.t.cfg.ProductionHandler, processor.DropProductionError, pe)
 }

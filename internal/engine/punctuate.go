@@ -17,6 +17,12 @@ type schedule struct {
 func (s *schedule) Cancel() { s.cancelled = true }
 
 func (t *Task) schedule(n *Node, interval time.Duration, typ processor.PunctuationType, fn processor.Punctuator) (*schedule, error) {
+	if t.global {
+		// Kafka Streams' global processor context refuses it too: a global
+		// task has no stream time of its own, and its records are not
+		// processed in time order.
+		return nil, errorf("%q of global store %q cannot schedule punctuators", n.Name, n.global.Store)
+	}
 	ms := interval.Milliseconds()
 	if ms < 1 {
 		return nil, errorf("punctuation interval %v of %q is below one millisecond", interval, n.Name)
@@ -34,7 +40,10 @@ func (t *Task) schedule(n *Node, interval time.Duration, typ processor.Punctuati
 }
 
 // punctuate fires the due schedules of one clock. A schedule that missed
-// several intervals fires once and is realigned to its interval.
+// several intervals fires once and is realigned to its interval. A
+// punctuator's error goes to the processing handler, with no record; under
+// Continue the other schedules fire. A schedule moves to its next time
+// before it fires, so that one that fails is not fired again at once.
 func (t *Task) punctuate(typ processor.PunctuationType, now int64) error {
 	list := &t.streamSch
 	if typ == processor.WallClockTime {
@@ -48,19 +57,22 @@ func (t *Task) punctuate(typ processor.PunctuationType, now int64) error {
 		if s.cancelled || now < s.next {
 			continue
 		}
-		t.node = s.node
-		t.ts = now
-		t.dirty = true
-		err := s.fn(now)
-		t.node = ""
-		if err != nil {
-			return t.wrap(err)
-		}
 		next := s.next + s.interval
 		if now >= next {
 			next = s.next + ((now-s.next)/s.interval+1)*s.interval
 		}
 		s.next = next
+		t.node = s.node
+		t.ts = now
+		t.dirty = true
+		err := s.fn(now)
+		if err != nil {
+			err = t.recordFailed(err)
+		}
+		t.node, t.at = "", nil
+		if err != nil {
+			return err
+		}
 	}
 	live := (*list)[:0]
 	for _, s := range *list {
@@ -70,4 +82,16 @@ func (t *Task) punctuate(typ processor.PunctuationType, now int64) error {
 	}
 	*list = live
 	return nil
+}
+
+// punctuateRecovering is punctuate, recovering a panic: it returns
+// errRecovered when the handler dropped it, and the caller punctuates
+// again for the schedules that did not fire.
+func (t *Task) punctuateRecovering(typ processor.PunctuationType, now int64) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = t.recovered(v)
+		}
+	}()
+	return t.punctuate(typ, now)
 }

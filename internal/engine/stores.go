@@ -22,15 +22,21 @@ import (
 // In-memory stores get no transaction buffer: they hold nothing across a
 // failure, and a task that starts or rewinds rebuilds them from their
 // changelogs, so they cannot be ahead of them.
+//
+// Global stores are neither logged nor transactional: their topic is their
+// changelog, read committed, and nothing they hold is ever rolled back.
 func (t *Task) openStores() error {
 	env := &state.Env{
 		TaskID:        t.ID,
 		ApplicationID: t.cfg.ApplicationID,
 		InMemory:      t.cfg.InMemory,
-		Transactional: !t.cfg.InMemory,
+		Transactional: !t.cfg.InMemory && !t.global,
 		DB:            t.openDB,
 		Logger:        t.changeLogger,
 		RecordTime:    t.RecordTimestamp,
+	}
+	if t.global {
+		env.Logger = nil
 	}
 	for _, name := range t.Sub.Stores {
 		s, err := t.graph.stores[name].Builder.Build(env)

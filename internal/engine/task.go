@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -53,13 +54,31 @@ type Config struct {
 	// buffered waits for the empty ones before it processes the others
 	// (max.task.idle.ms); see Task.ProcessReady. Default 0: no wait.
 	MaxTaskIdle time.Duration
-	// ContinueOnDeserializationError drops (and counts) records the source
-	// serdes cannot read instead of failing the task, as Kafka Streams'
-	// LogAndContinueExceptionHandler.
-	ContinueOnDeserializationError bool
-	// Logger receives a line per record dropped for a deserialization
-	// error; nil logs nothing.
+	// DeserializationHandler, ProcessingHandler and ProductionHandler
+	// decide about records that fail (see processor.ErrorHandler); nil is
+	// processor.LogAndFail. The engine puts to ProductionHandler the
+	// records its sinks cannot serialize; the host puts to it those it
+	// could not deliver.
+	DeserializationHandler processor.ErrorHandler
+	ProcessingHandler      processor.ErrorHandler
+	ProductionHandler      processor.ErrorHandler
+	// DeadLetterTopic, if set, receives every input record a handler
+	// drops, with its key, value, timestamp and headers as read, and
+	// headers naming the error (processor.DeadLetterException, ...). It is
+	// sent with Collector.Send, so it commits with the records the task
+	// sends: under exactly-once in the transaction of the offsets that
+	// skip the record.
+	DeadLetterTopic string
+	// Drops counts the task's dropped records; nil gives the task counts
+	// of its own. A host that opens a task again passes the same counts.
+	Drops *DropCounts
+	// Logger receives a line when the task drops records, at most one a
+	// minute per reason; nil logs nothing.
 	Logger *slog.Logger
+	// Global is the host's global task, whose stores the processors of
+	// its tasks read (see GlobalTask); nil when the graph has no global
+	// stores.
+	Global *GlobalTask
 }
 
 // Task runs one subtopology on one partition: its stores, its inputs, the
@@ -91,9 +110,14 @@ type Task struct {
 	changelogs []*Changelog
 	db         *state.DB
 
-	// The record being processed.
+	// The record being processed: raw is the record as it was read, at
+	// the node it is in as far as the task tracks it (each call into a
+	// node sets it), which is what a recovered panic is blamed on. node
+	// names the node in Init and in a punctuator.
 	meta    processor.RecordMetadata
 	hasMeta bool
+	raw     *RawRecord
+	at      *Node
 	node    string
 	// ts is the timestamp of the record being processed, or the time a
 	// punctuator fires at: what changelog records are stamped with.
@@ -108,8 +132,15 @@ type Task struct {
 	// commit.
 	dirty   bool
 	started bool
-	dropped map[string]int64
 	closed  bool
+	// global says the task is a GlobalTask's: its stores are the global
+	// stores, neither logged nor transactional.
+	global bool
+
+	drops *DropCounts
+	// dropList holds the counters of drops's reasons this task has used,
+	// looked up without drops's lock.
+	dropList []*dropCount
 }
 
 // NewTask opens the stores of subtopology sub for partition. The task has
@@ -118,10 +149,15 @@ func NewTask(g *Graph, sub int, partition int32, cfg Config) (*Task, error) {
 	if !g.built {
 		return nil, errors.New("engine: graph is not built")
 	}
-	if sub < 0 || sub >= len(g.Subtopologies) {
+	st := g.SubtopologyByID(sub)
+	if st == nil {
 		return nil, fmt.Errorf("engine: no subtopology %d (the graph has %d)", sub, len(g.Subtopologies))
 	}
-	st := g.Subtopologies[sub]
+	return newTask(g, st, partition, cfg, false)
+}
+
+func newTask(g *Graph, st *Subtopology, partition int32, cfg Config, global bool) (*Task, error) {
+	sub := st.ID
 	t := &Task{
 		ID:         processor.TaskID{Subtopology: sub, Partition: partition},
 		Sub:        st,
@@ -131,7 +167,11 @@ func NewTask(g *Graph, sub int, partition int32, cfg Config) (*Task, error) {
 		stores:     map[string]state.Store{},
 		streamTime: -1,
 		wallClock:  cfg.WallClock,
-		dropped:    map[string]int64{},
+		global:     global,
+		drops:      cfg.Drops,
+	}
+	if t.drops == nil {
+		t.drops = &DropCounts{}
 	}
 	for _, topic := range st.SourceTopics {
 		t.inputs = append(t.inputs, &Input{Topic: topic, Partition: partition, task: t, deadline: -1})
@@ -145,14 +185,21 @@ func NewTask(g *Graph, sub int, partition int32, cfg Config) (*Task, error) {
 
 // Start builds the processors, from the sinks up, and initializes them,
 // sources first. Restore the stores before: processors may read them in
-// Init.
-func (t *Task) Start() error {
+// Init. A panic in a supplier or an Init fails the start with a
+// *processor.PanicError.
+func (t *Task) Start() (err error) {
 	if t.closed {
 		return fmt.Errorf("engine: task %s is closed", t.ID)
 	}
 	if t.started {
 		return nil
 	}
+	defer func() {
+		if v := recover(); v != nil {
+			err = t.wrap(&processor.PanicError{Value: v, Stack: debug.Stack()})
+			t.reset()
+		}
+	}()
 	st := t.Sub
 	built := map[*Node]any{}
 	t.instances = make([]Instance, len(st.Nodes))
@@ -162,7 +209,9 @@ func (t *Task) Start() error {
 		for j, c := range n.Children {
 			children[j] = built[c]
 		}
+		t.node = n.Name
 		inst, err := n.Build(t, n, children)
+		t.node = ""
 		if err != nil {
 			return fmt.Errorf("engine: task %s: build %q: %w", t.ID, n.Name, err)
 		}
@@ -184,32 +233,50 @@ func (t *Task) Start() error {
 		}
 		t.node = t.Sub.Nodes[i].Name
 		if err := inst.Init(); err != nil {
-			t.node = ""
-			return t.wrap(err)
+			err = t.wrap(err)
+			t.reset()
+			return err
 		}
 	}
-	t.node = ""
+	t.reset()
 	return nil
 }
 
-// process runs one input record through the subtopology from src.
-func (t *Task) process(src RawSource, r *RawRecord) error {
+// processRecord runs one input record through the subtopology from src.
+// It returns nil when the record was processed or a handler dropped it,
+// else the error that fails the task, a *failed, after which the record
+// counts as not processed: its offset is not committed.
+func (t *Task) processRecord(src RawSource, r *RawRecord) error {
 	if src == nil {
-		return fmt.Errorf("engine: task %s is not started", t.ID)
+		return &failed{fmt.Errorf("engine: task %s is not started", t.ID)}
 	}
 	t.meta = processor.RecordMetadata{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}
 	t.hasMeta = true
+	t.raw = r
 	t.ts = r.Timestamp
 	t.dirty = true
 	if r.Timestamp > t.streamTime {
 		t.streamTime = r.Timestamp
 	}
 	err := src.ProcessRaw(r)
-	t.hasMeta = false
 	if err != nil {
-		return t.wrapAt(err, r)
+		err = t.recordFailed(err)
 	}
-	return t.punctuate(processor.StreamTime, t.streamTime)
+	t.hasMeta, t.raw, t.at = false, nil, nil
+	return err
+}
+
+// errRecovered says that a call recovered a panic and the handler dropped
+// what panicked: the caller goes on with the rest of its work.
+var errRecovered = errors.New("engine: recovered")
+
+// located returns what a failure of the task is to its host: the
+// *processor.Error inside a *failed.
+func located(err error) error {
+	if f, ok := err.(*failed); ok {
+		return f.err
+	}
+	return err
 }
 
 // AdvanceWallClock moves the wall clock to now (ms) and runs the wall-clock
@@ -218,7 +285,11 @@ func (t *Task) AdvanceWallClock(now int64) error {
 	if now > t.wallClock {
 		t.wallClock = now
 	}
-	return t.punctuate(processor.WallClockTime, t.wallClock)
+	for {
+		if err := t.punctuateRecovering(processor.WallClockTime, t.wallClock); err != errRecovered {
+			return located(err)
+		}
+	}
 }
 
 // RecordTimestamp is the timestamp of the record being processed, or of
@@ -244,12 +315,27 @@ func (t *Task) Dirty() bool { return t.dirty }
 // Flush flushes every store: cached writes go down through changelogging.
 // A cache forwards what it flushes, which can dirty the cache of a store
 // downstream in the same task, so Flush goes over the stores again until
-// none is dirty.
+// none is dirty. What a cache forwards is processed as a record is: an
+// error or a panic downstream goes to the processing handler, with no input
+// record, and under Continue the flush goes on with the next entry.
 func (t *Task) Flush() error {
+	for {
+		if err := t.flush(); err != errRecovered {
+			return located(err)
+		}
+	}
+}
+
+func (t *Task) flush() (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = t.recovered(v)
+		}
+	}()
 	for pass := 0; ; pass++ {
 		for _, s := range t.storeList {
 			if err := s.Flush(); err != nil {
-				return fmt.Errorf("engine: task %s: flush store %q: %w", t.ID, s.Name(), err)
+				return t.flushFailed(s, err)
 			}
 		}
 		dirty := ""
@@ -268,23 +354,29 @@ func (t *Task) Flush() error {
 	}
 }
 
-// Dropped returns how many records the task dropped, by reason.
-func (t *Task) Dropped() map[string]int64 { return t.dropped }
-
-// DropRecord counts a dropped record. Processors reach it through their
-// context. A record dropped because it could not be read is logged too, as
-// Kafka Streams' LogAndContinueExceptionHandler does.
-func (t *Task) DropRecord(reason string) {
-	t.dropped[reason]++
-	if reason == DropDeserialization && t.cfg.Logger != nil && t.hasMeta {
-		t.cfg.Logger.Warn("dropped a record its source serdes cannot read", "task", t.ID.String(), "topic", t.meta.Topic, "partition", t.meta.Partition, "offset", t.meta.Offset)
+// flushFailed handles the error of flushing s: an error the nodes
+// downstream of its cache returned goes to the processing handler (and
+// errRecovered, the flush to start over, when it drops it); any other
+// fails the task.
+func (t *Task) flushFailed(s state.Store, err error) error {
+	var se *state.StoreError
+	if !errors.As(err, &se) || se.Op != "flush listener" || unhandled(err) {
+		t.reset()
+		return fmt.Errorf("engine: task %s: flush store %q: %w", t.ID, s.Name(), err)
 	}
+	err = t.recordFailed(err)
+	t.reset()
+	if err == nil {
+		return errRecovered
+	}
+	return err
 }
 
 // Close closes the processors, then the stores and the task's database. It
 // does not flush: what was not committed is dropped (cached writes, the
 // transaction buffer, in-memory stores), and the next task opened on the
-// same state restores what committed from the changelogs.
+// same state restores what committed from the changelogs. A processor whose
+// Close panics does not keep the others or the stores from closing.
 func (t *Task) Close() error {
 	if t.closed {
 		return nil
@@ -293,13 +385,22 @@ func (t *Task) Close() error {
 	var errs []error
 	for i, inst := range t.instances {
 		if inst.Close != nil {
-			if err := inst.Close(); err != nil {
+			if err := closeRecovering(inst.Close); err != nil {
 				errs = append(errs, fmt.Errorf("engine: task %s: close %q: %w", t.ID, t.Sub.Nodes[i].Name, err))
 			}
 		}
 	}
 	errs = append(errs, t.closeStores())
 	return errors.Join(errs...)
+}
+
+func closeRecovering(close func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &processor.PanicError{Value: v, Stack: debug.Stack()}
+		}
+	}()
+	return close()
 }
 
 func (t *Task) closeStores() error {
@@ -317,19 +418,6 @@ func (t *Task) closeStores() error {
 	return errors.Join(errs...)
 }
 
-func (t *Task) wrapAt(err error, r *RawRecord) error {
-	var pe *processor.Error
-	if errors.As(err, &pe) {
-		return err
-	}
-	node := t.node
-	var ne *nodeError
-	if errors.As(err, &ne) {
-		node, err = ne.node, ne.err
-	}
-	return &processor.Error{Task: t.ID, Node: node, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Err: err}
-}
-
 func (t *Task) wrap(err error) error {
 	var pe *processor.Error
 	if errors.As(err, &pe) {
@@ -340,6 +428,9 @@ func (t *Task) wrap(err error) error {
 
 // storeFor returns store name for node n, checking that n may use it.
 func (t *Task) storeFor(n *Node, name string) (processor.StateStore, error) {
+	if t.graph.globals[name] != nil {
+		return t.globalStoreFor(n, name)
+	}
 	if !slices.Contains(n.Stores, name) {
 		if t.graph.stores[name] == nil {
 			return nil, fmt.Errorf("%w: %q (asked for by %q)", state.ErrUnknownStore, name, n.Name)

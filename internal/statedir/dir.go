@@ -131,8 +131,16 @@ func (d *Dir) TaskDir(id string) (string, error) {
 	return p, nil
 }
 
+// GlobalName is the directory of the instance's global stores,
+// root/appID/global, as Kafka Streams names it. No task id is spelled so.
+const GlobalName = "global"
+
+// GlobalDir returns the directory of the global stores, creating it if
+// needed. Remove(GlobalName) deletes it.
+func (d *Dir) GlobalDir() (string, error) { return d.TaskDir(GlobalName) }
+
 // TasksOnDisk returns the ids of the tasks that have a directory, sorted by
-// name. The runtime uses it at start to find state left by an earlier run,
+// name; the global stores' directory is not a task's. The runtime uses it at start to find state left by an earlier run,
 // and to delete what it no longer owns.
 func (d *Dir) TasksOnDisk() ([]string, error) {
 	d.mu.RLock()
@@ -146,7 +154,7 @@ func (d *Dir) TasksOnDisk() ([]string, error) {
 	}
 	var ids []string
 	for _, e := range entries {
-		if e.IsDir() && checkName(e.Name()) == nil {
+		if e.IsDir() && checkName(e.Name()) == nil && e.Name() != GlobalName {
 			ids = append(ids, e.Name())
 		}
 	}

@@ -194,6 +194,17 @@ func TestTaskDirs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The global stores' directory is not a task's.
+	g, err := d.GlobalDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(d.Path(), "global"); g != want {
+		t.Fatalf("GlobalDir() = %q, want %q", g, want)
+	}
+	if err := os.WriteFile(filepath.Join(g, "data"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// Neither files nor hidden directories are tasks.
 	if err := os.WriteFile(filepath.Join(d.Path(), "stray"), nil, 0o644); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 // Package statedir manages the state directory of an application instance:
 // root/<application.id>, which holds one directory per task (root/app/0_1)
-// with that task's stores, like Kafka Streams' state.dir.
+// with that task's stores, and one for the global stores (root/app/global),
+// like Kafka Streams' state.dir.
 //
 // Two instances of one application must never share a state directory: both
 // would write the same task's Pebble databases. Open therefore takes an

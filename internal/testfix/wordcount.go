@@ -26,16 +26,23 @@ func AddWordCount(b *dsl.Builder) { AddWordCountCached(b, 0) }
 // AddWordCountCached is AddWordCount with a cache of cacheBytes in front of
 // the store; 0 means none.
 func AddWordCountCached(b *dsl.Builder, cacheBytes int) {
+	AddWordCountOn(b, InputTopic, OutputTopic, cacheBytes)
+}
+
+// AddWordCountOn is AddWordCountCached reading input and writing output,
+// for tests that share a cluster with others and so need topics of their
+// own.
+func AddWordCountOn(b *dsl.Builder, input, output string, cacheBytes int) {
 	counts := dsl.MaterializedAs[string, int64](CountsStore)
 	if cacheBytes > 0 {
 		counts = counts.WithCachingEnabled(cacheBytes)
 	}
-	dsl.Stream(b, InputTopic, serde.String, serde.String).
+	dsl.Stream(b, input, serde.String, serde.String).
 		FlatMapValues(func(line string) []string { return strings.Fields(strings.ToLower(line)) }).
 		GroupBy(func(_, word string) string { return word }, dsl.GroupedWith(serde.String, serde.String)).
 		Count(counts).
 		ToStream().
-		To(OutputTopic, dsl.ProducedWith(serde.String, serde.Int64))
+		To(output, dsl.ProducedWith(serde.String, serde.Int64))
 }
 
 // WordCount returns the word-count topology of AddWordCount, uncached.

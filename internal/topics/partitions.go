@@ -109,7 +109,9 @@ func resolve(g *engine.Graph, external map[string]int32) (map[string]int32, []in
 	}
 
 	var errs []error
-	tasks := make([]int32, len(g.Subtopologies))
+	// Indexed by sub-topology id; the ids of global stores, which make no
+	// tasks, stay 0.
+	tasks := make([]int32, g.IDs)
 	checked := map[string]bool{}
 	for _, st := range g.Subtopologies {
 		checked[strings.Join(st.SourceTopics, "\x00")] = true

@@ -32,10 +32,11 @@ type Options struct {
 // Layout is what Setup learned about the application's topics.
 type Layout struct {
 	// TaskCounts is the number of tasks, the common partition count of the
-	// source topics, of each sub-topology; the index is the sub-topology id.
+	// source topics, of each sub-topology; the index is the sub-topology id
+	// (0 for the ids of global stores).
 	TaskCounts []int32
 	// Partitions is the partition count of every topic the application reads
-	// or owns, by broker name.
+	// (global stores' topics included) or owns, by broker name.
 	Partitions map[string]int32
 	// Changelogs maps each logged store to its changelog topic.
 	Changelogs map[string]string
@@ -95,6 +96,11 @@ func Setup(ctx context.Context, adm *kadm.Client, g *engine.Graph, appID string,
 			storeSub[store] = st.ID
 		}
 	}
+	globalReaders := map[string]string{} // global store's topic → store
+	for _, gs := range g.Globals {
+		readers[gs.Topic] = gs.ID
+		globalReaders[gs.Topic] = gs.Store
+	}
 	var logged []string // stores with a changelog, in graph order
 	specs := map[string]*engine.StoreSpec{}
 	for _, spec := range g.Stores {
@@ -123,6 +129,8 @@ func Setup(ctx context.Context, adm *kadm.Client, g *engine.Graph, appID string,
 	for _, t := range sources {
 		d := details[t]
 		switch {
+		case errors.Is(d.Err, kerr.UnknownTopicOrPartition) && globalReaders[t] != "":
+			errs = append(errs, &topicError{kind: ErrMissingSource, msg: fmt.Sprintf("source topic %q (read by global store %q) does not exist", t, globalReaders[t])})
 		case errors.Is(d.Err, kerr.UnknownTopicOrPartition):
 			errs = append(errs, &topicError{kind: ErrMissingSource, msg: fmt.Sprintf("source topic %q (read by sub-topology %d) does not exist", t, readers[t])})
 		case d.Err != nil:

@@ -1,0 +1,137 @@
+package dsl_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/serde"
+	"github.com/samsa-go/samsa/state"
+	"github.com/samsa-go/samsa/testdriver"
+)
+
+const (
+	joinTableKeys = 100_000
+	joinStream    = 1_000_000
+	// joinBlock is how many stream records each side processes in turn,
+	// and how many the driver processes between commits (the runtime
+	// commits every 30s by default).
+	joinBlock = 10_000
+)
+
+// BenchmarkStreamTableJoin measures a stream-table join through the test
+// driver, a table of 100k keys and a stream of 1M records whose keys cycle
+// through the table's, against a hand-written loop doing the same work on
+// the same records: decode each record's key and value, look the key up
+// in an in-memory timestamped key-value store of the same 100k rows,
+// join, and encode the result. The two take turns in blocks of 10k
+// records, so that load that comes and goes on a shared machine hits both
+// alike; ratio is the median over pairs of blocks of the loop's block time
+// over the driver's, which is the driver's records/s over the loop's. An
+// iteration is the whole stream through both; the tables are filled, and
+// the driver's results read, outside the timing.
+func BenchmarkStreamTableJoin(b *testing.B) {
+	keys, values := make([][]byte, joinStream), make([][]byte, joinStream)
+	for i := range joinStream {
+		keys[i], _ = serde.Int64.Serialize(nil, "", int64(i%joinTableKeys))
+		values[i], _ = serde.Int64.Serialize(nil, "", int64(i))
+	}
+
+	// The hand-written loop's store.
+	h, err := state.TimestampedKeyValueStoreBuilder("users", serde.Int64, serde.Int64).
+		WithLoggingDisabled().InMemory().Build(&state.Env{InMemory: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	kv := h.Typed().(*state.TimestampedKeyValueStore[int64, int64])
+	for k := range int64(joinTableKeys) {
+		if err := kv.Put(k, state.ValueAndTimestamp[int64]{Value: 10 * k, Timestamp: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var buf []byte
+	handJoined := 0
+	hand := func(from, to int) {
+		for i := from; i < to; i++ {
+			k, err := serde.Int64.Deserialize("clicks", keys[i])
+			if err != nil {
+				b.Fatal(err)
+			}
+			v, err := serde.Int64.Deserialize("clicks", values[i])
+			if err != nil {
+				b.Fatal(err)
+			}
+			row, found, err := kv.Get(k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if !found {
+				continue
+			}
+			if buf, err = serde.Int64.Serialize(buf[:0], "out", v+row.Value); err != nil {
+				b.Fatal(err)
+			}
+			handJoined++
+		}
+	}
+
+	// The driver, its table filled.
+	bld := dsl.NewBuilder()
+	users := dsl.Table(bld, "users", serde.Int64, serde.Int64, dsl.MaterializedAs[int64, int64]("users").InMemory())
+	dsl.Stream(bld, "clicks", serde.Int64, serde.Int64).
+		JoinTable(users, func(v, row int64) int64 { return v + row }).
+		To("out")
+	td := newDriver(b, bld, testdriver.WithCommitEvery(joinBlock))
+	table := testdriver.InputTopic(td, "users", serde.Int64, serde.Int64)
+	for k := range int64(joinTableKeys) {
+		table.PipeInput(k, 10*k)
+	}
+	td.Commit()
+	clicks := testdriver.InputTopic(td, "clicks", serde.Bytes, serde.Bytes)
+	out := testdriver.OutputTopic(td, "out", serde.Int64, serde.Int64)
+	driverJoined := 0
+	driver := func(from, to int) {
+		for i := from; i < to; i++ {
+			if err := clicks.TryPipeBytes(keys[i], values[i], time.UnixMilli(int64(i))); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	drain := func() {
+		for !out.IsEmpty() {
+			if _, err := out.TryReadRecord(); err != nil {
+				b.Fatal(err)
+			}
+			driverJoined++
+		}
+	}
+
+	var ratios []float64
+	var handTime, driverTime time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		for from := 0; from < joinStream; from += joinBlock {
+			start := time.Now()
+			hand(from, from+joinBlock)
+			mid := time.Now()
+			driver(from, from+joinBlock)
+			end := time.Now()
+			b.StopTimer()
+			drain()
+			b.StartTimer()
+			handTime += mid.Sub(start)
+			driverTime += end.Sub(mid)
+			ratios = append(ratios, float64(mid.Sub(start))/float64(end.Sub(mid)))
+		}
+	}
+	if handJoined != b.N*joinStream || driverJoined != b.N*joinStream {
+		b.Fatalf("joined %d (hand-written) and %d (driver) records of %d", handJoined, driverJoined, b.N*joinStream)
+	}
+	slices.Sort(ratios)
+	n := float64(b.N * joinStream)
+	b.ReportMetric(n/driverTime.Seconds(), "driver-records/s")
+	b.ReportMetric(n/handTime.Seconds(), "handwritten-records/s")
+	b.ReportMetric(ratios[len(ratios)/2], "ratio")
+}

@@ -1,0 +1,116 @@
+package dsl
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/state"
+)
+
+// windowProcBase holds what the processors of time and sliding windows
+// share: the window store, the fold, and the stream time they saw.
+type windowProcBase[K, V, VR any] struct {
+	base[Windowed[K], change[VR]]
+	store string
+	grace int64
+	add   adder[K, V, VR]
+	ws    *state.TimestampedWindowStore[K, VR]
+	// sendOld is set when a table downstream needs old values.
+	sendOld bool
+	// observed is the largest timestamp the processor saw, as Kafka
+	// Streams' observedStreamTime of its window processors: what decides
+	// when a window closes.
+	observed int64
+}
+
+func (p *windowProcBase[K, V, VR]) Init(ctx processor.Context[Windowed[K], change[VR]]) error {
+	p.ctx = ctx
+	p.observed = -1
+	var err error
+	p.ws, err = state.GetTimestampedWindowStore[K, VR](ctx, p.store)
+	return err
+}
+
+// skip drops records windowed aggregations ignore, as Kafka Streams does.
+func skipNulls[K, V any](ctx dropCounter, rec processor.Record[K, V]) bool {
+	switch {
+	case rec.NullKey:
+		ctx.DropRecord(processor.DropNullKey)
+	case rec.NullValue:
+		ctx.DropRecord(processor.DropNullValue)
+	default:
+		return false
+	}
+	return true
+}
+
+// dropCounter is the part of a processor context that counts drops and
+// says where a record came from.
+type dropCounter interface {
+	DropRecord(reason string)
+	RecordMetadata() (processor.RecordMetadata, bool)
+}
+
+// dropLate counts a record too late for the window [start, end] and logs
+// it at debug level, as Kafka Streams logs "Skipping record for expired
+// window". The processor context has no logger: the line goes to
+// slog.Default, and costs nothing when debug is off.
+func dropLate[K any](ctx dropCounter, kind string, key K, ts, start, end, closeTime, observed int64) {
+	ctx.DropRecord(processor.DropLateRecord)
+	l := slog.Default()
+	if !l.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	attrs := []any{"window", kind, "key", key, "timestamp", ts, "window_start", start, "window_end", end, "expiration", closeTime, "stream_time", observed}
+	if md, ok := ctx.RecordMetadata(); ok {
+		attrs = append(attrs, "topic", md.Topic, "partition", md.Partition, "offset", md.Offset)
+	}
+	l.Debug("dsl: skipping record for closed window", attrs...)
+}
+
+// timeWindowProc aggregates into tumbling and hopping windows, as Kafka
+// Streams' KStreamWindowAggregate: every window holding the record that
+// has not closed gets the record folded in and emits its new aggregate,
+// stamped with the latest record timestamp in the window.
+type timeWindowProc[K, V, VR any] struct {
+	windowProcBase[K, V, VR]
+	w TimeWindows
+}
+
+func (p *timeWindowProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
+	if skipNulls(p.ctx, rec) {
+		return nil
+	}
+	ts := rec.Timestamp
+	p.observed = max(p.observed, ts)
+	closeTime := p.observed - p.grace
+	for start := p.w.firstStart(ts); start <= ts; start += p.w.advance {
+		end := start + p.w.size
+		if end <= closeTime {
+			dropLate(p.ctx, "time", rec.Key, ts, start, end, closeTime, p.observed)
+			continue
+		}
+		old, found, err := p.ws.Get(rec.Key, start)
+		if err != nil {
+			return err
+		}
+		newTs := ts
+		if found && old.Timestamp > ts {
+			newTs = old.Timestamp
+		}
+		agg := p.add(rec.Key, rec.Value, old.Value, found)
+		if err := p.ws.Put(rec.Key, state.ValueAndTimestamp[VR]{Value: agg, Timestamp: newTs}, start); err != nil {
+			return err
+		}
+		if err := p.ctx.Forward(processor.Record[Windowed[K], change[VR]]{
+			Key:       Windowed[K]{Key: rec.Key, Start: start, End: end},
+			Value:     change[VR]{New: agg, Old: old.Value, HasNew: true, HasOld: found && p.sendOld},
+			Timestamp: newTs,
+			Headers:   rec.Headers,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
