@@ -211,3 +211,37 @@ func TestWindowStoreDirtyUntilSent(t *testing.T) {
 		}
 	}
 }
+
+// TestChangeLoggingFoldsMany folds more keys than are looked up by a scan,
+// so that the layer's map takes over mid-interval, and drops a range of
+// them before the flush.
+func TestChangeLoggingFoldsMany(t *testing.T) {
+	for _, kind := range loggedKinds() {
+		t.Run(kind.name, func(t *testing.T) {
+			logger := &recordingLogger{}
+			s := NewChangeLoggingStore(kind.new(t, "st"), logger, nil)
+			for round := range 2 {
+				for i := range 3 * foldScan {
+					mustPut(t, s, fmt.Sprintf("k%03d", i), fmt.Sprint(round))
+				}
+			}
+			if err := s.DeleteRange([]byte("k010"), []byte("k020")); err != nil {
+				t.Fatal(err)
+			}
+			mustPut(t, s, "k015", "again")
+			mustFlush(t, s)
+			// k015, written again after the range deletion, is first written
+			// there.
+			var want []logRecord
+			for i := range 3 * foldScan {
+				if k := fmt.Sprintf("k%03d", i); k < "k010" || k >= "k020" {
+					want = append(want, logRecord{k, []byte("1")})
+				}
+			}
+			want = append(want, logRecord{"k015", []byte("again")})
+			if !slices.EqualFunc(logger.records, want, eqRecord) {
+				t.Fatalf("log = %v,\nwant %v", logger.records, want)
+			}
+		})
+	}
+}
