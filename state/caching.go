@@ -34,8 +34,12 @@ type CachingStore struct {
 	size     int
 	entries  map[string]*cacheEntry
 	// index orders the dirty entries by key so that Range can merge them
-	// with inner's keys without sorting the whole cache.
+	// with inner's keys without sorting the whole cache. It is built by the
+	// first range or range deletion that needs it (indexed), kept up to
+	// date while the cache holds dirty entries, and dropped once it holds
+	// none: writes pay for order only where ranges are read.
 	index    *btree.BTreeG[*cacheEntry]
+	indexed  bool
 	dirty    entryList // in the order entries were first dirtied
 	clean    entryList // in the order entries were written down
 	listener func(key, newValue, oldValue []byte, timestamp int64) error
@@ -189,6 +193,7 @@ func (c *CachingStore) DeleteRange(from, to []byte) error {
 		doomed = append(doomed, e)
 		return true
 	}
+	c.ordered()
 	if from != nil {
 		c.probe.key = from
 		c.index.AscendGreaterOrEqual(&c.probe, within)
@@ -259,21 +264,46 @@ func (c *CachingStore) markDirty(e *cacheEntry) {
 		e.list.remove(e)
 	}
 	c.dirty.pushBack(e)
-	c.index.ReplaceOrInsert(e)
+	if c.indexed {
+		c.index.ReplaceOrInsert(e)
+	}
 	e.dirty = true
 }
 
 func (c *CachingStore) markClean(e *cacheEntry) {
-	c.dirty.remove(e)
-	c.index.Delete(e)
+	c.unlistDirty(e)
 	c.clean.pushBack(e)
 	e.dirty = false
 }
 
+// unlistDirty takes e off the dirty list and the index.
+func (c *CachingStore) unlistDirty(e *cacheEntry) {
+	c.dirty.remove(e)
+	if !c.indexed {
+		return
+	}
+	if c.dirty.head == nil {
+		c.index.Clear(false)
+		c.indexed = false
+		return
+	}
+	c.index.Delete(e)
+}
+
+// ordered builds the index of the dirty entries if there is none.
+func (c *CachingStore) ordered() {
+	if c.indexed {
+		return
+	}
+	c.indexed = true
+	for e := c.dirty.head; e != nil; e = e.next {
+		c.index.ReplaceOrInsert(e)
+	}
+}
+
 func (c *CachingStore) drop(e *cacheEntry) {
 	if e.dirty {
-		c.dirty.remove(e)
-		c.index.Delete(e)
+		c.unlistDirty(e)
 	} else {
 		c.clean.remove(e)
 	}
@@ -418,6 +448,7 @@ func (c *CachingStore) newIter(op string, from, to []byte, reverse bool) (BytesI
 			return true
 		}
 	)
+	c.ordered()
 	if from != nil {
 		c.probe.key = from
 		c.index.AscendGreaterOrEqual(&c.probe, within)
