@@ -46,11 +46,17 @@ type CachingStore struct {
 	// skipOld spares the read of the value inner holds before each write
 	// down, for a listener that needs old values only to tell whether a
 	// delete removed a row.
-	skipOld  bool
-	clock    func() int64
-	oldBuf   []byte
-	probe    cacheEntry
-	last     *cacheEntry // the entry last looked up
+	skipOld bool
+	clock   func() int64
+	oldBuf  []byte
+	probe   cacheEntry
+	last    *cacheEntry // the entry last looked up
+	// missed is the key last looked up and not found, while hasMissed.
+	missed    []byte
+	hasMissed bool
+	// free are dropped entries, linked by next, to reuse.
+	free     *cacheEntry
+	nfree    int
 	writing  *cacheEntry // the entry being written down, if any
 	flushing bool
 	closed   bool
@@ -127,6 +133,9 @@ func (c *CachingStore) Get(key []byte) ([]byte, bool, error) {
 		}
 		return e.value, true, nil
 	}
+	// The write that usually follows makes an entry for the key without
+	// looking for it again.
+	c.missed, c.hasMissed = append(c.missed[:0], key...), true
 	return c.inner.Get(key)
 }
 
@@ -240,10 +249,23 @@ func (c *CachingStore) writeTime() int64 {
 }
 
 func (c *CachingStore) entry(key []byte) *cacheEntry {
-	if e := c.lookup(key); e != nil {
+	if e := c.last; e != nil && bytes.Equal(e.key, key) {
 		return e
 	}
-	e := &cacheEntry{key: clone(key)}
+	if !c.hasMissed || !bytes.Equal(c.missed, key) {
+		if e := c.lookup(key); e != nil {
+			return e
+		}
+	}
+	c.hasMissed = false
+	e := c.free
+	if e != nil {
+		// A dropped entry, with its key and value arrays.
+		c.free, c.nfree = e.next, c.nfree-1
+		*e = cacheEntry{key: append(e.key[:0], key...), value: e.value[:0:cap(e.value)]}
+	} else {
+		e = &cacheEntry{key: clone(key)}
+	}
 	c.entries[string(e.key)] = e
 	c.last = e
 	c.size += len(key) + cacheEntryOverhead
@@ -312,7 +334,16 @@ func (c *CachingStore) drop(e *cacheEntry) {
 		c.last = nil
 	}
 	c.size -= len(e.key) + len(e.value) + cacheEntryOverhead
+	if c.nfree < cacheFreeEntries {
+		e.next, e.prev, e.list = c.free, nil, nil
+		c.free, c.nfree = e, c.nfree+1
+	}
 }
+
+// cacheFreeEntries bounds the dropped entries a cache keeps for reuse: an
+// eviction makes room for the next new key, which takes the evicted entry
+// instead of allocating one.
+const cacheFreeEntries = 1024
 
 // evict brings the cache back under maxBytes. During a flush it waits: the
 // flush is already writing everything down, and evicting from a listener
@@ -519,7 +550,7 @@ func (c *CachingStore) Close() error {
 		return nil
 	}
 	c.closed = true
-	c.entries, c.index, c.last = nil, nil, nil
+	c.entries, c.index, c.last, c.free = nil, nil, nil, nil
 	c.dirty, c.clean = entryList{}, entryList{}
 	return c.inner.Close()
 }
