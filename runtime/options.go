@@ -84,6 +84,7 @@ type config struct {
 	deadLetter      string
 	deliveryTimeout time.Duration
 	uncommittedMax  int64
+	blockCache      int64
 }
 
 func defaults() config {
@@ -99,6 +100,7 @@ func defaults() config {
 		// delivery.timeout.ms's default.
 		deliveryTimeout: 2 * time.Minute,
 		uncommittedMax:  64 << 20,
+		blockCache:      64 << 20,
 	}
 }
 
@@ -138,6 +140,15 @@ func CommitInterval(d time.Duration) Option {
 // so that a long interval over many keys does not grow the heap. Default
 // 64 MiB; -1 means no bound; 0 and below -1 are errors.
 func UncommittedMaxBytes(n int64) Option { return func(c *config) { c.uncommittedMax = n } }
+
+// BlockCacheBytes is the size of the block cache that the Pebble
+// databases of every task of the app share: the blocks, Bloom filters and
+// indexes of the stores' tables that reads keep in memory. Each database's
+// memtables (16 MiB each, one or two per task) come on top. Kafka Streams
+// gives each RocksDB store a 50 MB block cache of its own (changed with
+// rocksdb.config.setter); one cache for all tasks keeps memory from
+// growing with their number. Default 64 MiB; must be positive.
+func BlockCacheBytes(n int64) Option { return func(c *config) { c.blockCache = n } }
 
 // ProcessingGuarantee sets the guarantee (processing.guarantee). Default
 // AtLeastOnce; a value other than AtLeastOnce and ExactlyOnceV2 is an error.
