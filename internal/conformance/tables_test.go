@@ -301,8 +301,14 @@ func TestTableConformance(t *testing.T) {
 func checkStep(t *testing.T, tc stepCase, got map[string][]string) {
 	t.Helper()
 	for _, spec := range tc.read {
-		if want := tc.want[spec.name]; !slices.Equal(got[spec.name], want) {
-			t.Errorf("%s:\n got %q\nwant %q", spec.name, got[spec.name], want)
+		g, want := got[spec.name], tc.want[spec.name]
+		if isChangelog(spec.name) {
+			// One input record can write a key twice in a commit (a row
+			// moving within its group), which the changelog folds.
+			g, want = compacted(g), compacted(want)
+		}
+		if !slices.Equal(g, want) {
+			t.Errorf("%s:\n got %q\nwant %q", spec.name, g, want)
 		}
 	}
 }
