@@ -171,7 +171,9 @@ func (t *thread) run(ctx context.Context) error {
 		// A clean close: commit what was processed, then leave the group.
 		t.mu.Lock()
 		err = t.commit(context.Background())
-		if errors.Is(err, errRejoin) {
+		if errors.Is(err, errRejoin) || errors.Is(err, kgo.ErrClientClosed) {
+			// Nothing more is committed; what was not is processed again
+			// by the next owner.
 			err = nil
 		}
 		t.closeAll(t.active)
@@ -339,9 +341,12 @@ func (t *thread) rejoin() error {
 	t.active = map[processor.TaskID]*engine.Task{}
 	t.pending, t.owned = nil, nil
 	t.inTxn, t.txnDirty, t.doomed = false, false, false
-	t.clearRefused()
 	t.mu.Unlock()
 	t.cl.CloseAllowingRebalance()
+	// Records still buffered in the old client fail with ErrClientClosed
+	// as it closes: they belonged to the tasks just dropped, whose next
+	// owner produces them again, so they fail nothing.
+	t.clearRefused()
 	if t.assigned.Swap(false) {
 		t.app.assignedThreads.Add(-1)
 	}
