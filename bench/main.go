@@ -27,7 +27,11 @@
 // topics are deleted, found by listing the broker's topics afresh, and the
 // run fails if one is left.
 //
-//	go run ./bench [-records 200000] [-only w1,w2,w2m,w6] [-eos] [-rounds 3] [-cpuprofile prefix]
+// With -broker process the broker runs in a copy of the program, so that
+// each side's peak RSS and CPU are its own rather than shared with the
+// broker's topics.
+//
+//	go run ./bench [-records 200000] [-only w1,w2,w2m,w6] [-eos] [-rounds 3] [-broker inprocess|process] [-cpuprofile prefix] [-memprofile prefix]
 package main
 
 import (
@@ -62,6 +66,9 @@ type config struct {
 	timeout    time.Duration
 	rounds     int
 	cpuProfile string
+	memProfile string
+	// brokerProc runs the broker in a process of its own.
+	brokerProc bool
 }
 
 var workloads = []string{"w1", "w2", "w2m", "w6"}
@@ -81,8 +88,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.timeout, "timeout", 3*time.Minute, "limit on each measured side")
 	fs.IntVar(&cfg.rounds, "rounds", 3, "runs of each side, alternating which goes first; the summary compares the runs of median rate")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of each measured run to `prefix`-<workload>-<side>-<round>.pprof")
+	broker := fs.String("broker", "inprocess", "where the broker runs: inprocess, sharing this process's CPU and memory figures with the sides, or process, in a copy of this program, so that RSS and CPU are each side's own")
+	fs.StringVar(&cfg.memProfile, "memprofile", "", "write a heap profile of each measured run, taken when its work is done, to `prefix`-<workload>-<side>-<round>.pprof")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
+	}
+	switch *broker {
+	case "inprocess":
+	case "process":
+		cfg.brokerProc = true
+	default:
+		return config{}, fmt.Errorf("-broker %q: want inprocess or process", *broker)
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -119,6 +135,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 }
 
 func main() {
+	if p := os.Getenv(brokerEnv); p != "" {
+		if err := serveBroker(p); err != nil {
+			fmt.Fprintln(os.Stderr, "bench broker:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -154,12 +177,22 @@ type bench struct {
 }
 
 func run(ctx context.Context, cfg config, out io.Writer) error {
-	broker, err := kafkatest.Start(kafkatest.Partitions(cfg.partitions))
-	if err != nil {
-		return err
+	b := &bench{cfg: cfg, out: out}
+	if cfg.brokerProc {
+		addrs, stop, err := startBrokerProcess(cfg.partitions)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		b.addrs = addrs
+	} else {
+		broker, err := kafkatest.Start(kafkatest.Partitions(cfg.partitions))
+		if err != nil {
+			return err
+		}
+		defer broker.Close()
+		b.addrs = broker.Addrs()
 	}
-	defer broker.Close()
-	b := &bench{cfg: cfg, out: out, addrs: broker.Addrs()}
 	admCl, err := kgo.NewClient(kgo.SeedBrokers(b.addrs...))
 	if err != nil {
 		return err
@@ -214,7 +247,11 @@ func (b *bench) header() {
 	p("samsa bench: %d input records per workload (8-byte keys, 100-byte values); %s %s/%s, GOMAXPROCS=%d, NumCPU=%d",
 		c.records, goruntime.Version(), goruntime.GOOS, goruntime.GOARCH, goruntime.GOMAXPROCS(0), goruntime.NumCPU())
 	p("Load average at start: %s (other processes on this machine compete for its CPUs).", loadAvg())
-	p("One kfake broker runs in this process: its CPU and memory are in every side's figures, the same for Samsa and the baseline.")
+	if c.brokerProc {
+		p("One kfake broker runs in a process of its own: the CPU and memory figures are each side's (and the bench's) alone.")
+	} else {
+		p("One kfake broker runs in this process: its CPU and memory are in every side's figures, the same for Samsa and the baseline.")
+	}
 	p("At-least-once on both sides: every %v the baseline flushes its producer and commits offsets, as the Samsa apps do (CommitInterval %v).", c.commit, c.commit)
 	p("W1/W2 topics have %d partitions; each side has its own output topic and consumer group, both read the same input topic.", c.partitions)
 	p("Columns:")
@@ -223,16 +260,18 @@ func (b *bench) header() {
 	p("              samsa-cached, until the app committed its input and repartition topics to their ends)")
 	p("  first out   when the first output became visible (≈ start-up cost)")
 	p("  cpu s/1M    getrusage(RUSAGE_SELF) user+sys delta over the side, in CPU seconds per million input records")
-	p("  RSS start   VmRSS when the side starts, after a GC that returns freed memory to the OS")
+	p("  RSS start   VmRSS when the side starts, after a GC that returns freed memory to the OS (and malloc_trim, for Pebble's C memory)")
 	p("  VmRSS peak  max of /proc/self/status VmRSS sampled every 10ms during this side only (broker and bench included)")
+	p("  heap peak   max of the Go heap's objects (runtime/metrics), sampled with VmRSS: the rest of VmRSS is mostly Pebble's")
+	p("              memtables and block cache, outside Go's heap")
 	p("  ru_maxrss   getrusage max RSS of the whole process so far: monotonic over the run, not per side")
 }
 
-const rowFormat = "  %-22s %10s %11s %9s %9s %9s %10s %10s %10s  %s\n"
+const rowFormat = "  %-22s %10s %11s %9s %9s %9s %10s %10s %10s %10s  %s\n"
 
 func (b *bench) tableHead(title string) {
 	fmt.Fprintf(b.out, "\n%s\n", title)
-	fmt.Fprintf(b.out, rowFormat, "side", "rec/s", "words/s", "elapsed", "first out", "cpu s/1M", "RSS start", "VmRSS peak", "ru_maxrss", "")
+	fmt.Fprintf(b.out, rowFormat, "side", "rec/s", "words/s", "elapsed", "first out", "cpu s/1M", "RSS start", "VmRSS peak", "heap peak", "ru_maxrss", "")
 }
 
 func (b *bench) row(r result) {
@@ -245,7 +284,7 @@ func (b *bench) row(r result) {
 		first = fmtDur(r.first)
 	}
 	fmt.Fprintf(b.out, rowFormat, r.label, fmt.Sprintf("%.0f", r.rate()), words, fmtDur(r.elapsed), first,
-		fmt.Sprintf("%.2f", r.cpuPerMillion()), fmtMB(r.startRSS), fmtMB(r.peakRSS), fmtMB(r.maxRSS), r.note)
+		fmt.Sprintf("%.2f", r.cpuPerMillion()), fmtMB(r.startRSS), fmtMB(r.peakRSS), fmtMB(r.peakHeap), fmtMB(r.maxRSS), r.note)
 }
 
 // loadAvg is the first three fields of /proc/loadavg, or "n/a".

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -30,6 +31,8 @@ type result struct {
 	cpu     time.Duration // user+sys of the whole process during the side
 	maxRSS  int64         // getrusage ru_maxrss after the side: process-wide, monotonic
 	peakRSS int64         // max of /proc/self/status VmRSS sampled every 10ms during the side
+	// peakHeap is the max of the Go heap's objects sampled with peakRSS.
+	peakHeap int64
 	// startRSS is VmRSS as the side starts, after a GC that returned
 	// freed memory: what earlier sides left behind.
 	startRSS int64
@@ -85,15 +88,20 @@ func getUsage() usage {
 	return usage{cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), maxRSS: int64(ru.Maxrss) * 1024}
 }
 
-// rssSampler records the largest VmRSS of the process seen while it runs.
+// rssSampler records the largest VmRSS of the process seen while it runs,
+// and the largest Go heap (objects, live or not yet swept): the difference
+// is mostly memory outside Go's heap, such as Pebble's memtables and block
+// cache.
 type rssSampler struct {
-	peak atomic.Int64
-	stop chan struct{}
-	wg   sync.WaitGroup
+	peak     atomic.Int64
+	heapPeak atomic.Int64
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	sample1  []metrics.Sample
 }
 
 func startRSS() *rssSampler {
-	s := &rssSampler{stop: make(chan struct{})}
+	s := &rssSampler{stop: make(chan struct{}), sample1: []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}}
 	s.sample()
 	s.wg.Add(1)
 	go func() {
@@ -115,6 +123,10 @@ func startRSS() *rssSampler {
 func (s *rssSampler) sample() {
 	if v, ok := readVmRSS(); ok && v > s.peak.Load() {
 		s.peak.Store(v)
+	}
+	metrics.Read(s.sample1)
+	if v := s.sample1[0].Value; v.Kind() == metrics.KindUint64 && int64(v.Uint64()) > s.heapPeak.Load() {
+		s.heapPeak.Store(int64(v.Uint64()))
 	}
 }
 
@@ -172,6 +184,7 @@ type outcome struct {
 func (b *bench) measure(ctx context.Context, workload, label string, records int64, fn func(ctx context.Context) (outcome, error)) (result, error) {
 	runtime.GC()
 	debug.FreeOSMemory()
+	trimC()
 	var prof *os.File
 	if b.cfg.cpuProfile != "" {
 		name := fmt.Sprintf("%s-%s-%s.pprof", b.cfg.cpuProfile, workload, label)
@@ -196,6 +209,12 @@ func (b *bench) measure(ctx context.Context, workload, label string, records int
 
 	u1 := getUsage()
 	peak := sampler.Stop()
+	peakHeap := sampler.heapPeak.Load()
+	if b.cfg.memProfile != "" {
+		if err := writeHeapProfile(fmt.Sprintf("%s-%s-%s.pprof", b.cfg.memProfile, workload, label)); err != nil {
+			return result{}, err
+		}
+	}
 	if prof != nil {
 		pprof.StopCPUProfile()
 		prof.Close()
@@ -227,6 +246,7 @@ func (b *bench) measure(ctx context.Context, workload, label string, records int
 		cpu:      u1.cpu - u0.cpu,
 		maxRSS:   u1.maxRSS,
 		peakRSS:  peak,
+		peakHeap: peakHeap,
 		startRSS: start,
 		took:     out.took,
 		note:     out.note,
@@ -235,4 +255,18 @@ func (b *bench) measure(ctx context.Context, workload, label string, records int
 		r.first = out.first.Sub(t0)
 	}
 	return r, nil
+}
+
+// writeHeapProfile writes the heap profile of the objects live at the last
+// garbage collection to name.
+func writeHeapProfile(name string) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return f.Close()
 }

@@ -29,8 +29,9 @@
 // a Consumed[K, V], To a Produced[K, V], GroupBy and GroupByKey a
 // Grouped[K, V], Repartition a Repartitioned[K, V], Table and the
 // aggregations a Materialized[K, V]; Process and ProcessValues take
-// Processed (WithStores), Suppress a Suppressed[K]. Joined and
-// StreamJoined configure the joins. Every other operation takes Option.
+// Processed (WithStores), Suppress a Suppressed[K]; stream-table joins a
+// Joined[K, V, VO], stream-stream joins a StreamJoined[K, V, VO], table
+// joins a Materialized[K, VR]. Every other operation takes Option.
 // The parameter objects are built by constructors that infer their types
 // from serdes (ProducedWith, GroupedWith, MaterializedWith,
 // RepartitionedWith) or are told them (MaterializedAs[K, V]("store")), and

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
 	"github.com/samsa-go/samsa/state"
 	"github.com/samsa-go/samsa/testdriver"
@@ -134,4 +135,104 @@ func BenchmarkStreamTableJoin(b *testing.B) {
 	b.ReportMetric(n/driverTime.Seconds(), "driver-records/s")
 	b.ReportMetric(n/handTime.Seconds(), "handwritten-records/s")
 	b.ReportMetric(ratios[len(ratios)/2], "ratio")
+}
+
+// BenchmarkStreamStreamJoin reports records/s of an inner stream-stream
+// join with windows of a minute over 10k keys through the test driver, in
+// memory: the two streams alternate, a record every 10ms of event time, so
+// each record meets about twelve of the other side's.
+func BenchmarkStreamStreamJoin(b *testing.B) {
+	const keys = 10_000
+	bld := dsl.NewBuilder()
+	left := dsl.Stream(bld, "left", serde.Int64, serde.Int64)
+	right := dsl.Stream(bld, "right", serde.Int64, serde.Int64)
+	left.Join(right, func(l, r int64) int64 { return l + r }, dsl.JoinWindowsOfTimeDifferenceWithNoGrace(time.Minute)).To("out")
+	td := newDriver(b, bld, testdriver.WithCommitEvery(joinBlock))
+	l := testdriver.InputTopic(td, "left", serde.Int64, serde.Int64)
+	r := testdriver.InputTopic(td, "right", serde.Int64, serde.Int64)
+	out := testdriver.OutputTopic(td, "out", serde.Int64, serde.Int64)
+	joined := 0
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		k := int64(i/2) % keys
+		in := l
+		if i%2 == 1 {
+			in = r
+		}
+		in.PipeRecord(processor.Record[int64, int64]{Key: k, Value: int64(i), Timestamp: int64(i) * 10})
+		i++
+		if i%joinBlock == 0 {
+			b.StopTimer()
+			joined += out.QueueSize()
+			for !out.IsEmpty() {
+				out.TryReadRecord()
+			}
+			b.StartTimer()
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	if b.N > 0 {
+		b.ReportMetric(float64(joined)/float64(b.N), "results/record")
+	}
+}
+
+// BenchmarkForeignKeyJoin reports, through the test driver in memory,
+// left-rows/s for 100k left rows subscribing over 1k right rows (each
+// subscription answered from the right table), and the cost of one right
+// update fanning out to the 100 left rows subscribed to it.
+func BenchmarkForeignKeyJoin(b *testing.B) {
+	const leftRows, rightRows = 100_000, 1_000
+	newFK := func(b *testing.B, opts ...testdriver.Option) (*testdriver.TestInputTopic[int64, int64], *testdriver.TestInputTopic[int64, int64], *testdriver.TestOutputTopic[int64, int64]) {
+		bld := dsl.NewBuilder()
+		customers := dsl.Table(bld, "customers", serde.Int64, serde.Int64)
+		dsl.Table(bld, "orders", serde.Int64, serde.Int64).
+			JoinForeignKey(customers, func(c int64) (int64, bool) { return c, true }, func(o, c int64) int64 { return o + c }).
+			ToStream().To("out")
+		td := newDriver(b, bld, opts...)
+		right := testdriver.InputTopic(td, "customers", serde.Int64, serde.Int64)
+		for c := range int64(rightRows) {
+			right.PipeInput(c, c)
+		}
+		return testdriver.InputTopic(td, "orders", serde.Int64, serde.Int64), right, testdriver.OutputTopic(td, "out", serde.Int64, serde.Int64)
+	}
+	drain := func(out *testdriver.TestOutputTopic[int64, int64]) {
+		for !out.IsEmpty() {
+			out.TryReadRecord()
+		}
+	}
+	b.Run("subscribe", func(b *testing.B) {
+		left, _, out := newFK(b, testdriver.WithCommitEvery(joinBlock))
+		b.ReportAllocs()
+		i := int64(0)
+		for b.Loop() {
+			left.PipeInput(i%leftRows, i%rightRows)
+			if i++; i%joinBlock == 0 {
+				b.StopTimer()
+				drain(out)
+				b.StartTimer()
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "left-rows/s")
+	})
+	b.Run("fan-out", func(b *testing.B) {
+		left, right, out := newFK(b)
+		for i := range int64(leftRows) {
+			left.PipeInput(i, i%rightRows)
+		}
+		drain(out)
+		b.ReportAllocs()
+		i := int64(0)
+		for b.Loop() {
+			right.PipeInput(i%rightRows, i)
+			i++
+			b.StopTimer()
+			if n := out.QueueSize(); n != leftRows/rightRows {
+				b.Fatalf("one right update reached %d left rows, want %d", n, leftRows/rightRows)
+			}
+			drain(out)
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(leftRows/rightRows), "ns/left-row")
+	})
 }

@@ -2,6 +2,7 @@ package dsl_test
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/samsa-go/samsa/dsl"
 	"github.com/samsa-go/samsa/serde"
@@ -187,4 +188,144 @@ func ExampleKTable_LeftJoinForeignKey() {
 	})
 	// Output:
 	// [{p1 Reds} {p2 no team} {p3 no team}]
+}
+
+func ExampleKStream_Join() {
+	b := dsl.NewBuilder()
+	impressions := dsl.Stream(b, "ad-impressions", serde.String, serde.String) // ad → page
+	clicks := dsl.Stream(b, "ad-clicks", serde.String, serde.String)           // ad → user
+	// A click counts for an impression up to a minute after it.
+	impressions.Join(clicks,
+		func(page, user string) string { return user + " clicked on " + page },
+		dsl.JoinWindowsOfTimeDifferenceWithNoGrace(time.Minute).Before(0)).
+		To("clicked-impressions")
+
+	drive(b, func(td *testdriver.Driver) {
+		imp := testdriver.InputTopic(td, "ad-impressions", serde.String, serde.String)
+		clk := testdriver.InputTopic(td, "ad-clicks", serde.String, serde.String)
+		out := testdriver.OutputTopic(td, "clicked-impressions", serde.String, serde.String)
+		imp.PipeInputAt("ad1", "/news", time.UnixMilli(0))
+		clk.PipeInputAt("ad1", "ann", time.UnixMilli(30_000))
+		clk.PipeInputAt("ad1", "bob", time.UnixMilli(90_000)) // too late
+		fmt.Println(out.ReadKeyValuesToList())
+	})
+	// Output:
+	// [{ad1 ann clicked on /news}]
+}
+
+func ExampleKStream_LeftJoin() {
+	b := dsl.NewBuilder()
+	orders := dsl.Stream(b, "orders", serde.String, serde.String)     // order → item
+	payments := dsl.Stream(b, "payments", serde.String, serde.String) // order → method
+	orders.LeftJoin(payments,
+		func(item, method string, paid bool) string {
+			if !paid {
+				return item + ": not paid within 10s"
+			}
+			return item + ": paid by " + method
+		},
+		dsl.JoinWindowsOfTimeDifferenceWithNoGrace(10*time.Second)).
+		To("order-status")
+
+	drive(b, func(td *testdriver.Driver) {
+		o := testdriver.InputTopic(td, "orders", serde.String, serde.String)
+		p := testdriver.InputTopic(td, "payments", serde.String, serde.String)
+		out := testdriver.OutputTopic(td, "order-status", serde.String, serde.String)
+		o.PipeInputAt("o1", "tea", time.UnixMilli(0))
+		o.PipeInputAt("o2", "cake", time.UnixMilli(1_000))
+		p.PipeInputAt("o1", "card", time.UnixMilli(5_000))
+		// o2's window closes once stream time passes 11s: then, not
+		// before, it is reported unpaid.
+		o.PipeInputAt("o3", "jam", time.UnixMilli(12_000))
+		fmt.Println(out.ReadValuesToList())
+	})
+	// Output:
+	// [tea: paid by card cake: not paid within 10s]
+}
+
+func ExampleKStream_OuterJoin() {
+	b := dsl.NewBuilder()
+	left := dsl.Stream(b, "sensor-a", serde.String, serde.Int64)
+	right := dsl.Stream(b, "sensor-b", serde.String, serde.Int64)
+	left.OuterJoin(right,
+		func(a int64, okA bool, b int64, okB bool) string {
+			return fmt.Sprintf("a=%v b=%v", describe(a, okA), describe(b, okB))
+		},
+		dsl.JoinWindowsOfTimeDifferenceWithNoGrace(time.Second)).
+		To("readings")
+
+	drive(b, func(td *testdriver.Driver) {
+		a := testdriver.InputTopic(td, "sensor-a", serde.String, serde.Int64)
+		bb := testdriver.InputTopic(td, "sensor-b", serde.String, serde.Int64)
+		out := testdriver.OutputTopic(td, "readings", serde.String, serde.String)
+		a.PipeInputAt("room", 20, time.UnixMilli(0))
+		bb.PipeInputAt("room", 21, time.UnixMilli(500))
+		bb.PipeInputAt("room", 23, time.UnixMilli(5_000))
+		a.PipeInputAt("room", 19, time.UnixMilli(10_000)) // closes b's reading at 5s
+		fmt.Println(out.ReadValuesToList())
+	})
+	// Output:
+	// [a=20 b=21 a=- b=23]
+}
+
+func describe(v int64, ok bool) string {
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprint(v)
+}
+
+func ExampleGlobalTable() {
+	b := dsl.NewBuilder()
+	// Every task sees every product, whatever the partitions of orders.
+	products := dsl.GlobalTable(b, "products", serde.String, serde.String, dsl.MaterializedAs[string, string]("products"))
+	dsl.Stream(b, "orders", serde.String, serde.String). // order → product
+								JoinGlobal(products,
+			func(_, product string) string { return product },
+			func(product, name string) string { return name }).
+		To("order-items")
+
+	drive(b, func(td *testdriver.Driver) {
+		p := testdriver.InputTopic(td, "products", serde.String, serde.String)
+		o := testdriver.InputTopic(td, "orders", serde.String, serde.String)
+		out := testdriver.OutputTopic(td, "order-items", serde.String, serde.String)
+		p.PipeInput("p1", "tea")
+		o.PipeInput("o1", "p1")
+		o.PipeInput("o2", "p2") // no such product
+		fmt.Println(out.ReadKeyValuesToList())
+	})
+	// Output:
+	// [{o1 tea}]
+}
+
+func ExampleKStream_LeftJoinGlobal() {
+	b := dsl.NewBuilder()
+	rates := dsl.GlobalTable(b, "exchange-rates", serde.String, serde.Int64) // currency → cents per euro
+	type payment struct {
+		Currency string
+		Amount   int64
+	}
+	payments := serde.JSON[payment]()
+	dsl.Stream(b, "payments", serde.String, payments).
+		LeftJoinGlobal(rates,
+			func(_ string, p payment) string { return p.Currency },
+			func(p payment, rate int64, found bool) int64 {
+				if !found {
+					return -1
+				}
+				return p.Amount * rate / 100
+			}).
+		To("payments-in-eur", dsl.ProducedWith(serde.String, serde.Int64))
+
+	drive(b, func(td *testdriver.Driver) {
+		r := testdriver.InputTopic(td, "exchange-rates", serde.String, serde.Int64)
+		p := testdriver.InputTopic(td, "payments", serde.String, payments)
+		out := testdriver.OutputTopic(td, "payments-in-eur", serde.String, serde.Int64)
+		r.PipeInput("USD", 90)
+		p.PipeInput("pay1", payment{"USD", 1000})
+		p.PipeInput("pay2", payment{"XYZ", 1000})
+		fmt.Println(out.ReadKeyValuesToList())
+	})
+	// Output:
+	// [{pay1 900} {pay2 -1}]
 }

@@ -274,3 +274,17 @@ func TestStreamJoinsForeignKeyResult(t *testing.T) {
 	testdriver.InputTopic(td, "shipments", serde.String, serde.String).PipeRecord(at("o1", "DHL", 3))
 	expect(t, testdriver.OutputTopic(td, "labels", serde.String, serde.String), "o1:DHL to Ann@3")
 }
+
+// Out of order: a row's own update joins with the later of the two rows'
+// timestamps; an update of the foreign row reaches its subscribers with
+// its own, even an older one.
+func TestForeignKeyJoinOutOfOrder(t *testing.T) {
+	td := newDriver(t, fkJoin(false))
+	in := fkInputs{testdriver.InputTopic(td, "left", serde.String, serde.Int64), testdriver.InputTopic(td, "right", serde.Int64, serde.String)}
+	out := testdriver.OutputTopic(td, "joined", serde.String, serde.String)
+	in.r.PipeRecord(at(int64(1), "foo", 10))
+	in.l.PipeRecord(at("k", int64(1), 5))
+	in.r.PipeRecord(at(int64(1), "old", 3))
+	in.l.PipeRecord(at("k", int64(1), 20))
+	expect(t, out, "k:1,foo@10", "k:1,old@3", "k:1,old@20")
+}

@@ -1,8 +1,10 @@
 package dsl_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/samsa-go/samsa/dsl"
 	"github.com/samsa-go/samsa/processor"
@@ -146,4 +148,35 @@ func TestJoinNotCopartitioned(t *testing.T) {
 	if n := strings.Count(err.Error(), "must have the same number of partitions"); n != 1 {
 		t.Errorf("the mistake is reported %d times:\n%v", n, err)
 	}
+}
+
+// A windowed table keeps its rows in a window store, which names it and
+// which a join reads by windowed key.
+func TestJoinWindowedTable(t *testing.T) {
+	b := dsl.NewBuilder()
+	grouped := dsl.Stream(b, "clicks", serde.String, serde.String).GroupByKey()
+	counts := dsl.WindowedBy(grouped, dsl.TimeWindowsOfSizeWithNoGrace(10*time.Millisecond)).
+		Count(dsl.MaterializedAs[string, int64]("per-window"))
+	if counts.StoreName() != "per-window" {
+		t.Fatalf("StoreName = %q", counts.StoreName())
+	}
+	// A lookup at time t asks for the window t falls in.
+	dsl.Stream(b, "lookups", serde.String, serde.String).
+		Process(processor.Func[string, string, dsl.Windowed[string], string](func(ctx processor.Context[dsl.Windowed[string], string], rec processor.Record[string, string]) error {
+			start := rec.Timestamp / 10 * 10
+			return ctx.Forward(processor.Record[dsl.Windowed[string], string]{Key: dsl.Windowed[string]{Key: rec.Key, Start: start, End: start + 10}, Value: rec.Value, Timestamp: rec.Timestamp})
+		})).
+		LeftJoinTable(counts, func(v string, n int64, ok bool) string { return fmt.Sprint(v, "=", n, ok) },
+			dsl.JoinedWith(serde.TimeWindowed(serde.String, 10*time.Millisecond), serde.String, serde.Int64)).
+		Map(func(w dsl.Windowed[string], v string) (string, string) { return fmt.Sprint(w.Key, "@", w.Start), v }).
+		To("out")
+	td := newDriver(t, b)
+	clicks := testdriver.InputTopic(td, "clicks", serde.String, serde.String)
+	lookups := testdriver.InputTopic(td, "lookups", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "out", serde.String, serde.String)
+	clicks.PipeRecord(at("ann", "x", 1))
+	clicks.PipeRecord(at("ann", "x", 2))
+	lookups.PipeRecord(at("ann", "q", 5))
+	lookups.PipeRecord(at("ann", "q", 15))
+	expect(t, out, "ann@0:q=2 true@5", "ann@10:q=0 false@15")
 }

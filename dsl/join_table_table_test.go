@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"testing"
+	"time"
 
 	"github.com/samsa-go/samsa/dsl"
 	"github.com/samsa-go/samsa/serde"
@@ -156,4 +157,28 @@ func TestStreamJoinsUnmaterializedTableJoin(t *testing.T) {
 	l.PipeRecord(at("k", "A", 4))
 	q.PipeRecord(at("k", "q3", 5))
 	expect(t, out, "k:[q1, null]@1", "k:[q2, [null, a]]@3", "k:[q3, [A, a]]@5")
+}
+
+// Suppress works on a join's result as on any table: the updates of a key
+// within the time limit fold into the last one.
+func TestTableJoinSuppressed(t *testing.T) {
+	b := dsl.NewBuilder()
+	left := dsl.Table(b, "left", serde.String, serde.String)
+	right := dsl.Table(b, "right", serde.String, serde.String)
+	left.Join(right, func(l, r string) string { return l + r }).
+		Suppress(dsl.UntilTimeLimit[string](10*time.Millisecond, dsl.Unbounded())).
+		ToStream().To("joined")
+	td := newDriver(t, b)
+	l := testdriver.InputTopic(td, "left", serde.String, serde.String)
+	r := testdriver.InputTopic(td, "right", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "joined", serde.String, serde.String)
+	l.PipeRecord(at("k", "A", 1))
+	r.PipeRecord(at("k", "a", 2))
+	l.PipeRecord(at("k", "B", 3))
+	expect(t, out)
+	// A result of another key at 20 moves the suppression's stream time
+	// past the limit.
+	l.PipeRecord(at("other", "X", 20))
+	r.PipeRecord(at("other", "x", 20))
+	expect(t, out, "k:Ba@3")
 }

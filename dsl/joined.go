@@ -6,12 +6,11 @@ import (
 	"github.com/samsa-go/samsa/serde"
 )
 
-// Joined configures a stream-table join, as Kafka Streams' Joined: the
-// serdes of the keys, of the stream's values (V) and of the table's values
-// (VO), used where the join repartitions its stream, and the join's name.
-// No operation takes it yet: it is declared so that the joins land without
-// another change to the option types, and Named and MaterializedAs work with
-// joins as with every operation.
+// Joined configures a stream-table join (KStream.JoinTable and
+// LeftJoinTable), as Kafka Streams' Joined: the serdes of the keys and of
+// the stream's values (V), used where the join repartitions its stream,
+// the serde of the table's values (VO), which Kafka Streams takes too and
+// the join does not need, and the join's name, which Named gives as well.
 type Joined[K, V, VO any] struct{ o options }
 
 // JoinedWith gives the serdes of the keys, the stream's values and the
@@ -51,18 +50,19 @@ func (j Joined[K, V, VO]) WithName(name string) Joined[K, V, VO] {
 
 // WithGracePeriod lets a stream record join a versioned table as of the
 // record's timestamp when it arrives up to d late, as Kafka Streams'
-// Joined#withGracePeriod does.
+// Joined#withGracePeriod does. Samsa has no versioned tables yet: a join
+// given a grace period is a Build error.
 func (j Joined[K, V, VO]) WithGracePeriod(d time.Duration) Joined[K, V, VO] {
 	j.o.grace = d
 	j.o = j.o.with(setGrace)
 	return j
 }
 
-// StreamJoined configures a stream-stream join, as Kafka Streams'
-// StreamJoined: the serdes of the keys, of this stream's values (V) and of
-// the other stream's values (VO), the join's name, and the two window
-// stores that hold each side. No operation takes it yet: it is declared so
-// that the joins land without another change to the option types.
+// StreamJoined configures a stream-stream join (KStream.Join, LeftJoin and
+// OuterJoin), as Kafka Streams' StreamJoined: the serdes of the keys, of
+// this stream's values (V) and of the other stream's values (VO), for the
+// window stores that hold each side and the repartition topics, the join's
+// name, and the stores' names and changelogs.
 type StreamJoined[K, V, VO any] struct{ o options }
 
 // StreamJoinedWith gives the serdes of the keys and of both sides' values.

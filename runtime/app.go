@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/samsa-go/samsa/internal/assign"
 	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/internal/statedir"
@@ -48,6 +49,8 @@ type App struct {
 	assignSubs   []assign.Subtopology
 	changelogs   map[string]bool
 	threads      []*thread
+	// cache is the block cache of every task's database.
+	cache *pebble.Cache
 	// global keeps the global stores, if the topology has any; it is
 	// bootstrapped before the threads start and closed after they stop.
 	global *globalThread
@@ -193,6 +196,15 @@ func (a *App) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Room for the memtables of every task the application has, should
+	// this instance own them all, and of the global stores. The databases
+	// take their own references: the last one closed frees the cache.
+	dbs := 1
+	for _, n := range a.layout.TaskCounts {
+		dbs += int(n)
+	}
+	a.cache = state.NewBlockCache(a.cfg.blockCache, dbs)
+	defer a.cache.Unref()
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -415,7 +427,7 @@ func (a *App) openDB(id processor.TaskID) (*state.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runtime: task %s: %w", id, err)
 	}
-	db, err := state.OpenDB(dir, state.DBOptions{Logger: a.log})
+	db, err := state.OpenDB(dir, state.DBOptions{Logger: a.log, Cache: a.cache})
 	if err == nil {
 		return db, nil
 	}
@@ -426,7 +438,7 @@ func (a *App) openDB(id processor.TaskID) (*state.DB, error) {
 	if dir, err = a.dir.TaskDir(id.String()); err != nil {
 		return nil, fmt.Errorf("runtime: task %s: %w", id, err)
 	}
-	db, err = state.OpenDB(dir, state.DBOptions{Logger: a.log})
+	db, err = state.OpenDB(dir, state.DBOptions{Logger: a.log, Cache: a.cache})
 	if err != nil {
 		return nil, fmt.Errorf("runtime: task %s: open state in %s after wiping it: %w", id, dir, err)
 	}

@@ -62,6 +62,9 @@ func (c *config) validate() error {
 	if c.uncommittedMax == 0 || c.uncommittedMax < -1 {
 		bad("UncommittedMaxBytes", strconv.FormatInt(c.uncommittedMax, 10), "the bound must be positive, or -1 for none")
 	}
+	if c.blockCache <= 0 {
+		bad("BlockCacheBytes", strconv.FormatInt(c.blockCache, 10), "the block cache size must be positive")
+	}
 	if c.guarantee != AtLeastOnce && c.guarantee != ExactlyOnceV2 {
 		bad("ProcessingGuarantee", strconv.Itoa(int(c.guarantee)), "not a guarantee: use AtLeastOnce or ExactlyOnceV2")
 	}

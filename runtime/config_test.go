@@ -85,6 +85,8 @@ func TestConfigValidation(t *testing.T) {
 		{"uncommitted bound below -1", []runtime.Option{runtime.UncommittedMaxBytes(-2)}, "UncommittedMaxBytes", "-2"},
 		{"no uncommitted bound", []runtime.Option{runtime.UncommittedMaxBytes(-1)}, "", ""},
 
+		{"zero block cache", []runtime.Option{runtime.BlockCacheBytes(0)}, "BlockCacheBytes", "0"},
+
 		{"replication factor below -1", []runtime.Option{runtime.ReplicationFactor(-2)}, "ReplicationFactor", "(-2)"},
 		{"replication factor -1", []runtime.Option{runtime.ReplicationFactor(-1)}, "", ""},
 		{"replication factor 0", []runtime.Option{runtime.ReplicationFactor(0)}, "", ""},

@@ -96,6 +96,12 @@ func isProducerError(err error) bool {
 // refusedRecord handles one refused record: it returns nil when the
 // production handler dropped it.
 func (t *thread) refusedRecord(r *kgo.Record, err error) error {
+	if errors.Is(err, kgo.ErrClientClosed) || errors.Is(err, kgo.ErrAborting) {
+		// Failed by a client closing (a rejoin, the close) or by an
+		// aborted transaction: the record's task was dropped uncommitted,
+		// and whoever runs it next produces the record again.
+		return nil
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("%w: not acknowledged within the delivery timeout (%v)", kgo.ErrRecordTimeout, t.app.cfg.deliveryTimeout)
 	}
@@ -170,7 +176,7 @@ func headersOf(r *kgo.Record) []processor.Header {
 func producerState(err error) bool {
 	for _, e := range []error{kerr.ProducerFenced, kerr.InvalidProducerEpoch, kerr.InvalidProducerIDMapping,
 		kerr.OutOfOrderSequenceNumber, kerr.InvalidTxnState, kerr.TransactionAbortable, kerr.UnknownProducerID,
-		kgo.ErrAborting, kgo.ErrClientClosed, context.Canceled} {
+		context.Canceled} {
 		if errors.Is(err, e) {
 			return true
 		}

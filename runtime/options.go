@@ -85,6 +85,7 @@ type config struct {
 	deliveryTimeout time.Duration
 	shutdownTimeout time.Duration
 	uncommittedMax  int64
+	blockCache      int64
 }
 
 func defaults() config {
@@ -101,6 +102,7 @@ func defaults() config {
 		deliveryTimeout: 2 * time.Minute,
 		shutdownTimeout: 10 * time.Second,
 		uncommittedMax:  64 << 20,
+		blockCache:      64 << 20,
 	}
 }
 
@@ -140,6 +142,15 @@ func CommitInterval(d time.Duration) Option {
 // so that a long interval over many keys does not grow the heap. Default
 // 64 MiB; -1 means no bound; 0 and below -1 are errors.
 func UncommittedMaxBytes(n int64) Option { return func(c *config) { c.uncommittedMax = n } }
+
+// BlockCacheBytes is the size of the block cache that the Pebble
+// databases of every task of the app share: the blocks, Bloom filters and
+// indexes of the stores' tables that reads keep in memory. Each database's
+// memtables (16 MiB each, one or two per task) come on top. Kafka Streams
+// gives each RocksDB store a 50 MB block cache of its own (changed with
+// rocksdb.config.setter); one cache for all tasks keeps memory from
+// growing with their number. Default 64 MiB; must be positive.
+func BlockCacheBytes(n int64) Option { return func(c *config) { c.blockCache = n } }
 
 // ProcessingGuarantee sets the guarantee (processing.guarantee). Default
 // AtLeastOnce; a value other than AtLeastOnce and ExactlyOnceV2 is an error.

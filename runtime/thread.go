@@ -181,9 +181,10 @@ func (t *thread) run(ctx context.Context) error {
 	if err == nil {
 		// A clean close: commit what was processed, then leave the group.
 		err = t.commit(sctx)
-		if errors.Is(err, errRejoin) || sctx.Err() != nil {
-			// Rejoining is moot, and a commit cut short by the deadline
-			// is the shutdown's to report, not the app's.
+		if errors.Is(err, errRejoin) || errors.Is(err, kgo.ErrClientClosed) || sctx.Err() != nil {
+			// Rejoining is moot; a client closed under the commit, or a
+			// commit cut short by the deadline, commits nothing more, and
+			// what was not committed is processed again by the next owner.
 			err = nil
 		}
 	}
@@ -377,9 +378,12 @@ func (t *thread) rejoin() error {
 	t.active = map[processor.TaskID]*engine.Task{}
 	t.pending, t.owned = nil, nil
 	t.inTxn, t.txnDirty, t.doomed = false, false, false
-	t.clearRefused()
 	t.mu.Unlock()
 	t.cl.CloseAllowingRebalance()
+	// Records still buffered in the old client fail with ErrClientClosed
+	// as it closes: they belonged to the tasks just dropped, whose next
+	// owner produces them again, so they fail nothing.
+	t.clearRefused()
 	if t.assigned.Swap(false) {
 		t.app.assignedThreads.Add(-1)
 	}

@@ -34,19 +34,29 @@ type CachingStore struct {
 	size     int
 	entries  map[string]*cacheEntry
 	// index orders the dirty entries by key so that Range can merge them
-	// with inner's keys without sorting the whole cache.
+	// with inner's keys without sorting the whole cache. It is built by the
+	// first range or range deletion that needs it (indexed), kept up to
+	// date while the cache holds dirty entries, and dropped once it holds
+	// none: writes pay for order only where ranges are read.
 	index    *btree.BTreeG[*cacheEntry]
+	indexed  bool
 	dirty    entryList // in the order entries were first dirtied
 	clean    entryList // in the order entries were written down
 	listener func(key, newValue, oldValue []byte, timestamp int64) error
 	// skipOld spares the read of the value inner holds before each write
 	// down, for a listener that needs old values only to tell whether a
 	// delete removed a row.
-	skipOld  bool
-	clock    func() int64
-	oldBuf   []byte
-	probe    cacheEntry
-	last     *cacheEntry // the entry last looked up
+	skipOld bool
+	clock   func() int64
+	oldBuf  []byte
+	probe   cacheEntry
+	last    *cacheEntry // the entry last looked up
+	// missed is the key last looked up and not found, while hasMissed.
+	missed    []byte
+	hasMissed bool
+	// free are dropped entries, linked by next, to reuse.
+	free     *cacheEntry
+	nfree    int
 	writing  *cacheEntry // the entry being written down, if any
 	flushing bool
 	closed   bool
@@ -123,6 +133,9 @@ func (c *CachingStore) Get(key []byte) ([]byte, bool, error) {
 		}
 		return e.value, true, nil
 	}
+	// The write that usually follows makes an entry for the key without
+	// looking for it again.
+	c.missed, c.hasMissed = append(c.missed[:0], key...), true
 	return c.inner.Get(key)
 }
 
@@ -189,6 +202,7 @@ func (c *CachingStore) DeleteRange(from, to []byte) error {
 		doomed = append(doomed, e)
 		return true
 	}
+	c.ordered()
 	if from != nil {
 		c.probe.key = from
 		c.index.AscendGreaterOrEqual(&c.probe, within)
@@ -235,10 +249,23 @@ func (c *CachingStore) writeTime() int64 {
 }
 
 func (c *CachingStore) entry(key []byte) *cacheEntry {
-	if e := c.lookup(key); e != nil {
+	if e := c.last; e != nil && bytes.Equal(e.key, key) {
 		return e
 	}
-	e := &cacheEntry{key: clone(key)}
+	if !c.hasMissed || !bytes.Equal(c.missed, key) {
+		if e := c.lookup(key); e != nil {
+			return e
+		}
+	}
+	c.hasMissed = false
+	e := c.free
+	if e != nil {
+		// A dropped entry, with its key and value arrays.
+		c.free, c.nfree = e.next, c.nfree-1
+		*e = cacheEntry{key: append(e.key[:0], key...), value: e.value[:0:cap(e.value)]}
+	} else {
+		e = &cacheEntry{key: clone(key)}
+	}
 	c.entries[string(e.key)] = e
 	c.last = e
 	c.size += len(key) + cacheEntryOverhead
@@ -259,21 +286,46 @@ func (c *CachingStore) markDirty(e *cacheEntry) {
 		e.list.remove(e)
 	}
 	c.dirty.pushBack(e)
-	c.index.ReplaceOrInsert(e)
+	if c.indexed {
+		c.index.ReplaceOrInsert(e)
+	}
 	e.dirty = true
 }
 
 func (c *CachingStore) markClean(e *cacheEntry) {
-	c.dirty.remove(e)
-	c.index.Delete(e)
+	c.unlistDirty(e)
 	c.clean.pushBack(e)
 	e.dirty = false
 }
 
+// unlistDirty takes e off the dirty list and the index.
+func (c *CachingStore) unlistDirty(e *cacheEntry) {
+	c.dirty.remove(e)
+	if !c.indexed {
+		return
+	}
+	if c.dirty.head == nil {
+		c.index.Clear(false)
+		c.indexed = false
+		return
+	}
+	c.index.Delete(e)
+}
+
+// ordered builds the index of the dirty entries if there is none.
+func (c *CachingStore) ordered() {
+	if c.indexed {
+		return
+	}
+	c.indexed = true
+	for e := c.dirty.head; e != nil; e = e.next {
+		c.index.ReplaceOrInsert(e)
+	}
+}
+
 func (c *CachingStore) drop(e *cacheEntry) {
 	if e.dirty {
-		c.dirty.remove(e)
-		c.index.Delete(e)
+		c.unlistDirty(e)
 	} else {
 		c.clean.remove(e)
 	}
@@ -282,7 +334,16 @@ func (c *CachingStore) drop(e *cacheEntry) {
 		c.last = nil
 	}
 	c.size -= len(e.key) + len(e.value) + cacheEntryOverhead
+	if c.nfree < cacheFreeEntries {
+		e.next, e.prev, e.list = c.free, nil, nil
+		c.free, c.nfree = e, c.nfree+1
+	}
 }
+
+// cacheFreeEntries bounds the dropped entries a cache keeps for reuse: an
+// eviction makes room for the next new key, which takes the evicted entry
+// instead of allocating one.
+const cacheFreeEntries = 1024
 
 // evict brings the cache back under maxBytes. During a flush it waits: the
 // flush is already writing everything down, and evicting from a listener
@@ -418,6 +479,7 @@ func (c *CachingStore) newIter(op string, from, to []byte, reverse bool) (BytesI
 			return true
 		}
 	)
+	c.ordered()
 	if from != nil {
 		c.probe.key = from
 		c.index.AscendGreaterOrEqual(&c.probe, within)
@@ -488,7 +550,7 @@ func (c *CachingStore) Close() error {
 		return nil
 	}
 	c.closed = true
-	c.entries, c.index, c.last = nil, nil, nil
+	c.entries, c.index, c.last, c.free = nil, nil, nil, nil
 	c.dirty, c.clean = entryList{}, entryList{}
 	return c.inner.Close()
 }

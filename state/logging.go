@@ -1,6 +1,9 @@
 package state
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+)
 
 // NewChangeLoggingStore returns a store that applies every Put and Delete
 // to inner and sends the changes to logger on Flush, folded: one record
@@ -50,19 +53,27 @@ type changeLoggingStore struct {
 	// literal).
 	txn    *TxnStore
 	probed bool
-	// Otherwise pending indexes folded, the keys written since the last
-	// Flush in the order first written.
-	pending map[string]int
+	// Otherwise folded are the keys written since the last Flush, in the
+	// order first written, their bytes in keys. A handful are found by
+	// scanning them, allocating nothing; past foldScan, pending indexes
+	// them.
 	folded  []foldedWrite
-	kbuf    []byte
+	keys    []byte
+	pending map[string]int
 }
 
-// foldedWrite is a key written since the last Flush, and the time of its
-// last write; dropped when a DeleteRange covered it since.
+// foldScan is how many folded keys are looked up by a scan before they
+// get a map: a task that commits after every record, as the test driver
+// does by default, writes a few keys between flushes.
+const foldScan = 16
+
+// foldedWrite is a key written since the last Flush (keys[start:end]) and
+// the time of its last write; dropped when a DeleteRange covered it since,
+// or once sent.
 type foldedWrite struct {
-	key     string
-	ts      int64
-	dropped bool
+	start, end int
+	ts         int64
+	dropped    bool
 }
 
 func (s *changeLoggingStore) now() int64 {
@@ -113,16 +124,35 @@ func (s *changeLoggingStore) Delete(key []byte) error {
 }
 
 func (s *changeLoggingStore) fold(key []byte, ts int64) {
-	if i, ok := s.pending[string(key)]; ok {
-		s.folded[i].ts, s.folded[i].dropped = ts, false
+	if i, ok := s.foldedIndex(key); ok {
+		s.folded[i].ts = ts
 		return
 	}
-	if s.pending == nil {
-		s.pending = map[string]int{}
+	start := len(s.keys)
+	s.keys = append(s.keys, key...)
+	s.folded = append(s.folded, foldedWrite{start: start, end: len(s.keys), ts: ts})
+	switch {
+	case s.pending != nil:
+		s.pending[string(key)] = len(s.folded) - 1
+	case len(s.folded) > foldScan:
+		s.pending = make(map[string]int, 2*len(s.folded))
+		for i, w := range s.folded {
+			s.pending[string(s.keys[w.start:w.end])] = i
+		}
 	}
-	k := string(key)
-	s.pending[k] = len(s.folded)
-	s.folded = append(s.folded, foldedWrite{key: k, ts: ts})
+}
+
+func (s *changeLoggingStore) foldedIndex(key []byte) (int, bool) {
+	if s.pending != nil {
+		i, ok := s.pending[string(key)]
+		return i, ok
+	}
+	for i, w := range s.folded {
+		if !w.dropped && bytes.Equal(s.keys[w.start:w.end], key) {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // DeleteRange is not logged: see NewChangeLoggingStore.
@@ -130,12 +160,13 @@ func (s *changeLoggingStore) DeleteRange(from, to []byte) error {
 	if err := s.KeyValueBytesStore.DeleteRange(from, to); err != nil {
 		return err
 	}
-	if s.buffer() == nil && len(s.pending) > 0 {
+	if s.buffer() == nil {
 		for i := range s.folded {
 			w := &s.folded[i]
-			if !w.dropped && inRangeString(w.key, from, to) {
+			if k := s.keys[w.start:w.end]; !w.dropped && inRange(k, from, to) {
+				// A later write of the key is folded anew.
 				w.dropped = true
-				delete(s.pending, w.key)
+				delete(s.pending, string(k))
 			}
 		}
 	}
@@ -147,7 +178,7 @@ func (s *changeLoggingStore) unsent() bool {
 	if tx := s.buffer(); tx != nil {
 		return len(tx.unlogged) > 0
 	}
-	return len(s.pending) > 0
+	return len(s.folded) > 0
 }
 
 // Flush sends the folded writes to the changelog, then flushes inner.
@@ -167,23 +198,23 @@ func (s *changeLoggingStore) send() error {
 		if w.dropped {
 			continue
 		}
-		s.kbuf = append(s.kbuf[:0], w.key...)
-		v, found, err := s.KeyValueBytesStore.Get(s.kbuf)
+		key := s.keys[w.start:w.end]
+		v, found, err := s.KeyValueBytesStore.Get(key)
 		if err != nil {
 			return storeErr(s.Name(), "log change", err)
 		}
 		if !found {
 			v = nil
 		}
-		if err := s.logChange(s.kbuf, v, w.ts); err != nil {
+		if err := s.logChange(key, v, w.ts); err != nil {
 			return err
 		}
-		// Sent: a failure further on does not send it again.
+		// Sent: a failure further on does not send it again, and a later
+		// write of the key is folded anew.
 		w.dropped = true
+		delete(s.pending, string(key))
 	}
-	clear(s.pending)
-	clear(s.folded)
-	s.folded = s.folded[:0]
+	s.folded, s.keys, s.pending = s.folded[:0], s.keys[:0], nil
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 )
 
 // loggedKinds are the stores a changelogging layer sits on: the bytes
@@ -173,5 +174,74 @@ func TestDirtyUntilSent(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestWindowStoreDirtyUntilSent is TestDirtyUntilSent for a window store:
+// a write leaves it dirty until a flush sends it.
+func TestWindowStoreDirtyUntilSent(t *testing.T) {
+	for _, kind := range storeKinds {
+		for _, txn := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/txn=%v", kind.name, txn), func(t *testing.T) {
+				logger := &recordingLogger{}
+				now := int64(0)
+				env := loggedEnv(t, kind, logger, &now)
+				env.Transactional = txn
+				st, err := WindowStoreBuilder("w", time.Hour, time.Minute, stringSerde{}, int64Serde{}).Build(env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { st.Close() })
+				if st.Dirty() {
+					t.Fatal("dirty before any write")
+				}
+				if err := st.Typed().(*WindowStore[string, int64]).Put("k", 1, 0); err != nil {
+					t.Fatal(err)
+				}
+				if !st.Dirty() {
+					t.Fatal("a write not yet sent leaves the store clean")
+				}
+				if err := st.Flush(); err != nil {
+					t.Fatal(err)
+				}
+				if st.Dirty() || len(logger.records) != 1 {
+					t.Fatalf("after Flush: dirty %v, %d records sent", st.Dirty(), len(logger.records))
+				}
+			})
+		}
+	}
+}
+
+// TestChangeLoggingFoldsMany folds more keys than are looked up by a scan,
+// so that the layer's map takes over mid-interval, and drops a range of
+// them before the flush.
+func TestChangeLoggingFoldsMany(t *testing.T) {
+	for _, kind := range loggedKinds() {
+		t.Run(kind.name, func(t *testing.T) {
+			logger := &recordingLogger{}
+			s := NewChangeLoggingStore(kind.new(t, "st"), logger, nil)
+			for round := range 2 {
+				for i := range 3 * foldScan {
+					mustPut(t, s, fmt.Sprintf("k%03d", i), fmt.Sprint(round))
+				}
+			}
+			if err := s.DeleteRange([]byte("k010"), []byte("k020")); err != nil {
+				t.Fatal(err)
+			}
+			mustPut(t, s, "k015", "again")
+			mustFlush(t, s)
+			// k015, written again after the range deletion, is first written
+			// there.
+			var want []logRecord
+			for i := range 3 * foldScan {
+				if k := fmt.Sprintf("k%03d", i); k < "k010" || k >= "k020" {
+					want = append(want, logRecord{k, []byte("1")})
+				}
+			}
+			want = append(want, logRecord{"k015", []byte("again")})
+			if !slices.EqualFunc(logger.records, want, eqRecord) {
+				t.Fatalf("log = %v,\nwant %v", logger.records, want)
+			}
+		})
 	}
 }

@@ -7,8 +7,10 @@ import (
 	"github.com/google/btree"
 )
 
-// NewMemoryStore returns an in-memory bytes store: a B-tree sorted by key.
-// Counts are exact. Iterators read a snapshot taken when they were opened
+// NewMemoryStore returns an in-memory bytes store: a B-tree sorted by key,
+// with a hash index beside it that the store's own reads and updates of
+// existing keys go through, so that only a new key or a removed one pays
+// the tree's ordering. Counts are exact. Iterators read a snapshot taken when they were opened
 // (a copy-on-write clone of the tree), so writes during iteration are safe
 // and not seen, as with Pebble. Closing the store drops its contents.
 //
@@ -16,7 +18,7 @@ import (
 // view (see Store.View), its writes take a write lock that the view's reads
 // share: only stores that are queried pay for it.
 func NewMemoryStore(name string) KeyValueBytesStore {
-	return &memoryStore{name: name, tree: btree.NewG(32, lessMemItem)}
+	return &memoryStore{name: name, tree: btree.NewG(32, lessMemItem), index: map[string][]byte{}}
 }
 
 type memItem struct{ key, value []byte }
@@ -26,6 +28,9 @@ func lessMemItem(a, b memItem) bool { return bytes.Compare(a.key, b.key) < 0 }
 type memoryStore struct {
 	name string
 	tree *btree.BTreeG[memItem]
+	// index holds each key's value slice, the same as the tree's: only
+	// the store's goroutine reads it (views read the tree).
+	index map[string][]byte
 	// snapshots counts open iterators. While one is open its clone shares
 	// value slices with the tree, so Put must not overwrite them in place.
 	snapshots int
@@ -64,11 +69,8 @@ func (s *memoryStore) Get(key []byte) ([]byte, bool, error) {
 	if err := s.check("get"); err != nil {
 		return nil, false, err
 	}
-	it, ok := s.tree.Get(memItem{key: key})
-	if !ok {
-		return nil, false, nil
-	}
-	return it.value, true, nil
+	v, ok := s.index[string(key)]
+	return v, ok, nil
 }
 
 func (s *memoryStore) Put(key, value []byte) error {
@@ -76,20 +78,23 @@ func (s *memoryStore) Put(key, value []byte) error {
 		return err
 	}
 	s.lock()
-	old, ok := s.tree.Get(memItem{key: key})
+	old, ok := s.index[string(key)]
 	switch {
 	case !ok:
-		s.tree.ReplaceOrInsert(memItem{key: clone(key), value: clone(value)})
-	case s.snapshots == 0 && cap(old.value) >= len(value):
-		// Reusing the old value's array keeps updates of existing keys (the
-		// usual aggregate) free of allocation.
-		v := old.value[:len(value)]
-		copy(v, value)
-		if len(v) != len(old.value) {
-			s.tree.ReplaceOrInsert(memItem{key: old.key, value: v})
-		}
+		k := clone(key)
+		v := clone(value)
+		s.tree.ReplaceOrInsert(memItem{key: k, value: v})
+		s.index[string(k)] = v
+	case s.snapshots == 0 && len(old) == len(value):
+		// Overwriting the old value's array, which the tree shares, keeps
+		// updates of existing keys (the usual aggregate) free of
+		// allocation and of the tree.
+		copy(old, value)
 	default:
-		s.tree.ReplaceOrInsert(memItem{key: old.key, value: clone(value)})
+		// The tree's item, and any snapshot's, keep the old array.
+		v := clone(value)
+		s.tree.ReplaceOrInsert(memItem{key: clone(key), value: v})
+		s.index[string(key)] = v
 	}
 	s.unlock()
 	return nil
@@ -100,7 +105,10 @@ func (s *memoryStore) Delete(key []byte) error {
 		return err
 	}
 	s.lock()
-	s.tree.Delete(memItem{key: key})
+	if _, ok := s.index[string(key)]; ok {
+		s.tree.Delete(memItem{key: key})
+		delete(s.index, string(key))
+	}
 	s.unlock()
 	return nil
 }
@@ -121,6 +129,7 @@ func (s *memoryStore) DeleteRange(from, to []byte) error {
 	if from == nil && to == nil {
 		// Iterators hold their own clones, which Clear leaves alone.
 		s.tree.Clear(false)
+		clear(s.index)
 		return nil
 	}
 	var doomed [][]byte
@@ -138,6 +147,7 @@ func (s *memoryStore) DeleteRange(from, to []byte) error {
 	}
 	for _, k := range doomed {
 		s.tree.Delete(memItem{key: k})
+		delete(s.index, string(k))
 	}
 	return nil
 }
@@ -170,7 +180,7 @@ func (s *memoryStore) ApproximateNumEntries() (int64, error) {
 	if err := s.check("count"); err != nil {
 		return 0, err
 	}
-	return int64(s.tree.Len()), nil
+	return int64(len(s.index)), nil
 }
 
 func (s *memoryStore) Flush() error { return s.check("flush") }
@@ -178,7 +188,7 @@ func (s *memoryStore) Flush() error { return s.check("flush") }
 func (s *memoryStore) Close() error {
 	s.lock()
 	s.closed = true
-	s.tree = nil
+	s.tree, s.index = nil, nil
 	s.unlock()
 	return nil
 }

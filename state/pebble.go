@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -19,10 +21,11 @@ type DBOptions struct {
 	// FS is the filesystem the database lives on; nil means the operating
 	// system's (vfs.Default). Tests pass vfs.NewMem().
 	FS vfs.FS
-	// Cache is the block cache, shared by every task's DB of an application
-	// so that memory use does not grow with the number of tasks. The caller
-	// keeps its reference and Unrefs it once the DBs using it are closed.
-	// Nil gives the DB a small private cache.
+	// Cache is the block cache (see NewBlockCache), shared by every task's
+	// DB of an application so that memory use does not grow with the
+	// number of tasks. The caller keeps its reference and Unrefs it once
+	// the DBs using it are closed. Nil gives the DB a private cache with
+	// room for 8 MiB of blocks.
 	Cache *pebble.Cache
 	// Logger receives Pebble's own messages: informational ones (WAL
 	// recovery, compactions) at debug level, errors at error level. Nil
@@ -81,6 +84,27 @@ const metaPrefix = 0x00
 // changelog offset; other metadata kinds get other bytes.
 const metaChangelogOffset = 0x01
 
+// memTableSize is each database's memtable size, the write buffer size
+// Kafka Streams gives RocksDB: large enough that a restore, which writes
+// a whole changelog at once, seldom waits for a flush, small enough that a
+// Get does not search many of them.
+const memTableSize = 16 << 20
+
+// NewBlockCache returns a Pebble block cache for DBOptions.Cache that dbs
+// databases share and that holds blockBytes of blocks (data, Bloom filters,
+// indexes). Pebble counts each database's memtables against its block
+// cache, so the cache is made larger by two memtables per database (one
+// filling, one being flushed): a cache sized for blocks alone would hold
+// none once the memtables grew. The caller Unrefs it once its databases
+// are closed.
+func NewBlockCache(blockBytes int64, dbs int) *pebble.Cache {
+	return pebble.NewCache(blockBytes + int64(dbs)*2*memTableSize)
+}
+
+// privateCacheBytes is the blocks a database without a shared cache can
+// keep.
+const privateCacheBytes = 8 << 20
+
 // OpenDB opens (creating if needed) the Pebble database in dir. A database
 // Pebble cannot read (corrupt or from an incompatible version) yields an
 // error that names dir and wraps Pebble's; the runtime then wipes the
@@ -106,7 +130,7 @@ func OpenDB(dir string, opts DBOptions) (db *DB, err error) {
 			db, err = nil, fmt.Errorf("state: open pebble database in %q: %w", dir, fe)
 		}
 	}()
-	pdb, err := pebble.Open(dir, &pebble.Options{
+	popts := &pebble.Options{
 		FS:     guardFS{fs, db},
 		Cache:  opts.Cache,
 		Logger: pebbleLogger{plog, &db.fatal},
@@ -121,10 +145,21 @@ func OpenDB(dir string, opts DBOptions) (db *DB, err error) {
 				plog.Error("pebble: background error", "err", err)
 			},
 		},
-		// Restores write whole changelogs at once; a memtable larger than
-		// Pebble's 4 MiB default means fewer flushes and compactions then.
-		MemTableSize: 32 << 20,
-	})
+		MemTableSize: memTableSize,
+	}
+	if popts.Cache == nil {
+		// Pebble takes its own reference.
+		popts.Cache = NewBlockCache(privateCacheBytes, 1)
+		defer popts.Cache.Unref()
+	}
+
+	// As Kafka Streams configures RocksDB: a Bloom filter per table, so
+	// that the Get of a key the store lacks (the first update of every
+	// new key) reads no data block, and no compression, which costs
+	// more CPU than small state values save.
+	popts.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	popts.Levels[0].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
+	pdb, err := pebble.Open(dir, popts)
 	if err != nil {
 		return nil, fmt.Errorf("state: open pebble database in %q: %w", dir, err)
 	}

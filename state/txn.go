@@ -82,8 +82,9 @@ type txnEntry struct {
 }
 
 // txnEntryOverhead is what the buffer counts per entry beyond its key and
-// value: the entry, its map slot and the key's second header, rounded up.
-const txnEntryOverhead = 96
+// value bytes: the entry in its slab (56 bytes), its map slot with the
+// map's slack (about 50) and the rounding of the key's allocation.
+const txnEntryOverhead = 128
 
 // txnSlabSize is the number of entries per slab.
 const txnSlabSize = 512
@@ -541,7 +542,7 @@ func (s *TxnStore) Commit() error {
 		}
 	}
 	if err == nil {
-		err = s.apply()
+		err = s.apply(bw)
 	}
 	if batched {
 		if cerr := bw.CommitBatch(); err == nil {
@@ -555,8 +556,12 @@ func (s *TxnStore) Commit() error {
 	return s.inner.Flush()
 }
 
-// apply writes the entries to inner in key order.
-func (s *TxnStore) apply() error {
+// apply writes the entries to inner in key order. On a BatchWriter it
+// commits a batch every txnBatchBytes, so that a large transaction does not
+// build a second copy of itself in one Pebble batch: the parts need not be
+// atomic, since the changelog offset that vouches for them is written only
+// after the last.
+func (s *TxnStore) apply(bw BatchWriter) error {
 	order := s.order[:0]
 	if s.indexed {
 		s.index.Ascend(func(e *txnEntry) bool {
@@ -568,6 +573,7 @@ func (s *TxnStore) apply() error {
 		slices.SortFunc(order, func(a, b *txnEntry) int { return strings.Compare(a.key, b.key) })
 	}
 	s.order = order
+	batched := 0
 	for _, e := range order {
 		s.kbuf = append(s.kbuf[:0], e.key...)
 		var err error
@@ -579,9 +585,24 @@ func (s *TxnStore) apply() error {
 		if err != nil {
 			return err
 		}
+		if bw == nil {
+			continue
+		}
+		if batched += len(e.key) + len(e.value); batched >= txnBatchBytes {
+			if err := bw.CommitBatch(); err != nil {
+				return err
+			}
+			bw.BeginBatch()
+			batched = 0
+		}
 	}
 	return nil
 }
+
+// txnBatchBytes is the most a commit writes to one Pebble batch: well
+// under half a memtable, above which Pebble would turn the batch into a
+// memtable of its own.
+const txnBatchBytes = 2 << 20
 
 // Abort drops the pending writes.
 func (s *TxnStore) Abort() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
@@ -17,7 +18,9 @@ import (
 func BenchmarkTxnCount(b *testing.B) {
 	for _, keys := range []int{10_000, 1_000_000} {
 		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
-			db, err := OpenDB(b.TempDir(), DBOptions{FS: vfs.Default})
+			cache := pebble.NewCache(64 << 20)
+			defer cache.Unref()
+			db, err := OpenDB(b.TempDir(), DBOptions{FS: vfs.Default, Cache: cache})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -73,7 +73,8 @@ func (c *segmentedConfig) buildStack(env *Env, layout segmentLayout) (*segmented
 	}
 	if c.logged() && env.Logger != nil {
 		if l := env.Logger(c.name); l != nil {
-			h.top = &changeLoggingStore{KeyValueBytesStore: h.top, logger: l, clock: env.RecordTime, timestamped: c.timestamped, keyPrefix: segmentIDSize}
+			h.logging = &changeLoggingStore{KeyValueBytesStore: h.top, logger: l, clock: env.RecordTime, timestamped: c.timestamped, keyPrefix: segmentIDSize}
+			h.top = h.logging
 		}
 	}
 	return h, nil
@@ -101,6 +102,7 @@ type segmentedHandle struct {
 	bytes       KeyValueBytesStore // innermost
 	top         KeyValueBytesStore // outermost
 	txn         *TxnStore
+	logging     *changeLoggingStore
 	segs        *segments
 	timestamped bool
 	restoreBuf  []byte
@@ -112,7 +114,7 @@ func (h *segmentedHandle) Name() string                { return h.name }
 func (h *segmentedHandle) Persistent() bool            { return h.bytes.Persistent() }
 func (h *segmentedHandle) Typed() processor.StateStore { return h.typed }
 func (h *segmentedHandle) Flush() error                { return h.top.Flush() }
-func (h *segmentedHandle) Dirty() bool                 { return false }
+func (h *segmentedHandle) Dirty() bool                 { return h.logging != nil && h.logging.unsent() }
 func (h *segmentedHandle) Close() error                { return h.top.Close() }
 func (h *segmentedHandle) Bytes() KeyValueBytesStore   { return h.bytes }
 func (h *segmentedHandle) Txn() *TxnStore              { return h.txn }

@@ -125,7 +125,7 @@ func (s *segmentedMemoryStore) Put(key, value []byte) error {
 	id := segmentOf(key)
 	i, ok := s.find(id)
 	if !ok {
-		seg := &memoryStore{name: s.name, tree: btree.NewG(32, lessMemItem), shared: s.shared}
+		seg := &memoryStore{name: s.name, tree: btree.NewG(32, lessMemItem), index: map[string][]byte{}, shared: s.shared}
 		s.lock()
 		s.segs = append(s.segs, memSegment{})
 		copy(s.segs[i+1:], s.segs[i:])
