@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"fmt"
+
+	"github.com/samsa-go/samsa/state"
 )
 
 // Group is a set of tasks that commit together: the active tasks of one
@@ -70,12 +72,11 @@ func (g *Group) Commit(ctx context.Context, host Committer) (committed bool, err
 // committed finishes a commit that took effect: steps 3 and 4 of Commit.
 // A fault of storage comes back as a *StoreFault: the stores are behind
 // their changelogs then, never ahead, and a restore catches them up.
-func (t *Task) committed(host Committer) (err error) {
-	defer t.recoverFault(&err)
+func (t *Task) committed(host Committer) error {
 	for _, s := range t.storeList {
 		if x := s.Txn(); x != nil {
-			if err := x.Commit(); err != nil {
-				return fmt.Errorf("engine: task %s: apply committed writes of %q: %w", t.ID, s.Name(), err)
+			if err := t.apply(s, x); err != nil {
+				return err
 			}
 		}
 	}
@@ -92,12 +93,23 @@ func (t *Task) committed(host Committer) (err error) {
 			continue
 		}
 		if err := t.db.SetChangelogOffset(cl.Store, off); err != nil {
-			return fmt.Errorf("engine: task %s: record changelog offset of %q: %w", t.ID, cl.Store, err)
+			return t.faulted(fmt.Errorf("engine: task %s: record changelog offset of %q: %w", t.ID, cl.Store, err))
 		}
 	}
 	for _, in := range t.inputs {
 		in.moved = false
 	}
 	t.dirty = false
+	return nil
+}
+
+// apply writes the transaction buffer x of store s to Pebble, the one
+// write of a commit that reaches the disk: Pebble's fatal path is
+// recovered here, as everything else it reports, into a *StoreFault.
+func (t *Task) apply(s state.Store, x *state.TxnStore) (err error) {
+	defer t.recoverFault(&err)
+	if err := x.Commit(); err != nil {
+		return fmt.Errorf("engine: task %s: apply committed writes of %q: %w", t.ID, s.Name(), err)
+	}
 	return nil
 }
