@@ -1,0 +1,228 @@
+package sql
+
+// Statement is one parsed statement.
+type Statement interface{ stmtPos() Pos }
+
+// CreateSource is CREATE STREAM|TABLE name (columns) WITH (...), or, when
+// Query is set, CREATE STREAM|TABLE name WITH (...) AS SELECT.
+type CreateSource struct {
+	Pos         Pos
+	Table       bool
+	Name        string
+	OrReplace   bool
+	IfNotExists bool
+	Columns     []ColumnDef
+	Props       map[string]Literal
+	PropPos     map[string]Pos
+	Query       *Select
+}
+
+// InsertInto is INSERT INTO name SELECT ...
+type InsertInto struct {
+	Pos   Pos
+	Name  string
+	Query *Select
+}
+
+// Explain is EXPLAIN <statement>.
+type Explain struct {
+	Pos  Pos
+	Stmt Statement
+}
+
+func (s *CreateSource) stmtPos() Pos { return s.Pos }
+func (s *InsertInto) stmtPos() Pos   { return s.Pos }
+func (s *Explain) stmtPos() Pos      { return s.Pos }
+
+// ColumnDef is a column of CREATE STREAM/TABLE.
+type ColumnDef struct {
+	Pos  Pos
+	Name string
+	Type *Type
+	Key  bool // KEY or PRIMARY KEY
+}
+
+// Select is a query.
+type Select struct {
+	Pos      Pos
+	Items    []SelectItem
+	From     *FromSource
+	Joins    []Join
+	Window   *WindowSpec
+	Where    Expr
+	GroupBy  []Expr
+	PartBy   []Expr
+	Having   Expr
+	Emit     string // "", "CHANGES", "FINAL"
+	EmitPos  Pos
+	LimitPos Pos
+	HasLimit bool
+}
+
+// SelectItem is an expression with an optional alias, or * / source.*.
+type SelectItem struct {
+	Pos   Pos
+	Expr  Expr
+	Alias string
+	Star  bool
+	Of    string // source of source.*
+}
+
+// FromSource is a source with an optional alias.
+type FromSource struct {
+	Pos   Pos
+	Name  string
+	Alias string
+}
+
+// Join is [INNER|LEFT|RIGHT|FULL OUTER] JOIN src [WITHIN ...] ON expr.
+type Join struct {
+	Pos    Pos
+	Kind   string // INNER, LEFT, RIGHT, FULL
+	Source *FromSource
+	Within *Within
+	On     Expr
+}
+
+// Within is a join window: WITHIN n unit, or WITHIN (before, after), with an
+// optional GRACE PERIOD.
+type Within struct {
+	Before, After int64 // milliseconds
+	Grace         int64
+	HasGrace      bool
+}
+
+// WindowSpec is WINDOW TUMBLING|HOPPING|SESSION (...).
+type WindowSpec struct {
+	Pos       Pos
+	Kind      string // TUMBLING, HOPPING, SESSION
+	Size      int64  // ms; the inactivity gap for SESSION
+	Advance   int64
+	Grace     int64
+	HasGrace  bool
+	Retention int64
+}
+
+// Expr is an expression.
+type Expr interface{ exprPos() Pos }
+
+type (
+	// Literal is a constant: Kind is one of the literal kinds; Null marks NULL.
+	Literal struct {
+		Pos  Pos
+		Type Kind
+		I    int64
+		F    float64
+		S    string
+		Null bool
+	}
+	// ColumnRef is [source.]column.
+	ColumnRef struct {
+		Pos    Pos
+		Source string
+		Name   string
+	}
+	// Unary is - e, + e, NOT e.
+	Unary struct {
+		Pos Pos
+		Op  string
+		X   Expr
+	}
+	// Binary is an arithmetic, comparison, AND/OR or || operation.
+	Binary struct {
+		Pos  Pos
+		Op   string
+		L, R Expr
+	}
+	// IsNull is e IS [NOT] NULL.
+	IsNull struct {
+		Pos Pos
+		X   Expr
+		Not bool
+	}
+	// Like is e [NOT] LIKE pattern [ESCAPE c].
+	Like struct {
+		Pos    Pos
+		X, Pat Expr
+		Not    bool
+		Escape string
+		HasEsc bool
+	}
+	// Between is e [NOT] BETWEEN lo AND hi.
+	Between struct {
+		Pos       Pos
+		X, Lo, Hi Expr
+		Not       bool
+	}
+	// In is e [NOT] IN (list).
+	In struct {
+		Pos  Pos
+		X    Expr
+		List []Expr
+		Not  bool
+	}
+	// Case is CASE [operand] WHEN ... THEN ... [ELSE ...] END.
+	Case struct {
+		Pos     Pos
+		Operand Expr
+		Whens   []When
+		Else    Expr
+	}
+	// Cast is CAST(e AS type).
+	Cast struct {
+		Pos  Pos
+		X    Expr
+		Type *Type
+	}
+	// Call is a function call; Star marks COUNT(*).
+	Call struct {
+		Pos      Pos
+		Name     string
+		Args     []Expr
+		Star     bool
+		Distinct bool
+	}
+	// Subscript is e[index].
+	Subscript struct {
+		Pos      Pos
+		X, Index Expr
+	}
+	// Deref is e->field.
+	Deref struct {
+		Pos   Pos
+		X     Expr
+		Field string
+	}
+	// ArrayCtor is ARRAY[e, ...].
+	ArrayCtor struct {
+		Pos   Pos
+		Elems []Expr
+	}
+	// Unsupported stands for a parsed construct the planner rejects, such
+	// as a lambda or a MAP or STRUCT constructor.
+	Unsupported struct {
+		Pos  Pos
+		What string
+	}
+)
+
+// When is one WHEN cond THEN result.
+type When struct {
+	Cond, Then Expr
+}
+
+func (e *Literal) exprPos() Pos     { return e.Pos }
+func (e *ColumnRef) exprPos() Pos   { return e.Pos }
+func (e *Unary) exprPos() Pos       { return e.Pos }
+func (e *Binary) exprPos() Pos      { return e.Pos }
+func (e *IsNull) exprPos() Pos      { return e.Pos }
+func (e *Like) exprPos() Pos        { return e.Pos }
+func (e *Between) exprPos() Pos     { return e.Pos }
+func (e *In) exprPos() Pos          { return e.Pos }
+func (e *Case) exprPos() Pos        { return e.Pos }
+func (e *Cast) exprPos() Pos        { return e.Pos }
+func (e *Call) exprPos() Pos        { return e.Pos }
+func (e *Subscript) exprPos() Pos   { return e.Pos }
+func (e *Deref) exprPos() Pos       { return e.Pos }
+func (e *ArrayCtor) exprPos() Pos   { return e.Pos }
+func (e *Unsupported) exprPos() Pos { return e.Pos }

@@ -1,0 +1,349 @@
+package sql
+
+import (
+	"strings"
+
+	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/serde"
+	"github.com/samsa-go/samsa/topology"
+)
+
+// Source is a stream or table the statements declared or created: its
+// topic, formats and columns.
+type Source struct {
+	Name        string
+	Table       bool
+	Topic       string
+	KeyFormat   Format
+	ValueFormat Format
+	Schema      Schema
+	Partitions  int
+	// Window is the window kind of a windowed aggregation's output
+	// ("TUMBLING", "HOPPING", "SESSION"), WindowSize its size in ms.
+	Window     string
+	WindowSize int64
+
+	keySerde, valueSerde *rowSerde
+	tsCol                int // value column giving the timestamp, or -1
+	pos                  Pos
+}
+
+// KeySerde reads and writes the source's keys (unwindowed).
+func (s *Source) KeySerde() serde.Serde[Row] { return s.keySerde }
+
+// ValueSerde reads and writes the source's values.
+func (s *Source) ValueSerde() serde.Serde[Row] { return s.valueSerde }
+
+func (s *Source) kind() string {
+	if s.Table {
+		return "table"
+	}
+	return "stream"
+}
+
+// Program is a set of statements compiled into one topology: every
+// persistent query is a connected part of it, reading its sources' topics
+// and writing its sink's.
+type Program struct {
+	b       *dsl.Builder
+	sources map[string]*Source
+	order   []*Source
+	streams map[string]dsl.KStream[Row, Row]
+	tables  map[string]dsl.KTable[Row, Row]
+	queries int
+	topo    *topology.Topology
+	props   map[string]string
+}
+
+// Option configures Compile.
+type Option func(*Program)
+
+// WithProperty sets a ksqlDB property; the ones honoured are
+// ksql.persistence.default.format.key and .value.
+func WithProperty(name, value string) Option {
+	return func(p *Program) { p.props[strings.ToLower(name)] = value }
+}
+
+// Compile parses and plans statements into one topology.
+func Compile(src string, opts ...Option) (*Program, error) {
+	stmts, err := Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	p := &Program{
+		b:       dsl.NewBuilder(),
+		sources: map[string]*Source{},
+		streams: map[string]dsl.KStream[Row, Row]{},
+		tables:  map[string]dsl.KTable[Row, Row]{},
+		props:   map[string]string{},
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	for _, s := range stmts {
+		if err := p.plan(s); err != nil {
+			return nil, err
+		}
+	}
+	if p.topo, err = p.b.Build(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Topology is the compiled topology, to run with runtime.New or the test
+// driver.
+func (p *Program) Topology() *topology.Topology { return p.topo }
+
+// Explain is the topology's description in Kafka Streams' text form.
+func (p *Program) Explain() string { return p.topo.Describe().String() }
+
+// Source returns the named source.
+func (p *Program) Source(name string) (*Source, bool) {
+	s, ok := p.sources[name]
+	return s, ok
+}
+
+// Sources are the declared and created sources in statement order.
+func (p *Program) Sources() []*Source { return p.order }
+
+// SourceForTopic returns the first source over a topic.
+func (p *Program) SourceForTopic(topic string) (*Source, bool) {
+	for _, s := range p.order {
+		if s.Topic == topic {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+func (p *Program) plan(s Statement) error {
+	switch x := s.(type) {
+	case *CreateSource:
+		if x.Query == nil {
+			return p.declare(x)
+		}
+		return p.createAs(x)
+	case *InsertInto:
+		return p.insertInto(x)
+	case *Explain:
+		return p.plan(x.Stmt)
+	}
+	return errAt(s.stmtPos(), "unknown statement")
+}
+
+func (p *Program) register(s *Source, orReplace, ifNotExists bool) (bool, error) {
+	if old, ok := p.sources[s.Name]; ok {
+		if ifNotExists {
+			return false, nil
+		}
+		if orReplace {
+			return false, unsupported(s.pos, "CREATE OR REPLACE of an existing source")
+		}
+		return false, errAt(s.pos, "cannot add %s '%s': a %s with the same name already exists", s.kind(), s.Name, old.kind())
+	}
+	p.sources[s.Name] = s
+	p.order = append(p.order, s)
+	return true, nil
+}
+
+type withProps struct {
+	topic                string
+	keyFormat, valFormat Format
+	partitions           int
+	timestamp            string
+	tsPos                Pos
+	wrap                 bool
+	hasTopic             bool
+}
+
+func (p *Program) props2(pos Pos, props map[string]Literal, ppos map[string]Pos, sink bool) (withProps, error) {
+	w := withProps{wrap: true}
+	str := func(k string) (string, Pos, error) {
+		l := props[k]
+		if l.Type != String {
+			return "", l.Pos, errAt(l.Pos, "property %s needs a string value", k)
+		}
+		return l.S, l.Pos, nil
+	}
+	for k, l := range props {
+		switch k {
+		case "KAFKA_TOPIC":
+			s, _, err := str(k)
+			if err != nil {
+				return w, err
+			}
+			w.topic, w.hasTopic = s, true
+		case "KEY_FORMAT", "VALUE_FORMAT", "FORMAT":
+			s, lp, err := str(k)
+			if err != nil {
+				return w, err
+			}
+			f, err := parseFormat(lp, s)
+			if err != nil {
+				return w, err
+			}
+			if k != "VALUE_FORMAT" {
+				if _, both := props["KEY_FORMAT"]; both && k == "FORMAT" {
+					return w, errAt(ppos[k], "cannot supply both FORMAT and KEY_FORMAT")
+				}
+				w.keyFormat = f
+			}
+			if k != "KEY_FORMAT" {
+				if _, both := props["VALUE_FORMAT"]; both && k == "FORMAT" {
+					return w, errAt(ppos[k], "cannot supply both FORMAT and VALUE_FORMAT")
+				}
+				w.valFormat = f
+			}
+		case "PARTITIONS":
+			if l.Type != BigInt || l.I < 1 {
+				return w, errAt(l.Pos, "PARTITIONS needs a positive number")
+			}
+			w.partitions = int(l.I)
+		case "REPLICAS":
+		case "TIMESTAMP":
+			s, lp, err := str(k)
+			if err != nil {
+				return w, err
+			}
+			w.timestamp, w.tsPos = strings.ToUpper(s), lp
+		case "WRAP_SINGLE_VALUE":
+			if l.Type != Boolean {
+				return w, errAt(l.Pos, "WRAP_SINGLE_VALUE needs TRUE or FALSE")
+			}
+			w.wrap = l.I != 0
+		default:
+			return w, unsupported(ppos[k], "property "+k)
+		}
+	}
+	return w, nil
+}
+
+func (p *Program) defaultFormat(which string) (Format, error) {
+	v, ok := p.props["ksql.persistence.default.format."+which]
+	if !ok {
+		if which == "key" {
+			return FormatKafka, nil
+		}
+		return 0, nil
+	}
+	return parseFormat(Pos{}, v)
+}
+
+func (p *Program) declare(x *CreateSource) error {
+	w, err := p.props2(x.Pos, x.Props, x.PropPos, false)
+	if err != nil {
+		return err
+	}
+	if !w.hasTopic {
+		return errAt(x.Pos, "missing required property KAFKA_TOPIC")
+	}
+	if x.Columns == nil {
+		return unsupported(x.Pos, "a source without columns (schema inference)")
+	}
+	s := &Source{Name: x.Name, Table: x.Table, Topic: w.topic, Partitions: w.partitions, tsCol: -1, pos: x.Pos}
+	seen := map[string]bool{}
+	for _, c := range x.Columns {
+		if seen[c.Name] {
+			return errAt(c.Pos, "duplicate column name '%s'", c.Name)
+		}
+		seen[c.Name] = true
+		switch c.Name {
+		case "ROWTIME", "ROWPARTITION", "ROWOFFSET", "WINDOWSTART", "WINDOWEND":
+			return errAt(c.Pos, "'%s' is a reserved column name", c.Name)
+		}
+		col := Column{Name: c.Name, Type: c.Type, Key: c.Key}
+		if c.Key {
+			s.Schema.Key = append(s.Schema.Key, col)
+		} else {
+			s.Schema.Value = append(s.Schema.Value, col)
+		}
+	}
+	if x.Table && len(s.Schema.Key) == 0 {
+		return errAt(x.Pos, "tables require a PRIMARY KEY; please add the key column(s)")
+	}
+	if err := p.formats(s, w, x.Pos); err != nil {
+		return err
+	}
+	if w.timestamp != "" {
+		key, idx, ok := s.Schema.find(w.timestamp)
+		if !ok || key {
+			return errAt(w.tsPos, "the TIMESTAMP column set in the WITH clause does not exist in the schema: '%s'", w.timestamp)
+		}
+		if t := s.Schema.Value[idx].Type.Kind; t != BigInt && t != Timestamp {
+			return unsupported(w.tsPos, "a TIMESTAMP column of type "+t.String())
+		}
+		s.tsCol = idx
+	}
+	_, err = p.register(s, x.OrReplace, x.IfNotExists)
+	return err
+}
+
+func (p *Program) formats(s *Source, w withProps, pos Pos) error {
+	var err error
+	s.KeyFormat, s.ValueFormat = w.keyFormat, w.valFormat
+	if s.KeyFormat == 0 {
+		if s.KeyFormat, err = p.defaultFormat("key"); err != nil {
+			return err
+		}
+	}
+	if s.ValueFormat == 0 {
+		if s.ValueFormat, err = p.defaultFormat("value"); err != nil {
+			return err
+		}
+		if s.ValueFormat == 0 {
+			return errAt(pos, "missing required property VALUE_FORMAT")
+		}
+	}
+	if len(s.Schema.Key) == 0 && s.KeyFormat != FormatNone && w.keyFormat == 0 {
+		s.KeyFormat = FormatKafka
+	}
+	s.keySerde = newRowSerde(s.Schema.Key, s.KeyFormat, true, true)
+	s.valueSerde = newRowSerde(s.Schema.Value, s.ValueFormat, false, w.wrap)
+	if !w.wrap && len(s.Schema.Value) != 1 {
+		return errAt(pos, "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas")
+	}
+	if err := s.keySerde.check(pos, "key"); err != nil {
+		return err
+	}
+	return s.valueSerde.check(pos, "value")
+}
+
+// stream returns the DSL stream over a source's topic, built once.
+func (p *Program) stream(s *Source) (dsl.KStream[Row, Row], error) {
+	if st, ok := p.streams[s.Topic]; ok {
+		return st, nil
+	}
+	if _, ok := p.tables[s.Topic]; ok {
+		return dsl.KStream[Row, Row]{}, unsupported(s.pos, "reading topic '"+s.Topic+"' as both a stream and a table")
+	}
+	var opts []dsl.Consumed[Row, Row]
+	if s.tsCol >= 0 {
+		col := s.tsCol
+		opts = append(opts, dsl.Consumed[Row, Row]{}.WithTimestampExtractor(func(rec processor.Record[Row, Row], _ int64) (int64, error) {
+			if rec.NullValue || !rec.Value[col].Valid {
+				return rec.Timestamp, nil
+			}
+			return rec.Value[col].I, nil
+		}))
+	}
+	st := dsl.Stream(p.b, s.Topic, serde.Serde[Row](s.keySerde), serde.Serde[Row](s.valueSerde), opts...)
+	p.streams[s.Topic] = st
+	return st, nil
+}
+
+func (p *Program) table(s *Source) (dsl.KTable[Row, Row], error) {
+	if t, ok := p.tables[s.Topic]; ok {
+		return t, nil
+	}
+	if _, ok := p.streams[s.Topic]; ok {
+		return dsl.KTable[Row, Row]{}, unsupported(s.pos, "reading topic '"+s.Topic+"' as both a stream and a table")
+	}
+	if s.tsCol >= 0 {
+		return dsl.KTable[Row, Row]{}, unsupported(s.pos, "a TIMESTAMP column on a table")
+	}
+	t := dsl.Table(p.b, s.Topic, serde.Serde[Row](s.keySerde), serde.Serde[Row](s.valueSerde))
+	p.tables[s.Topic] = t
+	return t, nil
+}

@@ -1,0 +1,420 @@
+package sql
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Format is a key or value serialization format.
+type Format uint8
+
+const (
+	FormatKafka Format = iota + 1
+	FormatJSON
+	FormatDelimited
+	FormatNone
+)
+
+func (f Format) String() string {
+	switch f {
+	case FormatKafka:
+		return "KAFKA"
+	case FormatJSON:
+		return "JSON"
+	case FormatDelimited:
+		return "DELIMITED"
+	case FormatNone:
+		return "NONE"
+	}
+	return "?"
+}
+
+func parseFormat(p Pos, s string) (Format, error) {
+	switch strings.ToUpper(s) {
+	case "KAFKA":
+		return FormatKafka, nil
+	case "JSON":
+		return FormatJSON, nil
+	case "DELIMITED":
+		return FormatDelimited, nil
+	case "NONE":
+		return FormatNone, nil
+	case "AVRO", "PROTOBUF", "PROTOBUF_NOSR", "JSON_SR":
+		return 0, unsupported(p, "format "+strings.ToUpper(s))
+	}
+	return 0, errAt(p, "unknown format %q: expected KAFKA, JSON, DELIMITED or NONE", s)
+}
+
+// rowSerde reads and writes a Row of the given columns in one format.
+// Single-column layouts are unwrapped (the bare value, not an object or a
+// one-field line) where ksqlDB unwraps them: always for KAFKA, for keys in
+// JSON, and for values when WRAP_SINGLE_VALUE=false.
+type rowSerde struct {
+	cols   []Column
+	format Format
+	unwrap bool
+	delim  byte
+}
+
+func newRowSerde(cols []Column, f Format, key bool, wrap bool) *rowSerde {
+	s := &rowSerde{cols: cols, format: f, delim: ','}
+	if f == FormatKafka || len(cols) == 1 && (key || !wrap) {
+		s.unwrap = true
+	}
+	return s
+}
+
+func (s *rowSerde) check(p Pos, what string) error {
+	switch s.format {
+	case FormatKafka:
+		if len(s.cols) > 1 {
+			return errAt(p, "the KAFKA format supports a single %s column, got %d", what, len(s.cols))
+		}
+		for _, c := range s.cols {
+			switch c.Type.Kind {
+			case Integer, BigInt, Double, String:
+			default:
+				return errAt(p, "the KAFKA format does not support type %s (column %s)", c.Type, c.Name)
+			}
+		}
+	case FormatNone:
+		if len(s.cols) > 0 {
+			return errAt(p, "the NONE format needs no %s columns", what)
+		}
+	case FormatDelimited:
+		for _, c := range s.cols {
+			if c.Type.Kind == Array {
+				return errAt(p, "the DELIMITED format does not support type %s (column %s)", c.Type, c.Name)
+			}
+		}
+	}
+	for _, c := range s.cols {
+		switch c.Type.Kind {
+		case Decimal, Bytes, Map, Struct:
+			return unsupported(p, "column type "+c.Type.Kind.String())
+		}
+	}
+	return nil
+}
+
+func (s *rowSerde) Serialize(dst []byte, _ string, r Row) ([]byte, error) {
+	switch s.format {
+	case FormatNone:
+		return dst, nil
+	case FormatKafka:
+		if len(s.cols) == 0 || !r[0].Valid {
+			return dst, nil
+		}
+		v := r[0]
+		switch s.cols[0].Type.Kind {
+		case Integer:
+			return binary.BigEndian.AppendUint32(dst, uint32(int32(v.I))), nil
+		case BigInt:
+			return binary.BigEndian.AppendUint64(dst, uint64(v.I)), nil
+		case Double:
+			return binary.BigEndian.AppendUint64(dst, math.Float64bits(v.F)), nil
+		default:
+			return append(dst, v.S...), nil
+		}
+	case FormatDelimited:
+		for i, c := range s.cols {
+			if i > 0 {
+				dst = append(dst, s.delim)
+			}
+			if !r[i].Valid {
+				continue
+			}
+			start := len(dst)
+			dst = appendText(dst, c.Type, r[i])
+			if c.Type.Kind == String && strings.ContainsAny(string(dst[start:]), ",\"\n") {
+				q := strings.ReplaceAll(string(dst[start:]), `"`, `""`)
+				dst = append(append(append(dst[:start], '"'), q...), '"')
+			}
+		}
+		return dst, nil
+	}
+	if s.unwrap {
+		return appendJSON(dst, s.cols[0].Type, r[0]), nil
+	}
+	dst = append(dst, '{')
+	for i, c := range s.cols {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendQuote(dst, c.Name)
+		dst = append(dst, ':')
+		dst = appendJSON(dst, c.Type, r[i])
+	}
+	return append(dst, '}'), nil
+}
+
+func (s *rowSerde) Deserialize(topic string, data []byte) (Row, error) {
+	r := make(Row, len(s.cols))
+	switch s.format {
+	case FormatNone:
+		return r, nil
+	case FormatKafka:
+		if len(s.cols) == 0 {
+			return r, nil
+		}
+		switch s.cols[0].Type.Kind {
+		case Integer:
+			if len(data) != 4 {
+				return nil, fmt.Errorf("sql: KAFKA INT needs 4 bytes, got %d", len(data))
+			}
+			r[0] = intValue(int64(int32(binary.BigEndian.Uint32(data))))
+		case BigInt:
+			if len(data) != 8 {
+				return nil, fmt.Errorf("sql: KAFKA BIGINT needs 8 bytes, got %d", len(data))
+			}
+			r[0] = intValue(int64(binary.BigEndian.Uint64(data)))
+		case Double:
+			if len(data) != 8 {
+				return nil, fmt.Errorf("sql: KAFKA DOUBLE needs 8 bytes, got %d", len(data))
+			}
+			r[0] = floatValue(math.Float64frombits(binary.BigEndian.Uint64(data)))
+		default:
+			r[0] = stringValue(string(data))
+		}
+		return r, nil
+	case FormatDelimited:
+		fields, err := splitDelimited(string(data), s.delim)
+		if err != nil {
+			return nil, err
+		}
+		if len(fields) != len(s.cols) {
+			return nil, fmt.Errorf("sql: DELIMITED record has %d fields, the schema %d", len(fields), len(s.cols))
+		}
+		for i, c := range s.cols {
+			if fields[i] == "" && c.Type.Kind != String {
+				continue
+			}
+			if fields[i] == "" {
+				continue
+			}
+			v, err := parseText(c.Type, fields[i])
+			if err != nil {
+				return nil, fmt.Errorf("sql: DELIMITED column %s: %w", c.Name, err)
+			}
+			r[i] = v
+		}
+		return r, nil
+	}
+	d := jsonReader{b: data}
+	if s.unwrap {
+		v, err := d.value(s.cols[0].Type)
+		if err != nil {
+			return nil, err
+		}
+		r[0] = v
+		return r, d.end()
+	}
+	if err := d.object(func(name string) (bool, error) {
+		for i, c := range s.cols {
+			if strings.EqualFold(c.Name, name) {
+				v, err := d.value(c.Type)
+				r[i] = v
+				return true, err
+			}
+		}
+		return false, nil
+	}); err != nil {
+		return nil, err
+	}
+	return r, d.end()
+}
+
+func splitDelimited(s string, delim byte) ([]string, error) {
+	var out []string
+	for {
+		if strings.HasPrefix(s, `"`) {
+			var b strings.Builder
+			i := 1
+			for {
+				if i >= len(s) {
+					return nil, fmt.Errorf("sql: DELIMITED: unterminated quote")
+				}
+				if s[i] == '"' {
+					if i+1 < len(s) && s[i+1] == '"' {
+						b.WriteByte('"')
+						i += 2
+						continue
+					}
+					i++
+					break
+				}
+				b.WriteByte(s[i])
+				i++
+			}
+			out = append(out, b.String())
+			if i >= len(s) {
+				return out, nil
+			}
+			if s[i] != delim {
+				return nil, fmt.Errorf("sql: DELIMITED: expected a delimiter after a quoted field")
+			}
+			s = s[i+1:]
+			continue
+		}
+		j := strings.IndexByte(s, delim)
+		if j < 0 {
+			return append(out, s), nil
+		}
+		out = append(out, s[:j])
+		s = s[j+1:]
+	}
+}
+
+// appendText writes v as DELIMITED and string casts write it.
+func appendText(dst []byte, t *Type, v Value) []byte {
+	switch t.Kind {
+	case Boolean:
+		return strconv.AppendBool(dst, v.I != 0)
+	case Integer, BigInt:
+		return strconv.AppendInt(dst, v.I, 10)
+	case Double:
+		return appendDouble(dst, v.F)
+	case Timestamp:
+		return append(dst, formatTimestamp(v.I, "yyyy-MM-dd'T'HH:mm:ss.SSS")...)
+	case Date:
+		return append(dst, formatTimestamp(v.I*86_400_000, "yyyy-MM-dd")...)
+	case Time:
+		return append(dst, formatTimestamp(v.I, "HH:mm:ss")...)
+	case Array:
+		dst = append(dst, '[')
+		for i, e := range v.A {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			if !e.Valid {
+				dst = append(dst, "null"...)
+				continue
+			}
+			dst = appendText(dst, t.Elem, e)
+		}
+		return append(dst, ']')
+	}
+	return append(dst, v.S...)
+}
+
+// appendDouble writes a double as Java's Double.toString does for the
+// common range: always with a fraction ("1.0"), exponent form outside
+// [1e-3, 1e7).
+func appendDouble(dst []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(dst, "NaN"...)
+	case math.IsInf(f, 1):
+		return append(dst, "Infinity"...)
+	case math.IsInf(f, -1):
+		return append(dst, "-Infinity"...)
+	}
+	a := math.Abs(f)
+	if a != 0 && (a < 1e-3 || a >= 1e7) {
+		s := strconv.FormatFloat(f, 'E', -1, 64)
+		mant, exp, _ := strings.Cut(s, "E")
+		if !strings.Contains(mant, ".") {
+			mant += ".0"
+		}
+		exp = strings.TrimPrefix(exp, "+")
+		return append(dst, (mant + "E" + exp)...)
+	}
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, f, 'f', -1, 64)
+	if !strings.Contains(string(dst[start:]), ".") {
+		dst = append(dst, ".0"...)
+	}
+	return dst
+}
+
+func parseText(t *Type, s string) (Value, error) {
+	switch t.Kind {
+	case Boolean:
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "true":
+			return boolValue(true), nil
+		case "false":
+			return boolValue(false), nil
+		}
+		return null, fmt.Errorf("not a BOOLEAN: %q", s)
+	case Integer:
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
+		if err != nil {
+			return null, fmt.Errorf("not an INTEGER: %q", s)
+		}
+		return intValue(n), nil
+	case BigInt:
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return null, fmt.Errorf("not a BIGINT: %q", s)
+		}
+		return intValue(n), nil
+	case Double:
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return null, fmt.Errorf("not a DOUBLE: %q", s)
+		}
+		return floatValue(f), nil
+	case Timestamp, Time, Date:
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return null, fmt.Errorf("not a %s: %q", t, s)
+		}
+		return intValue(n), nil
+	case String:
+		return stringValue(s), nil
+	}
+	return null, fmt.Errorf("cannot read %s from text", t)
+}
+
+func appendJSON(dst []byte, t *Type, v Value) []byte {
+	if !v.Valid {
+		return append(dst, "null"...)
+	}
+	switch t.Kind {
+	case Boolean:
+		return strconv.AppendBool(dst, v.I != 0)
+	case Integer, BigInt, Timestamp, Date, Time:
+		return strconv.AppendInt(dst, v.I, 10)
+	case Double:
+		if math.IsNaN(v.F) || math.IsInf(v.F, 0) {
+			return strconv.AppendQuote(dst, string(appendDouble(nil, v.F)))
+		}
+		return appendDouble(dst, v.F)
+	case Array:
+		dst = append(dst, '[')
+		for i, e := range v.A {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSON(dst, t.Elem, e)
+		}
+		return append(dst, ']')
+	}
+	return appendJSONString(dst, v.S)
+}
+
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c < 0x20:
+			dst = append(dst, fmt.Sprintf("\\u%04x", c)...)
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
+}

@@ -1,0 +1,485 @@
+package sql
+
+import (
+	"time"
+
+	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/processor"
+)
+
+func msDuration(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
+
+// ksqlDB keeps windows open for a day past their end unless GRACE PERIOD
+// says otherwise, where Kafka Streams' default is no grace.
+const defaultGrace = 24 * 3_600_000
+
+var internal = internalSerde{}
+
+// aggregate plans GROUP BY: a processor evaluates WHERE, the group-by key
+// and each aggregate's arguments into a pre-aggregation row; the DSL groups
+// (repartitioning when the key changed) and aggregates it into a row of
+// accumulators; a last processor applies HAVING and the projection.
+func (p *Program) aggregate(q *Select, src *Source, items []item, sinkName string) (*output, error) {
+	in := p.inputScope(src, q.From.Alias)
+	in.noAgg = "WHERE or GROUP BY"
+	c := &compiler{sc: in}
+	var where evalFn
+	if q.Where != nil {
+		w, err := c.compile(q.Where)
+		if err != nil {
+			return nil, err
+		}
+		if w.typ.Kind != Boolean {
+			return nil, errAt(q.Where.exprPos(), "WHERE needs a BOOLEAN expression, got %s", w.typ)
+		}
+		where = w.fn
+	}
+	if len(q.PartBy) > 0 {
+		return nil, errAt(q.PartBy[0].exprPos(), "PARTITION BY cannot be combined with GROUP BY")
+	}
+	if len(q.GroupBy) == 0 {
+		return nil, unsupported(q.Pos, "aggregates without GROUP BY")
+	}
+	var groups []compiled
+	var groupStr []string
+	var keyNames []string
+	for _, g := range q.GroupBy {
+		cg, err := c.compile(g)
+		if err != nil {
+			return nil, err
+		}
+		if cg.typ.Kind == KindNull {
+			return nil, errAt(g.exprPos(), "GROUP BY NULL is not allowed")
+		}
+		groups = append(groups, cg)
+		groupStr = append(groupStr, exprString(g))
+		keyNames = append(keyNames, nameOf(g))
+	}
+	// Aggregate calls of the projection and HAVING, once each.
+	var specs []*aggSpec
+	specIdx := map[string]int{}
+	nargs := 0
+	var aggErr error
+	collect := func(e Expr) {
+		walk(e, func(x Expr) bool {
+			call, ok := x.(*Call)
+			if !ok || !aggregateNames[call.Name] || aggErr != nil {
+				return aggErr == nil
+			}
+			s := exprString(call)
+			if _, ok := specIdx[s]; ok {
+				return false
+			}
+			var args []compiled
+			var consts []Value
+			for _, a := range call.Args {
+				if hasAggregate(a) {
+					aggErr = errAt(a.exprPos(), "aggregate functions cannot be nested")
+					return false
+				}
+				ca, err := c.compile(a)
+				if err != nil {
+					aggErr = err
+					return false
+				}
+				args = append(args, ca)
+				var cv Value
+				if ca.lit {
+					cv = ca.fn(nil)
+				}
+				consts = append(consts, cv)
+			}
+			spec, err := newAggregate(call, args, consts)
+			if err != nil {
+				aggErr = err
+				return false
+			}
+			spec.first = nargs
+			nargs += len(spec.args)
+			specIdx[s] = len(specs)
+			specs = append(specs, spec)
+			return false
+		})
+	}
+	for _, it := range items {
+		collect(it.expr)
+	}
+	collect(q.Having)
+	if aggErr != nil {
+		return nil, aggErr
+	}
+	// The post-aggregation scope: group-by expressions read the key, the
+	// aggregate calls their accumulator, anything else is an error.
+	post := &scope{sources: in.sources, windowed: q.Window != nil}
+	post.agg = func(e Expr) (compiled, bool, error) {
+		s := exprString(e)
+		for i, g := range groupStr {
+			if g == s {
+				idx := i
+				return compiled{typ: groups[i].typ, fn: func(e *env) Value { return e.key[idx] }}, true, nil
+			}
+		}
+		if call, ok := e.(*Call); ok && aggregateNames[call.Name] {
+			i := specIdx[s]
+			spec := specs[i]
+			res := spec.result
+			return compiled{typ: spec.typ, fn: func(e *env) Value { return res(e.val[i]) }}, true, nil
+		}
+		if cr, ok := e.(*ColumnRef); ok {
+			switch cr.Name {
+			case "WINDOWSTART", "WINDOWEND":
+				return compiled{}, false, nil
+			}
+			return compiled{}, true, errAt(cr.Pos, "non-aggregate SELECT expression(s) not part of GROUP BY: %s", cr.Name)
+		}
+		return compiled{}, false, nil
+	}
+	pc := &compiler{sc: post}
+	var having evalFn
+	if q.Having != nil {
+		h, err := pc.compile(q.Having)
+		if err != nil {
+			return nil, err
+		}
+		if h.typ.Kind != Boolean {
+			return nil, errAt(q.Having.exprPos(), "HAVING needs a BOOLEAN expression, got %s", h.typ)
+		}
+		having = h.fn
+	}
+	keyIdx, valIdx, err := splitKeyWindowed(items, q.GroupBy, keyNames, sinkName)
+	if err != nil {
+		return nil, err
+	}
+	out := &output{table: true}
+	var keyFns []evalFn
+	for j, i := range keyIdx {
+		keyFns = append(keyFns, func(e *env) Value { return e.key[j] })
+		out.schema.Key = append(out.schema.Key, Column{Name: items[i].name, Type: groups[j].typ, Key: true})
+	}
+	var valFns []evalFn
+	for _, i := range valIdx {
+		if hasTableFn(items[i].expr) {
+			return nil, unsupported(items[i].pos, "table functions in aggregations")
+		}
+		ce, err := pc.compile(items[i].expr)
+		if err != nil {
+			return nil, err
+		}
+		valFns = append(valFns, ce.fn)
+		out.schema.Value = append(out.schema.Value, Column{Name: items[i].name, Type: ce.typ})
+	}
+	pre := &preAgg{where: where, groups: groups, specs: specs, nargs: nargs, needMeta: usesMeta(q)}
+	init := func() Row {
+		r := make(Row, len(specs))
+		for i, s := range specs {
+			r[i] = s.init()
+		}
+		return r
+	}
+	add := func(_ Row, v Row, acc Row) Row {
+		next := make(Row, len(acc))
+		for i, s := range specs {
+			next[i] = s.add(acc[i], v[s.first:s.first+len(s.args)])
+		}
+		return next
+	}
+	postSpec := &postAgg{having: having, keys: keyFns, vals: valFns}
+	mat := dsl.MaterializedWith[Row, Row](internal, internal)
+	if src.Table {
+		if q.Window != nil {
+			return nil, errAt(q.Window.Pos, "windowed aggregation on a table is not allowed")
+		}
+		sub := func(_ Row, v Row, acc Row) Row {
+			next := make(Row, len(acc))
+			for i, s := range specs {
+				next[i] = s.sub(acc[i], v[s.first:s.first+len(s.args)])
+			}
+			return next
+		}
+		for _, s := range specs {
+			if s.sub == nil {
+				return nil, unsupported(q.Pos, "aggregate "+s.name+" over a table (it cannot undo)")
+			}
+		}
+		t, err := p.table(src)
+		if err != nil {
+			return nil, err
+		}
+		if pre.needMeta {
+			return nil, unsupported(q.Pos, "ROWPARTITION/ROWOFFSET in a table aggregation")
+		}
+		if where != nil {
+			t = t.Filter(func(k, v Row) bool {
+				e := env{key: k, val: v}
+				w := where(&e)
+				return w.Valid && w.I != 0
+			})
+		}
+		grouped := dsl.KTable[Row, Row].GroupBy[Row, Row](t, func(k, v Row) (Row, Row) {
+			e := env{key: k, val: v}
+			return pre.eval(&e)
+		}, dsl.GroupedWith[Row, Row](internal, internal))
+		agg := grouped.Aggregate(init, add, sub, mat)
+		out.stream = agg.ToStream().ProcessValues(postSupplier(postSpec))
+		return out, nil
+	}
+	st, err := p.stream(src)
+	if err != nil {
+		return nil, err
+	}
+	sameKey := len(groups) == len(src.Schema.Key)
+	for i, g := range q.GroupBy {
+		cr, ok := g.(*ColumnRef)
+		if !sameKey || !ok || cr.Name != src.Schema.Key[i].Name {
+			sameKey = false
+		}
+	}
+	var prepared dsl.KStream[Row, Row]
+	sup := processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] { return &preAggProc{spec: pre} })
+	if sameKey {
+		prepared = st.ProcessValues(sup)
+	} else {
+		prepared = st.Process(sup)
+	}
+	grouped := prepared.GroupByKey(dsl.GroupedWith[Row, Row](internal, internal))
+	if q.Window == nil {
+		if q.Emit == "FINAL" {
+			return nil, errAt(q.EmitPos, "EMIT FINAL is only supported for windowed aggregations")
+		}
+		agg := dsl.KGroupedStream[Row, Row].Aggregate[Row](grouped, init, add, mat)
+		out.stream = agg.ToStream().ProcessValues(postSupplier(postSpec))
+		return out, nil
+	}
+	w := q.Window
+	grace := int64(defaultGrace)
+	if w.HasGrace {
+		grace = w.Grace
+	}
+	out.window, out.wsize = w.Kind, w.Size
+	var wt dsl.KTable[dsl.Windowed[Row], Row]
+	switch w.Kind {
+	case "TUMBLING", "HOPPING":
+		tw := dsl.TimeWindowsOfSizeAndGrace(msDuration(w.Size), msDuration(grace))
+		if w.Kind == "HOPPING" {
+			if w.Advance > w.Size {
+				return nil, errAt(w.Pos, "the window's advance (%d ms) must not exceed its size (%d ms)", w.Advance, w.Size)
+			}
+			tw = tw.AdvanceBy(msDuration(w.Advance))
+		}
+		ws := dsl.WindowedBy(grouped, tw)
+		if q.Emit == "FINAL" {
+			ws = ws.EmitStrategy(dsl.EmitStrategyOnWindowClose())
+		}
+		if w.Retention > 0 {
+			mat = mat.WithRetention(msDuration(w.Retention))
+		}
+		wt = dsl.TimeWindowedKStream[Row, Row].Aggregate[Row](ws, init, add, mat)
+	case "SESSION":
+		merge, err := sessionMerger(q.Pos, specs)
+		if err != nil {
+			return nil, err
+		}
+		ws := dsl.WindowedBySession(grouped, dsl.SessionWindowsOfInactivityGapAndGrace(msDuration(w.Size), msDuration(grace)))
+		if q.Emit == "FINAL" {
+			ws = ws.EmitStrategy(dsl.EmitStrategyOnWindowClose())
+		}
+		if w.Retention > 0 {
+			mat = mat.WithRetention(msDuration(w.Retention))
+		}
+		wt = dsl.SessionWindowedKStream[Row, Row].Aggregate[Row](ws, init, add, merge, mat)
+	}
+	out.wstream = wt.ToStream().ProcessValues(processor.SupplierFunc[dsl.Windowed[Row], Row, dsl.Windowed[Row], Row](func() processor.Processor[dsl.Windowed[Row], Row, dsl.Windowed[Row], Row] {
+		return &postWindowProc{spec: postSpec}
+	}))
+	return out, nil
+}
+
+func splitKeyWindowed(items []item, keys []Expr, keyNames []string, sinkName string) ([]int, []int, error) {
+	return splitKey(items, keys, keyNames, sinkName)
+}
+
+func sessionMerger(p Pos, specs []*aggSpec) (func(Row, Row, Row) Row, error) {
+	merges := make([]func(a, b Value) Value, len(specs))
+	for i, s := range specs {
+		switch s.name {
+		case "COUNT", "SUM", "AVG":
+			dbl := s.typ.Kind == Double && s.name == "SUM"
+			avg := s.name == "AVG"
+			merges[i] = func(a, b Value) Value {
+				if dbl || avg {
+					a.F += b.F
+				}
+				if !dbl {
+					a.I += b.I
+				}
+				return a
+			}
+		case "MIN", "MAX":
+			add := s.add
+			merges[i] = func(a, b Value) Value { return add(a, []Value{b}) }
+		case "LATEST_BY_OFFSET":
+			merges[i] = func(a, b Value) Value {
+				if b.Valid {
+					return b
+				}
+				return a
+			}
+		case "EARLIEST_BY_OFFSET":
+			merges[i] = func(a, b Value) Value {
+				if a.Valid {
+					return a
+				}
+				return b
+			}
+		case "COLLECT_LIST":
+			merges[i] = func(a, b Value) Value { return arrayValue(append(append([]Value{}, a.A...), b.A...)) }
+		default:
+			return nil, unsupported(p, "aggregate "+s.name+" in a session window")
+		}
+	}
+	return func(_ Row, a, b Row) Row {
+		out := make(Row, len(a))
+		for i, m := range merges {
+			out[i] = m(a[i], b[i])
+		}
+		return out
+	}, nil
+}
+
+type preAgg struct {
+	where    evalFn
+	groups   []compiled
+	specs    []*aggSpec
+	nargs    int
+	needMeta bool
+}
+
+func (p *preAgg) eval(e *env) (Row, Row) {
+	key := make(Row, len(p.groups))
+	for i, g := range p.groups {
+		key[i] = g.fn(e)
+	}
+	args := make(Row, p.nargs)
+	for _, s := range p.specs {
+		for j, a := range s.args {
+			args[s.first+j] = a.fn(e)
+		}
+	}
+	return key, args
+}
+
+type preAggProc struct {
+	spec *preAgg
+	ctx  processor.Context[Row, Row]
+}
+
+func (p *preAggProc) Init(ctx processor.Context[Row, Row]) error {
+	p.ctx = ctx
+	return nil
+}
+
+func (p *preAggProc) Close() error { return nil }
+
+func (p *preAggProc) Process(rec processor.Record[Row, Row]) error {
+	sp := p.spec
+	if rec.NullValue {
+		p.ctx.DropRecord("null value")
+		return nil
+	}
+	e := env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
+	if sp.needMeta {
+		if md, ok := p.ctx.RecordMetadata(); ok {
+			e.part, e.off = md.Partition, md.Offset
+		}
+	}
+	if sp.where != nil {
+		if v := sp.where(&e); !v.Valid || v.I == 0 {
+			return nil
+		}
+	}
+	key, args := sp.eval(&e)
+	for _, k := range key {
+		if !k.Valid {
+			p.ctx.DropRecord("null group-by key")
+			return nil
+		}
+	}
+	return p.ctx.Forward(processor.Record[Row, Row]{Key: key, Value: args, Timestamp: rec.Timestamp, Headers: rec.Headers})
+}
+
+type postAgg struct {
+	having evalFn
+	keys   []evalFn
+	vals   []evalFn
+}
+
+func (p *postAgg) eval(e *env) (Row, Row, bool) {
+	if p.having != nil {
+		if h := p.having(e); !h.Valid || h.I == 0 {
+			return nil, nil, false
+		}
+	}
+	key := make(Row, len(p.keys))
+	for i, f := range p.keys {
+		key[i] = f(e)
+	}
+	val := make(Row, len(p.vals))
+	for i, f := range p.vals {
+		val[i] = f(e)
+	}
+	return key, val, true
+}
+
+func postSupplier(spec *postAgg) processor.Supplier[Row, Row, Row, Row] {
+	return processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] { return &postAggProc{spec: spec} })
+}
+
+type postAggProc struct {
+	spec *postAgg
+	ctx  processor.Context[Row, Row]
+}
+
+func (p *postAggProc) Init(ctx processor.Context[Row, Row]) error {
+	p.ctx = ctx
+	return nil
+}
+
+func (p *postAggProc) Close() error { return nil }
+
+func (p *postAggProc) Process(rec processor.Record[Row, Row]) error {
+	if rec.NullValue {
+		return p.ctx.Forward(rec)
+	}
+	e := env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
+	_, val, ok := p.spec.eval(&e)
+	if !ok {
+		return p.ctx.Forward(processor.WithNullValue[Row](rec))
+	}
+	rec.Value = val
+	return p.ctx.Forward(rec)
+}
+
+type postWindowProc struct {
+	spec *postAgg
+	ctx  processor.Context[dsl.Windowed[Row], Row]
+}
+
+func (p *postWindowProc) Init(ctx processor.Context[dsl.Windowed[Row], Row]) error {
+	p.ctx = ctx
+	return nil
+}
+
+func (p *postWindowProc) Close() error { return nil }
+
+func (p *postWindowProc) Process(rec processor.Record[dsl.Windowed[Row], Row]) error {
+	if rec.NullValue {
+		return p.ctx.Forward(rec)
+	}
+	e := env{key: rec.Key.Key, val: rec.Value, ts: rec.Timestamp, wstart: rec.Key.Start, wend: rec.Key.End}
+	_, val, ok := p.spec.eval(&e)
+	if !ok {
+		return p.ctx.Forward(processor.WithNullValue[Row](rec))
+	}
+	rec.Value = val
+	return p.ctx.Forward(rec)
+}

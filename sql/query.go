@@ -1,0 +1,614 @@
+package sql
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/serde"
+)
+
+// output is a planned query's result before it is written: a stream of
+// rows in the layout of schema, keyed by schema.Key (windowed when
+// window is set).
+type output struct {
+	table   bool
+	schema  Schema
+	stream  dsl.KStream[Row, Row]
+	wstream dsl.KStream[dsl.Windowed[Row], Row]
+	window  string
+	wsize   int64
+}
+
+// item is a select-list entry resolved to a name and an expression.
+type item struct {
+	pos  Pos
+	name string
+	expr Expr
+}
+
+func (p *Program) inputScope(src *Source, alias string) *scope {
+	name := src.Name
+	if alias != "" {
+		name = alias
+	}
+	sc := &scope{sources: map[string]bool{name: true, src.Name: true}}
+	for i, c := range src.Schema.Key {
+		sc.cols = append(sc.cols, scopeCol{src: name, name: c.Name, typ: c.Type, key: true, idx: i})
+	}
+	for i, c := range src.Schema.Value {
+		sc.cols = append(sc.cols, scopeCol{src: name, name: c.Name, typ: c.Type, idx: i})
+	}
+	return sc
+}
+
+// items expands * and names every select item as ksqlDB does: the alias,
+// else the column's name, else KSQL_COL_<n>.
+func (p *Program) items(q *Select, src *Source, alias string) ([]item, error) {
+	var out []item
+	n := 0
+	taken := map[string]bool{}
+	for _, it := range q.Items {
+		if it.Alias != "" {
+			taken[it.Alias] = true
+		}
+	}
+	for _, it := range q.Items {
+		if it.Star {
+			if it.Of != "" && it.Of != src.Name && it.Of != alias {
+				return nil, errAt(it.Pos, "unknown source '%s'", it.Of)
+			}
+			for _, c := range append(append([]Column(nil), src.Schema.Key...), src.Schema.Value...) {
+				out = append(out, item{pos: it.Pos, name: c.Name, expr: &ColumnRef{Pos: it.Pos, Name: c.Name}})
+			}
+			continue
+		}
+		name := it.Alias
+		if name == "" {
+			switch x := it.Expr.(type) {
+			case *ColumnRef:
+				name = x.Name
+			case *Deref:
+				name = x.Field
+			default:
+				for {
+					name = "KSQL_COL_" + strconv.Itoa(n)
+					n++
+					if !taken[name] {
+						break
+					}
+				}
+			}
+		}
+		out = append(out, item{pos: it.Pos, name: name, expr: it.Expr})
+	}
+	seen := map[string]bool{}
+	for _, it := range out {
+		if seen[it.name] {
+			return nil, errAt(it.pos, "duplicate column name '%s' in the projection", it.name)
+		}
+		seen[it.name] = true
+	}
+	return out, nil
+}
+
+func hasAggregate(e Expr) bool {
+	found := false
+	walk(e, func(x Expr) bool {
+		if c, ok := x.(*Call); ok && aggregateNames[c.Name] {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+func (p *Program) query(q *Select, sinkName string) (*output, error) {
+	if len(q.Joins) > 0 {
+		return nil, unsupported(q.Joins[0].Pos, "JOIN")
+	}
+	if q.HasLimit {
+		return nil, unsupported(q.LimitPos, "LIMIT")
+	}
+	src, ok := p.sources[q.From.Name]
+	if !ok {
+		return nil, errAt(q.From.Pos, "%s does not exist", q.From.Name)
+	}
+	if src.Window != "" {
+		return nil, unsupported(q.From.Pos, "reading a windowed source")
+	}
+	items, err := p.items(q, src, q.From.Alias)
+	if err != nil {
+		return nil, err
+	}
+	agg := len(q.GroupBy) > 0
+	if !agg {
+		for _, it := range items {
+			if hasAggregate(it.expr) {
+				agg = true
+			}
+		}
+	}
+	if agg {
+		return p.aggregate(q, src, items, sinkName)
+	}
+	if q.Window != nil {
+		return nil, errAt(q.Window.Pos, "WINDOW clause requires a GROUP BY clause")
+	}
+	if q.Having != nil {
+		return nil, errAt(q.Having.exprPos(), "HAVING requires a GROUP BY clause")
+	}
+	if q.Emit == "FINAL" {
+		return nil, errAt(q.EmitPos, "EMIT FINAL is only supported for windowed aggregations")
+	}
+	return p.project(q, src, items, sinkName)
+}
+
+// keyItems splits items into the ones that become the key, in the order
+// of keys, and the rest; every key must be selected.
+func splitKey(items []item, keys []Expr, keyNames []string, sinkName string) (keyIdx []int, valIdx []int, err error) {
+	keyIdx = make([]int, len(keys))
+	for i := range keyIdx {
+		keyIdx[i] = -1
+	}
+	ks := make([]string, len(keys))
+	for i, k := range keys {
+		ks[i] = exprString(k)
+	}
+	for i, it := range items {
+		s := exprString(it.expr)
+		isKey := false
+		for j := range keys {
+			if ks[j] == s && keyIdx[j] < 0 {
+				keyIdx[j] = i
+				isKey = true
+				break
+			}
+		}
+		if !isKey {
+			valIdx = append(valIdx, i)
+		}
+	}
+	for j, k := range keyIdx {
+		if k < 0 {
+			return nil, nil, errAt(keys[j].exprPos(), "the query used to build `%s` must include the key column %s in its projection (eg, SELECT %s...)", sinkName, keyNames[j], keyNames[j])
+		}
+	}
+	return keyIdx, valIdx, nil
+}
+
+func nameOf(e Expr) string {
+	if c, ok := e.(*ColumnRef); ok {
+		return c.Name
+	}
+	return exprString(e)
+}
+
+// project plans a stateless query: WHERE, PARTITION BY, the projection
+// and table functions, in one processor.
+func (p *Program) project(q *Select, src *Source, items []item, sinkName string) (*output, error) {
+	sc := p.inputScope(src, q.From.Alias)
+	sc.noAgg = "a query without GROUP BY"
+	c := &compiler{sc: sc}
+	var where evalFn
+	if q.Where != nil {
+		w, err := c.compile(q.Where)
+		if err != nil {
+			return nil, err
+		}
+		if w.typ.Kind != Boolean {
+			return nil, errAt(q.Where.exprPos(), "WHERE needs a BOOLEAN expression, got %s", w.typ)
+		}
+		where = w.fn
+	}
+	var keys []Expr
+	var keyNames []string
+	if len(q.PartBy) > 0 {
+		if src.Table {
+			return nil, errAt(q.PartBy[0].exprPos(), "PARTITION BY is not supported on tables")
+		}
+		for _, e := range q.PartBy {
+			if l, ok := e.(*Literal); ok && l.Null {
+				if len(q.PartBy) > 1 {
+					return nil, errAt(e.exprPos(), "PARTITION BY NULL cannot be combined with other expressions")
+				}
+				break
+			}
+			keys = append(keys, e)
+			keyNames = append(keyNames, nameOf(e))
+		}
+	} else {
+		for _, k := range src.Schema.Key {
+			keys = append(keys, &ColumnRef{Name: k.Name, Pos: q.Pos})
+			keyNames = append(keyNames, k.Name)
+		}
+	}
+	keyIdx, valIdx, err := splitKey(items, keys, keyNames, sinkName)
+	if err != nil {
+		return nil, err
+	}
+	out := &output{table: src.Table}
+	var keyFns, valFns []evalFn
+	var tfs []tableFn
+	for _, i := range keyIdx {
+		ce, err := c.compile(items[i].expr)
+		if err != nil {
+			return nil, err
+		}
+		if hasTableFn(items[i].expr) {
+			return nil, unsupported(items[i].pos, "a table function in a key column")
+		}
+		keyFns = append(keyFns, ce.fn)
+		out.schema.Key = append(out.schema.Key, Column{Name: items[i].name, Type: ce.typ, Key: true})
+	}
+	for _, i := range valIdx {
+		if call, ok := items[i].expr.(*Call); ok && tableFunctions[call.Name] {
+			tf, err := c.tableFunction(call)
+			if err != nil {
+				return nil, err
+			}
+			tf.slot = len(valFns)
+			tfs = append(tfs, tf)
+			valFns = append(valFns, nil)
+			out.schema.Value = append(out.schema.Value, Column{Name: items[i].name, Type: tf.typ})
+			continue
+		}
+		if hasTableFn(items[i].expr) {
+			return nil, unsupported(items[i].pos, "a table function inside an expression")
+		}
+		ce, err := c.compile(items[i].expr)
+		if err != nil {
+			return nil, err
+		}
+		if ce.typ.Kind == KindNull {
+			return nil, errAt(items[i].pos, "cannot infer the type of column %s: its expression is NULL", items[i].name)
+		}
+		valFns = append(valFns, ce.fn)
+		out.schema.Value = append(out.schema.Value, Column{Name: items[i].name, Type: ce.typ})
+	}
+	if len(tfs) > 0 && src.Table {
+		return nil, unsupported(q.Pos, "table functions on tables")
+	}
+	sel := &selectSpec{where: where, keys: keyFns, vals: valFns, tfs: tfs, table: src.Table, needMeta: usesMeta(q)}
+	var in dsl.KStream[Row, Row]
+	if src.Table {
+		t, err := p.table(src)
+		if err != nil {
+			return nil, err
+		}
+		in = t.ToStream()
+	} else {
+		if in, err = p.stream(src); err != nil {
+			return nil, err
+		}
+	}
+	if len(q.PartBy) > 0 {
+		out.stream = in.Process(processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] {
+			return &selectProc{spec: sel}
+		}))
+	} else {
+		out.stream = in.ProcessValues(processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] {
+			return &selectProc{spec: sel}
+		}))
+	}
+	return out, nil
+}
+
+func hasTableFn(e Expr) bool {
+	found := false
+	walk(e, func(x Expr) bool {
+		if c, ok := x.(*Call); ok && tableFunctions[c.Name] {
+			found = true
+		}
+		return !found
+	})
+	return found
+}
+
+func usesMeta(q *Select) bool {
+	found := false
+	check := func(e Expr) {
+		walk(e, func(x Expr) bool {
+			if c, ok := x.(*ColumnRef); ok && (c.Name == "ROWPARTITION" || c.Name == "ROWOFFSET") {
+				found = true
+			}
+			return !found
+		})
+	}
+	for _, it := range q.Items {
+		check(it.Expr)
+	}
+	check(q.Where)
+	for _, e := range q.PartBy {
+		check(e)
+	}
+	for _, e := range q.GroupBy {
+		check(e)
+	}
+	return found
+}
+
+// tableFn is a compiled table function in a select list: its array
+// argument, and the value slot its elements go to.
+type tableFn struct {
+	arg  evalFn
+	typ  *Type
+	slot int
+}
+
+func (c *compiler) tableFunction(x *Call) (tableFn, error) {
+	if x.Name != "EXPLODE" {
+		return tableFn{}, unsupported(x.Pos, "table function "+x.Name)
+	}
+	if len(x.Args) != 1 {
+		return tableFn{}, errAt(x.Pos, "EXPLODE takes one argument, got %d", len(x.Args))
+	}
+	a, err := c.compile(x.Args[0])
+	if err != nil {
+		return tableFn{}, err
+	}
+	if a.typ.Kind != Array {
+		return tableFn{}, errAt(x.Pos, "EXPLODE needs an ARRAY, got %s", a.typ)
+	}
+	return tableFn{arg: a.fn, typ: a.typ.Elem}, nil
+}
+
+type selectSpec struct {
+	where      evalFn
+	keys, vals []evalFn
+	tfs        []tableFn
+	table      bool
+	needMeta   bool
+}
+
+// selectProc evaluates a stateless query per record: the filter, then the
+// key and value columns, straight from the input row into new rows.
+type selectProc struct {
+	spec *selectSpec
+	ctx  processor.Context[Row, Row]
+	nkey Row
+}
+
+func (s *selectProc) Init(ctx processor.Context[Row, Row]) error {
+	s.ctx = ctx
+	return nil
+}
+
+func (s *selectProc) Close() error { return nil }
+
+func (s *selectProc) Process(rec processor.Record[Row, Row]) error {
+	sp := s.spec
+	if rec.NullValue {
+		if !sp.table {
+			s.ctx.DropRecord("null value")
+			return nil
+		}
+		return s.ctx.Forward(processor.WithNullValue[Row](rec))
+	}
+	e := env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
+	if sp.needMeta {
+		if md, ok := s.ctx.RecordMetadata(); ok {
+			e.part, e.off = md.Partition, md.Offset
+		}
+	}
+	if sp.where != nil {
+		if v := sp.where(&e); !v.Valid || v.I == 0 {
+			if sp.table {
+				return s.ctx.Forward(processor.WithNullValue[Row](rec))
+			}
+			return nil
+		}
+	}
+	key := make(Row, len(sp.keys))
+	for i, f := range sp.keys {
+		key[i] = f(&e)
+	}
+	out := processor.Record[Row, Row]{Key: key, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: nullKey(key)}
+	if len(sp.tfs) == 0 {
+		val := make(Row, len(sp.vals))
+		for i, f := range sp.vals {
+			val[i] = f(&e)
+		}
+		out.Value = val
+		return s.ctx.Forward(out)
+	}
+	arrays := make([][]Value, len(sp.tfs))
+	n := 0
+	for i, tf := range sp.tfs {
+		arrays[i] = tf.arg(&e).A
+		n = max(n, len(arrays[i]))
+	}
+	base := make(Row, len(sp.vals))
+	for i, f := range sp.vals {
+		if f != nil {
+			base[i] = f(&e)
+		}
+	}
+	for k := 0; k < n; k++ {
+		val := append(Row(nil), base...)
+		for i, tf := range sp.tfs {
+			if k < len(arrays[i]) {
+				val[tf.slot] = arrays[i][k]
+			}
+		}
+		out.Value = val
+		if err := s.ctx.Forward(out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nullKey(k Row) bool {
+	if len(k) == 0 {
+		return true
+	}
+	for _, v := range k {
+		if v.Valid {
+			return false
+		}
+	}
+	return len(k) == 1
+}
+
+func (p *Program) sinkProps(x *CreateSource, in *Source) (*Source, error) {
+	w, err := p.props2(x.Pos, x.Props, x.PropPos, true)
+	if err != nil {
+		return nil, err
+	}
+	s := &Source{Name: x.Name, Table: x.Table, Topic: x.Name, Partitions: w.partitions, tsCol: -1, pos: x.Pos}
+	if w.hasTopic {
+		s.Topic = w.topic
+	}
+	if w.timestamp != "" {
+		return nil, unsupported(w.tsPos, "TIMESTAMP on a query's sink")
+	}
+	if w.keyFormat == 0 {
+		w.keyFormat = in.KeyFormat
+	}
+	if w.valFormat == 0 {
+		w.valFormat = in.ValueFormat
+	}
+	_ = fmt.Sprint
+	return s, p.sinkFormats(s, w)
+}
+
+func (p *Program) sinkFormats(s *Source, w withProps) error {
+	s.KeyFormat, s.ValueFormat = w.keyFormat, w.valFormat
+	if len(s.Schema.Key) == 0 && s.KeyFormat != FormatNone {
+		s.KeyFormat = FormatKafka
+	}
+	if len(s.Schema.Key) > 0 && s.KeyFormat == FormatNone {
+		s.KeyFormat = FormatKafka
+	}
+	s.keySerde = newRowSerde(s.Schema.Key, s.KeyFormat, true, true)
+	s.valueSerde = newRowSerde(s.Schema.Value, s.ValueFormat, false, w.wrap)
+	if err := s.keySerde.check(s.pos, "key"); err != nil {
+		return err
+	}
+	return s.valueSerde.check(s.pos, "value")
+}
+
+func (p *Program) createAs(x *CreateSource) error {
+	if _, exists := p.sources[x.Name]; exists && x.IfNotExists {
+		return nil
+	}
+	if _, exists := p.sources[x.Name]; exists && !x.OrReplace {
+		return errAt(x.Pos, "cannot add %s '%s': a source with the same name already exists", map[bool]string{true: "table", false: "stream"}[x.Table], x.Name)
+	}
+	from, ok := p.sources[x.Query.From.Name]
+	if !ok {
+		return errAt(x.Query.From.Pos, "%s does not exist", x.Query.From.Name)
+	}
+	out, err := p.query(x.Query, x.Name)
+	if err != nil {
+		return err
+	}
+	if out.table != x.Table {
+		if out.table {
+			return errAt(x.Pos, "invalid result type: your SELECT query produces a TABLE; please use CREATE TABLE AS SELECT statement instead")
+		}
+		return errAt(x.Pos, "invalid result type: your SELECT query produces a STREAM; please use CREATE STREAM AS SELECT statement instead")
+	}
+	// The sink's formats are needed before the schema is final only for
+	// defaults; compute them with the schema in place.
+	s, err := p.sinkSource(x, from, out)
+	if err != nil {
+		return err
+	}
+	if _, err := p.register(s, x.OrReplace, x.IfNotExists); err != nil {
+		return err
+	}
+	p.write(s, out)
+	return nil
+}
+
+func (p *Program) sinkSource(x *CreateSource, from *Source, out *output) (*Source, error) {
+	w, err := p.props2(x.Pos, x.Props, x.PropPos, true)
+	if err != nil {
+		return nil, err
+	}
+	s := &Source{Name: x.Name, Table: x.Table, Topic: x.Name, Partitions: w.partitions, tsCol: -1, pos: x.Pos, Schema: out.schema, Window: out.window, WindowSize: out.wsize}
+	if w.hasTopic {
+		s.Topic = w.topic
+	}
+	if w.timestamp != "" {
+		return nil, unsupported(w.tsPos, "TIMESTAMP on a query's sink")
+	}
+	if w.keyFormat == 0 {
+		w.keyFormat = from.KeyFormat
+		if from.KeyFormat == FormatNone {
+			w.keyFormat = 0
+			if w.keyFormat, err = p.defaultFormat("key"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if w.valFormat == 0 {
+		w.valFormat = from.ValueFormat
+	}
+	if !w.wrap && len(out.schema.Value) != 1 {
+		return nil, errAt(x.Pos, "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas")
+	}
+	return s, p.sinkFormats(s, w)
+}
+
+func (p *Program) write(s *Source, out *output) {
+	p.queries++
+	ks := serde.Serde[Row](s.keySerde)
+	vs := serde.Serde[Row](s.valueSerde)
+	if out.window != "" {
+		var wks serde.Serde[dsl.Windowed[Row]]
+		if out.window == "SESSION" {
+			wks = serde.SessionWindowed(ks)
+		} else {
+			wks = serde.TimeWindowed(ks, msDuration(out.wsize))
+		}
+		out.wstream.To(s.Topic, dsl.ProducedWith(wks, vs))
+		return
+	}
+	out.stream.To(s.Topic, dsl.ProducedWith(ks, vs))
+}
+
+func (p *Program) insertInto(x *InsertInto) error {
+	s, ok := p.sources[x.Name]
+	if !ok {
+		return errAt(x.Pos, "%s does not exist", x.Name)
+	}
+	if s.Table {
+		return errAt(x.Pos, "INSERT INTO can only be used to insert into a stream; %s is a table", x.Name)
+	}
+	out, err := p.query(x.Query, x.Name)
+	if err != nil {
+		return err
+	}
+	if out.table {
+		return errAt(x.Pos, "INSERT INTO can only insert the results of a stream query; this query produces a table")
+	}
+	if out.window != "" || s.Window != "" {
+		return unsupported(x.Pos, "INSERT INTO with windowed keys")
+	}
+	if err := sameSchema(out.schema, s.Schema); err != nil {
+		return errAt(x.Pos, "incompatible schema between results and sink: %v", err)
+	}
+	p.write(s, out)
+	return nil
+}
+
+func sameSchema(a, b Schema) error {
+	if len(a.Key) != len(b.Key) || len(a.Value) != len(b.Value) {
+		return fmt.Errorf("result schema is %s; sink schema is %s", a.String(), b.String())
+	}
+	for i := range a.Key {
+		if a.Key[i].Name != b.Key[i].Name || !a.Key[i].Type.equal(b.Key[i].Type) {
+			return fmt.Errorf("result schema is %s; sink schema is %s", a.String(), b.String())
+		}
+	}
+	for i := range a.Value {
+		if a.Value[i].Name != b.Value[i].Name || !a.Value[i].Type.equal(b.Value[i].Type) {
+			return fmt.Errorf("result schema is %s; sink schema is %s", a.String(), b.String())
+		}
+	}
+	return nil
+}
