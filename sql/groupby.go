@@ -168,7 +168,7 @@ func (p *Program) aggregate(q *Select, src *Source, items []item, sinkName strin
 		valFns = append(valFns, ce.fn)
 		out.schema.Value = append(out.schema.Value, Column{Name: items[i].name, Type: ce.typ})
 	}
-	pre := &preAgg{where: where, groups: groups, specs: specs, nargs: nargs, needMeta: usesMeta(q)}
+	pre := &preAgg{where: where, groups: groups, specs: specs, nargs: nargs, needMeta: usesMeta(q), nkey: len(src.Schema.Key), nullKey: make(Row, len(src.Schema.Key))}
 	init := func() Row {
 		r := make(Row, len(specs))
 		for i, s := range specs {
@@ -217,6 +217,9 @@ func (p *Program) aggregate(q *Select, src *Source, items []item, sinkName strin
 		}
 		grouped := dsl.KTable[Row, Row].GroupBy[Row, Row](t, func(k, v Row) (Row, Row) {
 			e := env{key: k, val: v}
+			if len(k) < pre.nkey {
+				e.key = pre.nullKey
+			}
 			return pre.eval(&e)
 		}, dsl.GroupedWith[Row, Row](internal, internal))
 		agg := grouped.Aggregate(init, add, sub, mat)
@@ -352,6 +355,8 @@ type preAgg struct {
 	specs    []*aggSpec
 	nargs    int
 	needMeta bool
+	nkey     int
+	nullKey  Row
 }
 
 func (p *preAgg) eval(e *env) (Row, Row) {
@@ -387,6 +392,9 @@ func (p *preAggProc) Process(rec processor.Record[Row, Row]) error {
 		return nil
 	}
 	e := env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
+	if len(e.key) < sp.nkey {
+		e.key = sp.nullKey
+	}
 	if sp.needMeta {
 		if md, ok := p.ctx.RecordMetadata(); ok {
 			e.part, e.off = md.Partition, md.Offset

@@ -270,7 +270,7 @@ func (p *Program) project(q *Select, src *Source, items []item, sinkName string)
 	if len(tfs) > 0 && src.Table {
 		return nil, unsupported(q.Pos, "table functions on tables")
 	}
-	sel := &selectSpec{where: where, keys: keyFns, vals: valFns, tfs: tfs, table: src.Table, needMeta: usesMeta(q)}
+	sel := &selectSpec{where: where, keys: keyFns, vals: valFns, tfs: tfs, table: src.Table, needMeta: usesMeta(q), nkey: len(src.Schema.Key), nval: len(src.Schema.Value)}
 	var in dsl.KStream[Row, Row]
 	if src.Table {
 		t, err := p.table(src)
@@ -360,6 +360,7 @@ type selectSpec struct {
 	tfs        []tableFn
 	table      bool
 	needMeta   bool
+	nkey, nval int // columns of the input
 }
 
 // selectProc evaluates a stateless query per record: the filter, then the
@@ -368,6 +369,7 @@ type selectProc struct {
 	spec *selectSpec
 	ctx  processor.Context[Row, Row]
 	nkey Row
+	nval Row
 }
 
 func (s *selectProc) Init(ctx processor.Context[Row, Row]) error {
@@ -379,14 +381,33 @@ func (s *selectProc) Close() error { return nil }
 
 func (s *selectProc) Process(rec processor.Record[Row, Row]) error {
 	sp := s.spec
-	if rec.NullValue {
-		if !sp.table {
-			s.ctx.DropRecord("null value")
-			return nil
-		}
+	if rec.NullValue && sp.table {
 		return s.ctx.Forward(processor.WithNullValue[Row](rec))
 	}
 	e := env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
+	if len(e.key) < sp.nkey {
+		// A null key reads as all-NULL key columns.
+		if s.nkey == nil {
+			s.nkey = make(Row, sp.nkey)
+		}
+		e.key = s.nkey
+	}
+	if rec.NullValue {
+		// ksqlDB passes a stream's null values through a projection as
+		// null values, and a filter drops them.
+		if sp.where != nil {
+			return nil
+		}
+		if len(s.nval) < sp.nval {
+			s.nval = make(Row, sp.nval)
+		}
+		e.val = s.nval
+		key := make(Row, len(sp.keys))
+		for i, f := range sp.keys {
+			key[i] = f(&e)
+		}
+		return s.ctx.Forward(processor.Record[Row, Row]{Key: key, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: nullKey(key), NullValue: true})
+	}
 	if sp.needMeta {
 		if md, ok := s.ctx.RecordMetadata(); ok {
 			e.part, e.off = md.Partition, md.Offset
