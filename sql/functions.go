@@ -96,7 +96,6 @@ func (c *compiler) call(x *Call) (compiled, error) {
 	return r, nil
 }
 
-
 func str1(f func(string) string) scalarFn {
 	return func(p Pos, a []compiled) (compiled, error) {
 		if len(a) != 1 || !isStr(a[0]) {

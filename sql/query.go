@@ -59,7 +59,13 @@ func (p *Program) items(q *Select, src *Source, alias string) ([]item, error) {
 			if it.Of != "" && it.Of != src.Name && it.Of != alias {
 				return nil, errAt(it.Pos, "unknown source '%s'", it.Of)
 			}
-			for _, c := range append(append([]Column(nil), src.Schema.Key...), src.Schema.Value...) {
+			cols := append(append([]Column(nil), src.Schema.Key...), src.Schema.Value...)
+			if len(q.PartBy) > 0 {
+				// Under PARTITION BY, * lists the value columns, then the
+				// old key columns, which move into the value.
+				cols = append(append([]Column(nil), src.Schema.Value...), src.Schema.Key...)
+			}
+			for _, c := range cols {
 				out = append(out, item{pos: it.Pos, name: c.Name, expr: &ColumnRef{Pos: it.Pos, Name: c.Name}})
 			}
 			continue
@@ -223,6 +229,36 @@ func (p *Program) project(q *Select, src *Source, items []item, sinkName string)
 			keys = append(keys, &ColumnRef{Name: k.Name, Pos: q.Pos})
 			keyNames = append(keyNames, k.Name)
 		}
+	}
+	if len(q.PartBy) > 0 {
+		// A PARTITION BY expression the projection leaves out still
+		// becomes the key, named as an unaliased select item would be.
+		n := 0
+		for _, it := range items {
+			if len(it.name) > 9 && it.name[:9] == "KSQL_COL_" {
+				n++
+			}
+		}
+		var extra []item
+		for _, k := range keys {
+			ks := exprString(k)
+			found := false
+			for _, it := range items {
+				if exprString(it.expr) == ks {
+					found = true
+				}
+			}
+			if !found {
+				name := "KSQL_COL_" + strconv.Itoa(n)
+				if cr, ok := k.(*ColumnRef); ok {
+					name = cr.Name
+				} else {
+					n++
+				}
+				extra = append(extra, item{pos: k.exprPos(), name: name, expr: k})
+			}
+		}
+		items = append(extra, items...)
 	}
 	keyIdx, valIdx, err := splitKey(items, keys, keyNames, sinkName)
 	if err != nil {

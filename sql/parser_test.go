@@ -1,0 +1,128 @@
+package sql
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseStatements(t *testing.T) {
+	src := `CREATE STREAM pageviews (user_id STRING KEY, page STRING, ts BIGINT)
+  WITH (KAFKA_TOPIC='pageviews', VALUE_FORMAT='JSON', PARTITIONS=3, TIMESTAMP='ts');
+-- a comment
+CREATE TABLE counts AS SELECT page, COUNT(*) AS n FROM pageviews
+  WINDOW TUMBLING (SIZE 1 MINUTE, GRACE PERIOD 10 SECONDS)
+  WHERE page LIKE '/a%' AND NOT (ts BETWEEN 1 AND 2) GROUP BY page HAVING COUNT(*) > 1 EMIT CHANGES;
+INSERT INTO out SELECT * FROM pageviews PARTITION BY page;`
+	stmts, err := Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stmts) != 3 {
+		t.Fatalf("got %d statements", len(stmts))
+	}
+	c := stmts[0].(*CreateSource)
+	if c.Name != "PAGEVIEWS" || len(c.Columns) != 3 || !c.Columns[0].Key || c.Props["PARTITIONS"].I != 3 {
+		t.Fatalf("bad CREATE STREAM: %+v", c)
+	}
+	q := stmts[1].(*CreateSource).Query
+	if q.Window == nil || q.Window.Size != 60_000 || q.Window.Grace != 10_000 || q.Emit != "CHANGES" || q.Having == nil {
+		t.Fatalf("bad query: %+v", q)
+	}
+	if got := exprString(q.Where); got != "(PAGE LIKE \"/a%\" AND (NOT TS BETWEEN 1 AND 2))" {
+		t.Fatalf("where: %s", got)
+	}
+	if ins := stmts[2].(*InsertInto); ins.Name != "OUT" || !ins.Query.Items[0].Star || len(ins.Query.PartBy) != 1 {
+		t.Fatalf("bad INSERT: %+v", ins)
+	}
+}
+
+func TestParseExpressionPrecedence(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"1 + 2 * 3", "(1 + (2 * 3))"},
+		{"a OR b AND NOT c", "(A OR (B AND (NOT C)))"},
+		{"-x % 2 = 1", "(((- X) % 2) = 1)"},
+		{"a || 'b' = 'ab'", "((A || \"b\") = \"ab\")"},
+		{"x IS NOT NULL AND y NOT IN (1, 2)", "(X IS NOT NULL AND Y IN (1, 2))"},
+		{"CASE WHEN a > 1 THEN 'x' ELSE 'y' END", "CASE WHEN (A > 1) THEN \"x\" ELSE \"y\" END"},
+		{"CAST(s AS BIGINT) + arr[1]", "(CAST(S AS BIGINT) + ARR[1])"},
+		{`"quoted col" <> s.x`, "(quoted col <> X)"},
+		{"-5", "-5"},
+	} {
+		e, err := ParseExpr(c.in)
+		if err != nil {
+			t.Errorf("%s: %v", c.in, err)
+			continue
+		}
+		if got := exprString(e); got != c.want {
+			t.Errorf("%s: got %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, c := range []struct {
+		in, want    string
+		unsupported bool
+	}{
+		{"CREATE STREAM s (a INT) WITH (KAFKA_TOPIC='t'", "sql: 1:46: expected ',' or ')', found end of input", false},
+		{"CREATE STREAM s (a INT,) WITH (KAFKA_TOPIC='t');", "sql: 1:24: expected a column name, found ')'", false},
+		{"CREATE STREAM s (a FLOAT8) WITH (KAFKA_TOPIC='t');", "sql: 1:20: expected a type, found 'FLOAT8'", false},
+		{"CREATE TABLE t AS SELECT a FROM\n  WHERE x = 1;", "sql: 2:3: expected a stream or table name, found 'WHERE'", false},
+		{"CREATE STREAM s AS SELECT a, FROM x;", "sql: 1:30: expected an expression, found 'FROM'", false},
+		{"CREATE STREAM s AS SELECT a FROM x\nWINDOW SLIDING (SIZE 1 SECOND);", "sql: 2:8: expected TUMBLING, HOPPING or SESSION, found 'SLIDING'", false},
+		{"CREATE STREAM s AS SELECT a FROM x WINDOW TUMBLING (SIZE 1 FORTNIGHT);", "sql: 1:60: expected a time unit (MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS), found 'FORTNIGHT'", false},
+		{"CREATE STREAM s AS SELECT CASE WHEN a THEN 1 FROM x;", "sql: 1:46: expected WHEN, ELSE or END, found 'FROM'", false},
+		{"CREATE STREAM s AS SELECT 'abc FROM x;", "sql: 1:27: unterminated string literal", false},
+		{"CREATE STREAM s AS SELECT a # b FROM x;", "sql: 1:29: unexpected character '#'", false},
+		{"SELECT * FROM x;", "sql: 1:1: a transient query (SELECT outside CREATE ... AS) is not supported", true},
+		{"DROP STREAM x;", "sql: 1:1: DROP statements is not supported", true},
+		{"CREATE STREAM s AS SELECT TRANSFORM(a, x => x + 1) FROM s;", "sql: 1:40: lambda expressions is not supported", true},
+		{"INSERT INTO s VALUES (1);", "sql: 1:15: INSERT INTO ... VALUES is not supported", true},
+		{"CREATE STREAM s AS SELECT a FROM x; garbage", "sql: 1:37: expected CREATE, INSERT or EXPLAIN, found 'GARBAGE'", false},
+	} {
+		_, err := Parse(c.in)
+		if err == nil {
+			t.Errorf("%q: no error", c.in)
+			continue
+		}
+		if err.Error() != c.want {
+			t.Errorf("%q:\n got %s\nwant %s", c.in, err, c.want)
+		}
+		if errors.Is(err, ErrNotSupported) != c.unsupported {
+			t.Errorf("%q: errors.Is(ErrNotSupported) = %v", c.in, !c.unsupported)
+		}
+	}
+}
+
+func TestPlanErrors(t *testing.T) {
+	const decl = "CREATE STREAM s (k STRING KEY, a INT, b STRING) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');\n"
+	for _, c := range []struct {
+		in, want    string
+		unsupported bool
+	}{
+		{"CREATE STREAM o AS SELECT k, c FROM s;", "sql: 2:30: column 'C' cannot be resolved", false},
+		{"CREATE STREAM o AS SELECT k, a + b FROM s;", "sql: 2:32: cannot apply '+' to INTEGER and STRING", false},
+		{"CREATE STREAM o AS SELECT k, a FROM s WHERE a;", "sql: 2:45: WHERE needs a BOOLEAN expression, got INTEGER", false},
+		{"CREATE STREAM o AS SELECT a FROM s;", "the query used to build `O` must include the key column K in its projection", false},
+		{"CREATE TABLE o AS SELECT b, COUNT(*) AS n FROM s GROUP BY b;\nCREATE STREAM p AS SELECT b, n FROM o;", "sql: 3:1: invalid result type: your SELECT query produces a TABLE", false},
+		{"CREATE TABLE o AS SELECT b, a, COUNT(*) FROM s GROUP BY b;", "sql: 2:29: non-aggregate SELECT expression(s) not part of GROUP BY: A", false},
+		{"CREATE STREAM o AS SELECT k, a FROM s WHERE COUNT(*) > 1;", "aggregate function COUNT is not allowed in a query without GROUP BY", false},
+		{"CREATE STREAM o AS SELECT k FROM s JOIN t ON s.k = t.k;", "sql: 2:36: JOIN is not supported", true},
+		{"CREATE STREAM x (k STRING KEY, d DECIMAL(4,2)) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON');", "column type DECIMAL is not supported", true},
+		{"CREATE STREAM x (k STRING KEY) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='AVRO');", "sql: 2:68: format AVRO is not supported", true},
+		{"CREATE STREAM x (k STRING KEY) WITH (VALUE_FORMAT='JSON');", "sql: 2:1: missing required property KAFKA_TOPIC", false},
+	} {
+		_, err := Compile(decl + c.in)
+		if err == nil {
+			t.Errorf("%q: no error", c.in)
+			continue
+		}
+		if !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q:\n got %s\nwant %s", c.in, err, c.want)
+		}
+		if errors.Is(err, ErrNotSupported) != c.unsupported {
+			t.Errorf("%q: errors.Is(ErrNotSupported) = %v: %v", c.in, !c.unsupported, err)
+		}
+	}
+}

@@ -1,0 +1,3 @@
+CREATE STREAM words (line_no BIGINT KEY, word STRING)
+  WITH (KAFKA_TOPIC='words', VALUE_FORMAT='DELIMITED');
+CREATE TABLE counts AS SELECT word, COUNT(*) AS n FROM words GROUP BY word;
