@@ -23,7 +23,7 @@ type History struct {
 
 // addTrade and addLogin append, dropping the oldest entry once the
 // history is full.
-func (h *History) addTrade(amount int64) { h.Trades = pushCapped(h.Trades, amount) }
+func (h *History) addTrade(amount int64)  { h.Trades = pushCapped(h.Trades, amount) }
 func (h *History) addLogin(ip netip.Addr) { h.Logins = pushCapped(h.Logins, ip) }
 
 func pushCapped[T any](s []T, v T) []T {
