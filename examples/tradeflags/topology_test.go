@@ -13,8 +13,6 @@ import (
 	"github.com/samsa-go/samsa/testdriver"
 )
 
-func login(ip string) Event               { return Event{Kind: KindLogin, IP: ip} }
-func trade(ip string, amount int64) Event { return Event{Kind: KindTrade, IP: ip, Amount: amount} }
 
 // detectorRun drives Topology with a clock a second per event.
 type detectorRun struct {
