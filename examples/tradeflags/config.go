@@ -63,6 +63,19 @@ func (b *brokerList) Set(v string) error {
 	return nil
 }
 
+// variant is VariantTopic or VariantJoin.
+type variant string
+
+func (v *variant) String() string { return string(*v) }
+
+func (v *variant) Set(s string) error {
+	if s != VariantTopic && s != VariantJoin {
+		return fmt.Errorf("not %s or %s", VariantTopic, VariantJoin)
+	}
+	*v = variant(s)
+	return nil
+}
+
 // millis sets a duration from a flag as a Go duration, and from the
 // environment in milliseconds, as the runtime's *_MS variables are.
 type millis struct{ d *time.Duration }
@@ -110,24 +123,25 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.SetOutput(usageOut)
 	fs.Var(&c.brokers, "brokers", "comma-separated `host:port` list of Kafka brokers; empty starts an in-process broker")
 	fs.StringVar(&c.appID, "application-id", "tradeflags", "application `id`: consumer group, prefix of internal topics, state directory")
-	fs.StringVar(&c.variant, "variant", VariantTopic, "`topology`: one-topic (logins and trades on "+EventsTopic+") or join (a "+LoginsTopic+" table joined by a "+TradesTopic+" stream)")
+	c.variant = VariantTopic
+	fs.Var((*variant)(&c.variant), "variant", "`topology`: one-topic (logins and trades on "+EventsTopic+") or join (a "+LoginsTopic+" table joined by a "+TradesTopic+" stream)")
 	fs.IntVar(&c.partitions, "partitions", 3, "`number` of partitions of the topics, when this program creates them")
 	fs.TextVar(&c.guarantee, "processing-guarantee", runtime.AtLeastOnce, "`guarantee`: at_least_once or exactly_once_v2")
 	session := millis{&c.sessionTimeout}
 	fs.Var(session, "session-timeout", "consumer group session `timeout` (default 45s, the runtime's)")
-	fs.DurationVar(&c.maxTaskIdle, "max-task-idle", 0, "how long a task of the join variant waits for an empty input partition before it processes the other (max.task.idle.ms; `duration`)")
+	fs.DurationVar(&c.maxTaskIdle, "max-task-idle", 0, "`duration` a task of the join variant waits for records of an empty input partition before it processes the other's (max.task.idle.ms; default 0, the runtime's)")
 	fs.StringVar(&c.stateDir, "state-dir", "", "state `directory` (default: a temporary directory, removed on exit)")
 	fs.IntVar(&c.players, "players", 30, "`number` of players the generator plays")
 	fs.IntVar(&c.cheaters, "cheaters", 3, "`number` of them who cheat")
 	fs.IntVar(&c.events, "events", 3000, "stop generating after this `number` of logins and trades; 0: no limit")
 	fs.DurationVar(&c.duration, "duration", 0, "stop generating after this `duration`; 0: no limit")
-	fs.IntVar(&c.rate, "rate", 1000, "logins and trades per `second`; 0: as fast as the broker takes them")
+	fs.IntVar(&c.rate, "rate", 1000, "`number` of logins and trades a second; 0: as fast as the broker takes them")
 	fs.Uint64Var(&c.seed, "seed", 1, "`seed` of the generator: the same seed plays the same game")
 
 	settings := []setting{
 		{flag: "brokers", env: runtime.EnvBrokers, want: "a comma-separated host:port list"},
 		{flag: "application-id", env: runtime.EnvApplicationID},
-		{flag: "variant", env: EnvVariant},
+		{flag: "variant", env: EnvVariant, want: VariantTopic + " or " + VariantJoin},
 		{flag: "partitions", env: EnvPartitions, want: "a number of partitions"},
 		{flag: "processing-guarantee", env: runtime.EnvGuarantee, want: "at_least_once or exactly_once_v2"},
 		{flag: "session-timeout", env: runtime.EnvSessionTimeoutMillis, want: "a positive number of milliseconds", fromEnv: session.setMillis},
@@ -159,8 +173,6 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		}
 	}
 	switch {
-	case c.variant != VariantTopic && c.variant != VariantJoin:
-		return nil, fmt.Errorf("-variant %q: want %s or %s", c.variant, VariantTopic, VariantJoin)
 	case c.partitions < 1:
 		return nil, fmt.Errorf("-partitions %d: need at least one", c.partitions)
 	case c.players < 1:
@@ -185,11 +197,11 @@ func usage(fs *flag.FlagSet, settings []setting) {
 
 Tradeflags flags suspicious trades of an online game. A generator plays
 players, a few of them cheaters, who log in and trade; their events go to
-%q keyed by player id. The application keeps each player's last %d
-trades and logins in a state store and writes an alert to %q for every
-trade of more than %d times the mean of the player's last %d trades from an
-address none of the last %d logins came from. Each alert is printed as it
-arrives; at the end, who was flagged, cheater or not.
+%q keyed by player id. The application keeps each player's
+last %d trades and logins in a state store and writes an alert to %q
+for every trade of more than %d times the mean of the player's last %d
+trades from an address none of the last %d logins came from. Each alert is
+printed as it arrives; at the end, who was flagged, cheater or not.
 
 With -variant join, logins go to %q and trades to %q, and
 the trades are joined with a table of each player's last login.

@@ -13,7 +13,6 @@ import (
 	"github.com/samsa-go/samsa/testdriver"
 )
 
-
 // detectorRun drives Topology with a clock a second per event.
 type detectorRun struct {
 	t      *testing.T
