@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -103,4 +104,35 @@ func TestJoinVariant(t *testing.T) {
 			t.Errorf("after a crash, big trade from a new address: %d alerts, want 1", len(got))
 		}
 	})
+}
+
+// The race of two topics: a player logs in from a new device and trades
+// big from it at once, but the trade reaches the task before the login,
+// as when the task has fetched the trades partition and not yet the
+// logins one. With max.task.idle 0 the task processes the trade at once,
+// against the login before, and flags it; waiting for the empty logins
+// input lets the record chooser take the login first, by its timestamp.
+func TestJoinVariantRace(t *testing.T) {
+	epoch := time.UnixMilli(1_700_000_000_000)
+	at := func(s int) time.Time { return epoch.Add(time.Duration(s) * time.Second) }
+	for _, tc := range []struct {
+		idle time.Duration
+		want int
+	}{{0, 1}, {time.Second, 0}} {
+		t.Run(fmt.Sprintf("max-task-idle=%v", tc.idle), func(t *testing.T) {
+			r := newJoinRun(t, testdriver.WithWallClock(epoch), testdriver.WithMaxTaskIdle(tc.idle))
+			r.logins.PipeInputAt("p", login("10.0.0.1"), at(0))
+			for i := range MinTrades {
+				r.trades.PipeInputAt("p", trade("10.0.0.1", 100), at(1+i))
+			}
+			// Written as login at 10s, trade at 11s; arriving the other
+			// way round.
+			r.trades.PipeInputAt("p", trade("10.0.0.2", 5000), at(11))
+			r.logins.PipeInputAt("p", login("10.0.0.2"), at(10))
+			r.td.AdvanceWallClockTime(2 * tc.idle)
+			if got := r.alerts.ReadValuesToList(); len(got) != tc.want {
+				t.Errorf("alerts %v, want %d", got, tc.want)
+			}
+		})
+	}
 }
