@@ -19,6 +19,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -27,9 +28,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"syscall"
 	"time"
 
@@ -107,7 +107,8 @@ func (c *config) inputs() []string {
 	return []string{EventsTopic}
 }
 
-func (c *config) topology() (*topology.Topology, error) {
+// build returns the variant's topology.
+func (c *config) build() (*topology.Topology, error) {
 	if c.variant == VariantJoin {
 		return JoinTopology(LoginsTopic, TradesTopic, AlertsTopic)
 	}
@@ -171,10 +172,18 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 
 	gen := newGenerator(cfg.seed, cfg.players, cfg.cheaters)
 	fmt.Fprintf(stderr, "tradeflags: %d players, %d of them cheaters: %s\n", cfg.players, cfg.cheaters, strings.Join(gen.cheaters(), " "))
+	genCtx, stopGen := context.WithCancel(ctx)
+	defer stopGen()
 	genDone := make(chan generated, 1)
-	go func() { genDone <- produce(ctx, cl, cfg, gen) }()
+	genExited := make(chan struct{})
+	go func() {
+		defer close(genExited)
+		genDone <- produce(genCtx, cl, cfg, gen)
+	}()
 
 	flagged, err := follow(ctx, cfg, addrs, adm, stdout, stderr, genDone, appErr)
+	stopGen()
+	<-genExited // before the client closes
 	cancelApp()
 	if runErr := <-appErr; runErr != nil && err == nil {
 		err = runErr
@@ -187,7 +196,7 @@ func run(ctx context.Context, cfg *config, stdout, stderr io.Writer) error {
 }
 
 func newApp(cfg *config, addrs []string, stateDir string, stderr io.Writer) (*runtime.App, error) {
-	topo, err := cfg.topology()
+	topo, err := cfg.build()
 	if err != nil {
 		return nil, err
 	}
@@ -243,21 +252,22 @@ type generated struct {
 // player's events stay in the order they were played.
 func produce(ctx context.Context, cl *kgo.Client, cfg *config, gen *generator) generated {
 	var (
-		failed atomic.Pointer[error]
-		ends   = make(chan *kgo.Record, 4096)
+		mu     sync.Mutex // guards res.ends and failed, which callbacks set
 		res    = generated{ends: map[string]map[int32]int64{}}
-		acked  = make(chan struct{})
+		failed error
 	)
-	go func() {
-		for r := range ends {
-			if res.ends[r.Topic] == nil {
-				res.ends[r.Topic] = map[int32]int64{}
-			}
-			res.ends[r.Topic][r.Partition] = max(res.ends[r.Topic][r.Partition], r.Offset+1)
+	acked := func(r *kgo.Record, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			failed = cmp.Or(failed, err)
+			return
 		}
-		close(acked)
-	}()
-	start := time.Now()
+		if res.ends[r.Topic] == nil {
+			res.ends[r.Topic] = map[int32]int64{}
+		}
+		res.ends[r.Topic][r.Partition] = max(res.ends[r.Topic][r.Partition], r.Offset+1)
+	}
 	var deadline <-chan time.Time
 	if cfg.duration > 0 {
 		t := time.NewTimer(cfg.duration)
@@ -266,60 +276,53 @@ func produce(ctx context.Context, cl *kgo.Client, cfg *config, gen *generator) g
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	var buf []byte
+	start := time.Now()
+loop:
 	for cfg.events == 0 || res.events < cfg.events {
-		if cfg.rate > 0 {
-			// Catch up with the rate, a tick at a time.
-			for float64(res.events) >= time.Since(start).Seconds()*float64(cfg.rate) {
-				select {
-				case <-ctx.Done():
-					goto flush
-				case <-deadline:
-					goto flush
-				case <-tick.C:
-				}
-			}
-		}
+		// Ahead of the rate: wait a tick. Otherwise only look whether
+		// to stop.
+		ahead := cfg.rate > 0 && float64(res.events) >= time.Since(start).Seconds()*float64(cfg.rate)
 		select {
 		case <-ctx.Done():
-			goto flush
+			break loop
 		case <-deadline:
-			goto flush
+			break loop
+		case <-tick.C:
+			if ahead {
+				continue
+			}
 		default:
-		}
-		{
-			player, ev := gen.next()
-			topic := EventsTopic
-			if cfg.variant == VariantJoin {
-				topic = TradesTopic
-				if ev.Kind == KindLogin {
-					topic = LoginsTopic
-				}
+			if ahead {
+				<-tick.C
+				continue
 			}
-			var err error
-			if buf, err = eventSerde.Serialize(buf[:0], topic, ev); err != nil {
-				res.err = err
-				break
-			}
-			rec := &kgo.Record{Topic: topic, Key: []byte(player), Value: slices.Clone(buf)}
-			res.events++
-			cl.Produce(ctx, rec, func(r *kgo.Record, err error) {
-				if err != nil {
-					failed.CompareAndSwap(nil, &err)
-					return
-				}
-				ends <- r
-			})
 		}
+		player, ev := gen.next()
+		topic := EventsTopic
+		if cfg.variant == VariantJoin {
+			topic = TradesTopic
+			if ev.Kind == KindLogin {
+				topic = LoginsTopic
+			}
+		}
+		v, err := eventSerde.Serialize(nil, topic, ev)
+		if err != nil {
+			res.err = err
+			break
+		}
+		res.events++
+		cl.Produce(ctx, &kgo.Record{Topic: topic, Key: []byte(player), Value: v}, acked)
 	}
-flush:
-	if err := cl.Flush(context.WithoutCancel(ctx)); err != nil && res.err == nil {
-		res.err = err
+	// Bounded, so that a broker gone away gives an error, not a hang.
+	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := cl.Flush(flushCtx); err != nil && res.err == nil {
+		res.err = fmt.Errorf("write the events: %w", err)
 	}
-	close(ends)
-	<-acked
-	if p := failed.Load(); p != nil && res.err == nil && ctx.Err() == nil {
-		res.err = fmt.Errorf("write the events: %w", *p)
+	mu.Lock()
+	defer mu.Unlock()
+	if failed != nil && res.err == nil && ctx.Err() == nil {
+		res.err = fmt.Errorf("write the events: %w", failed)
 	}
 	return res
 }
@@ -401,8 +404,8 @@ func follow(ctx context.Context, cfg *config, addrs []string, adm *kadm.Client, 
 func caughtUp(ctx context.Context, adm *kadm.Client, group string, ends map[string]map[int32]int64) (bool, error) {
 	offsets, err := adm.FetchOffsets(ctx, group)
 	if err != nil {
-		if ctx.Err() != nil {
-			return false, nil
+		if ctx.Err() != nil || kerr.IsRetriable(err) {
+			return false, nil // the next look will tell
 		}
 		return false, fmt.Errorf("fetch the offsets of group %q: %w", group, err)
 	}
@@ -437,7 +440,11 @@ func summarize(out io.Writer, gen *generator, flagged map[string]int) {
 		} else {
 			honest++
 		}
-		fmt.Fprintf(out, "  %s  %-7s  %d alerts\n", p.id, who, n)
+		alerts := "alerts"
+		if n == 1 {
+			alerts = "alert"
+		}
+		fmt.Fprintf(out, "  %s  %-7s  %d %s\n", p.id, who, n, alerts)
 	}
 	fmt.Fprintf(out, "caught %d of %d cheaters; %d honest players flagged\n", caught, len(cheaters), honest)
 }
