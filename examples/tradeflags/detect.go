@@ -47,9 +47,13 @@ func (d *detector) Process(rec processor.Record[string, Event]) error {
 		h.addLogin(ip)
 	} else {
 		if mean, big := unusual(h.Trades, ev.Amount); big && !slices.Contains(h.Logins, ip) {
+			logins := "no login seen"
+			if len(h.Logins) > 0 {
+				logins = fmt.Sprintf("an address none of the last %d logins came from", len(h.Logins))
+			}
 			alert = &Alert{Player: rec.Key, Amount: ev.Amount, IP: ev.IP, Mean: mean,
-				Reason: fmt.Sprintf("%d gold is %.1f× the mean %.1f of the last %d trades, from %s, an address none of the last %d logins came from",
-					ev.Amount, float64(ev.Amount)/mean, mean, len(h.Trades), ev.IP, len(h.Logins))}
+				Reason: fmt.Sprintf("%d gold is %.1f× the mean %.1f of the last %d trades, from %s, %s",
+					ev.Amount, float64(ev.Amount)/mean, mean, len(h.Trades), ev.IP, logins)}
 		}
 		h.addTrade(ev.Amount)
 	}

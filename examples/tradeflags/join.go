@@ -38,8 +38,8 @@ func JoinTopology(logins, trades, alerts string) (*topology.Topology, error) {
 	last := dsl.Table(b, logins, serde.String, eventSerde, dsl.MaterializedAs[string, Event](LoginsStore))
 	dsl.Stream(b, trades, serde.String, eventSerde, dsl.Named("trades")).
 		LeftJoinTable(last, func(trade, login Event, found bool) joinedTrade {
-			ip, err := netip.ParseAddr(login.IP)
-			return joinedTrade{Event: trade, LastLogin: ip, LoggedIn: found && err == nil}
+			ip, ok := addr(login.IP)
+			return joinedTrade{Event: trade, LastLogin: ip, LoggedIn: found && ok}
 		}, dsl.Named("last-login-of-trade")).
 		ProcessValues(processor.SupplierFunc[string, joinedTrade, string, Alert](func() processor.Processor[string, joinedTrade, string, Alert] {
 			return &joinDetector{}

@@ -35,6 +35,12 @@ func parse(ev Event) (netip.Addr, bool) {
 	if ev.Kind != KindLogin && (ev.Kind != KindTrade || ev.Amount <= 0) {
 		return netip.Addr{}, false
 	}
-	ip, err := netip.ParseAddr(ev.IP)
-	return ip, err == nil
+	return addr(ev.IP)
+}
+
+// addr parses an address, an IPv4 address mapped into IPv6 as the IPv4
+// one, so that the two spellings of one address compare equal.
+func addr(s string) (netip.Addr, bool) {
+	ip, err := netip.ParseAddr(s)
+	return ip.Unmap(), err == nil
 }

@@ -111,13 +111,23 @@ func TestDetector(t *testing.T) {
 			}
 		}
 
+		// An IPv4 address mapped into IPv6 is the IPv4 address.
+		if got := r.pipe("cheater", trade("::ffff:10.1.0.1", 50000)); len(got) != 0 {
+			t.Errorf("big trade from a known address written as IPv6 flagged: %v", got)
+		}
+		// No login at all: any address is new.
+		r.pipe("ghost", usual(MinTrades, "10.4.0.1", 100)...)
+		if got := r.pipe("ghost", trade("10.4.0.1", 1000)); len(got) != 1 || !strings.HasSuffix(got[0].Reason, "from 10.4.0.1, no login seen") {
+			t.Errorf("big trade of a player never logged in: alerts %v, want one saying no login was seen", got)
+		}
+
 		// Too few trades for a mean: not flagged.
 		r.pipe("newcomer", login("10.2.0.1"))
 		if got := r.pipe("newcomer", append(usual(MinTrades-1, "10.2.0.1", 10), trade("203.0.113.8", 10000))...); len(got) != 0 {
 			t.Errorf("flagged after %d trades: %v", MinTrades-1, got)
 		}
 		h := history(t, r.td, "cheater")
-		if len(h.Trades) != 9 || h.Trades[6] != 900 || !slices.Equal(h.Logins, []netip.Addr{netip.MustParseAddr("10.1.0.1")}) {
+		if len(h.Trades) != 10 || h.Trades[6] != 900 || !slices.Equal(h.Logins, []netip.Addr{netip.MustParseAddr("10.1.0.1")}) {
 			t.Errorf("cheater's history = %+v", h)
 		}
 	})
