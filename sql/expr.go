@@ -34,6 +34,7 @@ type scopeCol struct {
 	typ  *Type
 	key  bool
 	idx  int
+	fn   evalFn // reads the column where neither row holds it plainly (join sides)
 }
 
 // scope resolves names for one edge of the plan.
@@ -227,7 +228,9 @@ func (c *compiler) column(x *ColumnRef) (compiled, error) {
 	}
 	idx := found.idx
 	out := compiled{typ: found.typ, name: found.name}
-	if found.key {
+	if found.fn != nil {
+		out.fn = found.fn
+	} else if found.key {
 		out.fn = func(e *env) Value { return e.key[idx] }
 	} else {
 		out.fn = func(e *env) Value { return e.val[idx] }

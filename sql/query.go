@@ -111,11 +111,11 @@ func hasAggregate(e Expr) bool {
 }
 
 func (p *Program) query(q *Select, sinkName string) (*output, error) {
-	if len(q.Joins) > 0 {
-		return nil, unsupported(q.Joins[0].Pos, "JOIN")
-	}
 	if q.HasLimit {
 		return nil, unsupported(q.LimitPos, "LIMIT")
+	}
+	if len(q.Joins) > 0 {
+		return p.join(q, sinkName)
 	}
 	src, ok := p.sources[q.From.Name]
 	if !ok {
@@ -195,6 +195,29 @@ func nameOf(e Expr) string {
 // and table functions, in one processor.
 func (p *Program) project(q *Select, src *Source, items []item, sinkName string) (*output, error) {
 	sc := p.inputScope(src, q.From.Alias)
+	var keys []Expr
+	for _, k := range src.Schema.Key {
+		keys = append(keys, &ColumnRef{Name: k.Name, Pos: q.Pos})
+	}
+	var in dsl.KStream[Row, Row]
+	if src.Table {
+		t, err := p.table(src)
+		if err != nil {
+			return nil, err
+		}
+		in = t.ToStream()
+	} else {
+		var err error
+		if in, err = p.stream(src); err != nil {
+			return nil, err
+		}
+	}
+	return p.projectFrom(q, sc, in, src.Table, keys, len(src.Schema.Key), len(src.Schema.Value), items, sinkName)
+}
+
+// projectFrom plans the stateless part of a query over in, whose rows sc
+// describes; keys are the key expressions unless PARTITION BY sets them.
+func (p *Program) projectFrom(q *Select, sc *scope, in dsl.KStream[Row, Row], table bool, srcKeys []Expr, nkey, nval int, items []item, sinkName string) (*output, error) {
 	sc.noAgg = "a query without GROUP BY"
 	c := &compiler{sc: sc}
 	var where evalFn
@@ -211,7 +234,7 @@ func (p *Program) project(q *Select, src *Source, items []item, sinkName string)
 	var keys []Expr
 	var keyNames []string
 	if len(q.PartBy) > 0 {
-		if src.Table {
+		if table {
 			return nil, errAt(q.PartBy[0].exprPos(), "PARTITION BY is not supported on tables")
 		}
 		for _, e := range q.PartBy {
@@ -225,9 +248,9 @@ func (p *Program) project(q *Select, src *Source, items []item, sinkName string)
 			keyNames = append(keyNames, nameOf(e))
 		}
 	} else {
-		for _, k := range src.Schema.Key {
-			keys = append(keys, &ColumnRef{Name: k.Name, Pos: q.Pos})
-			keyNames = append(keyNames, k.Name)
+		for _, k := range srcKeys {
+			keys = append(keys, k)
+			keyNames = append(keyNames, nameOf(k))
 		}
 	}
 	if len(q.PartBy) > 0 {
@@ -264,7 +287,7 @@ func (p *Program) project(q *Select, src *Source, items []item, sinkName string)
 	if err != nil {
 		return nil, err
 	}
-	out := &output{table: src.Table}
+	out := &output{table: table}
 	var keyFns, valFns []evalFn
 	var tfs []tableFn
 	for _, i := range keyIdx {
@@ -303,22 +326,10 @@ func (p *Program) project(q *Select, src *Source, items []item, sinkName string)
 		valFns = append(valFns, ce.fn)
 		out.schema.Value = append(out.schema.Value, Column{Name: items[i].name, Type: ce.typ})
 	}
-	if len(tfs) > 0 && src.Table {
+	if len(tfs) > 0 && table {
 		return nil, unsupported(q.Pos, "table functions on tables")
 	}
-	sel := &selectSpec{where: where, keys: keyFns, vals: valFns, tfs: tfs, table: src.Table, needMeta: usesMeta(q), nkey: len(src.Schema.Key), nval: len(src.Schema.Value)}
-	var in dsl.KStream[Row, Row]
-	if src.Table {
-		t, err := p.table(src)
-		if err != nil {
-			return nil, err
-		}
-		in = t.ToStream()
-	} else {
-		if in, err = p.stream(src); err != nil {
-			return nil, err
-		}
-	}
+	sel := &selectSpec{where: where, keys: keyFns, vals: valFns, tfs: tfs, table: table, needMeta: usesMeta(q), nkey: nkey, nval: nval}
 	if len(q.PartBy) > 0 {
 		out.stream = in.Process(processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] {
 			return &selectProc{spec: sel}
