@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/samsa-go/samsa/kafkatest"
+	"github.com/samsa-go/samsa/runtime"
+	"github.com/samsa-go/samsa/sql"
+)
+
+// The sql command lives in its own file, so it registers itself here
+// rather than in the table in main.go.
+func init() {
+	commands = append(commands, command{name: "sql", summary: "run a file of streaming SQL statements, or print their topology", run: runSQL})
+}
+
+func runSQL(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("samsa sql", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	brokers := fs.String("brokers", "", "comma-separated `addresses` of the Kafka brokers; empty starts an embedded broker")
+	appID := fs.String("application-id", "samsa-sql", "application `id` of the queries (group id and internal topic prefix)")
+	explain := fs.Bool("explain", false, "print the topology the statements compile to and exit (EXPLAIN)")
+	file := fs.String("f", "", "`file` of statements; - reads standard input")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "usage: samsa sql -f FILE [-explain] [-brokers host:port,...] [-application-id ID]\n\n"+
+			"Sql compiles ksqlDB-style statements (CREATE STREAM/TABLE, CREATE ... AS SELECT,\n"+
+			"INSERT INTO) into one topology and runs it until interrupted; with -explain it\n"+
+			"prints the topology instead.\n\n")
+		fs.PrintDefaults()
+	}
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if *file == "" {
+		return usageError(fs, "-f is required")
+	}
+	var src []byte
+	var err error
+	if *file == "-" {
+		src, err = io.ReadAll(os.Stdin)
+	} else {
+		src, err = os.ReadFile(*file)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "samsa: %v\n", err)
+		return exitFail
+	}
+	prog, err := sql.Compile(string(src))
+	if err != nil {
+		fmt.Fprintf(stderr, "samsa: %s: %v\n", *file, err)
+		return exitFail
+	}
+	if *explain {
+		fmt.Fprint(stdout, prog.Explain())
+		return exitOK
+	}
+	addrs := strings.Split(*brokers, ",")
+	if *brokers == "" {
+		b, err := kafkatest.Start(kafkatest.Logger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+		if err != nil {
+			fmt.Fprintf(stderr, "samsa: %v\n", err)
+			return exitFail
+		}
+		defer b.Close()
+		addrs = b.Addrs()
+		for _, s := range prog.Sources() {
+			if err := b.CreateTopic(s.Topic, int32(max(s.Partitions, 1))); err != nil {
+				fmt.Fprintf(stderr, "samsa: create topic %s: %v\n", s.Topic, err)
+				return exitFail
+			}
+		}
+		fmt.Fprintf(stdout, "samsa: embedded broker listening on %s\n", strings.Join(addrs, ","))
+	}
+	app, err := runtime.New(prog.Topology(), runtime.ApplicationID(*appID), runtime.Brokers(addrs...))
+	if err != nil {
+		fmt.Fprintf(stderr, "samsa: %v\n", err)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "samsa: running %d sources' queries; interrupt to stop\n", len(prog.Sources()))
+	if err := app.Run(ctx); err != nil {
+		fmt.Fprintf(stderr, "samsa: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}
