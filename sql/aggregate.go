@@ -162,24 +162,52 @@ func newAggregate(x *Call, args []compiled, consts []Value) (*aggSpec, error) {
 		}
 		s.result = func(acc Value) Value { return intValue(int64(len(acc.A))) }
 	case "LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET":
-		if len(args) != 1 {
-			return nil, unsupported(x.Pos, x.Name+" with more than one argument")
+		// (col), (col, ignoreNulls), (col, n) or (col, n, ignoreNulls); with
+		// n the result is an array of the last (first) n values.
+		if len(args) < 1 || len(args) > 3 {
+			return nil, errAt(x.Pos, "function %s takes 1 to 3 arguments, got %d", x.Name, len(args))
 		}
+		ignoreNulls, n, many := true, 1, false
+		for i, a := range args[1:] {
+			switch {
+			case a.lit && a.typ.Kind == Boolean && i == len(args)-2:
+				ignoreNulls = consts[i+1].I != 0
+			case a.lit && a.typ.integral() && i == 0:
+				n, many = int(consts[1].I), true
+				if n < 1 {
+					return nil, errAt(x.Pos, "%s needs a positive number of values, got %d", x.Name, n)
+				}
+			default:
+				return nil, errAt(x.Pos, "function %s does not accept parameters (%s, %s)", x.Name, argType, a.typ)
+			}
+		}
+		s.args = args[:1]
 		s.typ = argType
+		if many {
+			s.typ = arrayOf(argType)
+		}
 		latest := x.Name == "LATEST_BY_OFFSET"
-		// The accumulator is an array of one: [value], so "nothing seen" and
-		// "saw a NULL" stay apart; nulls are ignored, as ksqlDB's default.
+		// The accumulator is the list of values kept, so "nothing seen" and
+		// "saw a NULL" stay apart.
+		s.init = func() Value { return arrayValue([]Value{}) }
 		s.add = func(acc Value, in []Value) Value {
-			if !in[0].Valid {
+			if ignoreNulls && !in[0].Valid {
 				return acc
 			}
-			if latest || !acc.Valid {
-				return arrayValue([]Value{in[0]})
+			if !latest && len(acc.A) >= n {
+				return acc
 			}
-			return acc
+			out := append(append(make([]Value, 0, len(acc.A)+1), acc.A...), in[0])
+			if len(out) > n {
+				out = out[len(out)-n:]
+			}
+			return arrayValue(out)
 		}
 		s.result = func(acc Value) Value {
-			if !acc.Valid || len(acc.A) == 0 {
+			if many {
+				return arrayValue(acc.A)
+			}
+			if len(acc.A) == 0 {
 				return null
 			}
 			return acc.A[0]

@@ -149,17 +149,19 @@ func (p *Program) register(s *Source, orReplace, ifNotExists bool) (bool, error)
 }
 
 type withProps struct {
-	topic                string
-	keyFormat, valFormat Format
-	partitions           int
-	timestamp            string
-	tsPos                Pos
-	wrap                 bool
-	hasTopic             bool
+	topic                    string
+	keyFormat, valFormat     Format
+	partitions               int
+	timestamp                string
+	tsPos                    Pos
+	wrap                     bool
+	hasTopic                 bool
+	keyDelim, valDelim       byte
+	hasKeyDelim, hasValDelim bool
 }
 
 func (p *Program) props2(pos Pos, props map[string]Literal, ppos map[string]Pos, sink bool) (withProps, error) {
-	w := withProps{wrap: true}
+	w := withProps{wrap: true, keyDelim: ',', valDelim: ','}
 	str := func(k string) (string, Pos, error) {
 		l := props[k]
 		if l.Type != String {
@@ -201,6 +203,20 @@ func (p *Program) props2(pos Pos, props map[string]Literal, ppos map[string]Pos,
 				return w, errAt(l.Pos, "PARTITIONS needs a positive number")
 			}
 			w.partitions = int(l.I)
+		case "VALUE_DELIMITER", "KEY_DELIMITER":
+			s, lp, err := str(k)
+			if err != nil {
+				return w, err
+			}
+			d, err := parseDelimiter(lp, s)
+			if err != nil {
+				return w, err
+			}
+			if k == "KEY_DELIMITER" {
+				w.keyDelim, w.hasKeyDelim = d, true
+			} else {
+				w.valDelim, w.hasValDelim = d, true
+			}
 		case "REPLICAS":
 		case "TIMESTAMP":
 			s, lp, err := str(k)
@@ -299,8 +315,11 @@ func (p *Program) formats(s *Source, w withProps, pos Pos) error {
 	if len(s.Schema.Key) == 0 && s.KeyFormat != FormatNone && w.keyFormat == 0 {
 		s.KeyFormat = FormatKafka
 	}
-	s.keySerde = newRowSerde(s.Schema.Key, s.KeyFormat, true, true)
-	s.valueSerde = newRowSerde(s.Schema.Value, s.ValueFormat, false, w.wrap)
+	s.keySerde = newRowSerdeDelim(s.Schema.Key, s.KeyFormat, true, true, w.keyDelim)
+	s.valueSerde = newRowSerdeDelim(s.Schema.Value, s.ValueFormat, false, w.wrap, w.valDelim)
+	if (w.keyDelim != ',' && s.KeyFormat != FormatDelimited) || (w.valDelim != ',' && s.ValueFormat != FormatDelimited) {
+		return errAt(pos, "a delimiter is only valid with the DELIMITED format")
+	}
 	if !w.wrap && len(s.Schema.Value) != 1 {
 		return errAt(pos, "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas")
 	}

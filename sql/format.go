@@ -32,6 +32,21 @@ func (f Format) String() string {
 	return "?"
 }
 
+// parseDelimiter reads VALUE_DELIMITER and KEY_DELIMITER: one character,
+// or the names TAB and SPACE.
+func parseDelimiter(p Pos, s string) (byte, error) {
+	switch strings.ToUpper(s) {
+	case "TAB":
+		return '\t', nil
+	case "SPACE":
+		return ' ', nil
+	}
+	if len(s) != 1 {
+		return 0, errAt(p, "invalid delimiter %q: a delimiter is one character, or TAB or SPACE", s)
+	}
+	return s[0], nil
+}
+
 func parseFormat(p Pos, s string) (Format, error) {
 	switch strings.ToUpper(s) {
 	case "KAFKA":
@@ -60,7 +75,11 @@ type rowSerde struct {
 }
 
 func newRowSerde(cols []Column, f Format, key bool, wrap bool) *rowSerde {
-	s := &rowSerde{cols: cols, format: f, delim: ','}
+	return newRowSerdeDelim(cols, f, key, wrap, ',')
+}
+
+func newRowSerdeDelim(cols []Column, f Format, key bool, wrap bool, delim byte) *rowSerde {
+	s := &rowSerde{cols: cols, format: f, delim: delim}
 	if f == FormatKafka || len(cols) == 1 && (key || !wrap) {
 		s.unwrap = true
 	}
@@ -130,6 +149,9 @@ func (s *rowSerde) Serialize(dst []byte, _ string, r Row) ([]byte, error) {
 			start := len(dst)
 			dst = appendText(dst, c.Type, r[i])
 			if c.Type.Kind == String && strings.ContainsAny(string(dst[start:]), ",\"\n") {
+				q := strings.ReplaceAll(string(dst[start:]), `"`, `""`)
+				dst = append(append(append(dst[:start], '"'), q...), '"')
+			} else if c.Type.Kind == String && s.delim != ',' && strings.IndexByte(string(dst[start:]), s.delim) >= 0 {
 				q := strings.ReplaceAll(string(dst[start:]), `"`, `""`)
 				dst = append(append(append(dst[:start], '"'), q...), '"')
 			}

@@ -320,19 +320,14 @@ func sessionMerger(p Pos, specs []*aggSpec) (func(Row, Row, Row) Row, error) {
 		case "MIN", "MAX":
 			add := s.add
 			merges[i] = func(a, b Value) Value { return add(a, []Value{b}) }
-		case "LATEST_BY_OFFSET":
+		case "LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET":
+			// The sessions merge in time order: the older one's values first.
+			add := s.add
 			merges[i] = func(a, b Value) Value {
-				if b.Valid {
-					return b
+				for _, v := range b.A {
+					a = add(a, []Value{v})
 				}
 				return a
-			}
-		case "EARLIEST_BY_OFFSET":
-			merges[i] = func(a, b Value) Value {
-				if a.Valid {
-					return a
-				}
-				return b
 			}
 		case "COLLECT_LIST":
 			merges[i] = func(a, b Value) Value { return arrayValue(append(append([]Value{}, a.A...), b.A...)) }

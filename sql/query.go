@@ -520,28 +520,6 @@ func nullKey(k Row) bool {
 	return len(k) == 1
 }
 
-func (p *Program) sinkProps(x *CreateSource, in *Source) (*Source, error) {
-	w, err := p.props2(x.Pos, x.Props, x.PropPos, true)
-	if err != nil {
-		return nil, err
-	}
-	s := &Source{Name: x.Name, Table: x.Table, Topic: x.Name, Partitions: w.partitions, tsCol: -1, pos: x.Pos}
-	if w.hasTopic {
-		s.Topic = w.topic
-	}
-	if w.timestamp != "" {
-		return nil, unsupported(w.tsPos, "TIMESTAMP on a query's sink")
-	}
-	if w.keyFormat == 0 {
-		w.keyFormat = in.KeyFormat
-	}
-	if w.valFormat == 0 {
-		w.valFormat = in.ValueFormat
-	}
-	_ = fmt.Sprint
-	return s, p.sinkFormats(s, w)
-}
-
 func (p *Program) sinkFormats(s *Source, w withProps) error {
 	s.KeyFormat, s.ValueFormat = w.keyFormat, w.valFormat
 	if len(s.Schema.Key) == 0 && s.KeyFormat != FormatNone {
@@ -550,8 +528,8 @@ func (p *Program) sinkFormats(s *Source, w withProps) error {
 	if len(s.Schema.Key) > 0 && s.KeyFormat == FormatNone {
 		s.KeyFormat = FormatKafka
 	}
-	s.keySerde = newRowSerde(s.Schema.Key, s.KeyFormat, true, true)
-	s.valueSerde = newRowSerde(s.Schema.Value, s.ValueFormat, false, w.wrap)
+	s.keySerde = newRowSerdeDelim(s.Schema.Key, s.KeyFormat, true, true, w.keyDelim)
+	s.valueSerde = newRowSerdeDelim(s.Schema.Value, s.ValueFormat, false, w.wrap, w.valDelim)
 	if err := s.keySerde.check(s.pos, "key"); err != nil {
 		return err
 	}
@@ -615,6 +593,13 @@ func (p *Program) sinkSource(x *CreateSource, from *Source, out *output) (*Sourc
 	}
 	if w.valFormat == 0 {
 		w.valFormat = from.ValueFormat
+	}
+	// A sink in its source's format keeps its source's delimiters.
+	if !w.hasValDelim && w.valFormat == from.ValueFormat {
+		w.valDelim = from.valueSerde.delim
+	}
+	if !w.hasKeyDelim && w.keyFormat == from.KeyFormat {
+		w.keyDelim = from.keySerde.delim
 	}
 	if !w.wrap && len(out.schema.Value) != 1 {
 		return nil, errAt(x.Pos, "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas")
