@@ -1,6 +1,9 @@
 package sql
 
-import "github.com/samsa-go/samsa/dsl"
+import (
+	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/processor"
+)
 
 // joinSide is one source of a two-way join.
 type joinSide struct {
@@ -41,44 +44,57 @@ func (p *Program) join(q *Select, sinkName string) (*output, error) {
 	if len(q.PartBy) > 0 {
 		return nil, unsupported(j.Pos, "PARTITION BY over a join")
 	}
-	if j.Kind == "RIGHT" {
-		return nil, unsupported(j.Pos, "RIGHT JOIN")
-	}
 	ls, rs := joinSide{left, q.From.Alias}, joinSide{right, j.Source.Alias}
 	if ls.name() == rs.name() {
 		return nil, errAt(j.Source.Pos, "each side of a join needs its own alias")
 	}
-	// ON must equate the two sides' single key columns.
+	// ON must equate an expression of each side. A side joined on
+	// anything but its single key column is rekeyed by that expression
+	// (a repartition follows) and carries its old key columns in its value.
 	eq, ok := j.On.(*Binary)
 	if !ok || eq.Op != "=" {
 		return nil, unsupported(j.On.exprPos(), "a join condition other than an equality")
 	}
-	lref, ok1 := eq.L.(*ColumnRef)
-	rref, ok2 := eq.R.(*ColumnRef)
-	if !ok1 || !ok2 {
-		return nil, unsupported(j.On.exprPos(), "a join on expressions")
+	lexpr, rexpr := eq.L, eq.R
+	if exprSide(lexpr, ls, rs) == 2 {
+		lexpr, rexpr = rexpr, lexpr
 	}
-	if side(lref, ls, rs) == 2 {
-		lref, rref = rref, lref
+	if exprSide(lexpr, ls, rs) != 1 || exprSide(rexpr, ls, rs) != 2 {
+		return nil, errAt(j.On.exprPos(), "invalid join criteria %s: each side of the '=' must reference exactly one source, a different one", exprString(j.On))
 	}
-	if side(lref, ls, rs) != 1 || side(rref, ls, rs) != 2 {
-		return nil, errAt(j.On.exprPos(), "a join condition must compare a column of each side")
+	lk, err := p.joinKey(ls, lexpr)
+	if err != nil {
+		return nil, err
 	}
-	if len(left.Schema.Key) != 1 || len(right.Schema.Key) != 1 || left.Schema.Key[0].Name != lref.Name || right.Schema.Key[0].Name != rref.Name {
-		return nil, unsupported(j.On.exprPos(), "a join on a non-key column (repartitioning or foreign-key join)")
+	rk, err := p.joinKey(rs, rexpr)
+	if err != nil {
+		return nil, err
 	}
-	if !left.Schema.Key[0].Type.equal(right.Schema.Key[0].Type) {
-		return nil, errAt(j.On.exprPos(), "invalid join: the key types differ: %s and %s", left.Schema.Key[0].Type, right.Schema.Key[0].Type)
+	if !lk.typ.equal(rk.typ) {
+		return nil, errAt(j.On.exprPos(), "invalid join: the join expressions' types differ: %s and %s", lk.typ, rk.typ)
 	}
-	nl, nr := len(left.Schema.Value), len(right.Schema.Value)
+	if right.Table && rk.rekey {
+		if left.Table {
+			return nil, unsupported(j.On.exprPos(), "a table-table join on a non-key column (foreign-key join)")
+		}
+		return nil, errAt(j.On.exprPos(), "invalid join: a stream-table join must use the table's primary key, %s", right.Schema.Key[0].Name)
+	}
+	if left.Table && lk.rekey {
+		return nil, unsupported(j.On.exprPos(), "a table-table join on a non-key column (foreign-key join)")
+	}
+	nl, nr := lk.width, rk.width
 	width := nl + nr + 2
 	sc := &scope{sources: map[string]bool{ls.name(): true, rs.name(): true, left.Name: true, right.Name: true}}
-	addSide := func(s joinSide, off int, flag int) {
+	addSide := func(s joinSide, k *joinKeyPlan, off int, flag int) {
+		nv := len(s.src.Schema.Value)
 		for i, c := range s.src.Schema.Key {
-			idx := i
+			idx, rekeyed := i, k.rekey
 			sc.cols = append(sc.cols, scopeCol{src: s.name(), name: c.Name, typ: c.Type, fn: func(e *env) Value {
 				if e.val[flag].I == 0 {
 					return null
+				}
+				if rekeyed {
+					return e.val[off+nv+idx]
 				}
 				return e.key[idx]
 			}})
@@ -87,8 +103,8 @@ func (p *Program) join(q *Select, sinkName string) (*output, error) {
 			sc.cols = append(sc.cols, scopeCol{src: s.name(), name: c.Name, typ: c.Type, idx: off + i})
 		}
 	}
-	addSide(ls, 0, nl+nr)
-	addSide(rs, nl, nl+nr+1)
+	addSide(ls, lk, 0, nl+nr)
+	addSide(rs, rk, nl, nl+nr+1)
 	joiner := func(lv Row, lok bool, rv Row, rok bool) Row {
 		out := make(Row, width)
 		if lok {
@@ -101,9 +117,10 @@ func (p *Program) join(q *Select, sinkName string) (*output, error) {
 		}
 		return out
 	}
-	keys := []Expr{&ColumnRef{Pos: j.Pos, Source: ls.name(), Name: lref.Name}}
+	keys := []Expr{lexpr}
 	var in dsl.KStream[Row, Row]
 	table := false
+	kind := j.Kind
 	switch {
 	case !left.Table && !right.Table:
 		if j.Within == nil {
@@ -112,22 +129,32 @@ func (p *Program) join(q *Select, sinkName string) (*output, error) {
 		grace := int64(defaultGrace)
 		if j.Within.HasGrace {
 			grace = j.Within.Grace
+		} else if kind != "INNER" {
+			// Without GRACE PERIOD ksqlDB keeps the legacy semantics: an
+			// unmatched record is emitted at once with NULLs, then again
+			// when a partner arrives. The DSL emits it only once its
+			// window closed, so the results would differ.
+			return nil, unsupported(j.Pos, "stream-stream "+kind+" joins without GRACE PERIOD (eager legacy emission)")
 		}
 		w := dsl.JoinWindowsOfTimeDifferenceAndGrace(msDuration(j.Within.Before), msDuration(grace)).After(msDuration(j.Within.After))
-		l, err := p.stream(left)
+		l, err := p.joinStream(left, lk)
 		if err != nil {
 			return nil, err
 		}
-		r, err := p.stream(right)
+		r, err := p.joinStream(right, rk)
 		if err != nil {
 			return nil, err
 		}
 		sj := dsl.StreamJoinedWith[Row, Row, Row](internal, internal, internal)
-		switch j.Kind {
+		switch kind {
 		case "INNER":
 			in = dsl.KStream[Row, Row].Join[Row, Row](l, r, func(a, b Row) Row { return joiner(a, true, b, true) }, w, sj)
 		case "LEFT":
 			in = dsl.KStream[Row, Row].LeftJoin[Row, Row](l, r, func(a, b Row, found bool) Row { return joiner(a, true, b, found) }, w, sj)
+		case "RIGHT":
+			rw := dsl.JoinWindowsOfTimeDifferenceAndGrace(msDuration(j.Within.After), msDuration(grace)).After(msDuration(j.Within.Before))
+			in = dsl.KStream[Row, Row].LeftJoin[Row, Row](r, l, func(b, a Row, found bool) Row { return joiner(a, found, b, true) }, rw, sj)
+			keys = []Expr{rexpr}
 		default:
 			in = dsl.KStream[Row, Row].OuterJoin[Row, Row](l, r, joiner, w, sj)
 		}
@@ -135,7 +162,7 @@ func (p *Program) join(q *Select, sinkName string) (*output, error) {
 		if j.Within != nil {
 			return nil, errAt(j.Pos, "WITHIN is only allowed in stream-stream joins")
 		}
-		l, err := p.stream(left)
+		l, err := p.joinStream(left, lk)
 		if err != nil {
 			return nil, err
 		}
@@ -144,13 +171,13 @@ func (p *Program) join(q *Select, sinkName string) (*output, error) {
 			return nil, err
 		}
 		jd := dsl.JoinedWith[Row, Row, Row](internal, internal, internal)
-		switch j.Kind {
+		switch kind {
 		case "INNER":
 			in = dsl.KStream[Row, Row].JoinTable[Row, Row](l, r, func(a, b Row) Row { return joiner(a, true, b, true) }, jd)
 		case "LEFT":
 			in = dsl.KStream[Row, Row].LeftJoinTable[Row, Row](l, r, func(a, b Row, found bool) Row { return joiner(a, true, b, found) }, jd)
 		default:
-			return nil, errAt(j.Pos, "invalid join type: full-outer join not supported for stream-table join")
+			return nil, errAt(j.Pos, "invalid join type: %s join is not supported for stream-table joins", map[string]string{"FULL": "full-outer", "RIGHT": "right"}[kind])
 		}
 	case left.Table && right.Table:
 		if j.Within != nil {
@@ -167,11 +194,14 @@ func (p *Program) join(q *Select, sinkName string) (*output, error) {
 		}
 		mat := dsl.MaterializedWith[Row, Row](internal, internal)
 		var t dsl.KTable[Row, Row]
-		switch j.Kind {
+		switch kind {
 		case "INNER":
 			t = dsl.KTable[Row, Row].Join[Row, Row](l, r, func(a, b Row) Row { return joiner(a, true, b, true) }, mat)
 		case "LEFT":
 			t = dsl.KTable[Row, Row].LeftJoin[Row, Row](l, r, func(a, b Row, found bool) Row { return joiner(a, true, b, found) }, mat)
+		case "RIGHT":
+			t = dsl.KTable[Row, Row].LeftJoin[Row, Row](r, l, func(b, a Row, found bool) Row { return joiner(a, found, b, true) }, mat)
+			keys = []Expr{rexpr}
 		default:
 			t = dsl.KTable[Row, Row].OuterJoin[Row, Row](l, r, joiner, mat)
 		}
@@ -183,23 +213,122 @@ func (p *Program) join(q *Select, sinkName string) (*output, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Either side's key column may stand for the join key in the
+	// Either side's join expression may stand for the key in the
 	// projection; the first one selected is the key.
-	for _, it := range items {
-		if cr, ok := it.expr.(*ColumnRef); ok && cr.Name == rref.Name && side(cr, ls, rs) == 2 && !selected(items, lref, ls, rs) {
-			keys = []Expr{cr}
-		}
-	}
-	return p.projectFrom(q, sc, in, table, keys, 1, width, items, sinkName)
+	keys = []Expr{pickJoinKey(items, keys[0], lexpr, rexpr, ls, rs)}
+	return p.projectFrom(q, sc, in, table, keys, true, 1, width, items, sinkName)
 }
 
-func selected(items []item, ref *ColumnRef, ls, rs joinSide) bool {
+func pickJoinKey(items []item, def, l, r Expr, ls, rs joinSide) Expr {
 	for _, it := range items {
-		if cr, ok := it.expr.(*ColumnRef); ok && cr.Name == ref.Name && (cr.Source == "" || side(cr, ls, rs) == 1) {
-			return true
+		for _, k := range []Expr{l, r} {
+			if sameSideExpr(it.expr, k, ls, rs) {
+				return it.expr
+			}
 		}
 	}
-	return false
+	return def
+}
+
+// sameSideExpr says a select item is the join expression k of the same
+// side (exprString drops qualifiers, so the sides are compared apart).
+func sameSideExpr(e, k Expr, ls, rs joinSide) bool {
+	return exprString(e) == exprString(k) && exprSide(e, ls, rs) == exprSide(k, ls, rs)
+}
+
+// exprSide says which side an expression's columns all belong to: 1, 2,
+// or 0 for none or both.
+func exprSide(e Expr, ls, rs joinSide) int {
+	found := 0
+	mixed := false
+	walk(e, func(x Expr) bool {
+		if c, ok := x.(*ColumnRef); ok {
+			s := side(c, ls, rs)
+			if s == 0 || found != 0 && found != s {
+				mixed = true
+			}
+			found = s
+		}
+		return true
+	})
+	if mixed {
+		return 0
+	}
+	return found
+}
+
+// joinKeyPlan is how one side reaches the join: by its key as it is, or
+// rekeyed by an expression, with its old key appended to its value.
+type joinKeyPlan struct {
+	rekey bool
+	expr  compiled
+	typ   *Type
+	width int // of the side's part of the joined row
+	nkey  int
+}
+
+func (p *Program) joinKey(s joinSide, e Expr) (*joinKeyPlan, error) {
+	sc := p.inputScope(s.src, s.alias)
+	sc.noAgg = "a join condition"
+	c, err := (&compiler{sc: sc}).compile(e)
+	if err != nil {
+		return nil, err
+	}
+	k := &joinKeyPlan{expr: c, typ: c.typ, width: len(s.src.Schema.Value), nkey: len(s.src.Schema.Key)}
+	cr, ok := e.(*ColumnRef)
+	if !ok || len(s.src.Schema.Key) != 1 || cr.Name != s.src.Schema.Key[0].Name {
+		k.rekey = true
+		k.width += len(s.src.Schema.Key)
+	}
+	return k, nil
+}
+
+// joinStream is a side's stream, rekeyed by its join expression when
+// the plan says so.
+func (p *Program) joinStream(src *Source, k *joinKeyPlan) (dsl.KStream[Row, Row], error) {
+	st, err := p.stream(src)
+	if err != nil || !k.rekey {
+		return st, err
+	}
+	f, nk := k.expr.fn, k.nkey
+	return dsl.KStream[Row, Row].Process[Row, Row](st, processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] {
+		return &rekeyProc{key: f, nkey: nk}
+	})), nil
+}
+
+// rekeyProc keys a join side by its join expression; records whose
+// expression is NULL cannot join and go, as in ksqlDB.
+type rekeyProc struct {
+	key  evalFn
+	nkey int
+	ctx  processor.Context[Row, Row]
+}
+
+func (r *rekeyProc) Init(ctx processor.Context[Row, Row]) error {
+	r.ctx = ctx
+	return nil
+}
+
+func (r *rekeyProc) Close() error { return nil }
+
+func (r *rekeyProc) Process(rec processor.Record[Row, Row]) error {
+	if rec.NullValue {
+		r.ctx.DropRecord("null value")
+		return nil
+	}
+	key := rec.Key
+	if len(key) < r.nkey {
+		key = make(Row, r.nkey)
+	}
+	e := env{key: key, val: rec.Value, ts: rec.Timestamp}
+	k := r.key(&e)
+	if !k.Valid {
+		r.ctx.DropRecord("null join key")
+		return nil
+	}
+	val := make(Row, 0, len(rec.Value)+len(key))
+	val = append(append(val, rec.Value...), key...)
+	return r.ctx.Forward(processor.Record[Row, Row]{Key: Row{k}, Value: val, Timestamp: rec.Timestamp, Headers: rec.Headers})
 }
 
 // side says which join side a qualified column names: 1 left, 2 right, 0
@@ -244,6 +373,17 @@ func (p *Program) joinItems(q *Select, ls, rs joinSide) ([]item, error) {
 		if name == "" {
 			if cr, ok := it.Expr.(*ColumnRef); ok {
 				name = cr.Name
+				// A column both sides have is named <alias>_<column>.
+				_, _, inL := ls.src.Schema.find(cr.Name)
+				_, _, inR := rs.src.Schema.find(cr.Name)
+				if inL && inR {
+					switch side(cr, ls, rs) {
+					case 1:
+						name = ls.name() + "_" + cr.Name
+					case 2:
+						name = rs.name() + "_" + cr.Name
+					}
+				}
 			} else {
 				name = "KSQL_COL_" + itoa(n)
 				n++

@@ -158,15 +158,10 @@ func splitKey(items []item, keys []Expr, keyNames []string, sinkName string) (ke
 	for i := range keyIdx {
 		keyIdx[i] = -1
 	}
-	ks := make([]string, len(keys))
-	for i, k := range keys {
-		ks[i] = exprString(k)
-	}
 	for i, it := range items {
-		s := exprString(it.expr)
 		isKey := false
 		for j := range keys {
-			if ks[j] == s && keyIdx[j] < 0 {
+			if sameKeyExpr(keys[j], it.expr) && keyIdx[j] < 0 {
 				keyIdx[j] = i
 				isKey = true
 				break
@@ -182,6 +177,18 @@ func splitKey(items []item, keys []Expr, keyNames []string, sinkName string) (ke
 		}
 	}
 	return keyIdx, valIdx, nil
+}
+
+// sameKeyExpr matches a select item with a key expression: columns by
+// name, and by source where both are qualified; other expressions by
+// their canonical text.
+func sameKeyExpr(k, e Expr) bool {
+	a, ok1 := k.(*ColumnRef)
+	b, ok2 := e.(*ColumnRef)
+	if ok1 && ok2 {
+		return a.Name == b.Name && (a.Source == "" || b.Source == "" || a.Source == b.Source)
+	}
+	return exprString(k) == exprString(e)
 }
 
 func nameOf(e Expr) string {
@@ -212,12 +219,16 @@ func (p *Program) project(q *Select, src *Source, items []item, sinkName string)
 			return nil, err
 		}
 	}
-	return p.projectFrom(q, sc, in, src.Table, keys, len(src.Schema.Key), len(src.Schema.Value), items, sinkName)
+	return p.projectFrom(q, sc, in, src.Table, keys, false, len(src.Schema.Key), len(src.Schema.Value), items, sinkName)
 }
 
 // projectFrom plans the stateless part of a query over in, whose rows sc
 // describes; keys are the key expressions unless PARTITION BY sets them.
-func (p *Program) projectFrom(q *Select, sc *scope, in dsl.KStream[Row, Row], table bool, srcKeys []Expr, nkey, nval int, items []item, sinkName string) (*output, error) {
+//
+// keyIsRecordKey says the key items read the record's key as it is, as a
+// join's do: either side's join expression stands for the key, and in an
+// outer join the side that is missing reads NULL, but the key does not.
+func (p *Program) projectFrom(q *Select, sc *scope, in dsl.KStream[Row, Row], table bool, srcKeys []Expr, keyIsRecordKey bool, nkey, nval int, items []item, sinkName string) (*output, error) {
 	sc.noAgg = "a query without GROUP BY"
 	c := &compiler{sc: sc}
 	var where evalFn
@@ -297,6 +308,10 @@ func (p *Program) projectFrom(q *Select, sc *scope, in dsl.KStream[Row, Row], ta
 		}
 		if hasTableFn(items[i].expr) {
 			return nil, unsupported(items[i].pos, "a table function in a key column")
+		}
+		if keyIsRecordKey && len(q.PartBy) == 0 {
+			k := len(keyFns)
+			ce.fn = func(e *env) Value { return e.key[k] }
 		}
 		keyFns = append(keyFns, ce.fn)
 		out.schema.Key = append(out.schema.Key, Column{Name: items[i].name, Type: ce.typ, Key: true})
