@@ -11,6 +11,7 @@ type CreateSource struct {
 	Name        string
 	OrReplace   bool
 	IfNotExists bool
+	ReadOnly    bool // CREATE SOURCE STREAM/TABLE
 	Columns     []ColumnDef
 	Props       map[string]Literal
 	PropPos     map[string]Pos

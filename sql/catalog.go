@@ -24,6 +24,9 @@ type Source struct {
 	Window     string
 	WindowSize int64
 
+	// ReadOnly marks a CREATE SOURCE stream or table: no query writes it.
+	ReadOnly bool
+
 	keySerde, valueSerde *rowSerde
 	tsCol                int // value column giving the timestamp, or -1
 	pos                  Pos
@@ -248,6 +251,11 @@ func (p *Program) defaultFormat(which string) (Format, error) {
 }
 
 func (p *Program) declare(x *CreateSource) error {
+	if x.OrReplace {
+		if old, ok := p.sources[x.Name]; x.ReadOnly || ok && old.ReadOnly {
+			return errAt(x.Pos, "cannot add %s '%s': CREATE OR REPLACE is not supported on source %ss", map[bool]string{true: "table", false: "stream"}[x.Table], x.Name, map[bool]string{true: "table", false: "stream"}[x.Table])
+		}
+	}
 	w, err := p.props2(x.Pos, x.Props, x.PropPos, false)
 	if err != nil {
 		return err
@@ -258,7 +266,7 @@ func (p *Program) declare(x *CreateSource) error {
 	if x.Columns == nil {
 		return unsupported(x.Pos, "a source without columns (schema inference)")
 	}
-	s := &Source{Name: x.Name, Table: x.Table, Topic: w.topic, Partitions: w.partitions, tsCol: -1, pos: x.Pos}
+	s := &Source{Name: x.Name, Table: x.Table, Topic: w.topic, Partitions: w.partitions, tsCol: -1, pos: x.Pos, ReadOnly: x.ReadOnly}
 	seen := map[string]bool{}
 	for _, c := range x.Columns {
 		if seen[c.Name] {

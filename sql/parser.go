@@ -186,8 +186,15 @@ func (p *parser) create(pos Pos) (Statement, error) {
 	case p.kw("STREAM"):
 	case p.kw("TABLE"):
 		s.Table = true
-	case p.isKw("SOURCE"):
-		return nil, unsupported(p.peek().pos, "CREATE SOURCE STREAM/TABLE")
+	case p.kw("SOURCE"):
+		s.ReadOnly = true
+		switch {
+		case p.kw("STREAM"):
+		case p.kw("TABLE"):
+			s.Table = true
+		default:
+			return nil, p.expected("STREAM or TABLE")
+		}
 	case p.isKw("TYPE"), p.isKw("CONNECTOR"), p.isKw("FUNCTION"):
 		return nil, unsupported(p.peek().pos, "CREATE "+p.peek().text)
 	default:

@@ -647,6 +647,9 @@ func (p *Program) insertInto(x *InsertInto) error {
 	if s.Table {
 		return errAt(x.Pos, "INSERT INTO can only be used to insert into a stream; %s is a table", x.Name)
 	}
+	if s.ReadOnly {
+		return errAt(x.Pos, "cannot insert into read-only stream: %s", x.Name)
+	}
 	out, err := p.query(x.Query, x.Name)
 	if err != nil {
 		return err
