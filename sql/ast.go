@@ -199,6 +199,13 @@ type (
 		Pos   Pos
 		Elems []Expr
 	}
+	// Ctor is STRUCT(name := e, ...) (Keys are string literals of the
+	// names) or MAP(k := v, ...).
+	Ctor struct {
+		Pos        Pos
+		Map        bool
+		Keys, Vals []Expr
+	}
 	// Unsupported stands for a parsed construct the planner rejects, such
 	// as a lambda or a MAP or STRUCT constructor.
 	Unsupported struct {
@@ -227,3 +234,4 @@ func (e *Subscript) exprPos() Pos   { return e.Pos }
 func (e *Deref) exprPos() Pos       { return e.Pos }
 func (e *ArrayCtor) exprPos() Pos   { return e.Pos }
 func (e *Unsupported) exprPos() Pos { return e.Pos }
+func (e *Ctor) exprPos() Pos        { return e.Pos }

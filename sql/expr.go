@@ -107,15 +107,30 @@ func (c *compiler) compile(e Expr) (compiled, error) {
 		if err != nil {
 			return compiled{}, err
 		}
-		if a.typ.Kind != Array {
-			if a.typ.Kind == Map {
-				return compiled{}, unsupported(x.Pos, "MAP subscripts")
-			}
+		if a.typ.Kind != Array && a.typ.Kind != Map {
 			return compiled{}, errAt(x.Pos, "cannot subscript a %s", a.typ)
 		}
 		i, err := c.compile(x.Index)
 		if err != nil {
 			return compiled{}, err
+		}
+		if a.typ.Kind == Map {
+			if i.typ.Kind != String && i.typ.Kind != KindNull {
+				return compiled{}, errAt(x.Pos, "a MAP<STRING, ...> key must be a STRING, got %s", i.typ)
+			}
+			mf, kf := a.fn, i.fn
+			return compiled{typ: a.typ.Elem, fn: func(e *env) Value {
+				m, k := mf(e), kf(e)
+				if !m.Valid || !k.Valid {
+					return null
+				}
+				for j := 0; j+1 < len(m.A); j += 2 {
+					if m.A[j].S == k.S {
+						return m.A[j+1]
+					}
+				}
+				return null
+			}}, nil
 		}
 		if !i.typ.integral() {
 			return compiled{}, errAt(x.Pos, "an array index must be an integer, got %s", i.typ)
@@ -137,7 +152,27 @@ func (c *compiler) compile(e Expr) (compiled, error) {
 			return arr.A[k-1]
 		}}, nil
 	case *Deref:
-		return compiled{}, unsupported(x.Pos, "STRUCT field access (->)")
+		a, err := c.compile(x.X)
+		if err != nil {
+			return compiled{}, err
+		}
+		if a.typ.Kind != Struct {
+			return compiled{}, errAt(x.Pos, "the '->' operator needs a STRUCT, got %s", a.typ)
+		}
+		i, ok := a.typ.field(x.Field)
+		if !ok {
+			return compiled{}, errAt(x.Pos, "the STRUCT has no field '%s'", x.Field)
+		}
+		sf := a.fn
+		return compiled{typ: a.typ.Fields[i].Type, name: a.typ.Fields[i].Name, fn: func(e *env) Value {
+			s := sf(e)
+			if !s.Valid || i >= len(s.A) {
+				return null
+			}
+			return s.A[i]
+		}}, nil
+	case *Ctor:
+		return c.ctor(x)
 	case *ArrayCtor:
 		var elems []compiled
 		var et *Type = typeNull
@@ -173,6 +208,70 @@ func (c *compiler) compile(e Expr) (compiled, error) {
 		return compiled{}, unsupported(x.Pos, x.What)
 	}
 	return compiled{}, errAt(e.exprPos(), "unknown expression")
+}
+
+func (c *compiler) ctor(x *Ctor) (compiled, error) {
+	var keys, vals []compiled
+	t := &Type{Kind: Struct}
+	if x.Map {
+		t = &Type{Kind: Map, Key: typeString, Elem: typeNull}
+	}
+	for i := range x.Keys {
+		k, err := c.compile(x.Keys[i])
+		if err != nil {
+			return compiled{}, err
+		}
+		v, err := c.compile(x.Vals[i])
+		if err != nil {
+			return compiled{}, err
+		}
+		if x.Map {
+			if k.typ.Kind != String {
+				return compiled{}, unsupported(x.Keys[i].exprPos(), "MAP keys of type "+k.typ.String())
+			}
+			switch {
+			case t.Elem.Kind == KindNull:
+				t.Elem = v.typ
+			case v.typ.Kind != KindNull && !v.typ.equal(t.Elem):
+				if !t.Elem.numeric() || !v.typ.numeric() {
+					return compiled{}, errAt(x.Vals[i].exprPos(), "MAP values must share a type: %s and %s", t.Elem, v.typ)
+				}
+				t.Elem = widest(t.Elem, v.typ)
+			}
+		} else {
+			ft := v.typ
+			if ft.Kind == KindNull {
+				ft = typeString
+			}
+			t.Fields = append(t.Fields, Field{Name: x.Keys[i].(*Literal).S, Type: ft})
+		}
+		keys, vals = append(keys, k), append(vals, v)
+	}
+	if x.Map {
+		for i := range vals {
+			if vals[i].typ.Kind != KindNull && !vals[i].typ.equal(t.Elem) {
+				vals[i], _ = castTo(x.Pos, vals[i], t.Elem)
+			}
+		}
+		return compiled{typ: t, fn: func(e *env) Value {
+			out := make([]Value, 0, 2*len(keys))
+			for i := range keys {
+				k := keys[i].fn(e)
+				if !k.Valid {
+					continue
+				}
+				out = append(out, k, vals[i].fn(e))
+			}
+			return arrayValue(out)
+		}}, nil
+	}
+	return compiled{typ: t, fn: func(e *env) Value {
+		out := make([]Value, len(vals))
+		for i, v := range vals {
+			out[i] = v.fn(e)
+		}
+		return arrayValue(out)
+	}}, nil
 }
 
 func literalValue(x *Literal) Value {
@@ -463,8 +562,98 @@ func comparator(p Pos, op string, l, r *Type) (cmpFn, error) {
 		}, nil
 	case (lk == Date || lk == Time) && lk == rk:
 		return func(a, b Value) int { return cmpInt(a.I, b.I) }, nil
+	case (lk == Array || lk == Map || lk == Struct) && lk == rk:
+		if op != "=" && op != "<>" && !strings.Contains(op, "DISTINCT") {
+			return nil, errAt(p, "cannot compare %s values with '%s'", l, op)
+		}
+		eq, err := equaler(p, l, r)
+		if err != nil {
+			return nil, err
+		}
+		return func(a, b Value) int {
+			if eq(a, b) {
+				return 0
+			}
+			return 1
+		}, nil
 	}
 	return nil, errAt(p, "cannot compare %s to %s with '%s'", l, r, op)
+}
+
+// equaler compares two non-null values of compatible types for equality,
+// element by element for arrays, maps and structs.
+func equaler(p Pos, l, r *Type) (func(a, b Value) bool, error) {
+	switch {
+	case l.Kind == Array && r.Kind == Array:
+		el, err := equaler(p, l.Elem, r.Elem)
+		if err != nil {
+			return nil, err
+		}
+		return func(a, b Value) bool {
+			if len(a.A) != len(b.A) {
+				return false
+			}
+			for i := range a.A {
+				if a.A[i].Valid != b.A[i].Valid || a.A[i].Valid && !el(a.A[i], b.A[i]) {
+					return false
+				}
+			}
+			return true
+		}, nil
+	case l.Kind == Map && r.Kind == Map:
+		el, err := equaler(p, l.Elem, r.Elem)
+		if err != nil {
+			return nil, err
+		}
+		return func(a, b Value) bool {
+			if len(a.A) != len(b.A) {
+				return false
+			}
+		next:
+			for i := 0; i+1 < len(a.A); i += 2 {
+				for j := 0; j+1 < len(b.A); j += 2 {
+					if a.A[i].S == b.A[j].S {
+						x, y := a.A[i+1], b.A[j+1]
+						if x.Valid != y.Valid || x.Valid && !el(x, y) {
+							return false
+						}
+						continue next
+					}
+				}
+				return false
+			}
+			return true
+		}, nil
+	case l.Kind == Struct && r.Kind == Struct:
+		if len(l.Fields) != len(r.Fields) {
+			return nil, errAt(p, "cannot compare %s to %s", l, r)
+		}
+		els := make([]func(a, b Value) bool, len(l.Fields))
+		for i := range l.Fields {
+			if l.Fields[i].Name != r.Fields[i].Name {
+				return nil, errAt(p, "cannot compare %s to %s", l, r)
+			}
+			el, err := equaler(p, l.Fields[i].Type, r.Fields[i].Type)
+			if err != nil {
+				return nil, err
+			}
+			els[i] = el
+		}
+		return func(a, b Value) bool {
+			for i, el := range els {
+				x, y := a.A[i], b.A[i]
+				if x.Valid != y.Valid || x.Valid && !el(x, y) {
+					return false
+				}
+			}
+			return true
+		}, nil
+	}
+	cmp, err := comparator(p, "=", l, r)
+	if err != nil {
+		return nil, err
+	}
+	return func(a, b Value) bool { return cmp(a, b) == 0 }, nil
 }
 
 func cmpInt(a, b int64) int {

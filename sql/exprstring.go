@@ -114,6 +114,17 @@ func writeExpr(b *strings.Builder, e Expr) {
 			writeExpr(b, a)
 		}
 		b.WriteString("]")
+	case *Ctor:
+		b.WriteString(map[bool]string{true: "MAP(", false: "STRUCT("}[x.Map])
+		for i := range x.Keys {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeExpr(b, x.Keys[i])
+			b.WriteString(" := ")
+			writeExpr(b, x.Vals[i])
+		}
+		b.WriteString(")")
 	case *Unsupported:
 		b.WriteString(x.What)
 	}
@@ -165,6 +176,11 @@ func walk(e Expr, f func(Expr) bool) {
 	case *ArrayCtor:
 		for _, a := range x.Elems {
 			walk(a, f)
+		}
+	case *Ctor:
+		for i := range x.Keys {
+			walk(x.Keys[i], f)
+			walk(x.Vals[i], f)
 		}
 	}
 }

@@ -105,15 +105,36 @@ func (s *rowSerde) check(p Pos, what string) error {
 		}
 	case FormatDelimited:
 		for _, c := range s.cols {
-			if c.Type.Kind == Array {
+			if c.Type.Kind == Array || c.Type.Kind == Map || c.Type.Kind == Struct {
 				return errAt(p, "the DELIMITED format does not support type %s (column %s)", c.Type, c.Name)
 			}
 		}
 	}
 	for _, c := range s.cols {
-		switch c.Type.Kind {
-		case Decimal, Bytes, Map, Struct:
-			return unsupported(p, "column type "+c.Type.Kind.String())
+		if err := supportedType(p, c.Type); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// supportedType rejects the types rows cannot hold yet, anywhere inside t.
+func supportedType(p Pos, t *Type) error {
+	switch t.Kind {
+	case Decimal, Bytes:
+		return unsupported(p, "column type "+t.Kind.String())
+	case Array:
+		return supportedType(p, t.Elem)
+	case Map:
+		if t.Key.Kind != String {
+			return unsupported(p, "MAP keys of type "+t.Key.String())
+		}
+		return supportedType(p, t.Elem)
+	case Struct:
+		for _, f := range t.Fields {
+			if err := supportedType(p, f.Type); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -318,6 +339,38 @@ func appendText(dst []byte, t *Type, v Value) []byte {
 			dst = appendText(dst, t.Elem, e)
 		}
 		return append(dst, ']')
+	case Struct:
+		// As Java's Struct.toString, which ksqlDB's CAST to STRING uses.
+		dst = append(dst, "Struct{"...)
+		n := 0
+		for i, fl := range t.Fields {
+			if i >= len(v.A) || !v.A[i].Valid {
+				continue
+			}
+			if n > 0 {
+				dst = append(dst, ',')
+			}
+			n++
+			dst = append(dst, fl.Name...)
+			dst = append(dst, '=')
+			dst = appendText(dst, fl.Type, v.A[i])
+		}
+		return append(dst, '}')
+	case Map:
+		dst = append(dst, '{')
+		for i := 0; i+1 < len(v.A); i += 2 {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = append(dst, v.A[i].S...)
+			dst = append(dst, '=')
+			if !v.A[i+1].Valid {
+				dst = append(dst, "null"...)
+				continue
+			}
+			dst = appendText(dst, t.Elem, v.A[i+1])
+		}
+		return append(dst, '}')
 	}
 	return append(dst, v.S...)
 }
@@ -415,6 +468,32 @@ func appendJSON(dst []byte, t *Type, v Value) []byte {
 			dst = appendJSON(dst, t.Elem, e)
 		}
 		return append(dst, ']')
+	case Struct:
+		dst = append(dst, '{')
+		for i, fl := range t.Fields {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, fl.Name)
+			dst = append(dst, ':')
+			var fv Value
+			if i < len(v.A) {
+				fv = v.A[i]
+			}
+			dst = appendJSON(dst, fl.Type, fv)
+		}
+		return append(dst, '}')
+	case Map:
+		dst = append(dst, '{')
+		for i := 0; i+1 < len(v.A); i += 2 {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, v.A[i].S)
+			dst = append(dst, ':')
+			dst = appendJSON(dst, t.Elem, v.A[i+1])
+		}
+		return append(dst, '}')
 	}
 	return appendJSONString(dst, v.S)
 }

@@ -287,6 +287,32 @@ func (d *jsonReader) value(t *Type) (Value, error) {
 			return null, d.errf("%v", err)
 		}
 		return v, nil
+	case Struct:
+		if c != '{' {
+			return null, d.errf("expected an object for %s", t)
+		}
+		out := make([]Value, len(t.Fields))
+		err := d.object(func(name string) (bool, error) {
+			i, ok := t.field(name)
+			if !ok {
+				return false, nil
+			}
+			v, err := d.value(t.Fields[i].Type)
+			out[i] = v
+			return true, err
+		})
+		return arrayValue(out), err
+	case Map:
+		if c != '{' {
+			return null, d.errf("expected an object for %s", t)
+		}
+		out := []Value{}
+		err := d.object(func(name string) (bool, error) {
+			v, err := d.value(t.Elem)
+			out = append(out, stringValue(name), v)
+			return true, err
+		})
+		return arrayValue(out), err
 	case Array:
 		if c != '[' {
 			return null, d.errf("expected an array")

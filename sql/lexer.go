@@ -148,7 +148,7 @@ func lex(src string) ([]token, error) {
 			op := ""
 			if i+1 < len(src) {
 				switch src[i : i+2] {
-				case "<=", ">=", "<>", "!=", "||", "->", "=>":
+				case "<=", ">=", "<>", "!=", "||", "->", "=>", ":=":
 					op = src[i : i+2]
 				}
 			}

@@ -125,6 +125,16 @@ func (p *parser) ident(what string) (string, Pos, error) {
 	return "", t.pos, p.expected(what)
 }
 
+// fieldName reads a STRUCT field name, where keywords are names too.
+func (p *parser) fieldName() (string, Pos, error) {
+	t := p.peek()
+	if t.kind == tQuoted || t.kind == tIdent {
+		p.i++
+		return t.text, t.pos, nil
+	}
+	return "", t.pos, p.expected("a field name")
+}
+
 func (p *parser) statement() (Statement, error) {
 	t := p.peek()
 	switch {
@@ -308,12 +318,57 @@ func (p *parser) typ() (*Type, error) {
 			return nil, err
 		}
 		return arrayOf(e), nil
-	case "DECIMAL", "BYTES", "MAP", "STRUCT":
+	case "MAP":
+		if err := p.wantOp("<"); err != nil {
+			return nil, err
+		}
+		k, err := p.typ()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.wantOp(","); err != nil {
+			return nil, err
+		}
+		v, err := p.typ()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.wantOp(">"); err != nil {
+			return nil, err
+		}
+		return &Type{Kind: Map, Key: k, Elem: v}, nil
+	case "STRUCT":
+		if err := p.wantOp("<"); err != nil {
+			return nil, err
+		}
+		st := &Type{Kind: Struct}
+		if p.op(">") {
+			return st, nil
+		}
+		for {
+			name, _, err := p.fieldName()
+			if err != nil {
+				return nil, err
+			}
+			ft, err := p.typ()
+			if err != nil {
+				return nil, err
+			}
+			st.Fields = append(st.Fields, Field{Name: name, Type: ft})
+			if p.op(",") {
+				continue
+			}
+			if err := p.wantOp(">"); err != nil {
+				return nil, p.expected("',' or '>'")
+			}
+			return st, nil
+		}
+	case "DECIMAL", "BYTES":
 		// Parsed so the error points at the type, not at what follows it.
 		if err := p.skipTypeArgs(); err != nil {
 			return nil, err
 		}
-		return &Type{Kind: map[string]Kind{"DECIMAL": Decimal, "BYTES": Bytes, "MAP": Map, "STRUCT": Struct}[t.text]}, nil
+		return &Type{Kind: map[string]Kind{"DECIMAL": Decimal, "BYTES": Bytes}[t.text]}, nil
 	}
 	return nil, errAt(t.pos, "expected a type, found %s", t)
 }
@@ -995,7 +1050,7 @@ func (p *parser) postfix() (Expr, error) {
 			x = &Subscript{Pos: t.pos, X: x, Index: idx}
 		case p.op("->"):
 			var f string
-			if f, _, err = p.ident("a field name"); err != nil {
+			if f, _, err = p.fieldName(); err != nil {
 				return nil, err
 			}
 			x = &Deref{Pos: t.pos, X: x, Field: f}
@@ -1095,11 +1150,41 @@ func (p *parser) primary() (Expr, error) {
 		}
 	case "MAP", "STRUCT":
 		if n := p.peekN(1); n.kind == tOp && n.text == "(" {
-			p.i++
-			if err := p.skipTypeArgs(); err != nil {
-				return nil, err
+			p.i += 2
+			c := &Ctor{Pos: t.pos, Map: t.text == "MAP"}
+			if p.op(")") {
+				return c, nil
 			}
-			return &Unsupported{Pos: t.pos, What: t.text + " constructor"}, nil
+			for {
+				var k Expr
+				if c.Map {
+					var err error
+					if k, err = p.expr(); err != nil {
+						return nil, err
+					}
+				} else {
+					name, pos, err := p.fieldName()
+					if err != nil {
+						return nil, err
+					}
+					k = &Literal{Pos: pos, Type: String, S: name}
+				}
+				if err := p.wantOp(":="); err != nil {
+					return nil, err
+				}
+				v, err := p.expr()
+				if err != nil {
+					return nil, err
+				}
+				c.Keys, c.Vals = append(c.Keys, k), append(c.Vals, v)
+				if p.op(",") {
+					continue
+				}
+				if err := p.wantOp(")"); err != nil {
+					return nil, p.expected("',' or ')'")
+				}
+				return c, nil
+			}
 		}
 	case "INTERVAL":
 		return nil, unsupported(t.pos, "INTERVAL expressions")

@@ -28,8 +28,31 @@ func (k Kind) String() string { return kindNames[k] }
 
 // Type is a column or expression type.
 type Type struct {
-	Kind Kind
-	Elem *Type // ARRAY's element
+	Kind   Kind
+	Elem   *Type   // ARRAY's element, MAP's value
+	Key    *Type   // MAP's key
+	Fields []Field // STRUCT's fields
+}
+
+// Field is a STRUCT field. A STRUCT value holds its fields' values in A,
+// in this order; a MAP value holds key, value, key, value... in A.
+type Field struct {
+	Name string
+	Type *Type
+}
+
+func (t *Type) field(name string) (int, bool) {
+	for i, f := range t.Fields {
+		if f.Name == name {
+			return i, true
+		}
+	}
+	for i, f := range t.Fields {
+		if strings.EqualFold(f.Name, name) {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 var (
@@ -45,8 +68,22 @@ var (
 func arrayOf(t *Type) *Type { return &Type{Kind: Array, Elem: t} }
 
 func (t *Type) String() string {
-	if t.Kind == Array {
+	switch t.Kind {
+	case Array:
 		return "ARRAY<" + t.Elem.String() + ">"
+	case Map:
+		return "MAP<" + t.Key.String() + ", " + t.Elem.String() + ">"
+	case Struct:
+		var b strings.Builder
+		b.WriteString("STRUCT<")
+		for i, f := range t.Fields {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("`" + f.Name + "` " + f.Type.String())
+		}
+		b.WriteString(">")
+		return b.String()
 	}
 	return t.Kind.String()
 }
@@ -55,8 +92,20 @@ func (t *Type) equal(o *Type) bool {
 	if t.Kind != o.Kind {
 		return false
 	}
-	if t.Kind == Array {
+	switch t.Kind {
+	case Array:
 		return t.Elem.equal(o.Elem)
+	case Map:
+		return t.Key.equal(o.Key) && t.Elem.equal(o.Elem)
+	case Struct:
+		if len(t.Fields) != len(o.Fields) {
+			return false
+		}
+		for i := range t.Fields {
+			if t.Fields[i].Name != o.Fields[i].Name || !t.Fields[i].Type.equal(o.Fields[i].Type) {
+				return false
+			}
+		}
 	}
 	return true
 }
