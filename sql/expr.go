@@ -948,6 +948,8 @@ func castTo(p Pos, a compiled, t *Type) (compiled, error) {
 			}
 			return stringValue(string(appendText(nil, from, v)))
 		}
+	case from.Kind == String && (t.Kind == Array || t.Kind == Map || t.Kind == Struct):
+		return compiled{}, errAt(p, "cast of STRING to %s is not supported", t)
 	case from.Kind == String:
 		out.fn = func(e *env) Value {
 			v := f(e)

@@ -38,7 +38,10 @@ func (p *Program) aggregate(q *Select, src *Source, items []item, sinkName strin
 		return nil, errAt(q.PartBy[0].exprPos(), "PARTITION BY cannot be combined with GROUP BY")
 	}
 	if len(q.GroupBy) == 0 {
-		return nil, unsupported(q.Pos, "aggregates without GROUP BY")
+		return nil, errAt(q.Pos, "use of aggregate functions requires a GROUP BY clause")
+	}
+	if src.ValueFormat == FormatKafka {
+		return nil, errAt(q.From.Pos, "source %s uses the KAFKA value format, which does not support GROUP BY", src.Name)
 	}
 	var groups []compiled
 	var groupStr []string

@@ -44,6 +44,9 @@ func (p *Program) join(q *Select, sinkName string) (*output, error) {
 	if len(q.PartBy) > 0 {
 		return nil, unsupported(j.Pos, "PARTITION BY over a join")
 	}
+	if left == right {
+		return nil, errAt(j.Source.Pos, "can not join '%s' to '%s': self joins are not supported", left.Name, right.Name)
+	}
 	ls, rs := joinSide{left, q.From.Alias}, joinSide{right, j.Source.Alias}
 	if ls.name() == rs.name() {
 		return nil, errAt(j.Source.Pos, "each side of a join needs its own alias")

@@ -946,11 +946,9 @@ func (p *parser) predicate() (Expr, error) {
 				if err := p.wantOp("("); err != nil {
 					return nil, err
 				}
-				var list []Expr
-				if !p.isOp(")") {
-					if list, err = p.args(); err != nil {
-						return nil, err
-					}
+				list, err := p.args()
+				if err != nil {
+					return nil, err
 				}
 				if err := p.wantOp(")"); err != nil {
 					return nil, p.expected("',' or ')'")

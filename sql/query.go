@@ -161,11 +161,15 @@ func splitKey(items []item, keys []Expr, keyNames []string, sinkName string) (ke
 	for i, it := range items {
 		isKey := false
 		for j := range keys {
-			if sameKeyExpr(keys[j], it.expr) && keyIdx[j] < 0 {
-				keyIdx[j] = i
-				isKey = true
-				break
+			if !sameKeyExpr(keys[j], it.expr) {
+				continue
 			}
+			if keyIdx[j] >= 0 {
+				return nil, nil, errAt(it.pos, "the projection contains a key column (`%s`) more than once, aliased as: %s and %s", keyNames[j], items[keyIdx[j]].name, it.name)
+			}
+			keyIdx[j] = i
+			isKey = true
+			break
 		}
 		if !isKey {
 			valIdx = append(valIdx, i)
@@ -264,9 +268,13 @@ func (p *Program) projectFrom(q *Select, sc *scope, in dsl.KStream[Row, Row], ta
 			keyNames = append(keyNames, nameOf(k))
 		}
 	}
-	if len(q.PartBy) > 0 {
-		// A PARTITION BY expression the projection leaves out still
-		// becomes the key, named as an unaliased select item would be.
+	star := false
+	for _, it := range q.Items {
+		star = star || it.Star
+	}
+	if len(q.PartBy) > 0 && star {
+		// Under SELECT *, a PARTITION BY expression the projection leaves
+		// out still becomes the key, named as an unaliased item would be.
 		n := 0
 		for _, it := range items {
 			if len(it.name) > 9 && it.name[:9] == "KSQL_COL_" {
@@ -284,7 +292,7 @@ func (p *Program) projectFrom(q *Select, sc *scope, in dsl.KStream[Row, Row], ta
 			}
 			if !found {
 				name := "KSQL_COL_" + strconv.Itoa(n)
-				if cr, ok := k.(*ColumnRef); ok {
+				if cr, ok := k.(*ColumnRef); ok && !pseudoColumns[cr.Name] {
 					name = cr.Name
 				} else {
 					n++
@@ -535,6 +543,45 @@ func nullKey(k Row) bool {
 	return len(k) == 1
 }
 
+// checkOutput applies ksqlDB's rules to a query's result schema.
+func checkOutput(p Pos, s Schema) error {
+	if len(s.Value) == 0 {
+		return errAt(p, "the projection contains no value columns")
+	}
+	for _, c := range append(append([]Column(nil), s.Key...), s.Value...) {
+		switch c.Name {
+		case "ROWTIME", "ROWPARTITION", "ROWOFFSET", "WINDOWSTART", "WINDOWEND":
+			if c.Name != "ROWTIME" || c.Key {
+				return errAt(p, "`%s` is a reserved column name; alias the column", c.Name)
+			}
+		}
+	}
+	for _, c := range s.Key {
+		if hasMap(c.Type) {
+			return errAt(p, "map keys, including types that contain maps, are not supported: key column %s is %s", c.Name, c.Type)
+		}
+	}
+	return nil
+}
+
+var pseudoColumns = map[string]bool{"ROWTIME": true, "ROWPARTITION": true, "ROWOFFSET": true, "WINDOWSTART": true, "WINDOWEND": true}
+
+func hasMap(t *Type) bool {
+	switch t.Kind {
+	case Map:
+		return true
+	case Array:
+		return hasMap(t.Elem)
+	case Struct:
+		for _, f := range t.Fields {
+			if hasMap(f.Type) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (p *Program) sinkFormats(s *Source, w withProps) error {
 	s.KeyFormat, s.ValueFormat = w.keyFormat, w.valFormat
 	if len(s.Schema.Key) == 0 && s.KeyFormat != FormatNone {
@@ -565,6 +612,12 @@ func (p *Program) createAs(x *CreateSource) error {
 	out, err := p.query(x.Query, x.Name)
 	if err != nil {
 		return err
+	}
+	if err := checkOutput(x.Query.Pos, out.schema); err != nil {
+		return err
+	}
+	if _, ok := x.Props["KEY_FORMAT"]; ok && len(out.schema.Key) == 0 {
+		return errAt(x.PropPos["KEY_FORMAT"], "key format specified for a stream without key columns")
 	}
 	if out.table != x.Table {
 		if out.table {
