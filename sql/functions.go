@@ -49,6 +49,7 @@ func init() {
 		"TIMESTAMPTOSTRING": fnTimestampToString,
 		"STRINGTOTIMESTAMP": fnStringToTimestamp,
 		"ARRAY_LENGTH":      fnArrayLength,
+		"AS_VALUE":          fnAsValue,
 	}
 }
 
@@ -472,6 +473,15 @@ func fnExtreme(sign int) scalarFn {
 			return best
 		}}, nil
 	}
+}
+
+// fnAsValue is the identity: AS_VALUE(k) copies a key column into the
+// value, because the item no longer matches the key expression.
+func fnAsValue(p Pos, a []compiled) (compiled, error) {
+	if len(a) != 1 {
+		return compiled{}, argErr(p, "AS_VALUE", a, "one argument")
+	}
+	return compiled{typ: a[0].typ, fn: a[0].fn}, nil
 }
 
 func fnArrayLength(p Pos, a []compiled) (compiled, error) {
