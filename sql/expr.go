@@ -34,7 +34,10 @@ type scopeCol struct {
 	typ  *Type
 	key  bool
 	idx  int
-	fn   evalFn // reads the column where neither row holds it plainly (join sides)
+	// flag, when positive, is 1 + the index of a value cell saying the
+	// column's join side was found; a key column of a missing side reads
+	// NULL (its value columns are NULL cells already).
+	flag int
 }
 
 // scope resolves names for one edge of the plan.
@@ -327,11 +330,17 @@ func (c *compiler) column(x *ColumnRef) (compiled, error) {
 	}
 	idx := found.idx
 	out := compiled{typ: found.typ, name: found.name}
-	if found.fn != nil {
-		out.fn = found.fn
-	} else if found.key {
+	switch flag := found.flag - 1; {
+	case found.key && flag >= 0:
+		out.fn = func(e *env) Value {
+			if e.val[flag].I == 0 {
+				return null
+			}
+			return e.key[idx]
+		}
+	case found.key:
 		out.fn = func(e *env) Value { return e.key[idx] }
-	} else {
+	default:
 		out.fn = func(e *env) Value { return e.val[idx] }
 	}
 	return out, nil

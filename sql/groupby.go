@@ -19,8 +19,9 @@ var internal = internalSerde{}
 // and each aggregate's arguments into a pre-aggregation row; the DSL groups
 // (repartitioning when the key changed) and aggregates it into a row of
 // accumulators; a last processor applies HAVING and the projection.
-func (p *Program) aggregate(q *Select, src *Source, items []item, sinkName string) (*output, error) {
-	in := p.inputScope(src, q.From.Alias)
+func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName string) (*output, error) {
+	inCopy := *rel.sc
+	in := &inCopy
 	in.noAgg = "WHERE or GROUP BY"
 	c := &compiler{sc: in}
 	var where evalFn
@@ -40,7 +41,7 @@ func (p *Program) aggregate(q *Select, src *Source, items []item, sinkName strin
 	if len(q.GroupBy) == 0 {
 		return nil, errAt(q.Pos, "use of aggregate functions requires a GROUP BY clause")
 	}
-	if src.ValueFormat == FormatKafka {
+	if src := rel.first; src.ValueFormat == FormatKafka && rel.single != nil {
 		return nil, errAt(q.From.Pos, "source %s uses the KAFKA value format, which does not support GROUP BY", src.Name)
 	}
 	var groups []compiled
@@ -171,7 +172,7 @@ func (p *Program) aggregate(q *Select, src *Source, items []item, sinkName strin
 		valFns = append(valFns, ce.fn)
 		out.schema.Value = append(out.schema.Value, Column{Name: items[i].name, Type: ce.typ})
 	}
-	pre := &preAgg{where: where, groups: groups, specs: specs, nargs: nargs, needMeta: usesMeta(q), nkey: len(src.Schema.Key), nullKey: make(Row, len(src.Schema.Key))}
+	pre := &preAgg{where: where, groups: groups, specs: specs, nargs: nargs, needMeta: usesMeta(q), nkey: rel.nkey, nullKey: make(Row, rel.nkey)}
 	init := func() Row {
 		r := make(Row, len(specs))
 		for i, s := range specs {
@@ -188,7 +189,7 @@ func (p *Program) aggregate(q *Select, src *Source, items []item, sinkName strin
 	}
 	postSpec := &postAgg{having: having, keys: keyFns, vals: valFns}
 	mat := dsl.MaterializedWith[Row, Row](internal, internal)
-	if src.Table {
+	if rel.table {
 		if q.Window != nil {
 			return nil, errAt(q.Window.Pos, "windowed aggregation on a table is not allowed")
 		}
@@ -204,10 +205,7 @@ func (p *Program) aggregate(q *Select, src *Source, items []item, sinkName strin
 				return nil, unsupported(q.Pos, "aggregate "+s.name+" over a table (it cannot undo)")
 			}
 		}
-		t, err := p.table(src)
-		if err != nil {
-			return nil, err
-		}
+		t := rel.ktable
 		if pre.needMeta {
 			return nil, unsupported(q.Pos, "ROWPARTITION/ROWOFFSET in a table aggregation")
 		}
@@ -229,15 +227,21 @@ func (p *Program) aggregate(q *Select, src *Source, items []item, sinkName strin
 		out.stream = agg.ToStream().ProcessValues(postSupplier(postSpec))
 		return out, nil
 	}
-	st, err := p.stream(src)
-	if err != nil {
-		return nil, err
-	}
-	sameKey := len(groups) == len(src.Schema.Key)
+	st := rel.stream
+	// Grouping by the key as it is needs no repartition.
+	sameKey := len(groups) == rel.nkey
 	for i, g := range q.GroupBy {
-		cr, ok := g.(*ColumnRef)
-		if !sameKey || !ok || cr.Name != src.Schema.Key[i].Name {
-			sameKey = false
+		if !sameKey {
+			break
+		}
+		if rel.keyIsRecordKey {
+			match := false
+			for _, k := range rel.keys {
+				match = match || sameKeyExpr(k, g) && sameQualifier(k, g)
+			}
+			sameKey = match
+		} else {
+			sameKey = sameKeyExpr(rel.keys[i], g)
 		}
 	}
 	var prepared dsl.KStream[Row, Row]
@@ -484,7 +488,8 @@ func (p *postWindowProc) Process(rec processor.Record[dsl.Windowed[Row], Row]) e
 	e := env{key: rec.Key.Key, val: rec.Value, ts: rec.Timestamp, wstart: rec.Key.Start, wend: rec.Key.End}
 	_, val, ok := p.spec.eval(&e)
 	if !ok {
-		return p.ctx.Forward(processor.WithNullValue[Row](rec))
+		// A window HAVING rejects is not retracted, as in ksqlDB.
+		return nil
 	}
 	rec.Value = val
 	return p.ctx.Forward(rec)

@@ -5,7 +5,7 @@ import (
 	"github.com/samsa-go/samsa/processor"
 )
 
-// joinSide is one source of a two-way join.
+// joinSide is one source of a join.
 type joinSide struct {
 	src   *Source
 	alias string
@@ -18,58 +18,50 @@ func (s joinSide) name() string {
 	return s.src.Name
 }
 
-// join plans a two-way join on the sources' key columns. The joined row is
-// the left value columns, the right value columns, then two flags saying
-// which sides were found; key columns of a side read the record's key when
-// that side was found, so the missing side of an outer join reads NULL.
-func (p *Program) join(q *Select, sinkName string) (*output, error) {
-	if len(q.Joins) > 1 {
-		return nil, unsupported(q.Joins[1].Pos, "joins of more than two sources")
-	}
-	j := q.Joins[0]
-	left, ok := p.sources[q.From.Name]
-	if !ok {
-		return nil, errAt(q.From.Pos, "%s does not exist", q.From.Name)
-	}
+// join joins the relation left with the source of j, on an equality of an
+// expression of each. A side joined on anything but its key is rekeyed by
+// that expression (a repartition follows) and carries its old key columns
+// in its value. The joined row is the left row, the right row, then two
+// cells saying which sides were found, so that the key columns of a side
+// an outer join is missing read NULL.
+func (p *Program) join(q *Select, left *relation, j *Join) (*relation, error) {
 	right, ok := p.sources[j.Source.Name]
 	if !ok {
 		return nil, errAt(j.Source.Pos, "%s does not exist", j.Source.Name)
 	}
-	if left.Window != "" || right.Window != "" {
+	if right.Window != "" {
 		return nil, unsupported(j.Pos, "joins of windowed sources")
 	}
-	if len(q.GroupBy) > 0 || q.Window != nil {
-		return nil, unsupported(j.Pos, "aggregation over a join")
+	rs := joinSide{right, j.Source.Alias}
+	for _, s := range left.sources {
+		if s.src == right {
+			return nil, errAt(j.Source.Pos, "can not join '%s' to '%s': self joins are not supported", s.src.Name, right.Name)
+		}
+		if s.name() == rs.name() {
+			return nil, errAt(j.Source.Pos, "each side of a join needs its own alias")
+		}
 	}
-	if len(q.PartBy) > 0 {
-		return nil, unsupported(j.Pos, "PARTITION BY over a join")
+	rrel, err := p.sourceRelation(right, j.Source.Alias)
+	if err != nil {
+		return nil, err
 	}
-	if left == right {
-		return nil, errAt(j.Source.Pos, "can not join '%s' to '%s': self joins are not supported", left.Name, right.Name)
-	}
-	ls, rs := joinSide{left, q.From.Alias}, joinSide{right, j.Source.Alias}
-	if ls.name() == rs.name() {
-		return nil, errAt(j.Source.Pos, "each side of a join needs its own alias")
-	}
-	// ON must equate an expression of each side. A side joined on
-	// anything but its single key column is rekeyed by that expression
-	// (a repartition follows) and carries its old key columns in its value.
 	eq, ok := j.On.(*Binary)
 	if !ok || eq.Op != "=" {
 		return nil, unsupported(j.On.exprPos(), "a join condition other than an equality")
 	}
+	all := append(append([]joinSide(nil), left.sources...), rs)
 	lexpr, rexpr := eq.L, eq.R
-	if exprSide(lexpr, ls, rs) == 2 {
+	if exprSide(lexpr, all) == len(all)-1 {
 		lexpr, rexpr = rexpr, lexpr
 	}
-	if exprSide(lexpr, ls, rs) != 1 || exprSide(rexpr, ls, rs) != 2 {
+	if ls := exprSide(lexpr, all); ls < 0 || ls == len(all)-1 || exprSide(rexpr, all) != len(all)-1 {
 		return nil, errAt(j.On.exprPos(), "invalid join criteria %s: each side of the '=' must reference exactly one source, a different one", exprString(j.On))
 	}
-	lk, err := p.joinKey(ls, lexpr)
+	lk, err := joinKey(left, lexpr)
 	if err != nil {
 		return nil, err
 	}
-	rk, err := p.joinKey(rs, rexpr)
+	rk, err := joinKey(rrel, rexpr)
 	if err != nil {
 		return nil, err
 	}
@@ -77,37 +69,49 @@ func (p *Program) join(q *Select, sinkName string) (*output, error) {
 		return nil, errAt(j.On.exprPos(), "invalid join: the join expressions' types differ: %s and %s", lk.typ, rk.typ)
 	}
 	if right.Table && rk.rekey {
-		if left.Table {
+		if left.table {
 			return nil, unsupported(j.On.exprPos(), "a table-table join on a non-key column (foreign-key join)")
 		}
 		return nil, errAt(j.On.exprPos(), "invalid join: a stream-table join must use the table's primary key, %s", right.Schema.Key[0].Name)
 	}
-	if left.Table && lk.rekey {
+	if left.table && lk.rekey {
 		return nil, unsupported(j.On.exprPos(), "a table-table join on a non-key column (foreign-key join)")
 	}
-	nl, nr := lk.width, rk.width
-	width := nl + nr + 2
-	sc := &scope{sources: map[string]bool{ls.name(): true, rs.name(): true, left.Name: true, right.Name: true}}
-	addSide := func(s joinSide, k *joinKeyPlan, off int, flag int) {
-		nv := len(s.src.Schema.Value)
-		for i, c := range s.src.Schema.Key {
-			idx, rekeyed := i, k.rekey
-			sc.cols = append(sc.cols, scopeCol{src: s.name(), name: c.Name, typ: c.Type, fn: func(e *env) Value {
-				if e.val[flag].I == 0 {
-					return null
-				}
-				if rekeyed {
-					return e.val[off+nv+idx]
-				}
-				return e.key[idx]
-			}})
-		}
-		for i, c := range s.src.Schema.Value {
-			sc.cols = append(sc.cols, scopeCol{src: s.name(), name: c.Name, typ: c.Type, idx: off + i})
-		}
+	lsc, nl := left.sc, left.nval
+	if lk.rekey {
+		lsc, nl = rekeyedScope(left.sc, left.nval), left.nval+left.nkey
 	}
-	addSide(ls, lk, 0, nl+nr)
-	addSide(rs, rk, nl, nl+nr+1)
+	rsc, nr := rrel.sc, rrel.nval
+	if rk.rekey {
+		rsc, nr = rekeyedScope(rrel.sc, rrel.nval), rrel.nval+rrel.nkey
+	}
+	width := nl + nr + 2
+	sc := &scope{sources: map[string]bool{}}
+	for k := range lsc.sources {
+		sc.sources[k] = true
+	}
+	for k := range rsc.sources {
+		sc.sources[k] = true
+	}
+	for _, c := range lsc.cols {
+		if c.key && c.flag == 0 {
+			c.flag = nl + nr + 1
+		}
+		sc.cols = append(sc.cols, c)
+	}
+	for _, c := range rsc.cols {
+		if c.key {
+			if c.flag == 0 {
+				c.flag = nl + nr + 2
+			}
+		} else {
+			c.idx += nl
+			if c.flag > 0 {
+				c.flag += nl
+			}
+		}
+		sc.cols = append(sc.cols, c)
+	}
 	joiner := func(lv Row, lok bool, rv Row, rok bool) Row {
 		out := make(Row, width)
 		if lok {
@@ -120,12 +124,16 @@ func (p *Program) join(q *Select, sinkName string) (*output, error) {
 		}
 		return out
 	}
-	keys := []Expr{lexpr}
-	var in dsl.KStream[Row, Row]
-	table := false
+	out := &relation{sc: sc, keyIsRecordKey: true, nkey: 1, nval: width, first: left.first, sources: all,
+		keys: []Expr{lexpr, rexpr}}
+	// Earlier join expressions still name the key when this join did not
+	// rekey the left side.
+	if !lk.rekey && left.keyIsRecordKey {
+		out.keys = append(out.keys, left.keys...)
+	}
 	kind := j.Kind
 	switch {
-	case !left.Table && !right.Table:
+	case !left.table && !right.Table:
 		if j.Within == nil {
 			return nil, errAt(j.Pos, "stream-stream joins must have a WITHIN clause specified")
 		}
@@ -140,163 +148,173 @@ func (p *Program) join(q *Select, sinkName string) (*output, error) {
 			return nil, unsupported(j.Pos, "stream-stream "+kind+" joins without GRACE PERIOD (eager legacy emission)")
 		}
 		w := dsl.JoinWindowsOfTimeDifferenceAndGrace(msDuration(j.Within.Before), msDuration(grace)).After(msDuration(j.Within.After))
-		l, err := p.joinStream(left, lk)
-		if err != nil {
-			return nil, err
-		}
-		r, err := p.joinStream(right, rk)
-		if err != nil {
-			return nil, err
-		}
+		l := rekeyStream(left.stream, lk)
+		r := rekeyStream(rrel.stream, rk)
 		sj := dsl.StreamJoinedWith[Row, Row, Row](internal, internal, internal)
 		switch kind {
 		case "INNER":
-			in = dsl.KStream[Row, Row].Join[Row, Row](l, r, func(a, b Row) Row { return joiner(a, true, b, true) }, w, sj)
+			out.stream = dsl.KStream[Row, Row].Join[Row, Row](l, r, func(a, b Row) Row { return joiner(a, true, b, true) }, w, sj)
 		case "LEFT":
-			in = dsl.KStream[Row, Row].LeftJoin[Row, Row](l, r, func(a, b Row, found bool) Row { return joiner(a, true, b, found) }, w, sj)
+			out.stream = dsl.KStream[Row, Row].LeftJoin[Row, Row](l, r, func(a, b Row, found bool) Row { return joiner(a, true, b, found) }, w, sj)
 		case "RIGHT":
 			rw := dsl.JoinWindowsOfTimeDifferenceAndGrace(msDuration(j.Within.After), msDuration(grace)).After(msDuration(j.Within.Before))
-			in = dsl.KStream[Row, Row].LeftJoin[Row, Row](r, l, func(b, a Row, found bool) Row { return joiner(a, found, b, true) }, rw, sj)
-			keys = []Expr{rexpr}
+			out.stream = dsl.KStream[Row, Row].LeftJoin[Row, Row](r, l, func(b, a Row, found bool) Row { return joiner(a, found, b, true) }, rw, sj)
+			out.keys = []Expr{rexpr, lexpr}
 		default:
-			in = dsl.KStream[Row, Row].OuterJoin[Row, Row](l, r, joiner, w, sj)
+			out.stream = dsl.KStream[Row, Row].OuterJoin[Row, Row](l, r, joiner, w, sj)
 		}
-	case !left.Table && right.Table:
+	case !left.table && right.Table:
 		if j.Within != nil {
 			return nil, errAt(j.Pos, "WITHIN is only allowed in stream-stream joins")
 		}
-		l, err := p.joinStream(left, lk)
-		if err != nil {
-			return nil, err
-		}
-		r, err := p.table(right)
-		if err != nil {
-			return nil, err
-		}
+		l := rekeyStream(left.stream, lk)
 		jd := dsl.JoinedWith[Row, Row, Row](internal, internal, internal)
 		switch kind {
 		case "INNER":
-			in = dsl.KStream[Row, Row].JoinTable[Row, Row](l, r, func(a, b Row) Row { return joiner(a, true, b, true) }, jd)
+			out.stream = dsl.KStream[Row, Row].JoinTable[Row, Row](l, rrel.ktable, func(a, b Row) Row { return joiner(a, true, b, true) }, jd)
 		case "LEFT":
-			in = dsl.KStream[Row, Row].LeftJoinTable[Row, Row](l, r, func(a, b Row, found bool) Row { return joiner(a, true, b, found) }, jd)
+			out.stream = dsl.KStream[Row, Row].LeftJoinTable[Row, Row](l, rrel.ktable, func(a, b Row, found bool) Row { return joiner(a, true, b, found) }, jd)
 		default:
 			return nil, errAt(j.Pos, "invalid join type: %s join is not supported for stream-table joins", map[string]string{"FULL": "full-outer", "RIGHT": "right"}[kind])
 		}
-	case left.Table && right.Table:
+	case left.table && right.Table:
 		if j.Within != nil {
 			return nil, errAt(j.Pos, "WITHIN is only allowed in stream-stream joins")
 		}
-		table = true
-		l, err := p.table(left)
-		if err != nil {
-			return nil, err
-		}
-		r, err := p.table(right)
-		if err != nil {
-			return nil, err
-		}
+		out.table = true
 		mat := dsl.MaterializedWith[Row, Row](internal, internal)
-		var t dsl.KTable[Row, Row]
+		l, r := left.ktable, rrel.ktable
 		switch kind {
 		case "INNER":
-			t = dsl.KTable[Row, Row].Join[Row, Row](l, r, func(a, b Row) Row { return joiner(a, true, b, true) }, mat)
+			out.ktable = dsl.KTable[Row, Row].Join[Row, Row](l, r, func(a, b Row) Row { return joiner(a, true, b, true) }, mat)
 		case "LEFT":
-			t = dsl.KTable[Row, Row].LeftJoin[Row, Row](l, r, func(a, b Row, found bool) Row { return joiner(a, true, b, found) }, mat)
+			out.ktable = dsl.KTable[Row, Row].LeftJoin[Row, Row](l, r, func(a, b Row, found bool) Row { return joiner(a, true, b, found) }, mat)
 		case "RIGHT":
-			t = dsl.KTable[Row, Row].LeftJoin[Row, Row](r, l, func(b, a Row, found bool) Row { return joiner(a, found, b, true) }, mat)
-			keys = []Expr{rexpr}
+			out.ktable = dsl.KTable[Row, Row].LeftJoin[Row, Row](r, l, func(b, a Row, found bool) Row { return joiner(a, found, b, true) }, mat)
+			out.keys = []Expr{rexpr, lexpr}
 		default:
-			t = dsl.KTable[Row, Row].OuterJoin[Row, Row](l, r, joiner, mat)
+			out.ktable = dsl.KTable[Row, Row].OuterJoin[Row, Row](l, r, joiner, mat)
 		}
-		in = t.ToStream()
 	default:
 		return nil, errAt(j.Pos, "invalid join: a table cannot be joined with a stream on its right; put the stream first")
 	}
-	items, err := p.joinItems(q, ls, rs)
-	if err != nil {
-		return nil, err
-	}
-	// Either side's join expression may stand for the key in the
-	// projection; the first one selected is the key.
-	keys = []Expr{pickJoinKey(items, keys[0], lexpr, rexpr, ls, rs)}
-	return p.projectFrom(q, sc, in, table, keys, true, 1, width, items, sinkName)
+	return out, nil
 }
 
-func pickJoinKey(items []item, def, l, r Expr, ls, rs joinSide) Expr {
+// rekeyedScope is a scope whose key columns moved into the value, after
+// the value's nval columns.
+func rekeyedScope(sc *scope, nval int) *scope {
+	out := &scope{sources: sc.sources}
+	for _, c := range sc.cols {
+		if c.key {
+			c.key = false
+			c.idx += nval
+		}
+		out.cols = append(out.cols, c)
+	}
+	return out
+}
+
+// pickJoinKey returns the first select item that is one of the join
+// expressions standing for the key, else the first of them.
+func pickJoinKey(items []item, keys []Expr) Expr {
 	for _, it := range items {
-		for _, k := range []Expr{l, r} {
-			if sameSideExpr(it.expr, k, ls, rs) {
+		for _, k := range keys {
+			if sameKeyExpr(k, it.expr) && sameQualifier(k, it.expr) {
 				return it.expr
 			}
 		}
 	}
-	return def
+	return keys[0]
 }
 
-// sameSideExpr says a select item is the join expression k of the same
-// side (exprString drops qualifiers, so the sides are compared apart).
-func sameSideExpr(e, k Expr, ls, rs joinSide) bool {
-	return exprString(e) == exprString(k) && exprSide(e, ls, rs) == exprSide(k, ls, rs)
+func sameQualifier(a, b Expr) bool {
+	x, ok1 := a.(*ColumnRef)
+	y, ok2 := b.(*ColumnRef)
+	if ok1 && ok2 && x.Source != "" && y.Source != "" {
+		return x.Source == y.Source
+	}
+	return true
 }
 
-// exprSide says which side an expression's columns all belong to: 1, 2,
-// or 0 for none or both.
-func exprSide(e Expr, ls, rs joinSide) int {
-	found := 0
-	mixed := false
+// side says which of the sources a column names, or -1.
+func side(c *ColumnRef, srcs []joinSide) int {
+	if c.Source != "" {
+		for i, s := range srcs {
+			if c.Source == s.name() || c.Source == s.src.Name {
+				return i
+			}
+		}
+		return -1
+	}
+	found := -1
+	for i, s := range srcs {
+		if _, _, ok := s.src.Schema.find(c.Name); ok {
+			if found >= 0 {
+				return -1
+			}
+			found = i
+		}
+	}
+	return found
+}
+
+// exprSide says which source an expression's columns all belong to, or -1
+// for none or several.
+func exprSide(e Expr, srcs []joinSide) int {
+	found := -2
 	walk(e, func(x Expr) bool {
 		if c, ok := x.(*ColumnRef); ok {
-			s := side(c, ls, rs)
-			if s == 0 || found != 0 && found != s {
-				mixed = true
+			s := side(c, srcs)
+			if s < 0 || found != -2 && found != s {
+				found = -1
+				return false
 			}
 			found = s
 		}
 		return true
 	})
-	if mixed {
-		return 0
+	if found == -2 {
+		return -1
 	}
 	return found
 }
 
 // joinKeyPlan is how one side reaches the join: by its key as it is, or
-// rekeyed by an expression, with its old key appended to its value.
+// rekeyed by an expression.
 type joinKeyPlan struct {
 	rekey bool
 	expr  compiled
 	typ   *Type
-	width int // of the side's part of the joined row
 	nkey  int
 }
 
-func (p *Program) joinKey(s joinSide, e Expr) (*joinKeyPlan, error) {
-	sc := p.inputScope(s.src, s.alias)
+func joinKey(r *relation, e Expr) (*joinKeyPlan, error) {
+	sc := *r.sc
 	sc.noAgg = "a join condition"
-	c, err := (&compiler{sc: sc}).compile(e)
+	c, err := (&compiler{sc: &sc}).compile(e)
 	if err != nil {
 		return nil, err
 	}
-	k := &joinKeyPlan{expr: c, typ: c.typ, width: len(s.src.Schema.Value), nkey: len(s.src.Schema.Key)}
-	cr, ok := e.(*ColumnRef)
-	if !ok || len(s.src.Schema.Key) != 1 || cr.Name != s.src.Schema.Key[0].Name {
-		k.rekey = true
-		k.width += len(s.src.Schema.Key)
+	k := &joinKeyPlan{expr: c, typ: c.typ, nkey: r.nkey, rekey: true}
+	for _, key := range r.keys {
+		if r.nkey == 1 && sameKeyExpr(key, e) && sameQualifier(key, e) {
+			k.rekey = false
+		}
 	}
 	return k, nil
 }
 
-// joinStream is a side's stream, rekeyed by its join expression when
-// the plan says so.
-func (p *Program) joinStream(src *Source, k *joinKeyPlan) (dsl.KStream[Row, Row], error) {
-	st, err := p.stream(src)
-	if err != nil || !k.rekey {
-		return st, err
+// rekeyStream keys a side's stream by its join expression when the plan
+// says so.
+func rekeyStream(st dsl.KStream[Row, Row], k *joinKeyPlan) dsl.KStream[Row, Row] {
+	if !k.rekey {
+		return st
 	}
 	f, nk := k.expr.fn, k.nkey
 	return dsl.KStream[Row, Row].Process[Row, Row](st, processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] {
 		return &rekeyProc{key: f, nkey: nk}
-	})), nil
+	}))
 }
 
 // rekeyProc keys a join side by its join expression; records whose
@@ -334,35 +352,15 @@ func (r *rekeyProc) Process(rec processor.Record[Row, Row]) error {
 	return r.ctx.Forward(processor.Record[Row, Row]{Key: Row{k}, Value: val, Timestamp: rec.Timestamp, Headers: rec.Headers})
 }
 
-// side says which join side a qualified column names: 1 left, 2 right, 0
-// neither or unqualified-and-ambiguous.
-func side(c *ColumnRef, ls, rs joinSide) int {
-	switch c.Source {
-	case ls.name(), ls.src.Name:
-		return 1
-	case rs.name(), rs.src.Name:
-		return 2
-	case "":
-		_, _, inL := ls.src.Schema.find(c.Name)
-		_, _, inR := rs.src.Schema.find(c.Name)
-		switch {
-		case inL && !inR:
-			return 1
-		case inR && !inL:
-			return 2
-		}
-	}
-	return 0
-}
-
-// joinItems expands * over a join as ksqlDB does: every column of each
-// side, named <alias>_<column>.
-func (p *Program) joinItems(q *Select, ls, rs joinSide) ([]item, error) {
+// joinItems expands * over a join as ksqlDB does, every column of each
+// source named <alias>_<column>, and names a column several sources have
+// the same way.
+func (p *Program) joinItems(q *Select, srcs []joinSide) ([]item, error) {
 	var out []item
 	n := 0
 	for _, it := range q.Items {
 		if it.Star {
-			for _, s := range []joinSide{ls, rs} {
+			for _, s := range srcs {
 				if it.Of != "" && it.Of != s.name() && it.Of != s.src.Name {
 					continue
 				}
@@ -376,16 +374,14 @@ func (p *Program) joinItems(q *Select, ls, rs joinSide) ([]item, error) {
 		if name == "" {
 			if cr, ok := it.Expr.(*ColumnRef); ok {
 				name = cr.Name
-				// A column both sides have is named <alias>_<column>.
-				_, _, inL := ls.src.Schema.find(cr.Name)
-				_, _, inR := rs.src.Schema.find(cr.Name)
-				if inL && inR {
-					switch side(cr, ls, rs) {
-					case 1:
-						name = ls.name() + "_" + cr.Name
-					case 2:
-						name = rs.name() + "_" + cr.Name
+				have := 0
+				for _, s := range srcs {
+					if _, _, ok := s.src.Schema.find(cr.Name); ok {
+						have++
 					}
+				}
+				if i := side(cr, srcs); have > 1 && i >= 0 {
+					name = srcs[i].name() + "_" + cr.Name
 				}
 			} else {
 				name = "KSQL_COL_" + itoa(n)

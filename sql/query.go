@@ -114,9 +114,6 @@ func (p *Program) query(q *Select, sinkName string) (*output, error) {
 	if q.HasLimit {
 		return nil, unsupported(q.LimitPos, "LIMIT")
 	}
-	if len(q.Joins) > 0 {
-		return p.join(q, sinkName)
-	}
 	src, ok := p.sources[q.From.Name]
 	if !ok {
 		return nil, errAt(q.From.Pos, "%s does not exist", q.From.Name)
@@ -124,7 +121,21 @@ func (p *Program) query(q *Select, sinkName string) (*output, error) {
 	if src.Window != "" {
 		return nil, unsupported(q.From.Pos, "reading a windowed source")
 	}
-	items, err := p.items(q, src, q.From.Alias)
+	rel, err := p.sourceRelation(src, q.From.Alias)
+	if err != nil {
+		return nil, err
+	}
+	for i := range q.Joins {
+		if rel, err = p.join(q, rel, &q.Joins[i]); err != nil {
+			return nil, err
+		}
+	}
+	var items []item
+	if len(q.Joins) > 0 {
+		items, err = p.joinItems(q, rel.sources)
+	} else {
+		items, err = p.items(q, src, q.From.Alias)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +148,7 @@ func (p *Program) query(q *Select, sinkName string) (*output, error) {
 		}
 	}
 	if agg {
-		return p.aggregate(q, src, items, sinkName)
+		return p.aggregate(q, rel, items, sinkName)
 	}
 	if q.Window != nil {
 		return nil, errAt(q.Window.Pos, "WINDOW clause requires a GROUP BY clause")
@@ -148,7 +159,11 @@ func (p *Program) query(q *Select, sinkName string) (*output, error) {
 	if q.Emit == "FINAL" {
 		return nil, errAt(q.EmitPos, "EMIT FINAL is only supported for windowed aggregations")
 	}
-	return p.project(q, src, items, sinkName)
+	keys := rel.keys
+	if len(q.Joins) > 0 {
+		keys = []Expr{pickJoinKey(items, rel.keys)}
+	}
+	return p.projectFrom(q, rel.sc, rel.asStream(), rel.table, keys, rel.keyIsRecordKey, rel.nkey, rel.nval, items, sinkName)
 }
 
 // keyItems splits items into the ones that become the key, in the order
@@ -200,30 +215,6 @@ func nameOf(e Expr) string {
 		return c.Name
 	}
 	return exprString(e)
-}
-
-// project plans a stateless query: WHERE, PARTITION BY, the projection
-// and table functions, in one processor.
-func (p *Program) project(q *Select, src *Source, items []item, sinkName string) (*output, error) {
-	sc := p.inputScope(src, q.From.Alias)
-	var keys []Expr
-	for _, k := range src.Schema.Key {
-		keys = append(keys, &ColumnRef{Name: k.Name, Pos: q.Pos})
-	}
-	var in dsl.KStream[Row, Row]
-	if src.Table {
-		t, err := p.table(src)
-		if err != nil {
-			return nil, err
-		}
-		in = t.ToStream()
-	} else {
-		var err error
-		if in, err = p.stream(src); err != nil {
-			return nil, err
-		}
-	}
-	return p.projectFrom(q, sc, in, src.Table, keys, false, len(src.Schema.Key), len(src.Schema.Value), items, sinkName)
 }
 
 // projectFrom plans the stateless part of a query over in, whose rows sc
