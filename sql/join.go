@@ -68,6 +68,9 @@ func (p *Program) join(q *Select, left *relation, j *Join) (*relation, error) {
 	if !lk.typ.equal(rk.typ) {
 		return nil, errAt(j.On.exprPos(), "invalid join: the join expressions' types differ: %s and %s", lk.typ, rk.typ)
 	}
+	if left.table && right.Table && lk.rekey && !rk.rekey {
+		return p.foreignKeyJoin(j, left, rrel, lexpr, lk, all)
+	}
 	if right.Table && rk.rekey {
 		if left.table {
 			return nil, unsupported(j.On.exprPos(), "a table-table join on a non-key column (foreign-key join)")
@@ -405,4 +408,73 @@ func itoa(i int) string {
 		return string(rune('0' + i))
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// foreignKeyJoin joins a table to another on an expression of its value
+// equal to the other's primary key. The result keeps the left table's key;
+// the joined row is the left row, the right row, the found cells and the
+// right key (the foreign key when it found a row).
+func (p *Program) foreignKeyJoin(j *Join, left, right *relation, lexpr Expr, lk *joinKeyPlan, all []joinSide) (*relation, error) {
+	if j.Kind != "INNER" && j.Kind != "LEFT" {
+		return nil, errAt(j.Pos, "invalid join type: foreign-key table-table joins support only INNER and LEFT, not %s", j.Kind)
+	}
+	usesKey := false
+	walk(lexpr, func(x Expr) bool {
+		if c, ok := x.(*ColumnRef); ok {
+			for _, col := range left.sc.cols {
+				if col.key && col.name == c.Name && (c.Source == "" || c.Source == col.src) {
+					usesKey = true
+				}
+			}
+		}
+		return true
+	})
+	if usesKey {
+		return nil, unsupported(lexpr.exprPos(), "a foreign-key expression reading the left table's key")
+	}
+	nl, nr := left.nval, right.nval
+	width := nl + nr + 3
+	sc := &scope{sources: map[string]bool{}}
+	for k := range left.sc.sources {
+		sc.sources[k] = true
+	}
+	for k := range right.sc.sources {
+		sc.sources[k] = true
+	}
+	sc.cols = append(sc.cols, left.sc.cols...)
+	for _, c := range right.sc.cols {
+		if c.key {
+			c.key, c.idx = false, nl+nr+2
+		} else {
+			c.idx += nl
+		}
+		sc.cols = append(sc.cols, c)
+	}
+	fk := lk.expr.fn
+	foreign := func(v Row) (Row, bool) {
+		e := env{val: v}
+		k := fk(&e)
+		return Row{k}, k.Valid
+	}
+	joiner := func(lv, rv Row, rok bool) Row {
+		out := make(Row, width)
+		copy(out, lv)
+		out[nl+nr] = boolValue(true)
+		if rok {
+			copy(out[nl:], rv)
+			out[nl+nr+1] = boolValue(true)
+			e := env{val: lv}
+			out[nl+nr+2] = fk(&e)
+		}
+		return out
+	}
+	// Unmaterialized, the join forwards a delete each time a row stops or
+	// fails to join, as ksqlDB's output shows.
+	out := &relation{sc: sc, table: true, keys: left.keys, keyIsRecordKey: left.keyIsRecordKey, nkey: left.nkey, nval: width, first: left.first, sources: all}
+	if j.Kind == "INNER" {
+		out.ktable = dsl.KTable[Row, Row].JoinForeignKey[Row, Row, Row](left.ktable, right.ktable, foreign, func(a, b Row) Row { return joiner(a, b, true) })
+	} else {
+		out.ktable = dsl.KTable[Row, Row].LeftJoinForeignKey[Row, Row, Row](left.ktable, right.ktable, foreign, joiner)
+	}
+	return out, nil
 }
