@@ -58,3 +58,57 @@ func BenchmarkWordCountDSL(b *testing.B) {
 	}
 	benchRun(b, topo)
 }
+
+// A filter and a projection over JSON values, against the DSL's Filter and
+// MapValues doing the same work on the same bytes with a JSON serde.
+
+type benchOrder struct {
+	ID    int64   `json:"ID"`
+	Item  string  `json:"ITEM"`
+	Price float64 `json:"PRICE"`
+}
+
+type benchOut struct {
+	Item  string  `json:"ITEM"`
+	Total float64 `json:"TOTAL"`
+}
+
+func benchFilterRun(b *testing.B, topo *topology.Topology) {
+	td := testdriver.New(b, topo, testdriver.WithCommitEvery(1000))
+	defer td.Close()
+	in := testdriver.InputTopic(td, "orders", serde.Bytes, serde.Bytes)
+	vals := make([][]byte, 100)
+	for i := range vals {
+		vals[i] = []byte(`{"ID":` + strconv.Itoa(i) + `,"ITEM":"item-` + strconv.Itoa(i) + `","PRICE":` + strconv.Itoa(i) + `.5}`)
+	}
+	key := []byte("k")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := in.TryPipeBytes(key, vals[i%len(vals)], time.UnixMilli(int64(i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkFilterProjectSQL(b *testing.B) {
+	p, err := Compile(`CREATE STREAM orders (k STRING KEY, id BIGINT, item STRING, price DOUBLE) WITH (KAFKA_TOPIC='orders', VALUE_FORMAT='JSON');
+CREATE STREAM big WITH (KAFKA_TOPIC='big') AS SELECT k, item, price * 2 AS total FROM orders WHERE price > 50;`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchFilterRun(b, p.Topology())
+}
+
+func BenchmarkFilterProjectDSL(b *testing.B) {
+	bl := dsl.NewBuilder()
+	dsl.Stream(bl, "orders", serde.String, serde.JSON[benchOrder]()).
+		Filter(func(_ string, o benchOrder) bool { return o.Price > 50 }).
+		MapValues(func(o benchOrder) benchOut { return benchOut{Item: o.Item, Total: o.Price * 2} }).
+		To("big", dsl.ProducedWith(serde.String, serde.JSON[benchOut]()))
+	topo, err := bl.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchFilterRun(b, topo)
+}

@@ -290,6 +290,8 @@ func (p *Program) declare(x *CreateSource) error {
 	if err := p.formats(s, w, x.Pos); err != nil {
 		return err
 	}
+	// Queries mark the value columns they read; the rest are not decoded.
+	s.valueSerde.prune()
 	if w.timestamp != "" {
 		key, idx, ok := s.Schema.find(w.timestamp)
 		if !ok || key {
@@ -299,6 +301,7 @@ func (p *Program) declare(x *CreateSource) error {
 			return unsupported(w.tsPos, "a TIMESTAMP column of type "+t.String())
 		}
 		s.tsCol = idx
+		s.valueSerde.use(idx)
 	}
 	_, err = p.register(s, x.OrReplace, x.IfNotExists)
 	return err

@@ -38,6 +38,10 @@ type scopeCol struct {
 	// column's join side was found; a key column of a missing side reads
 	// NULL (its value columns are NULL cells already).
 	flag int
+	// serde is the source serde whose column src decodes this column, to
+	// mark it needed when a query reads it (see rowSerde.need).
+	serde *rowSerde
+	scol  int
 }
 
 // scope resolves names for one edge of the plan.
@@ -327,6 +331,9 @@ func (c *compiler) column(x *ColumnRef) (compiled, error) {
 			n = x.Source + "." + x.Name
 		}
 		return compiled{}, errAt(x.Pos, "column '%s' cannot be resolved", n)
+	}
+	if found.serde != nil {
+		found.serde.use(found.scol)
 	}
 	idx := found.idx
 	out := compiled{typ: found.typ, name: found.name}

@@ -1,11 +1,13 @@
 package sql
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Format is a key or value serialization format.
@@ -72,7 +74,27 @@ type rowSerde struct {
 	format Format
 	unwrap bool
 	delim  byte
+	// need, when set, lists the columns some query reads: the others are
+	// not decoded (they read NULL), which spares parsing and allocating
+	// what no query uses. The planner fills it in as it compiles.
+	need []bool
 }
+
+func (s *rowSerde) prune() { s.need = make([]bool, len(s.cols)) }
+
+func (s *rowSerde) use(i int) {
+	if s.need != nil {
+		s.need[i] = true
+	}
+}
+
+func (s *rowSerde) useAll() {
+	for i := range s.need {
+		s.need[i] = true
+	}
+}
+
+func (s *rowSerde) skip(i int) bool { return s.need != nil && !s.need[i] }
 
 func newRowSerde(cols []Column, f Format, key bool, wrap bool) *rowSerde {
 	return newRowSerdeDelim(cols, f, key, wrap, ',')
@@ -224,25 +246,54 @@ func (s *rowSerde) Deserialize(topic string, data []byte) (Row, error) {
 		}
 		return r, nil
 	case FormatDelimited:
-		fields, err := splitDelimited(string(data), s.delim)
-		if err != nil {
-			return nil, err
-		}
-		if len(fields) != len(s.cols) {
-			return nil, fmt.Errorf("sql: DELIMITED record has %d fields, the schema %d", len(fields), len(s.cols))
-		}
-		for i, c := range s.cols {
-			if fields[i] == "" && c.Type.Kind != String {
-				continue
-			}
-			if fields[i] == "" {
-				continue
-			}
-			v, err := parseText(c.Type, fields[i])
+		if bytes.IndexByte(data, '"') >= 0 {
+			line := string(data)
+			fields, err := splitDelimited(line, s.delim)
 			if err != nil {
-				return nil, fmt.Errorf("sql: DELIMITED column %s: %w", c.Name, err)
+				return nil, err
 			}
-			r[i] = v
+			if len(fields) != len(s.cols) {
+				return nil, fmt.Errorf("sql: DELIMITED record has %d fields, the schema %d", len(fields), len(s.cols))
+			}
+			for i, c := range s.cols {
+				if err := s.field(r, i, c, fields[i]); err != nil {
+					return nil, err
+				}
+			}
+			return r, nil
+		}
+		line := unsafeString(data)
+		// Unquoted: the fields are substrings of the one line.
+		for i, c := range s.cols {
+			if s.skip(i) {
+				j := strings.IndexByte(line, s.delim)
+				if j < 0 {
+					if i != len(s.cols)-1 {
+						return nil, fmt.Errorf("sql: DELIMITED record has %d fields, the schema %d", i+1, len(s.cols))
+					}
+					line = ""
+				} else {
+					line = line[j+1:]
+				}
+				continue
+			}
+			j := strings.IndexByte(line, s.delim)
+			if j < 0 {
+				if i != len(s.cols)-1 {
+					return nil, fmt.Errorf("sql: DELIMITED record has %d fields, the schema %d", i+1, len(s.cols))
+				}
+				j = len(line)
+			} else if i == len(s.cols)-1 {
+				return nil, fmt.Errorf("sql: DELIMITED record has more fields than the schema's %d", len(s.cols))
+			}
+			if err := s.field(r, i, c, line[:j]); err != nil {
+				return nil, err
+			}
+			if j < len(line) {
+				line = line[j+1:]
+			} else {
+				line = ""
+			}
 		}
 		return r, nil
 	}
@@ -258,6 +309,9 @@ func (s *rowSerde) Deserialize(topic string, data []byte) (Row, error) {
 	if err := d.object(func(name string) (bool, error) {
 		for i, c := range s.cols {
 			if strings.EqualFold(c.Name, name) {
+				if s.skip(i) {
+					return false, nil
+				}
 				v, err := d.value(c.Type)
 				r[i] = v
 				return true, err
@@ -268,6 +322,24 @@ func (s *rowSerde) Deserialize(topic string, data []byte) (Row, error) {
 		return nil, err
 	}
 	return r, d.end()
+}
+
+// field reads one DELIMITED field; an empty one is NULL.
+func (s *rowSerde) field(r Row, i int, c Column, text string) error {
+	if text == "" {
+		return nil
+	}
+	if c.Type.Kind == String {
+		// text may alias the record's bytes: the row keeps a copy.
+		r[i] = stringValue(strings.Clone(text))
+		return nil
+	}
+	v, err := parseText(c.Type, text)
+	if err != nil {
+		return fmt.Errorf("sql: DELIMITED column %s: %w", c.Name, err)
+	}
+	r[i] = v
+	return nil
 }
 
 func splitDelimited(s string, delim byte) ([]string, error) {
@@ -519,3 +591,7 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	return append(dst, '"')
 }
+
+// unsafeString views b as a string without copying, for scanning a record
+// whose fields are copied out (strings.Clone) before it is released.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -180,12 +180,13 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 		}
 		return r
 	}
+	// The accumulator row comes fresh from the store's bytes (or init),
+	// so it is updated in place.
 	add := func(_ Row, v Row, acc Row) Row {
-		next := make(Row, len(acc))
 		for i, s := range specs {
-			next[i] = s.add(acc[i], v[s.first:s.first+len(s.args)])
+			acc[i] = s.add(acc[i], v[s.first:s.first+len(s.args)])
 		}
-		return next
+		return acc
 	}
 	postSpec := &postAgg{having: having, keys: keyFns, vals: valFns}
 	mat := dsl.MaterializedWith[Row, Row](internal, internal)
@@ -247,6 +248,7 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 	var prepared dsl.KStream[Row, Row]
 	sup := processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] { return &preAggProc{spec: pre} })
 	if sameKey {
+		pre.keyAsIs = !rel.keyIsRecordKey
 		prepared = st.ProcessValues(sup)
 	} else {
 		prepared = st.Process(sup)
@@ -359,6 +361,7 @@ type preAgg struct {
 	needMeta bool
 	nkey     int
 	nullKey  Row
+	keyAsIs  bool // the groups are the input key's columns, in order
 }
 
 func (p *preAgg) eval(e *env) (Row, Row) {
@@ -366,16 +369,24 @@ func (p *preAgg) eval(e *env) (Row, Row) {
 	for i, g := range p.groups {
 		key[i] = g.fn(e)
 	}
+	return key, p.args(e)
+}
+
+func (p *preAgg) args(e *env) Row {
+	if p.nargs == 0 {
+		return Row{}
+	}
 	args := make(Row, p.nargs)
 	for _, s := range p.specs {
 		for j, a := range s.args {
 			args[s.first+j] = a.fn(e)
 		}
 	}
-	return key, args
+	return args
 }
 
 type preAggProc struct {
+	e    env // reused: a local would escape into the compiled closures
 	spec *preAgg
 	ctx  processor.Context[Row, Row]
 }
@@ -393,21 +404,26 @@ func (p *preAggProc) Process(rec processor.Record[Row, Row]) error {
 		p.ctx.DropRecord("null value")
 		return nil
 	}
-	e := env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
-	if len(e.key) < sp.nkey {
-		e.key = sp.nullKey
+	p.e = env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
+	if len(p.e.key) < sp.nkey {
+		p.e.key = sp.nullKey
 	}
 	if sp.needMeta {
 		if md, ok := p.ctx.RecordMetadata(); ok {
-			e.part, e.off = md.Partition, md.Offset
+			p.e.part, p.e.off = md.Partition, md.Offset
 		}
 	}
 	if sp.where != nil {
-		if v := sp.where(&e); !v.Valid || v.I == 0 {
+		if v := sp.where(&p.e); !v.Valid || v.I == 0 {
 			return nil
 		}
 	}
-	key, args := sp.eval(&e)
+	var key, args Row
+	if sp.keyAsIs {
+		key, args = p.e.key, sp.args(&p.e)
+	} else {
+		key, args = sp.eval(&p.e)
+	}
 	for _, k := range key {
 		if !k.Valid {
 			p.ctx.DropRecord("null group-by key")
@@ -423,21 +439,19 @@ type postAgg struct {
 	vals   []evalFn
 }
 
+// eval computes the output value; the key passes through, since the
+// output key is the group-by key.
 func (p *postAgg) eval(e *env) (Row, Row, bool) {
 	if p.having != nil {
 		if h := p.having(e); !h.Valid || h.I == 0 {
 			return nil, nil, false
 		}
 	}
-	key := make(Row, len(p.keys))
-	for i, f := range p.keys {
-		key[i] = f(e)
-	}
 	val := make(Row, len(p.vals))
 	for i, f := range p.vals {
 		val[i] = f(e)
 	}
-	return key, val, true
+	return nil, val, true
 }
 
 func postSupplier(spec *postAgg) processor.Supplier[Row, Row, Row, Row] {
@@ -445,6 +459,7 @@ func postSupplier(spec *postAgg) processor.Supplier[Row, Row, Row, Row] {
 }
 
 type postAggProc struct {
+	e    env // reused: a local would escape into the compiled closures
 	spec *postAgg
 	ctx  processor.Context[Row, Row]
 }
@@ -460,8 +475,8 @@ func (p *postAggProc) Process(rec processor.Record[Row, Row]) error {
 	if rec.NullValue {
 		return p.ctx.Forward(rec)
 	}
-	e := env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
-	_, val, ok := p.spec.eval(&e)
+	p.e = env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
+	_, val, ok := p.spec.eval(&p.e)
 	if !ok {
 		return p.ctx.Forward(processor.WithNullValue[Row](rec))
 	}
@@ -470,6 +485,7 @@ func (p *postAggProc) Process(rec processor.Record[Row, Row]) error {
 }
 
 type postWindowProc struct {
+	e    env // reused: a local would escape into the compiled closures
 	spec *postAgg
 	ctx  processor.Context[dsl.Windowed[Row], Row]
 }
@@ -485,8 +501,8 @@ func (p *postWindowProc) Process(rec processor.Record[dsl.Windowed[Row], Row]) e
 	if rec.NullValue {
 		return p.ctx.Forward(rec)
 	}
-	e := env{key: rec.Key.Key, val: rec.Value, ts: rec.Timestamp, wstart: rec.Key.Start, wend: rec.Key.End}
-	_, val, ok := p.spec.eval(&e)
+	p.e = env{key: rec.Key.Key, val: rec.Value, ts: rec.Timestamp, wstart: rec.Key.Start, wend: rec.Key.End}
+	_, val, ok := p.spec.eval(&p.e)
 	if !ok {
 		// A window HAVING rejects is not retracted, as in ksqlDB.
 		return nil

@@ -323,6 +323,7 @@ func rekeyStream(st dsl.KStream[Row, Row], k *joinKeyPlan) dsl.KStream[Row, Row]
 // rekeyProc keys a join side by its join expression; records whose
 // expression is NULL cannot join and go, as in ksqlDB.
 type rekeyProc struct {
+	e    env // reused: a local would escape into the compiled closures
 	key  evalFn
 	nkey int
 	ctx  processor.Context[Row, Row]
@@ -344,8 +345,8 @@ func (r *rekeyProc) Process(rec processor.Record[Row, Row]) error {
 	if len(key) < r.nkey {
 		key = make(Row, r.nkey)
 	}
-	e := env{key: key, val: rec.Value, ts: rec.Timestamp}
-	k := r.key(&e)
+	r.e = env{key: key, val: rec.Value, ts: rec.Timestamp}
+	k := r.key(&r.e)
 	if !k.Valid {
 		r.ctx.DropRecord("null join key")
 		return nil

@@ -526,7 +526,8 @@ func decodeActual(f Format, s *rowSerde, b []byte) (any, error) {
 	case FormatDelimited:
 		return string(b), nil
 	case FormatKafka:
-		r, err := s.Deserialize("", b)
+		// A fresh serde: the source's may skip columns no query reads.
+		r, err := newRowSerde(s.cols, s.format, false, true).Deserialize("", b)
 		if err != nil || len(s.cols) == 0 {
 			return string(b), err
 		}

@@ -38,7 +38,7 @@ func (p *Program) inputScope(src *Source, alias string) *scope {
 		sc.cols = append(sc.cols, scopeCol{src: name, name: c.Name, typ: c.Type, key: true, idx: i})
 	}
 	for i, c := range src.Schema.Value {
-		sc.cols = append(sc.cols, scopeCol{src: name, name: c.Name, typ: c.Type, idx: i})
+		sc.cols = append(sc.cols, scopeCol{src: name, name: c.Name, typ: c.Type, idx: i, serde: src.valueSerde, scol: i})
 	}
 	return sc
 }
@@ -427,6 +427,7 @@ type selectSpec struct {
 // selectProc evaluates a stateless query per record: the filter, then the
 // key and value columns, straight from the input row into new rows.
 type selectProc struct {
+	e    env // reused: a local would escape into the compiled closures
 	spec *selectSpec
 	ctx  processor.Context[Row, Row]
 	nkey Row
@@ -445,13 +446,13 @@ func (s *selectProc) Process(rec processor.Record[Row, Row]) error {
 	if rec.NullValue && sp.table {
 		return s.ctx.Forward(processor.WithNullValue[Row](rec))
 	}
-	e := env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
-	if len(e.key) < sp.nkey {
+	s.e = env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
+	if len(s.e.key) < sp.nkey {
 		// A null key reads as all-NULL key columns.
 		if s.nkey == nil {
 			s.nkey = make(Row, sp.nkey)
 		}
-		e.key = s.nkey
+		s.e.key = s.nkey
 	}
 	if rec.NullValue {
 		// ksqlDB passes a stream's null values through a projection as
@@ -462,20 +463,20 @@ func (s *selectProc) Process(rec processor.Record[Row, Row]) error {
 		if len(s.nval) < sp.nval {
 			s.nval = make(Row, sp.nval)
 		}
-		e.val = s.nval
+		s.e.val = s.nval
 		key := make(Row, len(sp.keys))
 		for i, f := range sp.keys {
-			key[i] = f(&e)
+			key[i] = f(&s.e)
 		}
 		return s.ctx.Forward(processor.Record[Row, Row]{Key: key, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: nullKey(key), NullValue: true})
 	}
 	if sp.needMeta {
 		if md, ok := s.ctx.RecordMetadata(); ok {
-			e.part, e.off = md.Partition, md.Offset
+			s.e.part, s.e.off = md.Partition, md.Offset
 		}
 	}
 	if sp.where != nil {
-		if v := sp.where(&e); !v.Valid || v.I == 0 {
+		if v := sp.where(&s.e); !v.Valid || v.I == 0 {
 			if sp.table {
 				return s.ctx.Forward(processor.WithNullValue[Row](rec))
 			}
@@ -484,13 +485,13 @@ func (s *selectProc) Process(rec processor.Record[Row, Row]) error {
 	}
 	key := make(Row, len(sp.keys))
 	for i, f := range sp.keys {
-		key[i] = f(&e)
+		key[i] = f(&s.e)
 	}
 	out := processor.Record[Row, Row]{Key: key, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: nullKey(key)}
 	if len(sp.tfs) == 0 {
 		val := make(Row, len(sp.vals))
 		for i, f := range sp.vals {
-			val[i] = f(&e)
+			val[i] = f(&s.e)
 		}
 		out.Value = val
 		return s.ctx.Forward(out)
@@ -498,13 +499,13 @@ func (s *selectProc) Process(rec processor.Record[Row, Row]) error {
 	arrays := make([][]Value, len(sp.tfs))
 	n := 0
 	for i, tf := range sp.tfs {
-		arrays[i] = tf.arg(&e).A
+		arrays[i] = tf.arg(&s.e).A
 		n = max(n, len(arrays[i]))
 	}
 	base := make(Row, len(sp.vals))
 	for i, f := range sp.vals {
 		if f != nil {
-			base[i] = f(&e)
+			base[i] = f(&s.e)
 		}
 	}
 	for k := 0; k < n; k++ {
@@ -663,7 +664,11 @@ func (p *Program) sinkSource(x *CreateSource, from *Source, out *output) (*Sourc
 	if !w.wrap && len(out.schema.Value) != 1 {
 		return nil, errAt(x.Pos, "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas")
 	}
-	return s, p.sinkFormats(s, w)
+	if err := p.sinkFormats(s, w); err != nil {
+		return nil, err
+	}
+	s.valueSerde.prune()
+	return s, nil
 }
 
 func (p *Program) write(s *Source, out *output) {
