@@ -60,6 +60,9 @@ type CachingStore struct {
 	writing  *cacheEntry // the entry being written down, if any
 	flushing bool
 	closed   bool
+	// hits and misses count the Gets the cache answered and passed down,
+	// when the host measures the store (StoreMetrics).
+	hits, misses Counter
 }
 
 type cacheEntry struct {
@@ -128,10 +131,16 @@ func (c *CachingStore) Get(key []byte) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	if e := c.lookup(key); e != nil {
+		if c.hits != nil {
+			c.hits.Inc()
+		}
 		if e.deleted {
 			return nil, false, nil
 		}
 		return e.value, true, nil
+	}
+	if c.misses != nil {
+		c.misses.Inc()
 	}
 	// The write that usually follows makes an entry for the key without
 	// looking for it again.

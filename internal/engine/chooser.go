@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/state"
 )
 
 // Input is one input partition of a task: the records the host fetched
@@ -239,7 +240,17 @@ func (t *Task) IdleDeadline() (int64, bool) {
 // processFrom processes r, the record just taken from in, and the
 // stream-time punctuators it makes due.
 func (t *Task) processFrom(in *Input, r *RawRecord) error {
-	err := t.processRecord(in.src, r)
+	var err error
+	// sample is 0 when processing is not measured: it stays 0.
+	if t.sample == 1 {
+		t.sample = state.SampleEvery
+		err = t.timedProcess(in.src, r)
+	} else {
+		if t.sample > 1 {
+			t.sample--
+		}
+		err = t.processRecord(in.src, r)
+	}
 	// A record that failed is not retried, and its offset is not committed:
 	// the task fails, and the next owner starts over from the record.
 	if err == nil {

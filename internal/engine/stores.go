@@ -35,6 +35,9 @@ func (t *Task) openStores() error {
 		Logger:        t.changeLogger,
 		RecordTime:    t.RecordTimestamp,
 	}
+	if t.metrics != nil {
+		env.Metrics = t.metrics.Store
+	}
 	if t.global {
 		env.Logger = nil
 	}
