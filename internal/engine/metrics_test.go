@@ -1,0 +1,151 @@
+package engine_test
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+
+	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/serde"
+	"github.com/samsa-go/samsa/state"
+)
+
+// tally is an Observer and a Counter that counts what it is given.
+type tally struct {
+	n   atomic.Int64
+	sum atomic.Int64 // nanoseconds observed
+}
+
+func (c *tally) Observe(v float64) {
+	c.n.Add(1)
+	c.sum.Add(int64(v * 1e9))
+}
+func (c *tally) Inc() { c.n.Add(1) }
+
+type taskTallies struct {
+	process, punctuate                 tally
+	put, get, rng, flush, hits, misses tally
+	stores                             []string
+}
+
+func (tt *taskTallies) metrics() *engine.Metrics {
+	return &engine.Metrics{
+		Process:   &tt.process,
+		Punctuate: &tt.punctuate,
+		Store: func(name string) *state.StoreMetrics {
+			tt.stores = append(tt.stores, name)
+			return &state.StoreMetrics{Put: &tt.put, Get: &tt.get, Range: &tt.rng, Flush: &tt.flush, CacheHits: &tt.hits, CacheMisses: &tt.misses}
+		},
+	}
+}
+
+// countTask is a task counting the keys of "words" in a cached store,
+// as the counting half of word count.
+func countTask(tb testing.TB, m *engine.Metrics) *engine.Task {
+	tb.Helper()
+	b := dsl.NewBuilder()
+	dsl.Stream(b, "words", serde.String, serde.String).
+		GroupByKey().
+		Count(dsl.MaterializedAs[string, int64]("counts").WithCachingEnabled(1<<20)).
+		ToStream().
+		To("counted", dsl.ProducedWith(serde.String, serde.Int64))
+	topo, err := b.Build()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tk, err := engine.NewTask(engine.GraphOf(topo), 0, 0, engine.Config{Collector: nopCollector{}, InMemory: true, Metrics: m})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := tk.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	return tk
+}
+
+// feed queues n records over keys distinct keys and processes them.
+func feed(tb testing.TB, tk *engine.Task, from, n, keys int, keyBufs [][]byte) {
+	tb.Helper()
+	in := tk.Input("words")
+	for i := from; i < from+n; i++ {
+		in.Add(&engine.RawRecord{Offset: int64(i), Timestamp: int64(i), Key: keyBufs[i%keys], Value: keyBufs[i%keys]})
+	}
+	if got, err := tk.ProcessReady(int64(from+n), 0); err != nil || got != n {
+		tb.Fatalf("ProcessReady = %d, %v; want %d", got, err, n)
+	}
+}
+
+func wordKeys(n int) [][]byte {
+	keys := make([][]byte, n)
+	for i := range keys {
+		keys[i] = []byte(fmt.Sprintf("word-%d", i))
+	}
+	return keys
+}
+
+func TestMetricsSampleAndCount(t *testing.T) {
+	var tt taskTallies
+	tk := countTask(t, tt.metrics())
+	defer tk.Close()
+	const n, keys = 10 * state.SampleEvery, 10
+	feed(t, tk, 0, n, keys, wordKeys(keys))
+	if err := tk.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(tt.stores) != 1 || tt.stores[0] != "counts" {
+		t.Errorf("store metrics asked for %v, want [counts]", tt.stores)
+	}
+	// One record in SampleEvery is timed, the first included; one get and
+	// one put per record, each sampled on its own.
+	for _, c := range []struct {
+		what string
+		got  *tally
+		want int64
+	}{
+		{"process", &tt.process, n / state.SampleEvery},
+		{"get", &tt.get, n / state.SampleEvery},
+		{"put", &tt.put, n / state.SampleEvery},
+		{"flush", &tt.flush, 1},
+		{"cache hits", &tt.hits, n - keys},
+		{"cache misses", &tt.misses, keys},
+		{"range", &tt.rng, 0},
+	} {
+		if got := c.got.n.Load(); got != c.want {
+			t.Errorf("%s: %d observations, want %d", c.what, got, c.want)
+		}
+	}
+	if tt.process.sum.Load() <= 0 {
+		t.Error("process latencies sum to nothing")
+	}
+}
+
+// BenchmarkMetrics is the counting half of word count, records queued and
+// processed per batch as a stream thread does, without and with metrics:
+// what measuring costs per record.
+func BenchmarkMetrics(b *testing.B) {
+	const batch, keys = 1000, 10000
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("metrics=%v", on), func(b *testing.B) {
+			var m *engine.Metrics
+			if on {
+				m = (&taskTallies{}).metrics()
+			}
+			tk := countTask(b, m)
+			defer tk.Close()
+			kb := wordKeys(keys)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				feed(b, tk, i, batch, keys, kb)
+				i += batch
+				if i%(100*batch) == 0 {
+					if err := tk.Flush(); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(i), "ns/record")
+		})
+	}
+}
