@@ -223,7 +223,18 @@ func (t *thread) threadState() threadState { return threadState(t.status.state.L
 // setThreadState moves the thread to s; an assignment counts and times the
 // rebalance that led to it.
 func (t *thread) setThreadState(s threadState) {
-	old := threadState(t.status.state.Swap(int32(s)))
+	var old threadState
+	for {
+		old = t.threadState()
+		// Once shutting down, the revocation a close makes does not
+		// count: only DEAD follows.
+		if old >= threadPendingShutdown && s < old {
+			return
+		}
+		if t.status.state.CompareAndSwap(int32(old), int32(s)) {
+			break
+		}
+	}
 	switch s {
 	case threadStarting, threadRevoked:
 		if old != threadStarting && old != threadRevoked {
