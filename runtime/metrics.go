@@ -37,7 +37,8 @@ import (
 //	samsa_task_process_latency_seconds{task}         one record through the subtopology, sampled
 //	samsa_task_records_lag{task,topic,partition}     records on the broker past those fetched, per input
 //	                                                 partition: the fetch's high watermark (last stable
-//	                                                 offset under exactly-once) less the next offset
+//	                                                 offset under exactly-once, less the commit marker
+//	                                                 of the last record's transaction) less the next offset
 //	samsa_task_dropped_records_total{task,reason}    records dropped, by reason (see App.DroppedRecords)
 //	samsa_store_put_latency_seconds{task,store}, samsa_store_get_latency_seconds{task,store},
 //	samsa_store_range_latency_seconds{task,store}    one call of the typed store, sampled (see state.StoreMetrics)
@@ -317,11 +318,19 @@ func (tm *threadMetrics) fetched(tk *engine.Task, in *engine.Input, p kgo.FetchT
 		g = tm.m.lag.WithLabelValues(tk.ID.String(), p.Topic, strconv.Itoa(int(p.Partition)))
 		in.HostData = g
 	}
-	end := p.HighWatermark
+	last := p.Records[len(p.Records)-1]
+	lag := p.HighWatermark - (last.Offset + 1)
 	if eos {
-		end = p.LastStableOffset
+		// Read committed: up to the last stable offset, less the commit
+		// marker that follows the transaction of a transactional record,
+		// which takes an offset but is no record, so that a consumer that
+		// caught up has no lag.
+		lag = p.LastStableOffset - (last.Offset + 1)
+		if last.Attrs.IsTransactional() {
+			lag--
+		}
 	}
-	g.Set(float64(max(end-(p.Records[len(p.Records)-1].Offset+1), 0)))
+	g.Set(float64(max(lag, 0)))
 }
 
 // released drops the series of task id, which left this thread.
