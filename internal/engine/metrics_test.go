@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/samsa-go/samsa/dsl"
 	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
 	"github.com/samsa-go/samsa/state"
 )
@@ -147,5 +149,72 @@ func BenchmarkMetrics(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(i), "ns/record")
 		})
+	}
+}
+
+// scanner counts keys in "seen" and, at every 10ms of stream time, ranges
+// over the store: a punctuator and a range for the metrics to see.
+type scanner struct {
+	ctx   processor.Context[string, string]
+	store *state.KeyValueStore[string, int64]
+}
+
+func (p *scanner) Init(ctx processor.Context[string, string]) error {
+	p.ctx = ctx
+	var err error
+	if p.store, err = state.GetKeyValueStore[string, int64](ctx, "seen"); err != nil {
+		return err
+	}
+	_, err = ctx.Schedule(10*time.Millisecond, processor.StreamTime, func(int64) error {
+		it, err := p.store.All()
+		if err != nil {
+			return err
+		}
+		defer it.Close()
+		for it.Next() {
+		}
+		return it.Err()
+	})
+	return err
+}
+
+func (p *scanner) Process(rec processor.Record[string, string]) error {
+	return p.store.Put(rec.Key, 1)
+}
+
+func (p *scanner) Close() error { return nil }
+
+func TestMetricsTimePunctuatorsAndRanges(t *testing.T) {
+	b := dsl.NewBuilder()
+	b.AddStateStore(state.KeyValueStoreBuilder("seen", serde.String, serde.Int64))
+	dsl.Stream(b, "words", serde.String, serde.String).
+		Process(processor.SupplierFunc[string, string, string, string](func() processor.Processor[string, string, string, string] {
+			return &scanner{}
+		}), dsl.WithStores("seen"))
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tt taskTallies
+	tk, err := engine.NewTask(engine.GraphOf(topo), 0, 0, engine.Config{Collector: nopCollector{}, InMemory: true, Metrics: tt.metrics()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tk.Close()
+	if err := tk.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Stream time 0, 1, ..., 10*SampleEvery-1: the punctuator fires at 0
+	// and every 10ms, and each time opens one iterator.
+	const n = 10 * state.SampleEvery
+	feed(t, tk, 0, n, 7, wordKeys(7))
+	if got, want := tt.punctuate.n.Load(), int64(n/10); got != want {
+		t.Errorf("punctuate: %d observations, want %d", got, want)
+	}
+	if got, want := tt.rng.n.Load(), int64(n/10/state.SampleEvery); got != want {
+		t.Errorf("range: %d observations, want %d (one in %d)", got, want, state.SampleEvery)
+	}
+	if tt.hits.n.Load()+tt.misses.n.Load() != 0 {
+		t.Error("a store without a cache counted cache reads")
 	}
 }
