@@ -18,6 +18,7 @@ import (
 
 	"github.com/samsa-go/samsa/dsl"
 	"github.com/samsa-go/samsa/internal/testfix"
+	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/runtime"
 )
 
@@ -233,6 +234,23 @@ func TestScaleOutAndIn(t *testing.T) {
 	w.waitCounts(want)
 }
 
+// split waits until a and b share the tasks of word count's two
+// subtopologies, each having some, and returns each one's.
+func (w *wordCount) split(a, b *instance) ([]processor.TaskID, []processor.TaskID) {
+	w.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		at, bt := a.app.ActiveTasks(), b.app.ActiveTasks()
+		if len(at) > 0 && len(bt) > 0 && len(at)+len(bt) == 2*partitions {
+			return at, bt
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("tasks not split after 60s: %v and %v", at, bt)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // A static member that restarts within the session timeout takes its tasks
 // back, and the other member keeps its own throughout: the closing member
 // does not leave the group.
@@ -246,7 +264,7 @@ func TestStaticMemberRestart(t *testing.T) {
 	b := w.start(runtime.AtLeastOnce, runtime.InstanceID("pod-b"), session, runtime.StateDir(dir))
 	w.members(2)
 	w.waitCounts(want)
-	aTasks, bTasks := a.app.ActiveTasks(), b.app.ActiveTasks()
+	aTasks, bTasks := w.split(a, b)
 	var rebalances atomic.Int32
 	a.app.SetStateListener(func(_, s runtime.State) {
 		if s == runtime.Rebalancing {
