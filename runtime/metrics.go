@@ -23,8 +23,9 @@ import (
 // their labels besides application:
 //
 //	samsa_app_state{state}                           1 for the app's State, 0 for the others
-//	samsa_thread_state{thread,state}                 1 for each stream thread's state (STARTING, PARTITIONS_REVOKED,
-//	                                                 PARTITIONS_ASSIGNED, RUNNING, PENDING_SHUTDOWN, DEAD)
+//	samsa_thread_state{thread,state}                 1 for each stream thread's state (CREATED, STARTING,
+//	                                                 PARTITIONS_REVOKED, PARTITIONS_ASSIGNED, RUNNING,
+//	                                                 PENDING_SHUTDOWN, DEAD), as Kafka Streams' StreamThread.State
 //	samsa_thread_poll_latency_seconds{thread}        one poll of the consumer, waiting included
 //	samsa_thread_commit_latency_seconds{thread}      one commit of the thread's tasks that had work
 //	samsa_thread_commits_total{thread}               those commits that took effect
@@ -57,9 +58,9 @@ import (
 // them does not slow processing; the others are timed every time.
 func Metrics(reg prometheus.Registerer) Option { return func(c *config) { c.registerer = reg } }
 
-// latencyBuckets span 10µs to about 10s, for calls from a cache hit to a
+// latencyBuckets span 1µs to about 17s, for calls from a cache hit to a
 // commit against a slow broker.
-var latencyBuckets = prometheus.ExponentialBuckets(10e-6, 4, 11)
+var latencyBuckets = prometheus.ExponentialBuckets(1e-6, 4, 13)
 
 // durationBuckets span 10ms to about 40 minutes, for rebalances and
 // restores.
