@@ -42,7 +42,7 @@ import (
 //	                                                 of the last record's transaction) less the next offset
 //	samsa_task_dropped_records_total{task,reason}    records dropped, by reason (see App.DroppedRecords)
 //	samsa_store_put_latency_seconds{task,store}, samsa_store_get_latency_seconds{task,store},
-//	samsa_store_range_latency_seconds{task,store}    one call of the typed store, sampled (see state.StoreMetrics)
+//	samsa_store_range_latency_seconds{task,store}    one call of the typed store, sampled with the record making it
 //	samsa_store_flush_latency_seconds{task,store}    one flush, at each commit
 //	samsa_store_cache_hits_total{task,store}, samsa_store_cache_misses_total{task,store}
 //	                                                 reads a store's cache answered or passed down
@@ -54,8 +54,12 @@ import (
 // and partitions, drop reasons, states; never keys or offsets. The series
 // of a task go when the task leaves this instance (its dropped-record
 // counts stay: App.DroppedRecords keeps them). Latencies that run per
-// record are timed for one record in state.SampleEvery, so that measuring
-// them does not slow processing; the others are timed every time.
+// record (process, store put, get and range) are sampled: each task times
+// the first record of each poll and one in 1024 after
+// it, with the store calls that record makes, so that reading the clock,
+// which can cost more than a record, does not slow processing; the others
+// (poll, commit, punctuate, flush, rebalance, restore) are timed every
+// time.
 func Metrics(reg prometheus.Registerer) Option { return func(c *config) { c.registerer = reg } }
 
 // latencyBuckets span 1µs to about 17s, for calls from a cache hit to a

@@ -15,30 +15,27 @@ type Counter interface{ Inc() }
 // task's goroutine, so they must be cheap and safe for use by several
 // goroutines (those of other tasks' stores) at once, as Prometheus' are.
 //
-// Put, Get and Range observe one call in SampleEvery of their kind, so
-// that a store read and written for every record does not read the clock
-// twice per call; Flush, which runs once per commit, observes every call.
-// Range observes the time to open an iterator (Range or ReverseRange), not
-// to walk it. CacheHits and CacheMisses count every Get the store's cache
-// answers or passes down; a store without a cache counts neither.
+// Put, Get and Range observe the calls made while *Sampled is true, every
+// call when Sampled is nil: the task sets it while it processes a record
+// it times (see engine.Metrics), so that a store read and written for every
+// record does not read the clock for each call, which costs more than the
+// call where the clock is slow to read. Flush, which runs once per commit,
+// observes every call. Range observes the time to open an iterator (Range
+// or ReverseRange), not to walk it. CacheHits and CacheMisses count every
+// Get the store's cache answers or passes down; a store without a cache
+// counts neither.
 type StoreMetrics struct {
 	Put, Get, Range, Flush Observer
 	CacheHits, CacheMisses Counter
+	Sampled                *bool
 }
-
-// SampleEvery is how many calls of one kind a measured store makes per
-// call it times (see StoreMetrics). A power of two.
-const SampleEvery = 32
 
 // meteredStore is the outermost layer of a store whose host measures it,
 // as Kafka Streams' MeteredKeyValueStore: it times the calls that come
-// from the typed store above, before the cache. It has a tick per kind of
-// call, so that a read-then-write pattern does not always sample the same
-// kind.
+// from the typed store above, before the cache.
 type meteredStore struct {
 	KeyValueBytesStore
-	m                  *StoreMetrics
-	puts, gets, range_ uint32
+	m *StoreMetrics
 }
 
 // metered wraps top in a meteredStore when m measures anything.
@@ -49,16 +46,13 @@ func metered(top KeyValueBytesStore, m *StoreMetrics) KeyValueBytesStore {
 	return &meteredStore{KeyValueBytesStore: top, m: m}
 }
 
-func sampled(tick *uint32, o Observer) bool {
-	if o == nil {
-		return false
-	}
-	*tick++
-	return *tick&(SampleEvery-1) == 0
+// timed says whether a call observed by o is to be timed now.
+func (s *meteredStore) timed(o Observer) bool {
+	return o != nil && (s.m.Sampled == nil || *s.m.Sampled)
 }
 
 func (s *meteredStore) Get(key []byte) ([]byte, bool, error) {
-	if !sampled(&s.gets, s.m.Get) {
+	if !s.timed(s.m.Get) {
 		return s.KeyValueBytesStore.Get(key)
 	}
 	start := time.Now()
@@ -68,7 +62,7 @@ func (s *meteredStore) Get(key []byte) ([]byte, bool, error) {
 }
 
 func (s *meteredStore) Put(key, value []byte) error {
-	if !sampled(&s.puts, s.m.Put) {
+	if !s.timed(s.m.Put) {
 		return s.KeyValueBytesStore.Put(key, value)
 	}
 	start := time.Now()
@@ -78,7 +72,7 @@ func (s *meteredStore) Put(key, value []byte) error {
 }
 
 func (s *meteredStore) Range(from, to []byte) (BytesIterator, error) {
-	if !sampled(&s.range_, s.m.Range) {
+	if !s.timed(s.m.Range) {
 		return s.KeyValueBytesStore.Range(from, to)
 	}
 	start := time.Now()
@@ -88,7 +82,7 @@ func (s *meteredStore) Range(from, to []byte) (BytesIterator, error) {
 }
 
 func (s *meteredStore) ReverseRange(from, to []byte) (BytesIterator, error) {
-	if !sampled(&s.range_, s.m.Range) {
+	if !s.timed(s.m.Range) {
 		return s.KeyValueBytesStore.ReverseRange(from, to)
 	}
 	start := time.Now()

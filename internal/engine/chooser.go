@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/samsa-go/samsa/processor"
-	"github.com/samsa-go/samsa/state"
 )
 
 // Input is one input partition of a task: the records the host fetched
@@ -119,6 +118,9 @@ func (t *Task) Buffered() int { return t.buffered }
 func (t *Task) ProcessReady(now int64, max int) (int, error) {
 	if now > t.wallClock {
 		t.wallClock = now
+	}
+	if t.sample > 0 {
+		t.sample = 1 // the first record of each call is timed
 	}
 	n := 0
 	for {
@@ -243,7 +245,7 @@ func (t *Task) processFrom(in *Input, r *RawRecord) error {
 	var err error
 	// sample is 0 when processing is not measured: it stays 0.
 	if t.sample == 1 {
-		t.sample = state.SampleEvery
+		t.sample = SampleEvery
 		err = t.timedProcess(in.src, r)
 	} else {
 		if t.sample > 1 {

@@ -90,26 +90,29 @@ func TestMetricsSampleAndCount(t *testing.T) {
 	var tt taskTallies
 	tk := countTask(t, tt.metrics())
 	defer tk.Close()
-	const n, keys = 10 * state.SampleEvery, 10
-	feed(t, tk, 0, n, keys, wordKeys(keys))
+	const n, keys = 10 * engine.SampleEvery, 10
+	kb := wordKeys(keys)
+	feed(t, tk, 0, n, keys, kb)
+	// A second call: its first record is timed.
+	feed(t, tk, n, 3, keys, kb)
 	if err := tk.Flush(); err != nil {
 		t.Fatal(err)
 	}
 	if len(tt.stores) != 1 || tt.stores[0] != "counts" {
 		t.Errorf("store metrics asked for %v, want [counts]", tt.stores)
 	}
-	// One record in SampleEvery is timed, the first included; one get and
-	// one put per record, each sampled on its own.
+	// The first record of each call is timed, then one in SampleEvery;
+	// the store's get and put of each timed record with it.
 	for _, c := range []struct {
 		what string
 		got  *tally
 		want int64
 	}{
-		{"process", &tt.process, n / state.SampleEvery},
-		{"get", &tt.get, n / state.SampleEvery},
-		{"put", &tt.put, n / state.SampleEvery},
+		{"process", &tt.process, n/engine.SampleEvery + 1},
+		{"get", &tt.get, n/engine.SampleEvery + 1},
+		{"put", &tt.put, n/engine.SampleEvery + 1},
 		{"flush", &tt.flush, 1},
-		{"cache hits", &tt.hits, n - keys},
+		{"cache hits", &tt.hits, n + 3 - keys},
 		{"cache misses", &tt.misses, keys},
 		{"range", &tt.rng, 0},
 	} {
@@ -152,8 +155,9 @@ func BenchmarkMetrics(b *testing.B) {
 	}
 }
 
-// scanner counts keys in "seen" and, at every 10ms of stream time, ranges
-// over the store: a punctuator and a range for the metrics to see.
+// scanner ranges over the store "seen" for each record, then puts the
+// key, and has a stream-time punctuator every 10ms: a punctuator and
+// ranges for the metrics to see.
 type scanner struct {
 	ctx   processor.Context[string, string]
 	store *state.KeyValueStore[string, int64]
@@ -165,20 +169,20 @@ func (p *scanner) Init(ctx processor.Context[string, string]) error {
 	if p.store, err = state.GetKeyValueStore[string, int64](ctx, "seen"); err != nil {
 		return err
 	}
-	_, err = ctx.Schedule(10*time.Millisecond, processor.StreamTime, func(int64) error {
-		it, err := p.store.All()
-		if err != nil {
-			return err
-		}
-		defer it.Close()
-		for it.Next() {
-		}
-		return it.Err()
-	})
+	_, err = ctx.Schedule(10*time.Millisecond, processor.StreamTime, func(int64) error { return nil })
 	return err
 }
 
 func (p *scanner) Process(rec processor.Record[string, string]) error {
+	it, err := p.store.All()
+	if err != nil {
+		return err
+	}
+	for it.Next() {
+	}
+	if err := it.Close(); err != nil {
+		return err
+	}
 	return p.store.Put(rec.Key, 1)
 }
 
@@ -204,15 +208,15 @@ func TestMetricsTimePunctuatorsAndRanges(t *testing.T) {
 	if err := tk.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Stream time 0, 1, ..., 10*SampleEvery-1: the punctuator fires at 0
-	// and every 10ms, and each time opens one iterator.
-	const n = 10 * state.SampleEvery
+	// Stream time 0, 1, ..., n-1: the punctuator fires at 0 and every
+	// 10ms, each call timed; a range per record, timed with its record.
+	const n = 10 * engine.SampleEvery
 	feed(t, tk, 0, n, 7, wordKeys(7))
 	if got, want := tt.punctuate.n.Load(), int64(n/10); got != want {
 		t.Errorf("punctuate: %d observations, want %d", got, want)
 	}
-	if got, want := tt.rng.n.Load(), int64(n/10/state.SampleEvery); got != want {
-		t.Errorf("range: %d observations, want %d (one in %d)", got, want, state.SampleEvery)
+	if got, want := tt.rng.n.Load(), int64(n/engine.SampleEvery); got != want {
+		t.Errorf("range: %d observations, want %d (those of the timed records)", got, want)
 	}
 	if tt.hits.n.Load()+tt.misses.n.Load() != 0 {
 		t.Error("a store without a cache counted cache reads")

@@ -35,8 +35,8 @@ func (t *Task) openStores() error {
 		Logger:        t.changeLogger,
 		RecordTime:    t.RecordTimestamp,
 	}
-	if t.metrics != nil {
-		env.Metrics = t.metrics.Store
+	if t.metrics != nil && t.metrics.Store != nil {
+		env.Metrics = t.storeMetrics
 	}
 	if t.global {
 		env.Logger = nil

@@ -146,9 +146,11 @@ type Task struct {
 	dropList []*dropCount
 
 	// metrics is Config.Metrics; sample counts the records down to the
-	// next one whose processing is timed.
+	// next one whose processing is timed (see Metrics), 0 when none is;
+	// sampled is true while a timed record is processed, for the stores.
 	metrics *Metrics
 	sample  uint32
+	sampled bool
 }
 
 // NewTask opens the stores of subtopology sub for partition. The task has
