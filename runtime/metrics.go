@@ -45,7 +45,8 @@ import (
 //	samsa_store_range_latency_seconds{task,store}    one call of the typed store, sampled with the record making it
 //	samsa_store_flush_latency_seconds{task,store}    one flush, at each commit
 //	samsa_store_cache_hits_total{task,store}, samsa_store_cache_misses_total{task,store}
-//	                                                 reads a store's cache answered or passed down
+//	                                                 reads a store's cache answered or passed down,
+//	                                                 added at each commit
 //	samsa_restore_records_total{task,store}          changelog records restored
 //	samsa_restore_records_remaining{task,store}      offsets left to restore, 0 once done
 //	samsa_restore_duration_seconds{store}            one store's restore, start to end

@@ -6,8 +6,8 @@ import "time"
 // histogram (prometheus.Observer) is one.
 type Observer interface{ Observe(float64) }
 
-// Counter counts events one at a time. A Prometheus counter is one.
-type Counter interface{ Inc() }
+// Counter counts events. A Prometheus counter is one.
+type Counter interface{ Add(float64) }
 
 // StoreMetrics is where one store of one task reports what it measures; the
 // host (the runtime) makes it and hands it over through Env.Metrics. Every
@@ -22,7 +22,8 @@ type Counter interface{ Inc() }
 // call where the clock is slow to read. Flush, which runs once per commit,
 // observes every call. Range observes the time to open an iterator (Range
 // or ReverseRange), not to walk it. CacheHits and CacheMisses count every
-// Get the store's cache answers or passes down; a store without a cache
+// Get the store's cache answers or passes down, added at each Flush (each
+// commit) and at Close rather than one by one; a store without a cache
 // counts neither.
 type StoreMetrics struct {
 	Put, Get, Range, Flush Observer

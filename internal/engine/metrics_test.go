@@ -23,7 +23,7 @@ func (c *tally) Observe(v float64) {
 	c.n.Add(1)
 	c.sum.Add(int64(v * 1e9))
 }
-func (c *tally) Inc() { c.n.Add(1) }
+func (c *tally) Add(v float64) { c.n.Add(int64(v)) }
 
 type taskTallies struct {
 	process, punctuate                 tally
