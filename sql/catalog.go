@@ -2,6 +2,7 @@ package sql
 
 import (
 	"strings"
+	"time"
 
 	"github.com/samsa-go/samsa/dsl"
 	"github.com/samsa-go/samsa/processor"
@@ -28,7 +29,9 @@ type Source struct {
 	ReadOnly bool
 
 	keySerde, valueSerde *rowSerde
-	tsCol                int // value column giving the timestamp, or -1
+	tsCol                int    // value column giving the timestamp, or -1
+	tsLayout             string // Go layout of a STRING timestamp column (TIMESTAMP_FORMAT)
+	tsKey                bool   // the timestamp column is a key column
 	pos                  Pos
 }
 
@@ -157,6 +160,8 @@ type withProps struct {
 	partitions               int
 	timestamp                string
 	tsPos                    Pos
+	tsFormat                 string
+	tsFormatPos              Pos
 	wrap                     bool
 	hasTopic                 bool
 	keyDelim, valDelim       byte
@@ -227,6 +232,12 @@ func (p *Program) props2(pos Pos, props map[string]Literal, ppos map[string]Pos,
 				return w, err
 			}
 			w.timestamp, w.tsPos = strings.ToUpper(s), lp
+		case "TIMESTAMP_FORMAT":
+			s, lp, err := str(k)
+			if err != nil {
+				return w, err
+			}
+			w.tsFormat, w.tsFormatPos = s, lp
 		case "WRAP_SINGLE_VALUE":
 			if l.Type != Boolean {
 				return w, errAt(l.Pos, "WRAP_SINGLE_VALUE needs TRUE or FALSE")
@@ -294,14 +305,30 @@ func (p *Program) declare(x *CreateSource) error {
 	s.valueSerde.prune()
 	if w.timestamp != "" {
 		key, idx, ok := s.Schema.find(w.timestamp)
-		if !ok || key {
+		if !ok {
 			return errAt(w.tsPos, "the TIMESTAMP column set in the WITH clause does not exist in the schema: '%s'", w.timestamp)
 		}
-		if t := s.Schema.Value[idx].Type.Kind; t != BigInt && t != Timestamp {
-			return unsupported(w.tsPos, "a TIMESTAMP column of type "+t.String())
+		col := s.Schema.Value
+		if key {
+			col = s.Schema.Key
+			s.tsKey = true
+		}
+		switch t := col[idx].Type.Kind; {
+		case t == String && w.tsFormat != "":
+			if s.tsLayout, err = javaLayout(w.tsFormatPos, w.tsFormat); err != nil {
+				return err
+			}
+		case t == String:
+			return errAt(w.tsPos, "a STRING TIMESTAMP column needs TIMESTAMP_FORMAT")
+		case t != BigInt && t != Timestamp:
+			return errAt(w.tsPos, "the TIMESTAMP column must be BIGINT, TIMESTAMP or STRING, not %s", t)
+		case w.tsFormat != "":
+			return errAt(w.tsFormatPos, "TIMESTAMP_FORMAT applies to a STRING TIMESTAMP column only")
 		}
 		s.tsCol = idx
-		s.valueSerde.use(idx)
+		if !key {
+			s.valueSerde.use(idx)
+		}
 	}
 	_, err = p.register(s, x.OrReplace, x.IfNotExists)
 	return err
@@ -350,12 +377,32 @@ func (p *Program) stream(s *Source) (dsl.KStream[Row, Row], error) {
 	}
 	var opts []dsl.Consumed[Row, Row]
 	if s.tsCol >= 0 {
-		col := s.tsCol
+		col, layout, fromKey := s.tsCol, s.tsLayout, s.tsKey
+		// A timestamp that does not parse, or is negative, drops the
+		// record (counted as an invalid timestamp), as ksqlDB's default
+		// extractor logs and skips it.
 		opts = append(opts, dsl.Consumed[Row, Row]{}.WithTimestampExtractor(func(rec processor.Record[Row, Row], _ int64) (int64, error) {
-			if rec.NullValue || !rec.Value[col].Valid {
+			row := rec.Value
+			if fromKey {
+				if rec.NullKey {
+					return -1, nil
+				}
+				row = rec.Key
+			} else if rec.NullValue {
 				return rec.Timestamp, nil
 			}
-			return rec.Value[col].I, nil
+			v := row[col]
+			if !v.Valid {
+				return -1, nil
+			}
+			if layout != "" {
+				t, err := time.Parse(layout, v.S)
+				if err != nil {
+					return -1, nil
+				}
+				return t.UnixMilli(), nil
+			}
+			return v.I, nil
 		}))
 	}
 	st := dsl.Stream(p.b, s.Topic, serde.Serde[Row](s.keySerde), serde.Serde[Row](s.valueSerde), opts...)

@@ -640,7 +640,22 @@ func (p *Program) sinkSource(x *CreateSource, from *Source, out *output) (*Sourc
 		s.Topic = w.topic
 	}
 	if w.timestamp != "" {
-		return nil, unsupported(w.tsPos, "TIMESTAMP on a query's sink")
+		_, idx, ok := out.schema.find(w.timestamp)
+		if !ok || idx >= len(out.schema.Value) || out.schema.Value[idx].Name != w.timestamp {
+			return nil, errAt(w.tsPos, "the TIMESTAMP column set in the WITH clause does not exist in the schema: '%s'", w.timestamp)
+		}
+		if t := out.schema.Value[idx].Type.Kind; t != BigInt && t != Timestamp {
+			return nil, unsupported(w.tsPos, "a sink TIMESTAMP column of type "+t.String())
+		}
+		if out.window != "" {
+			return nil, unsupported(w.tsPos, "TIMESTAMP on a windowed sink")
+		}
+		s.tsCol = idx
+		// The sink's records take their time from the column, as do the
+		// readers of the sink.
+		out.stream = out.stream.ProcessValues(processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] {
+			return &timestampProc{col: idx}
+		}))
 	}
 	if w.keyFormat == 0 {
 		w.keyFormat = from.KeyFormat
@@ -731,4 +746,28 @@ func sameSchema(a, b Schema) error {
 		}
 	}
 	return nil
+}
+
+// timestampProc sets a record's timestamp from a value column.
+type timestampProc struct {
+	col int
+	ctx processor.Context[Row, Row]
+}
+
+func (t *timestampProc) Init(ctx processor.Context[Row, Row]) error {
+	t.ctx = ctx
+	return nil
+}
+
+func (t *timestampProc) Close() error { return nil }
+
+func (t *timestampProc) Process(rec processor.Record[Row, Row]) error {
+	if !rec.NullValue && rec.Value[t.col].Valid {
+		if rec.Value[t.col].I < 0 {
+			t.ctx.DropRecord("invalid timestamp")
+			return nil
+		}
+		rec.Timestamp = rec.Value[t.col].I
+	}
+	return t.ctx.Forward(rec)
 }
