@@ -188,7 +188,19 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 		}
 		return acc
 	}
-	postSpec := &postAgg{having: having, keys: keyFns, vals: valFns}
+	// HAVING filters the aggregate table, materialized, so a row that
+	// fails it is retracted only if it passed before, as in ksqlDB.
+	postSpec := &postAgg{keys: keyFns, vals: valFns}
+	withHaving := func(t dsl.KTable[Row, Row]) dsl.KTable[Row, Row] {
+		if having == nil {
+			return t
+		}
+		return t.Filter(func(k, v Row) bool {
+			e := env{key: k, val: v}
+			h := having(&e)
+			return h.Valid && h.I != 0
+		}, dsl.MaterializedWith[Row, Row](internal, internal))
+	}
 	mat := dsl.MaterializedWith[Row, Row](internal, internal)
 	if rel.table {
 		if q.Window != nil {
@@ -210,13 +222,25 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 		if pre.needMeta {
 			return nil, unsupported(q.Pos, "ROWPARTITION/ROWOFFSET in a table aggregation")
 		}
-		if where != nil {
-			t = t.Filter(func(k, v Row) bool {
-				e := env{key: k, val: v}
-				w := where(&e)
-				return w.Valid && w.I != 0
-			})
-		}
+		// Rows that fail WHERE, or group by a NULL, leave their group:
+		// the filter turns them into deletes the aggregation subtracts.
+		t = t.Filter(func(k, v Row) bool {
+			e := env{key: k, val: v}
+			if len(k) < pre.nkey {
+				e.key = pre.nullKey
+			}
+			if where != nil {
+				if w := where(&e); !w.Valid || w.I == 0 {
+					return false
+				}
+			}
+			for _, g := range pre.groups {
+				if !g.fn(&e).Valid {
+					return false
+				}
+			}
+			return true
+		})
 		grouped := dsl.KTable[Row, Row].GroupBy[Row, Row](t, func(k, v Row) (Row, Row) {
 			e := env{key: k, val: v}
 			if len(k) < pre.nkey {
@@ -225,7 +249,7 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 			return pre.eval(&e)
 		}, dsl.GroupedWith[Row, Row](internal, internal))
 		agg := grouped.Aggregate(init, add, sub, mat)
-		out.stream = agg.ToStream().ProcessValues(postSupplier(postSpec))
+		out.stream = withHaving(agg).ToStream().ProcessValues(postSupplier(postSpec))
 		return out, nil
 	}
 	st := rel.stream
@@ -259,7 +283,7 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 			return nil, errAt(q.EmitPos, "EMIT FINAL is only supported for windowed aggregations")
 		}
 		agg := dsl.KGroupedStream[Row, Row].Aggregate[Row](grouped, init, add, mat)
-		out.stream = agg.ToStream().ProcessValues(postSupplier(postSpec))
+		out.stream = withHaving(agg).ToStream().ProcessValues(postSupplier(postSpec))
 		return out, nil
 	}
 	w := q.Window
@@ -300,8 +324,10 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 		}
 		wt = dsl.SessionWindowedKStream[Row, Row].Aggregate[Row](ws, init, add, merge, mat)
 	}
+	// Windows HAVING rejects are dropped, not retracted.
+	windowSpec := &postAgg{having: having, keys: keyFns, vals: valFns}
 	out.wstream = wt.ToStream().ProcessValues(processor.SupplierFunc[dsl.Windowed[Row], Row, dsl.Windowed[Row], Row](func() processor.Processor[dsl.Windowed[Row], Row, dsl.Windowed[Row], Row] {
-		return &postWindowProc{spec: postSpec}
+		return &postWindowProc{spec: windowSpec}
 	}))
 	return out, nil
 }
