@@ -723,14 +723,15 @@ func compare(p Pos, op string, l, r compiled) (compiled, error) {
 	default:
 		return compiled{}, errAt(p, "unknown operator '%s'", op)
 	}
+	// A comparison with NULL is FALSE in ksqlDB, not NULL.
 	return compiled{typ: typeBool, fn: func(e *env) Value {
 		a, b := lf(e), rf(e)
 		if !a.Valid || !b.Valid {
-			return null
+			return boolValue(false)
 		}
 		c := cmp(a, b)
 		if c == -2 {
-			return null
+			return boolValue(false)
 		}
 		return boolValue(test(c))
 	}}, nil

@@ -135,6 +135,15 @@ func lex(src string) ([]token, error) {
 					}
 				}
 			}
+			if j < len(src) && isIdentStart(src[j]) {
+				// ksqlDB identifiers may start with digits (AS 1R).
+				for j < len(src) && isIdentPart(src[j]) {
+					j++
+				}
+				toks = append(toks, token{tIdent, strings.ToUpper(src[i:j]), pos})
+				adv(j - i)
+				continue
+			}
 			toks = append(toks, token{kind, src[i:j], pos})
 			adv(j - i)
 		case isIdentStart(c):
