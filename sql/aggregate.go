@@ -26,12 +26,13 @@ type aggSpec struct {
 	add    func(acc Value, in []Value) Value
 	sub    func(acc Value, in []Value) Value // nil: the aggregate cannot undo
 	result func(acc Value) Value
+	plain  bool // the accumulator is the result (result is identity)
 }
 
 func identity(v Value) Value { return v }
 
 func newAggregate(x *Call, args []compiled, consts []Value) (*aggSpec, error) {
-	s := &aggSpec{name: x.Name, args: args, result: identity, init: func() Value { return null }}
+	s := &aggSpec{name: x.Name, args: args, result: identity, plain: true, init: func() Value { return null }}
 	argType := typeNull
 	if len(args) > 0 {
 		argType = args[0].typ
@@ -138,6 +139,7 @@ func newAggregate(x *Call, args []compiled, consts []Value) (*aggSpec, error) {
 			}
 		}
 		s.add, s.sub = step(1), step(-1)
+		s.plain = false
 		s.result = func(acc Value) Value {
 			if acc.I == 0 {
 				return floatValue(0)
@@ -160,6 +162,7 @@ func newAggregate(x *Call, args []compiled, consts []Value) (*aggSpec, error) {
 			}
 			return arrayValue(append(acc.A[:len(acc.A):len(acc.A)], in[0]))
 		}
+		s.plain = false
 		s.result = func(acc Value) Value { return intValue(int64(len(acc.A))) }
 	case "LATEST_BY_OFFSET", "EARLIEST_BY_OFFSET":
 		// (col), (col, ignoreNulls), (col, n) or (col, n, ignoreNulls); with
@@ -203,6 +206,7 @@ func newAggregate(x *Call, args []compiled, consts []Value) (*aggSpec, error) {
 			}
 			return arrayValue(out)
 		}
+		s.plain = false
 		s.result = func(acc Value) Value {
 			if many {
 				return arrayValue(acc.A)

@@ -160,6 +160,13 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 		keyFns = append(keyFns, func(e *env) Value { return e.key[j] })
 		out.schema.Key = append(out.schema.Key, Column{Name: items[i].name, Type: groups[j].typ, Key: true})
 	}
+	// When the value columns are the aggregates themselves, in order, the
+	// accumulator row is the output row and no projection step is needed.
+	direct := len(valIdx) == len(specs)
+	for j, i := range valIdx {
+		call, ok := items[i].expr.(*Call)
+		direct = direct && ok && aggregateNames[call.Name] && specIdx[exprString(call)] == j && specs[j].plain
+	}
 	var valFns []evalFn
 	for _, i := range valIdx {
 		if hasTableFn(items[i].expr) {
@@ -282,8 +289,12 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 		if q.Emit == "FINAL" {
 			return nil, errAt(q.EmitPos, "EMIT FINAL is only supported for windowed aggregations")
 		}
-		agg := dsl.KGroupedStream[Row, Row].Aggregate[Row](grouped, init, add, mat)
-		out.stream = withHaving(agg).ToStream().ProcessValues(postSupplier(postSpec))
+		agg := withHaving(dsl.KGroupedStream[Row, Row].Aggregate[Row](grouped, init, add, mat))
+		if direct {
+			out.stream = agg.ToStream()
+		} else {
+			out.stream = agg.ToStream().ProcessValues(postSupplier(postSpec))
+		}
 		return out, nil
 	}
 	w := q.Window
