@@ -42,6 +42,27 @@ func init() {
 		"EXP":               dbl1(math.Exp, false),
 		"LN":                dbl1(math.Log, false),
 		"SIGN":              fnSign,
+		"ACOS":              dbl1(math.Acos, false),
+		"ASIN":              dbl1(math.Asin, false),
+		"ATAN":              dbl1(math.Atan, false),
+		"COS":               dbl1(math.Cos, false),
+		"COSH":              dbl1(math.Cosh, false),
+		"COT":               dbl1(func(x float64) float64 { return 1 / math.Tan(x) }, false),
+		"SIN":               dbl1(math.Sin, false),
+		"SINH":              dbl1(math.Sinh, false),
+		"TAN":               dbl1(math.Tan, false),
+		"TANH":              dbl1(math.Tanh, false),
+		"DEGREES":           dbl1(func(x float64) float64 { return x * 180 / math.Pi }, false),
+		"RADIANS":           dbl1(func(x float64) float64 { return x * math.Pi / 180 }, false),
+		"CBRT":              dbl1(math.Cbrt, false),
+		"ATAN2":             dbl2(math.Atan2),
+		"POWER":             dbl2(math.Pow),
+		"PI": func(p Pos, a []compiled) (compiled, error) {
+			if len(a) != 0 {
+				return compiled{}, argErr(p, "PI", a, "no arguments")
+			}
+			return compiled{typ: typeDouble, fn: func(*env) Value { return floatValue(math.Pi) }}, nil
+		},
 		"COALESCE":          fnCoalesce,
 		"IFNULL":            fnCoalesce,
 		"GREATEST":          fnExtreme(1),
@@ -373,6 +394,22 @@ func dbl1(f func(float64) float64, keep bool) scalarFn {
 				return null
 			}
 			return floatValue(f(asFloat(t, v)))
+		}}, nil
+	}
+}
+
+func dbl2(f func(a, b float64) float64) scalarFn {
+	return func(p Pos, a []compiled) (compiled, error) {
+		if len(a) != 2 || !isNum(a[0]) || !isNum(a[1]) {
+			return compiled{}, argErr(p, "this function", a, "(a number, a number)")
+		}
+		x, y, tx, ty := a[0].fn, a[1].fn, a[0].typ, a[1].typ
+		return compiled{typ: typeDouble, fn: func(e *env) Value {
+			u, v := x(e), y(e)
+			if !u.Valid || !v.Valid {
+				return null
+			}
+			return floatValue(f(asFloat(tx, u), asFloat(ty, v)))
 		}}, nil
 	}
 }

@@ -616,12 +616,23 @@ func jsonEqual(a, b any) bool {
 		fb, e2 := y.Float64()
 		return e1 == nil && e2 == nil && (fa == fb || math.Abs(fa-fb) <= 1e-9*math.Max(math.Abs(fa), math.Abs(fb)))
 	case map[string]any:
+		// Field names match as the JSON format reads them: exactly, else
+		// ignoring case (ksqlDB's QTT reads expectations through the
+		// format, whose field lookup ignores case).
 		y, ok := b.(map[string]any)
 		if !ok || len(x) != len(y) {
 			return false
 		}
 		for k, v := range x {
 			w, ok := y[k]
+			if !ok {
+				for k2, v2 := range y {
+					if strings.EqualFold(k, k2) {
+						w, ok = v2, true
+						break
+					}
+				}
+			}
 			if !ok || !jsonEqual(v, w) {
 				return false
 			}
