@@ -58,8 +58,10 @@ type Program struct {
 	streams map[string]dsl.KStream[Row, Row]
 	tables  map[string]dsl.KTable[Row, Row]
 	queries int
-	topo    *topology.Topology
-	props   map[string]string
+	// legacyJoins numbers the legacy stream-stream joins' stores.
+	legacyJoins int
+	topo        *topology.Topology
+	props       map[string]string
 }
 
 // Option configures Compile.

@@ -45,6 +45,11 @@ func (p *Program) join(q *Select, left *relation, j *Join) (*relation, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, s := range append(append([]joinSide(nil), left.sources...), rs) {
+		if s.src.ValueFormat == FormatKafka {
+			return nil, errAt(j.Pos, "source %s uses the KAFKA value format, which does not support JOIN", s.src.Name)
+		}
+	}
 	eq, ok := j.On.(*Binary)
 	if !ok || eq.Op != "=" {
 		return nil, unsupported(j.On.exprPos(), "a join condition other than an equality")
@@ -135,6 +140,13 @@ func (p *Program) join(q *Select, left *relation, j *Join) (*relation, error) {
 		out.keys = append(out.keys, left.keys...)
 	}
 	kind := j.Kind
+	if kind == "FULL" {
+		// Neither side's key survives a full outer join whole: ksqlDB keys
+		// the result by a synthetic ROWKEY, either side's join value.
+		out.sc.cols = append(out.sc.cols, scopeCol{name: "ROWKEY", typ: lk.typ, key: true})
+		out.keys = []Expr{&ColumnRef{Pos: j.Pos, Name: "ROWKEY"}}
+		out.synthKey = true
+	}
 	switch {
 	case !left.table && !right.Table:
 		if j.Within == nil {
@@ -146,9 +158,12 @@ func (p *Program) join(q *Select, left *relation, j *Join) (*relation, error) {
 		} else if kind != "INNER" {
 			// Without GRACE PERIOD ksqlDB keeps the legacy semantics: an
 			// unmatched record is emitted at once with NULLs, then again
-			// when a partner arrives. The DSL emits it only once its
-			// window closed, so the results would differ.
-			return nil, unsupported(j.Pos, "stream-stream "+kind+" joins without GRACE PERIOD (eager legacy emission)")
+			// when a partner arrives, which the DSL's joins do not do.
+			out.stream = p.legacyJoin(rekeyStream(left.stream, lk), rekeyStream(rrel.stream, rk), lk, rk, j.Within.Before, j.Within.After, kind, joiner)
+			if kind == "RIGHT" {
+				out.keys = []Expr{rexpr, lexpr}
+			}
+			return out, nil
 		}
 		w := dsl.JoinWindowsOfTimeDifferenceAndGrace(msDuration(j.Within.Before), msDuration(grace)).After(msDuration(j.Within.After))
 		l := rekeyStream(left.stream, lk)

@@ -163,6 +163,16 @@ func (p *Program) query(q *Select, sinkName string) (*output, error) {
 	if len(q.Joins) > 0 {
 		keys = []Expr{pickJoinKey(items, rel.keys)}
 	}
+	if rel.synthKey && !selectsKey(items, keys[0]) {
+		star := false
+		for _, it := range q.Items {
+			star = star || it.Star && it.Of == ""
+		}
+		if !star {
+			return nil, errAt(q.Pos, "the query used to build `%s` must include the join expression ROWKEY in its projection (eg, SELECT ROWKEY...): ROWKEY is the synthetic key of a FULL OUTER join", sinkName)
+		}
+		items = append([]item{{pos: q.Pos, name: "ROWKEY", expr: keys[0]}}, items...)
+	}
 	return p.projectFrom(q, rel.sc, rel.asStream(), rel.table, keys, rel.keyIsRecordKey, rel.nkey, rel.nval, items, sinkName)
 }
 
@@ -196,6 +206,15 @@ func splitKey(items []item, keys []Expr, keyNames []string, sinkName string) (ke
 		}
 	}
 	return keyIdx, valIdx, nil
+}
+
+func selectsKey(items []item, k Expr) bool {
+	for _, it := range items {
+		if sameKeyExpr(k, it.expr) {
+			return true
+		}
+	}
+	return false
 }
 
 // sameKeyExpr matches a select item with a key expression: columns by

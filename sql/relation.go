@@ -14,6 +14,7 @@ type relation struct {
 	// a source's key columns, or the join expressions of a join.
 	keys           []Expr
 	keyIsRecordKey bool
+	synthKey       bool // keyed by a full outer join's ROWKEY
 	nkey, nval     int
 	first          *Source    // the FROM source: formats default to its
 	sources        []joinSide // in FROM, JOIN order
