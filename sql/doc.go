@@ -1,21 +1,58 @@
 // Package sql compiles ksqlDB-style streaming SQL into a Samsa topology.
 //
-// Statements declare streams and tables over topics (CREATE STREAM/TABLE
-// with columns and WITH (KAFKA_TOPIC, KEY_FORMAT, VALUE_FORMAT, ...)) and
-// persistent queries over them (CREATE STREAM/TABLE ... AS SELECT, INSERT
-// INTO). Compile parses them with a hand-written recursive-descent parser
-// and plans every query through the DSL into one topology, run by the
-// runtime or the test driver like any other.
+// Statements declare streams and tables over topics and persistent queries
+// over them. Compile parses them with a hand-written recursive-descent
+// parser (errors carry line:column and say what was expected) and plans
+// every query through the DSL into one topology, which the runtime or the
+// test driver runs like any other; Program.Explain prints it.
+//
+// # Rows
 //
 // Rows are Row values: one Value per column, in a layout the planner fixes
 // for each edge of the plan. A Value holds its datum unboxed (integers,
-// booleans and times in I, doubles in F, strings in S, arrays in A), and
-// the column's type, known at plan time, says which. Expressions are
-// compiled once into closures over that layout; nothing walks the syntax
-// tree per record, and no row is a map.
+// booleans and times in I, doubles in F, strings in S, arrays, maps and
+// structs in A), and the column's type, known at plan time, says which.
+// Expressions are compiled once into closures over that layout; nothing
+// walks the syntax tree per record, no row is a map, and value columns no
+// query reads are not decoded.
 //
-// Formats: KAFKA (Java-compatible primitives), JSON and DELIMITED for keys
-// and values. Errors carry the line and column; a construct this package
-// knows but does not implement is an error wrapping ErrNotSupported that
-// names it, never a silently different result.
+// # What is supported
+//
+//   - CREATE [OR REPLACE] [SOURCE] STREAM/TABLE name (columns) WITH (...),
+//     columns with KEY / PRIMARY KEY; properties KAFKA_TOPIC, KEY_FORMAT,
+//     VALUE_FORMAT, FORMAT, PARTITIONS, REPLICAS, TIMESTAMP,
+//     TIMESTAMP_FORMAT, WRAP_SINGLE_VALUE, KEY_DELIMITER, VALUE_DELIMITER.
+//   - Formats KAFKA (Java-compatible INT, BIGINT, DOUBLE, STRING), JSON and
+//     DELIMITED, for keys and values.
+//   - Types BOOLEAN, INT, BIGINT, DOUBLE, STRING, TIMESTAMP, DATE, TIME,
+//     ARRAY, MAP<STRING, ...> and STRUCT.
+//   - CREATE STREAM/TABLE ... AS SELECT and INSERT INTO ... SELECT.
+//   - Projections with *, aliases and ksqlDB's column naming; WHERE;
+//     arithmetic, comparison, AND/OR/NOT, ||, CASE, CAST, IS [NOT] NULL,
+//     [NOT] LIKE, [NOT] BETWEEN, [NOT] IN, IS [NOT] DISTINCT FROM, array
+//     and map subscripts, ->, ARRAY[...], MAP(...), STRUCT(...).
+//   - Scalar functions: UCASE, LCASE, CONCAT, CONCAT_WS, SUBSTRING, LEN,
+//     TRIM, LTRIM, RTRIM, INITCAP, REVERSE, REPLACE, INSTR, LPAD, RPAD,
+//     SPLIT, ABS, ROUND, FLOOR, CEIL, SQRT, EXP, LN, SIGN, POWER, CBRT, PI,
+//     the trigonometric functions, COALESCE, IFNULL, GREATEST, LEAST,
+//     TIMESTAMPTOSTRING, STRINGTOTIMESTAMP, ARRAY_LENGTH, AS_VALUE; the
+//     table function EXPLODE.
+//   - PARTITION BY; GROUP BY with COUNT, SUM, MIN, MAX, AVG,
+//     COUNT_DISTINCT, LATEST_BY_OFFSET, EARLIEST_BY_OFFSET, COLLECT_LIST,
+//     COLLECT_SET, TOPK, TOPKDISTINCT, and HAVING; over streams and tables.
+//   - WINDOW TUMBLING, HOPPING and SESSION with GRACE PERIOD (ksqlDB's
+//     default grace of a day otherwise) and RETENTION; WINDOWSTART and
+//     WINDOWEND; EMIT CHANGES and EMIT FINAL.
+//   - Joins of any number of sources: stream-stream WITHIN (ksqlDB's
+//     legacy eager semantics for outer joins without GRACE PERIOD),
+//     stream-table and table-table, INNER, LEFT, RIGHT and FULL OUTER, on
+//     keys or on expressions (the stream sides are rekeyed), and
+//     foreign-key table-table joins; GROUP BY and PARTITION BY over joins.
+//   - Pseudo-columns ROWTIME, ROWPARTITION and ROWOFFSET.
+//
+// Anything else this package recognises is an error wrapping
+// ErrNotSupported that names the construct (for example AVRO and PROTOBUF
+// formats, DECIMAL and BYTES, lambdas, windowed sources, INSERT ... VALUES,
+// transient and pull queries, DROP and other DDL), never a silently
+// different result.
 package sql

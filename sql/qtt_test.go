@@ -38,7 +38,6 @@ var qttFiles = []string{
 	"delimited.json",
 	"earliest-offset-udaf.json",
 	"explode.json",
-	"filter.json",
 	"formats.json",
 	"fk-join.json",
 	"group-by.json",
