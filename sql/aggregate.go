@@ -67,6 +67,9 @@ func newAggregate(x *Call, args []compiled, consts []Value) (*aggSpec, error) {
 		if err := want(1); err != nil {
 			return nil, err
 		}
+		if argType.Kind == Decimal {
+			return nil, unsupported(x.Pos, "SUM of DECIMAL")
+		}
 		if !argType.numeric() {
 			return nil, errAt(x.Pos, "function SUM does not accept parameters (%s)", argType)
 		}
@@ -121,6 +124,9 @@ func newAggregate(x *Call, args []compiled, consts []Value) (*aggSpec, error) {
 	case "AVG":
 		if err := want(1); err != nil {
 			return nil, err
+		}
+		if argType.Kind == Decimal {
+			return nil, unsupported(x.Pos, "AVG of DECIMAL")
 		}
 		if !argType.numeric() {
 			return nil, errAt(x.Pos, "function AVG does not accept parameters (%s)", argType)
@@ -229,9 +235,6 @@ func newAggregate(x *Call, args []compiled, consts []Value) (*aggSpec, error) {
 		s.init = func() Value { return arrayValue([]Value{}) }
 		s.add = func(acc Value, in []Value) Value {
 			if set && (!in[0].Valid || contains(acc.A, in[0], cmp)) {
-				return acc
-			}
-			if !set && !in[0].Valid {
 				return acc
 			}
 			if len(acc.A) >= 1000 {

@@ -405,8 +405,11 @@ func widest(a, b *Type) *Type {
 }
 
 func asFloat(t *Type, v Value) float64 {
-	if t.Kind == Double {
+	switch t.Kind {
+	case Double:
 		return v.F
+	case Decimal:
+		return decimalFloat(t, v)
 	}
 	return float64(v.I)
 }
@@ -471,6 +474,14 @@ func (c *compiler) binary(x *Binary) (compiled, error) {
 		}
 		if r.typ.Kind == KindNull {
 			r.typ = l.typ
+		}
+		if l.typ.Kind == Decimal || r.typ.Kind == Decimal {
+			switch {
+			case l.typ.Kind == Double || r.typ.Kind == Double:
+				return arith(x.Op, typeDouble, l, r), nil
+			case (l.typ.Kind == Decimal || l.typ.integral()) && (r.typ.Kind == Decimal || r.typ.integral()):
+				return decimalArith(x.Pos, x.Op, l, r)
+			}
 		}
 		if !l.typ.numeric() || !r.typ.numeric() {
 			return compiled{}, errAt(x.Pos, "cannot apply '%s' to %s and %s", x.Op, l.typ, r.typ)
@@ -548,7 +559,20 @@ func comparator(p Pos, op string, l, r *Type) (cmpFn, error) {
 	if rk == KindNull {
 		rk = lk
 	}
+	decOrNum := func(k Kind) bool { return k == Decimal || k == Integer || k == BigInt || k == Double }
 	switch {
+	case (lk == Decimal || rk == Decimal) && decOrNum(lk) && decOrNum(rk):
+		lt, rt := l, r
+		if l.Kind == KindNull {
+			lt = r
+		}
+		if r.Kind == KindNull {
+			rt = l
+		}
+		if lt.Kind == Decimal && rt.Kind == Decimal && lt.Scale == rt.Scale {
+			return func(a, b Value) int { return cmpInt(a.I, b.I) }, nil
+		}
+		return func(a, b Value) int { return cmpFloat(asFloat(lt, a), asFloat(rt, b)) }, nil
 	case (lk == Integer || lk == BigInt || lk == Timestamp) && (rk == Integer || rk == BigInt || rk == Timestamp):
 		return func(a, b Value) int { return cmpInt(a.I, b.I) }, nil
 	case l.numeric() && r.numeric() || lk == Double && rk == Double:
@@ -748,6 +772,14 @@ func (c *compiler) in(x *In) (compiled, error) {
 		ci, err := c.compile(it)
 		if err != nil {
 			return compiled{}, err
+		}
+		if ci.lit && ci.typ.Kind == String && (a.typ.numeric() || a.typ.Kind == Decimal) {
+			// A string literal in the list reads as the value's type.
+			v, err := parseText(a.typ, ci.fn(nil).S)
+			if err != nil {
+				return compiled{}, errAt(it.exprPos(), "invalid %s literal in IN list: %v", a.typ, err)
+			}
+			ci = compiled{typ: a.typ, lit: true, fn: func(*env) Value { return v }}
 		}
 		cmp, err := comparator(it.exprPos(), "=", a.typ, ci.typ)
 		if err != nil {
@@ -950,10 +982,32 @@ func castTo(p Pos, a compiled, t *Type) (compiled, error) {
 		return compiled{fn: f, typ: t}, nil
 	}
 	switch t.Kind {
-	case Decimal, Bytes, Map, Struct:
+	case Bytes, Map, Struct:
 		return compiled{}, unsupported(p, "CAST to "+t.Kind.String())
 	}
 	out := compiled{typ: t}
+	if t.Kind == Decimal || from.Kind == Decimal {
+		if t.Kind == String {
+			out.fn = func(e *env) Value {
+				v := f(e)
+				if !v.Valid {
+					return null
+				}
+				return stringValue(string(appendDecimal(nil, from, v)))
+			}
+			return out, nil
+		}
+		if from.Kind == KindNull {
+			out.fn = func(*env) Value { return null }
+			return out, nil
+		}
+		fn, err := castDecimal(p, f, from, t)
+		if err != nil {
+			return compiled{}, err
+		}
+		out.fn = fn
+		return out, nil
+	}
 	switch {
 	case from.Kind == KindNull:
 		out.fn = func(*env) Value { return null }

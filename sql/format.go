@@ -151,7 +151,11 @@ func (s *rowSerde) check(p Pos, what string) error {
 // supportedType rejects the types rows cannot hold yet, anywhere inside t.
 func supportedType(p Pos, t *Type) error {
 	switch t.Kind {
-	case Decimal, Bytes:
+	case Decimal:
+		if t.Prec > maxDecimalPrecision {
+			return unsupported(p, "DECIMAL precision above 18")
+		}
+	case Bytes:
 		return unsupported(p, "column type "+t.Kind.String())
 	case Array:
 		return supportedType(p, t.Elem)
@@ -422,6 +426,8 @@ func appendText(dst []byte, t *Type, v Value) []byte {
 		return strconv.AppendInt(dst, v.I, 10)
 	case Double:
 		return appendDouble(dst, v.F)
+	case Decimal:
+		return appendDecimal(dst, t, v)
 	case Timestamp:
 		return append(dst, formatTimestamp(v.I, "yyyy-MM-dd'T'HH:mm:ss.SSS")...)
 	case Date:
@@ -535,6 +541,8 @@ func parseText(t *Type, s string) (Value, error) {
 			return null, fmt.Errorf("not a DOUBLE: %q", s)
 		}
 		return floatValue(f), nil
+	case Decimal:
+		return parseDecimal(t, s)
 	case Timestamp, Time, Date:
 		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil {
@@ -556,6 +564,8 @@ func appendJSON(dst []byte, t *Type, v Value) []byte {
 		return strconv.AppendBool(dst, v.I != 0)
 	case Integer, BigInt, Timestamp, Date, Time:
 		return strconv.AppendInt(dst, v.I, 10)
+	case Decimal:
+		return appendDecimal(dst, t, v)
 	case Double:
 		if math.IsNaN(v.F) || math.IsInf(v.F, 0) {
 			return strconv.AppendQuote(dst, string(appendDouble(nil, v.F)))

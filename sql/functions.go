@@ -75,6 +75,11 @@ func init() {
 }
 
 func argErr(p Pos, name string, args []compiled, want string) error {
+	for _, a := range args {
+		if a.typ.Kind == Decimal {
+			return unsupported(p, "DECIMAL arguments to "+name)
+		}
+	}
 	var ts []string
 	for _, a := range args {
 		ts = append(ts, a.typ.String())

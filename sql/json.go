@@ -264,6 +264,22 @@ func (d *jsonReader) value(t *Type) (Value, error) {
 			return parseText(t, s)
 		}
 		return null, d.errf("expected a BOOLEAN")
+	case Decimal:
+		var s string
+		var err error
+		if c == '"' {
+			s, err = d.str()
+		} else {
+			s, err = d.num()
+		}
+		if err != nil {
+			return null, err
+		}
+		v, err := parseDecimal(t, s)
+		if err != nil {
+			return null, d.errf("%v", err)
+		}
+		return v, nil
 	case Integer, BigInt, Double, Timestamp, Date, Time:
 		var s string
 		var err error

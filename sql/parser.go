@@ -363,12 +363,33 @@ func (p *parser) typ() (*Type, error) {
 			}
 			return st, nil
 		}
-	case "DECIMAL", "BYTES":
-		// Parsed so the error points at the type, not at what follows it.
-		if err := p.skipTypeArgs(); err != nil {
+	case "DECIMAL":
+		if err := p.wantOp("("); err != nil {
 			return nil, err
 		}
-		return &Type{Kind: map[string]Kind{"DECIMAL": Decimal, "BYTES": Bytes}[t.text]}, nil
+		var ns [2]int
+		for i := range ns {
+			n := p.peek()
+			if n.kind != tInt {
+				return nil, p.expected("a number")
+			}
+			p.i++
+			ns[i], _ = strconv.Atoi(n.text)
+			if i == 0 {
+				if err := p.wantOp(","); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := p.wantOp(")"); err != nil {
+			return nil, err
+		}
+		if ns[0] < 1 || ns[1] > ns[0] {
+			return nil, errAt(t.pos, "DECIMAL(%d, %d): the precision must be at least 1 and the scale at most the precision", ns[0], ns[1])
+		}
+		return decimalType(ns[0], ns[1]), nil
+	case "BYTES":
+		return &Type{Kind: Bytes}, nil
 	}
 	return nil, errAt(t.pos, "expected a type, found %s", t)
 }

@@ -606,7 +606,13 @@ func jsonEqual(a, b any) bool {
 	case json.Number:
 		y, ok := b.(json.Number)
 		if !ok {
-			return false
+			// ksqlDB's QTT reads expectations through the format: a
+			// DECIMAL may be written "3.40" and mean 3.40.
+			if s, isStr := b.(string); isStr {
+				y, ok = json.Number(s), true
+			} else {
+				return false
+			}
 		}
 		if x == y {
 			return true
@@ -648,6 +654,11 @@ func jsonEqual(a, b any) bool {
 			}
 		}
 		return true
+	}
+	if s, ok := a.(string); ok {
+		if n, isNum := b.(json.Number); isNum {
+			return jsonEqual(n, s)
+		}
 	}
 	return a == b
 }

@@ -1,6 +1,9 @@
 package sql
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Kind is a SQL type's kind.
 type Kind uint8
@@ -32,6 +35,8 @@ type Type struct {
 	Elem   *Type   // ARRAY's element, MAP's value
 	Key    *Type   // MAP's key
 	Fields []Field // STRUCT's fields
+	Prec   int     // DECIMAL's precision
+	Scale  int     // DECIMAL's scale
 }
 
 // Field is a STRUCT field. A STRUCT value holds its fields' values in A,
@@ -73,6 +78,8 @@ func (t *Type) String() string {
 		return "ARRAY<" + t.Elem.String() + ">"
 	case Map:
 		return "MAP<" + t.Key.String() + ", " + t.Elem.String() + ">"
+	case Decimal:
+		return fmt.Sprintf("DECIMAL(%d, %d)", t.Prec, t.Scale)
 	case Struct:
 		var b strings.Builder
 		b.WriteString("STRUCT<")
@@ -93,6 +100,8 @@ func (t *Type) equal(o *Type) bool {
 		return false
 	}
 	switch t.Kind {
+	case Decimal:
+		return t.Prec == o.Prec && t.Scale == o.Scale
 	case Array:
 		return t.Elem.equal(o.Elem)
 	case Map:
