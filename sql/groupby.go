@@ -299,8 +299,13 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 	}
 	w := q.Window
 	grace := int64(defaultGrace)
-	if w.HasGrace {
+	switch {
+	case w.HasGrace:
 		grace = w.Grace
+	case q.Emit == "FINAL":
+		// EMIT FINAL without GRACE PERIOD emits at the window's end, as
+		// ksqlDB's does.
+		grace = 0
 	}
 	out.window, out.wsize = w.Kind, w.Size
 	var wt dsl.KTable[dsl.Windowed[Row], Row]
