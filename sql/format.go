@@ -203,7 +203,7 @@ func (s *rowSerde) Serialize(dst []byte, _ string, r Row) ([]byte, error) {
 			}
 			start := len(dst)
 			dst = appendText(dst, c.Type, r[i])
-			if c.Type.Kind == String && strings.ContainsAny(string(dst[start:]), ",\"\n") {
+			if c.Type.Kind == String && needsQuote(dst[start:]) {
 				q := strings.ReplaceAll(string(dst[start:]), `"`, `""`)
 				dst = append(append(append(dst[:start], '"'), q...), '"')
 			} else if c.Type.Kind == String && s.delim != ',' && strings.IndexByte(string(dst[start:]), s.delim) >= 0 {
@@ -374,6 +374,16 @@ func (s *rowSerde) field(r Row, i int, c Column, text string) error {
 	}
 	r[i] = v
 	return nil
+}
+
+// needsQuote says a DELIMITED string field is quoted, as Commons CSV's
+// minimal quoting does: it holds a quote, comma or line break, or starts
+// or ends with whitespace.
+func needsQuote(b []byte) bool {
+	if len(b) > 0 && (b[0] <= ' ' || b[len(b)-1] <= ' ') {
+		return true
+	}
+	return bytes.ContainsAny(b, ",\"\n\r")
 }
 
 func splitDelimited(s string, delim byte) ([]string, error) {

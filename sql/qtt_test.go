@@ -485,7 +485,11 @@ func encode(f Format, s *rowSerde, raw json.RawMessage) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		return s.Serialize(nil, "", Row{v})
+		b, err := s.Serialize(nil, "", Row{v})
+		if b == nil {
+			b = []byte{} // an empty string is a key, not a null one
+		}
+		return b, err
 	}
 	return nil, fmt.Errorf("cannot encode format %s", f)
 }

@@ -362,7 +362,7 @@ func (p *Program) projectFrom(q *Select, sc *scope, in dsl.KStream[Row, Row], ta
 	if len(tfs) > 0 && table {
 		return nil, unsupported(q.Pos, "table functions on tables")
 	}
-	sel := &selectSpec{where: where, keys: keyFns, vals: valFns, tfs: tfs, table: table, needMeta: usesMeta(q), nkey: nkey, nval: nval}
+	sel := &selectSpec{where: where, keys: keyFns, vals: valFns, tfs: tfs, table: table, needMeta: usesMeta(q), nkey: nkey, nval: nval, rekeys: len(q.PartBy) > 0}
 	if len(q.PartBy) > 0 {
 		out.stream = in.Process(processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] {
 			return &selectProc{spec: sel}
@@ -440,7 +440,8 @@ type selectSpec struct {
 	tfs        []tableFn
 	table      bool
 	needMeta   bool
-	nkey, nval int // columns of the input
+	nkey, nval int  // columns of the input
+	rekeys     bool // PARTITION BY computes a new key
 }
 
 // selectProc evaluates a stateless query per record: the filter, then the
@@ -506,7 +507,7 @@ func (s *selectProc) Process(rec processor.Record[Row, Row]) error {
 	for i, f := range sp.keys {
 		key[i] = f(&s.e)
 	}
-	out := processor.Record[Row, Row]{Key: key, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: nullKey(key)}
+	out := processor.Record[Row, Row]{Key: key, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: nullKey(key) || rec.NullKey && !sp.rekeys}
 	if len(sp.tfs) == 0 {
 		val := make(Row, len(sp.vals))
 		for i, f := range sp.vals {
@@ -542,16 +543,14 @@ func (s *selectProc) Process(rec processor.Record[Row, Row]) error {
 	return nil
 }
 
+// nullKey says a computed key is written as a null key: no key columns,
+// or a single one that is NULL. (A null input key passing through stays
+// null, whatever its columns; see selectProc.)
 func nullKey(k Row) bool {
 	if len(k) == 0 {
 		return true
 	}
-	for _, v := range k {
-		if v.Valid {
-			return false
-		}
-	}
-	return len(k) == 1
+	return len(k) == 1 && !k[0].Valid
 }
 
 // checkOutput applies ksqlDB's rules to a query's result schema.
