@@ -68,7 +68,8 @@ type Program struct {
 type Option func(*Program)
 
 // WithProperty sets a ksqlDB property; the ones honoured are
-// ksql.persistence.default.format.key and .value.
+// ksql.persistence.default.format.key and .value, and
+// ksql.new.query.planner.enabled (a stream projection may drop its key).
 func WithProperty(name, value string) Option {
 	return func(p *Program) { p.props[strings.ToLower(name)] = value }
 }

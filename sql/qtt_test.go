@@ -320,7 +320,6 @@ func (c caseTB) Errorf(format string, args ...any) { panic(fatal{fmt.Sprintf(for
 func (c caseTB) Error(args ...any)                 { panic(fatal{fmt.Sprint(args...)}) }
 
 var ignoredProps = map[string]bool{
-	"ksql.new.query.planner.enabled":                                  true,
 	"ksql.streams.__emit.interval.ms.kstreams.windowed.aggregation__": true,
 }
 
@@ -332,7 +331,7 @@ func runCase(t *testing.T, c qttCase) (o outcome) {
 	for k, v := range c.Properties {
 		switch {
 		case ignoredProps[k]:
-		case k == "ksql.persistence.default.format.key" || k == "ksql.persistence.default.format.value":
+		case k == "ksql.persistence.default.format.key" || k == "ksql.persistence.default.format.value" || k == "ksql.new.query.planner.enabled":
 			opts = append(opts, WithProperty(k, fmt.Sprint(v)))
 		default:
 			return outcome{"skip", "property " + k}

@@ -312,6 +312,18 @@ func (p *Program) projectFrom(q *Select, sc *scope, in dsl.KStream[Row, Row], ta
 		}
 		items = append(extra, items...)
 	}
+	if p.props["ksql.new.query.planner.enabled"] == "true" && len(q.PartBy) == 0 && !table {
+		// ksqlDB's new planner lets a stream projection leave the key
+		// out: the result has no key columns.
+		var kept []Expr
+		var names []string
+		for i, k := range keys {
+			if selectsKey(items, k) {
+				kept, names = append(kept, k), append(names, keyNames[i])
+			}
+		}
+		keys, keyNames = kept, names
+	}
 	keyIdx, valIdx, err := splitKey(items, keys, keyNames, sinkName)
 	if err != nil {
 		return nil, err
