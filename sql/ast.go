@@ -25,6 +25,15 @@ type InsertInto struct {
 	Query *Select
 }
 
+// PushQuery is a transient SELECT ... EMIT CHANGES: it runs like a
+// persistent query into a topic of its own, whose rows a client prints.
+type PushQuery struct {
+	Pos   Pos
+	Query *Select
+}
+
+func (s *PushQuery) stmtPos() Pos { return s.Pos }
+
 // Explain is EXPLAIN <statement>.
 type Explain struct {
 	Pos  Pos

@@ -58,6 +58,7 @@ type Program struct {
 	streams map[string]dsl.KStream[Row, Row]
 	tables  map[string]dsl.KTable[Row, Row]
 	queries int
+	push    []*Source
 	// legacyJoins numbers the legacy stream-stream joins' stores.
 	legacyJoins int
 	topo        *topology.Topology
@@ -138,6 +139,8 @@ func (p *Program) plan(s Statement) error {
 		return p.insertInto(x)
 	case *Explain:
 		return p.plan(x.Stmt)
+	case *PushQuery:
+		return p.pushQuery(x)
 	}
 	return errAt(s.stmtPos(), "unknown statement")
 }

@@ -176,7 +176,14 @@ func (p *parser) statement() (Statement, error) {
 	case t.kind == tIdent:
 		switch t.text {
 		case "SELECT":
-			return nil, unsupported(t.pos, "a transient query (SELECT outside CREATE ... AS)")
+			q, err := p.selectStmt()
+			if err != nil {
+				return nil, err
+			}
+			if q.Emit != "CHANGES" {
+				return nil, unsupported(t.pos, "a pull query (SELECT without EMIT CHANGES)")
+			}
+			return &PushQuery{Pos: t.pos, Query: q}, nil
 		case "DROP", "SET", "UNSET", "TERMINATE", "DEFINE", "UNDEFINE", "DESCRIBE", "SHOW", "LIST", "PRINT", "ASSERT", "PAUSE", "RESUME", "ALTER", "RUN":
 			return nil, unsupported(t.pos, t.text+" statements")
 		}

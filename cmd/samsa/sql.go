@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/samsa-go/samsa/kafkatest"
 	"github.com/samsa-go/samsa/runtime"
 	"github.com/samsa-go/samsa/sql"
@@ -30,8 +32,9 @@ func runSQL(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "usage: samsa sql -f FILE [-explain] [-brokers host:port,...] [-application-id ID]\n\n"+
 			"Sql compiles ksqlDB-style statements (CREATE STREAM/TABLE, CREATE ... AS SELECT,\n"+
-			"INSERT INTO) into one topology and runs it until interrupted; with -explain it\n"+
-			"prints the topology instead.\n\n")
+			"INSERT INTO, SELECT ... EMIT CHANGES) into one topology and runs it until\n"+
+			"interrupted, printing the rows of push queries as they arrive; with -explain\n"+
+			"it prints the topology instead.\n\n")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args); !ok {
@@ -69,7 +72,7 @@ func runSQL(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		}
 		defer b.Close()
 		addrs = b.Addrs()
-		for _, s := range prog.Sources() {
+		for _, s := range append(prog.Sources(), prog.PushQueries()...) {
 			if err := b.CreateTopic(s.Topic, int32(max(s.Partitions, 1))); err != nil {
 				fmt.Fprintf(stderr, "samsa: create topic %s: %v\n", s.Topic, err)
 				return exitFail
@@ -82,10 +85,43 @@ func runSQL(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		fmt.Fprintf(stderr, "samsa: %v\n", err)
 		return exitFail
 	}
-	fmt.Fprintf(stdout, "samsa: running %d sources' queries; interrupt to stop\n", len(prog.Sources()))
+	fmt.Fprintf(stdout, "samsa: running; interrupt to stop\n")
+	if push := prog.PushQueries(); len(push) > 0 {
+		go printPush(ctx, addrs, push, stdout, stderr)
+	}
 	if err := app.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "samsa: %v\n", err)
 		return exitFail
 	}
 	return exitOK
+}
+
+// printPush prints the rows of the push queries (SELECT ... EMIT CHANGES)
+// as they are committed, until ctx ends.
+func printPush(ctx context.Context, addrs []string, push []*sql.Source, stdout, stderr io.Writer) {
+	byTopic := map[string]*sql.Source{}
+	var topics []string
+	for _, s := range push {
+		byTopic[s.Topic] = s
+		topics = append(topics, s.Topic)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addrs...), kgo.ConsumeTopics(topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		fmt.Fprintf(stderr, "samsa: %v\n", err)
+		return
+	}
+	defer cl.Close()
+	for ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		fs.EachRecord(func(r *kgo.Record) {
+			s := byTopic[r.Topic]
+			row, err := s.Render(r.Key, r.Value)
+			if err != nil {
+				fmt.Fprintf(stderr, "samsa: %s: %v\n", s.Name, err)
+				return
+			}
+			fmt.Fprintf(stdout, "%s %s\n", s.Name, row)
+		})
+	}
 }
