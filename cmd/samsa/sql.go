@@ -80,7 +80,8 @@ func runSQL(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		}
 		fmt.Fprintf(stdout, "samsa: embedded broker listening on %s\n", strings.Join(addrs, ","))
 	}
-	app, err := runtime.New(prog.Topology(), runtime.ApplicationID(*appID), runtime.Brokers(addrs...))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	app, err := runtime.New(prog.Topology(), runtime.ApplicationID(*appID), runtime.Brokers(addrs...), runtime.Logger(logger))
 	if err != nil {
 		fmt.Fprintf(stderr, "samsa: %v\n", err)
 		return exitFail
