@@ -50,7 +50,9 @@ func TestSQLRunPushQuery(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"sql", "-f", f, "-application-id", "sql-cli-test"}, nil, &out, &errb) }()
+	go func() {
+		done <- run(ctx, []string{"sql", "-f", f, "-application-id", "sql-cli-test"}, nil, &out, &errb)
+	}()
 	defer func() {
 		cancel()
 		if code := <-done; code != exitOK {
