@@ -278,10 +278,16 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 	}
 	var prepared dsl.KStream[Row, Row]
 	sup := processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] { return &preAggProc{spec: pre} })
-	if sameKey {
+	switch {
+	case sameKey && where == nil && nargs == 0 && !pre.needMeta && rel.single != nil && rel.nkey == 1 && rel.first.KeyFormat == FormatKafka:
+		// Nothing to evaluate before grouping: the aggregation drops null
+		// keys and values itself (a KAFKA key is null exactly when its one
+		// column is), so the source feeds it directly.
+		prepared = st
+	case sameKey:
 		pre.keyAsIs = !rel.keyIsRecordKey
 		prepared = st.ProcessValues(sup)
-	} else {
+	default:
 		prepared = st.Process(sup)
 	}
 	grouped := prepared.GroupByKey(dsl.GroupedWith[Row, Row](internal, internal))
