@@ -577,7 +577,7 @@ func comparator(p Pos, op string, l, r *Type) (cmpFn, error) {
 		return func(a, b Value) int { return cmpInt(a.I, b.I) }, nil
 	case l.numeric() && r.numeric() || lk == Double && rk == Double:
 		return func(a, b Value) int { return cmpFloat(asFloat(l, a), asFloat(r, b)) }, nil
-	case lk == String && rk == String:
+	case lk == String && rk == String, lk == Bytes && rk == Bytes:
 		return func(a, b Value) int { return strings.Compare(a.S, b.S) }, nil
 	case lk == Boolean && rk == Boolean:
 		if op != "=" && op != "<>" && !strings.Contains(op, "DISTINCT") {

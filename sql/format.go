@@ -2,6 +2,7 @@ package sql
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -124,7 +125,7 @@ func (s *rowSerde) check(p Pos, what string) error {
 		}
 		for _, c := range s.cols {
 			switch c.Type.Kind {
-			case Integer, BigInt, Double, String:
+			case Integer, BigInt, Double, String, Bytes:
 			default:
 				return errAt(p, "the KAFKA format does not support type %s (column %s)", c.Type, c.Name)
 			}
@@ -156,7 +157,6 @@ func supportedType(p Pos, t *Type) error {
 			return unsupported(p, "DECIMAL precision above 18")
 		}
 	case Bytes:
-		return unsupported(p, "column type "+t.Kind.String())
 	case Array:
 		return supportedType(p, t.Elem)
 	case Map:
@@ -438,6 +438,8 @@ func appendText(dst []byte, t *Type, v Value) []byte {
 		return appendDouble(dst, v.F)
 	case Decimal:
 		return appendDecimal(dst, t, v)
+	case Bytes:
+		return base64.StdEncoding.AppendEncode(dst, []byte(v.S))
 	case Timestamp:
 		return append(dst, formatTimestamp(v.I, "yyyy-MM-dd'T'HH:mm:ss.SSS")...)
 	case Date:
@@ -553,6 +555,12 @@ func parseText(t *Type, s string) (Value, error) {
 		return floatValue(f), nil
 	case Decimal:
 		return parseDecimal(t, s)
+	case Bytes:
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+		if err != nil {
+			return null, fmt.Errorf("not base64 BYTES: %q", s)
+		}
+		return stringValue(string(b)), nil
 	case Timestamp, Time, Date:
 		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil {
@@ -576,6 +584,10 @@ func appendJSON(dst []byte, t *Type, v Value) []byte {
 		return strconv.AppendInt(dst, v.I, 10)
 	case Decimal:
 		return appendDecimal(dst, t, v)
+	case Bytes:
+		dst = append(dst, '"')
+		dst = base64.StdEncoding.AppendEncode(dst, []byte(v.S))
+		return append(dst, '"')
 	case Double:
 		if math.IsNaN(v.F) || math.IsInf(v.F, 0) {
 			return strconv.AppendQuote(dst, string(appendDouble(nil, v.F)))

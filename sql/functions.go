@@ -1,6 +1,8 @@
 package sql
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"math"
 	"strings"
 	"time"
@@ -71,6 +73,8 @@ func init() {
 		"STRINGTOTIMESTAMP": fnStringToTimestamp,
 		"ARRAY_LENGTH":      fnArrayLength,
 		"AS_VALUE":          fnAsValue,
+		"TO_BYTES":          fnToBytes,
+		"FROM_BYTES":        fnFromBytes,
 	}
 }
 
@@ -167,26 +171,33 @@ func reverse(s string) string {
 }
 
 func fnLen(p Pos, a []compiled) (compiled, error) {
-	if len(a) != 1 || !isStr(a[0]) {
-		return compiled{}, argErr(p, "LEN", a, "(STRING)")
+	if len(a) != 1 || !isStr(a[0]) && a[0].typ.Kind != Bytes {
+		return compiled{}, argErr(p, "LEN", a, "(STRING) or (BYTES)")
 	}
-	g := a[0].fn
+	g, bytes := a[0].fn, a[0].typ.Kind == Bytes
 	return compiled{typ: typeInt, fn: func(e *env) Value {
 		v := g(e)
 		if !v.Valid {
 			return null
+		}
+		if bytes {
+			return intValue(int64(len(v.S)))
 		}
 		return intValue(int64(utf8.RuneCountInString(v.S)))
 	}}, nil
 }
 
 func concatOf(p Pos, a []compiled) (compiled, error) {
+	t := typeString
+	if len(a) > 0 && a[0].typ.Kind == Bytes {
+		t = a[0].typ
+	}
 	for _, x := range a {
-		if !isStr(x) {
-			return compiled{}, argErr(p, "CONCAT", a, "STRING arguments")
+		if t.Kind == Bytes && x.typ.Kind != Bytes && x.typ.Kind != KindNull || t.Kind == String && !isStr(x) {
+			return compiled{}, argErr(p, "CONCAT", a, "STRING arguments, or BYTES arguments")
 		}
 	}
-	return compiled{typ: typeString, fn: func(e *env) Value {
+	return compiled{typ: t, fn: func(e *env) Value {
 		var b strings.Builder
 		for _, x := range a {
 			if v := x.fn(e); v.Valid {
@@ -201,12 +212,16 @@ func fnConcatWS(p Pos, a []compiled) (compiled, error) {
 	if len(a) < 2 {
 		return compiled{}, argErr(p, "CONCAT_WS", a, "(separator, STRING...)")
 	}
+	t := typeString
+	if a[0].typ.Kind == Bytes {
+		t = a[0].typ
+	}
 	for _, x := range a {
-		if !isStr(x) {
-			return compiled{}, argErr(p, "CONCAT_WS", a, "STRING arguments")
+		if t.Kind == Bytes && x.typ.Kind != Bytes && x.typ.Kind != KindNull || t.Kind == String && !isStr(x) {
+			return compiled{}, argErr(p, "CONCAT_WS", a, "STRING arguments, or BYTES arguments")
 		}
 	}
-	return compiled{typ: typeString, fn: func(e *env) Value {
+	return compiled{typ: t, fn: func(e *env) Value {
 		sep := a[0].fn(e)
 		if !sep.Valid {
 			return null
@@ -328,16 +343,45 @@ func fnPad(left bool) scalarFn {
 }
 
 func fnSplit(p Pos, a []compiled) (compiled, error) {
-	if len(a) != 2 || !isStr(a[0]) || !isStr(a[1]) {
-		return compiled{}, argErr(p, "SPLIT", a, "(STRING, STRING)")
+	bytes := len(a) == 2 && a[0].typ.Kind == Bytes && a[1].typ.Kind == Bytes
+	if len(a) != 2 || !bytes && (!isStr(a[0]) || !isStr(a[1])) {
+		return compiled{}, argErr(p, "SPLIT", a, "(STRING, STRING) or (BYTES, BYTES)")
 	}
-	return compiled{typ: arrayOf(typeString), fn: func(e *env) Value {
+	et := typeString
+	if bytes {
+		// Bytes split by bytes, not runes: each byte on its own for an
+		// empty delimiter.
+		return compiled{typ: arrayOf(&Type{Kind: Bytes}), fn: func(e *env) Value {
+			s, d := a[0].fn(e), a[1].fn(e)
+			if !s.Valid || !d.Valid {
+				return null
+			}
+			var parts []string
+			if s.S == "" {
+				parts = []string{""}
+			} else if d.S == "" {
+				for i := 0; i < len(s.S); i++ {
+					parts = append(parts, s.S[i:i+1])
+				}
+			} else {
+				parts = strings.Split(s.S, d.S)
+			}
+			out := make([]Value, len(parts))
+			for i, x := range parts {
+				out[i] = stringValue(x)
+			}
+			return arrayValue(out)
+		}}, nil
+	}
+	return compiled{typ: arrayOf(et), fn: func(e *env) Value {
 		s, d := a[0].fn(e), a[1].fn(e)
 		if !s.Valid || !d.Valid {
 			return null
 		}
 		var parts []string
-		if d.S == "" {
+		if s.S == "" {
+			parts = []string{""}
+		} else if d.S == "" {
 			for _, r := range s.S {
 				parts = append(parts, string(r))
 			}
@@ -695,4 +739,74 @@ func parseTimestampLiteral(s string) (int64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// byteEncodings are TO_BYTES' and FROM_BYTES' encodings.
+var byteEncodings = map[string]struct {
+	enc func(string) string
+	dec func(string) (string, bool)
+}{
+	"UTF8":  {func(s string) string { return s }, func(s string) (string, bool) { return s, utf8.ValidString(s) }},
+	"ASCII": {func(s string) string { return s }, func(s string) (string, bool) { return s, true }},
+	"HEX": {func(s string) string { return hex.EncodeToString([]byte(s)) }, func(s string) (string, bool) {
+		b, err := hex.DecodeString(s)
+		return string(b), err == nil
+	}},
+	"BASE64": {func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }, func(s string) (string, bool) {
+		b, err := base64.StdEncoding.DecodeString(s)
+		return string(b), err == nil
+	}},
+}
+
+func encodingArg(p Pos, name string, a []compiled) (string, error) {
+	if len(a) != 2 || !a[1].lit || a[1].typ.Kind != String {
+		return "", unsupported(p, name+" without a string literal encoding")
+	}
+	enc := strings.ToUpper(strings.ReplaceAll(a[1].fn(nil).S, "-", ""))
+	if _, ok := byteEncodings[enc]; !ok {
+		return "", errAt(p, "unknown encoding %q: expected utf8, ascii, hex or base64", a[1].fn(nil).S)
+	}
+	return enc, nil
+}
+
+// fnToBytes is TO_BYTES(string, encoding): the bytes the string encodes.
+func fnToBytes(p Pos, a []compiled) (compiled, error) {
+	if len(a) != 2 || !isStr(a[0]) {
+		return compiled{}, argErr(p, "TO_BYTES", a, "(STRING, encoding)")
+	}
+	enc, err := encodingArg(p, "TO_BYTES", a)
+	if err != nil {
+		return compiled{}, err
+	}
+	dec, g := byteEncodings[enc].dec, a[0].fn
+	return compiled{typ: &Type{Kind: Bytes}, fn: func(e *env) Value {
+		v := g(e)
+		if !v.Valid {
+			return null
+		}
+		b, ok := dec(v.S)
+		if !ok {
+			return null
+		}
+		return stringValue(b)
+	}}, nil
+}
+
+// fnFromBytes is FROM_BYTES(bytes, encoding): the bytes as a string.
+func fnFromBytes(p Pos, a []compiled) (compiled, error) {
+	if len(a) != 2 || a[0].typ.Kind != Bytes {
+		return compiled{}, argErr(p, "FROM_BYTES", a, "(BYTES, encoding)")
+	}
+	enc, err := encodingArg(p, "FROM_BYTES", a)
+	if err != nil {
+		return compiled{}, err
+	}
+	en, g := byteEncodings[enc].enc, a[0].fn
+	return compiled{typ: typeString, fn: func(e *env) Value {
+		v := g(e)
+		if !v.Valid {
+			return null
+		}
+		return stringValue(en(v.S))
+	}}, nil
 }

@@ -250,6 +250,16 @@ func (d *jsonReader) value(t *Type) (Value, error) {
 		}
 		s, err := d.num()
 		return stringValue(s), err
+	case Bytes:
+		s, err := d.str()
+		if err != nil {
+			return null, err
+		}
+		v, err := parseText(t, s)
+		if err != nil {
+			return null, d.errf("%v", err)
+		}
+		return v, nil
 	case Boolean:
 		switch c {
 		case 't':

@@ -113,7 +113,7 @@ func TestPlanErrors(t *testing.T) {
 		{"CREATE STREAM s2 (k STRING KEY, a INT) WITH (KAFKA_TOPIC='s2', VALUE_FORMAT='JSON');\nCREATE STREAM o AS SELECT s.k FROM s JOIN s2 WITHIN 1 SECOND ON s.a = s2.a;", "sql: 3:65: the query used to build `O` must include the key column A in its projection", false},
 		{"CREATE STREAM s2 (k STRING KEY, a INT) WITH (KAFKA_TOPIC='s2', VALUE_FORMAT='JSON');\nCREATE STREAM o AS SELECT s.k, s2.a FROM s JOIN s2 ON s.k = s2.k;", "sql: 3:44: stream-stream joins must have a WITHIN clause specified", false},
 		{"CREATE TABLE t (id INT PRIMARY KEY, x INT) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');\nCREATE TABLE u (id INT PRIMARY KEY, y INT) WITH (KAFKA_TOPIC='u', VALUE_FORMAT='JSON');\nCREATE TABLE o AS SELECT t.id, u.y FROM t FULL OUTER JOIN u ON t.x = u.id;", "sql: 4:43: invalid join type: foreign-key table-table joins support only INNER and LEFT, not FULL", false},
-		{"CREATE STREAM x (k STRING KEY, d BYTES) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON');", "column type BYTES is not supported", true},
+		{"CREATE STREAM x (k STRING KEY, v INT) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON', WINDOW_TYPE='TUMBLING');", "sql: 2:83: property WINDOW_TYPE is not supported", true},
 		{"CREATE STREAM x (k STRING KEY, d DECIMAL(20,2)) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON');", "DECIMAL precision above 18 is not supported", true},
 		{"CREATE STREAM x (k STRING KEY) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='AVRO');", "sql: 2:68: format AVRO is not supported", true},
 		{"CREATE STREAM x (k STRING KEY) WITH (VALUE_FORMAT='JSON');", "sql: 2:1: missing required property KAFKA_TOPIC", false},

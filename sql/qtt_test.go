@@ -2,6 +2,7 @@ package sql
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -545,6 +546,8 @@ func decodeActual(f Format, s *rowSerde, b []byte) (any, error) {
 			return json.Number(fmt.Sprint(v.F)), nil
 		case String:
 			return v.S, nil
+		case Bytes:
+			return base64.StdEncoding.EncodeToString([]byte(v.S)), nil
 		}
 		return json.Number(fmt.Sprint(v.I)), nil
 	}
