@@ -24,9 +24,12 @@
 //     TIMESTAMP_FORMAT, WRAP_SINGLE_VALUE, KEY_DELIMITER, VALUE_DELIMITER.
 //   - Formats KAFKA (Java-compatible INT, BIGINT, DOUBLE, STRING), JSON and
 //     DELIMITED, for keys and values.
-//   - Types BOOLEAN, INT, BIGINT, DOUBLE, STRING, TIMESTAMP, DATE, TIME,
-//     ARRAY, MAP<STRING, ...> and STRUCT.
-//   - CREATE STREAM/TABLE ... AS SELECT and INSERT INTO ... SELECT.
+//   - Types BOOLEAN, INT, BIGINT, DOUBLE, DECIMAL(p, s) up to 18 digits,
+//     STRING, BYTES, TIMESTAMP, DATE, TIME, ARRAY, MAP<STRING, ...> and
+//     STRUCT.
+//   - CREATE STREAM/TABLE ... AS SELECT and INSERT INTO ... SELECT; push
+//     queries (SELECT ... EMIT CHANGES) into topics of their own
+//     (Program.PushQueries, Source.Render).
 //   - Projections with *, aliases and ksqlDB's column naming; WHERE;
 //     arithmetic, comparison, AND/OR/NOT, ||, CASE, CAST, IS [NOT] NULL,
 //     [NOT] LIKE, [NOT] BETWEEN, [NOT] IN, IS [NOT] DISTINCT FROM, array
@@ -35,8 +38,8 @@
 //     TRIM, LTRIM, RTRIM, INITCAP, REVERSE, REPLACE, INSTR, LPAD, RPAD,
 //     SPLIT, ABS, ROUND, FLOOR, CEIL, SQRT, EXP, LN, SIGN, POWER, CBRT, PI,
 //     the trigonometric functions, COALESCE, IFNULL, GREATEST, LEAST,
-//     TIMESTAMPTOSTRING, STRINGTOTIMESTAMP, ARRAY_LENGTH, AS_VALUE; the
-//     table function EXPLODE.
+//     TIMESTAMPTOSTRING, STRINGTOTIMESTAMP, ARRAY_LENGTH, AS_VALUE,
+//     TO_BYTES, FROM_BYTES; the table function EXPLODE.
 //   - PARTITION BY; GROUP BY with COUNT, SUM, MIN, MAX, AVG,
 //     COUNT_DISTINCT, LATEST_BY_OFFSET, EARLIEST_BY_OFFSET, COLLECT_LIST,
 //     COLLECT_SET, TOPK, TOPKDISTINCT, and HAVING; over streams and tables.
@@ -52,7 +55,7 @@
 //
 // Anything else this package recognises is an error wrapping
 // ErrNotSupported that names the construct (for example AVRO and PROTOBUF
-// formats, DECIMAL and BYTES, lambdas, windowed sources, INSERT ... VALUES,
-// transient and pull queries, DROP and other DDL), never a silently
-// different result.
+// formats, DECIMAL beyond 18 digits and its division and SUM, lambdas,
+// windowed sources, INSERT ... VALUES, pull queries, DROP and other DDL),
+// never a silently different result.
 package sql
