@@ -150,7 +150,7 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 		}
 		having = h.fn
 	}
-	keyIdx, valIdx, err := splitKeyWindowed(items, q.GroupBy, keyNames, sinkName)
+	keyIdx, valIdx, err := splitKey(items, q.GroupBy, keyNames, sinkName)
 	if err != nil {
 		return nil, err
 	}
@@ -352,10 +352,6 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 		return &postWindowProc{spec: windowSpec}
 	}))
 	return out, nil
-}
-
-func splitKeyWindowed(items []item, keys []Expr, keyNames []string, sinkName string) ([]int, []int, error) {
-	return splitKey(items, keys, keyNames, sinkName)
 }
 
 func sessionMerger(p Pos, specs []*aggSpec) (func(Row, Row, Row) Row, error) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // jsonReader decodes JSON straight into Values of the types the schema
@@ -370,5 +369,3 @@ func (d *jsonReader) value(t *Type) (Value, error) {
 	}
 	return null, d.errf("cannot read type %s", t)
 }
-
-var _ = utf8.RuneError

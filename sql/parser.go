@@ -610,7 +610,6 @@ func (p *parser) selectStmt() (*Select, error) {
 }
 
 func (p *parser) exprList() ([]Expr, error) {
-	paren := false
 	if p.isOp("(") {
 		// GROUP BY (a, b) and GROUP BY (a + 1) * 2 both start with '(': try
 		// the list form, and fall back to one expression.
@@ -637,7 +636,6 @@ func (p *parser) exprList() ([]Expr, error) {
 			return list, nil
 		}
 		p.i = save
-		_ = paren
 	}
 	var out []Expr
 	for {
