@@ -96,13 +96,6 @@ func (s *rowSerde) use(i int) {
 	}
 }
 
-func (s *rowSerde) useAll() {
-	for i := range s.need {
-		s.need[i] = true
-	}
-	s.nulls = nil
-}
-
 func (s *rowSerde) skip(i int) bool { return s.need != nil && !s.need[i] }
 
 func newRowSerde(cols []Column, f Format, key bool, wrap bool) *rowSerde {

@@ -401,33 +401,6 @@ func (p *parser) typ() (*Type, error) {
 	return nil, errAt(t.pos, "expected a type, found %s", t)
 }
 
-func (p *parser) skipTypeArgs() error {
-	open, close := "", ""
-	switch {
-	case p.isOp("("):
-		open, close = "(", ")"
-	case p.isOp("<"):
-		open, close = "<", ">"
-	default:
-		return nil
-	}
-	depth := 0
-	for {
-		t := p.next()
-		switch {
-		case t.kind == tEOF:
-			return errAt(t.pos, "expected '%s', found end of input", close)
-		case t.kind == tOp && (t.text == open || t.text == "<" || t.text == "("):
-			depth++
-		case t.kind == tOp && (t.text == close || t.text == ">" || t.text == ")"):
-			depth--
-			if depth == 0 {
-				return nil
-			}
-		}
-	}
-}
-
 func (p *parser) props() (map[string]Literal, map[string]Pos, error) {
 	if err := p.wantOp("("); err != nil {
 		return nil, nil, err
