@@ -140,9 +140,12 @@ func (p *Program) join(q *Select, left *relation, j *Join) (*relation, error) {
 		out.keys = append(out.keys, left.keys...)
 	}
 	kind := j.Kind
-	if kind == "FULL" {
-		// Neither side's key survives a full outer join whole: ksqlDB keys
-		// the result by a synthetic ROWKEY, either side's join value.
+	_, lcol := lexpr.(*ColumnRef)
+	_, rcol := rexpr.(*ColumnRef)
+	if kind == "FULL" || !lcol && !rcol && lk.rekey {
+		// Neither side's key survives a full outer join whole, nor names
+		// a join on expressions: ksqlDB keys the result by a synthetic
+		// ROWKEY, the join value.
 		out.sc.cols = append(out.sc.cols, scopeCol{name: "ROWKEY", typ: lk.typ, key: true})
 		out.keys = []Expr{&ColumnRef{Pos: j.Pos, Name: "ROWKEY"}}
 		out.synthKey = true
@@ -234,12 +237,18 @@ func rekeyedScope(sc *scope, nval int) *scope {
 }
 
 // pickJoinKey returns the first select item that is one of the join
-// expressions standing for the key, else the first of them.
+// expressions standing for the key, items listed explicitly before those
+// a * expanded to, else the first join expression.
 func pickJoinKey(items []item, keys []Expr) Expr {
-	for _, it := range items {
-		for _, k := range keys {
-			if sameKeyExpr(k, it.expr) && sameQualifier(k, it.expr) {
-				return it.expr
+	for _, starred := range []bool{false, true} {
+		for _, it := range items {
+			if it.star != starred {
+				continue
+			}
+			for _, k := range keys {
+				if sameKeyExpr(k, it.expr) && sameQualifier(k, it.expr) {
+					return it.expr
+				}
 			}
 		}
 	}
@@ -384,7 +393,7 @@ func (p *Program) joinItems(q *Select, srcs []joinSide) ([]item, error) {
 					continue
 				}
 				for _, c := range append(append([]Column(nil), s.src.Schema.Key...), s.src.Schema.Value...) {
-					out = append(out, item{pos: it.Pos, name: s.name() + "_" + c.Name, expr: &ColumnRef{Pos: it.Pos, Source: s.name(), Name: c.Name}})
+					out = append(out, item{pos: it.Pos, name: s.name() + "_" + c.Name, expr: &ColumnRef{Pos: it.Pos, Source: s.name(), Name: c.Name}, star: true})
 				}
 			}
 			continue

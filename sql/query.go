@@ -26,6 +26,7 @@ type item struct {
 	pos  Pos
 	name string
 	expr Expr
+	star bool // expanded from a *
 }
 
 func (p *Program) inputScope(src *Source, alias string) *scope {
