@@ -370,6 +370,9 @@ func (r *rekeyProc) Process(rec processor.Record[Row, Row]) error {
 		key = make(Row, r.nkey)
 	}
 	r.e = env{key: key, val: rec.Value, ts: rec.Timestamp}
+	if md, ok := r.ctx.RecordMetadata(); ok {
+		r.e.part, r.e.off = md.Partition, md.Offset
+	}
 	k := r.key(&r.e)
 	if !k.Valid {
 		r.ctx.DropRecord("null join key")
