@@ -226,8 +226,9 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 			}
 		}
 		t := rel.ktable
-		if pre.needMeta {
-			return nil, unsupported(q.Pos, "ROWPARTITION/ROWOFFSET in a table aggregation")
+		// The table's group-by selector sees no record metadata.
+		if usesColumns(q, "ROWTIME", "ROWPARTITION", "ROWOFFSET") {
+			return nil, unsupported(q.Pos, "ROWTIME, ROWPARTITION or ROWOFFSET in a table aggregation")
 		}
 		// Rows that fail WHERE, or group by a NULL, leave their group:
 		// the filter turns them into deletes the aggregation subtracts.

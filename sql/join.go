@@ -460,6 +460,16 @@ func (p *Program) foreignKeyJoin(j *Join, left, right *relation, lexpr Expr, lk 
 	if usesKey {
 		return nil, unsupported(lexpr.exprPos(), "a foreign-key expression reading the left table's key")
 	}
+	pseudo := false
+	walk(lexpr, func(x Expr) bool {
+		if c, ok := x.(*ColumnRef); ok && pseudoColumns[c.Name] {
+			pseudo = true
+		}
+		return true
+	})
+	if pseudo {
+		return nil, unsupported(lexpr.exprPos(), "a foreign-key expression reading ROWTIME, ROWPARTITION or ROWOFFSET")
+	}
 	nl, nr := left.nval, right.nval
 	width := nl + nr + 3
 	sc := &scope{sources: map[string]bool{}}

@@ -399,12 +399,17 @@ func hasTableFn(e Expr) bool {
 	return found
 }
 
-func usesMeta(q *Select) bool {
+func usesMeta(q *Select) bool { return usesColumns(q, "ROWPARTITION", "ROWOFFSET") }
+
+// usesColumns says the query's expressions name one of the columns.
+func usesColumns(q *Select, names ...string) bool {
 	found := false
 	check := func(e Expr) {
 		walk(e, func(x Expr) bool {
-			if c, ok := x.(*ColumnRef); ok && (c.Name == "ROWPARTITION" || c.Name == "ROWOFFSET") {
-				found = true
+			if c, ok := x.(*ColumnRef); ok {
+				for _, n := range names {
+					found = found || c.Name == n
+				}
 			}
 			return !found
 		})
