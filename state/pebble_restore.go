@@ -50,14 +50,15 @@ const orderedRunBytes = 4 << 20
 // nothing under it to delete. An ingested table is synced, and Pebble
 // records it in its manifest: it is as durable as a flushed memtable.
 //
-// A full run is written on a goroutine of its own while the next one
-// fills, so that the restore's consumer goes on fetching while the table is
-// written; a run waits for the one before it before it is handed on. The
-// tables are ingested in changelog order, as late as that allows: together,
-// once the restore ends, while each run's keys lie above the last run's (a
-// changelog in key order, whose tables Pebble then puts straight in the
-// lowest level), or before the first run that overlaps them. A failure of
-// that goroutine surfaces at the restore's next write or at its end.
+// Full runs are written by a goroutine of the restore's own, in order,
+// while the next ones fill, so that the restore's consumer goes on fetching
+// while tables are written; runs wait for it only when those it has not yet
+// written hold restoreQueueBytes. The tables are ingested in changelog
+// order, as late as that allows: together, once the restore ends, while
+// each run's keys lie above the last run's (a changelog in key order, whose
+// tables Pebble then puts straight in the lowest level), or before the
+// first run whose keys overlap them. A failure of that goroutine surfaces
+// at the restore's next write or at its end.
 //
 // Into a store that held keys, it writes Pebble batches of up to
 // restoreRunBytes, one commit each rather than one per fetched batch of
@@ -66,18 +67,37 @@ type pebbleRestore struct {
 	ingest bool
 	// batch collects the writes of batch mode.
 	batch *pebble.Batch
-	// cur is the run filling; busy the one being ingested, whose outcome
-	// done delivers; spare a run to fill next.
-	cur, busy, spare *restoreRun
-	done             chan error
-	// runs counts the runs handed on to be ingested.
+	// cur is the run filling, free the runs written, to fill again.
+	cur  *restoreRun
+	free []*restoreRun
+	// todo takes runs to the writer goroutine, which hands each back on
+	// done once written; queued counts the runs and bytes handed on and
+	// not yet back. todo is nil while no writer runs.
+	todo, done  chan *restoreRun
+	queued      int
+	queuedBytes int
+	// err is the writer's first failure, once a run brought it back.
+	err error
+	// runs counts the runs handed on.
 	runs int
 	// group holds the paths of the tables written and not yet ingested,
 	// whose keys do not overlap: each run's smallest key was greater than
-	// groupEnd, the largest key of the run before.
-	group    []string
+	// groupEnd, the largest key of the run before. The writer owns them
+	// while it runs.
+	group    []groupTable
 	groupEnd []byte
 }
+
+// groupTable is a table written and not yet ingested, whose sync delivers
+// its outcome on synced (nil once received).
+type groupTable struct {
+	path   string
+	synced chan error
+}
+
+// restoreQueueBytes bounds the runs a restore has handed on to be written
+// and its writer has not yet written.
+const restoreQueueBytes = 2 * restoreRunBytes
 
 // restoreRun is the records of one run: arena holds their keys (with the
 // store's prefix) and values, ents indexes them in the order written.
@@ -91,16 +111,17 @@ type restoreRun struct {
 	first bool
 	// buf is the write buffer of the run's file.
 	buf []byte
+	err error
 }
 
 func newRestoreRun() *restoreRun {
-	// Room for a run and the record that ends it, so that a run seldom
-	// grows its arena.
-	return &restoreRun{arena: make([]byte, 0, restoreRunBytes+64<<10), ordered: true}
+	// Room for an ordered run and the record that ends it; a run of keys
+	// in no order grows its arena once.
+	return &restoreRun{arena: make([]byte, 0, orderedRunBytes+64<<10), ordered: true}
 }
 
 func (r *restoreRun) reset() {
-	r.arena, r.ents, r.ordered = r.arena[:0], r.ents[:0], true
+	r.arena, r.ents, r.ordered, r.err = r.arena[:0], r.ents[:0], true, nil
 }
 
 // runEntry is one write of a run: arena[key:val] is the prefixed key and
@@ -122,10 +143,10 @@ func (s *pebbleStore) beginRestore() error {
 	}
 	r := s.restore
 	if r == nil {
-		r = &pebbleRestore{done: make(chan error, 1)}
+		r = &pebbleRestore{}
 		s.restore = r
 	}
-	r.ingest, r.runs = empty, 0
+	r.ingest, r.runs, r.err = empty, 0, nil
 	s.restoring = true
 	return nil
 }
@@ -174,10 +195,13 @@ func (s *pebbleStore) restoreWrite(key, value []byte, tombstone bool) error {
 	}
 	run := r.cur
 	if run == nil {
-		if run = r.spare; run == nil {
+		if n := len(r.free); n > 0 {
+			run = r.free[n-1]
+			r.free = r.free[:n-1]
+		} else {
 			run = newRestoreRun()
 		}
-		r.cur, r.spare = run, nil
+		r.cur = run
 	}
 	e := runEntry{key: int32(len(run.arena))}
 	run.arena = append(append(run.arena, s.prefix...), key...)
@@ -198,36 +222,91 @@ func (s *pebbleStore) restoreWrite(key, value []byte, tombstone bool) error {
 	return nil
 }
 
-// handOff has the current run ingested on a goroutine of its own, once the
-// run before it is.
+// handOff hands the current run on to the writer goroutine, started if
+// need be, once the runs it has not yet written leave room for it.
 func (s *pebbleStore) handOff() error {
 	r := s.restore
-	if err := r.wait(); err != nil {
+	run := r.cur
+	if run == nil || len(run.ents) == 0 {
+		return r.collect(false)
+	}
+	r.cur = nil
+	for r.queued > 0 && r.queuedBytes+len(run.arena) > restoreQueueBytes {
+		if err := r.collect(true); err != nil {
+			r.free = append(r.free, run)
+			return err
+		}
+	}
+	if err := r.collect(false); err != nil {
+		r.free = append(r.free, run)
 		return err
 	}
-	run := r.cur
-	r.cur = nil
-	if run == nil || len(run.ents) == 0 {
-		r.spare = run
-		return nil
+	if r.todo == nil {
+		// Buffered past what the queue can hold, so that neither side
+		// blocks on the other's channel.
+		r.todo = make(chan *restoreRun, restoreQueueBytes/orderedRunBytes+1)
+		r.done = make(chan *restoreRun, restoreQueueBytes/orderedRunBytes+1)
+		go s.writeRuns(r.todo, r.done)
 	}
 	run.first = r.runs == 0
 	r.runs++
-	r.busy = run
-	go func() { r.done <- s.ingestRun(run) }()
+	r.queued++
+	r.queuedBytes += len(run.arena)
+	r.todo <- run
 	return nil
 }
 
-// wait waits for the run being ingested, if one is, and returns its
-// outcome.
-func (r *pebbleRestore) wait() error {
-	if r.busy == nil {
-		return nil
+// collect takes back the runs the writer has written, waiting for one if
+// wait is set, and returns the writer's first failure.
+func (r *pebbleRestore) collect(wait bool) error {
+	for r.queued > 0 {
+		var run *restoreRun
+		if wait {
+			run = <-r.done
+			wait = false
+		} else {
+			select {
+			case run = <-r.done:
+			default:
+				return r.err
+			}
+		}
+		r.queued--
+		r.queuedBytes -= len(run.arena)
+		if r.err == nil {
+			r.err = run.err
+		}
+		run.reset()
+		r.free = append(r.free, run)
 	}
-	err := <-r.done
-	r.busy.reset()
-	r.spare, r.busy = r.busy, nil
-	return err
+	return r.err
+}
+
+// stopWriter waits for the writer to write every run handed on, and ends
+// it.
+func (r *pebbleRestore) stopWriter() error {
+	if r.todo == nil {
+		return r.err
+	}
+	close(r.todo)
+	for r.queued > 0 {
+		r.collect(true)
+	}
+	r.todo, r.done = nil, nil
+	return r.err
+}
+
+// writeRuns is the writer goroutine: it writes each run from todo, and
+// hands it back on done. After a failure it writes nothing more.
+func (s *pebbleStore) writeRuns(todo <-chan *restoreRun, done chan<- *restoreRun) {
+	var failed bool
+	for run := range todo {
+		if !failed {
+			run.err = s.ingestRun(run)
+			failed = run.err != nil
+		}
+		done <- run
+	}
 }
 
 // finishRestore applies what the restore holds and ends it.
@@ -238,7 +317,7 @@ func (s *pebbleStore) finishRestore() error {
 		return s.commitRestoreBatch()
 	}
 	err := s.handOff()
-	if werr := r.wait(); err == nil {
+	if werr := r.stopWriter(); err == nil {
 		err = werr
 	}
 	if err == nil {
@@ -246,9 +325,9 @@ func (s *pebbleStore) finishRestore() error {
 	} else {
 		err = errors.Join(err, s.removeGroup())
 	}
-	// A restore's runs are a memtable's worth each: kept, they would
-	// outlive it for as long as the store.
-	r.cur, r.spare = nil, nil
+	// A restore's runs are megabytes each: kept, they would outlive it
+	// for as long as the store.
+	r.cur, r.free = nil, nil
 	return err
 }
 
@@ -260,13 +339,13 @@ func (s *pebbleStore) dropRestore() {
 	if r == nil {
 		return
 	}
-	r.wait()
+	r.stopWriter()
 	s.removeGroup()
 	if r.batch != nil {
 		r.batch.Close()
 		r.batch = nil
 	}
-	r.cur, r.spare = nil, nil
+	r.cur, r.free = nil, nil
 }
 
 func (s *pebbleStore) commitRestoreBatch() error {
@@ -284,7 +363,7 @@ func (s *pebbleStore) commitRestoreBatch() error {
 }
 
 // ingestRun writes run as an sstable, and ingests the tables written
-// before it if its keys overlap theirs. It runs on a goroutine of its own,
+// before it if its keys overlap theirs. It runs on the writer goroutine,
 // which Pebble's fatal path would end: the panic it makes is returned as
 // the error it is instead.
 func (s *pebbleStore) ingestRun(run *restoreRun) (err error) {
@@ -308,17 +387,24 @@ func (s *pebbleStore) ingestRun(run *restoreRun) (err error) {
 		return nil
 	}
 	r := s.restore
-	lo, hi := ents[0], ents[len(ents)-1]
-	if len(r.group) > 0 && bytes.Compare(run.arena[lo.key:lo.val], r.groupEnd) <= 0 {
-		if err := s.ingestGroup(); err != nil {
-			return err
-		}
-	}
-	path, err := s.db.writeRun(run, ents)
+	path, f, err := s.db.writeRun(run, ents)
 	if err != nil {
 		return storeErr(s.name, "restore", fmt.Errorf("write %d records as an sstable: %w", len(ents), err))
 	}
-	r.group = append(r.group, path)
+	// Syncs wait on the disk, not on the CPU: several at a time, while
+	// the writer goes on, take a fraction of the time of one after
+	// another.
+	synced := make(chan error, 1)
+	go func() { synced <- errors.Join(f.Sync(), f.Close()) }()
+	lo, hi := ents[0], ents[len(ents)-1]
+	if len(r.group) > 0 && bytes.Compare(run.arena[lo.key:lo.val], r.groupEnd) <= 0 {
+		// The tables before this one must be in first.
+		if err := s.ingestGroup(); err != nil {
+			<-synced
+			return errors.Join(err, s.db.fs.Remove(path))
+		}
+	}
+	r.group = append(r.group, groupTable{path: path, synced: synced})
 	r.groupEnd = append(r.groupEnd[:0], run.arena[hi.key:hi.val]...)
 	return nil
 }
@@ -331,7 +417,21 @@ func (s *pebbleStore) ingestGroup() error {
 	if len(r.group) == 0 {
 		return nil
 	}
-	err := s.db.pdb.Ingest(context.Background(), r.group)
+	paths := make([]string, len(r.group))
+	var err error
+	for i := range r.group {
+		g := &r.group[i]
+		if g.synced != nil {
+			if serr := <-g.synced; err == nil {
+				err = serr
+			}
+			g.synced = nil
+		}
+		paths[i] = g.path
+	}
+	if err == nil {
+		err = s.db.pdb.Ingest(context.Background(), paths)
+	}
 	if err != nil {
 		// Pebble removes the files once it ingested them, and leaves
 		// them otherwise.
@@ -347,8 +447,11 @@ func (s *pebbleStore) ingestGroup() error {
 func (s *pebbleStore) removeGroup() error {
 	r := s.restore
 	var errs []error
-	for _, path := range r.group {
-		errs = append(errs, s.db.fs.Remove(path))
+	for _, g := range r.group {
+		if g.synced != nil {
+			<-g.synced
+		}
+		errs = append(errs, s.db.fs.Remove(g.path))
 	}
 	r.group = r.group[:0]
 	return errors.Join(errs...)
@@ -382,12 +485,13 @@ func (r *restoreRun) fold() []runEntry {
 const restoreFilePrefix = "samsa-restore-"
 
 // writeRun writes ents, in key order, as an sstable in the database's
-// directory and returns its path.
-func (db *DB) writeRun(run *restoreRun, ents []runEntry) (path string, err error) {
+// directory and returns its path and its file, open, for the caller to
+// sync and close.
+func (db *DB) writeRun(run *restoreRun, ents []runEntry) (path string, f vfs.File, err error) {
 	path = db.fs.PathJoin(db.dir, fmt.Sprintf("%s%06d.sst", restoreFilePrefix, db.runFiles.Add(1)))
-	f, err := db.fs.Create(path, vfs.WriteCategoryUnspecified)
+	f, err = db.fs.Create(path, vfs.WriteCategoryUnspecified)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if run.buf == nil {
 		run.buf = make([]byte, 0, runFileBuffer)
@@ -404,14 +508,15 @@ func (db *DB) writeRun(run *restoreRun, ents []runEntry) (path string, err error
 			break
 		}
 	}
-	// Close finishes the table and syncs it; after an error it abandons it.
+	// Close finishes the table, or after an error abandons it, closing
+	// the file.
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return "", errors.Join(err, db.fs.Remove(path))
+		return "", nil, errors.Join(err, db.fs.Remove(path))
 	}
-	return path, nil
+	return path, f, nil
 }
 
 // runFileBuffer is how much of an sstable a restore writes per write
@@ -420,7 +525,9 @@ func (db *DB) writeRun(run *restoreRun, ents []runEntry) (path string, err error
 const runFileBuffer = 1 << 20
 
 // runFile is the objstorage.Writable of a restore's sstable: a file written
-// through a buffer of runFileBuffer bytes and synced when finished.
+// through a buffer of runFileBuffer bytes. Finishing it writes what the
+// buffer holds and leaves the file open, for writeRun's caller to sync;
+// abandoning it closes the file.
 type runFile struct {
 	f   vfs.File
 	buf []byte
@@ -450,14 +557,20 @@ func (w *runFile) flush() error {
 }
 
 func (w *runFile) Finish() error {
-	err := w.flush()
-	if err == nil {
-		err = w.f.Sync()
+	if err := w.flush(); err != nil {
+		w.Abort()
+		return err
 	}
-	return errors.Join(err, w.f.Close())
+	w.f = nil
+	return nil
 }
 
-func (w *runFile) Abort() { w.f.Close() }
+func (w *runFile) Abort() {
+	if w.f != nil {
+		w.f.Close()
+		w.f = nil
+	}
+}
 
 // removeRunFiles removes the sstables of a restore that stopped before
 // Pebble ingested them.
