@@ -49,7 +49,7 @@ func (h *kvHandle[K, V]) RestoreBatch(recs []ChangelogRecord) error {
 		return storeErr(h.Name(), "restore", fmt.Errorf("the transaction buffer holds %d uncommitted writes", h.txn.Pending()))
 	}
 	if rw, ok := h.bytes.(restoreWriter); ok {
-		return storeErr(h.Name(), "restore", h.restoreTo(rw.restorePut, rw.restoreDelete, recs))
+		return storeErr(h.Name(), "restore", rw.restoreRecords(recs, h.timestamped))
 	}
 	bw, batched := h.bytes.(BatchWriter)
 	if batched {

@@ -17,11 +17,11 @@ import (
 // restoreWriter is implemented by bytes stores with a restore path of their
 // own, cheaper than Put and Delete: they may hold a restore's writes back
 // and apply them in bulk, before any other operation of the store (and at
-// the latest on Flush, which ends a restore). A restore writes nothing else
-// to the store meanwhile and reads nothing from it.
+// the latest on Flush, which ends a restore). restoreRecords writes recs in
+// order, a tombstone as a delete; with timestamped, each value is stored in
+// the timestamped layout, behind its record's timestamp.
 type restoreWriter interface {
-	restorePut(key, value []byte) error
-	restoreDelete(key []byte) error
+	restoreRecords(recs []ChangelogRecord, timestamped bool) error
 }
 
 // restoreRunBytes bounds the keys and values a Pebble restore holds before
@@ -151,15 +151,7 @@ func (s *pebbleStore) beginRestore() error {
 	return nil
 }
 
-func (s *pebbleStore) restorePut(key, value []byte) error {
-	return s.restoreWrite(key, value, false)
-}
-
-func (s *pebbleStore) restoreDelete(key []byte) error {
-	return s.restoreWrite(key, nil, true)
-}
-
-func (s *pebbleStore) restoreWrite(key, value []byte, tombstone bool) error {
+func (s *pebbleStore) restoreRecords(recs []ChangelogRecord, timestamped bool) error {
 	if s.invalid != nil {
 		return s.invalid
 	}
@@ -176,48 +168,75 @@ func (s *pebbleStore) restoreWrite(key, value []byte, tombstone bool) error {
 	}
 	r := s.restore
 	if !r.ingest {
+		return s.restoreBatched(recs, timestamped)
+	}
+	run := r.cur
+	for i := range recs {
+		rec := &recs[i]
+		if run == nil {
+			if n := len(r.free); n > 0 {
+				run = r.free[n-1]
+				r.free = r.free[:n-1]
+			} else {
+				run = newRestoreRun()
+			}
+			r.cur = run
+		}
+		e := runEntry{key: int32(len(run.arena))}
+		run.arena = append(append(run.arena, s.prefix...), rec.Key...)
+		e.val = int32(len(run.arena))
+		e.end = -1
+		if rec.Value != nil {
+			if timestamped {
+				run.arena = appendTimestamped(run.arena, rec.Timestamp)
+			}
+			run.arena = append(run.arena, rec.Value...)
+			e.end = int32(len(run.arena))
+		}
+		if n := len(run.ents); run.ordered && n > 0 {
+			last := run.ents[n-1]
+			run.ordered = bytes.Compare(run.arena[last.key:last.val], run.arena[e.key:e.val]) < 0
+		}
+		run.ents = append(run.ents, e)
+		if len(run.arena) >= restoreRunBytes || run.ordered && len(run.arena) >= orderedRunBytes {
+			if err := s.handOff(); err != nil {
+				return fmt.Errorf("changelog offset %d: %w", rec.Offset, err)
+			}
+			run = nil
+		}
+	}
+	return nil
+}
+
+// restoreBatched writes recs to the restore's batch, committing it each
+// time it holds restoreRunBytes.
+func (s *pebbleStore) restoreBatched(recs []ChangelogRecord, timestamped bool) error {
+	r := s.restore
+	for i := range recs {
+		rec := &recs[i]
 		if r.batch == nil {
 			r.batch = s.db.pdb.NewBatch()
 		}
 		var err error
-		if tombstone {
-			err = r.batch.Delete(s.key(key), nil)
-		} else {
-			err = r.batch.Set(s.key(key), value, nil)
+		switch {
+		case rec.Value == nil:
+			err = r.batch.Delete(s.key(rec.Key), nil)
+		case timestamped:
+			// Encoded in place in the batch, not assembled first.
+			op := r.batch.SetDeferred(len(s.prefix)+len(rec.Key), timestampedHeader+len(rec.Value))
+			copy(op.Key[copy(op.Key, s.prefix):], rec.Key)
+			appendTimestamped(op.Value[:0], rec.Timestamp) // within op.Value's room
+			copy(op.Value[timestampedHeader:], rec.Value)
+			err = op.Finish()
+		default:
+			err = r.batch.Set(s.key(rec.Key), rec.Value, nil)
+		}
+		if err == nil && r.batch.Len() >= restoreRunBytes {
+			err = s.commitRestoreBatch()
 		}
 		if err != nil {
-			return storeErr(s.name, "restore", err)
+			return fmt.Errorf("changelog offset %d: %w", rec.Offset, err)
 		}
-		if r.batch.Len() >= restoreRunBytes {
-			return s.commitRestoreBatch()
-		}
-		return nil
-	}
-	run := r.cur
-	if run == nil {
-		if n := len(r.free); n > 0 {
-			run = r.free[n-1]
-			r.free = r.free[:n-1]
-		} else {
-			run = newRestoreRun()
-		}
-		r.cur = run
-	}
-	e := runEntry{key: int32(len(run.arena))}
-	run.arena = append(append(run.arena, s.prefix...), key...)
-	e.val = int32(len(run.arena))
-	e.end = -1
-	if !tombstone {
-		run.arena = append(run.arena, value...)
-		e.end = int32(len(run.arena))
-	}
-	if n := len(run.ents); run.ordered && n > 0 {
-		last := run.ents[n-1]
-		run.ordered = bytes.Compare(run.arena[last.key:last.val], run.arena[e.key:e.val]) < 0
-	}
-	run.ents = append(run.ents, e)
-	if len(run.arena) >= restoreRunBytes || run.ordered && len(run.arena) >= orderedRunBytes {
-		return s.handOff()
 	}
 	return nil
 }

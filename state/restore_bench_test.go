@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -23,15 +24,49 @@ func restoreBenchRecords(n int) []ChangelogRecord {
 	return recs
 }
 
+// putOneByOne restores recs as a restore did before stores had a restore
+// path of their own: Put and Delete of each record in the timestamped
+// layout, within one batch per call where the store takes batches.
+func putOneByOne(st Store, recs []ChangelogRecord) error {
+	bs := st.Bytes()
+	bw, batched := bs.(BatchWriter)
+	if batched {
+		bw.BeginBatch()
+	}
+	var buf []byte
+	for _, r := range recs {
+		var err error
+		if r.Value == nil {
+			err = bs.Delete(r.Key)
+		} else {
+			buf = append(appendTimestamped(buf[:0], r.Timestamp), r.Value...)
+			err = bs.Put(r.Key, buf)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if batched {
+		return bw.CommitBatch()
+	}
+	return nil
+}
+
 // BenchmarkRestore restores a changelog of 200k records into an empty
 // timestamped store, in batches of 8000 records (about what one fetch of a
 // changelog partition hands the runtime), and reports records/s: until the
 // restored store is flushed and, on Pebble, its offset recorded, as the
 // runtime's restore counts it. Opening and closing the store are not
-// timed.
+// timed. The keys come in order, as in the bench's W6, or shuffled; each
+// store is restored through RestoreBatch and, to compare with in the same
+// run, one Put at a time (putOneByOne).
 func BenchmarkRestore(b *testing.B) {
 	const n, batch = 200_000, 8000
-	recs := restoreBenchRecords(n)
+	ordered := restoreBenchRecords(n)
+	shuffled := slices.Clone(ordered)
+	rand.New(rand.NewPCG(7, 7)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	var recs []ChangelogRecord
+	var restore func(Store, []ChangelogRecord) error
 	run := func(b *testing.B, open func(b *testing.B) (*Env, func())) {
 		for b.Loop() {
 			b.StopTimer()
@@ -42,7 +77,7 @@ func BenchmarkRestore(b *testing.B) {
 			}
 			b.StartTimer()
 			for i := 0; i < n; i += batch {
-				if err := st.RestoreBatch(recs[i:min(i+batch, n)]); err != nil {
+				if err := restore(st, recs[i:min(i+batch, n)]); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -62,20 +97,29 @@ func BenchmarkRestore(b *testing.B) {
 		}
 		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "rec/s")
 	}
-	b.Run("pebble", func(b *testing.B) {
-		run(b, func(b *testing.B) (*Env, func()) {
-			db, err := OpenDB(b.TempDir(), DBOptions{FS: vfs.Default})
-			if err != nil {
+	pebble := func(b *testing.B) (*Env, func()) {
+		db, err := OpenDB(b.TempDir(), DBOptions{FS: vfs.Default})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return &Env{DB: func() (*DB, error) { return db, nil }}, func() {
+			if err := db.Close(); err != nil {
 				b.Fatal(err)
 			}
-			return &Env{DB: func() (*DB, error) { return db, nil }}, func() {
-				if err := db.Close(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	})
-	b.Run("memory", func(b *testing.B) {
-		run(b, func(b *testing.B) (*Env, func()) { return &Env{InMemory: true}, func() {} })
-	})
+		}
+	}
+	memory := func(b *testing.B) (*Env, func()) { return &Env{InMemory: true}, func() {} }
+	for _, order := range []struct {
+		name string
+		recs []ChangelogRecord
+	}{{"ordered", ordered}, {"shuffled", shuffled}} {
+		for _, path := range []struct {
+			name string
+			fn   func(Store, []ChangelogRecord) error
+		}{{"restore", Store.RestoreBatch}, {"put", putOneByOne}} {
+			recs, restore = order.recs, path.fn
+			b.Run(order.name+"/pebble/"+path.name, func(b *testing.B) { run(b, pebble) })
+			b.Run(order.name+"/memory/"+path.name, func(b *testing.B) { run(b, memory) })
+		}
+	}
 }
