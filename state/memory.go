@@ -2,7 +2,9 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
 	"sync"
+	"unsafe"
 
 	"github.com/google/btree"
 )
@@ -21,9 +23,41 @@ func NewMemoryStore(name string) KeyValueBytesStore {
 	return &memoryStore{name: name, tree: btree.NewG(32, lessMemItem), index: map[string][]byte{}}
 }
 
-type memItem struct{ key, value []byte }
+// memItem is one entry of a memoryStore's tree. pre holds the key's first
+// 8 bytes (zero-padded), big-endian: comparing it orders two keys that
+// differ there without reading either key, which a tree search of keys
+// spread over the heap would otherwise do at each step.
+type memItem struct {
+	pre        uint64
+	key, value []byte
+}
 
-func lessMemItem(a, b memItem) bool { return bytes.Compare(a.key, b.key) < 0 }
+// memEntry returns the item of key and value.
+func memEntry(key, value []byte) memItem {
+	return memItem{pre: keyPrefix(key), key: key, value: value}
+}
+
+// memKey returns the item a tree search for key looks for.
+func memKey(key []byte) memItem { return memItem{pre: keyPrefix(key), key: key} }
+
+func keyPrefix(k []byte) uint64 {
+	if len(k) >= 8 {
+		return binary.BigEndian.Uint64(k)
+	}
+	var b [8]byte
+	copy(b[:], k)
+	return binary.BigEndian.Uint64(b[:])
+}
+
+// lessMemItem orders items as bytes.Compare orders their keys: the zero
+// padding of pre sorts a short key before the longer keys it begins,
+// except against zero bytes, where pre ties and the keys decide.
+func lessMemItem(a, b memItem) bool {
+	if a.pre != b.pre {
+		return a.pre < b.pre
+	}
+	return bytes.Compare(a.key, b.key) < 0
+}
 
 type memoryStore struct {
 	name string
@@ -83,7 +117,7 @@ func (s *memoryStore) Put(key, value []byte) error {
 	case !ok:
 		k := clone(key)
 		v := clone(value)
-		s.tree.ReplaceOrInsert(memItem{key: k, value: v})
+		s.tree.ReplaceOrInsert(memEntry(k, v))
 		s.index[string(k)] = v
 	case s.snapshots == 0 && len(old) == len(value):
 		// Overwriting the old value's array, which the tree shares, keeps
@@ -93,11 +127,60 @@ func (s *memoryStore) Put(key, value []byte) error {
 	default:
 		// The tree's item, and any snapshot's, keep the old array.
 		v := clone(value)
-		s.tree.ReplaceOrInsert(memItem{key: clone(key), value: v})
+		s.tree.ReplaceOrInsert(memEntry(clone(key), v))
 		s.index[string(key)] = v
 	}
 	s.unlock()
 	return nil
+}
+
+// restoreRecords writes a restore's records as Put and Delete would, with
+// two allocations per record kept, its key and its value, where Put makes
+// a third, the index's copy of the key.
+func (s *memoryStore) restoreRecords(recs []ChangelogRecord, timestamped bool) error {
+	if err := s.check("restore"); err != nil {
+		return err
+	}
+	s.lock()
+	defer s.unlock()
+	for i := range recs {
+		r := &recs[i]
+		old, ok := s.index[string(r.Key)]
+		if r.Value == nil {
+			if ok {
+				s.tree.Delete(memKey(r.Key))
+				delete(s.index, string(r.Key))
+			}
+			continue
+		}
+		n := len(r.Value)
+		if timestamped {
+			n += timestampedHeader
+		}
+		if ok && s.snapshots == 0 && len(old) == n {
+			// In place, as Put does.
+			putRestored(old, r, timestamped)
+			continue
+		}
+		// The key apart from the value: keys packed together in the
+		// heap keep a search's fallback to full keys in the cache.
+		k, v := clone(r.Key), make([]byte, n)
+		putRestored(v, r, timestamped)
+		s.tree.ReplaceOrInsert(memEntry(k, v))
+		// The index's key shares the item's, which nothing writes.
+		s.index[unsafe.String(unsafe.SliceData(k), len(k))] = v
+	}
+	return nil
+}
+
+// putRestored writes r's value into v, which has room for it (and for its
+// header, if timestamped).
+func putRestored(v []byte, r *ChangelogRecord, timestamped bool) {
+	if timestamped {
+		appendTimestamped(v[:0], r.Timestamp)
+		v = v[timestampedHeader:]
+	}
+	copy(v, r.Value)
 }
 
 func (s *memoryStore) Delete(key []byte) error {
@@ -106,7 +189,7 @@ func (s *memoryStore) Delete(key []byte) error {
 	}
 	s.lock()
 	if _, ok := s.index[string(key)]; ok {
-		s.tree.Delete(memItem{key: key})
+		s.tree.Delete(memKey(key))
 		delete(s.index, string(key))
 	}
 	s.unlock()
@@ -143,10 +226,10 @@ func (s *memoryStore) DeleteRange(from, to []byte) error {
 	if from == nil {
 		s.tree.Ascend(collect)
 	} else {
-		s.tree.AscendGreaterOrEqual(memItem{key: from}, collect)
+		s.tree.AscendGreaterOrEqual(memKey(from), collect)
 	}
 	for _, k := range doomed {
-		s.tree.Delete(memItem{key: k})
+		s.tree.Delete(memKey(k))
 		delete(s.index, string(k))
 	}
 	return nil
@@ -216,7 +299,7 @@ func (v memView) Get(key []byte) ([]byte, bool, error) {
 	if v.s.closed {
 		return nil, false, closedErr(v.s.name, "get")
 	}
-	it, ok := v.s.tree.Get(memItem{key: key})
+	it, ok := v.s.tree.Get(memKey(key))
 	if !ok {
 		return nil, false, nil
 	}
@@ -359,7 +442,7 @@ func (it *memIterator) fill(tree *btree.BTreeG[memItem]) {
 		// The previous batch is the caller's now.
 		it.buf = nil
 	}
-	pivot := memItem{key: it.pivot}
+	pivot := memKey(it.pivot)
 	switch {
 	case it.reverse && it.havePivot:
 		tree.DescendLessOrEqual(pivot, it.visitFn)
@@ -368,7 +451,7 @@ func (it *memIterator) fill(tree *btree.BTreeG[memItem]) {
 	case it.havePivot:
 		tree.AscendGreaterOrEqual(pivot, it.visitFn)
 	case it.from != nil:
-		tree.AscendGreaterOrEqual(memItem{key: it.from}, it.visitFn)
+		tree.AscendGreaterOrEqual(memKey(it.from), it.visitFn)
 	default:
 		tree.Ascend(it.visitFn)
 	}
