@@ -2,7 +2,7 @@ package state
 
 import (
 	"bytes"
-	"encoding/binary"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -23,41 +23,9 @@ func NewMemoryStore(name string) KeyValueBytesStore {
 	return &memoryStore{name: name, tree: btree.NewG(32, lessMemItem), index: map[string][]byte{}}
 }
 
-// memItem is one entry of a memoryStore's tree. pre holds the key's first
-// 8 bytes (zero-padded), big-endian: comparing it orders two keys that
-// differ there without reading either key, which a tree search of keys
-// spread over the heap would otherwise do at each step.
-type memItem struct {
-	pre        uint64
-	key, value []byte
-}
+type memItem struct{ key, value []byte }
 
-// memEntry returns the item of key and value.
-func memEntry(key, value []byte) memItem {
-	return memItem{pre: keyPrefix(key), key: key, value: value}
-}
-
-// memKey returns the item a tree search for key looks for.
-func memKey(key []byte) memItem { return memItem{pre: keyPrefix(key), key: key} }
-
-func keyPrefix(k []byte) uint64 {
-	if len(k) >= 8 {
-		return binary.BigEndian.Uint64(k)
-	}
-	var b [8]byte
-	copy(b[:], k)
-	return binary.BigEndian.Uint64(b[:])
-}
-
-// lessMemItem orders items as bytes.Compare orders their keys: the zero
-// padding of pre sorts a short key before the longer keys it begins,
-// except against zero bytes, where pre ties and the keys decide.
-func lessMemItem(a, b memItem) bool {
-	if a.pre != b.pre {
-		return a.pre < b.pre
-	}
-	return bytes.Compare(a.key, b.key) < 0
-}
+func lessMemItem(a, b memItem) bool { return bytes.Compare(a.key, b.key) < 0 }
 
 type memoryStore struct {
 	name string
@@ -75,6 +43,14 @@ type memoryStore struct {
 	// Reads of the store's own goroutine never lock: no one else writes.
 	shared bool
 	mu     sync.RWMutex
+	// pending holds keys a restore put in the index and not in the tree
+	// (see restoreRecords): the tree gets them, sorted, before the next
+	// operation that walks it in order, and at Flush, which ends a
+	// restore. A key in pending may be in the tree too, or deleted since:
+	// the index decides, unless pendingExact says each of pending's keys
+	// is there once, with its value, and in the index with that value.
+	pending      []memItem
+	pendingExact bool
 }
 
 func (s *memoryStore) Name() string     { return s.name }
@@ -117,7 +93,7 @@ func (s *memoryStore) Put(key, value []byte) error {
 	case !ok:
 		k := clone(key)
 		v := clone(value)
-		s.tree.ReplaceOrInsert(memEntry(k, v))
+		s.tree.ReplaceOrInsert(memItem{key: k, value: v})
 		s.index[string(k)] = v
 	case s.snapshots == 0 && len(old) == len(value):
 		// Overwriting the old value's array, which the tree shares, keeps
@@ -127,29 +103,34 @@ func (s *memoryStore) Put(key, value []byte) error {
 	default:
 		// The tree's item, and any snapshot's, keep the old array.
 		v := clone(value)
-		s.tree.ReplaceOrInsert(memEntry(clone(key), v))
+		s.tree.ReplaceOrInsert(memItem{key: clone(key), value: v})
 		s.index[string(key)] = v
 	}
 	s.unlock()
 	return nil
 }
 
-// restoreRecords writes a restore's records as Put and Delete would, with
-// two allocations per record kept, its key and its value, where Put makes
-// a third, the index's copy of the key.
+// restoreRecords writes a restore's records as Put and Delete would, but
+// puts the keys new to the store in the index only, and in pending: the
+// tree, whose ordering costs most of a write, takes each key once, in key
+// order, however often the changelog rewrote or deleted it meanwhile.
 func (s *memoryStore) restoreRecords(recs []ChangelogRecord, timestamped bool) error {
 	if err := s.check("restore"); err != nil {
 		return err
 	}
 	s.lock()
 	defer s.unlock()
+	inTree := s.tree.Len() > 0
 	for i := range recs {
 		r := &recs[i]
 		old, ok := s.index[string(r.Key)]
 		if r.Value == nil {
 			if ok {
-				s.tree.Delete(memKey(r.Key))
+				if inTree {
+					s.tree.Delete(memItem{key: r.Key})
+				}
 				delete(s.index, string(r.Key))
+				s.pendingExact = false
 			}
 			continue
 		}
@@ -162,13 +143,23 @@ func (s *memoryStore) restoreRecords(recs []ChangelogRecord, timestamped bool) e
 			putRestored(old, r, timestamped)
 			continue
 		}
-		// The key apart from the value: keys packed together in the
-		// heap keep a search's fallback to full keys in the cache.
-		k, v := clone(r.Key), make([]byte, n)
+		v := make([]byte, n)
 		putRestored(v, r, timestamped)
-		s.tree.ReplaceOrInsert(memEntry(k, v))
-		// The index's key shares the item's, which nothing writes.
+		if ok {
+			if inTree {
+				s.tree.ReplaceOrInsert(memItem{key: clone(r.Key), value: v})
+			}
+			s.index[string(r.Key)] = v
+			s.pendingExact = false
+			continue
+		}
+		k := clone(r.Key)
+		// The index's key shares pending's, whose bytes nothing writes.
 		s.index[unsafe.String(unsafe.SliceData(k), len(k))] = v
+		if len(s.pending) == 0 {
+			s.pendingExact = true
+		}
+		s.pending = append(s.pending, memItem{key: k, value: v})
 	}
 	return nil
 }
@@ -183,13 +174,42 @@ func putRestored(v []byte, r *ChangelogRecord, timestamped bool) {
 	copy(v, r.Value)
 }
 
+// settle puts the keys of pending in the tree, in key order, with the
+// values the index holds for them.
+func (s *memoryStore) settle() {
+	p := s.pending
+	if len(p) == 0 {
+		return
+	}
+	cmpKeys := func(a, b memItem) int { return bytes.Compare(a.key, b.key) }
+	if !slices.IsSortedFunc(p, cmpKeys) {
+		slices.SortFunc(p, cmpKeys)
+	}
+	s.lock()
+	for i, it := range p {
+		if s.pendingExact {
+			s.tree.ReplaceOrInsert(it)
+			continue
+		}
+		if i+1 < len(p) && bytes.Equal(it.key, p[i+1].key) {
+			continue
+		}
+		if v, ok := s.index[string(it.key)]; ok {
+			s.tree.ReplaceOrInsert(memItem{key: it.key, value: v})
+		}
+	}
+	s.unlock()
+	// A restore's keys are many: kept, the slice would outlive it.
+	s.pending = nil
+}
+
 func (s *memoryStore) Delete(key []byte) error {
 	if err := s.check("delete"); err != nil {
 		return err
 	}
 	s.lock()
 	if _, ok := s.index[string(key)]; ok {
-		s.tree.Delete(memKey(key))
+		s.tree.Delete(memItem{key: key})
 		delete(s.index, string(key))
 	}
 	s.unlock()
@@ -207,6 +227,7 @@ func (s *memoryStore) DeleteRange(from, to []byte) error {
 	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
 		return nil
 	}
+	s.settle()
 	s.lock()
 	defer s.unlock()
 	if from == nil && to == nil {
@@ -226,10 +247,10 @@ func (s *memoryStore) DeleteRange(from, to []byte) error {
 	if from == nil {
 		s.tree.Ascend(collect)
 	} else {
-		s.tree.AscendGreaterOrEqual(memKey(from), collect)
+		s.tree.AscendGreaterOrEqual(memItem{key: from}, collect)
 	}
 	for _, k := range doomed {
-		s.tree.Delete(memKey(k))
+		s.tree.Delete(memItem{key: k})
 		delete(s.index, string(k))
 	}
 	return nil
@@ -250,6 +271,7 @@ func (s *memoryStore) newIter(op string, from, to []byte, reverse bool) (BytesIt
 	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
 		return emptyIterator{}, nil
 	}
+	s.settle()
 	s.lock()
 	snap := s.tree.Clone()
 	s.unlock()
@@ -266,12 +288,19 @@ func (s *memoryStore) ApproximateNumEntries() (int64, error) {
 	return int64(len(s.index)), nil
 }
 
-func (s *memoryStore) Flush() error { return s.check("flush") }
+// Flush ends a restore: the keys it left out of the tree go in.
+func (s *memoryStore) Flush() error {
+	if err := s.check("flush"); err != nil {
+		return err
+	}
+	s.settle()
+	return nil
+}
 
 func (s *memoryStore) Close() error {
 	s.lock()
 	s.closed = true
-	s.tree, s.index = nil, nil
+	s.tree, s.index, s.pending = nil, nil, nil
 	s.unlock()
 	return nil
 }
@@ -279,6 +308,7 @@ func (s *memoryStore) Close() error {
 // view returns the store's read-only view. It runs on the store's
 // goroutine: from here on that goroutine's writes lock.
 func (s *memoryStore) view() BytesView {
+	s.settle()
 	s.shared = true
 	return memView{s}
 }
@@ -299,7 +329,7 @@ func (v memView) Get(key []byte) ([]byte, bool, error) {
 	if v.s.closed {
 		return nil, false, closedErr(v.s.name, "get")
 	}
-	it, ok := v.s.tree.Get(memKey(key))
+	it, ok := v.s.tree.Get(memItem{key: key})
 	if !ok {
 		return nil, false, nil
 	}
@@ -442,7 +472,7 @@ func (it *memIterator) fill(tree *btree.BTreeG[memItem]) {
 		// The previous batch is the caller's now.
 		it.buf = nil
 	}
-	pivot := memKey(it.pivot)
+	pivot := memItem{key: it.pivot}
 	switch {
 	case it.reverse && it.havePivot:
 		tree.DescendLessOrEqual(pivot, it.visitFn)
@@ -451,7 +481,7 @@ func (it *memIterator) fill(tree *btree.BTreeG[memItem]) {
 	case it.havePivot:
 		tree.AscendGreaterOrEqual(pivot, it.visitFn)
 	case it.from != nil:
-		tree.AscendGreaterOrEqual(memKey(it.from), it.visitFn)
+		tree.AscendGreaterOrEqual(memItem{key: it.from}, it.visitFn)
 	default:
 		tree.Ascend(it.visitFn)
 	}
