@@ -335,7 +335,17 @@ func (s *pebbleStore) finishRestore() error {
 	if !r.ingest {
 		return s.commitRestoreBatch()
 	}
-	err := s.handOff()
+	// The last run, if small, is cheaper as a batch than as a table, whose
+	// sync and ingest (two more syncs) cost milliseconds however few its
+	// records: a restore of a few records, the usual one, writes no table.
+	last := r.cur
+	var err error
+	if last != nil && len(last.arena) < smallRunBytes {
+		r.cur = nil
+	} else {
+		last = nil
+		err = s.handOff()
+	}
 	if werr := r.stopWriter(); err == nil {
 		err = werr
 	}
@@ -344,10 +354,40 @@ func (s *pebbleStore) finishRestore() error {
 	} else {
 		err = errors.Join(err, s.removeGroup())
 	}
+	if err == nil && last != nil {
+		// After the tables: its records came after theirs.
+		err = s.commitRun(last)
+	}
 	// A restore's runs are megabytes each: kept, they would outlive it
 	// for as long as the store.
 	r.cur, r.free = nil, nil
 	return err
+}
+
+// smallRunBytes is the size under which the last run of a restore is
+// written as a batch rather than a table.
+const smallRunBytes = 1 << 20
+
+// commitRun writes run's records in one batch, in the order they came.
+func (s *pebbleStore) commitRun(run *restoreRun) error {
+	b := s.db.pdb.NewBatch()
+	defer b.Close()
+	a := run.arena
+	for _, e := range run.ents {
+		var err error
+		if e.tombstone() {
+			err = b.Delete(a[e.key:e.val], nil)
+		} else {
+			err = b.Set(a[e.key:e.val], a[e.val:e.end], nil)
+		}
+		if err != nil {
+			return storeErr(s.name, "restore", err)
+		}
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return storeErr(s.name, "restore", err)
+	}
+	return nil
 }
 
 // dropRestore drops what the restore holds, unapplied, once the run being
