@@ -42,6 +42,10 @@ type DBOptions struct {
 // copy, and the WAL, written in order, can only lose a suffix of writes in a
 // crash. Because a changelog offset is written after the data it covers, a
 // surviving offset never claims data the DB lost; restore replays from it.
+// A restore into an empty store writes sstables instead and ingests them
+// (see pebbleRestore), which bypasses the WAL: each table is synced before
+// Pebble records it, so it is durable before the offset that covers it is
+// written.
 //
 // The runtime opens the DB (through Env.DB) and closes it after closing the
 // task's stores. Close also closes iterators left open, so that Pebble does
