@@ -31,6 +31,13 @@ type restoreWriter interface {
 // memtable flush would have.
 const restoreRunBytes = memTableSize
 
+// restoreBatchBytes bounds the batches a restore into a store holding keys
+// commits: well under Pebble's large-batch threshold (half a memtable),
+// past which a batch is not inserted into the memtable but queued as a
+// memtable of its own, which rotates the memtable and, a few batches on,
+// stalls commits until flushes catch up.
+const restoreBatchBytes = memTableSize / 16
+
 // orderedRunBytes bounds a run whose keys came in order. Its table
 // overlaps no other run's, so Pebble puts it in the lowest level, where
 // its size costs nothing; a smaller run leaves less to write once the
@@ -61,8 +68,8 @@ const orderedRunBytes = 4 << 20
 // at the restore's next write or at its end.
 //
 // Into a store that held keys, it writes Pebble batches of up to
-// restoreRunBytes, one commit each rather than one per fetched batch of
-// records.
+// restoreBatchBytes, whatever the size of the batches of records the
+// restore is handed.
 type pebbleRestore struct {
 	ingest bool
 	// batch collects the writes of batch mode.
@@ -215,7 +222,10 @@ func (s *pebbleStore) restoreBatched(recs []ChangelogRecord, timestamped bool) e
 	for i := range recs {
 		rec := &recs[i]
 		if r.batch == nil {
-			r.batch = s.db.pdb.NewBatch()
+			// One batch for the whole restore, reset after each commit:
+			// a batch grown from nothing for each commit allocates
+			// several times its size.
+			r.batch = s.db.pdb.NewBatchWithSize(restoreBatchBytes+64<<10, pebble.WithMaxRetainedSizeBytes(2*restoreBatchBytes))
 		}
 		var err error
 		switch {
@@ -231,8 +241,8 @@ func (s *pebbleStore) restoreBatched(recs []ChangelogRecord, timestamped bool) e
 		default:
 			err = r.batch.Set(s.key(rec.Key), rec.Value, nil)
 		}
-		if err == nil && r.batch.Len() >= restoreRunBytes {
-			err = s.commitRestoreBatch()
+		if err == nil && r.batch.Len() >= restoreBatchBytes {
+			err = s.commitRestoreBatch(false)
 		}
 		if err != nil {
 			return fmt.Errorf("changelog offset %d: %w", rec.Offset, err)
@@ -333,7 +343,7 @@ func (s *pebbleStore) finishRestore() error {
 	s.restoring = false
 	r := s.restore
 	if !r.ingest {
-		return s.commitRestoreBatch()
+		return s.commitRestoreBatch(true)
 	}
 	// The last run, if small, is cheaper as a batch than as a table, whose
 	// sync and ingest (two more syncs) cost milliseconds however few its
@@ -407,15 +417,22 @@ func (s *pebbleStore) dropRestore() {
 	r.cur, r.free = nil, nil
 }
 
-func (s *pebbleStore) commitRestoreBatch() error {
+// commitRestoreBatch commits the restore's batch, then resets it for the
+// next writes, or closes it if last.
+func (s *pebbleStore) commitRestoreBatch(last bool) error {
 	r := s.restore
 	b := r.batch
 	if b == nil {
 		return nil
 	}
-	r.batch = nil
-	defer b.Close()
-	if err := b.Commit(pebble.NoSync); err != nil {
+	err := b.Commit(pebble.NoSync)
+	if last || err != nil {
+		r.batch = nil
+		b.Close()
+	} else {
+		b.Reset()
+	}
+	if err != nil {
 		return storeErr(s.name, "restore", err)
 	}
 	return nil
