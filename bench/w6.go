@@ -56,8 +56,9 @@ func (b *bench) w6(ctx context.Context) error {
 	}
 
 	b.tableHead(fmt.Sprintf("W6 restore: %d records (1 partition of %q) into an empty Pebble store\n"+
-		"  (samsa-restore: elapsed = app start → the \"restore done\" log; took = the restore's own duration as the runtime logs it;\n"+
-		"  after the app closed, its store is read back and must hold every key with its value)", n, changelog))
+		"  (samsa-restore: elapsed = app start → the \"restore done\" log; took = the restore's own duration as the runtime logs it,\n"+
+		"  until the store's tables are written, synced and ingested; after the app closed, its store is read back and must hold\n"+
+		"  every key with its value. raw-consume: a consumer with the restore consumer's settings that digests every key and value)", n, changelog))
 	med, err := b.compare(ctx, "w6", int64(n), []side{
 		{label: "raw-consume", run: func(ctx context.Context, _ int) (outcome, error) { return b.rawConsume(ctx, changelog, int64(n), want) }},
 		{label: "samsa-restore", run: func(ctx context.Context, _ int) (outcome, error) {
