@@ -216,7 +216,7 @@ func (s *pebbleStore) restoreRecords(recs []ChangelogRecord, timestamped bool) e
 }
 
 // restoreBatched writes recs to the restore's batch, committing it each
-// time it holds restoreRunBytes.
+// time it holds restoreBatchBytes.
 func (s *pebbleStore) restoreBatched(recs []ChangelogRecord, timestamped bool) error {
 	r := s.restore
 	for i := range recs {
@@ -469,7 +469,12 @@ func (s *pebbleStore) ingestRun(run *restoreRun) (err error) {
 	}
 	// Syncs wait on the disk, not on the CPU: several at a time, while
 	// the writer goes on, take a fraction of the time of one after
-	// another.
+	// another. Past maxSyncs, the oldest is waited for, which bounds the
+	// files held open.
+	if err := r.waitSyncs(maxSyncs - 1); err != nil {
+		f.Close()
+		return errors.Join(err, s.db.fs.Remove(path))
+	}
 	synced := make(chan error, 1)
 	go func() { synced <- errors.Join(f.Sync(), f.Close()) }()
 	lo, hi := ents[0], ents[len(ents)-1]
@@ -485,6 +490,33 @@ func (s *pebbleStore) ingestRun(run *restoreRun) (err error) {
 	return nil
 }
 
+// maxSyncs bounds the syncs of a restore's tables under way at once.
+const maxSyncs = 8
+
+// waitSyncs waits for the oldest syncs of the group's tables until at most
+// n are under way, and returns the first failure.
+func (r *pebbleRestore) waitSyncs(n int) error {
+	busy := 0
+	for i := range r.group {
+		if r.group[i].synced != nil {
+			busy++
+		}
+	}
+	var err error
+	for i := 0; busy > n && i < len(r.group); i++ {
+		g := &r.group[i]
+		if g.synced == nil {
+			continue
+		}
+		if serr := <-g.synced; err == nil {
+			err = serr
+		}
+		g.synced = nil
+		busy--
+	}
+	return err
+}
+
 // ingestGroup ingests the tables written and not yet ingested. Their keys
 // do not overlap, which lets Pebble take them in one ingest, in the lowest
 // level their keys overlap nothing of.
@@ -493,17 +525,10 @@ func (s *pebbleStore) ingestGroup() error {
 	if len(r.group) == 0 {
 		return nil
 	}
+	err := r.waitSyncs(0)
 	paths := make([]string, len(r.group))
-	var err error
 	for i := range r.group {
-		g := &r.group[i]
-		if g.synced != nil {
-			if serr := <-g.synced; err == nil {
-				err = serr
-			}
-			g.synced = nil
-		}
-		paths[i] = g.path
+		paths[i] = r.group[i].path
 	}
 	if err == nil {
 		err = s.db.pdb.Ingest(context.Background(), paths)
