@@ -167,6 +167,10 @@ func (p *sessionWindowProc[K, V, VR]) Init(ctx processor.Context[Windowed[K], ch
 	if p.ss, err = state.GetSessionStore[K, VR](ctx, p.store); err != nil {
 		return err
 	}
+	// As windowProcBase.restoreObserved: a session ends at its latest
+	// record, so the largest session end is the stream time of the last
+	// commit.
+	p.observed = p.ss.ObservedStreamTime()
 	if p.onClose {
 		p.emitter.store = p.store
 		return p.emitter.init(ctx)
