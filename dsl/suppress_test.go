@@ -153,17 +153,38 @@ func TestSuppressUntilTimeLimit(t *testing.T) {
 // A bounded buffer that may emit early does when full; one that must not
 // stops the task.
 func TestSuppressBufferFull(t *testing.T) {
+	var td *testdriver.Driver
 	build := func(buffer dsl.BufferConfig) (*testdriver.TestInputTopic[string, string], *testdriver.TestOutputTopic[string, int64]) {
 		b := dsl.NewBuilder()
 		dsl.Stream(b, "in", serde.String, serde.String).GroupByKey().Count().
 			Suppress(dsl.UntilTimeLimit[string](time.Hour, buffer)).
 			ToStream().To("out")
-		td := newDriver(t, b)
+		td = newDriver(t, b)
 		return testdriver.InputTopic(td, "in", serde.String, serde.String), testdriver.OutputTopic(td, "out", serde.String, serde.Int64)
 	}
 	in, out := build(dsl.MaxRecords(2))
 	in.PipeRecordList([]processor.Record[string, string]{at("a", "x", 1), at("b", "x", 2), at("a", "x", 3), at("c", "x", 4)})
 	expect(t, out, "a:2@3")
+
+	// A restored buffer counts what it holds.
+	in, out = build(dsl.MaxRecords(2))
+	in.PipeRecordList([]processor.Record[string, string]{at("a", "x", 1), at("b", "x", 2)})
+	td.CrashLosingState()
+	in.PipeRecord(at("c", "x", 3))
+	expect(t, out, "a:1@1")
+
+	// Bytes count each held key and its entry: a one-byte key and a count
+	// take 30 (21 bytes of entry header), so 60 holds two.
+	in, out = build(dsl.MaxBytes(60))
+	in.PipeRecordList([]processor.Record[string, string]{at("a", "x", 1), at("b", "x", 2)})
+	expect(t, out)
+	in.PipeRecord(at("c", "x", 3))
+	expect(t, out, "a:1@1")
+	in, _ = build(dsl.MaxBytes(60).ShutDownWhenFull())
+	in.PipeRecordList([]processor.Record[string, string]{at("a", "x", 1), at("b", "x", 2)})
+	if err := in.TryPipeRecord(at("c", "x", 3)); err == nil || !strings.Contains(err.Error(), "is full (3 records, 90 bytes") {
+		t.Fatalf("full buffer: %v", err)
+	}
 
 	in, _ = build(dsl.MaxRecords(2).ShutDownWhenFull())
 	in.PipeRecordList([]processor.Record[string, string]{at("a", "x", 1), at("b", "x", 2)})
