@@ -51,10 +51,9 @@ func (p *windowProcBase[K, V, VR]) Init(ctx processor.Context[Windowed[K], chang
 }
 
 // restoreObserved starts a restarted task from the stream time it had at
-// its last commit, not from nothing (Kafka Streams starts from nothing):
-// else a record late before the restart would be taken, and update a
-// window that closed, whose final result a suppression or the close
-// emitter already sent. Every record not dropped as late was folded into
+// its last commit, not from nothing: else a record late before the
+// restart would be taken, and update a window that closed, whose final
+// result a suppression or the close emitter already sent. Every record not dropped as late was folded into
 // its latest window, which no expiry reached, stamped with the latest
 // record time in it: the windows starting at the store's largest start
 // (within lookback of it, for sliding windows) hold the largest.
