@@ -65,6 +65,33 @@ var windowCases = []testCase{
 		},
 	},
 	{
+		// Hopping windows of 10ms every 5ms: a record counts in the two
+		// windows holding it (one, before 5), in order of their starts.
+		name: "hopping windowed count",
+		topology: func(t testing.TB) *topology.Topology {
+			b := dsl.NewBuilder()
+			dsl.WindowedBy(dsl.Stream(b, "clicks", serde.String, serde.String).GroupByKey(),
+				dsl.TimeWindowsOfSizeAndGrace(10*time.Millisecond, 100*time.Millisecond).AdvanceBy(5*time.Millisecond)).
+				Count(dsl.MaterializedAs[string, int64]("hops")).
+				ToStream().
+				To("hop-counts", dsl.ProducedWith(serde.TimeWindowed(serde.String, 10*time.Millisecond), serde.Int64))
+			return build(t, b)
+		},
+		sources: []string{"clicks"},
+		inputs:  []input{{"clicks", "a", "x", 1}, {"clicks", "a", "x", 7}, {"clicks", "a", "x", 12}, {"clicks", "b", "x", 3}},
+		read:    []topicSpec{{"hop-counts", long}, {changelog("hops"), long}},
+		want: map[string][]string{
+			"hop-counts": {
+				windowKey("a", 0) + ":1@1", windowKey("a", 0) + ":2@7", windowKey("a", 5) + ":1@7",
+				windowKey("a", 5) + ":2@12", windowKey("a", 10) + ":1@12", windowKey("b", 0) + ":1@3",
+			},
+			changelog("hops"): {
+				windowChangelogKey("a", 0) + ":2@7", windowChangelogKey("a", 5) + ":2@12",
+				windowChangelogKey("a", 10) + ":1@12", windowChangelogKey("b", 0) + ":1@3",
+			},
+		},
+	},
+	{
 		// Sessions with a gap of 5ms: 0 and 10 are apart, 5 merges them;
 		// the merged-away sessions are deleted downstream and in the
 		// changelog, each at its end time.
