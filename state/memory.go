@@ -272,12 +272,21 @@ func (s *memoryStore) newIter(op string, from, to []byte, reverse bool) (BytesIt
 		return emptyIterator{}, nil
 	}
 	s.settle()
-	s.lock()
-	snap := s.tree.Clone()
-	s.unlock()
 	it := newMemIterator(s, from, to, reverse)
-	it.tree = snap
+	// The first batch comes from the live tree: most ranges (a key's
+	// windows, a prefix) fit in it, and then the iterator needs no clone,
+	// whose copy-on-write would make every later write of the store copy
+	// the nodes on its path. The batch shares value slices with the tree,
+	// which Put leaves alone while the iterator counts as a snapshot.
 	s.snapshots++
+	it.snap = true
+	it.fill(s.tree)
+	it.pos = -1
+	if !it.exhausted {
+		s.lock()
+		it.tree = s.tree.Clone()
+		s.unlock()
+	}
 	return it, nil
 }
 
@@ -377,8 +386,12 @@ const memBatch = 64
 // goroutine) or, for a view (viewed), the live tree under its read lock,
 // copying what it reads.
 type memIterator struct {
-	s        *memoryStore
-	tree     *btree.BTreeG[memItem] // snapshot; nil once closed
+	s *memoryStore
+	// tree is the snapshot later batches come from, nil when the first
+	// batch held the whole range; snap says the iterator counts in the
+	// store's snapshots until it is closed.
+	tree     *btree.BTreeG[memItem]
+	snap     bool
 	viewed   bool
 	from, to []byte
 	reverse  bool
@@ -416,9 +429,6 @@ func (it *memIterator) Next() bool {
 	if !it.viewed {
 		if it.s.closed {
 			it.err = closedErr(it.s.name, "iterate")
-			return false
-		}
-		if it.tree == nil {
 			return false
 		}
 	}
@@ -517,9 +527,9 @@ func (it *memIterator) Close() error {
 		return nil
 	}
 	it.done = true
-	it.buf = nil
-	if it.tree != nil {
-		it.tree = nil
+	it.buf, it.tree = nil, nil
+	if it.snap {
+		it.snap = false
 		it.s.snapshots--
 	}
 	return nil
