@@ -13,6 +13,7 @@ type member struct {
 	generation int32 // the generation its owned tasks come from
 	owned      []TaskID
 	onDisk     []TaskID
+	server     string // application server, for query routing
 }
 
 // assign distributes tasks over members by the rules in the package doc. The

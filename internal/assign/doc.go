@@ -29,12 +29,28 @@
 // with fewer tasks of the same subtopology, then to the lower member id, so
 // the same input always yields the same assignment.
 //
+// # Standbys
+//
+// With Config.Standbys n, each task of a stateful subtopology also gets up
+// to n standby replicas: members that keep its stores warm by tailing its
+// changelogs, so that a failover restores only the tail. A task's copies are
+// each on a process of their own, never on its active's, so a task has at
+// most one standby fewer than the group has processes. Standbys go to the
+// least loaded members (active and standby tasks alike), preferring
+// processes with the task's state on disk (see assignStandbys). Each
+// member's standbys, and the application servers of the group's processes
+// with the tasks they hold (for routing interactive queries), travel in the
+// UserData of its kmsg.ConsumerMemberAssignment as an Assignment, in a
+// versioned encoding under the same rule as the Subscription's.
+//
 // # API
 //
 // NewBalancer returns a kgo.GroupBalancer to pass to kgo.Balancers. It is an
 // eager protocol ("samsa-tasks-v1"): all partitions are revoked before every
 // rebalance. Members join with a standard kmsg.ConsumerMemberMetadata, so
 // tools that describe groups still see their topics; its UserData carries a
-// Subscription (process id, owned tasks, tasks with state on disk) in a small
-// versioned binary encoding.
+// Subscription (process id, owned tasks, tasks with state on disk,
+// application server) in a small versioned binary encoding: a newer version
+// only appends fields, which older readers skip, so a group can roll to it
+// one process at a time.
 package assign

@@ -10,8 +10,8 @@ import (
 // subscriptionVersion is the version of the user data encoding this package
 // writes. Later versions may only append fields, so a reader takes the fields
 // it knows and skips the rest; that lets a group roll to a new version one
-// process at a time.
-const subscriptionVersion = 1
+// process at a time. Version 2 appended the application server.
+const subscriptionVersion = 2
 
 // Subscription is what a member tells the group leader about itself, carried
 // in the UserData of its kmsg.ConsumerMemberMetadata.
@@ -24,6 +24,10 @@ type Subscription struct {
 	// StateOnDisk are the tasks whose state directories exist in the
 	// member's process.
 	StateOnDisk []TaskID
+	// ApplicationServer is the host:port the member's process answers
+	// interactive queries on (Kafka Streams' application.server), empty if
+	// none. Since version 2.
+	ApplicationServer string
 }
 
 // AppendTo appends the encoding of s to dst:
@@ -32,12 +36,18 @@ type Subscription struct {
 //	process id   uvarint length, bytes
 //	owned        uvarint count, then per task varint subtopology, varint partition
 //	state        as owned
+//	server       uvarint length, bytes (version 2)
 func (s Subscription) AppendTo(dst []byte) []byte {
 	dst = append(dst, subscriptionVersion)
-	dst = binary.AppendUvarint(dst, uint64(len(s.ProcessID)))
-	dst = append(dst, s.ProcessID...)
+	dst = appendString(dst, s.ProcessID)
 	dst = appendTasks(dst, s.Owned)
-	return appendTasks(dst, s.StateOnDisk)
+	dst = appendTasks(dst, s.StateOnDisk)
+	return appendString(dst, s.ApplicationServer)
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
 }
 
 func appendTasks(dst []byte, tasks []TaskID) []byte {
@@ -69,21 +79,18 @@ func (s *Subscription) readFrom(src []byte) error {
 	if version < 1 {
 		return fmt.Errorf("unknown version %d", version)
 	}
-	n := r.uvarint()
-	if r.err == nil && n > uint64(len(r.b)) {
-		r.err = errShort
-	}
-	if r.err != nil {
-		return r.err
-	}
-	s.ProcessID = string(r.b[:n])
-	r.b = r.b[n:]
+	s.ProcessID = r.string()
 	s.Owned = r.tasks()
 	s.StateOnDisk = r.tasks()
+	if version >= 2 {
+		s.ApplicationServer = r.string()
+	}
 	if r.err != nil {
 		return r.err
 	}
-	if version == subscriptionVersion && len(r.b) > 0 {
+	// A version this reader knows has no fields beyond these; a newer one
+	// may.
+	if version <= subscriptionVersion && len(r.b) > 0 {
 		return fmt.Errorf("%d trailing bytes", len(r.b))
 	}
 	return nil
@@ -105,6 +112,19 @@ func (r *reader) uvarint() uint64 {
 	}
 	r.b = r.b[n:]
 	return v
+}
+
+func (r *reader) string() string {
+	n := r.uvarint()
+	if r.err == nil && n > uint64(len(r.b)) {
+		r.err = errShort
+	}
+	if r.err != nil {
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
 }
 
 func (r *reader) varint() int64 {
