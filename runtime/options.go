@@ -86,6 +86,8 @@ type config struct {
 	shutdownTimeout time.Duration
 	uncommittedMax  int64
 	blockCache      int64
+	standbys        int
+	appServer       string
 }
 
 func defaults() config {

@@ -115,10 +115,13 @@ func newThread(a *App, idx int) (*thread, error) {
 func (t *thread) connect() error {
 	a := t.app
 	bal, err := assign.NewBalancer(assign.Config{
-		Subtopologies: a.assignSubs,
-		ProcessID:     a.processID,
-		Owned:         t.ownedTasks,
-		StateOnDisk:   a.tasksOnDisk,
+		Subtopologies:     a.assignSubs,
+		ProcessID:         a.processID,
+		Owned:             t.ownedTasks,
+		StateOnDisk:       a.tasksOnDisk,
+		Standbys:          a.cfg.standbys,
+		ApplicationServer: a.cfg.appServer,
+		Assigned:          t.onAssignment,
 	})
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)

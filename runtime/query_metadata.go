@@ -1,0 +1,28 @@
+package runtime
+
+import (
+	"sync"
+
+	"github.com/samsa-go/samsa/internal/assign"
+)
+
+// ApplicationServer sets the host:port this instance answers interactive
+// queries on (application.server). It is advertised to the group, so that
+// every instance can tell which one holds a key (App.MetadataForKey). The
+// runtime does not listen on it itself; see QueryHandler. Default: none.
+func ApplicationServer(hostPort string) Option { return func(c *config) { c.appServer = hostPort } }
+
+// queries is the App's state for interactive queries.
+type queries struct {
+	mu sync.Mutex
+	// hosts are the group's hosts of the latest assignment.
+	hosts []assign.Host
+}
+
+// hostsAssigned keeps the group's hosts of the latest assignment: every
+// member of one generation is handed the same.
+func (a *App) hostsAssigned(_ *thread, hosts []assign.Host) {
+	a.queries.mu.Lock()
+	a.queries.hosts = hosts
+	a.queries.mu.Unlock()
+}
