@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/samsa-go/samsa/internal/assign"
+	"github.com/samsa-go/samsa/processor"
 )
 
 // ApplicationServer sets the host:port this instance answers interactive
@@ -14,9 +15,13 @@ func ApplicationServer(hostPort string) Option { return func(c *config) { c.appS
 
 // queries is the App's state for interactive queries.
 type queries struct {
-	mu sync.Mutex
+	mu sync.RWMutex
 	// hosts are the group's hosts of the latest assignment.
 	hosts []assign.Host
+	// views are the read-only views of the stores of the active tasks, by
+	// store and partition; tasks is the number of tasks of each store.
+	views map[string]map[int32]processor.StateStore
+	tasks map[string]int32
 }
 
 // hostsAssigned keeps the group's hosts of the latest assignment: every

@@ -527,6 +527,7 @@ func (t *thread) closeAll(tasks map[processor.TaskID]*engine.Task) {
 
 // closeTask closes tk, dropping what it did not commit.
 func (t *thread) closeTask(tk *engine.Task) {
+	t.app.unqueryable(tk.ID)
 	if err := tk.Close(); err != nil {
 		t.log.Warn("closing task", "task", tk.ID.String(), "err", err)
 	}
@@ -582,6 +583,7 @@ func (t *thread) createPending(ctx context.Context) error {
 			return fmt.Errorf("runtime: %w", err)
 		}
 		t.active[tk.ID] = tk
+		t.app.queryable(tk)
 	}
 	return nil
 }
