@@ -121,6 +121,7 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
 	}
+	a.standbys = newStandbys(a)
 	return a, nil
 }
 
@@ -216,7 +217,6 @@ func (a *App) run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if len(a.layout.Changelogs) > 0 {
-		a.standbys = newStandbys(a)
 		standbysDone := make(chan struct{})
 		go func() { defer close(standbysDone); a.standbys.run(runCtx) }()
 		// The standbys close, recording their offsets, before the state

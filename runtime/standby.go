@@ -92,9 +92,7 @@ func (t *thread) onAssignment(a assign.Assignment) {
 	for i, id := range a.Standby {
 		ids[i] = processor.TaskID{Subtopology: id.Subtopology, Partition: id.Partition}
 	}
-	if t.app.standbys != nil {
-		t.app.standbys.assign(t, ids)
-	}
+	t.app.standbys.assign(t, ids)
 	t.app.hostsAssigned(t, a.Hosts)
 }
 
@@ -114,9 +112,6 @@ func (s *standbys) assign(th *thread, ids []processor.TaskID) {
 // same state. The caller has marked id open (App.open) first, so that the
 // standby is not opened again meanwhile.
 func (s *standbys) release(id processor.TaskID) {
-	if s == nil {
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st := s.tasks[id]; st != nil {
@@ -139,12 +134,7 @@ func (s *standbys) ids() []processor.TaskID {
 
 // StandbyTasks returns the standby tasks this instance keeps, sorted: the
 // standby tasks of KafkaStreams.metadataForLocalThreads.
-func (a *App) StandbyTasks() []processor.TaskID {
-	if a.standbys == nil {
-		return nil
-	}
-	return a.standbys.ids()
-}
+func (a *App) StandbyTasks() []processor.TaskID { return a.standbys.ids() }
 
 func compareTaskIDs(x, y processor.TaskID) int {
 	if x.Subtopology != y.Subtopology {
