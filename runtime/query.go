@@ -105,6 +105,16 @@ func (q *storeQuery) anyView() (processor.StateStore, int32, error) {
 	for _, v := range qs.views[q.name] {
 		return v, qs.tasks[q.name], nil
 	}
+	a := q.app
+	a.mu.Lock()
+	restoring := false
+	for id := range a.open {
+		restoring = restoring || id.Subtopology == q.sub
+	}
+	a.mu.Unlock()
+	if restoring {
+		return nil, 0, fmt.Errorf("runtime: query store %q: its tasks on this instance are restoring: %w", q.name, ErrRebalancing)
+	}
 	return nil, 0, fmt.Errorf("runtime: query store %q: no task of it is active on this instance: %w", q.name, ErrStoreMoved)
 }
 
