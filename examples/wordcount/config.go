@@ -36,6 +36,8 @@ type config struct {
 	stateDir       string        // empty: a temporary directory
 	idle           time.Duration
 	describe       string // a describeFormats key: print the topology and exit
+	serve          string // -serve: the query server's address (serve.go)
+	standbys       int
 
 	// envOpts are runtime.FromEnv's options, applied before the flags.
 	envOpts []runtime.Option
@@ -115,6 +117,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.stateDir, "state-dir", "", "state `directory` (default: a temporary directory, removed on exit)")
 	fs.StringVar(&c.describe, "describe", "", "print the topology and exit, as `format` json (for samsa describe and samsa lag), text (Kafka's), mermaid or dot")
 	fs.DurationVar(&c.idle, "idle", 3*time.Second, "stop once the input has ended and the counts have not changed for this `duration`; 0 runs until interrupted")
+	serveFlags(fs, c)
 
 	settings := []setting{
 		{flag: "brokers", env: runtime.EnvBrokers, want: "a comma-separated host:port list"},
