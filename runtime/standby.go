@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/samsa-go/samsa/internal/assign"
 	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/processor"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -420,4 +422,54 @@ func (a *App) stateful(stores []string) bool {
 		}
 	}
 	return false
+}
+
+// StandbyLag is how far one store of a standby task trails its changelog
+// partition, as Kafka Streams' LagInfo.
+type StandbyLag struct {
+	Task  processor.TaskID
+	Store string
+	// Position is the offset after the last record the standby applied;
+	// End the changelog partition's end offset; Lag the records between.
+	Position, End, Lag int64
+}
+
+// StandbyLags returns the lag of every store of the standby tasks this
+// instance keeps, sorted by task and store, asking the brokers for the
+// changelogs' end offsets.
+func (a *App) StandbyLags(ctx context.Context) ([]StandbyLag, error) {
+	s := a.standbys
+	s.mu.Lock()
+	var lags []StandbyLag
+	var topics []string
+	for id, st := range s.tasks {
+		for _, lg := range st.logs {
+			lags = append(lags, StandbyLag{Task: id, Store: lg.cl.Store, Position: lg.last + 1})
+			topics = append(topics, lg.cl.Topic)
+		}
+	}
+	cl := s.cl
+	s.mu.Unlock()
+	if len(lags) == 0 {
+		return nil, nil
+	}
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: standby lags: %w", err)
+	}
+	for i := range lags {
+		l := &lags[i]
+		o, ok := ends.Lookup(topics[i], l.Task.Partition)
+		if !ok || o.Err != nil {
+			return nil, fmt.Errorf("runtime: standby lags: end offset of the changelog of %q, partition %d: %v", l.Store, l.Task.Partition, o.Err)
+		}
+		l.End, l.Lag = o.Offset, max(o.Offset-l.Position, 0)
+	}
+	slices.SortFunc(lags, func(x, y StandbyLag) int {
+		if c := compareTaskIDs(x.Task, y.Task); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Store, y.Store)
+	})
+	return lags, nil
 }
