@@ -14,6 +14,7 @@ type member struct {
 	owned      []TaskID
 	onDisk     []TaskID
 	server     string // application server, for query routing
+	lags       []TaskLag
 }
 
 // assign distributes tasks over members by the rules in the package doc. The

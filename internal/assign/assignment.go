@@ -8,15 +8,24 @@ import (
 // assignmentVersion is the version of the assignment encoding this package
 // writes, with the rule of subscriptionVersion: later versions only append
 // fields, and a reader skips those it does not know.
-const assignmentVersion = 1
+// Version 2 appended the warm-up replicas.
+const assignmentVersion = 2
 
 // Assignment is what the leader tells a member beyond its topic partitions
 // (which stand for its active tasks, see TasksOf), carried in the UserData of
 // its kmsg.ConsumerMemberAssignment, as Kafka Streams' AssignmentInfo.
 type Assignment struct {
+	// Active are the member's active tasks, those its partitions stand
+	// for: ParseSyncAssignment fills them in; they are not encoded.
+	Active []TaskID
 	// Standby are the tasks whose stores the member keeps warm by tailing
 	// their changelogs, without processing.
 	Standby []TaskID
+	// Warmup are the tasks the member is to take over once its copy of
+	// their stores has caught up (KIP-441's warm-up replicas): it keeps
+	// them as standbys and asks for a rebalance when they are within
+	// the acceptable recovery lag. Since version 2.
+	Warmup []TaskID
 	// Hosts are the application servers of the group's processes that
 	// advertise one, sorted by server, each with the tasks its process
 	// runs and keeps as standbys: what routes an interactive query to the
@@ -39,6 +48,7 @@ type Host struct {
 //	standby      uvarint count, then per task varint subtopology, varint partition
 //	hosts        uvarint count, then per host:
 //	               server uvarint length, bytes; active as standby; standby
+//	warmup       as standby (version 2)
 func (a Assignment) AppendTo(dst []byte) []byte {
 	dst = append(dst, assignmentVersion)
 	dst = appendTasks(dst, a.Standby)
@@ -48,7 +58,7 @@ func (a Assignment) AppendTo(dst []byte) []byte {
 		dst = appendTasks(dst, h.Active)
 		dst = appendTasks(dst, h.Standby)
 	}
-	return dst
+	return appendTasks(dst, a.Warmup)
 }
 
 // ReadFrom decodes src into a. Empty src, what a leader of an older version
@@ -82,6 +92,9 @@ func (a *Assignment) readFrom(src []byte) error {
 		h.Active = r.tasks()
 		h.Standby = r.tasks()
 		a.Hosts = append(a.Hosts, h)
+	}
+	if version >= 2 {
+		a.Warmup = r.tasks()
 	}
 	if r.err != nil {
 		return r.err

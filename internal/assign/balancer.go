@@ -37,10 +37,23 @@ type Config struct {
 	// ApplicationServer is the host:port this process answers interactive
 	// queries on, advertised to the group; empty if none.
 	ApplicationServer string
-	// Assigned, if set, is called with the rest of the member's assignment
-	// (standbys, the group's hosts) whenever kgo decodes one, before kgo's
-	// OnPartitionsAssigned; it runs on the group's goroutine.
+	// Assigned, if set, is called with the member's assignment (its
+	// active tasks, standbys, warm-ups and the group's hosts) whenever kgo
+	// decodes one, before kgo's OnPartitionsAssigned; it runs on the
+	// group's goroutine.
 	Assigned func(Assignment)
+	// TaskLags, if set, returns this process's task lags for its
+	// subscription (see Subscription.Lags); it runs while the member
+	// joins, and must not block.
+	TaskLags func() []TaskLag
+	// AcceptableRecoveryLag is the lag at or below which a copy of a
+	// task counts as caught up (acceptable.recovery.lag); the leader's
+	// holds. Zero means DefaultAcceptableRecoveryLag.
+	AcceptableRecoveryLag int64
+	// MaxWarmups bounds the warm-up replicas one balance hands out
+	// (max.warmup.replicas); the leader's holds. Zero means
+	// DefaultMaxWarmups.
+	MaxWarmups int
 }
 
 // Balancer is a kgo.GroupBalancer that assigns tasks instead of partitions;
@@ -68,6 +81,18 @@ func NewBalancer(cfg Config) (*Balancer, error) {
 	}
 	if cfg.Standbys < 0 {
 		return nil, configErr("negative standby count %d", cfg.Standbys)
+	}
+	if cfg.AcceptableRecoveryLag < 0 {
+		return nil, configErr("negative acceptable recovery lag %d", cfg.AcceptableRecoveryLag)
+	}
+	if cfg.MaxWarmups < 0 {
+		return nil, configErr("negative warm-up count %d", cfg.MaxWarmups)
+	}
+	if cfg.AcceptableRecoveryLag == 0 {
+		cfg.AcceptableRecoveryLag = DefaultAcceptableRecoveryLag
+	}
+	if cfg.MaxWarmups == 0 {
+		cfg.MaxWarmups = DefaultMaxWarmups
 	}
 	b := &Balancer{cfg: cfg}
 	ids := make(map[int]bool)
@@ -127,6 +152,10 @@ func (b *Balancer) JoinGroupMetadata(_ []string, current map[string][]int32, gen
 		onDisk = slices.Clone(b.cfg.StateOnDisk())
 	}
 	sub := Subscription{ProcessID: b.cfg.ProcessID, Owned: normalize(owned), StateOnDisk: normalize(onDisk), ApplicationServer: b.cfg.ApplicationServer}
+	if b.cfg.TaskLags != nil {
+		sub.Lags = slices.Clone(b.cfg.TaskLags())
+		slices.SortFunc(sub.Lags, func(x, y TaskLag) int { return x.Task.Compare(y.Task) })
+	}
 
 	meta := kmsg.NewConsumerMemberMetadata()
 	meta.Version = 3
@@ -165,6 +194,7 @@ func (b *Balancer) ParseSyncAssignment(assignment []byte) (map[string][]int32, e
 		m[t.Topic] = append(m[t.Topic], t.Partitions...)
 	}
 	if b.cfg.Assigned != nil {
+		info.Active = TasksOf(m, b.subs)
 		b.cfg.Assigned(info)
 	}
 	return m, nil
@@ -230,6 +260,7 @@ func decodeMember(jm kmsg.JoinGroupResponseMember) (decodedMember, error) {
 			owned:      sub.Owned,
 			onDisk:     sub.StateOnDisk,
 			server:     sub.ApplicationServer,
+			lags:       sub.Lags,
 		},
 		topics: meta.Topics,
 	}, nil
@@ -254,11 +285,13 @@ func (mb *memberBalancer) Balance(topics map[string]int32) kgo.IntoSyncAssignmen
 			stateful = append(stateful, t)
 		}
 	}
+	warm := warmUp(stateful, mb.members, active, mb.b.cfg.AcceptableRecoveryLag, mb.b.cfg.MaxWarmups)
 	plan := &Plan{
 		subs:       mb.b.subs,
 		partitions: make(map[string]int32, len(mb.b.topics)),
 		tasks:      active,
-		standbys:   assignStandbys(stateful, mb.members, active, mb.b.cfg.Standbys),
+		standbys:   assignStandbys(stateful, mb.members, active, warm, mb.b.cfg.Standbys),
+		warmups:    warm,
 	}
 	for _, t := range mb.b.topics {
 		plan.partitions[t] = topics[t]

@@ -43,6 +43,19 @@
 // UserData of its kmsg.ConsumerMemberAssignment as an Assignment, in a
 // versioned encoding under the same rule as the Subscription's.
 //
+// # Warm-up replicas
+//
+// Members may report, in their subscription, how far their process's copy
+// of each task trails its changelogs (0 for the tasks it ran until this
+// rebalance). When the balanced assignment gives a stateful task to a
+// process that is not within Config.AcceptableRecoveryLag of it while
+// another process is, the task stays with the caught-up process and the
+// balanced target gets a warm-up replica of it, up to Config.MaxWarmups per
+// balance (KIP-441): it tails the task's changelogs as a standby does and,
+// once caught up, asks for a rebalance, in which the task moves without
+// pausing for a full restore. Until then the loads may differ by more than
+// one.
+//
 // # API
 //
 // NewBalancer returns a kgo.GroupBalancer to pass to kgo.Balancers. It is an

@@ -73,6 +73,9 @@ func FuzzSubscriptionDecode(f *testing.F) {
 func FuzzSubscriptionRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, process, server string, owned, onDisk, future []byte) {
 		s := Subscription{ProcessID: process, Owned: tasksFrom(owned), StateOnDisk: tasksFrom(onDisk), ApplicationServer: server}
+		for i, task := range s.StateOnDisk {
+			s.Lags = append(s.Lags, TaskLag{Task: task, Lag: int64(i) << (i % 40)})
+		}
 		enc := s.AppendTo(nil)
 		var got Subscription
 		if err := got.ReadFrom(enc); err != nil {
@@ -170,8 +173,9 @@ func FuzzMemberMetadata(f *testing.F) {
 		}
 		plan := mb.Balance(testPartitions).(*Plan)
 		tasks := tasksFor(leader.subs, testPartitions)
-		checkValid(t, tasks, plan.tasks)
 		members := mb.(*memberBalancer).members
+		lagged := slices.ContainsFunc(members, func(m member) bool { return len(m.lags) > 0 })
+		checkValidBalanced(t, tasks, plan.tasks, !lagged)
 		procs := map[string]bool{}
 		for _, m := range members {
 			procs[m.process] = true
@@ -182,7 +186,7 @@ func FuzzMemberMetadata(f *testing.F) {
 				stateful = append(stateful, task)
 			}
 		}
-		checkStandbys(t, stateful, members, plan.tasks, plan.standbys, min(2, len(procs)-1))
+		checkStandbys(t, stateful, members, plan.tasks, plan.standbys, plan.warmups, min(2, len(procs)-1))
 		for _, sa := range plan.IntoSyncAssignment() {
 			var info Assignment
 			parser, err := NewBalancer(Config{Subtopologies: statefulSubs, ProcessID: "p", Assigned: func(a Assignment) { info = a }})

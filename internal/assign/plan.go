@@ -16,6 +16,7 @@ type Plan struct {
 	members    []string         // sorted
 	tasks      map[string][]TaskID
 	standbys   map[string][]TaskID
+	warmups    map[string][]TaskID
 	hosts      []Host
 }
 
@@ -28,12 +29,21 @@ func (p *Plan) Tasks(memberID string) []TaskID { return slices.Clone(p.tasks[mem
 // Standbys returns the standby tasks of a member, sorted.
 func (p *Plan) Standbys(memberID string) []TaskID { return slices.Clone(p.standbys[memberID]) }
 
-// Assignment returns what a member's sync assignment carries besides its
-// partitions.
+// Warmups returns the warm-up replicas of a member, sorted.
+func (p *Plan) Warmups(memberID string) []TaskID { return slices.Clone(p.warmups[memberID]) }
+
+// Assignment returns what a member's sync assignment carries: its
+// partitions' tasks as Active, and the user data.
 func (p *Plan) Assignment(memberID string) Assignment {
-	a := Assignment{Standby: p.Standbys(memberID), Hosts: p.hosts}
+	a := Assignment{Active: p.Tasks(memberID), Standby: p.Standbys(memberID), Warmup: p.Warmups(memberID), Hosts: p.hosts}
+	if len(a.Active) == 0 {
+		a.Active = nil
+	}
 	if len(a.Standby) == 0 {
 		a.Standby = nil
+	}
+	if len(a.Warmup) == 0 {
+		a.Warmup = nil
 	}
 	return a
 }
@@ -106,6 +116,10 @@ func (p *Plan) String() string {
 		}
 		for _, t := range p.standbys[id] {
 			sb.WriteString(" ~")
+			sb.WriteString(t.String())
+		}
+		for _, t := range p.warmups[id] {
+			sb.WriteString(" +")
 			sb.WriteString(t.String())
 		}
 		sb.WriteString("]")

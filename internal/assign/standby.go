@@ -18,9 +18,11 @@ import (
 // nearly caught up), then that comes first after the active's member in the
 // ring of members sorted by id: neighbours take turns, where lowest id first
 // would heap the standbys of equally loaded members on the first of them.
-// The same input gives the same placement. The result has an entry, possibly empty, for every member;
-// each entry is sorted.
-func assignStandbys(tasks []TaskID, members []member, active map[string][]TaskID, n int) map[string][]TaskID {
+// The same input gives the same placement. Warm-up replicas (warm: member
+// id => tasks) are copies too: a standby never shares a process with one,
+// and they count as load. The result has an entry, possibly empty, for
+// every member; each entry is sorted.
+func assignStandbys(tasks []TaskID, members []member, active, warm map[string][]TaskID, n int) map[string][]TaskID {
 	out := make(map[string][]TaskID, len(members))
 	ms := slices.Clone(members)
 	slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.id, b.id) })
@@ -38,9 +40,13 @@ func assignStandbys(tasks []TaskID, members []member, active map[string][]TaskID
 
 	load := make([]int, len(ms))
 	activeAt := make(map[TaskID]int)
+	warmAt := make(map[TaskID][]string) // task => processes warming it up
 	disk := make(map[string]map[TaskID]bool)
 	for i, m := range ms {
-		load[i] = len(active[m.id])
+		load[i] = len(active[m.id]) + len(warm[m.id])
+		for _, t := range warm[m.id] {
+			warmAt[t] = append(warmAt[t], m.process)
+		}
 		for _, t := range active[m.id] {
 			activeAt[t] = i
 		}
@@ -66,6 +72,9 @@ func assignStandbys(tasks []TaskID, members []member, active map[string][]TaskID
 			used[ms[at].process] = true
 		} else {
 			at = len(ms) - 1
+		}
+		for _, p := range warmAt[t] {
+			used[p] = true
 		}
 		for range n {
 			best := -1

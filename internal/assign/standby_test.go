@@ -24,8 +24,8 @@ func spread(procs, threads int) []member {
 }
 
 // checkStandbys fails unless every task has want standbys, each on a
-// process of its own that is not its active's.
-func checkStandbys(t *testing.T, tasks []TaskID, ms []member, active, standby map[string][]TaskID, want int) {
+// process of its own that is not its active's nor one warming it up.
+func checkStandbys(t *testing.T, tasks []TaskID, ms []member, active, standby, warm map[string][]TaskID, want int) {
 	t.Helper()
 	proc := map[string]string{}
 	for _, m := range ms {
@@ -37,11 +37,26 @@ func checkStandbys(t *testing.T, tasks []TaskID, ms []member, active, standby ma
 			copies[task] = map[string]string{proc[id]: id}
 		}
 	}
+	warmOn := map[TaskID]map[string]bool{}
+	for id, ts := range warm {
+		for _, task := range ts {
+			if _, ok := copies[task][proc[id]]; ok {
+				t.Fatalf("task %v: warm-up on %s shares process %s with its active", task, id, proc[id])
+			}
+			if warmOn[task] == nil {
+				warmOn[task] = map[string]bool{}
+			}
+			warmOn[task][proc[id]] = true
+		}
+	}
 	for id, ts := range standby {
 		if !slices.IsSortedFunc(ts, TaskID.Compare) {
 			t.Fatalf("standbys of %s not sorted: %v", id, ts)
 		}
 		for _, task := range ts {
+			if warmOn[task][proc[id]] {
+				t.Fatalf("task %v: standby on %s shares process %s with a warm-up", task, id, proc[id])
+			}
 			if other, ok := copies[task][proc[id]]; ok {
 				t.Fatalf("task %v: standby on %s shares process %s with %s (active %v)", task, id, proc[id], other, active)
 			}
@@ -63,12 +78,12 @@ func TestStandbysNeverWithActive(t *testing.T) {
 				t.Run(fmt.Sprintf("procs=%d/threads=%d/n=%d", procs, threads, n), func(t *testing.T) {
 					ms := spread(procs, threads)
 					active := assign(tasks, ms)
-					standby := assignStandbys(tasks, ms, active, n)
+					standby := assignStandbys(tasks, ms, active, nil, n)
 					if len(standby) != len(ms) {
 						t.Fatalf("%d entries for %d members", len(standby), len(ms))
 					}
 					// n > processes-1 caps at one per other process.
-					checkStandbys(t, tasks, ms, active, standby, min(n, procs-1))
+					checkStandbys(t, tasks, ms, active, standby, nil, min(n, procs-1))
 				})
 			}
 		}
@@ -81,7 +96,7 @@ func TestStandbysSpreadByLoad(t *testing.T) {
 	tasks := grid(2, 6)
 	ms := spread(3, 1)
 	active := assign(tasks, ms)
-	standby := assignStandbys(tasks, ms, active, 1)
+	standby := assignStandbys(tasks, ms, active, nil, 1)
 	for _, m := range ms {
 		if got := len(active[m.id]) + len(standby[m.id]); got != 8 {
 			t.Errorf("%s holds %d active and %d standby tasks, want 8 in all: %v", m.id, len(active[m.id]), len(standby[m.id]), standby)
@@ -90,7 +105,7 @@ func TestStandbysSpreadByLoad(t *testing.T) {
 	// Within a process, standbys go to its least busy member.
 	ms = spread(2, 2)
 	active = map[string][]TaskID{"m0-0": grid(1, 4), "m0-1": nil, "m1-0": nil, "m1-1": nil}
-	standby = assignStandbys(grid(1, 4), ms, active, 1)
+	standby = assignStandbys(grid(1, 4), ms, active, nil, 1)
 	if got := len(standby["m1-0"]) + len(standby["m1-1"]); got != 4 || len(standby["m1-0"]) != 2 {
 		t.Errorf("standbys %v, want two on each member of p1", standby)
 	}
@@ -104,7 +119,7 @@ func TestStandbysPreferStateOnDisk(t *testing.T) {
 	ms[1].onDisk = []TaskID{{0, 1}, {0, 3}}
 	ms[2].onDisk = []TaskID{{0, 0}, {0, 2}}
 	active := map[string][]TaskID{"m0-0": tasks}
-	standby := assignStandbys(tasks, ms, active, 1)
+	standby := assignStandbys(tasks, ms, active, nil, 1)
 	want := map[string][]TaskID{"m0-0": {}, "m1-0": {{0, 1}, {0, 3}}, "m2-0": {{0, 0}, {0, 2}}}
 	if !reflect.DeepEqual(standby, want) {
 		t.Errorf("standbys %v, want %v", standby, want)
@@ -118,14 +133,14 @@ func TestStandbysDeterministic(t *testing.T) {
 		ms[i].onDisk = tasks[i : i+3]
 	}
 	active := assign(tasks, ms)
-	want := assignStandbys(tasks, ms, active, 2)
+	want := assignStandbys(tasks, ms, active, nil, 2)
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 20 {
 		shuffled := slices.Clone(ms)
 		r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 		ts := slices.Clone(tasks)
 		r.Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
-		if got := assignStandbys(ts, shuffled, active, 2); !maps.EqualFunc(got, want, slices.Equal) {
+		if got := assignStandbys(ts, shuffled, active, nil, 2); !maps.EqualFunc(got, want, slices.Equal) {
 			t.Fatalf("member order changed the placement: %v, want %v", got, want)
 		}
 	}
