@@ -278,7 +278,7 @@ type memberBalancer struct {
 // a subtopology whose topics are all unknown has none.
 func (mb *memberBalancer) Balance(topics map[string]int32) kgo.IntoSyncAssignment {
 	tasks := tasksFor(mb.b.subs, topics)
-	active := assign(tasks, mb.members)
+	active := assignLagged(tasks, mb.members, mb.b.cfg.AcceptableRecoveryLag)
 	var stateful []TaskID
 	for _, t := range tasks {
 		if i, ok := slices.BinarySearchFunc(mb.b.subs, t.Subtopology, func(s Subtopology, id int) int { return cmp.Compare(s.ID, id) }); ok && mb.b.subs[i].Stateful {

@@ -45,13 +45,17 @@ func TestWarmUpScaleOut(t *testing.T) {
 	// Each round p1 catches up on its warm-ups, which then move; it
 	// never runs a task it has not caught up on, and in a few rounds the
 	// assignment is balanced with nothing left to warm up.
+	// As the runtime does, each member reports lag 0 for the tasks it ran
+	// and the measured lag for the warm-ups it keeps, nothing else.
 	for round := 1; len(warm) > 0; round++ {
-		if round > 6 {
+		if round > 3 {
 			t.Fatalf("still warming up after %d rounds: %v", round, warm)
 		}
-		ms[1].lags = append(ms[1].lags, lagsOf(40, warm["m1-0"]...)...)
+		for i := range ms {
+			ms[i].lags = append(lagsOf(0, active[ms[i].id]...), lagsOf(40, warm[ms[i].id]...)...)
+		}
 		ms[1].onDisk = append(ms[1].onDisk, warm["m1-0"]...)
-		caught := slices.Clone(ms[1].onDisk)
+		caught := append(slices.Clone(active["m1-0"]), warm["m1-0"]...)
 		active, warm = balanceWarm(tasks, ms, 10_000, 2)
 		checkValidBalanced(t, tasks, active, false)
 		if !isSubset(active["m1-0"], caught) {
