@@ -97,6 +97,15 @@ func (c *config) validate() error {
 	if c.standbys < 0 {
 		bad("Standbys", strconv.Itoa(c.standbys), "the number of standby replicas may not be negative")
 	}
+	if c.acceptableLag < 0 {
+		bad("AcceptableRecoveryLag", strconv.FormatInt(c.acceptableLag, 10), "the lag may not be negative")
+	}
+	if c.maxWarmups < 1 {
+		bad("MaxWarmupReplicas", strconv.Itoa(c.maxWarmups), "at least one warm-up replica is needed for tasks to move")
+	}
+	if c.probingInterval <= 0 {
+		bad("ProbingRebalanceInterval", c.probingInterval.String(), "the interval must be positive")
+	}
 	if c.appServer != "" {
 		if err := checkBrokerAddr(c.appServer); err != nil {
 			bad("ApplicationServer", quoted(c.appServer), "%v", err)

@@ -338,8 +338,8 @@ func failoverOnce(b *testing.B, standbys int) {
 // restoreCounterOf counts restored records into n, shared by instances.
 type restoreCounterOf struct{ n *atomic.Int64 }
 
-func (c *restoreCounterOf) OnRestoreStart(runtime.RestoreProgress)   {}
-func (c *restoreCounterOf) OnRestoreEnd(runtime.RestoreProgress)     {}
+func (c *restoreCounterOf) OnRestoreStart(runtime.RestoreProgress)    {}
+func (c *restoreCounterOf) OnRestoreEnd(runtime.RestoreProgress)      {}
 func (c *restoreCounterOf) OnBatchRestored(p runtime.RestoreProgress) { c.n.Add(p.Batch) }
 
 func contextTimeout(d time.Duration) context.Context {

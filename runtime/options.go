@@ -88,6 +88,9 @@ type config struct {
 	blockCache      int64
 	standbys        int
 	appServer       string
+	acceptableLag   int64
+	maxWarmups      int
+	probingInterval time.Duration
 }
 
 func defaults() config {
@@ -105,6 +108,9 @@ func defaults() config {
 		shutdownTimeout: 10 * time.Second,
 		uncommittedMax:  64 << 20,
 		blockCache:      64 << 20,
+		acceptableLag:   defaultAcceptableLag,
+		maxWarmups:      defaultMaxWarmups,
+		probingInterval: defaultProbingInterval,
 	}
 }
 

@@ -57,6 +57,13 @@ type standbys struct {
 	// checkpointed is when the offsets the standbys reached were last
 	// recorded.
 	checkpointed time.Time
+	// prevActive are each thread's active tasks of its last assignment,
+	// warm its warm-up replicas; ends the changelogs' end offsets last
+	// learned, lagsChecked when (see standby_warmup.go).
+	prevActive  map[*thread][]processor.TaskID
+	warm        map[*thread]warmups
+	ends        map[string]map[int32]int64
+	lagsChecked time.Time
 }
 
 // standbyTask is one standby: the task's stores, no processors.
@@ -77,31 +84,55 @@ type standbyLog struct {
 
 func newStandbys(a *App) *standbys {
 	return &standbys{
-		app:     a,
-		log:     a.log.With("thread", a.cfg.appID+"-standby"),
-		want:    map[*thread][]processor.TaskID{},
-		tasks:   map[processor.TaskID]*standbyTask{},
-		byTP:    map[string]map[int32]*standbyLog{},
-		retryAt: map[processor.TaskID]time.Time{},
-		wake:    make(chan struct{}, 1),
+		app:        a,
+		log:        a.log.With("thread", a.cfg.appID+"-standby"),
+		want:       map[*thread][]processor.TaskID{},
+		tasks:      map[processor.TaskID]*standbyTask{},
+		byTP:       map[string]map[int32]*standbyLog{},
+		retryAt:    map[processor.TaskID]time.Time{},
+		wake:       make(chan struct{}, 1),
+		prevActive: map[*thread][]processor.TaskID{},
+		warm:       map[*thread]warmups{},
 	}
+}
+
+// elastic adds to the thread's balancer configuration what standbys,
+// warm-ups and interactive queries need.
+func (t *thread) elastic(c assign.Config) assign.Config {
+	a := t.app
+	c.Standbys = a.cfg.standbys
+	c.ApplicationServer = a.cfg.appServer
+	c.Assigned = t.onAssignment
+	c.TaskLags = a.standbys.taskLags
+	c.AcceptableRecoveryLag = a.cfg.acceptableLag
+	c.MaxWarmups = a.cfg.maxWarmups
+	return c
 }
 
 // onAssignment takes the part of the thread's assignment beyond its
 // partitions. It runs on the group's goroutine, before onAssigned.
 func (t *thread) onAssignment(a assign.Assignment) {
-	ids := make([]processor.TaskID, len(a.Standby))
-	for i, id := range a.Standby {
-		ids[i] = processor.TaskID{Subtopology: id.Subtopology, Partition: id.Partition}
-	}
-	t.app.standbys.assign(t, ids)
+	// The client is read here, on its group's goroutine, for the standby
+	// keeper to ask for a rebalance with.
+	t.app.standbys.assign(t, t.cl, taskIDs(a.Active), taskIDs(a.Standby), taskIDs(a.Warmup))
 	t.app.hostsAssigned(t, a.Hosts)
 }
 
-// assign sets the standby tasks of th.
-func (s *standbys) assign(th *thread, ids []processor.TaskID) {
+func taskIDs(ids []assign.TaskID) []processor.TaskID {
+	out := make([]processor.TaskID, len(ids))
+	for i, id := range ids {
+		out[i] = processor.TaskID{Subtopology: id.Subtopology, Partition: id.Partition}
+	}
+	return out
+}
+
+// assign sets the active, standby and warm-up tasks of th; warm-ups are
+// kept as standbys are.
+func (s *standbys) assign(th *thread, cl *kgo.Client, active, standby, warm []processor.TaskID) {
 	s.mu.Lock()
-	s.want[th] = ids
+	s.want[th] = append(standby, warm...)
+	s.prevActive[th] = active
+	s.warm[th] = warmups{tasks: warm, cl: cl, since: time.Now()}
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -183,7 +214,14 @@ func (s *standbys) run(ctx context.Context) {
 		if time.Since(s.checkpointed) >= s.app.cfg.commitInterval {
 			s.checkpoint()
 		}
+		checkLags := time.Since(s.lagsChecked) >= lagCheckInterval
+		if checkLags {
+			s.lagsChecked = time.Now()
+		}
 		s.mu.Unlock()
+		if checkLags {
+			s.checkLags(ctx)
+		}
 	}
 }
 

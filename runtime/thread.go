@@ -114,15 +114,12 @@ func newThread(a *App, idx int) (*thread, error) {
 // transactions with the group's generation, so that a zombie is fenced.
 func (t *thread) connect() error {
 	a := t.app
-	bal, err := assign.NewBalancer(assign.Config{
-		Subtopologies:     a.assignSubs,
-		ProcessID:         a.processID,
-		Owned:             t.ownedTasks,
-		StateOnDisk:       a.tasksOnDisk,
-		Standbys:          a.cfg.standbys,
-		ApplicationServer: a.cfg.appServer,
-		Assigned:          t.onAssignment,
-	})
+	bal, err := assign.NewBalancer(t.elastic(assign.Config{
+		Subtopologies: a.assignSubs,
+		ProcessID:     a.processID,
+		Owned:         t.ownedTasks,
+		StateOnDisk:   a.tasksOnDisk,
+	}))
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
