@@ -121,8 +121,8 @@ func (s *standbys) checkLags(ctx context.Context) {
 			ends[o.Topic][o.Partition] = o.Offset
 		}
 	})
+	var probe []*kgo.Client
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.ends = ends
 	acceptable := s.app.cfg.acceptableLag
 	for th, w := range s.warm {
@@ -154,7 +154,13 @@ func (s *standbys) checkLags(ctx context.Context) {
 			s.log.Info("warm-up replicas caught up; asking for a probing rebalance", "tasks", len(w.tasks), "caught_up", caught)
 			w.tasks = nil
 			s.warm[th] = w
-			w.cl.ForceRebalance()
+			probe = append(probe, w.cl)
 		}
+	}
+	s.mu.Unlock()
+	// Outside mu: the client's group goroutine takes it for the task lags
+	// of the join that this starts.
+	for _, cl := range probe {
+		cl.ForceRebalance()
 	}
 }

@@ -48,7 +48,8 @@ type Config struct {
 	TaskLags func() []TaskLag
 	// AcceptableRecoveryLag is the lag at or below which a copy of a
 	// task counts as caught up (acceptable.recovery.lag); the leader's
-	// holds. Zero means DefaultAcceptableRecoveryLag.
+	// holds. Zero asks for copies fully caught up; Kafka Streams' default
+	// is DefaultAcceptableRecoveryLag.
 	AcceptableRecoveryLag int64
 	// MaxWarmups bounds the warm-up replicas one balance hands out
 	// (max.warmup.replicas); the leader's holds. Zero means
@@ -87,9 +88,6 @@ func NewBalancer(cfg Config) (*Balancer, error) {
 	}
 	if cfg.MaxWarmups < 0 {
 		return nil, configErr("negative warm-up count %d", cfg.MaxWarmups)
-	}
-	if cfg.AcceptableRecoveryLag == 0 {
-		cfg.AcceptableRecoveryLag = DefaultAcceptableRecoveryLag
 	}
 	if cfg.MaxWarmups == 0 {
 		cfg.MaxWarmups = DefaultMaxWarmups
