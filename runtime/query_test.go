@@ -2,8 +2,12 @@ package runtime_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"errors"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -328,6 +332,42 @@ func TestQueryWindowAndSessionStores(t *testing.T) {
 			t.Fatal(why)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+
+	// The HTTP layer fetches the windows of a key.
+	qs := runtime.NewQueryServer(app)
+	if err := qs.Window[string, int64]("per-minute", serde.String, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := qs.KeyValue[int64, int64]("sessions", serde.Int64, nil); err == nil {
+		t.Error("KeyValue with int64 keys and no parser: no error")
+	}
+	srv := httptest.NewServer(qs)
+	defer srv.Close()
+	from, to := base.UnixMilli(), base.Add(time.Minute).UnixMilli()
+	resp, err := http.Get(fmt.Sprintf("%s/stores/per-minute/keys/u?from=%d&to=%d", srv.URL, from, to))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Windows []struct {
+			Start int64 `json:"start"`
+			Value int64 `json:"value"`
+		} `json:"windows"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || len(body.Windows) != 2 ||
+		body.Windows[0].Start != from || body.Windows[0].Value != 3 || body.Windows[1].Start != to || body.Windows[1].Value != 1 {
+		t.Errorf("window fetch: status %d, %+v, %v; want u's two windows, 3 and 1", resp.StatusCode, body, err)
+	}
+	resp, err = http.Get(srv.URL + "/stores/per-minute/keys/u?from=soon")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("from=soon: status %d, want 400", resp.StatusCode)
 	}
 	closeApp(t, app, done)
 }
