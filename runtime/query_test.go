@@ -3,8 +3,8 @@ package runtime_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"

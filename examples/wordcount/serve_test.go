@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
 	"strings"
 	"syscall"
@@ -11,16 +10,6 @@ import (
 
 	"github.com/samsa-go/samsa/kafkatest"
 )
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // Three instances with -serve: any of them answers any word's count.
 func TestServeAnswersFromAnyInstance(t *testing.T) {
