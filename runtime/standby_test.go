@@ -90,38 +90,59 @@ func failover(t *testing.T, n int) (survivor, returner int64) {
 	c := testfix.WordCountBroker(t, parts)
 	root := t.TempDir()
 	topo := testfix.WordCountCached(t, 1<<20)
-	var ra, rb restoreCounter
-	opts := func(l runtime.StateRestoreListener) []runtime.Option {
-		return []runtime.Option{runtime.ApplicationID("standby"), runtime.Standbys(n), runtime.RestoreListener(l)}
+	type instance struct {
+		dir      string
+		app      *runtime.App
+		done     chan error
+		restored restoreCounter
 	}
-	a, aDone := runApp(t, c, topo, root+"/a", opts(&ra)...)
-	b, bDone := runApp(t, c, topo, root+"/b", opts(&rb)...)
-	// Two subtopologies of parts tasks, half on each; the counting ones
-	// have a standby on the other instance.
-	waitSpread(t, parts, n, a, b)
+	start := func(in *instance) {
+		in.app, in.done = runApp(t, c, topo, in.dir, runtime.ApplicationID("standby"), runtime.Standbys(n), runtime.RestoreListener(&in.restored))
+	}
+	x, y := &instance{dir: root + "/a"}, &instance{dir: root + "/b"}
+	start(x)
+	start(y)
+	// Two subtopologies of parts tasks split between them; with a
+	// standby, each counting task has one on the other instance.
+	waitSpread(t, parts, n, x.app, y.app)
 
 	lines, want := testfix.Corpus(0, 600)
 	testfix.ProduceLines(t, c, lines...)
 	testfix.ReadCounts(t, c, want, 60*time.Second)
 
-	rb.n.Store(0)
-	closeApp(t, a, aDone)
-	waitSpread(t, parts, n, b)
+	// The instance that counts most words leaves: the other takes its
+	// counting tasks over.
+	counting := func(app *runtime.App) int {
+		n := 0
+		for _, id := range app.ActiveTasks() {
+			if id.Subtopology == 1 {
+				n++
+			}
+		}
+		return n
+	}
+	victim, other := x, y
+	if counting(y.app) > counting(x.app) {
+		victim, other = y, x
+	}
+	other.restored.n.Store(0)
+	closeApp(t, victim.app, victim.done)
+	waitSpread(t, parts, n, other.app)
 	more, want2 := testfix.Corpus(600, 300)
 	testfix.ProduceLines(t, c, more...)
 	want = testfix.Add(want, want2)
 	testfix.ReadCounts(t, c, want, 60*time.Second)
-	survivor = rb.n.Load()
+	survivor = other.restored.n.Load()
 
-	a, aDone = runApp(t, c, topo, root+"/a", opts(&ra)...)
-	ra.n.Store(0)
-	waitSpread(t, parts, n, a, b)
-	returner = ra.n.Load()
+	victim.restored.n.Store(0)
+	start(victim)
+	waitSpread(t, parts, n, victim.app, other.app)
+	returner = victim.restored.n.Load()
 	more, want2 = testfix.Corpus(900, 300)
 	testfix.ProduceLines(t, c, more...)
 	testfix.ReadCounts(t, c, testfix.Add(want, want2), 60*time.Second)
-	closeApp(t, a, aDone)
-	closeApp(t, b, bDone)
+	closeApp(t, victim.app, victim.done)
+	closeApp(t, other.app, other.done)
 	return survivor, returner
 }
 

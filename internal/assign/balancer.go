@@ -276,19 +276,30 @@ type memberBalancer struct {
 // a subtopology whose topics are all unknown has none.
 func (mb *memberBalancer) Balance(topics map[string]int32) kgo.IntoSyncAssignment {
 	tasks := tasksFor(mb.b.subs, topics)
-	active := assignLagged(tasks, mb.members, mb.b.cfg.AcceptableRecoveryLag)
+	isStateful := func(t TaskID) bool {
+		i, ok := slices.BinarySearchFunc(mb.b.subs, t.Subtopology, func(s Subtopology, id int) int { return cmp.Compare(s.ID, id) })
+		return ok && mb.b.subs[i].Stateful
+	}
 	var stateful []TaskID
 	for _, t := range tasks {
-		if i, ok := slices.BinarySearchFunc(mb.b.subs, t.Subtopology, func(s Subtopology, id int) int { return cmp.Compare(s.ID, id) }); ok && mb.b.subs[i].Stateful {
+		if isStateful(t) {
 			stateful = append(stateful, t)
 		}
 	}
-	warm := warmUp(stateful, mb.members, active, mb.b.cfg.AcceptableRecoveryLag, mb.b.cfg.MaxWarmups)
+	// Lags matter for tasks with state only: a stateless task moves for
+	// free, and one placed by its lag would take a member's room from one
+	// whose state is there.
+	members := slices.Clone(mb.members)
+	for i := range members {
+		members[i].lags = slices.DeleteFunc(slices.Clone(members[i].lags), func(l TaskLag) bool { return !isStateful(l.Task) })
+	}
+	active := assignLagged(tasks, members, mb.b.cfg.AcceptableRecoveryLag)
+	warm := warmUp(stateful, members, active, mb.b.cfg.AcceptableRecoveryLag, mb.b.cfg.MaxWarmups)
 	plan := &Plan{
 		subs:       mb.b.subs,
 		partitions: make(map[string]int32, len(mb.b.topics)),
 		tasks:      active,
-		standbys:   assignStandbys(stateful, mb.members, active, warm, mb.b.cfg.Standbys),
+		standbys:   assignStandbys(stateful, members, active, warm, mb.b.cfg.Standbys),
 		warmups:    warm,
 	}
 	for _, t := range mb.b.topics {

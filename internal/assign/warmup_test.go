@@ -142,3 +142,24 @@ func isSubset(sub, of []TaskID) bool {
 	}
 	return true
 }
+
+func TestWarmUpMovesStatelessTasksFirst(t *testing.T) {
+	// The instance that ran everything reports every task caught up, the
+	// stateless ones too; a newcomer takes the stateless tasks, which move
+	// for free, and nothing needs warming up.
+	subs := []Subtopology{
+		{ID: 0, SourceTopics: []string{"lines"}},
+		{ID: 1, SourceTopics: []string{"words"}, Stateful: true},
+	}
+	parts := map[string]int32{"lines": 4, "words": 4}
+	all := tasksFor(subs, parts)
+	old := newTestBalancer(t, Config{Subtopologies: subs, ProcessID: "old", TaskLags: func() []TaskLag { return lagsOf(0, all...) }, AcceptableRecoveryLag: DefaultAcceptableRecoveryLag})
+	newcomer := newTestBalancer(t, Config{Subtopologies: subs, ProcessID: "new"})
+	plan := balance(t, old, []kmsg.JoinGroupResponseMember{joinMember("m-new", newcomer, nil, 1), joinMember("m-old", old, nil, 1)}, parts)
+	if want := all[4:]; !slices.Equal(plan.Tasks("m-old"), want) || !slices.Equal(plan.Tasks("m-new"), all[:4]) {
+		t.Errorf("old runs %v, new %v; want the stateful %v on old", plan.Tasks("m-old"), plan.Tasks("m-new"), want)
+	}
+	if w := plan.Warmups("m-new"); len(w) != 0 {
+		t.Errorf("warm-ups %v, want none", w)
+	}
+}
