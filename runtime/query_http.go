@@ -18,6 +18,7 @@ import (
 // QueryServer is the opt-in HTTP query layer: an http.Handler that answers
 //
 //	GET /stores/{store}/keys/{key}                 a key-value store's value
+//	GET /stores/{store}/keys/{key}?stale=true      the same, or a standby's
 //	GET /stores/{store}/keys/{key}?from=ms&to=ms   a window store's windows of key
 //
 // on any instance of the application: from this instance's tasks when one
@@ -26,10 +27,13 @@ import (
 // ApplicationServer to the address it serves the QueryServer on). Answers
 // are JSON: {"store", "key", "value", "host"} for a value (host is the
 // instance that answered), a list of {"start", "value"} as "windows" for a
-// window fetch, and {"error", "retriable"} with status 404 for a key or
-// store not found, 400 for a key that does not parse, and 503 with a
-// Retry-After header while the group rebalances, a task restores or the
-// owner cannot be reached: a retriable error instead of a stale answer.
+// window fetch; with stale=true an instance keeping a standby of the key's
+// task answers from it, adding "stale": true and the standby's "lag" in
+// records (KeyValueQuery.GetStale). Errors are {"error", "retriable"}:
+// 404 for a key or store not found, 400 for a key that does not parse, and
+// 503 with a Retry-After header while the group rebalances, a task
+// restores or the owner cannot be reached: a retriable error instead of a
+// stale answer, unless stale=true asked for one.
 //
 // Register the stores to serve (KeyValue, Window) before serving; the
 // server is safe for concurrent requests after that.
@@ -212,10 +216,21 @@ func (e *kvEndpoint[K, V]) keyBytes(key string) ([]byte, error) {
 	return keyBytes(e.ks, e.parse, e.topic, key)
 }
 
-func (e *kvEndpoint[K, V]) local(key string, _ url.Values) (map[string]any, bool, error) {
+func (e *kvEndpoint[K, V]) local(key string, params url.Values) (map[string]any, bool, error) {
 	k, err := e.parse(key)
 	if err != nil {
 		return nil, false, fmt.Errorf("%w %q: %v", errBadKey, key, err)
+	}
+	if params.Get("stale") == "true" {
+		a, err := e.q.GetStale(k)
+		if err != nil || !a.Found {
+			return nil, false, err
+		}
+		body := map[string]any{"value": a.Value}
+		if a.Standby {
+			body["stale"], body["lag"] = true, a.Lag
+		}
+		return body, true, nil
 	}
 	v, found, err := e.q.Get(k)
 	if err != nil || !found {

@@ -31,6 +31,10 @@ type queries struct {
 	// store and partition; tasks is the number of tasks of each store.
 	views map[string]map[int32]processor.StateStore
 	tasks map[string]int32
+	// standbyViews and standbyTasks are the same of the standby tasks,
+	// for stale reads (query_stale.go).
+	standbyViews map[string]map[int32]processor.StateStore
+	standbyTasks map[string]int32
 }
 
 // hostsAssigned keeps the group's hosts of the latest assignment: every

@@ -153,7 +153,7 @@ func (s *standbys) release(id processor.TaskID) {
 	}
 }
 
-// Tasks returns the standby tasks open, sorted.
+// ids returns the standby tasks open, sorted.
 func (s *standbys) ids() []processor.TaskID {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -323,6 +323,7 @@ func (s *standbys) open(id processor.TaskID) error {
 		add[cl.Topic][cl.Partition] = kgo.NewOffset().At(from)
 	}
 	s.tasks[id] = st
+	a.standbyQueryable(tk)
 	a.mu.Lock()
 	a.standbyHeld[id] = true
 	a.mu.Unlock()
@@ -343,6 +344,7 @@ func (s *standbys) close(id processor.TaskID, st *standbyTask) {
 		s.cl.RemoveConsumePartitions(remove)
 	}
 	s.save(id, st)
+	s.app.standbyUnqueryable(id)
 	if err := st.tk.Close(); err != nil {
 		s.log.Warn("closing standby task", "task", id.String(), "err", err)
 	}
