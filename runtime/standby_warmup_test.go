@@ -13,12 +13,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// TestWarmupScaleOut scales a count of 8,000 keys from one instance to two
-// under load: the new instance first warms copies up while the first keeps
-// running every task, and takes its share only once caught up, so it never
-// restores a task's whole changelog.
+// TestWarmupScaleOut scales a count of 12,000 keys from one instance to
+// three under load: the new instances first warm copies up while the first
+// keeps running every task, and take their share only once caught up, so
+// that neither restores a task's whole changelog.
 func TestWarmupScaleOut(t *testing.T) {
-	const parts, keys, acceptable = 4, 8000, 100
+	const parts, keys, acceptable = 6, 12000, 100
 	c := kafkatest.NewBroker(t, kafkatest.Topics(parts, "failover-in", "failover-out"), kafkatest.Partitions(parts))
 	root := t.TempDir()
 	topo := failoverTopology(t)
@@ -78,30 +78,46 @@ func TestWarmupScaleOut(t *testing.T) {
 			cl.Produce(context.Background(), &kgo.Record{Key: fmt.Appendf(nil, "load-%d", i), Value: []byte("x")}, nil)
 		}
 	}()
+	var rc restoreCounter
+	joinedAt := time.Now()
 	b, bDone := runApp(t, c, topo, root+"/b", opts(&rb)...)
-	var warmedUp atomic.Bool
-	deadline = time.Now().Add(90 * time.Second)
-	for len(a.ActiveTasks()) != parts/2 || len(b.ActiveTasks()) != parts/2 || a.State() != runtime.Running || b.State() != runtime.Running {
-		if len(b.ActiveTasks()) == 0 && len(b.StandbyTasks()) > 0 {
-			warmedUp.Store(true)
+	cApp, cDone := runApp(t, c, topo, root+"/c", opts(&rc)...)
+	var warmedUp atomic.Int32 // bit i: instance i kept warm-ups while it ran nothing
+	joined := []*runtime.App{b, cApp}
+	deadline = time.Now().Add(120 * time.Second)
+	for {
+		balanced := len(a.ActiveTasks()) == parts/3 && a.State() == runtime.Running
+		for i, app := range joined {
+			if len(app.ActiveTasks()) == 0 && len(app.StandbyTasks()) > 0 {
+				warmedUp.Or(1 << i)
+			}
+			balanced = balanced && len(app.ActiveTasks()) == parts/3 && app.State() == runtime.Running
+		}
+		if balanced {
+			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not balanced: a runs %v, b runs %v and keeps %v", a.ActiveTasks(), b.ActiveTasks(), b.StandbyTasks())
+			t.Fatalf("not balanced: a runs %v, b %v (keeps %v), c %v (keeps %v)", a.ActiveTasks(), b.ActiveTasks(), b.StandbyTasks(), cApp.ActiveTasks(), cApp.StandbyTasks())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if !warmedUp.Load() {
-		t.Error("b took tasks without warming them up first")
+	t.Logf("two instances joined and took their share, warmed up, %v after they started", time.Since(joinedAt).Round(time.Millisecond))
+	if w := warmedUp.Load(); w != 3 {
+		t.Errorf("warm-ups seen before tasks on b: %v, on c: %v; want both", w&1 != 0, w&2 != 0)
 	}
-	var full int64
 	changelog := ends("warm-" + failoverStore + "-changelog")
-	for _, id := range b.ActiveTasks() {
-		full += changelog[id.Partition]
+	for i, app := range joined {
+		var full int64
+		for _, id := range app.ActiveTasks() {
+			full += changelog[id.Partition]
+		}
+		restored := []*restoreCounter{&rb, &rc}[i].n.Load()
+		t.Logf("instance %d restored %d records taking over tasks whose changelogs hold %d", i+1, restored, full)
+		if restored*4 > full {
+			t.Errorf("instance %d restored %d records of its tasks' %d: more than a tail", i+1, restored, full)
+		}
 	}
-	t.Logf("b restored %d records taking over tasks whose changelogs hold %d", rb.n.Load(), full)
-	if got := rb.n.Load(); got*4 > full {
-		t.Errorf("b restored %d records of its tasks' %d: more than a tail", got, full)
-	}
+	closeApp(t, cApp, cDone)
 	closeApp(t, b, bDone)
 	closeApp(t, a, aDone)
 }
