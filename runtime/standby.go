@@ -25,6 +25,10 @@ import (
 // a task has at most one fewer than the group has instances. The group
 // leader's setting holds for the group; give every instance the same.
 // Default 0.
+//
+// A standby hands its state over through the task's state directory: the
+// stores of a persistent store survive the hand-over, an in-memory store's
+// do not, and the task becoming active restores those from the start.
 func Standbys(n int) Option { return func(c *config) { c.standbys = n } }
 
 // standbys keeps the standby tasks of this process: each is an engine task
