@@ -26,8 +26,8 @@ import (
 // leader's setting holds for the group; give every instance the same.
 // Default 0.
 //
-// A standby hands its state over through the task's state directory: the
-// stores of a persistent store survive the hand-over, an in-memory store's
+// A standby hands its state over through the task's state directory: a
+// persistent store's copy survives the hand-over, an in-memory store's
 // do not, and the task becoming active restores those from the start.
 func Standbys(n int) Option { return func(c *config) { c.standbys = n } }
 
