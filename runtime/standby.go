@@ -28,7 +28,7 @@ import (
 //
 // A standby hands its state over through the task's state directory: a
 // persistent store's copy survives the hand-over, an in-memory store's
-// do not, and the task becoming active restores those from the start.
+// does not, and the task becoming active restores it from the start.
 func Standbys(n int) Option { return func(c *config) { c.standbys = n } }
 
 // standbys keeps the standby tasks of this process: each is an engine task
