@@ -52,13 +52,14 @@ func (s *Source) kind() string {
 // persistent query is a connected part of it, reading its sources' topics
 // and writing its sink's.
 type Program struct {
-	b       *dsl.Builder
-	sources map[string]*Source
-	order   []*Source
-	streams map[string]dsl.KStream[Row, Row]
-	tables  map[string]dsl.KTable[Row, Row]
-	queries int
-	push    []*Source
+	b         *dsl.Builder
+	sources   map[string]*Source
+	order     []*Source
+	streams   map[string]dsl.KStream[Row, Row]
+	tables    map[string]dsl.KTable[Row, Row]
+	queries   int
+	push      []*Source
+	explained bool
 	// legacyJoins numbers the legacy stream-stream joins' stores.
 	legacyJoins int
 	topo        *topology.Topology
@@ -109,6 +110,10 @@ func (p *Program) Topology() *topology.Topology { return p.topo }
 // Explain is the topology's description in Kafka Streams' text form.
 func (p *Program) Explain() string { return p.topo.Describe().String() }
 
+// Explained says the statements held an EXPLAIN, whose output a client
+// prints.
+func (p *Program) Explained() bool { return p.explained }
+
 // Source returns the named source.
 func (p *Program) Source(name string) (*Source, bool) {
 	s, ok := p.sources[name]
@@ -138,6 +143,7 @@ func (p *Program) plan(s Statement) error {
 	case *InsertInto:
 		return p.insertInto(x)
 	case *Explain:
+		p.explained = true
 		return p.plan(x.Stmt)
 	case *PushQuery:
 		return p.pushQuery(x)

@@ -63,6 +63,9 @@ func runSQL(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		fmt.Fprint(stdout, prog.Explain())
 		return exitOK
 	}
+	if prog.Explained() {
+		fmt.Fprint(stdout, prog.Explain())
+	}
 	addrs := strings.Split(*brokers, ",")
 	if *brokers == "" {
 		b, err := kafkatest.Start(kafkatest.Logger(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
