@@ -11,6 +11,7 @@
 //	describe  print a topology, or an application's group members and tasks
 //	lag       print an application's lag per task and input partition
 //	reset     reset an application to reprocess its input
+//	sql       run a file of streaming SQL statements, or print their topology
 //	help      show usage, or the flags of one command
 //
 // samsa broker starts a single-node broker on 127.0.0.1 that speaks the

@@ -16,12 +16,6 @@ import (
 	"github.com/samsa-go/samsa/sql"
 )
 
-// The sql command lives in its own file, so it registers itself here
-// rather than in the table in main.go.
-func init() {
-	commands = append(commands, command{name: "sql", summary: "run a file of streaming SQL statements, or print their topology", run: runSQL})
-}
-
 func runSQL(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("samsa sql", flag.ContinueOnError)
 	fs.SetOutput(stderr)
