@@ -74,6 +74,21 @@ func (r *Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "guarantee %s, %v: %d input records (%d consumed during the chaos); %d kills, %d pauses, %d clean restarts, %d unexpected exits, %d nudges, %d process starts\n",
 		r.Guarantee, r.Duration.Round(time.Second), r.Records, r.Consumed, r.Kills, r.Pauses, r.CleanRestarts, r.UnexpectedExits, r.Nudges, r.Starts)
+	if len(r.BrokerFaults) > 0 {
+		total := 0
+		var kinds []string
+		for _, k := range faultKinds {
+			if n := r.BrokerFaults[k]; n > 0 {
+				total += n
+				s := fmt.Sprintf("%s %d", k, n)
+				if q := r.FaultedRequests[k]; q > 0 {
+					s += fmt.Sprintf(" (%d requests)", q)
+				}
+				kinds = append(kinds, s)
+			}
+		}
+		fmt.Fprintf(&b, "  %d broker faults: %s\n", total, strings.Join(kinds, ", "))
+	}
 	for _, o := range Outputs {
 		fmt.Fprintf(&b, "  %-12s %d records read", o.Topic, r.Read[o.Topic])
 		if r.Guarantee == AtLeastOnce {
