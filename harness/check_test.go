@@ -1,9 +1,11 @@
 package harness
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/samsa-go/samsa/dsl"
 	"github.com/samsa-go/samsa/serde"
 )
 
@@ -12,10 +14,15 @@ import (
 
 func testInput() *Input {
 	in := newInput(3)
-	// Values are seq*3+i, as the generator writes them.
+	// Values are seq*3+i, as the generator writes them; timestamps advance
+	// 4s per round, a little out of order, so that each key has inputs in
+	// the windows [0,10s), [10s,20s) and [20s,30s), of which only the
+	// first has closed at the end (the latest timestamp is 24s).
 	for seq := 1; seq <= 6; seq++ {
 		for i, k := range in.Keys {
 			in.Values[k] = append(in.Values[k], int64(seq*3+i))
+			in.Times[k] = append(in.Times[k], int64(seq*4000-(seq%2)*700+i*10))
+			in.Partition[k] = partitionOf(k)
 		}
 	}
 	return in
@@ -35,6 +42,8 @@ func truth(in *Input) map[string][]Record {
 	}
 	aggs := map[string]Agg{}
 	sums := map[string]SumCount{}
+	counts := map[window]int64{}
+	latest := map[window]int64{}
 	for seq := 0; seq < 6; seq++ {
 		for _, k := range in.Keys {
 			v := in.Values[k][seq]
@@ -47,9 +56,41 @@ func truth(in *Input) map[string][]Record {
 			sums[nk] = SumCount{Sum: sums[nk].Sum + v, Count: sums[nk].Count + 1}
 			b, _ = sumCountSerde.Serialize(nil, "agg-rekeyed", sums[nk])
 			add("agg-rekeyed", nk, b)
+			ts := in.Times[k][seq]
+			w := window{k, windowStart(ts)}
+			counts[w]++
+			latest[w] = max(latest[w], ts)
+			r := windowedRecord("windowed", w, counts[w], latest[w])
+			add("windowed", r.Key, r.Value)
+			out["windowed"][len(out["windowed"])-1].Timestamp = r.Timestamp
+		}
+	}
+	// Emitted on close: the windows that ended at least the grace before
+	// the latest timestamp of their key's partition (each key of
+	// testInput has a partition of its own).
+	for _, k := range in.Keys {
+		for w, n := range counts {
+			if w.key != k || w.start+WindowSize.Milliseconds() > slices.Max(in.Times[k])-WindowGrace.Milliseconds() {
+				continue
+			}
+			r := windowedRecord("windowed-final", w, n, latest[w])
+			add("windowed-final", r.Key, r.Value)
+			out["windowed-final"][len(out["windowed-final"])-1].Timestamp = r.Timestamp
 		}
 	}
 	return out
+}
+
+// rawWindow is the key bytes of window w in the windowed outputs.
+func rawWindow(key string, start int64) string {
+	return windowedRecord("", window{key, start}, 0, 0).Key
+}
+
+// windowedRecord is the output record of a count of window w.
+func windowedRecord(topic string, w window, n, ts int64) Record {
+	wk, _ := windowedKeySerde.Serialize(nil, topic, dsl.Windowed[string]{Key: w.key, Start: w.start, End: w.start + WindowSize.Milliseconds()})
+	b, _ := serde.Int64.Serialize(nil, topic, n)
+	return Record{Key: string(wk), Value: b, Timestamp: ts}
 }
 
 func check(in *Input, topic string, recs []Record, g Guarantee) ([]string, int) {
@@ -92,6 +133,22 @@ func drop(recs []Record, key string, i int) []Record {
 		out = append(out, r)
 	}
 	return out
+}
+
+// stamp sets the timestamp of the i-th record of key to ts.
+func stamp(recs []Record, key string, i int, ts int64) []Record {
+	out := append([]Record(nil), recs...)
+	n := 0
+	for j, r := range out {
+		if r.Key == key {
+			if n == i {
+				out[j].Timestamp = ts
+				return out
+			}
+			n++
+		}
+	}
+	panic("no such record")
 }
 
 func TestChecksPassTheTruth(t *testing.T) {
@@ -161,6 +218,18 @@ func TestChecksCatch(t *testing.T) {
 		{"rekeyed lost at the end", "agg-rekeyed", drop(tr["agg-rekeyed"], "1", 1), ExactlyOnce, `key "1": 1 aggregates for 2 inputs`, 0},
 		{"rekeyed lost at-least-once", "agg-rekeyed", drop(tr["agg-rekeyed"], "1", 1), AtLeastOnce, `key "1": the last aggregate`, 0},
 		{"rekeyed counted twice", "agg-rekeyed", twice, ExactlyOnce, `key "3": aggregate #3 at partition 0 offset 2 adds input 3 (key "k0" #1) a second time`, 0},
+		{"windowed duplicate update", "windowed", dup(tr["windowed"], rawWindow("k0", 0), 1), ExactlyOnce, `window k0@[0,10000): update #3 at partition`, 0},
+		{"windowed duplicate update at-least-once", "windowed", dup(tr["windowed"], rawWindow("k0", 0), 1), AtLeastOnce, "", 0},
+		{"windowed lost", "windowed", drop(tr["windowed"], rawWindow("k1", 10000), 0), ExactlyOnce, `window k1@[10000,20000): update #1 at partition`, 0},
+		{"windowed lost at the end", "windowed", drop(tr["windowed"], rawWindow("k1", 10000), 2), ExactlyOnce, `window k1@[10000,20000): 2 updates for 3 inputs`, 0},
+		{"windowed lost at-least-once", "windowed", drop(tr["windowed"], rawWindow("k1", 10000), 2), AtLeastOnce, `window k1@[10000,20000): the last count 2`, 0},
+		{"windowed wrong timestamp", "windowed", stamp(tr["windowed"], rawWindow("k2", 10000), 1, 1), ExactlyOnce, `window k2@[10000,20000): update #2 at partition 2 offset 11 has timestamp 1, want 16020`, 0},
+		{"windowed unknown window", "windowed", append(append([]Record(nil), tr["windowed"]...), windowedRecord("windowed", window{"k0", 90000}, 1, 90000)), ExactlyOnce, `window k0@[90000,100000) (at partition 0 offset 0) holds no input`, 0},
+		{"final twice", "windowed-final", dup(tr["windowed-final"], rawWindow("k0", 0), 0), ExactlyOnce, `window k0@[0,10000): 2 final counts, want one`, 0},
+		{"final twice at-least-once", "windowed-final", dup(tr["windowed-final"], rawWindow("k0", 0), 0), AtLeastOnce, "", 1},
+		{"final before close", "windowed-final", append(append([]Record(nil), tr["windowed-final"]...), windowedRecord("windowed-final", window{"k1", 10000}, 2, 16010)), ExactlyOnce, `window k1@[10000,20000): emitted at partition 0 offset 0, but it has not closed`, 0},
+		{"final missing", "windowed-final", drop(tr["windowed-final"], rawWindow("k2", 0), 0), AtLeastOnce, `window k2@[0,10000) closed without its final count (2 inputs)`, 0},
+		{"final wrong count", "windowed-final", append(drop(tr["windowed-final"], rawWindow("k2", 0), 0), windowedRecord("windowed-final", window{"k2", 0}, 1, 8020)), AtLeastOnce, `window k2@[0,10000): final count 1 at partition 0 offset 0, but 2 inputs fall in the window`, 0},
 		{"key in two partitions", "echo", append(append([]Record(nil), tr["echo"]...), Record{Key: "k0", Partition: partitionOf("k0") + 1}), ExactlyOnce, `key "k0" is in partitions`, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -30,8 +30,20 @@ type Generator struct {
 	Interval time.Duration
 	// Max stops the generator after this many records; 0 means no limit.
 	Max int
-	// Seed chooses the key of each record.
+	// Seed chooses the key and the timestamp of each record.
 	Seed uint64
+
+	// Records carry event times from a clock that starts at Start (default
+	// now) and advances by Step per batch (default 250ms, five times the
+	// default pace of the wall clock, so that a short run spans many
+	// windows of the windowed outputs). Each record's timestamp lags the
+	// clock by a seeded amount below Jitter (default 3s), so a partition's
+	// records are out of order by less than Jitter: keep it below the
+	// grace of the windowed outputs (WindowGrace), whose checks count on
+	// no record being late.
+	Start  time.Time
+	Step   time.Duration
+	Jitter time.Duration
 }
 
 // Run writes batches until ctx is done or Max records were written, and
@@ -47,6 +59,20 @@ func (g Generator) Run(ctx context.Context) (*Input, error) {
 	}
 	if interval <= 0 {
 		interval = 50 * time.Millisecond
+	}
+	step, jitter := g.Step, g.Jitter
+	if step <= 0 {
+		step = 250 * time.Millisecond
+	}
+	if jitter <= 0 {
+		jitter = 3 * time.Second
+	}
+	if jitter >= WindowGrace {
+		return nil, fmt.Errorf("harness: generator: jitter %v must stay below the windows' grace %v", jitter, WindowGrace)
+	}
+	clock := g.Start.UnixMilli()
+	if g.Start.IsZero() {
+		clock = time.Now().UnixMilli()
 	}
 	in := newInput(keys)
 	cl, err := kgo.NewClient(
@@ -79,8 +105,10 @@ func (g Generator) Run(ctx context.Context) (*Input, error) {
 			seq := len(in.Values[k]) + next[k] + 1
 			next[k]++
 			v, _ := serde.Int64.Serialize(nil, InputTopic, int64(seq*keys+ki))
-			recs[i] = &kgo.Record{Key: []byte(k), Value: v}
+			ts := clock - rng.Int64N(jitter.Milliseconds())
+			recs[i] = &kgo.Record{Key: []byte(k), Value: v, Timestamp: time.UnixMilli(ts)}
 		}
+		clock += step.Milliseconds()
 		// Not ctx: a batch cut off halfway would leave the input unknown.
 		wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := cl.ProduceSync(wctx, recs...).FirstErr()
@@ -90,7 +118,13 @@ func (g Generator) Run(ctx context.Context) (*Input, error) {
 		}
 		for _, r := range recs {
 			v, _ := serde.Int64.Deserialize(InputTopic, r.Value)
-			in.Values[string(r.Key)] = append(in.Values[string(r.Key)], v)
+			k := string(r.Key)
+			in.Values[k] = append(in.Values[k], v)
+			in.Times[k] = append(in.Times[k], r.Timestamp.UnixMilli())
+			if p, ok := in.Partition[k]; ok && p != r.Partition {
+				return in, fmt.Errorf("harness: generator: key %q was written to partitions %d and %d of %s", k, p, r.Partition, InputTopic)
+			}
+			in.Partition[k] = r.Partition
 		}
 	}
 	return in, nil

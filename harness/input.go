@@ -24,10 +24,18 @@ type Input struct {
 	Keys []string
 	// Values are the values written per key, in order.
 	Values map[string][]int64
+	// Times are the timestamps of those records, in milliseconds.
+	Times map[string][]int64
+	// Partition is the partition of InputTopic each key was written to.
+	Partition map[string]int32
 }
 
 func newInput(keys int) *Input {
-	in := &Input{Values: make(map[string][]int64, keys)}
+	in := &Input{
+		Values:    make(map[string][]int64, keys),
+		Times:     make(map[string][]int64, keys),
+		Partition: make(map[string]int32, keys),
+	}
 	for i := range keys {
 		k := "k" + strconv.Itoa(i)
 		in.Keys = append(in.Keys, k)
@@ -65,6 +73,7 @@ func (in *Input) origin(v int64) (key string, seq int, ok bool) {
 type Record struct {
 	Key       string
 	Value     []byte
+	Timestamp int64 // milliseconds
 	Partition int32
 	Offset    int64
 }

@@ -208,7 +208,7 @@ func readToEnd(ctx context.Context, brokers, topics []string, ends kadm.ListedOf
 			if r.Attrs.IsControl() {
 				return
 			}
-			out[r.Topic] = append(out[r.Topic], Record{Key: string(r.Key), Value: r.Value, Partition: r.Partition, Offset: r.Offset})
+			out[r.Topic] = append(out[r.Topic], Record{Key: string(r.Key), Value: r.Value, Timestamp: r.Timestamp.UnixMilli(), Partition: r.Partition, Offset: r.Offset})
 		})
 	}
 	return out, nil
@@ -310,7 +310,7 @@ func startTailer(brokers []string) (*tailer, error) {
 			// consumer that never recovers.
 			t.mu.Lock()
 			fs.EachRecord(func(r *kgo.Record) {
-				t.recs[r.Topic] = append(t.recs[r.Topic], Record{Key: string(r.Key), Value: r.Value, Partition: r.Partition, Offset: r.Offset})
+				t.recs[r.Topic] = append(t.recs[r.Topic], Record{Key: string(r.Key), Value: r.Value, Timestamp: r.Timestamp.UnixMilli(), Partition: r.Partition, Offset: r.Offset})
 			})
 			t.mu.Unlock()
 		}
