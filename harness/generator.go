@@ -10,8 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Generator writes keyed integers to the input topic and records exactly
-// what it wrote.
+// Generator writes keyed integers to the input topic, and updates of the
+// same keys to the table topic, and records exactly what it wrote.
 //
 // It produces with kgo's defaults, which are what the test needs: the
 // default (murmur2, Java-compatible) partitioner, acks from all in-sync
@@ -44,6 +44,12 @@ type Generator struct {
 	Start  time.Time
 	Step   time.Duration
 	Jitter time.Duration
+
+	// TableUpdates is the largest number of updates of TableTopic written
+	// with each batch, for seeded keys; each batch writes between none and
+	// that many. Default 2. The n-th update of the key with index i has
+	// the value n*Keys+i, a pure function of key and version.
+	TableUpdates int
 }
 
 // Run writes batches until ctx is done or Max records were written, and
@@ -59,6 +65,10 @@ func (g Generator) Run(ctx context.Context) (*Input, error) {
 	}
 	if interval <= 0 {
 		interval = 50 * time.Millisecond
+	}
+	tableUpdates := g.TableUpdates
+	if tableUpdates <= 0 {
+		tableUpdates = 2
 	}
 	step, jitter := g.Step, g.Jitter
 	if step <= 0 {
@@ -97,7 +107,7 @@ func (g Generator) Run(ctx context.Context) (*Input, error) {
 		if g.Max > 0 {
 			n = min(n, g.Max-in.Records())
 		}
-		recs := make([]*kgo.Record, n)
+		recs := make([]*kgo.Record, n, n+tableUpdates)
 		next := map[string]int{}
 		for i := range recs {
 			ki := rng.IntN(keys)
@@ -108,6 +118,15 @@ func (g Generator) Run(ctx context.Context) (*Input, error) {
 			ts := clock - rng.Int64N(jitter.Milliseconds())
 			recs[i] = &kgo.Record{Key: []byte(k), Value: v, Timestamp: time.UnixMilli(ts)}
 		}
+		nextVer := map[string]int{}
+		for range rng.IntN(tableUpdates + 1) {
+			ki := rng.IntN(keys)
+			k := in.Keys[ki]
+			ver := len(in.TableOffsets[k]) + nextVer[k] + 1
+			nextVer[k]++
+			v, _ := serde.Int64.Serialize(nil, TableTopic, int64(ver*keys+ki))
+			recs = append(recs, &kgo.Record{Topic: TableTopic, Key: []byte(k), Value: v, Timestamp: time.UnixMilli(clock - rng.Int64N(jitter.Milliseconds()))})
+		}
 		clock += step.Milliseconds()
 		// Not ctx: a batch cut off halfway would leave the input unknown.
 		wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -117,12 +136,21 @@ func (g Generator) Run(ctx context.Context) (*Input, error) {
 			return in, fmt.Errorf("harness: generator: batch after %d records failed, so the input is unknown: %w", in.Records(), err)
 		}
 		for _, r := range recs {
-			v, _ := serde.Int64.Deserialize(InputTopic, r.Value)
 			k := string(r.Key)
+			if r.Topic == TableTopic {
+				if err := in.addTableUpdate(k, r.Partition, r.Offset); err != nil {
+					return in, err
+				}
+				continue
+			}
+			v, _ := serde.Int64.Deserialize(InputTopic, r.Value)
 			in.Values[k] = append(in.Values[k], v)
 			in.Times[k] = append(in.Times[k], r.Timestamp.UnixMilli())
 			if p, ok := in.Partition[k]; ok && p != r.Partition {
 				return in, fmt.Errorf("harness: generator: key %q was written to partitions %d and %d of %s", k, p, r.Partition, InputTopic)
+			}
+			if p, ok := in.TablePartition[k]; ok && p != r.Partition {
+				return in, fmt.Errorf("harness: generator: key %q is in partition %d of %s but %d of %s: the topics are not co-partitioned", k, r.Partition, InputTopic, p, TableTopic)
 			}
 			in.Partition[k] = r.Partition
 		}

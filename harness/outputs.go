@@ -32,12 +32,13 @@ var Outputs = []Output{
 	{Topic: "agg-rekeyed", Build: buildRekeyed, Check: checkRekeyed},
 	{Topic: "windowed", Build: buildWindowed, Check: checkWindowed},
 	{Topic: "windowed-final", Build: buildWindowedFinal, Check: checkWindowedFinal},
+	{Topic: "joined", Build: buildJoined, Check: checkJoined},
 }
 
-// Topics are the topics the application needs before it starts: the input
-// and every output. Create them with the same number of partitions.
+// Topics are the topics the application needs before it starts: the
+// inputs and every output. Create them with the same number of partitions.
 func Topics() []string {
-	ts := []string{InputTopic}
+	ts := []string{InputTopic, TableTopic}
 	for _, o := range Outputs {
 		ts = append(ts, o.Topic)
 	}

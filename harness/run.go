@@ -299,7 +299,7 @@ func groupMembers(ctx context.Context, adm *kadm.Client, group string) ([]string
 }
 
 // caughtUp reports whether the group committed every partition of its
-// source topics (the input and the repartition topics) to the end. The
+// source topics (the inputs and the repartition topics) to the end. The
 // committed offset of a transactional topic may stop one short of the end,
 // before the last transaction's marker.
 func caughtUp(ctx context.Context, adm *kadm.Client, appID string) bool {
@@ -307,7 +307,7 @@ func caughtUp(ctx context.Context, adm *kadm.Client, appID string) bool {
 	if err != nil {
 		return false
 	}
-	sources := []string{InputTopic}
+	sources := []string{InputTopic, TableTopic}
 	for _, t := range td.Names() {
 		if strings.HasPrefix(t, appID+"-") && strings.HasSuffix(t, "-repartition") {
 			sources = append(sources, t)
@@ -325,7 +325,7 @@ func caughtUp(ctx context.Context, adm *kadm.Client, appID string) bool {
 	ends.Each(func(e kadm.ListedOffset) {
 		c, found := committed.Lookup(e.Topic, e.Partition)
 		slack := int64(0)
-		if e.Topic != InputTopic {
+		if e.Topic != InputTopic && e.Topic != TableTopic {
 			slack = 1
 		}
 		if e.Offset > 0 && (!found || c.At < e.Offset-slack) {
