@@ -82,6 +82,7 @@ func truth(in *Input) map[string][]Record {
 				}
 			}
 			add("joined", k, joinedValue(in, k, v, version[k]))
+			out["joined"][len(out["joined"])-1].Timestamp = in.Times[k][seq]
 		}
 	}
 	// Emitted on close: the windows that ended at least the grace before
@@ -205,6 +206,7 @@ func TestJoinOrderAcrossKeys(t *testing.T) {
 	in := newInput(2)
 	for _, k := range in.Keys {
 		in.Values[k] = []int64{int64(2 + slices.Index(in.Keys, k))}
+		in.Times[k] = []int64{0}
 		in.Partition[k] = 0
 	}
 	for _, k := range []string{"k0", "k1"} {
@@ -318,6 +320,7 @@ func TestChecksCatch(t *testing.T) {
 		{"final wrong count", "windowed-final", append(drop(tr["windowed-final"], rawWindow("k2", 0), 0), windowedRecord("windowed-final", window{"k2", 0}, 1, 8020)), AtLeastOnce, `window k2@[0,10000): final count 1 at partition 0 offset 0, but 2 inputs fall in the window`, 0},
 		{"joined duplicate", "joined", dup(tr["joined"], "k0", 2), ExactlyOnce, `key "k0": 7 outputs for 6 inputs; the first extra one, {9, 3} at`, 0},
 		{"joined duplicate at-least-once", "joined", dup(tr["joined"], "k0", 2), AtLeastOnce, "", 1},
+		{"joined wrong timestamp", "joined", stamp(tr["joined"], "k2", 3, 7), ExactlyOnce, `key "k2": output #4 at partition 0 offset`, 0},
 		{"joined lost", "joined", drop(tr["joined"], "k1", 3), ExactlyOnce, `key "k1": output #4 at`, 0},
 		{"joined lost at-least-once", "joined", drop(tr["joined"], "k1", 3), AtLeastOnce, `key "k1": 1 of 6 inputs are missing (the first is input #4`, 0},
 		{"joined unwritten version", "joined", rejoin(in, tr["joined"], "k1", 4, 2), AtLeastOnce, `key "k1": output {16, 7} at partition 3 offset`, 0},

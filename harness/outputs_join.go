@@ -21,7 +21,8 @@ import (
 // partition in offset order, each record once, exactly once. So, under
 // exactly-once:
 //
-//   - per key, the outputs carry the key's inputs once each, in order;
+//   - per key, the outputs carry the key's inputs once each, in order,
+//     with the inputs' timestamps;
 //   - a value found is a version of that key the generator wrote;
 //   - the outputs of one task, in the order it wrote them, saw a table
 //     partition read further and further: output o finding version v of
@@ -102,7 +103,15 @@ func checkJoined(f *findings, in *Input, recs map[string][]Record, g Guarantee) 
 			dups += checkNothingLost(f, k, want, got)
 			continue
 		}
-		if !slices.Equal(got, want) {
+		if slices.Equal(got, want) {
+			// The join keeps the input's timestamp.
+			for i, o := range outs[k] {
+				if o.rec.Timestamp != in.Times[k][i] {
+					f.add("key %q: output #%d at %v has timestamp %d, but its input's is %d", k, i+1, o.rec, o.rec.Timestamp, in.Times[k][i])
+					break
+				}
+			}
+		} else {
 			i := 0
 			for i < len(got) && i < len(want) && got[i] == want[i] {
 				i++
