@@ -46,11 +46,17 @@ var (
 	fetchErrs   = []*kerr.Error{kerr.NotLeaderForPartition, kerr.ReplicaNotAvailable, kerr.KafkaStorageError, kerr.OffsetNotAvailable}
 	// The requests a coordinator answers; which ones depends on the
 	// guarantee, since only exactly-once has a transaction coordinator.
+	// AddPartitionsToTxn and AddOffsetsToTxn are not among them: franz-go
+	// leaves them out against a broker with KIP-890's second part, as
+	// kfake is.
 	groupKeys = []kmsg.Key{kmsg.JoinGroup, kmsg.SyncGroup, kmsg.Heartbeat, kmsg.OffsetFetch}
-	txnKeys   = []kmsg.Key{kmsg.InitProducerID, kmsg.AddPartitionsToTxn, kmsg.AddOffsetsToTxn, kmsg.TxnOffsetCommit, kmsg.EndTxn}
+	txnKeys   = []kmsg.Key{kmsg.InitProducerID, kmsg.TxnOffsetCommit, kmsg.EndTxn}
+	aloKeys   = []kmsg.Key{kmsg.OffsetCommit}
 	// Connection drops hit the producer's, the consumer's and the
 	// coordinators' connections, or whatever request comes next.
-	dropKeys = []int16{int16(kmsg.Produce), int16(kmsg.Fetch), int16(kmsg.Heartbeat), int16(kmsg.EndTxn), int16(kmsg.OffsetCommit), -1}
+	dropKeys    = []int16{int16(kmsg.Produce), int16(kmsg.Fetch), int16(kmsg.Heartbeat), -1}
+	dropTxnKeys = []int16{int16(kmsg.TxnOffsetCommit), int16(kmsg.EndTxn)}
+	dropALOKeys = []int16{int16(kmsg.OffsetCommit)}
 )
 
 // faultWindow is how long an injected fault waits for the requests it
@@ -131,11 +137,9 @@ func (f *Fleet) failRequests(ctx context.Context, b *Broker, rng *rand.Rand, kin
 	case FaultFetch:
 		flt = kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Err: fetchErrs[rng.IntN(len(fetchErrs))]}
 	case FaultNotCoordinator, FaultCoordinatorLoading:
-		keys := groupKeys
+		keys := append(append([]kmsg.Key(nil), groupKeys...), aloKeys...)
 		if f.cfg.Guarantee == ExactlyOnce {
 			keys = append(append([]kmsg.Key(nil), groupKeys...), txnKeys...)
-		} else {
-			keys = append(append([]kmsg.Key(nil), groupKeys...), kmsg.OffsetCommit)
 		}
 		e := kerr.NotCoordinator
 		if kind == FaultCoordinatorLoading {
@@ -205,7 +209,11 @@ func (f *Fleet) dropConns(ctx context.Context, b *Broker, rng *rand.Rand) (int, 
 		return 0, "broker closed"
 	}
 	n := 1 + rng.IntN(5)
-	key := dropKeys[rng.IntN(len(dropKeys))]
+	keys := append(append([]int16(nil), dropKeys...), dropALOKeys...)
+	if f.cfg.Guarantee == ExactlyOnce {
+		keys = append(append([]int16(nil), dropKeys...), dropTxnKeys...)
+	}
+	key := keys[rng.IntN(len(keys))]
 	name := "any"
 	if key >= 0 {
 		name = kmsg.Key(key).Name()

@@ -90,7 +90,7 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, "  %d broker faults: %s\n", total, strings.Join(kinds, ", "))
 	}
 	for _, o := range Outputs {
-		fmt.Fprintf(&b, "  %-12s %d records read", o.Topic, r.Read[o.Topic])
+		fmt.Fprintf(&b, "  %-14s %d records read", o.Topic, r.Read[o.Topic])
 		if r.Guarantee == AtLeastOnce {
 			fmt.Fprintf(&b, ", %d duplicates", r.Duplicates[o.Topic])
 		}
