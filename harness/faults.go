@@ -133,7 +133,13 @@ func (f *Fleet) failRequests(ctx context.Context, b *Broker, rng *rand.Rand, kin
 	var flt kfake.Fault
 	switch kind {
 	case FaultProduce:
+		// Mostly aimed at an output of the application, whose producers
+		// are transactional under exactly-once; sometimes at whatever is
+		// produced next, the generator's writes and changelogs included.
 		flt = kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Err: produceErrs[rng.IntN(len(produceErrs))]}
+		if i := rng.IntN(len(Outputs) + 2); i < len(Outputs) {
+			flt.Topic = Outputs[i].Topic
+		}
 	case FaultFetch:
 		flt = kfake.Fault{Keys: []kmsg.Key{kmsg.Fetch}, Err: fetchErrs[rng.IntN(len(fetchErrs))]}
 	case FaultNotCoordinator, FaultCoordinatorLoading:
@@ -149,6 +155,9 @@ func (f *Fleet) failRequests(ctx context.Context, b *Broker, rng *rand.Rand, kin
 	}
 	flt.Count = n
 	desc := fmt.Sprintf("%s on up to %d %s requests", flt.Err.Message, n, flt.Keys[0].Name())
+	if flt.Topic != "" {
+		desc += " to " + flt.Topic
+	}
 	f.logf("broker fault %s: %s", kind, desc)
 	h := c.Fault(flt)
 	wctx, cancel := context.WithTimeout(ctx, faultWindow)
