@@ -27,7 +27,8 @@ const (
 	// FaultCoordinatorLoading answers them COORDINATOR_LOAD_IN_PROGRESS.
 	FaultCoordinatorLoading = "coordinator-loading"
 	// FaultSlowCommit holds transaction commits (EndTxn with commit set;
-	// offset commits under at_least_once) before the broker acts on them.
+	// offset commits under at_least_once) before the broker acts on them,
+	// now and then past the transaction timeout.
 	FaultSlowCommit = "slow-commit"
 	// FaultConnDrop closes the connection of requests instead of
 	// answering them.
@@ -89,7 +90,7 @@ func (f *Fleet) injectFaults(ctx context.Context, b *Broker, cc ChaosConfig) {
 		var err error
 		switch kind {
 		case FaultRestart:
-			down := between(100*time.Millisecond, 1500*time.Millisecond)
+			down := between(100*time.Millisecond, 3*time.Second)
 			desc = fmt.Sprintf("down for %v", down)
 			f.logf("broker fault %s: %s", kind, desc)
 			if err = b.Restart(down); err == nil {
@@ -178,6 +179,11 @@ func (f *Fleet) slowCommits(ctx context.Context, b *Broker, rng *rand.Rand) (int
 	}
 	n := 1 + rng.IntN(3)
 	hold := 200*time.Millisecond + time.Duration(rng.Int64N(int64(1800*time.Millisecond)))
+	if tt := f.cfg.TransactionTimeout; tt > 0 && f.cfg.Guarantee == ExactlyOnce && rng.IntN(4) == 0 {
+		// Held past the transaction timeout: the broker aborts the
+		// transaction the commit is for, which then finds it gone.
+		hold = tt + 500*time.Millisecond + time.Duration(rng.Int64N(int64(time.Second)))
+	}
 	key := kmsg.EndTxn
 	if f.cfg.Guarantee != ExactlyOnce {
 		key = kmsg.OffsetCommit
