@@ -193,8 +193,9 @@ func corruptWhileRunning(t *testing.T, eos bool) {
 	}
 }
 
-// A truncated .sst, and a WAL with damage in it, at start.
-func TestTruncatedTableAndDamagedWAL(t *testing.T) {
+// A truncated .sst, a WAL with damage in it, and a damaged MANIFEST, at
+// start.
+func TestTruncatedTableDamagedWALAndManifest(t *testing.T) {
 	t.Run("truncated sst", func(t *testing.T) {
 		faultyStateApp(t, true, func(t *testing.T, dir string) {
 			for _, f := range wordCountTables(t, dir) {
@@ -217,6 +218,19 @@ func TestTruncatedTableAndDamagedWAL(t *testing.T) {
 				}
 				for _, f := range logs {
 					flipBits(t, f, 16)
+				}
+			}
+		})
+	})
+	t.Run("damaged MANIFEST", func(t *testing.T) {
+		faultyStateApp(t, true, func(t *testing.T, dir string) {
+			for _, id := range stateful(taskDirs(t, dir, "wordcount")) {
+				manifests, _ := filepath.Glob(filepath.Join(dir, "wordcount", id, "MANIFEST-*"))
+				if len(manifests) == 0 {
+					t.Fatalf("no MANIFEST in task %s", id)
+				}
+				for _, f := range manifests {
+					flipBits(t, f, 8)
 				}
 			}
 		})

@@ -30,77 +30,43 @@ func (d Description) DOT() string {
 		return b.String()
 	}
 
-	// The same walk as Mermaid's, so both drawings number things alike.
-	nodeIDs := map[string]string{}
-	topicIDs := map[string]string{}
-	var topics []string
-	topicID := func(topic string) string {
-		id, ok := topicIDs[topic]
-		if !ok {
-			id = "t" + strconv.Itoa(len(topics))
-			topicIDs[topic] = id
-			topics = append(topics, topic)
-		}
-		return id
+	dr := d.drawing()
+	for _, tp := range dr.topics {
+		b.WriteString("    " + dotItem(tp) + "\n")
 	}
-	blocks := d.mermaidBlocks()
-	for _, st := range blocks {
-		for _, n := range st.nodes {
-			nodeIDs[n.Name] = "n" + strconv.Itoa(len(nodeIDs))
-			for _, tp := range n.Topics {
-				topicID(tp)
-			}
-			if n.Kind == SinkNode && n.Topic != "" {
-				topicID(n.Topic)
-			}
-		}
-	}
-	for _, tp := range topics {
-		b.WriteString("    " + topicIDs[tp] + " [label=" + dotQuote(tp) + ", shape=cds];\n")
-	}
-
-	storeIDs := map[string]string{}
-	var edges []string
-	extractors := 0
-	for _, st := range blocks {
-		b.WriteString("    subgraph cluster_" + strconv.Itoa(st.id) + " {\n")
-		b.WriteString("        label=" + dotQuote(st.title) + ";\n")
-		for _, n := range st.nodes {
-			id := nodeIDs[n.Name]
-			b.WriteString("        " + id + " [label=" + dotQuote(n.Kind.String()+": "+n.Name) + "];\n")
-			for _, tp := range n.Topics {
-				edges = append(edges, topicIDs[tp]+" -> "+id+";")
-			}
-			for _, c := range n.Successors {
-				edges = append(edges, id+" -> "+nodeIDs[c]+";")
-			}
-			if n.Kind == SinkNode {
-				if n.Topic != "" {
-					edges = append(edges, id+" -> "+topicIDs[n.Topic]+";")
-				} else {
-					x := "r" + strconv.Itoa(extractors)
-					extractors++
-					b.WriteString("        " + x + " [label=\"topic chosen per record\", shape=cds, style=dashed];\n")
-					edges = append(edges, id+" -> "+x+";")
-				}
-			}
-			for _, s := range n.Stores {
-				sid, ok := storeIDs[s]
-				if !ok {
-					sid = "s" + strconv.Itoa(len(storeIDs))
-					storeIDs[s] = sid
-					b.WriteString("        " + sid + " [label=" + dotQuote(s) + ", shape=cylinder];\n")
-				}
-				edges = append(edges, id+" -> "+sid+" [style=dashed, arrowhead=none];")
-			}
+	for _, bl := range dr.blocks {
+		b.WriteString("    subgraph cluster_" + strconv.Itoa(bl.id) + " {\n")
+		b.WriteString("        label=" + dotQuote(bl.title) + ";\n")
+		for _, it := range bl.items {
+			b.WriteString("        " + dotItem(it) + "\n")
 		}
 		b.WriteString("    }\n")
 	}
-	for _, e := range edges {
-		b.WriteString("    " + e + "\n")
+	for _, e := range dr.edges {
+		attrs := ""
+		if e.store {
+			attrs = " [style=dashed, arrowhead=none]"
+		}
+		b.WriteString("    " + e.from + " -> " + e.to + attrs + ";\n")
 	}
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// dotItem declares an item with its shape: the default box for a node, a
+// cds for a topic (dashed for one picked per record), a cylinder for a
+// store.
+func dotItem(it drawItem) string {
+	attrs := ""
+	switch it.shape {
+	case shapeTopic:
+		attrs = ", shape=cds"
+	case shapePerRecordTopic:
+		attrs = ", shape=cds, style=dashed"
+	case shapeStore:
+		attrs = ", shape=cylinder"
+	}
+	return it.id + " [label=" + dotQuote(it.label) + attrs + "];"
 }
 
 // dotQuote makes s a DOT quoted string. Inside quotes DOT gives meaning

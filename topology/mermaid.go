@@ -1,7 +1,6 @@
 package topology
 
 import (
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -31,96 +30,39 @@ func (d Description) Mermaid() string {
 		b.WriteString("    err[\"" + mermaidEscape(d.err.Error()) + "\"]\n")
 		return b.String()
 	}
-
-	nodeIDs := map[string]string{}
-	topicIDs := map[string]string{}
-	var topics []string
-	topicID := func(topic string) string {
-		id, ok := topicIDs[topic]
-		if !ok {
-			id = "t" + strconv.Itoa(len(topics))
-			topicIDs[topic] = id
-			topics = append(topics, topic)
-		}
-		return id
+	dr := d.drawing()
+	for _, tp := range dr.topics {
+		b.WriteString("    " + mermaidItem(tp) + "\n")
 	}
-	blocks := d.mermaidBlocks()
-	for _, st := range blocks {
-		for _, n := range st.nodes {
-			nodeIDs[n.Name] = "n" + strconv.Itoa(len(nodeIDs))
-			for _, tp := range n.Topics {
-				topicID(tp)
-			}
-			if n.Kind == SinkNode && n.Topic != "" {
-				topicID(n.Topic)
-			}
-		}
-	}
-	for _, tp := range topics {
-		b.WriteString("    " + topicIDs[tp] + "[/\"" + mermaidEscape(tp) + "\"/]\n")
-	}
-
-	storeIDs := map[string]string{}
-	var edges []string
-	extractors := 0
-	for _, st := range blocks {
-		b.WriteString("    subgraph sub" + strconv.Itoa(st.id) + "[\"" + st.title + "\"]\n")
-		for _, n := range st.nodes {
-			id := nodeIDs[n.Name]
-			b.WriteString("        " + id + "[\"" + n.Kind.String() + ": " + mermaidEscape(n.Name) + "\"]\n")
-			for _, tp := range n.Topics {
-				edges = append(edges, topicIDs[tp]+" --> "+id)
-			}
-			for _, c := range n.Successors {
-				edges = append(edges, id+" --> "+nodeIDs[c])
-			}
-			if n.Kind == SinkNode {
-				if n.Topic != "" {
-					edges = append(edges, id+" --> "+topicIDs[n.Topic])
-				} else {
-					x := "r" + strconv.Itoa(extractors)
-					extractors++
-					b.WriteString("        " + x + "[/\"topic chosen per record\"/]\n")
-					edges = append(edges, id+" --> "+x)
-				}
-			}
-			for _, s := range n.Stores {
-				sid, ok := storeIDs[s]
-				if !ok {
-					sid = "s" + strconv.Itoa(len(storeIDs))
-					storeIDs[s] = sid
-					b.WriteString("        " + sid + "[(\"" + mermaidEscape(s) + "\")]\n")
-				}
-				edges = append(edges, id+" -.- "+sid)
-			}
+	for _, bl := range dr.blocks {
+		b.WriteString("    subgraph sub" + strconv.Itoa(bl.id) + "[\"" + mermaidEscape(bl.title) + "\"]\n")
+		for _, it := range bl.items {
+			b.WriteString("        " + mermaidItem(it) + "\n")
 		}
 		b.WriteString("    end\n")
 	}
-	for _, e := range edges {
-		b.WriteString("    " + e + "\n")
+	for _, e := range dr.edges {
+		link := " --> "
+		if e.store {
+			link = " -.- "
+		}
+		b.WriteString("    " + e.from + link + e.to + "\n")
 	}
 	return b.String()
 }
 
-// mermaidBlock is a subgraph of the chart: a sub-topology or a global
-// store.
-type mermaidBlock struct {
-	id    int
-	title string
-	nodes []NodeDescription
-}
-
-// mermaidBlocks lists the sub-topologies and global stores in id order.
-func (d Description) mermaidBlocks() []mermaidBlock {
-	var blocks []mermaidBlock
-	for _, st := range d.Subtopologies {
-		blocks = append(blocks, mermaidBlock{st.ID, "Sub-topology: " + strconv.Itoa(st.ID), st.Nodes})
+// mermaidItem declares an item with its shape: a box for a node, a
+// parallelogram for a topic, a cylinder for a store.
+func mermaidItem(it drawItem) string {
+	l := "\"" + mermaidEscape(it.label) + "\""
+	switch it.shape {
+	case shapeTopic, shapePerRecordTopic:
+		return it.id + "[/" + l + "/]"
+	case shapeStore:
+		return it.id + "[(" + l + ")]"
+	default:
+		return it.id + "[" + l + "]"
 	}
-	for _, gs := range d.GlobalStores {
-		blocks = append(blocks, mermaidBlock{gs.ID, "Sub-topology: " + strconv.Itoa(gs.ID) + " for global store", []NodeDescription{gs.Source, gs.Processor}})
-	}
-	slices.SortStableFunc(blocks, func(a, b mermaidBlock) int { return a.id - b.id })
-	return blocks
 }
 
 // mermaidEscape makes s safe inside a quoted Mermaid label: a quote would
