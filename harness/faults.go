@@ -93,8 +93,10 @@ func (f *Fleet) injectFaults(ctx context.Context, b *Broker, cc ChaosConfig) {
 			down := between(100*time.Millisecond, 3*time.Second)
 			desc = fmt.Sprintf("down for %v", down)
 			f.logf("broker fault %s: %s", kind, desc)
+			start := time.Now()
 			if err = b.Restart(down); err == nil {
 				hits = 1
+				desc += fmt.Sprintf(", serving again after %v", time.Since(start).Round(time.Millisecond))
 			}
 		case FaultSlowCommit:
 			hits, desc = f.slowCommits(ctx, b, rng)

@@ -40,7 +40,9 @@ type Generator struct {
 	// clock by a seeded amount below Jitter (default 3s), so a partition's
 	// records are out of order by less than Jitter: keep it below the
 	// grace of the windowed outputs (WindowGrace), whose checks count on
-	// no record being late.
+	// no record being late. The clock runs ahead of the wall clock, by 50
+	// minutes after a 10-minute soak: against a real broker, keep it within
+	// message.timestamp.after.max.ms (an hour by default in recent Kafka).
 	Start  time.Time
 	Step   time.Duration
 	Jitter time.Duration
