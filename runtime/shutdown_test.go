@@ -9,6 +9,8 @@ import (
 
 	"github.com/samsa-go/samsa/kafkatest"
 	"github.com/samsa-go/samsa/runtime"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -188,4 +190,46 @@ func TestBrokersGone(t *testing.T) {
 		}
 		t.Logf("closed in %v with the brokers gone", time.Since(begin).Round(time.Millisecond))
 	})
+}
+
+// A group error during the last commit of a clean close under exactly-once
+// sends the partitions to the lost callback, which franz-go calls holding
+// the transactional session's lock, the lock the commit takes next: the
+// close must hold the callback off until the commit is done, or each waits
+// for the other for good.
+func TestCloseWhileGroupLost(t *testing.T) {
+	c := kafkatest.NewBroker(t, kafkatest.Topics(1, "in", "out"))
+	cluster := c.Cluster()
+	// Once hold is set, the app's transactional produce requests wait 3s
+	// before the broker answers them, so that the last commit's flush is
+	// still waiting when the group fails.
+	var hold atomic.Bool
+	var held atomic.Int32
+	cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		if r := req.(*kmsg.ProduceRequest); hold.Load() && r.TransactionID != nil {
+			held.Add(1)
+			cluster.SleepControl(func() { time.Sleep(3 * time.Second) })
+		}
+		return nil, nil, false
+	})
+	app, err := runtime.New(copyStrings(t), runtime.ApplicationID("lost"), runtime.Brokers(c.Addrs()...),
+		runtime.StateDir(t.TempDir()), runtime.Logger(testLogger(t)), runtime.ExactlyOnce(),
+		runtime.CommitInterval(time.Hour), runtime.ShutdownTimeout(20*time.Second), runtime.TransactionTimeout(5*time.Second),
+		runtime.KgoOpts(kgo.HeartbeatInterval(100*time.Millisecond)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	waitState(t, app, runtime.Running)
+	hold.Store(true)
+	produceValues(t, c, "in", strs("a")...)
+	eventually(t, 20*time.Second, "the app produces into its transaction", func() (bool, string) { return held.Load() > 0, "" })
+	start := time.Now()
+	cancel()
+	cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Heartbeat}, Err: kerr.UnknownMemberID, Count: -1})
+	waitRun(t, done, start, 15*time.Second)
 }

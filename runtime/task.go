@@ -153,7 +153,7 @@ func (t *thread) commitTxn(ctx context.Context, offsets []engine.Offset) (bool, 
 			return false, err
 		}
 		t.log.Warn("aborting the transaction: the producer failed", "err", err)
-		_, aerr := t.sess.End(ctx, kgo.TryAbort)
+		_, aerr := t.end(ctx, kgo.TryAbort)
 		t.inTxn = false
 		t.clearRefused()
 		if aerr != nil {
@@ -166,7 +166,7 @@ func (t *thread) commitTxn(ctx context.Context, offsets []engine.Offset) (bool, 
 		rewriteTxnOffsets(req, commit)
 		return nil
 	})
-	committed, err := t.sess.End(endCtx, kgo.TryCommit)
+	committed, err := t.end(endCtx, kgo.TryCommit)
 	t.inTxn = false
 	if err != nil {
 		if ctx.Err() != nil {
