@@ -7,8 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/internal/testfix"
 	"github.com/samsa-go/samsa/kafkatest"
 	"github.com/samsa-go/samsa/runtime"
+	"github.com/samsa-go/samsa/serde"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -232,4 +235,79 @@ func TestCloseWhileGroupLost(t *testing.T) {
 	cancel()
 	cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Heartbeat}, Err: kerr.UnknownMemberID, Count: -1})
 	waitRun(t, done, start, 15*time.Second)
+}
+
+// A shutdown that interrupts the end of a transaction leaves its outcome
+// unknown, here an abort (the broker holds the commit past the transaction
+// timeout): the stores must not apply its writes, or the next start, which
+// processes the records again, counts them twice.
+func TestShutdownDuringCommit(t *testing.T) {
+	c := testfix.WordCountBroker(t, 1)
+	cluster := c.Cluster()
+	var hold atomic.Bool
+	var held atomic.Int32
+	cluster.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		if r := req.(*kmsg.EndTxnRequest); hold.Load() && r.Commit {
+			held.Add(1)
+			cluster.SleepControl(func() { time.Sleep(3 * time.Second) })
+		}
+		return nil, nil, false
+	})
+	// Words keyed by themselves, counted in one subtopology: the
+	// transaction that writes a count also holds the store's write.
+	b := dsl.NewBuilder()
+	dsl.Stream(b, testfix.InputTopic, serde.String, serde.String).GroupByKey().
+		Count(dsl.MaterializedAs[string, int64]("counts")).ToStream().
+		To(testfix.OutputTopic, dsl.ProducedWith(serde.String, serde.Int64))
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	produceWords := func(lines []string) {
+		var words [][]byte
+		for _, l := range lines {
+			for _, w := range strings.Fields(l) {
+				words = append(words, []byte(w))
+			}
+		}
+		cl, err := c.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		for _, w := range words {
+			if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: testfix.InputTopic, Key: w, Value: w}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	dir := t.TempDir()
+	start := func() (context.CancelFunc, chan error) {
+		app, err := runtime.New(topo, runtime.ApplicationID("counts"), runtime.Brokers(c.Addrs()...),
+			runtime.StateDir(dir), runtime.Logger(testLogger(t)), runtime.ExactlyOnce(),
+			runtime.TransactionTimeout(2*time.Second), runtime.ShutdownTimeout(10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- app.Run(ctx) }()
+		t.Cleanup(cancel)
+		return cancel, done
+	}
+	cancel, done := start()
+	lines1, want1 := testfix.Corpus(0, 30)
+	produceWords(lines1)
+	testfix.ReadCounts(t, c, want1, 30*time.Second)
+	hold.Store(true)
+	lines2, want2 := testfix.Corpus(30, 30)
+	produceWords(lines2)
+	eventually(t, 20*time.Second, "the app commits a transaction", func() (bool, string) { return held.Load() > 0, "" })
+	stop := time.Now()
+	cancel()
+	waitRun(t, done, stop, 15*time.Second)
+	hold.Store(false)
+	start()
+	testfix.ReadCounts(t, c, testfix.Add(want1, want2), 30*time.Second)
 }

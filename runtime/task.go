@@ -170,6 +170,10 @@ func (t *thread) commitTxn(ctx context.Context, offsets []engine.Offset) (bool, 
 	t.inTxn = false
 	if err != nil {
 		if ctx.Err() != nil {
+			// Cut short by the shutdown, with an outcome unknown: the
+			// tasks drop what the transaction held, or the close's own
+			// commit, finding no transaction open, would apply it.
+			t.rewind("the transaction's end was cut short")
 			return false, ctx.Err()
 		}
 		// The outcome may be unknown (a commit that timed out): never abort
