@@ -253,7 +253,12 @@ func (t *thread) loop(ctx context.Context) error {
 		// exactly-once the records a task waits for (its own repartition
 		// output) become visible only after that commit.
 		wait := t.app.cfg.commitInterval - t.sinceCommit()
-		wait = max(min(wait, maxPollWait, t.untilIdleDeadline()), time.Millisecond)
+		// Under mu: between polls the group's callbacks may be closing
+		// the tasks.
+		t.mu.Lock()
+		idle := t.untilIdleDeadline()
+		t.mu.Unlock()
+		wait = max(min(wait, maxPollWait, idle), time.Millisecond)
 		pollCtx, cancel := context.WithTimeout(ctx, wait)
 		fetches := t.cl.PollRecords(pollCtx, 2000)
 		cancel()
@@ -556,7 +561,7 @@ func (t *thread) closeTask(tk *engine.Task) {
 }
 
 // untilIdleDeadline is how long until a task stops waiting for an empty
-// input (MaxTaskIdle), so that a poll does not sleep past it.
+// input (MaxTaskIdle), so that a poll does not sleep past it. mu is held.
 func (t *thread) untilIdleDeadline() time.Duration {
 	wait := maxPollWait
 	now := time.Now().UnixMilli()
