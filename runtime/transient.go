@@ -1,0 +1,20 @@
+package runtime
+
+import (
+	"errors"
+	"net"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// transient reports whether err, from a request to the brokers, may pass by
+// itself and is worth retrying: a retriable Kafka error, or a connection
+// that failed, as to a broker restarting.
+func transient(err error) bool {
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Retriable
+	}
+	var ne net.Error
+	return errors.As(err, &ne)
+}
