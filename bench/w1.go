@@ -163,6 +163,29 @@ func (b *bench) w1(ctx context.Context) error {
 				return b.dropTopics(ctx, []string{out("samsa", round)}, fmt.Sprintf("w1-samsa-%d-", round))
 			},
 		},
+		{
+			label: "samsa-metrics",
+			prepare: func(ctx context.Context, round int) error {
+				return b.createTopics(ctx, b.cfg.partitions, nil, out("metrics", round))
+			},
+			run: func(ctx context.Context, round int) (outcome, error) {
+				topic := out("metrics", round)
+				metrics := newMetricsOn()
+				topo, err := w1Topology(in, topic)
+				if err != nil {
+					return outcome{}, fmt.Errorf("topology: %w", err)
+				}
+				p, stop, err := b.startApp(topo, fmt.Sprintf("w1-metrics-%d", round), logs, nil, metrics.option())
+				if err != nil {
+					return outcome{}, err
+				}
+				last, first, err := b.waitEndOffsets(ctx, topic, want.n, p)
+				return outcome{end: last, first: first, stop: stop, note: logs.report(), verify: metrics.check(int64(n), verify(topic))}, err
+			},
+			cleanup: func(ctx context.Context, round int) error {
+				return b.dropTopics(ctx, []string{out("metrics", round)}, fmt.Sprintf("w1-metrics-%d-", round))
+			},
+		},
 	})
 	if err != nil {
 		return err
@@ -172,5 +195,6 @@ func (b *bench) w1(ctx context.Context) error {
 	fmt.Fprintf(b.out, "  ratio samsa/baseline %.2f (target ≥ 0.8)\n", ratio)
 	b.summary = append(b.summary, fmt.Sprintf("W1 stateless   samsa %.0f rec/s  baseline %.0f rec/s  ratio %.2f (target ≥ 0.8) %s",
 		samsa.rate(), base.rate(), ratio, verdict(ratio, 0.8)))
+	b.metricsRatio("W1", med[2], samsa)
 	return nil
 }

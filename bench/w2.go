@@ -158,7 +158,7 @@ func (b *bench) w2Bench(ctx context.Context) error {
 	b.tableHead(fmt.Sprintf("W2 word count: FlatMapValues → GroupBy → Count (Pebble + changelog) → To; %d lines, %d words = outputs, %d distinct",
 		in.lines, in.words, len(in.counts)))
 	logs := newLogSink(slog.LevelWarn)
-	med, err := b.compare(ctx, "w2", int64(in.lines), b.wordCountSides(in, "w2", logs))
+	med, err := b.compare(ctx, "w2", int64(in.lines), b.wordCountSides(in, "w2", logs, b.wordCountMetricsSide(in, "w2", logs)))
 	if err != nil {
 		return err
 	}
@@ -173,6 +173,7 @@ func (b *bench) w2Bench(ctx context.Context) error {
 		cached.rate(), cached.wordRate(), base.rate(), base.wordRate(), ratio, verdict(ratio, 0.6)))
 	b.summary = append(b.summary, fmt.Sprintf("W2 uncached    samsa %.0f rec/s (%.0f words/s)  ratio %.2f (target ≥ 0.55) %s",
 		uncached.rate(), uncached.wordRate(), uratio, verdict(uratio, 0.55)))
+	b.metricsRatio("W2 cached", med[3], cached)
 	return nil
 }
 

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 
 	"github.com/samsa-go/samsa/dsl"
 	"github.com/samsa-go/samsa/internal/testfix"
+	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/runtime"
 )
 
@@ -81,8 +84,8 @@ type instance struct {
 }
 
 // start runs an instance with its own state directory and waits until it
-// is RUNNING.
-func (w *wordCount) start(g runtime.Guarantee) *instance {
+// is RUNNING; opts come last and win.
+func (w *wordCount) start(g runtime.Guarantee, opts ...runtime.Option) *instance {
 	w.t.Helper()
 	b := dsl.NewBuilder()
 	testfix.AddWordCountOn(b, w.input, w.output, 0)
@@ -90,13 +93,13 @@ func (w *wordCount) start(g runtime.Guarantee) *instance {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	app, err := runtime.New(topo,
+	app, err := runtime.New(topo, append([]runtime.Option{
 		runtime.ApplicationID(w.appID),
 		runtime.Brokers(w.brokers...),
 		runtime.StateDir(w.t.TempDir()),
 		runtime.ProcessingGuarantee(g),
-		runtime.CommitInterval(200*time.Millisecond),
-	)
+		runtime.CommitInterval(200 * time.Millisecond),
+	}, opts...)...)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -229,4 +232,60 @@ func TestScaleOutAndIn(t *testing.T) {
 	w.members(1)
 	want = testfix.Add(want, batch(40))
 	w.waitCounts(want)
+}
+
+// split waits until a and b share the tasks of word count's two
+// subtopologies, each having some, and returns each one's.
+func (w *wordCount) split(a, b *instance) ([]processor.TaskID, []processor.TaskID) {
+	w.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		at, bt := a.app.ActiveTasks(), b.app.ActiveTasks()
+		if len(at) > 0 && len(bt) > 0 && len(at)+len(bt) == 2*partitions {
+			return at, bt
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("tasks not split after 60s: %v and %v", at, bt)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A static member that restarts within the session timeout takes its tasks
+// back, and the other member keeps its own throughout: the closing member
+// does not leave the group.
+func TestStaticMemberRestart(t *testing.T) {
+	w := newWordCount(t)
+	lines, want := testfix.Corpus(0, 30)
+	w.produce(lines)
+	dir := t.TempDir()
+	session := runtime.SessionTimeout(30 * time.Second)
+	a := w.start(runtime.AtLeastOnce, runtime.InstanceID("pod-a"), session)
+	b := w.start(runtime.AtLeastOnce, runtime.InstanceID("pod-b"), session, runtime.StateDir(dir))
+	w.members(2)
+	w.waitCounts(want)
+	aTasks, bTasks := w.split(a, b)
+	var rebalances atomic.Int32
+	a.app.SetStateListener(func(_, s runtime.State) {
+		if s == runtime.Rebalancing {
+			rebalances.Add(1)
+		}
+	})
+	b.stop(t)
+	time.Sleep(2 * time.Second)
+	if got := a.app.ActiveTasks(); !slices.Equal(got, aTasks) {
+		t.Errorf("while pod-b is down, pod-a has tasks %v, want its own %v", got, aTasks)
+	}
+	b = w.start(runtime.AtLeastOnce, runtime.InstanceID("pod-b"), session, runtime.StateDir(dir))
+	deadline := time.Now().Add(60 * time.Second)
+	for !slices.Equal(b.app.ActiveTasks(), bTasks) || !slices.Equal(a.app.ActiveTasks(), aTasks) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after pod-b's restart: pod-a has %v (had %v), pod-b %v (had %v)", a.app.ActiveTasks(), aTasks, b.app.ActiveTasks(), bTasks)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("pod-a rebalanced %d times across pod-b's restart", rebalances.Load())
+	more, want2 := testfix.Corpus(30, 30)
+	w.produce(more)
+	w.waitCounts(testfix.Add(want, want2))
 }

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/samsa-go/samsa/internal/assign"
 	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/internal/statedir"
@@ -67,6 +69,13 @@ type App struct {
 	// wiped (true until wiped) since their last commit.
 	faults map[processor.TaskID]bool
 
+	// metrics are the app's Prometheus collectors, nil without Metrics or
+	// HTTP; gatherer is what /metrics serves; health what the endpoints
+	// read (see health.go).
+	metrics  *metrics
+	gatherer prometheus.Gatherer
+	health   health
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	shutdown shutdown
@@ -113,6 +122,24 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 		shutdown:   shutdown{abandoned: make(chan struct{})},
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
+	}
+	if cfg.instanceID != "" {
+		// The same across restarts of the instance, as Kafka Streams keeps
+		// its process id in the state directory: what a static member
+		// joins with does not change when it comes back.
+		sum := sha256.Sum256([]byte(cfg.appID + "\x00" + cfg.instanceID))
+		a.processID = hex.EncodeToString(sum[:8])
+	}
+	if err := a.setupHTTP(); err != nil {
+		return nil, err
+	}
+	if a.cfg.registerer != nil {
+		m, err := newMetrics(a, a.cfg.registerer)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: register metrics: %w", err)
+		}
+		a.metrics = m
+		a.cfg.restoreListener = restoreListener{m: m, next: a.cfg.restoreListener}
 	}
 	return a, nil
 }
@@ -173,12 +200,17 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	defer close(a.done)
 	a.notify(Created, Rebalancing)
-	err := a.run(ctx)
+	err := a.serveHTTP()
+	if err == nil {
+		err = a.run(ctx)
+	}
 	if err != nil {
+		// The HTTP server, if any, stays up to say so, until Close.
 		a.setState(Error)
 		return err
 	}
 	a.setState(NotRunning)
+	a.stopHTTP(context.Background())
 	return nil
 }
 
@@ -245,6 +277,7 @@ func (a *App) run(ctx context.Context) error {
 			th.cfg.Global = a.global.task
 		}
 		a.threads = append(a.threads, th)
+		a.health.add(th)
 	}
 	errs := make(chan error, len(a.threads))
 	for _, th := range a.threads {
@@ -325,6 +358,7 @@ func (a *App) Close(ctx context.Context) error {
 	a.transition(PendingShutdown, Running, Rebalancing)
 	select {
 	case <-a.done:
+		a.stopHTTP(ctx)
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("runtime: close: %w", ctx.Err())
@@ -411,6 +445,7 @@ func (a *App) newTask(th *thread, id processor.TaskID) (*engine.Task, error) {
 	cfg := th.cfg
 	cfg.WallClock = time.Now().UnixMilli()
 	cfg.Drops = a.dropsOf(id)
+	cfg.Metrics = th.metrics.engineMetrics(id)
 	tk, err := engine.NewTask(a.graph, id.Subtopology, id.Partition, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("runtime: %w", err)

@@ -50,6 +50,17 @@ func (c *config) validate() error {
 		}
 	}
 
+	if c.instanceID != "" {
+		if err := checkInstanceID(c.instanceID); err != nil {
+			bad("InstanceID", quoted(c.instanceID), "%v", err)
+		}
+	}
+	if c.httpAddr != "" {
+		if err := checkHTTPAddr(c.httpAddr); err != nil {
+			bad("HTTP", quoted(c.httpAddr), "%v", err)
+		}
+	}
+
 	if c.threads < 1 {
 		bad("Threads", strconv.Itoa(c.threads), "the number of threads must be at least 1")
 	}
@@ -136,6 +147,31 @@ func checkAppID(id string) error {
 	}
 	if i := strings.IndexFunc(id, func(r rune) bool { return !topicChar(r) }); i >= 0 {
 		return fmt.Errorf("it prefixes internal topic names and may only contain ASCII letters, digits, '.', '_' and '-', not %q", id[i:i+1])
+	}
+	return nil
+}
+
+// checkInstanceID accepts what Kafka accepts as a group.instance.id, the
+// characters of a topic name.
+func checkInstanceID(id string) error {
+	if len(id) > 249 {
+		return fmt.Errorf("it has %d bytes; Kafka allows 249", len(id))
+	}
+	if i := strings.IndexFunc(id, func(r rune) bool { return !topicChar(r) }); i >= 0 {
+		return fmt.Errorf("it may only contain ASCII letters, digits, '.', '_' and '-', not %q", id[i:i+1])
+	}
+	return nil
+}
+
+// checkHTTPAddr accepts a listen address: host:port or :port, the port a
+// number up to 65535 (0 lets the system choose).
+func checkHTTPAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return errors.New("want host:port or :port")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
 	}
 	return nil
 }

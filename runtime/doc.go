@@ -77,6 +77,18 @@
 // is entered and handled as a processing error. DroppedRecords and
 // DroppedRecordsByTask count the records dropped, by reason.
 //
+// # Operating it
+//
+// Metrics registers Prometheus metrics on a registerer the program passes
+// (never the global registry): throughput, latencies, lag, store calls,
+// restores, rebalances, drops, transactions, states. Latencies taken per
+// record or per store call are sampled (the first record of each poll and
+// one in 1024 after it), so that measuring costs nothing
+// measurable. HTTP serves them on /metrics, with
+// /livez and /readyz for Kubernetes probes (Handler mounts the same on a
+// server of the program's). InstanceID makes the stream threads static
+// group members, so that a restarted instance takes its tasks back.
+//
 // # Errors
 //
 // What stops Run from starting matches a sentinel of errors.go with

@@ -5,12 +5,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/samsa-go/samsa/internal/testfix"
 )
 
 // Every variable FromEnv reads: a value that parses sets its option, one
 // that does not is an error naming the variable and the value.
 func TestFromEnv(t *testing.T) {
-	all := []string{EnvBrokers, EnvApplicationID, EnvStateDir, EnvThreads, EnvGuarantee, EnvCommitMillis, EnvSessionTimeoutMillis}
+	all := []string{EnvBrokers, EnvApplicationID, EnvStateDir, EnvThreads, EnvGuarantee, EnvCommitMillis, EnvSessionTimeoutMillis, EnvInstanceID, EnvHTTPAddr}
 	for _, tc := range []struct {
 		name, value string
 		check       func(c config) bool // nil: the value must be refused
@@ -37,6 +39,13 @@ func TestFromEnv(t *testing.T) {
 		{EnvSessionTimeoutMillis, "10s", nil},
 		{EnvSessionTimeoutMillis, "-1", nil},
 		{EnvSessionTimeoutMillis, "99999999999999999999", nil},
+		{EnvInstanceID, "wordcount-0", func(c config) bool { return c.instanceID == "wordcount-0" }},
+		{EnvInstanceID, "pod 0", nil},
+		{EnvHTTPAddr, ":8080", func(c config) bool { return c.httpAddr == ":8080" }},
+		{EnvHTTPAddr, "127.0.0.1:0", func(c config) bool { return c.httpAddr == "127.0.0.1:0" }},
+		{EnvHTTPAddr, "8080", nil},
+		{EnvHTTPAddr, ":http", nil},
+		{EnvHTTPAddr, ":70000", nil},
 	} {
 		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
 			for _, v := range all {
@@ -68,7 +77,7 @@ func TestFromEnv(t *testing.T) {
 }
 
 func TestFromEnvUnsetKeepsDefaults(t *testing.T) {
-	for _, v := range []string{EnvBrokers, EnvApplicationID, EnvStateDir, EnvThreads, EnvGuarantee, EnvCommitMillis, EnvSessionTimeoutMillis} {
+	for _, v := range []string{EnvBrokers, EnvApplicationID, EnvStateDir, EnvThreads, EnvGuarantee, EnvCommitMillis, EnvSessionTimeoutMillis, EnvInstanceID, EnvHTTPAddr} {
 		t.Setenv(v, "")
 	}
 	opts, err := FromEnv()
@@ -101,5 +110,27 @@ func TestGuaranteeText(t *testing.T) {
 	var g Guarantee
 	if err := g.UnmarshalText([]byte("twice")); err == nil || !strings.Contains(err.Error(), `"twice"`) {
 		t.Fatalf("UnmarshalText(twice) = %v, want an error naming the value", err)
+	}
+}
+
+// A static member's process id is its own and the same across restarts,
+// so that what it joins the group with does not change when it comes back.
+func TestInstanceIDFixesProcessID(t *testing.T) {
+	topo := testfix.WordCount(t)
+	mk := func(opts ...Option) string {
+		a, err := New(topo, append([]Option{ApplicationID("app"), Brokers("localhost:9092")}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.processID
+	}
+	if a, b := mk(InstanceID("pod-0")), mk(InstanceID("pod-0")); a != b {
+		t.Errorf("process ids %s and %s for one instance id", a, b)
+	}
+	if a, b := mk(InstanceID("pod-0")), mk(InstanceID("pod-1")); a == b {
+		t.Errorf("process id %s for two instance ids", a)
+	}
+	if a, b := mk(), mk(); a == b {
+		t.Errorf("process id %s for two dynamic instances", a)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/samsa-go/samsa/processor"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -86,6 +87,9 @@ type config struct {
 	shutdownTimeout time.Duration
 	uncommittedMax  int64
 	blockCache      int64
+	instanceID      string
+	registerer      prometheus.Registerer
+	httpAddr        string
 }
 
 func defaults() config {
@@ -181,6 +185,20 @@ func StartupTimeout(d time.Duration) Option { return func(c *config) { c.timeout
 // brokers bound it further (group.min.session.timeout.ms, 6s by default).
 func SessionTimeout(d time.Duration) Option { return func(c *config) { c.sessionTimeout = d } }
 
+// InstanceID makes the app's stream threads static members of the group
+// (group.instance.id, KIP-345): thread i (from 1) joins as "<id>-<i>", as
+// in Kafka Streams. A static member that closes does not leave the group,
+// and one that comes back with the same id within the session timeout
+// takes its assignment back without a rebalance, so a restarted pod keeps
+// its tasks and the state on its disk, and the other pods keep theirs
+// throughout. Give each instance its own id, stable across its restarts
+// (a StatefulSet's pod name), and a SessionTimeout longer than a restart:
+// a static member that died holds its tasks, unprocessed, until then. The
+// process id the assignor sees derives from the application and instance
+// ids, so it is the same across restarts too. Default: none (dynamic
+// members); at most 249 bytes of ASCII letters, digits, '.', '_' and '-'.
+func InstanceID(id string) Option { return func(c *config) { c.instanceID = id } }
+
 // StateCleanupDelay is how long the directory of a task this instance no
 // longer owns is kept (state.cleanup.delay.ms). Default 10 minutes; zero
 // removes it at the next cleanup pass; negative is an error.
@@ -272,6 +290,8 @@ const (
 	EnvGuarantee            = "SAMSA_PROCESSING_GUARANTEE"
 	EnvCommitMillis         = "SAMSA_COMMIT_INTERVAL_MS"
 	EnvSessionTimeoutMillis = "SAMSA_SESSION_TIMEOUT_MS"
+	EnvInstanceID           = "SAMSA_INSTANCE_ID"
+	EnvHTTPAddr             = "SAMSA_HTTP_ADDR"
 )
 
 // FromEnv reads the configuration of a pod from environment variables:
@@ -283,6 +303,8 @@ const (
 //	SAMSA_PROCESSING_GUARANTEE  ProcessingGuarantee: at_least_once or exactly_once_v2
 //	SAMSA_COMMIT_INTERVAL_MS    CommitInterval, in milliseconds
 //	SAMSA_SESSION_TIMEOUT_MS    SessionTimeout, in milliseconds
+//	SAMSA_INSTANCE_ID           InstanceID (static membership)
+//	SAMSA_HTTP_ADDR             HTTP: health and metrics server address, host:port
 //
 // An unset or empty variable leaves the default (or an earlier option)
 // alone. A variable that does not parse is an error naming the variable and
@@ -338,6 +360,20 @@ func FromEnv() ([]Option, error) {
 	}
 	if v := os.Getenv(EnvSessionTimeoutMillis); v != "" {
 		millis(EnvSessionTimeoutMillis, v, SessionTimeout)
+	}
+	if v := os.Getenv(EnvInstanceID); v != "" {
+		if err := checkInstanceID(v); err != nil {
+			bad(EnvInstanceID, v, "is not an instance id: "+err.Error())
+		} else {
+			opts = append(opts, InstanceID(v))
+		}
+	}
+	if v := os.Getenv(EnvHTTPAddr); v != "" {
+		if err := checkHTTPAddr(v); err != nil {
+			bad(EnvHTTPAddr, v, "is not a listen address: "+err.Error())
+		} else {
+			opts = append(opts, HTTP(v))
+		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -155,6 +155,7 @@ func (t *thread) commitTxn(ctx context.Context, offsets []engine.Offset) (bool, 
 		t.log.Warn("aborting the transaction: the producer failed", "err", err)
 		_, aerr := t.end(ctx, kgo.TryAbort)
 		t.inTxn = false
+		t.metrics.txnEnded(false)
 		t.clearRefused()
 		if aerr != nil {
 			return false, errRejoin
@@ -168,6 +169,9 @@ func (t *thread) commitTxn(ctx context.Context, offsets []engine.Offset) (bool, 
 	})
 	committed, err := t.end(endCtx, kgo.TryCommit)
 	t.inTxn = false
+	if err == nil {
+		t.metrics.txnEnded(committed)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			// Cut short by the shutdown, with an outcome unknown: the
@@ -272,7 +276,11 @@ func (t *thread) commit(ctx context.Context) error {
 		}
 		t.group.Tasks = append(t.group.Tasks, tk)
 	}
+	began := time.Now()
 	committed, err := t.group.Commit(ctx, t)
+	if len(t.worked) > 0 {
+		t.metrics.committed(began, err == nil && committed)
+	}
 	t.txnDirty = false
 	if err != nil {
 		return err

@@ -78,6 +78,13 @@ type thread struct {
 	// lastCommit is when the thread last committed, in Unix nanoseconds;
 	// rebalance callbacks commit too, from franz-go's goroutine.
 	lastCommit atomic.Int64
+
+	// instanceID is the thread's group.instance.id, "" for a dynamic
+	// member; status is its state (see health.go), metrics its
+	// collectors, nil without metrics.
+	instanceID string
+	status     threadStatus
+	metrics    *threadMetrics
 }
 
 func newThread(a *App, idx int) (*thread, error) {
@@ -103,6 +110,10 @@ func newThread(a *App, idx int) (*thread, error) {
 	}
 	t.onProduced = t.produced
 	t.log = a.log.With("thread", t.name)
+	t.metrics = a.metrics.thread(t.name)
+	if a.cfg.instanceID != "" {
+		t.instanceID = fmt.Sprintf("%s-%d", a.cfg.instanceID, idx+1)
+	}
 	if err := t.connect(); err != nil {
 		return nil, err
 	}
@@ -139,6 +150,9 @@ func (t *thread) connect() error {
 		kgo.OnPartitionsRevoked(t.onRevoked),
 		kgo.OnPartitionsLost(t.onLost),
 	)
+	if t.instanceID != "" {
+		opts = append(opts, kgo.InstanceID(t.instanceID))
+	}
 	if t.eos {
 		opts = append(opts,
 			kgo.TransactionalID(t.txnID),
@@ -175,7 +189,10 @@ func (t *thread) run(ctx context.Context) error {
 	defer stopWatch()
 	t.pauses = newPauseWatch()
 	go t.pauses.run(watchCtx)
+	t.setThreadState(threadStarting)
+	defer t.setThreadState(threadDead)
 	err := t.loop(ctx)
+	t.setThreadState(threadPendingShutdown)
 	sctx := t.app.shutdownContext()
 	// franz-go calls the lost callback, which takes mu, holding the
 	// transactional session's lock, which the commit and abort below take
@@ -222,6 +239,7 @@ func (t *thread) endTxn(ctx context.Context) {
 		return
 	}
 	t.inTxn = false
+	t.metrics.txnEnded(false)
 	if _, err := t.end(ctx, kgo.TryAbort); err != nil {
 		t.log.Warn("the open transaction was not aborted; the brokers abort it at its timeout", "err", err)
 	}
@@ -260,7 +278,9 @@ func (t *thread) loop(ctx context.Context) error {
 		t.mu.Unlock()
 		wait = max(min(wait, maxPollWait, idle), time.Millisecond)
 		pollCtx, cancel := context.WithTimeout(ctx, wait)
+		polled := time.Now()
 		fetches := t.cl.PollRecords(pollCtx, 2000)
+		t.metrics.polled(polled)
 		cancel()
 		if ctx.Err() != nil || fetches.IsClientClosed() {
 			t.cl.AllowRebalance()
@@ -318,6 +338,9 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 			return nil
 		}
 	}
+	if t.threadState() == threadAssigned {
+		t.setThreadState(threadRunning)
+	}
 	if t.eos && !t.inTxn {
 		if err := t.sess.Begin(); err != nil {
 			return fmt.Errorf("runtime: thread %s: begin transaction: %w", t.name, err)
@@ -335,6 +358,9 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		id := processor.TaskID{Subtopology: t.app.subOf[logical], Partition: p.Partition}
 		if tk := t.active[id]; tk != nil {
 			enqueue(tk, logical, p.Records)
+			if t.metrics != nil {
+				t.metrics.fetched(tk, tk.Input(logical), p, t.eos)
+			}
 		}
 	})
 	now := time.Now().UnixMilli()
@@ -343,6 +369,7 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		n, err := tk.ProcessReady(now, 0)
 		if n > 0 {
 			t.txnDirty = true
+			t.metrics.processedBy(tk.ID, n)
 		}
 		if err != nil {
 			return err
@@ -409,6 +436,7 @@ func (t *thread) rejoin() error {
 	t.active = map[processor.TaskID]*engine.Task{}
 	t.pending, t.owned = nil, nil
 	t.inTxn, t.txnDirty, t.doomed = false, false, false
+	t.setThreadState(threadRevoked)
 	t.mu.Unlock()
 	t.cl.CloseAllowingRebalance()
 	// Records still buffered in the old client fail with ErrClientClosed
@@ -428,6 +456,7 @@ func (t *thread) abort(ctx context.Context, why string) error {
 	if t.inTxn {
 		_, err := t.end(ctx, kgo.TryAbort)
 		t.inTxn = false
+		t.metrics.txnEnded(false)
 		if err != nil {
 			t.log.Warn("abort failed; rejoining the group with a new producer", "err", err)
 			return errRejoin
@@ -499,6 +528,7 @@ func (t *thread) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 		t.pending = append(t.pending, processor.TaskID{Subtopology: a.Subtopology, Partition: a.Partition})
 	}
 	t.log.Info("tasks assigned", "tasks", fmt.Sprint(ids))
+	t.setThreadState(threadAssigned)
 	t.app.threadAssigned()
 }
 
@@ -512,6 +542,7 @@ func (t *thread) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 func (t *thread) onRevoked(ctx context.Context, _ *kgo.Client, _ map[string][]int32) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.setThreadState(threadRevoked)
 	t.app.rebalancing()
 	switch {
 	case t.eos && t.inTxn && t.txnDirty:
@@ -535,6 +566,7 @@ func (t *thread) onRevoked(ctx context.Context, _ *kgo.Client, _ map[string][]in
 func (t *thread) onLost(_ context.Context, _ *kgo.Client, _ map[string][]int32) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.setThreadState(threadRevoked)
 	t.app.rebalancing()
 	t.log.Warn("partitions lost; closing tasks without commit")
 	if t.inTxn {
@@ -550,6 +582,7 @@ func (t *thread) closeAll(tasks map[processor.TaskID]*engine.Task) {
 	for id, tk := range tasks {
 		t.closeTask(tk)
 		t.app.released(id)
+		t.metrics.released(id)
 	}
 }
 

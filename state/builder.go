@@ -48,6 +48,7 @@ func TimestampedKeyValueStoreBuilder[K, V any](name string, keySerde serde.Serde
 		return &KeyValueStore[K, V]{
 			kvCodec:    kvCodec[K, V]{name: s.name, topic: s.topic, ks: s.ks, vs: plainSerde[V]{valueSerde, clock}},
 			top:        s.top,
+			cache:      s.cache,
 			persistent: s.persistent,
 		}
 	}
@@ -150,6 +151,7 @@ func (b *KeyValueBuilder[K, V]) Build(env *Env) (Store, error) {
 			h.top, h.logging = logging, logging
 		}
 	}
+	m := env.metricsOf(b.name)
 	if b.caching {
 		h.cache = NewCachingStore(h.top, b.cacheBytes)
 		h.cache.SetClock(env.RecordTime)
@@ -157,7 +159,11 @@ func (b *KeyValueBuilder[K, V]) Build(env *Env) (Store, error) {
 		if logging != nil {
 			logging.clock = h.cache.writeTime
 		}
+		if m != nil {
+			h.cache.hits, h.cache.misses = m.CacheHits, m.CacheMisses
+		}
 	}
+	h.top = metered(h.top, m)
 	h.store = &KeyValueStore[K, V]{
 		kvCodec: kvCodec[K, V]{
 			name:  b.name,
@@ -166,6 +172,7 @@ func (b *KeyValueBuilder[K, V]) Build(env *Env) (Store, error) {
 			vs:    b.valueSerde,
 		},
 		top:        h.top,
+		cache:      h.cache,
 		persistent: inner.Persistent(),
 	}
 	if b.plainStore != nil {

@@ -60,6 +60,12 @@ type CachingStore struct {
 	writing  *cacheEntry // the entry being written down, if any
 	flushing bool
 	closed   bool
+	// hits and misses count the Gets the cache answered and passed down,
+	// when the host measures the store (StoreMetrics): nHits and nMisses
+	// since they were last added to them, at a Flush, so that a Get pays
+	// for a plain increment only.
+	hits, misses   Counter
+	nHits, nMisses int64
 }
 
 type cacheEntry struct {
@@ -128,11 +134,13 @@ func (c *CachingStore) Get(key []byte) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	if e := c.lookup(key); e != nil {
+		c.nHits++
 		if e.deleted {
 			return nil, false, nil
 		}
 		return e.value, true, nil
 	}
+	c.nMisses++
 	// The write that usually follows makes an entry for the key without
 	// looking for it again.
 	c.missed, c.hasMissed = append(c.missed[:0], key...), true
@@ -423,6 +431,7 @@ func (c *CachingStore) Flush() error {
 	if c.flushing {
 		return storeErr(c.Name(), "flush", errors.New("flush called during flush"))
 	}
+	c.publishReads()
 	if err := c.writeDirty(); err != nil {
 		return err
 	}
@@ -544,12 +553,25 @@ func (c *CachingStore) ApproximateNumEntries() (int64, error) {
 	return n, nil
 }
 
+// publishReads adds the reads counted since the last call to the host's
+// counters, if it measures the store.
+func (c *CachingStore) publishReads() {
+	if c.hits != nil && c.nHits > 0 {
+		c.hits.Add(float64(c.nHits))
+	}
+	if c.misses != nil && c.nMisses > 0 {
+		c.misses.Add(float64(c.nMisses))
+	}
+	c.nHits, c.nMisses = 0, 0
+}
+
 // Close drops the cache, unflushed writes included, and closes inner.
 func (c *CachingStore) Close() error {
 	if c.closed {
 		return nil
 	}
 	c.closed = true
+	c.publishReads()
 	c.entries, c.index, c.last, c.free = nil, nil, nil, nil
 	c.dirty, c.clean = entryList{}, entryList{}
 	return c.inner.Close()

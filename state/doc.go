@@ -10,6 +10,7 @@
 // a stack of KeyValueBytesStore layers:
 //
 //	KeyValueStore[K, V]        typed API, serdes, reusable buffers
+//	  metered store            when the host measures (Env.Metrics): times sampled calls
 //	  CachingStore             optional: folds writes per key until Flush
 //	    change logging         optional: sends every write to the changelog
 //	      TxnStore             exactly-once: holds writes until the commit

@@ -23,4 +23,15 @@ type Env struct {
 	// store's cache stamps its entries with it, so that an update it
 	// forwards on flush carries the time of the write it kept.
 	RecordTime func() int64
+	// Metrics returns where the named store reports its latencies and
+	// cache counts (see StoreMetrics), or nil when nothing measures it.
+	Metrics func(store string) *StoreMetrics
+}
+
+// metricsOf returns the metrics of store name, nil when env measures none.
+func (env *Env) metricsOf(name string) *StoreMetrics {
+	if env.Metrics == nil {
+		return nil
+	}
+	return env.Metrics(name)
 }

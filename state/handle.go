@@ -152,8 +152,8 @@ func SetCacheFlushListener[K, V any](g processor.StoreGetter, name string, fn fu
 	if err != nil {
 		return false, err
 	}
-	cache, ok := s.top.(*CachingStore)
-	if !ok {
+	cache := s.cache
+	if cache == nil {
 		return false, nil
 	}
 	if cache.listener != nil {

@@ -23,7 +23,9 @@ import (
 // cannot flush or close it: the task does that through its Store.
 type KeyValueStore[K, V any] struct {
 	kvCodec[K, V]
-	top        KeyValueBytesStore
+	top KeyValueBytesStore
+	// cache is the store's cache, under top, if it has one.
+	cache      *CachingStore
 	persistent bool
 	kbuf       []byte
 	vbuf       []byte

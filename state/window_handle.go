@@ -77,6 +77,7 @@ func (c *segmentedConfig) buildStack(env *Env, layout segmentLayout) (*segmented
 			h.top = h.logging
 		}
 	}
+	h.top = metered(h.top, env.metricsOf(c.name))
 	return h, nil
 }
 

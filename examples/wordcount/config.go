@@ -36,6 +36,8 @@ type config struct {
 	stateDir       string        // empty: a temporary directory
 	idle           time.Duration
 	describe       string // a describeFormats key: print the topology and exit
+	httpAddr       string // empty: no health and metrics server
+	instanceID     string // empty: a dynamic group member
 
 	// envOpts are runtime.FromEnv's options, applied before the flags.
 	envOpts []runtime.Option
@@ -114,6 +116,8 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.Var(session, "session-timeout", "consumer group session `timeout` (default 45s, the runtime's)")
 	fs.StringVar(&c.stateDir, "state-dir", "", "state `directory` (default: a temporary directory, removed on exit)")
 	fs.StringVar(&c.describe, "describe", "", "print the topology and exit, as `format` json (for samsa describe and samsa lag), text (Kafka's), mermaid or dot")
+	fs.StringVar(&c.httpAddr, "http", "", "serve /metrics, /livez and /readyz on `address` host:port (such as :8080); empty serves nothing")
+	fs.StringVar(&c.instanceID, "instance-id", "", "static group membership: this instance's `id`, stable across its restarts (a StatefulSet pod's name)")
 	fs.DurationVar(&c.idle, "idle", 3*time.Second, "stop once the input has ended and the counts have not changed for this `duration`; 0 runs until interrupted")
 
 	settings := []setting{
@@ -125,6 +129,8 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 		{flag: "processing-guarantee", env: runtime.EnvGuarantee, want: "at_least_once or exactly_once_v2"},
 		{flag: "session-timeout", env: runtime.EnvSessionTimeoutMillis, want: "a positive number of milliseconds", fromEnv: session.setMillis},
 		{flag: "state-dir", env: runtime.EnvStateDir},
+		{flag: "http", env: runtime.EnvHTTPAddr},
+		{flag: "instance-id", env: runtime.EnvInstanceID},
 	}
 	fs.Usage = func() { usage(fs, settings) }
 	if err := fs.Parse(args); err != nil {

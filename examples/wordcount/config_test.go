@@ -116,6 +116,7 @@ func TestConfigHelp(t *testing.T) {
 		"-brokers", "SAMSA_BROKERS", "-application-id", "SAMSA_APPLICATION_ID", "-input-topic", "SAMSA_INPUT_TOPIC",
 		"-output-topic", "SAMSA_OUTPUT_TOPIC", "-partitions", "SAMSA_PARTITIONS", "-processing-guarantee", "SAMSA_PROCESSING_GUARANTEE",
 		"-session-timeout", "SAMSA_SESSION_TIMEOUT_MS", "-state-dir", "SAMSA_STATE_DIR", "-idle", "SIGTERM", "standard input",
+		"-http", "SAMSA_HTTP_ADDR", "-instance-id", "SAMSA_INSTANCE_ID",
 	} {
 		if !strings.Contains(usage.String(), want) {
 			t.Errorf("-h output lacks %q:\n%s", want, usage.String())

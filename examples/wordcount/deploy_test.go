@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -64,12 +65,19 @@ type (
 		Env     []struct {
 			Name      string `yaml:"name"`
 			Value     string `yaml:"value"`
-			ValueFrom any    `yaml:"valueFrom"`
+			ValueFrom *struct {
+				FieldRef *struct {
+					FieldPath string `yaml:"fieldPath"`
+				} `yaml:"fieldRef"`
+			} `yaml:"valueFrom"`
 		} `yaml:"env"`
-		Ports          []any `yaml:"ports"`
-		LivenessProbe  any   `yaml:"livenessProbe"`
-		ReadinessProbe any   `yaml:"readinessProbe"`
-		StartupProbe   any   `yaml:"startupProbe"`
+		Ports []struct {
+			Name          string `yaml:"name"`
+			ContainerPort int    `yaml:"containerPort"`
+		} `yaml:"ports"`
+		LivenessProbe  *probe `yaml:"livenessProbe"`
+		ReadinessProbe *probe `yaml:"readinessProbe"`
+		StartupProbe   *probe `yaml:"startupProbe"`
 		Lifecycle      struct {
 			PreStop struct {
 				Sleep struct {
@@ -83,6 +91,19 @@ type (
 		} `yaml:"volumeMounts"`
 	}
 )
+
+// probe is a container probe; only HTTP GETs are checked.
+type probe struct {
+	HTTPGet *struct {
+		Path string `yaml:"path"`
+		// Port is a number or the name of one of the container's ports.
+		Port string `yaml:"port"`
+	} `yaml:"httpGet"`
+}
+
+// samplePodName stands in for metadata.name, the one field reference the
+// manifests may use, in the value of a variable.
+const samplePodName = "wordcount-0"
 
 // readManifest decodes every document of a multi-document YAML file.
 func readManifest(t *testing.T, name string) []k8sObject {
@@ -110,6 +131,7 @@ func readManifest(t *testing.T, name string) []k8sObject {
 var knownEnv = []string{
 	runtime.EnvBrokers, runtime.EnvApplicationID, runtime.EnvStateDir, runtime.EnvThreads,
 	runtime.EnvGuarantee, runtime.EnvCommitMillis, runtime.EnvSessionTimeoutMillis,
+	runtime.EnvHTTPAddr, runtime.EnvInstanceID,
 	EnvInputTopic, EnvOutputTopic, EnvPartitions,
 }
 
@@ -158,13 +180,16 @@ func TestDeployManifests(t *testing.T) {
 				switch {
 				case !slices.Contains(knownEnv, e.Name):
 					t.Errorf("env %s is not a variable the example or the runtime reads (%v)", e.Name, knownEnv)
-				case e.ValueFrom != nil:
-					t.Errorf("env %s: valueFrom cannot be checked; give a value", e.Name)
+				case e.ValueFrom != nil && (e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != "metadata.name"):
+					t.Errorf("env %s: only a valueFrom of the pod's name (fieldRef metadata.name) can be checked; give a value", e.Name)
 				}
 				if _, dup := env[e.Name]; dup {
 					t.Errorf("env %s set twice", e.Name)
 				}
 				env[e.Name] = e.Value
+				if e.ValueFrom != nil {
+					env[e.Name] = samplePodName
+				}
 			}
 			for _, name := range knownEnv {
 				t.Setenv(name, env[name])
@@ -218,11 +243,22 @@ func TestDeployManifests(t *testing.T) {
 				}
 			}
 
-			// Nothing serves HTTP yet: an enabled probe could never pass.
-			// When the health server lands, this check becomes one of its
-			// paths and port.
-			if c.LivenessProbe != nil || c.ReadinessProbe != nil || c.StartupProbe != nil || len(c.Ports) > 0 {
-				t.Error("a probe or port is enabled, but the example serves no HTTP endpoint yet")
+			// The probes ask the app's HTTP server (runtime.HTTP), on the
+			// port the example listens on, for the paths it serves.
+			checkProbes(t, c, cfg.httpAddr)
+
+			// Static membership belongs to the StatefulSet, whose pods
+			// keep their names: a Deployment's pods get new ones, and each
+			// restart would leave a static member behind, holding its
+			// tasks until the session timeout.
+			switch id := env[runtime.EnvInstanceID]; {
+			case tc.kind == "StatefulSet" && id != samplePodName:
+				t.Errorf("%s = %q: want the pod's name (fieldRef metadata.name)", runtime.EnvInstanceID, id)
+			case tc.kind == "Deployment" && id != "":
+				t.Errorf("%s = %q in a Deployment, whose pod names change with each restart", runtime.EnvInstanceID, id)
+			}
+			if cfg.instanceID != env[runtime.EnvInstanceID] {
+				t.Errorf("the example's -instance-id is %q, want %q", cfg.instanceID, env[runtime.EnvInstanceID])
 			}
 
 			// SIGKILL comes terminationGracePeriodSeconds after the preStop
@@ -242,6 +278,13 @@ func TestDeployManifests(t *testing.T) {
 			}
 			if need := preStop + time.Duration(commit)*time.Millisecond + txnTimeout + margin; grace < need {
 				t.Errorf("grace period %v < preStop %v + commit interval %vms + transaction timeout %v + %v", grace, preStop, commit, txnTimeout, margin)
+			}
+			// The runtime abandons what its close has not done by its
+			// shutdown timeout (runtime.ShutdownTimeout, 10s, which the
+			// example leaves alone): the close ends before SIGKILL.
+			const shutdownTimeout = 10 * time.Second
+			if need := preStop + shutdownTimeout + margin; grace < need {
+				t.Errorf("grace period %v < preStop %v + shutdown timeout %v + %v", grace, preStop, shutdownTimeout, margin)
 			}
 		})
 	}
@@ -293,4 +336,65 @@ func dockerEntrypoint(t *testing.T) []string {
 		t.Errorf("ENTRYPOINT %v is not the binary the build writes (%s)", argv, build)
 	}
 	return argv
+}
+
+// checkProbes checks c's probes against the address the example serves
+// HTTP on: liveness on /livez, readiness on /readyz, both on its port.
+func checkProbes(t *testing.T, c container, httpAddr string) {
+	t.Helper()
+	if httpAddr == "" {
+		t.Fatal("the example serves no HTTP (no -http or SAMSA_HTTP_ADDR): no probe can pass")
+	}
+	_, port, err := net.SplitHostPort(httpAddr)
+	if err != nil {
+		t.Fatalf("-http %q: %v", httpAddr, err)
+	}
+	listens, err := strconv.Atoi(port)
+	if err != nil || listens == 0 {
+		t.Fatalf("-http %q: want a fixed port", httpAddr)
+	}
+	if !slices.ContainsFunc(c.Ports, func(p struct {
+		Name          string `yaml:"name"`
+		ContainerPort int    `yaml:"containerPort"`
+	}) bool {
+		return p.ContainerPort == listens
+	}) {
+		t.Errorf("ports %+v: none is %d, where the example listens (-http %s)", c.Ports, listens, httpAddr)
+	}
+	for _, pc := range []struct {
+		what, path string
+		p          *probe
+	}{
+		{"livenessProbe", "/livez", c.LivenessProbe},
+		{"readinessProbe", "/readyz", c.ReadinessProbe},
+	} {
+		if pc.p == nil || pc.p.HTTPGet == nil {
+			t.Errorf("no %s httpGet", pc.what)
+			continue
+		}
+		g := pc.p.HTTPGet
+		if g.Path != pc.path {
+			t.Errorf("%s path %q, want %q", pc.what, g.Path, pc.path)
+		}
+		n, err := strconv.Atoi(g.Port)
+		if err != nil {
+			i := slices.IndexFunc(c.Ports, func(p struct {
+				Name          string `yaml:"name"`
+				ContainerPort int    `yaml:"containerPort"`
+			}) bool {
+				return p.Name == g.Port
+			})
+			if i < 0 {
+				t.Errorf("%s port %q names none of the ports %+v", pc.what, g.Port, c.Ports)
+				continue
+			}
+			n = c.Ports[i].ContainerPort
+		}
+		if n != listens {
+			t.Errorf("%s on port %d, but the example listens on %d (-http %s)", pc.what, n, listens, httpAddr)
+		}
+	}
+	if c.StartupProbe != nil {
+		t.Error("a startupProbe: liveness already passes while the app starts and restores")
+	}
 }

@@ -213,6 +213,12 @@ func newApp(cfg *config, addrs []string, stateDir string, stderr io.Writer) (*ru
 	if cfg.sessionTimeout > 0 {
 		opts = append(opts, runtime.SessionTimeout(cfg.sessionTimeout))
 	}
+	if cfg.httpAddr != "" {
+		opts = append(opts, runtime.HTTP(cfg.httpAddr))
+	}
+	if cfg.instanceID != "" {
+		opts = append(opts, runtime.InstanceID(cfg.instanceID))
+	}
 	return runtime.New(topo, opts...)
 }
 

@@ -119,6 +119,9 @@ func (t *Task) ProcessReady(now int64, max int) (int, error) {
 	if now > t.wallClock {
 		t.wallClock = now
 	}
+	if t.sample > 0 {
+		t.sample = 1 // the first record of each call is timed
+	}
 	n := 0
 	for {
 		k, err := t.processSome(now, max, n)
@@ -239,7 +242,17 @@ func (t *Task) IdleDeadline() (int64, bool) {
 // processFrom processes r, the record just taken from in, and the
 // stream-time punctuators it makes due.
 func (t *Task) processFrom(in *Input, r *RawRecord) error {
-	err := t.processRecord(in.src, r)
+	var err error
+	// sample is 0 when processing is not measured: it stays 0.
+	if t.sample == 1 {
+		t.sample = SampleEvery
+		err = t.timedProcess(in.src, r)
+	} else {
+		if t.sample > 1 {
+			t.sample--
+		}
+		err = t.processRecord(in.src, r)
+	}
 	// A record that failed is not retried, and its offset is not committed:
 	// the task fails, and the next owner starts over from the record.
 	if err == nil {

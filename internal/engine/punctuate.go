@@ -65,7 +65,7 @@ func (t *Task) punctuate(typ processor.PunctuationType, now int64) error {
 		t.node = s.node
 		t.ts = now
 		t.dirty = true
-		err := s.fn(now)
+		err := t.timedPunctuator(s.fn, now)
 		if err != nil {
 			err = t.recordFailed(err)
 		}

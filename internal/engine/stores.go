@@ -35,6 +35,9 @@ func (t *Task) openStores() error {
 		Logger:        t.changeLogger,
 		RecordTime:    t.RecordTimestamp,
 	}
+	if t.metrics != nil && t.metrics.Store != nil {
+		env.Metrics = t.storeMetrics
+	}
 	if t.global {
 		env.Logger = nil
 	}

@@ -79,6 +79,9 @@ type Config struct {
 	// its tasks read (see GlobalTask); nil when the graph has no global
 	// stores.
 	Global *GlobalTask
+	// Metrics, if set, is where the task reports its latencies (see
+	// Metrics); a host sets one per task.
+	Metrics *Metrics
 }
 
 // Task runs one subtopology on one partition: its stores, its inputs, the
@@ -141,6 +144,13 @@ type Task struct {
 	// dropList holds the counters of drops's reasons this task has used,
 	// looked up without drops's lock.
 	dropList []*dropCount
+
+	// metrics is Config.Metrics; sample counts the records down to the
+	// next one whose processing is timed (see Metrics), 0 when none is;
+	// sampled is true while a timed record is processed, for the stores.
+	metrics *Metrics
+	sample  uint32
+	sampled bool
 }
 
 // NewTask opens the stores of subtopology sub for partition. The task has
@@ -169,6 +179,10 @@ func newTask(g *Graph, st *Subtopology, partition int32, cfg Config, global bool
 		wallClock:  cfg.WallClock,
 		global:     global,
 		drops:      cfg.Drops,
+	}
+	t.metrics = cfg.Metrics
+	if t.metrics != nil && t.metrics.Process != nil {
+		t.sample = 1 // the first record is timed
 	}
 	if t.drops == nil {
 		t.drops = &DropCounts{}
