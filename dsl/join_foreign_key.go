@@ -94,7 +94,7 @@ func foreignKeyJoin[K, V, KO, VO, VR any](t KTable[K, V], other KTable[KO, VO], 
 
 	// The other table's task keeps the subscriptions and answers them, now
 	// and when its rows change.
-	b.topo.AddStateStore(state.TimestampedKeyValueStoreBuilder(subStore, serde.Bytes, serde.Bytes))
+	b.topo.AddStateStore(state.TimestampedKeyValueStoreBuilder(subStore, borrowedBytes{}, borrowedBytes{}))
 	otherGetter, otherStores := other.m.valueGetter()
 	b.topo.AddProcessor(receive, supply(func() processor.Processor[KO, subscription[K], K, response[VO]] {
 		return &fkReceiveProc[K, KO, VO]{store: subStore, kos: other.ks, ks: t.ks, getter: otherGetter()}
@@ -321,7 +321,7 @@ func (p *fkForeignProc[K, KO, VO]) Process(rec processor.Record[KO, change[VO]])
 		return err
 	}
 	p.prefx = combinedPrefix(p.prefx[:0], p.kbuf)
-	it, err := p.kv.PrefixScan(p.prefx, serde.Bytes)
+	it, err := p.kv.PrefixScan(p.prefx, borrowedBytes{})
 	if err != nil {
 		return err
 	}

@@ -76,3 +76,39 @@ func TestGlobalTableNullKey(t *testing.T) {
 	testdriver.InputTopic(td, "products", serde.String, serde.String).PipeRecord(keyless[string]("tea", 1))
 	expectDropped(t, td, map[string]int64{"null-key": 1})
 }
+
+// Out of order: a global table is not synchronised with the stream by
+// time (Kafka Streams reads it ahead of the tasks): a stream record joins
+// the row the table holds when it arrives, whatever the two timestamps,
+// an update older than the row replaces it, and the result keeps the
+// stream record's timestamp.
+func TestStreamGlobalJoinOutOfOrder(t *testing.T) {
+	eachStore(t, func(t *testing.T, opts ...testdriver.Option) {
+		b := dsl.NewBuilder()
+		products := dsl.GlobalTable(b, "products", serde.String, serde.String)
+		orders := dsl.Stream(b, "orders", serde.String, serde.String)
+		byProduct := func(_, product string) string { return product }
+		orders.JoinGlobal(products, byProduct, func(p, name string) string { return p + "=" + name }).To("inner-joined")
+		orders.LeftJoinGlobal(products, byProduct, func(p, name string, ok bool) string {
+			if !ok {
+				name = "?"
+			}
+			return p + "=" + name
+		}).To("left-joined")
+		td := newDriver(t, b, opts...)
+		prod := testdriver.InputTopic(td, "products", serde.String, serde.String)
+		ord := testdriver.InputTopic(td, "orders", serde.String, serde.String)
+		inner := testdriver.OutputTopic(td, "inner-joined", serde.String, serde.String)
+		left := testdriver.OutputTopic(td, "left-joined", serde.String, serde.String)
+
+		ord.PipeRecord(at("o1", "p1", 20)) // before the row exists
+		prod.PipeRecord(at("p1", "tea", 10))
+		ord.PipeRecord(at("o2", "p1", 5)) // older than the row and than o1
+		prod.PipeRecord(at("p1", "green tea", 3))
+		ord.PipeRecord(at("o3", "p1", 4))
+		prod.PipeRecord(tombstone[string, string]("p1", 1))
+		ord.PipeRecord(at("o4", "p1", 30))
+		expect(t, inner, "o2:p1=tea@5", "o3:p1=green tea@4")
+		expect(t, left, "o1:p1=?@20", "o2:p1=tea@5", "o3:p1=green tea@4", "o4:p1=?@30")
+	})
+}

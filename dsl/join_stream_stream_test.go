@@ -216,3 +216,52 @@ func TestStreamStreamJoinRestores(t *testing.T) {
 		expect(t, out, "k:[null, b]@200", "k:[null, c]@205")
 	})
 }
+
+// Out of order, within the grace period and beyond it, on both sides: a
+// late record joins what its window holds, every result stamped with the
+// later of its two records; a record whose window closed before it came
+// and one whose window ended before stream time are emitted alone at once
+// by the left and outer joins; held non-matches come out when stream time
+// passes their window's end plus grace.
+func TestStreamStreamJoinOutOfOrder(t *testing.T) {
+	steps := []joinStep{
+		{ts: 100, left: "A"},
+		{ts: 115, right: "a"},
+		{ts: 95, right: "b", inner: both("[A, b]@100"), lft: both("[A, b]@100"), outer: both("[A, b]@100")},
+		{ts: 105, left: "B", inner: both("[B, b]@105", "[B, a]@115"), lft: both("[B, b]@105", "[B, a]@115"), outer: both("[B, b]@105", "[B, a]@115")},
+		{ts: 150, right: "c"},
+		{ts: 160, left: "C", inner: both("[C, c]@160"), lft: both("[C, c]@160"), outer: both("[C, c]@160")},
+		// d's window [120, 140] ends before stream time (160): as in
+		// Kafka Streams (KStreamKStreamJoin), a non-match out of order
+		// by more than its window is emitted at once, not held for the
+		// grace period.
+		{ts: 130, right: "d", outer: both("[null, d]@130")},
+		{ts: 300, left: "E"},
+		// F's window [240, 260] closed at 280.
+		{ts: 250, left: "F", lft: both("[F, null]@250"), outer: both("[F, null]@250")},
+		{ts: 400, left: "G", lft: both("[E, null]@300"), outer: both("[E, null]@300")},
+	}
+	windows := dsl.JoinWindowsOfTimeDifferenceAndGrace(10*time.Millisecond, 20*time.Millisecond)
+	for _, kind := range []string{"inner", "left", "outer"} {
+		t.Run(kind, func(t *testing.T) {
+			eachStore(t, func(t *testing.T, opts ...testdriver.Option) {
+				td := newDriver(t, streamJoin(kind, windows), opts...)
+				l := testdriver.InputTopic(td, "left", serde.String, serde.String)
+				r := testdriver.InputTopic(td, "right", serde.String, serde.String)
+				out := testdriver.OutputTopic(td, "joined", serde.String, serde.String)
+				for _, st := range steps {
+					pipeStep(l, r, st)
+					want := map[string][]string{"inner": st.inner, "left": st.lft, "outer": st.outer}[kind]
+					var got []string
+					for _, rec := range out.ReadRecordsToList() {
+						got = append(got, fmt.Sprintf("%s@%d", rec.Value, rec.Timestamp))
+					}
+					if !slices.Equal(got, want) {
+						t.Fatalf("at %d (left %q, right %q):\n got %q\nwant %q", st.ts, st.left, st.right, got, want)
+					}
+				}
+				expectDropped(t, td, map[string]int64{})
+			})
+		})
+	}
+}

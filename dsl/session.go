@@ -71,8 +71,7 @@ func (s SessionWindowedKStream[K, V]) Aggregate[VR any](init func() VR, aggregat
 // sessionAggregate builds a session-windowed aggregation. init is nil for
 // Reduce, whose aggregate starts from the first value.
 func sessionAggregate[K, V, VR any](s SessionWindowedKStream[K, V], prefix, op string, init func() VR, add adder[K, V, VR], merger func(K, VR, VR) VR, vs serde.Serde[VR], opts []Materialized[K, VR]) KTable[Windowed[K], VR] {
-	gap, grace := s.w.InactivityGap(), s.w.GracePeriod()
-	spec := windowSpec{kind: "session", err: s.w.err, minRetention: gap + grace, what: "the inactivity gap plus the grace period", extra: time.Millisecond}
+	spec := sessionWindowSpec(s.w)
 	g := s.g
 	w := s.w
 	var m *tableMeta[Windowed[K], VR]
@@ -110,6 +109,11 @@ func sessionAggregate[K, V, VR any](s SessionWindowedKStream[K, V], prefix, op s
 		return func() valueGetter[Windowed[K], VR] { return &sessionGetter[K, VR]{store: store} }, []string{store}
 	}
 	return t
+}
+
+// sessionWindowSpec is the spec of sessions w.
+func sessionWindowSpec(w SessionWindows) windowSpec {
+	return windowSpec{kind: "session", err: w.err, minRetention: w.InactivityGap() + w.GracePeriod(), what: "the inactivity gap plus the grace period", extra: time.Millisecond, grace: w.grace}
 }
 
 // sessionGetter reads a session-windowed table's rows from its session
@@ -167,6 +171,10 @@ func (p *sessionWindowProc[K, V, VR]) Init(ctx processor.Context[Windowed[K], ch
 	if p.ss, err = state.GetSessionStore[K, VR](ctx, p.store); err != nil {
 		return err
 	}
+	// As windowProcBase.restoreObserved: a session ends at its latest
+	// record, so the largest session end is the stream time of the last
+	// commit.
+	p.observed = p.ss.ObservedStreamTime()
 	if p.onClose {
 		p.emitter.store = p.store
 		return p.emitter.init(ctx)

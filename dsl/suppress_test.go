@@ -55,6 +55,10 @@ func TestSuppressSessions(t *testing.T) {
 
 // Final results are emitted exactly once across crashes, the buffer being
 // restored from its changelog: a closed-form count over random windows.
+// Each result comes once stream time reached its window's close, never
+// before; and a record late before a crash is late after it too (else it
+// would update a closed window, and the suppression emit it again): each
+// crash is followed by one, of a key counted, which must be dropped.
 func TestSuppressAcrossCrashes(t *testing.T) {
 	for seed := uint64(1); seed <= 10; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
@@ -72,26 +76,48 @@ func TestSuppressAcrossCrashes(t *testing.T) {
 				ToStream().To("out")
 			td := newDriver(t, b, append(opts, testdriver.WithCommitEvery(1+rng.IntN(5)))...)
 			in := testdriver.InputTopic(td, "in", serde.String, serde.Int64)
+			out := testdriver.OutputTopic(td, "out", serde.TimeWindowed(serde.String, time.Duration(size)*time.Millisecond), serde.JSON[stats]())
+			seen := map[dsl.Windowed[string]]stats{}
+			streamTime, late := int64(-1), int64(0)
+			collect := func() {
+				t.Helper()
+				for _, r := range out.ReadRecordsToList() {
+					if prev, dup := seen[r.Key]; dup {
+						t.Fatalf("window %v emitted twice: %+v then %+v", r.Key, prev, r.Value)
+					}
+					if r.Key.End+grace > streamTime {
+						t.Fatalf("window %v (grace %d) emitted at stream time %d, before it closed", r.Key, grace, streamTime)
+					}
+					seen[r.Key] = r.Value
+				}
+			}
+			pipe := func(r processor.Record[string, int64]) {
+				t.Helper()
+				in.PipeRecord(r)
+				streamTime = max(streamTime, r.Timestamp)
+				collect()
+			}
 			runs := randomRuns(rng, 1+rng.IntN(3), 150)
 			for i, r := range arrivals(rng, runs, grace) {
-				in.PipeRecord(r)
-				if i%13 == 12 {
-					if i%2 == 0 {
-						td.Crash()
-					} else {
-						td.CrashLosingState()
-					}
+				pipe(r)
+				if i%13 != 12 {
+					continue
+				}
+				if i%2 == 0 {
+					td.Crash()
+				} else {
+					td.CrashLosingState()
+				}
+				// A window closes at end+grace: one that ended by
+				// stream time - grace took its last record.
+				if ts := streamTime - grace - size; ts >= 0 {
+					pipe(at(runs[0].key, ts, ts))
+					late++
 				}
 			}
-			in.PipeRecord(at(closer, int64(1_000_000), 1_000_000))
+			pipe(at(closer, int64(1_000_000), 1_000_000))
 			td.Commit()
-			seen := map[dsl.Windowed[string]]stats{}
-			for _, r := range testdriver.OutputTopic(td, "out", serde.TimeWindowed(serde.String, time.Duration(size)*time.Millisecond), serde.JSON[stats]()).ReadRecordsToList() {
-				if prev, dup := seen[r.Key]; dup {
-					t.Fatalf("window %v emitted twice: %+v then %+v", r.Key, prev, r.Value)
-				}
-				seen[r.Key] = r.Value
-			}
+			collect()
 			want := map[dsl.Windowed[string]]stats{}
 			for _, r := range runs {
 				for s := r.lo / size * size; s <= r.hi; s += size {
@@ -99,6 +125,9 @@ func TestSuppressAcrossCrashes(t *testing.T) {
 				}
 			}
 			compareWindows(t, fmt.Sprintf("seed %d: size %d grace %d", seed, size, grace), seen, want)
+			if got := td.DroppedRecords()[processor.DropLateRecord]; got != late {
+				t.Fatalf("%d late records dropped, want %d", got, late)
+			}
 		})
 	}
 }
@@ -124,17 +153,38 @@ func TestSuppressUntilTimeLimit(t *testing.T) {
 // A bounded buffer that may emit early does when full; one that must not
 // stops the task.
 func TestSuppressBufferFull(t *testing.T) {
+	var td *testdriver.Driver
 	build := func(buffer dsl.BufferConfig) (*testdriver.TestInputTopic[string, string], *testdriver.TestOutputTopic[string, int64]) {
 		b := dsl.NewBuilder()
 		dsl.Stream(b, "in", serde.String, serde.String).GroupByKey().Count().
 			Suppress(dsl.UntilTimeLimit[string](time.Hour, buffer)).
 			ToStream().To("out")
-		td := newDriver(t, b)
+		td = newDriver(t, b)
 		return testdriver.InputTopic(td, "in", serde.String, serde.String), testdriver.OutputTopic(td, "out", serde.String, serde.Int64)
 	}
 	in, out := build(dsl.MaxRecords(2))
 	in.PipeRecordList([]processor.Record[string, string]{at("a", "x", 1), at("b", "x", 2), at("a", "x", 3), at("c", "x", 4)})
 	expect(t, out, "a:2@3")
+
+	// A restored buffer counts what it holds.
+	in, out = build(dsl.MaxRecords(2))
+	in.PipeRecordList([]processor.Record[string, string]{at("a", "x", 1), at("b", "x", 2)})
+	td.CrashLosingState()
+	in.PipeRecord(at("c", "x", 3))
+	expect(t, out, "a:1@1")
+
+	// Bytes count each held key and its entry: a one-byte key and a count
+	// take 30 (21 bytes of entry header), so 60 holds two.
+	in, out = build(dsl.MaxBytes(60))
+	in.PipeRecordList([]processor.Record[string, string]{at("a", "x", 1), at("b", "x", 2)})
+	expect(t, out)
+	in.PipeRecord(at("c", "x", 3))
+	expect(t, out, "a:1@1")
+	in, _ = build(dsl.MaxBytes(60).ShutDownWhenFull())
+	in.PipeRecordList([]processor.Record[string, string]{at("a", "x", 1), at("b", "x", 2)})
+	if err := in.TryPipeRecord(at("c", "x", 3)); err == nil || !strings.Contains(err.Error(), "is full (3 records, 90 bytes") {
+		t.Fatalf("full buffer: %v", err)
+	}
 
 	in, _ = build(dsl.MaxRecords(2).ShutDownWhenFull())
 	in.PipeRecordList([]processor.Record[string, string]{at("a", "x", 1), at("b", "x", 2)})

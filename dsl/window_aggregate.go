@@ -2,6 +2,7 @@ package dsl
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/samsa-go/samsa/processor"
@@ -26,6 +27,10 @@ type windowProcBase[K, V, VR any] struct {
 	// Streams' observedStreamTime of its window processors: what decides
 	// when a window closes.
 	observed int64
+	// lookback is how far before the store's largest window start a
+	// window may hold the latest record: 0 for time windows (the latest
+	// window holds it), the time difference for sliding windows.
+	lookback int64
 }
 
 func (p *windowProcBase[K, V, VR]) Init(ctx processor.Context[Windowed[K], change[VR]]) error {
@@ -35,11 +40,36 @@ func (p *windowProcBase[K, V, VR]) Init(ctx processor.Context[Windowed[K], chang
 	if p.ws, err = state.GetTimestampedWindowStore[K, VR](ctx, p.store); err != nil {
 		return err
 	}
+	if err := p.restoreObserved(); err != nil {
+		return err
+	}
 	if p.onClose {
 		p.emitter.store = p.store
 		return p.emitter.init(ctx)
 	}
 	return nil
+}
+
+// restoreObserved starts a restarted task from the stream time it had at
+// its last commit, not from nothing: else a record late before the
+// restart would be taken, and update a window that closed, whose final
+// result a suppression or the close emitter already sent. Every record not dropped as late was folded into
+// its latest window, which no expiry reached, stamped with the latest
+// record time in it: the windows starting at the store's largest start
+// (within lookback of it, for sliding windows) hold the largest.
+func (p *windowProcBase[K, V, VR]) restoreObserved() error {
+	top := p.ws.ObservedStreamTime()
+	if top < 0 {
+		return nil
+	}
+	it, err := p.ws.FetchAll(top-p.lookback, top)
+	if err != nil {
+		return err
+	}
+	for it.Next() {
+		p.observed = max(p.observed, it.Value().Timestamp)
+	}
+	return errors.Join(it.Err(), it.Close())
 }
 
 // forward passes on a window's update, unless the aggregation emits only

@@ -98,12 +98,16 @@ type windowSpec struct {
 	grace int64
 }
 
-func (w TimeWindowedKStream[K, V]) spec() windowSpec {
-	if w.sliding {
-		d, g := w.sw.TimeDifference(), w.sw.GracePeriod()
-		return windowSpec{kind: "sliding", err: w.sw.err, size: d, minRetention: 2*d + g, what: "twice the time difference plus the grace period", extra: time.Millisecond, grace: w.sw.grace}
+func (w TimeWindowedKStream[K, V]) spec() windowSpec { return timeWindowSpec(w.tw, w.sw, w.sliding) }
+
+// timeWindowSpec is the spec of time windows tw, or of sliding windows sw
+// when sliding is set.
+func timeWindowSpec(tw TimeWindows, sw SlidingWindows, sliding bool) windowSpec {
+	if sliding {
+		d, g := sw.TimeDifference(), sw.GracePeriod()
+		return windowSpec{kind: "sliding", err: sw.err, size: d, minRetention: 2*d + g, what: "twice the time difference plus the grace period", extra: time.Millisecond, grace: sw.grace}
 	}
-	return windowSpec{kind: "time", err: w.tw.err, size: w.tw.Size(), minRetention: w.tw.Size() + w.tw.GracePeriod(), what: "the window size plus the grace period", grace: w.tw.grace}
+	return windowSpec{kind: "time", err: tw.err, size: tw.Size(), minRetention: tw.Size() + tw.GracePeriod(), what: "the window size plus the grace period", grace: tw.grace}
 }
 
 // retention is the store's retention: WithRetention's, or by default
@@ -134,7 +138,7 @@ func windowedAggregate[K, V, VR any](w TimeWindowedKStream[K, V], prefix, op str
 		if w.sliding {
 			diff, grace := w.sw.diff, w.sw.grace
 			return supply(func() processor.Processor[K, V, Windowed[K], change[VR]] {
-				return &slidingWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: grace, add: add, sendOld: m.sendOld, onClose: onClose}, diff: diff}
+				return &slidingWindowProc[K, V, VR]{windowProcBase: windowProcBase[K, V, VR]{store: store, grace: grace, add: add, sendOld: m.sendOld, onClose: onClose, lookback: diff}, diff: diff}
 			})
 		}
 		tw := w.tw

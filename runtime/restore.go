@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/samsa-go/samsa/internal/engine"
@@ -145,8 +146,14 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*engine.Task) err
 		return fmt.Errorf("runtime: restore consumer: %w", err)
 	}
 	defer cl.Close()
+	ap := newApplier(l)
+	defer ap.wait()
 	var total int64
 	for left > 0 {
+		ap.recycle()
+		if ap.failed.Load() {
+			break
+		}
 		fetches := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -171,6 +178,9 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*engine.Task) err
 				return
 			}
 			if !rec.Attrs.IsControl() {
+				if r.batch == nil {
+					r.batch = ap.buffer()
+				}
 				r.batch = append(r.batch, changelogRecord(rec))
 				r.n++
 				total++
@@ -181,21 +191,10 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*engine.Task) err
 			}
 		})
 		// Each fetch is applied as one batch per store.
-		for _, r := range todo {
-			if len(r.batch) == 0 {
-				continue
-			}
-			n := int64(len(r.batch))
-			err := r.tk.Restore(r.cl, r.batch)
-			clear(r.batch)
-			r.batch = r.batch[:0]
-			if err != nil {
-				return fmt.Errorf("runtime: %w", err)
-			}
-			if l != nil {
-				l.OnBatchRestored(r.progress(n))
-			}
-		}
+		ap.apply(todo)
+	}
+	if err := ap.wait(); err != nil {
+		return err
 	}
 	for _, r := range todo {
 		if r.n == 0 && r.last < r.start {
@@ -211,6 +210,130 @@ func (a *App) restore(ctx context.Context, th *thread, tasks []*engine.Task) err
 	}
 	a.log.Info("restore done", "records", total, "took", time.Since(began))
 	return nil
+}
+
+// applier applies fetched changelog records to their stores on a goroutine
+// of its own, in the order they were fetched, so that the restore consumer
+// polls the next fetch while the last one is written to the stores: the
+// consumer's client fetches only one fetch ahead. It is one fetch behind at
+// most; the poll goroutine waits for it past that. Each batch it applies
+// is told to the listener from its goroutine. The poll goroutine hands it
+// each fetch with apply, reuses the record buffers it gives back, and must
+// wait for it before it ends the restore of any store.
+type applier struct {
+	jobs, back chan []applyJob
+	l          StateRestoreListener
+	// failed is set once a batch failed; err is its error, the
+	// goroutine's until wait returns.
+	failed atomic.Bool
+	err    error
+	// free holds record buffers and job lists given back, for the poll
+	// goroutine to fill again.
+	free  [][]engine.ChangelogRecord
+	lists [][]applyJob
+}
+
+// applyJob is one fetch's records of one store, and the progress the
+// listener is told once they are applied.
+type applyJob struct {
+	r    *restoring
+	recs []engine.ChangelogRecord
+	prog RestoreProgress
+}
+
+func newApplier(l StateRestoreListener) *applier {
+	ap := &applier{jobs: make(chan []applyJob, 1), back: make(chan []applyJob, 4), l: l}
+	go ap.run(ap.jobs, ap.back)
+	return ap
+}
+
+func (ap *applier) run(jobs <-chan []applyJob, back chan<- []applyJob) {
+	defer close(back)
+	for js := range jobs {
+		for _, j := range js {
+			if ap.failed.Load() {
+				break
+			}
+			if err := j.r.tk.Restore(j.r.cl, j.recs); err != nil {
+				ap.err = fmt.Errorf("runtime: %w", err)
+				ap.failed.Store(true)
+				break
+			}
+			if ap.l != nil {
+				ap.l.OnBatchRestored(j.prog)
+			}
+		}
+		back <- js
+	}
+}
+
+// buffer returns an empty record buffer.
+func (ap *applier) buffer() []engine.ChangelogRecord {
+	if n := len(ap.free); n > 0 {
+		b := ap.free[n-1]
+		ap.free = ap.free[:n-1]
+		return b
+	}
+	return nil
+}
+
+// apply hands the records the stores of todo collected to the goroutine,
+// waiting while it is a fetch behind.
+func (ap *applier) apply(todo []*restoring) {
+	var js []applyJob
+	if n := len(ap.lists); n > 0 {
+		js = ap.lists[n-1]
+		ap.lists = ap.lists[:n-1]
+	}
+	for _, r := range todo {
+		if len(r.batch) == 0 {
+			continue
+		}
+		js = append(js, applyJob{r: r, recs: r.batch, prog: r.progress(int64(len(r.batch)))})
+		r.batch = nil
+	}
+	if len(js) > 0 {
+		ap.jobs <- js
+	}
+}
+
+// recycle takes back, without waiting, the buffers of the batches applied.
+func (ap *applier) recycle() {
+	for {
+		select {
+		case js, ok := <-ap.back:
+			if !ok {
+				return
+			}
+			ap.giveBack(js)
+		default:
+			return
+		}
+	}
+}
+
+func (ap *applier) giveBack(js []applyJob) {
+	for i := range js {
+		recs := js[i].recs
+		// The records point into fetched data, which they would keep.
+		clear(recs)
+		ap.free = append(ap.free, recs[:0])
+	}
+	clear(js)
+	ap.lists = append(ap.lists, js[:0])
+}
+
+// wait waits for the goroutine to apply what it was handed, ends it, and
+// returns the first failure. Calling it again does nothing more.
+func (ap *applier) wait() error {
+	if ap.jobs != nil {
+		close(ap.jobs)
+		for js := range ap.back {
+			ap.giveBack(js)
+		}
+		ap.jobs = nil
+	}
+	return ap.err
 }
 
 func (r *restoring) progress(batch int64) RestoreProgress {

@@ -7,9 +7,11 @@ import "github.com/samsa-go/samsa/processor"
 // changelogs before it processes, when it is assigned to this instance or
 // rewound; the global stores are bootstrapped from their topics before the
 // stream threads start (as task -1_-1, with the global store's topic as
-// Topic). Its methods run
-// on the thread that restores, between fetches; they must return quickly and must not call the App's blocking
-// methods from that goroutine (hand the work to another goroutine).
+// Topic). Its methods are called one at a time, in order, by the thread
+// that restores (OnBatchRestored from the goroutine that applies its
+// fetches, the others from the one that polls them); they must return
+// quickly and must not call the App's blocking methods (hand the work to
+// another goroutine).
 type StateRestoreListener interface {
 	// OnRestoreStart is called once per changelog partition to restore,
 	// before the first record is read.

@@ -636,7 +636,13 @@ func (t *thread) createPending(ctx context.Context) error {
 		return err
 	}
 	for i, tk := range created {
-		if err := tk.Start(); err != nil {
+		// Wall-clock punctuators count their first interval from when
+		// they are scheduled, in Init, not from before the restore.
+		err := tk.AdvanceWallClock(time.Now().UnixMilli())
+		if err == nil {
+			err = tk.Start()
+		}
+		if err != nil {
 			for _, c := range created[i:] {
 				c.Close()
 			}

@@ -34,9 +34,15 @@
 //
 // A restore hands a store's changelog records, in batches, to
 // Store.RestoreBatch, which writes them to the innermost store in its own
-// layout, straight past cache, changelog and transaction buffer (one
-// Pebble batch per call): each kind of store rebuilds its layout from the
-// key, value, timestamp and headers of each record.
+// layout, straight past cache, changelog and transaction buffer: each kind
+// of store rebuilds its layout from the key, value, timestamp and headers
+// of each record. A key-value store may hold a restore's writes back until
+// the restore ends (the engine flushes the store then) or the store is next
+// used: into an empty Pebble store they go as sorted runs written as
+// sstables and ingested, bypassing the WAL, the memtable and the batch
+// copies; into one holding keys, as batches of a memtable's size; into
+// memory, to the hash index first and to the ordered tree once, sorted, at
+// the end.
 //
 // # Timestamps
 //

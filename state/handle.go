@@ -48,33 +48,40 @@ func (h *kvHandle[K, V]) RestoreBatch(recs []ChangelogRecord) error {
 	if h.txn != nil && h.txn.Pending() > 0 {
 		return storeErr(h.Name(), "restore", fmt.Errorf("the transaction buffer holds %d uncommitted writes", h.txn.Pending()))
 	}
+	if rw, ok := h.bytes.(restoreWriter); ok {
+		return storeErr(h.Name(), "restore", rw.restoreRecords(recs, h.timestamped))
+	}
 	bw, batched := h.bytes.(BatchWriter)
 	if batched {
 		bw.BeginBatch()
 	}
-	var err error
-	for i := range recs {
-		r := &recs[i]
-		switch {
-		case r.Value == nil:
-			err = h.bytes.Delete(r.Key)
-		case h.timestamped:
-			h.restoreBuf = append(appendTimestamped(h.restoreBuf[:0], r.Timestamp), r.Value...)
-			err = h.bytes.Put(r.Key, h.restoreBuf)
-		default:
-			err = h.bytes.Put(r.Key, r.Value)
-		}
-		if err != nil {
-			err = fmt.Errorf("changelog offset %d: %w", r.Offset, err)
-			break
-		}
-	}
+	err := h.restoreTo(h.bytes.Put, h.bytes.Delete, recs)
 	if batched {
 		if cerr := bw.CommitBatch(); err == nil {
 			err = cerr
 		}
 	}
 	return storeErr(h.Name(), "restore", err)
+}
+
+func (h *kvHandle[K, V]) restoreTo(put func(k, v []byte) error, del func(k []byte) error, recs []ChangelogRecord) error {
+	for i := range recs {
+		r := &recs[i]
+		var err error
+		switch {
+		case r.Value == nil:
+			err = del(r.Key)
+		case h.timestamped:
+			h.restoreBuf = append(appendTimestamped(h.restoreBuf[:0], r.Timestamp), r.Value...)
+			err = put(r.Key, h.restoreBuf)
+		default:
+			err = put(r.Key, r.Value)
+		}
+		if err != nil {
+			return fmt.Errorf("changelog offset %d: %w", r.Offset, err)
+		}
+	}
+	return nil
 }
 
 // viewer is implemented by the innermost bytes stores, which alone can be

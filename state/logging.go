@@ -218,6 +218,10 @@ func (s *changeLoggingStore) send() error {
 	return nil
 }
 
+// emptyKey is the empty key as the changelog gets it: not nil, which is
+// a null key.
+var emptyKey = []byte{}
+
 // logChange sends one folded write: value nil is a delete.
 func (s *changeLoggingStore) logChange(key, value []byte, ts int64) error {
 	if value != nil && s.timestamped {
@@ -226,7 +230,14 @@ func (s *changeLoggingStore) logChange(key, value []byte, ts int64) error {
 			return storeErr(s.Name(), "log change", fmt.Errorf("key %q: %w", key, err))
 		}
 	}
-	if err := s.logger.LogChange(key[s.keyPrefix:], value, ts, nil); err != nil {
+	key = key[s.keyPrefix:]
+	if key == nil {
+		// The folding buffers hold an empty key as a nil slice, which a
+		// changelog would carry as a null key: a compacted topic refuses
+		// it, and a restore would not read the key written.
+		key = emptyKey
+	}
+	if err := s.logger.LogChange(key, value, ts, nil); err != nil {
 		return storeErr(s.Name(), "log change", err)
 	}
 	return nil

@@ -2,7 +2,9 @@ package state
 
 import (
 	"bytes"
+	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/google/btree"
 )
@@ -41,6 +43,14 @@ type memoryStore struct {
 	// Reads of the store's own goroutine never lock: no one else writes.
 	shared bool
 	mu     sync.RWMutex
+	// pending holds keys a restore put in the index and not in the tree
+	// (see restoreRecords): the tree gets them, sorted, before the next
+	// operation that walks it in order, and at Flush, which ends a
+	// restore. A key in pending may be in the tree too, or deleted since:
+	// the index decides, unless pendingExact says each of pending's keys
+	// is there once, with its value, and in the index with that value.
+	pending      []memItem
+	pendingExact bool
 }
 
 func (s *memoryStore) Name() string     { return s.name }
@@ -100,6 +110,99 @@ func (s *memoryStore) Put(key, value []byte) error {
 	return nil
 }
 
+// restoreRecords writes a restore's records as Put and Delete would, but
+// puts the keys new to the store in the index only, and in pending: the
+// tree, whose ordering costs most of a write, takes each key once, in key
+// order, however often the changelog rewrote or deleted it meanwhile.
+func (s *memoryStore) restoreRecords(recs []ChangelogRecord, timestamped bool) error {
+	if err := s.check("restore"); err != nil {
+		return err
+	}
+	s.lock()
+	defer s.unlock()
+	inTree := s.tree.Len() > 0
+	for i := range recs {
+		r := &recs[i]
+		old, ok := s.index[string(r.Key)]
+		if r.Value == nil {
+			if ok {
+				if inTree {
+					s.tree.Delete(memItem{key: r.Key})
+				}
+				delete(s.index, string(r.Key))
+				s.pendingExact = false
+			}
+			continue
+		}
+		n := len(r.Value)
+		if timestamped {
+			n += timestampedHeader
+		}
+		if ok && s.snapshots == 0 && len(old) == n {
+			// In place, as Put does.
+			putRestored(old, r, timestamped)
+			continue
+		}
+		v := make([]byte, n)
+		putRestored(v, r, timestamped)
+		if ok {
+			if inTree {
+				s.tree.ReplaceOrInsert(memItem{key: clone(r.Key), value: v})
+			}
+			s.index[string(r.Key)] = v
+			s.pendingExact = false
+			continue
+		}
+		k := clone(r.Key)
+		// The index's key shares pending's, whose bytes nothing writes.
+		s.index[unsafe.String(unsafe.SliceData(k), len(k))] = v
+		if len(s.pending) == 0 {
+			s.pendingExact = true
+		}
+		s.pending = append(s.pending, memItem{key: k, value: v})
+	}
+	return nil
+}
+
+// putRestored writes r's value into v, which has room for it (and for its
+// header, if timestamped).
+func putRestored(v []byte, r *ChangelogRecord, timestamped bool) {
+	if timestamped {
+		appendTimestamped(v[:0], r.Timestamp)
+		v = v[timestampedHeader:]
+	}
+	copy(v, r.Value)
+}
+
+// settle puts the keys of pending in the tree, in key order, with the
+// values the index holds for them.
+func (s *memoryStore) settle() {
+	p := s.pending
+	if len(p) == 0 {
+		return
+	}
+	cmpKeys := func(a, b memItem) int { return bytes.Compare(a.key, b.key) }
+	if !slices.IsSortedFunc(p, cmpKeys) {
+		slices.SortFunc(p, cmpKeys)
+	}
+	s.lock()
+	for i, it := range p {
+		if s.pendingExact {
+			s.tree.ReplaceOrInsert(it)
+			continue
+		}
+		if i+1 < len(p) && bytes.Equal(it.key, p[i+1].key) {
+			continue
+		}
+		if v, ok := s.index[string(it.key)]; ok {
+			s.tree.ReplaceOrInsert(memItem{key: it.key, value: v})
+		}
+	}
+	s.unlock()
+	// A restore's keys are many: kept, the slice would outlive it.
+	s.pending = nil
+}
+
 func (s *memoryStore) Delete(key []byte) error {
 	if err := s.check("delete"); err != nil {
 		return err
@@ -124,6 +227,7 @@ func (s *memoryStore) DeleteRange(from, to []byte) error {
 	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
 		return nil
 	}
+	s.settle()
 	s.lock()
 	defer s.unlock()
 	if from == nil && to == nil {
@@ -167,12 +271,22 @@ func (s *memoryStore) newIter(op string, from, to []byte, reverse bool) (BytesIt
 	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
 		return emptyIterator{}, nil
 	}
-	s.lock()
-	snap := s.tree.Clone()
-	s.unlock()
+	s.settle()
 	it := newMemIterator(s, from, to, reverse)
-	it.tree = snap
+	// The first batch comes from the live tree: most ranges (a key's
+	// windows, a prefix) fit in it, and then the iterator needs no clone,
+	// whose copy-on-write would make every later write of the store copy
+	// the nodes on its path. The batch shares value slices with the tree,
+	// which Put leaves alone while the iterator counts as a snapshot.
 	s.snapshots++
+	it.snap = true
+	it.fill(s.tree)
+	it.pos = -1
+	if !it.exhausted {
+		s.lock()
+		it.tree = s.tree.Clone()
+		s.unlock()
+	}
 	return it, nil
 }
 
@@ -183,12 +297,19 @@ func (s *memoryStore) ApproximateNumEntries() (int64, error) {
 	return int64(len(s.index)), nil
 }
 
-func (s *memoryStore) Flush() error { return s.check("flush") }
+// Flush ends a restore: the keys it left out of the tree go in.
+func (s *memoryStore) Flush() error {
+	if err := s.check("flush"); err != nil {
+		return err
+	}
+	s.settle()
+	return nil
+}
 
 func (s *memoryStore) Close() error {
 	s.lock()
 	s.closed = true
-	s.tree, s.index = nil, nil
+	s.tree, s.index, s.pending = nil, nil, nil
 	s.unlock()
 	return nil
 }
@@ -196,6 +317,7 @@ func (s *memoryStore) Close() error {
 // view returns the store's read-only view. It runs on the store's
 // goroutine: from here on that goroutine's writes lock.
 func (s *memoryStore) view() BytesView {
+	s.settle()
 	s.shared = true
 	return memView{s}
 }
@@ -264,8 +386,12 @@ const memBatch = 64
 // goroutine) or, for a view (viewed), the live tree under its read lock,
 // copying what it reads.
 type memIterator struct {
-	s        *memoryStore
-	tree     *btree.BTreeG[memItem] // snapshot; nil once closed
+	s *memoryStore
+	// tree is the snapshot later batches come from, nil when the first
+	// batch held the whole range; snap says the iterator counts in the
+	// store's snapshots until it is closed.
+	tree     *btree.BTreeG[memItem]
+	snap     bool
 	viewed   bool
 	from, to []byte
 	reverse  bool
@@ -303,9 +429,6 @@ func (it *memIterator) Next() bool {
 	if !it.viewed {
 		if it.s.closed {
 			it.err = closedErr(it.s.name, "iterate")
-			return false
-		}
-		if it.tree == nil {
 			return false
 		}
 	}
@@ -404,9 +527,9 @@ func (it *memIterator) Close() error {
 		return nil
 	}
 	it.done = true
-	it.buf = nil
-	if it.tree != nil {
-		it.tree = nil
+	it.buf, it.tree = nil, nil
+	if it.snap {
+		it.snap = false
 		it.s.snapshots--
 	}
 	return nil

@@ -42,6 +42,10 @@ type DBOptions struct {
 // copy, and the WAL, written in order, can only lose a suffix of writes in a
 // crash. Because a changelog offset is written after the data it covers, a
 // surviving offset never claims data the DB lost; restore replays from it.
+// A restore into an empty store writes sstables instead and ingests them
+// (see pebbleRestore), which bypasses the WAL: each table is synced before
+// Pebble records it, so it is durable before the offset that covers it is
+// written.
 //
 // The runtime opens the DB (through Env.DB) and closes it after closing the
 // task's stores. Close also closes iterators left open, so that Pebble does
@@ -65,6 +69,13 @@ type DB struct {
 	iters   map[*pebbleIterator]struct{}
 	metaKey []byte
 	metaVal [8]byte
+	// fs is the filesystem asked for, without the guard: a restore writes
+	// its sstables there (see pebbleRestore) and sees the disk's errors.
+	fs vfs.FS
+	// writerOpts are the options of the sstables a restore ingests, the
+	// ones Pebble's own level-0 tables get; runFiles numbers those files.
+	writerOpts sstable.WriterOptions
+	runFiles   atomic.Int64
 
 	// viewMu is held shared by every view operation and exclusively by
 	// Close, which sets viewsClosed and closes the snapshots of the views'
@@ -119,7 +130,7 @@ func OpenDB(dir string, opts DBOptions) (db *DB, err error) {
 		logger = slog.Default()
 	}
 	plog := logger.With("db", dir)
-	db = &DB{dir: dir, iters: make(map[*pebbleIterator]struct{}), snaps: make(map[*pebble.Snapshot]struct{}), log: plog}
+	db = &DB{dir: dir, fs: fs, iters: make(map[*pebbleIterator]struct{}), snaps: make(map[*pebble.Snapshot]struct{}), log: plog}
 	defer func() {
 		// Pebble's fatal path while it opens: the database is unusable.
 		if v := recover(); v != nil {
@@ -164,6 +175,12 @@ func OpenDB(dir string, opts DBOptions) (db *DB, err error) {
 		return nil, fmt.Errorf("state: open pebble database in %q: %w", dir, err)
 	}
 	db.pdb = pdb
+	if err := removeRunFiles(fs, dir); err != nil {
+		return nil, errors.Join(fmt.Errorf("state: open pebble database in %q: remove the files of an unfinished restore: %w", dir, err), pdb.Close())
+	}
+	wopts := popts.Clone()
+	wopts.EnsureDefaults()
+	db.writerOpts = wopts.MakeWriterOptions(0, pdb.TableFormat())
 	return db, nil
 }
 
@@ -330,6 +347,10 @@ type pebbleStore struct {
 	// viewsGone tells the store's views, from other goroutines, that the
 	// store was closed.
 	viewsGone atomic.Bool
+	// restoring is set while a restore holds writes back in restore (see
+	// restoreWriter), which every other operation applies first.
+	restoring bool
+	restore   *pebbleRestore
 }
 
 // BeginBatch starts collecting Put and Delete in one Pebble batch, applied
@@ -370,6 +391,9 @@ func (s *pebbleStore) check(op string) error {
 	}
 	if err := s.db.failed(); err != nil {
 		return storeErr(s.name, op, err)
+	}
+	if s.restoring {
+		return s.finishRestore()
 	}
 	return nil
 }
@@ -507,7 +531,8 @@ func (s *pebbleStore) ApproximateNumEntries() (int64, error) {
 	return n, it.Err()
 }
 
-// Flush does nothing: writes are in Pebble as soon as Put returns, and their
+// Flush applies what a restore holds back, if one is under way; otherwise
+// it does nothing: writes are in Pebble as soon as Put returns, and their
 // durability comes from the changelog, not from syncing the DB.
 func (s *pebbleStore) Flush() error { return s.check("flush") }
 
@@ -516,6 +541,7 @@ func (s *pebbleStore) Flush() error { return s.check("flush") }
 func (s *pebbleStore) Close() error {
 	s.closed = true
 	s.viewsGone.Store(true)
+	s.dropRestore()
 	if s.batch != nil {
 		s.batch.Close()
 		s.batch = nil

@@ -54,6 +54,12 @@ func (r *sessionReader[K, V]) Persistent() bool { return r.persistent }
 // session end it was given, in milliseconds.
 func (r *sessionReader[K, V]) Retention() int64 { return r.segs.retention }
 
+// ObservedStreamTime returns the largest session end the store was given
+// or restored, -1 before any: the time its retention counts back from,
+// and, a session ending at its latest record, the largest timestamp a
+// session aggregation put in it.
+func (r *sessionReader[K, V]) ObservedStreamTime() int64 { return r.segs.observed.Load() }
+
 // sessionKey appends the bytes-store key of k's session [start, end].
 func (r *sessionReader[K, V]) sessionKey(dst []byte, op string, k K, start, end int64) ([]byte, error) {
 	dst = segmentBound(dst, r.segs.id(end))

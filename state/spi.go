@@ -143,12 +143,13 @@ type Store interface {
 	Txn() *TxnStore
 	// RestoreBatch applies changelog records, in order, straight to the
 	// innermost store's layout (bypassing cache, changelog and transaction
-	// buffer), as one write batch where the bytes store has them: each
-	// kind of store rebuilds its own layout from key, value, timestamp and
-	// headers. It fails if the cache or the transaction buffer holds
-	// writes, which the restore would silently put behind; clean cached
-	// entries are dropped so that no read is served a value the restore
-	// replaced.
+	// buffer): each kind of store rebuilds its own layout from key, value,
+	// timestamp and headers. A store may hold the records back and apply
+	// them in bulk across calls, at the latest when its bytes store is
+	// next used or flushed, so a restore ends with Bytes().Flush(). It
+	// fails if the cache or the transaction buffer holds writes, which the
+	// restore would silently put behind; clean cached entries are dropped
+	// so that no read is served a value the restore replaced.
 	RestoreBatch(recs []ChangelogRecord) error
 	// View returns a read-only view of the store that other goroutines may
 	// use while the task runs (see BytesView for what it sees). Call View

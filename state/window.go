@@ -86,6 +86,12 @@ func (r *windowReader[K, V]) WindowSize() int64 { return r.size }
 // window start it was given, in milliseconds.
 func (r *windowReader[K, V]) Retention() int64 { return r.segs.retention }
 
+// ObservedStreamTime returns the largest window start the store was given
+// or restored, -1 before any: the time its retention counts back from.
+// Windowed processors read the stream time they had before a restart from
+// the windows that start there.
+func (r *windowReader[K, V]) ObservedStreamTime() int64 { return r.segs.observed.Load() }
+
 // windowKey appends the bytes-store key of (k, start, seq) to dst.
 func (r *windowReader[K, V]) windowKey(dst []byte, op string, k K, start int64, seq uint32) ([]byte, error) {
 	dst = segmentBound(dst, r.segs.id(start))

@@ -168,7 +168,8 @@ func (d *Driver) alloc(n int) []byte {
 	if n > block/8 {
 		return make([]byte, n)
 	}
-	if n > len(d.arena) {
+	// A nil arena would make the first empty key or value nil: a null.
+	if n > len(d.arena) || d.arena == nil {
 		d.arena = make([]byte, block)
 	}
 	b := d.arena[:n:n]

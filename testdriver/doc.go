@@ -25,9 +25,9 @@
 // records: the last record of each key stays.
 //
 // Stores are changelogged, and live in memory by default; WithPebbleStores
-// runs them on Pebble over an in-memory filesystem, behind the transaction
-// buffer that keeps them from getting ahead of their changelog, as in the
-// runtime. Crash, CrashTask and CrashLosingState stop tasks as a SIGKILL
+// runs them on Pebble over an in-memory filesystem (WithStateDir: on disk,
+// in a directory of the caller's), behind the transaction buffer that
+// keeps them from getting ahead of their changelog, as in the runtime. Crash, CrashTask and CrashLosingState stop tasks as a SIGKILL
 // would: what they did not commit is dropped, they restore their stores from
 // the changelogs, and the records since their last commit are processed
 // again, so the next records see what a restarted instance would.

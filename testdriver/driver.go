@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -111,6 +112,9 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 	}
 	if o.pebble {
 		d.fs = vfs.NewMem()
+		if o.stateDir != "" {
+			d.fs = vfs.Default
+		}
 		d.cfg.OpenDB = func(id processor.TaskID) (*state.DB, error) {
 			return state.OpenDB(d.taskDir(id), state.DBOptions{FS: d.fs})
 		}
@@ -193,7 +197,16 @@ func (d *Driver) partitionsOf(topic string) int32 {
 }
 
 func (d *Driver) taskDir(id processor.TaskID) string {
-	return fmt.Sprintf("/state/%s/%s", d.opts.appID, id)
+	return filepath.Join(d.stateRoot(), d.opts.appID, id.String())
+}
+
+// stateRoot is the directory of the task databases: WithStateDir's, or a
+// directory of the in-memory filesystem.
+func (d *Driver) stateRoot() string {
+	if d.opts.stateDir != "" {
+		return d.opts.stateDir
+	}
+	return "/state"
 }
 
 // startTask opens task (sub, partition) as slot i of d.tasks: it opens the

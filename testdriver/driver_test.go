@@ -3,6 +3,8 @@ package testdriver_test
 import (
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -282,4 +284,38 @@ func TestCommitInterval(t *testing.T) {
 	expectRecords(t, out)
 	td.AdvanceWallClockTime(500 * time.Millisecond)
 	expectRecords(t, out, "a:2@0 p0/0")
+}
+
+// WithStateDir keeps the task databases on disk, one directory per task
+// under <dir>/<application id>; a crash losing state removes them, and
+// the stores come back from their changelogs.
+func TestStateDir(t *testing.T) {
+	dir := t.TempDir()
+	td := testdriver.New(t, testfix.WordCount(t), testdriver.WithWallClock(epoch), testdriver.WithStateDir(dir), testdriver.WithApplicationID("wc"))
+	in := testdriver.InputTopic(td, "text-lines", serde.String, serde.String)
+	in.PipeValue("a b a")
+	tasks := func() []string {
+		t.Helper()
+		entries, err := os.ReadDir(filepath.Join(dir, "wc"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range entries {
+			if files, err := os.ReadDir(filepath.Join(dir, "wc", e.Name())); err == nil && len(files) > 0 {
+				names = append(names, e.Name())
+			}
+		}
+		return names
+	}
+	if got := tasks(); !slices.Contains(got, "1_0") {
+		t.Fatalf("task directories with files under %s: %v, want the counting task's 1_0", dir, got)
+	}
+	td.CrashLosingState()
+	if got := count(t, td, "a"); got != 2 {
+		t.Fatalf("restored a = %d, want 2", got)
+	}
+	if got := tasks(); !slices.Contains(got, "1_0") {
+		t.Fatalf("after the crash: task directories %v", got)
+	}
 }

@@ -2,6 +2,7 @@ package testdriver
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/processor"
@@ -67,7 +68,7 @@ func (d *Driver) openGlobal() error {
 	return nil
 }
 
-func (d *Driver) globalDir() string { return fmt.Sprintf("/state/%s/global", d.opts.appID) }
+func (d *Driver) globalDir() string { return filepath.Join(d.stateRoot(), d.opts.appID, "global") }
 
 // updateGlobal applies the committed records of the global stores' topics
 // that the global task has not had yet, and flushes it, so that the tasks

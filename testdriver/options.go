@@ -12,6 +12,7 @@ type Option func(*options)
 
 type options struct {
 	pebble          bool
+	stateDir        string
 	appID           string
 	wallClock       time.Time
 	deserialization processor.ErrorHandler
@@ -33,6 +34,15 @@ func defaults() options {
 // WithPebbleStores runs persistent stores on Pebble over an in-memory
 // filesystem instead of the in-memory store.
 func WithPebbleStores() Option { return func(o *options) { o.pebble = true } }
+
+// WithStateDir runs persistent stores on Pebble in dir, on the operating
+// system's filesystem (as Kafka's state.dir), instead of in memory: for
+// tests and benchmarks that look at what the stores leave on disk. Each
+// task's database is in <dir>/<application id>/<task id>. The directory
+// is the caller's to remove.
+func WithStateDir(dir string) Option {
+	return func(o *options) { o.pebble, o.stateDir = true, dir }
+}
 
 // WithApplicationID sets the application id (default "test-driver"):
 // processors see it, and changelog topics are named after it

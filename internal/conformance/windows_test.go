@@ -65,6 +65,33 @@ var windowCases = []testCase{
 		},
 	},
 	{
+		// Hopping windows of 10ms every 5ms: a record counts in the two
+		// windows holding it (one, before 5), in order of their starts.
+		name: "hopping windowed count",
+		topology: func(t testing.TB) *topology.Topology {
+			b := dsl.NewBuilder()
+			dsl.WindowedBy(dsl.Stream(b, "clicks", serde.String, serde.String).GroupByKey(),
+				dsl.TimeWindowsOfSizeAndGrace(10*time.Millisecond, 100*time.Millisecond).AdvanceBy(5*time.Millisecond)).
+				Count(dsl.MaterializedAs[string, int64]("hops")).
+				ToStream().
+				To("hop-counts", dsl.ProducedWith(serde.TimeWindowed(serde.String, 10*time.Millisecond), serde.Int64))
+			return build(t, b)
+		},
+		sources: []string{"clicks"},
+		inputs:  []input{{"clicks", "a", "x", 1}, {"clicks", "a", "x", 7}, {"clicks", "a", "x", 12}, {"clicks", "b", "x", 3}},
+		read:    []topicSpec{{"hop-counts", long}, {changelog("hops"), long}},
+		want: map[string][]string{
+			"hop-counts": {
+				windowKey("a", 0) + ":1@1", windowKey("a", 0) + ":2@7", windowKey("a", 5) + ":1@7",
+				windowKey("a", 5) + ":2@12", windowKey("a", 10) + ":1@12", windowKey("b", 0) + ":1@3",
+			},
+			changelog("hops"): {
+				windowChangelogKey("a", 0) + ":2@7", windowChangelogKey("a", 5) + ":2@12",
+				windowChangelogKey("a", 10) + ":1@12", windowChangelogKey("b", 0) + ":1@3",
+			},
+		},
+	},
+	{
 		// Sessions with a gap of 5ms: 0 and 10 are apart, 5 merges them;
 		// the merged-away sessions are deleted downstream and in the
 		// changelog, each at its end time.
@@ -168,6 +195,80 @@ var windowCases = []testCase{
 			"suppressed": {windowKey("a", 0) + ":2@9", windowKey("b", 0) + ":1@5", windowKey("a", 10) + ":1@11", windowKey("b", 10) + ":1@12", windowKey("a", 20) + ":1@25"},
 		},
 	},
+	{
+		// A cogroup of clicks (1 each) and buys (their value's length) in
+		// sliding windows of 10ms, 5ms of grace: the windowed aggregation
+		// of the two streams merged. The buy at 12 comes when stream time
+		// is 30: its window [2,12] closed at 12+5+1.
+		name:        "cogroup sliding windows",
+		topology:    cogroupWindowed(true),
+		sources:     []string{"clicks", "buys"},
+		maxTaskIdle: time.Second,
+		inputs: []input{
+			{"clicks", "k", "x", 20}, {"clicks", "k", "x", 30}, {"buys", "k", "abc", 25}, {"buys", "k", "xy", 31}, {"buys", "k", "xy", 12},
+		},
+		read: []topicSpec{{"cogrouped", long}},
+		want: map[string][]string{
+			"cogrouped": {
+				windowKey("k", 10) + ":1@20",
+				// The buy at 25: the click's right window [21,31] and its
+				// own left window [15,25].
+				windowKey("k", 21) + ":3@25", windowKey("k", 15) + ":4@25",
+				windowKey("k", 21) + ":4@30", windowKey("k", 26) + ":1@30", windowKey("k", 20) + ":5@30",
+				windowKey("k", 26) + ":3@31", windowKey("k", 21) + ":6@31", windowKey("k", 31) + ":2@31",
+			},
+		},
+	},
+	{
+		// The same cogroup in sessions with a gap of 5ms: a buy at 5,
+		// behind another buy, merges the sessions of the clicks at 0 and
+		// 10; merged-away sessions are deleted downstream and in the
+		// changelog.
+		name:        "cogroup session windows",
+		topology:    cogroupWindowed(false),
+		sources:     []string{"clicks", "buys"},
+		maxTaskIdle: time.Second,
+		inputs: []input{
+			{"clicks", "u", "x", 0}, {"clicks", "u", "x", 10}, {"buys", "v", "q", 11}, {"buys", "u", "ab", 5},
+		},
+		read: []topicSpec{{"cogrouped", long}, {changelog("cogroup-sessions"), long}},
+		want: map[string][]string{
+			"cogrouped": {
+				sessionKey("u", 0, 0) + ":1@0", sessionKey("u", 10, 10) + ":1@10", sessionKey("v", 11, 11) + ":1@11",
+				sessionKey("u", 0, 0) + ":<null>@0", sessionKey("u", 10, 10) + ":<null>@10", sessionKey("u", 0, 10) + ":4@10",
+			},
+			changelog("cogroup-sessions"): {
+				sessionKey("u", 0, 0) + ":<null>@5", sessionKey("u", 10, 10) + ":<null>@5", sessionKey("u", 0, 10) + ":4@5",
+				sessionKey("v", 11, 11) + ":1@11",
+			},
+		},
+	},
+}
+
+// cogroupWindowed counts clicks and sums the lengths of buys per key, in
+// sliding windows of 10ms with 5ms of grace, or in sessions with a gap of
+// 5ms and a second of grace.
+func cogroupWindowed(sliding bool) func(testing.TB) *topology.Topology {
+	return func(t testing.TB) *topology.Topology {
+		b := dsl.NewBuilder()
+		clicks := dsl.Stream(b, "clicks", serde.String, serde.String).GroupByKey()
+		buys := dsl.Stream(b, "buys", serde.String, serde.String).GroupByKey()
+		c := dsl.Cogroup(clicks, func(_, _ string, n int64) int64 { return n + 1 }).
+			Cogroup(buys, func(_, v string, n int64) int64 { return n + int64(len(v)) })
+		zero := func() int64 { return 0 }
+		if sliding {
+			c.WindowedBySliding(dsl.SlidingWindowsOfTimeDifferenceAndGrace(10*time.Millisecond, 5*time.Millisecond)).
+				Aggregate(zero, dsl.MaterializedAs[string, int64]("cogroup-windows")).
+				ToStream().
+				To("cogrouped", dsl.ProducedWith(serde.TimeWindowed(serde.String, 10*time.Millisecond), serde.Int64))
+		} else {
+			c.WindowedBySession(dsl.SessionWindowsOfInactivityGapAndGrace(5*time.Millisecond, time.Second)).
+				Aggregate(zero, func(_ string, a, b int64) int64 { return a + b }, dsl.MaterializedAs[string, int64]("cogroup-sessions")).
+				ToStream().
+				To("cogrouped", dsl.ProducedWith(serde.SessionWindowed(serde.String), serde.Int64))
+		}
+		return build(t, b)
+	}
 }
 
 func TestWindowConformance(t *testing.T) {

@@ -39,11 +39,18 @@ func (t *Task) schedule(n *Node, interval time.Duration, typ processor.Punctuati
 	return s, nil
 }
 
-// punctuate fires the due schedules of one clock. A schedule that missed
-// several intervals fires once and is realigned to its interval. A
-// punctuator's error goes to the processing handler, with no record; under
-// Continue the other schedules fire. A schedule moves to its next time
-// before it fires, so that one that fails is not fired again at once.
+// punctuate fires the due schedules of one clock, by Kafka Streams' rules
+// (its PunctuationQueue and PunctuationSchedule.next): the earliest due
+// first (in the order scheduled among equals), each with now as its time,
+// and each at most once per call however many intervals now passed; the
+// next time is the first of the schedule's interval boundaries after now,
+// so a jump of stream time fires a schedule once and keeps it aligned. A
+// schedule made by a punctuator that is due already fires in the same
+// call, as it would in Kafka's queue.
+//
+// A punctuator's error goes to the processing handler, with no record;
+// under Continue the other schedules fire. A schedule moves to its next
+// time before it fires, so that one that fails is not fired again at once.
 func (t *Task) punctuate(typ processor.PunctuationType, now int64) error {
 	list := &t.streamSch
 	if typ == processor.WallClockTime {
@@ -52,16 +59,19 @@ func (t *Task) punctuate(typ processor.PunctuationType, now int64) error {
 	if now < 0 || len(*list) == 0 {
 		return nil
 	}
-	for i := 0; i < len(*list); i++ {
-		s := (*list)[i]
-		if s.cancelled || now < s.next {
-			continue
+	for {
+		// Schedules are few (one or two per processor): a scan for the
+		// earliest costs less than keeping a heap.
+		var s *schedule
+		for _, c := range *list {
+			if !c.cancelled && c.next <= now && (s == nil || c.next < s.next) {
+				s = c
+			}
 		}
-		next := s.next + s.interval
-		if now >= next {
-			next = s.next + ((now-s.next)/s.interval+1)*s.interval
+		if s == nil {
+			break
 		}
-		s.next = next
+		s.next += ((now-s.next)/s.interval + 1) * s.interval
 		t.node = s.node
 		t.ts = now
 		t.dirty = true
@@ -80,6 +90,7 @@ func (t *Task) punctuate(typ processor.PunctuationType, now int64) error {
 			live = append(live, s)
 		}
 	}
+	clear((*list)[len(live):])
 	*list = live
 	return nil
 }

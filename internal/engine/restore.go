@@ -48,8 +48,10 @@ func (t *Task) Restore(cl *Changelog, recs []ChangelogRecord) (err error) {
 func applyChangelog(s state.Store, recs []ChangelogRecord) error { return s.RestoreBatch(recs) }
 
 // RestoreDone ends the restore of cl, whose last record read had offset
-// last (-1 if none was read): the store is flushed and, if persistent, the
-// offset recorded, so that the next restore starts after it.
+// last (-1 if none was read): the store is flushed, which applies what it
+// held back of the restore (see state.Store.RestoreBatch), and, if
+// persistent, the offset recorded after it, so that the next restore
+// starts after it.
 func (t *Task) RestoreDone(cl *Changelog, last int64) (err error) {
 	if last < 0 {
 		return nil
