@@ -114,9 +114,6 @@ func newThread(a *App, idx int) (*thread, error) {
 	if a.cfg.instanceID != "" {
 		t.instanceID = fmt.Sprintf("%s-%d", a.cfg.instanceID, idx+1)
 	}
-	// Starting before the client exists: its group may assign the thread
-	// before run begins, and the assignment must not be overwritten.
-	t.setThreadState(threadStarting)
 	if err := t.connect(); err != nil {
 		return nil, err
 	}
@@ -128,12 +125,12 @@ func newThread(a *App, idx int) (*thread, error) {
 // transactions with the group's generation, so that a zombie is fenced.
 func (t *thread) connect() error {
 	a := t.app
-	bal, err := assign.NewBalancer(t.elastic(assign.Config{
+	bal, err := assign.NewBalancer(assign.Config{
 		Subtopologies: a.assignSubs,
 		ProcessID:     a.processID,
 		Owned:         t.ownedTasks,
 		StateOnDisk:   a.tasksOnDisk,
-	}))
+	})
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
@@ -192,6 +189,7 @@ func (t *thread) run(ctx context.Context) error {
 	defer stopWatch()
 	t.pauses = newPauseWatch()
 	go t.pauses.run(watchCtx)
+	t.setThreadState(threadStarting)
 	defer t.setThreadState(threadDead)
 	err := t.loop(ctx)
 	t.setThreadState(threadPendingShutdown)
@@ -590,7 +588,6 @@ func (t *thread) closeAll(tasks map[processor.TaskID]*engine.Task) {
 
 // closeTask closes tk, dropping what it did not commit.
 func (t *thread) closeTask(tk *engine.Task) {
-	t.app.unqueryable(tk.ID)
 	if err := tk.Close(); err != nil {
 		t.log.Warn("closing task", "task", tk.ID.String(), "err", err)
 	}
@@ -652,7 +649,6 @@ func (t *thread) createPending(ctx context.Context) error {
 			return fmt.Errorf("runtime: %w", err)
 		}
 		t.active[tk.ID] = tk
-		t.app.queryable(tk)
 	}
 	return nil
 }
