@@ -114,6 +114,9 @@ func newThread(a *App, idx int) (*thread, error) {
 	if a.cfg.instanceID != "" {
 		t.instanceID = fmt.Sprintf("%s-%d", a.cfg.instanceID, idx+1)
 	}
+	// Starting before the client exists: its group may assign the thread
+	// before run begins, and the assignment must not be overwritten.
+	t.setThreadState(threadStarting)
 	if err := t.connect(); err != nil {
 		return nil, err
 	}
@@ -189,7 +192,6 @@ func (t *thread) run(ctx context.Context) error {
 	defer stopWatch()
 	t.pauses = newPauseWatch()
 	go t.pauses.run(watchCtx)
-	t.setThreadState(threadStarting)
 	defer t.setThreadState(threadDead)
 	err := t.loop(ctx)
 	t.setThreadState(threadPendingShutdown)
