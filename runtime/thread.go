@@ -227,7 +227,9 @@ func (t *thread) run(ctx context.Context) error {
 
 // holdRebalances makes the group's callbacks wait until AllowRebalance
 // (BlockRebalanceOnPoll): a poll whose context is done returns at once,
-// holding them, once a callback already running has returned.
+// holding them, once a callback already running has returned. Records that
+// poll returns are dropped, which loses nothing: commits write the tasks'
+// own offsets, never the consumer's, so the next owner reads them again.
 func (t *thread) holdRebalances() {
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
