@@ -324,6 +324,10 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		if err := t.abort(ctx, "the group rebalanced during the transaction"); err != nil {
 			return err
 		}
+		// The abort put the consumer back to the last commit, so what this
+		// poll returned is fetched again: processed now, it would be
+		// processed twice in the next transaction.
+		return nil
 	}
 	// A task whose state fails as it is made is repaired (storeFault) and
 	// made again, before the records fetched are queued: none is lost.
