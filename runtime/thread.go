@@ -78,6 +78,9 @@ type thread struct {
 	// lastCommit is when the thread last committed, in Unix nanoseconds;
 	// rebalance callbacks commit too, from franz-go's goroutine.
 	lastCommit atomic.Int64
+	// commitFailing is when at-least-once commits began failing with
+	// errors that pass (see commitLater); zero while they succeed.
+	commitFailing time.Time
 
 	// instanceID is the thread's group.instance.id, "" for a dynamic
 	// member; status is its state (see health.go), metrics its
