@@ -68,6 +68,12 @@ type App struct {
 	// faults holds the tasks whose state failed and was, or is to be,
 	// wiped (true until wiped) since their last commit.
 	faults map[processor.TaskID]bool
+	// standbys keeps the standby tasks (see standby.go); standbyHeld,
+	// under mu, lists them for housekeeping.
+	standbys    *standbys
+	standbyHeld map[processor.TaskID]bool
+	// queries serves interactive queries (see query.go).
+	queries queries
 
 	// metrics are the app's Prometheus collectors, nil without Metrics or
 	// HTTP; gatherer is what /metrics serves; health what the endpoints
@@ -109,20 +115,22 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	a := &App{
-		cfg:        cfg,
-		topo:       topo,
-		graph:      engine.GraphOf(topo),
-		log:        log.With("app", cfg.appID),
-		processID:  hex.EncodeToString(id[:]),
-		open:       map[processor.TaskID]bool{},
-		releasedAt: map[processor.TaskID]time.Time{},
-		toPurge:    map[string]map[int32]int64{},
-		drops:      map[processor.TaskID]*engine.DropCounts{},
-		faults:     map[processor.TaskID]bool{},
-		shutdown:   shutdown{abandoned: make(chan struct{})},
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
+		cfg:         cfg,
+		topo:        topo,
+		graph:       engine.GraphOf(topo),
+		log:         log.With("app", cfg.appID),
+		processID:   hex.EncodeToString(id[:]),
+		open:        map[processor.TaskID]bool{},
+		releasedAt:  map[processor.TaskID]time.Time{},
+		toPurge:     map[string]map[int32]int64{},
+		drops:       map[processor.TaskID]*engine.DropCounts{},
+		faults:      map[processor.TaskID]bool{},
+		standbyHeld: map[processor.TaskID]bool{},
+		shutdown:    shutdown{abandoned: make(chan struct{})},
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
 	}
+	a.standbys = newStandbys(a)
 	if cfg.instanceID != "" {
 		// The same across restarts of the instance, as Kafka Streams keeps
 		// its process id in the state directory: what a static member
@@ -240,6 +248,13 @@ func (a *App) run(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if len(a.layout.Changelogs) > 0 {
+		standbysDone := make(chan struct{})
+		go func() { defer close(standbysDone); a.standbys.run(runCtx) }()
+		// The standbys close, recording their offsets, before the state
+		// directory and the block cache do.
+		defer func() { cancel(); <-standbysDone }()
+	}
 	go func() {
 		select {
 		case <-a.stop:
@@ -388,7 +403,7 @@ func (a *App) setupTopics(ctx context.Context) error {
 	a.subOf = map[string]int{}
 	a.changelogs = map[string]bool{}
 	for _, st := range a.graph.Subtopologies {
-		as := assign.Subtopology{ID: st.ID}
+		as := assign.Subtopology{ID: st.ID, Stateful: a.stateful(st.Stores)}
 		for _, t := range st.SourceTopics {
 			real := a.realTopic(t)
 			a.logical[real] = t
@@ -439,7 +454,15 @@ func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
 // starts the task. A store that cannot be opened is wiped and restored from
 // its changelog (see openDB).
 func (a *App) newTask(th *thread, id processor.TaskID) (*engine.Task, error) {
+	// Open before the standby of the task, if this process keeps one,
+	// hands its state over: no standby is opened on it from now on.
+	a.mu.Lock()
+	a.open[id] = true
+	delete(a.releasedAt, id)
+	a.mu.Unlock()
+	a.standbys.release(id)
 	if err := a.wipeIfFaulted(id); err != nil {
+		a.released(id)
 		return nil, err
 	}
 	cfg := th.cfg
@@ -448,12 +471,9 @@ func (a *App) newTask(th *thread, id processor.TaskID) (*engine.Task, error) {
 	cfg.Metrics = th.metrics.engineMetrics(id)
 	tk, err := engine.NewTask(a.graph, id.Subtopology, id.Partition, cfg)
 	if err != nil {
+		a.released(id)
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
-	a.mu.Lock()
-	a.open[id] = true
-	delete(a.releasedAt, id)
-	a.mu.Unlock()
 	return tk, nil
 }
 
@@ -570,7 +590,7 @@ func (a *App) housekeeping(ctx context.Context) {
 		a.toPurge = map[string]map[int32]int64{}
 		var stale []processor.TaskID
 		for id, at := range a.releasedAt {
-			if !a.open[id] && time.Since(at) >= a.cfg.cleanupDelay {
+			if !a.open[id] && !a.standbyHeld[id] && time.Since(at) >= a.cfg.cleanupDelay {
 				stale = append(stale, id)
 				delete(a.releasedAt, id)
 			}
@@ -583,7 +603,7 @@ func (a *App) housekeeping(ctx context.Context) {
 		}
 		for _, id := range stale {
 			a.mu.Lock()
-			stillFree := !a.open[id]
+			stillFree := !a.open[id] && !a.standbyHeld[id]
 			a.mu.Unlock()
 			if stillFree {
 				if err := a.dir.Remove(id.String()); err != nil {

@@ -87,6 +87,11 @@ type config struct {
 	shutdownTimeout time.Duration
 	uncommittedMax  int64
 	blockCache      int64
+	standbys        int
+	appServer       string
+	acceptableLag   int64
+	maxWarmups      int
+	probingInterval time.Duration
 	instanceID      string
 	registerer      prometheus.Registerer
 	httpAddr        string
@@ -107,6 +112,9 @@ func defaults() config {
 		shutdownTimeout: 10 * time.Second,
 		uncommittedMax:  64 << 20,
 		blockCache:      64 << 20,
+		acceptableLag:   defaultAcceptableLag,
+		maxWarmups:      defaultMaxWarmups,
+		probingInterval: defaultProbingInterval,
 	}
 }
 

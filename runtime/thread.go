@@ -131,12 +131,12 @@ func newThread(a *App, idx int) (*thread, error) {
 // transactions with the group's generation, so that a zombie is fenced.
 func (t *thread) connect() error {
 	a := t.app
-	bal, err := assign.NewBalancer(assign.Config{
+	bal, err := assign.NewBalancer(t.elastic(assign.Config{
 		Subtopologies: a.assignSubs,
 		ProcessID:     a.processID,
 		Owned:         t.ownedTasks,
 		StateOnDisk:   a.tasksOnDisk,
-	})
+	}))
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
@@ -599,6 +599,7 @@ func (t *thread) closeAll(tasks map[processor.TaskID]*engine.Task) {
 
 // closeTask closes tk, dropping what it did not commit.
 func (t *thread) closeTask(tk *engine.Task) {
+	t.app.unqueryable(tk.ID)
 	if err := tk.Close(); err != nil {
 		t.log.Warn("closing task", "task", tk.ID.String(), "err", err)
 	}
@@ -660,6 +661,7 @@ func (t *thread) createPending(ctx context.Context) error {
 			return fmt.Errorf("runtime: %w", err)
 		}
 		t.active[tk.ID] = tk
+		t.app.queryable(tk)
 	}
 	return nil
 }
