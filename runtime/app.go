@@ -57,8 +57,11 @@ type App struct {
 	// bootstrapped before the threads start and closed after they stop.
 	global *globalThread
 
-	mu         sync.Mutex
-	open       map[processor.TaskID]bool
+	mu sync.Mutex
+	// open holds, per task, the threads that have it open or are to open
+	// it: one, but for the moment a task moves between two threads of this
+	// process and the one losing it has not closed it yet.
+	open       map[processor.TaskID]map[*thread]bool
 	releasedAt map[processor.TaskID]time.Time
 	// assignedThreads counts the threads holding an assignment.
 	assignedThreads atomic.Int32
@@ -120,7 +123,7 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 		graph:       engine.GraphOf(topo),
 		log:         log.With("app", cfg.appID),
 		processID:   hex.EncodeToString(id[:]),
-		open:        map[processor.TaskID]bool{},
+		open:        map[processor.TaskID]map[*thread]bool{},
 		releasedAt:  map[processor.TaskID]time.Time{},
 		toPurge:     map[string]map[int32]int64{},
 		drops:       map[processor.TaskID]*engine.DropCounts{},
@@ -457,12 +460,15 @@ func (a *App) newTask(th *thread, id processor.TaskID) (*engine.Task, error) {
 	// Open before the standby of the task, if this process keeps one,
 	// hands its state over: no standby is opened on it from now on.
 	a.mu.Lock()
-	a.open[id] = true
+	if a.open[id] == nil {
+		a.open[id] = map[*thread]bool{}
+	}
+	a.open[id][th] = true
 	delete(a.releasedAt, id)
 	a.mu.Unlock()
 	a.standbys.release(id)
 	if err := a.wipeIfFaulted(id); err != nil {
-		a.released(id)
+		a.released(th, id)
 		return nil, err
 	}
 	cfg := th.cfg
@@ -471,7 +477,7 @@ func (a *App) newTask(th *thread, id processor.TaskID) (*engine.Task, error) {
 	cfg.Metrics = th.metrics.engineMetrics(id)
 	tk, err := engine.NewTask(a.graph, id.Subtopology, id.Partition, cfg)
 	if err != nil {
-		a.released(id)
+		a.released(th, id)
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
 	return tk, nil
@@ -485,6 +491,12 @@ func (a *App) openDB(id processor.TaskID) (*state.DB, error) {
 	db, err := state.OpenDB(dir, state.DBOptions{Logger: a.log, Cache: a.cache})
 	if err == nil {
 		return db, nil
+	}
+	if errors.Is(err, state.ErrLocked) {
+		// In use, not damaged: by a task of another thread that has yet
+		// to close it, or by another process given the same directory.
+		// Wiping it would delete the files under its holder.
+		return nil, fmt.Errorf("runtime: task %s: %w", id, err)
 	}
 	a.log.Warn("state of task is unreadable; wiping it and restoring from the changelog", "task", id.String(), "dir", dir, "err", err)
 	if rerr := a.dir.Remove(id.String()); rerr != nil {
@@ -519,11 +531,18 @@ func (a *App) ActiveTasks() []processor.TaskID {
 	return ids
 }
 
-// released notes that a task of this process was closed.
-func (a *App) released(id processor.TaskID) {
+// released notes that thread th closed task id, or gave up opening it.
+func (a *App) released(th *thread, id processor.TaskID) {
 	a.mu.Lock()
-	delete(a.open, id)
-	a.releasedAt[id] = time.Now()
+	if !a.open[id][th] {
+		a.mu.Unlock()
+		return
+	}
+	delete(a.open[id], th)
+	if len(a.open[id]) == 0 {
+		delete(a.open, id)
+		a.releasedAt[id] = time.Now()
+	}
 	a.mu.Unlock()
 }
 
@@ -590,7 +609,7 @@ func (a *App) housekeeping(ctx context.Context) {
 		a.toPurge = map[string]map[int32]int64{}
 		var stale []processor.TaskID
 		for id, at := range a.releasedAt {
-			if !a.open[id] && !a.standbyHeld[id] && time.Since(at) >= a.cfg.cleanupDelay {
+			if len(a.open[id]) == 0 && !a.standbyHeld[id] && time.Since(at) >= a.cfg.cleanupDelay {
 				stale = append(stale, id)
 				delete(a.releasedAt, id)
 			}
@@ -603,7 +622,7 @@ func (a *App) housekeeping(ctx context.Context) {
 		}
 		for _, id := range stale {
 			a.mu.Lock()
-			stillFree := !a.open[id] && !a.standbyHeld[id]
+			stillFree := len(a.open[id]) == 0 && !a.standbyHeld[id]
 			a.mu.Unlock()
 			if stillFree {
 				if err := a.dir.Remove(id.String()); err != nil {

@@ -129,7 +129,7 @@ func (q *storeQuery) view(partition int32) (processor.StateStore, error) {
 	}
 	id := processor.TaskID{Subtopology: q.sub, Partition: partition}
 	q.app.mu.Lock()
-	restoring := q.app.open[id]
+	restoring := len(q.app.open[id]) > 0
 	q.app.mu.Unlock()
 	if restoring {
 		return nil, fmt.Errorf("runtime: query store %q: task %s is restoring: %w", q.name, id, ErrRebalancing)

@@ -240,7 +240,7 @@ func (s *standbys) reconcile() {
 	a := s.app
 	a.mu.Lock()
 	for id := range want {
-		if a.open[id] {
+		if len(a.open[id]) > 0 {
 			delete(want, id)
 		}
 	}
@@ -250,7 +250,7 @@ func (s *standbys) reconcile() {
 			s.log.Info("standby task no longer kept", "task", id.String())
 			s.close(id, st)
 			a.mu.Lock()
-			if !a.open[id] {
+			if len(a.open[id]) == 0 {
 				a.releasedAt[id] = time.Now()
 			}
 			a.mu.Unlock()

@@ -188,3 +188,26 @@ func TestOpenDBCorrupt(t *testing.T) {
 		t.Fatalf("error %q wraps nothing", err)
 	}
 }
+
+// A directory another open DB holds is locked, not unreadable: OpenDB says
+// so with ErrLocked, and the directory opens again once the first DB closed.
+func TestOpenDBLocked(t *testing.T) {
+	dir := t.TempDir()
+	db, err := OpenDB(dir, DBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenDB(dir, DBOptions{}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open of a held directory: %v, want ErrLocked", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = OpenDB(dir, DBOptions{})
+	if err != nil {
+		t.Fatalf("open after the holder closed: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
