@@ -68,6 +68,9 @@ type standbys struct {
 	warm        map[*thread]warmups
 	ends        map[string]map[int32]int64
 	lagsChecked time.Time
+	// taskEnds are the records each stateful task's changelogs hold, from
+	// ends, for the leader's balance (see changelogEnds).
+	taskEnds map[assign.TaskID]int64
 }
 
 // standbyTask is one standby: the task's stores, no processors.
@@ -108,6 +111,7 @@ func (t *thread) elastic(c assign.Config) assign.Config {
 	c.ApplicationServer = a.cfg.appServer
 	c.Assigned = t.onAssignment
 	c.TaskLags = a.standbys.taskLags
+	c.ChangelogEnds = a.standbys.changelogEnds
 	c.AcceptableRecoveryLag = a.cfg.acceptableLag
 	c.MaxWarmups = a.cfg.maxWarmups
 	return c
@@ -136,7 +140,8 @@ func (s *standbys) assign(th *thread, cl *kgo.Client, active, standby, warm []pr
 	s.mu.Lock()
 	s.want[th] = append(standby, warm...)
 	s.prevActive[th] = active
-	s.warm[th] = warmups{tasks: warm, cl: cl, since: time.Now()}
+	last := s.warm[th]
+	s.warm[th] = warmups{tasks: warm, cl: cl, since: time.Now(), backoff: last.nextBackoff(warm, s.app.cfg.probingInterval)}
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -189,6 +194,10 @@ const standbyPoll = 200 * time.Millisecond
 func (s *standbys) run(ctx context.Context) {
 	defer s.shutdown()
 	for ctx.Err() == nil {
+		if time.Since(s.lagsChecked) >= lagCheckInterval {
+			s.lagsChecked = time.Now()
+			s.checkLags(ctx)
+		}
 		s.mu.Lock()
 		s.reconcile()
 		n := len(s.tasks)
@@ -218,14 +227,7 @@ func (s *standbys) run(ctx context.Context) {
 		if time.Since(s.checkpointed) >= s.app.cfg.commitInterval {
 			s.checkpoint()
 		}
-		checkLags := time.Since(s.lagsChecked) >= lagCheckInterval
-		if checkLags {
-			s.lagsChecked = time.Now()
-		}
 		s.mu.Unlock()
-		if checkLags {
-			s.checkLags(ctx)
-		}
 	}
 }
 

@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/samsa-go/samsa/internal/assign"
@@ -52,6 +54,29 @@ type warmups struct {
 	tasks []processor.TaskID
 	cl    *kgo.Client // the thread's client, to ask for a rebalance
 	since time.Time
+	// probed are the warm-ups the thread last asked a rebalance for;
+	// backoff is how long caught-up warm-ups wait before they ask: zero,
+	// but after a rebalance that left them warm-ups (see nextBackoff).
+	probed  []processor.TaskID
+	backoff time.Duration
+}
+
+// minProbeBackoff is the first wait of warm-ups that asked for a
+// rebalance and were left warm-ups by it; each such rebalance doubles it,
+// up to the probing interval.
+const minProbeBackoff = time.Second
+
+// nextBackoff is the wait of caught-up warm-ups, given the last ones (w)
+// and the new assignment's (warm): if a task the thread asked for stayed a
+// warm-up, the rebalance moved nothing the thread was ready for, so the
+// wait doubles; else it is zero.
+func (w warmups) nextBackoff(warm []processor.TaskID, probing time.Duration) time.Duration {
+	for _, id := range w.probed {
+		if slices.Contains(warm, id) {
+			return min(max(2*w.backoff, minProbeBackoff), probing)
+		}
+	}
+	return 0
 }
 
 // taskLags are this process's lags for the subscription: 0 for the tasks
@@ -89,27 +114,34 @@ func (s *standbys) taskLags() []assign.TaskLag {
 	return out
 }
 
-// checkLags learns the end offsets of the standbys' changelogs, then asks
-// for a rebalance on behalf of each thread whose warm-ups have caught up,
-// or have warmed up for the probing interval.
-func (s *standbys) checkLags(ctx context.Context) {
+// changelogEnds returns the records each stateful task's changelogs held
+// when last listed, for the leader's balance: the most a process without a
+// copy of the task restores. It runs on a group's goroutine and does not
+// block on the network.
+func (s *standbys) changelogEnds() map[assign.TaskID]int64 {
 	s.mu.Lock()
-	cl := s.cl
+	defer s.mu.Unlock()
+	return maps.Clone(s.taskEnds)
+}
+
+// checkLags learns the end offsets of every changelog, for the lags the
+// subscription reports and the leader's balance, then asks for a
+// rebalance on behalf of each thread whose warm-ups have caught up, or
+// have warmed up for the probing interval.
+func (s *standbys) checkLags(ctx context.Context) {
+	a := s.app
 	var topics []string
-	for topic, ps := range s.byTP {
-		if len(ps) > 0 {
-			topics = append(topics, topic)
-		}
+	for _, topic := range a.layout.Changelogs {
+		topics = append(topics, topic)
 	}
-	s.mu.Unlock()
-	if cl == nil || len(topics) == 0 {
+	if a.adm == nil || len(topics) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	listed, err := kadm.NewClient(cl).ListEndOffsets(ctx, topics...)
+	listed, err := a.adm.ListEndOffsets(ctx, topics...)
 	if err != nil {
-		s.log.Debug("standby changelog end offsets", "err", err)
+		s.log.Debug("changelog end offsets", "err", err)
 		return
 	}
 	ends := map[string]map[int32]int64{}
@@ -121,10 +153,37 @@ func (s *standbys) checkLags(ctx context.Context) {
 			ends[o.Topic][o.Partition] = o.Offset
 		}
 	})
+	taskEnds := map[assign.TaskID]int64{}
+	for _, st := range a.graph.Subtopologies {
+		if int(st.ID) >= len(a.layout.TaskCounts) {
+			continue
+		}
+		for p := range a.layout.TaskCounts[st.ID] {
+			var sum int64
+			known, logged := true, false
+			for _, store := range st.Stores {
+				topic, ok := a.layout.Changelogs[store]
+				if !ok {
+					continue
+				}
+				logged = true
+				end, ok := ends[topic][p]
+				if !ok {
+					known = false
+					break
+				}
+				sum += end
+			}
+			if logged && known {
+				taskEnds[assign.TaskID{Subtopology: st.ID, Partition: p}] = sum
+			}
+		}
+	}
 	var probe []*kgo.Client
+	now := time.Now()
 	s.mu.Lock()
-	s.ends = ends
-	acceptable := s.app.cfg.acceptableLag
+	s.ends, s.taskEnds = ends, taskEnds
+	acceptable := a.cfg.acceptableLag
 	for th, w := range s.warm {
 		if len(w.tasks) == 0 {
 			continue
@@ -150,8 +209,14 @@ func (s *standbys) checkLags(ctx context.Context) {
 				break
 			}
 		}
-		if caught || time.Since(w.since) >= s.app.cfg.probingInterval {
-			s.log.Info("warm-up replicas caught up; asking for a probing rebalance", "tasks", len(w.tasks), "caught_up", caught)
+		// Caught up, the warm-ups ask at once, unless the last time they
+		// did the task stayed where it was (see assign): then they wait,
+		// longer each time, so that a copy whose lag hovers about the
+		// threshold does not make the group rebalance every second.
+		early := caught && now.Sub(w.since) >= w.backoff
+		if early || now.Sub(w.since) >= a.cfg.probingInterval {
+			s.log.Info("asking for a probing rebalance", "warmups", len(w.tasks), "caught_up", caught, "warmed_for", now.Sub(w.since).Round(time.Millisecond))
+			w.probed = slices.Clone(w.tasks)
 			w.tasks = nil
 			s.warm[th] = w
 			probe = append(probe, w.cl)

@@ -46,6 +46,12 @@ type Config struct {
 	// subscription (see Subscription.Lags); it runs while the member
 	// joins, and must not block.
 	TaskLags func() []TaskLag
+	// ChangelogEnds, if set, returns the records each stateful task's
+	// changelogs hold (the sum of their end offsets), as last learned:
+	// the most a process without a copy of the task restores, and so its
+	// lag when it reports none. It runs on the leader while it balances,
+	// and must not block.
+	ChangelogEnds func() map[TaskID]int64
 	// AcceptableRecoveryLag is the lag at or below which a copy of a
 	// task counts as caught up (acceptable.recovery.lag); the leader's
 	// holds. Zero asks for copies fully caught up; Kafka Streams' default
@@ -294,7 +300,11 @@ func (mb *memberBalancer) Balance(topics map[string]int32) kgo.IntoSyncAssignmen
 		members[i].lags = slices.DeleteFunc(slices.Clone(members[i].lags), func(l TaskLag) bool { return !isStateful(l.Task) })
 	}
 	active := assignLagged(tasks, members, mb.b.cfg.AcceptableRecoveryLag)
-	warm := warmUp(stateful, members, active, mb.b.cfg.AcceptableRecoveryLag, mb.b.cfg.MaxWarmups)
+	var ends map[TaskID]int64
+	if mb.b.cfg.ChangelogEnds != nil {
+		ends = mb.b.cfg.ChangelogEnds()
+	}
+	warm := warmUp(stateful, members, active, ends, mb.b.cfg.AcceptableRecoveryLag, mb.b.cfg.MaxWarmups)
 	plan := &Plan{
 		subs:       mb.b.subs,
 		partitions: make(map[string]int32, len(mb.b.topics)),

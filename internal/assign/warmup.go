@@ -16,9 +16,13 @@ const (
 // a process without one, and has that process warm a copy up instead, as
 // Kafka Streams' high-availability assignor (KIP-441): no task then pauses
 // for a full restore. A process is caught up on a task when it reported a
-// lag of at most acceptable for it (see Subscription.Lags). Members report
-// lags only when their runtime measures them; without any, the balanced
-// assignment stands.
+// lag of at most acceptable for it (see Subscription.Lags), or reported
+// none while the task's changelogs hold at most acceptable records
+// (ends, by task): a process without a copy restores at most that much,
+// so the task moves there at once, as it does in Kafka Streams, whose
+// leader counts a whole changelog as the lag of a process without the
+// task. Members report lags only when their runtime measures them;
+// without any, the balanced assignment stands.
 //
 // The task goes to the least loaded member of the caught-up process with
 // the smallest lag (then the lowest process and member id), and while fewer
@@ -26,7 +30,7 @@ const (
 // it; a task without a warm-up waits for a later rebalance to get one. The
 // target moves it over in the rebalance it asks for once caught up. active
 // is changed in place; the warm-ups are returned by member id, sorted.
-func warmUp(tasks []TaskID, members []member, active map[string][]TaskID, acceptable int64, maxWarmups int) map[string][]TaskID {
+func warmUp(tasks []TaskID, members []member, active map[string][]TaskID, ends map[TaskID]int64, acceptable int64, maxWarmups int) map[string][]TaskID {
 	warm := make(map[string][]TaskID)
 	ms := slices.Clone(members)
 	slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.id, b.id) })
@@ -53,6 +57,9 @@ func warmUp(tasks []TaskID, members []member, active map[string][]TaskID, accept
 	}
 	caughtUp := func(proc string, t TaskID) (int64, bool) {
 		l, ok := lag[proc][t]
+		if !ok {
+			l, ok = ends[t]
+		}
 		return l, ok && l <= acceptable
 	}
 	n := 0

@@ -20,7 +20,7 @@ func lagsOf(lag int64, tasks ...TaskID) []TaskLag {
 // balanceWarm is the leader's balance of stateful tasks with warm-ups.
 func balanceWarm(tasks []TaskID, ms []member, acceptable int64, maxWarm int) (active, warm map[string][]TaskID) {
 	active = assign(tasks, ms)
-	warm = warmUp(tasks, ms, active, acceptable, maxWarm)
+	warm = warmUp(tasks, ms, active, nil, acceptable, maxWarm)
 	return active, warm
 }
 
@@ -161,5 +161,36 @@ func TestWarmUpMovesStatelessTasksFirst(t *testing.T) {
 	}
 	if w := plan.Warmups("m-new"); len(w) != 0 {
 		t.Errorf("warm-ups %v, want none", w)
+	}
+}
+
+// A task whose changelogs hold no more than the acceptable lag needs no
+// warm-up: a process without a copy restores at most that much, so the
+// task moves to it at once, in the same rebalance, as Kafka Streams counts
+// a whole changelog as the lag of a process without the task. A task with
+// more still warms up first.
+func TestWarmUpNotNeededForShortChangelogs(t *testing.T) {
+	tasks := grid(1, 6)
+	ms := spread(2, 1)
+	ms[0].lags = lagsOf(0, tasks...)
+	ms[0].onDisk = tasks
+	balanced := assign(tasks, ms)
+	ends := map[TaskID]int64{}
+	for _, tk := range tasks {
+		ends[tk] = 10_000
+	}
+	active := assign(tasks, ms)
+	if warm := warmUp(tasks, ms, active, ends, 10_000, 2); len(warm) != 0 {
+		t.Fatalf("warm-ups %v for changelogs of at most the acceptable lag", warm)
+	}
+	if !maps.EqualFunc(active, balanced, slices.Equal) {
+		t.Fatalf("active %v, want the balanced %v", active, balanced)
+	}
+	long := balanced["m1-0"][0]
+	ends[long] = 10_001
+	active = assign(tasks, ms)
+	warm := warmUp(tasks, ms, active, ends, 10_000, 2)
+	if !slices.Equal(warm["m1-0"], []TaskID{long}) || !slices.Contains(active["m0-0"], long) {
+		t.Fatalf("active %v, warm-ups %v; want %v kept on m0-0 and warmed up on m1-0", active, warm, long)
 	}
 }
