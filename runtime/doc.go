@@ -56,7 +56,11 @@
 // to an instance further behind than AcceptableRecoveryLag stays where it
 // is while that instance warms a copy up as a standby; once caught up, the
 // instance asks for a probing rebalance and the task moves, restoring only
-// the tail. Stateless tasks, which move for free, move first.
+// the tail. A copy that never catches up asks after ProbingRebalanceInterval
+// anyway, for the balance to look again. An instance without a copy counts
+// the task's whole changelogs as its lag, so a task whose changelogs hold
+// no more than AcceptableRecoveryLag records moves at once, with no warm-up.
+// Stateless tasks, which move for free, move first.
 //
 // QueryKeyValue, QueryWindow and QuerySession read a store across the
 // instance's active tasks through read-only views, from any goroutine while

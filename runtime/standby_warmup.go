@@ -31,8 +31,11 @@ func MaxWarmupReplicas(n int) Option { return func(c *config) { c.maxWarmups = n
 
 // ProbingRebalanceInterval bounds how long an instance keeps warm-up
 // replicas before it asks for a rebalance anyway, caught up or not
-// (probing.rebalance.interval.ms); it asks as soon as they are caught up.
-// Default 10 minutes.
+// (probing.rebalance.interval.ms): Kafka Streams' leader schedules one that
+// long after it handed warm-ups out. An instance also asks as soon as its
+// warm-ups caught up, but when the rebalance that brought left them
+// warm-ups, it waits a second, then twice as long each time, up to the
+// interval. Default 10 minutes.
 func ProbingRebalanceInterval(d time.Duration) Option {
 	return func(c *config) { c.probingInterval = d }
 }
@@ -59,6 +62,18 @@ type warmups struct {
 	// but after a rebalance that left them warm-ups (see nextBackoff).
 	probed  []processor.TaskID
 	backoff time.Duration
+}
+
+// due reports whether the thread asks for a probing rebalance now: once
+// the warm-ups warmed up for the probing interval, as Kafka Streams' leader
+// schedules one that long after it hands warm-ups out, and before that as
+// soon as they caught up. Caught up, they ask at once, unless the last
+// time they did the task stayed where it was: then they wait, longer each
+// time (nextBackoff), so that a copy whose lag hovers about the threshold
+// does not make the group rebalance every second.
+func (w warmups) due(caught bool, now time.Time, probing time.Duration) bool {
+	waited := now.Sub(w.since)
+	return caught && waited >= w.backoff || waited >= probing
 }
 
 // minProbeBackoff is the first wait of warm-ups that asked for a
@@ -209,12 +224,7 @@ func (s *standbys) checkLags(ctx context.Context) {
 				break
 			}
 		}
-		// Caught up, the warm-ups ask at once, unless the last time they
-		// did the task stayed where it was (see assign): then they wait,
-		// longer each time, so that a copy whose lag hovers about the
-		// threshold does not make the group rebalance every second.
-		early := caught && now.Sub(w.since) >= w.backoff
-		if early || now.Sub(w.since) >= a.cfg.probingInterval {
+		if w.due(caught, now, a.cfg.probingInterval) {
 			s.log.Info("asking for a probing rebalance", "warmups", len(w.tasks), "caught_up", caught, "warmed_for", now.Sub(w.since).Round(time.Millisecond))
 			w.probed = slices.Clone(w.tasks)
 			w.tasks = nil

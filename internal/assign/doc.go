@@ -47,8 +47,10 @@
 //
 // Members may report, in their subscription, how far their process's copy
 // of each task trails its changelogs (0 for the tasks it ran until this
-// rebalance). When the balanced assignment gives a stateful task to a
-// process that is not within Config.AcceptableRecoveryLag of it while
+// rebalance); a process that reports none for a task counts its whole
+// changelogs (Config.ChangelogEnds), as Kafka Streams' leader does. When
+// the balanced assignment gives a stateful task to a process that is not
+// within Config.AcceptableRecoveryLag of it while
 // another process is, the task stays with the caught-up process and the
 // balanced target gets a warm-up replica of it, up to Config.MaxWarmups per
 // balance (KIP-441): it tails the task's changelogs as a standby does and,
