@@ -33,7 +33,7 @@ func MaxWarmupReplicas(n int) Option { return func(c *config) { c.maxWarmups = n
 // replicas before it asks for a rebalance anyway, caught up or not
 // (probing.rebalance.interval.ms): Kafka Streams' leader schedules one that
 // long after it handed warm-ups out. An instance also asks as soon as its
-// warm-ups caught up, but when the rebalance that brought left them
+// warm-ups caught up, but when the rebalance it asked for left them
 // warm-ups, it waits a second, then twice as long each time, up to the
 // interval. Default 10 minutes.
 func ProbingRebalanceInterval(d time.Duration) Option {
