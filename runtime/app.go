@@ -621,16 +621,17 @@ func (a *App) housekeeping(ctx context.Context) {
 			}
 		}
 		for _, id := range stale {
+			// Removed under mu, which a task and a standby take to mark
+			// the state theirs before they open it: never from under one.
 			a.mu.Lock()
-			stillFree := len(a.open[id]) == 0 && !a.standbyHeld[id]
-			a.mu.Unlock()
-			if stillFree {
+			if len(a.open[id]) == 0 && !a.standbyHeld[id] {
 				if err := a.dir.Remove(id.String()); err != nil {
 					a.log.Warn("removing state of a task no longer owned", "task", id.String(), "err", err)
 				} else {
 					a.log.Info("removed state of a task no longer owned", "task", id.String())
 				}
 			}
+			a.mu.Unlock()
 		}
 	}
 }

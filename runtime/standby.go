@@ -298,6 +298,19 @@ func (s *standbys) open(id processor.TaskID) error {
 		}
 		s.cl = cl
 	}
+	// Marked held before it opens, so that housekeeping does not remove
+	// the state from under it.
+	a.mu.Lock()
+	a.standbyHeld[id] = true
+	a.mu.Unlock()
+	opened := false
+	defer func() {
+		if !opened {
+			a.mu.Lock()
+			delete(a.standbyHeld, id)
+			a.mu.Unlock()
+		}
+	}()
 	cfg := engine.Config{
 		ApplicationID: a.cfg.appID,
 		Collector:     standbyCollector{},
@@ -329,10 +342,8 @@ func (s *standbys) open(id processor.TaskID) error {
 		add[cl.Topic][cl.Partition] = kgo.NewOffset().At(from)
 	}
 	s.tasks[id] = st
+	opened = true
 	a.standbyQueryable(tk)
-	a.mu.Lock()
-	a.standbyHeld[id] = true
-	a.mu.Unlock()
 	s.cl.AddConsumePartitions(add)
 	s.log.Info("standby task opened", "task", id.String())
 	return nil
