@@ -198,9 +198,14 @@ func (db *DB) failed() error {
 
 // breakDB records that the disk refused a write of the database.
 func (db *DB) breakDB(err error) {
-	fe := &fatalError{msg: "the disk refused a write, so the database lost it: " + err.Error(), causes: []error{err}}
+	db.breakWith("the disk refused a write, so the database lost it", err)
+}
+
+// breakWith breaks the DB, if it is not broken yet, for why.
+func (db *DB) breakWith(why string, err error) {
+	fe := &fatalError{msg: why + ": " + err.Error(), causes: []error{err}}
 	if db.broken.CompareAndSwap(nil, fe) {
-		db.log.Error("pebble: the disk refused a write; the database is broken", "err", err)
+		db.log.Error("pebble: "+why+"; the database is broken", "err", err)
 	}
 }
 

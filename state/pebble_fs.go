@@ -3,7 +3,9 @@ package state
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"strings"
 
 	"github.com/cockroachdb/errors/oserror"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -37,6 +39,38 @@ func (g guardFS) ReuseForWrite(oldname, newname string, cat vfs.DiskWriteCategor
 func (g guardFS) OpenReadWrite(name string, cat vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
 	f, err := g.FS.OpenReadWrite(name, cat, opts...)
 	return g.file(f, err, "open "+name)
+}
+
+// Open wraps a table opened for reading. Pebble reads a table's blocks at
+// the offsets its index gives; a read that comes back short means the file
+// lost its end (a truncated table), which Pebble, whose index and filter
+// of the table were read when it opened it, can take for keys that are
+// not there. The short read breaks the DB instead, as a refused write does.
+func (g guardFS) Open(name string, opts ...vfs.OpenOption) (vfs.File, error) {
+	f, err := g.FS.Open(name, opts...)
+	if err != nil || !strings.HasSuffix(name, ".sst") {
+		return f, err
+	}
+	return tableFile{File: f, db: g.db, name: name}, nil
+}
+
+// tableFile is a table a guardFS opened for reading.
+type tableFile struct {
+	vfs.File
+	db   *DB
+	name string
+}
+
+func (f tableFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.File.ReadAt(p, off)
+	if n < len(p) {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		err = fmt.Errorf("read %d bytes at offset %d of %s, got %d: %w", len(p), off, f.name, n, err)
+		f.db.breakWith("a table ends before its blocks do", err)
+	}
+	return n, err
 }
 
 // file wraps a file opened for writing. A file the disk would not create
