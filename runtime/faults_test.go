@@ -2,10 +2,12 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/samsa-go/samsa/internal/testfix"
 	"github.com/samsa-go/samsa/runtime"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // flushTables flushes the memtables of the task databases of app under
@@ -256,4 +259,47 @@ func TestTruncatedTableDamagedWALAndManifest(t *testing.T) {
 			}
 		})
 	})
+}
+
+// An at-least-once offset commit whose connection drops fails with an
+// error that passes. The thread keeps its tasks and offsets and commits
+// them at the next commit; the close's own commit, failing so, closes
+// cleanly. Either used to put the app in ERROR.
+func TestOffsetCommitConnectionDropped(t *testing.T) {
+	c := testfix.WordCountBroker(t, 2)
+	cluster := c.Cluster()
+	var dropping atomic.Bool
+	var dropped atomic.Int64
+	dropping.Store(true)
+	cluster.ControlKey(int16(kmsg.OffsetCommit), func(kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		if !dropping.Load() {
+			return nil, nil, false
+		}
+		dropped.Add(1)
+		return nil, errors.New("test: connection dropped"), true
+	})
+	app, done := startApp(t, c, t.TempDir())
+	lines, want := testfix.Corpus(0, 100)
+	testfix.ProduceLines(t, c, lines...)
+	// Counts reach the output while every commit fails: nothing waits on
+	// the commits.
+	testfix.ReadCounts(t, c, want, 30*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for dropped.Load() < 3 && app.State() == runtime.Running && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := app.State(); s != runtime.Running {
+		t.Fatalf("state %v after %d OffsetCommit requests dropped; want RUNNING", s, dropped.Load())
+	}
+	if n := dropped.Load(); n < 3 {
+		t.Fatalf("%d OffsetCommit requests dropped; want 3 at least", n)
+	}
+	dropping.Store(false)
+	more, want2 := testfix.Corpus(100, 50)
+	testfix.ProduceLines(t, c, more...)
+	testfix.ReadCounts(t, c, testfix.Add(want, want2), 30*time.Second)
+	// The close commits with the connection dropped again: still clean.
+	dropping.Store(true)
+	closeApp(t, app, done)
 }

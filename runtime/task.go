@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -125,6 +126,9 @@ func (t *thread) commitOffsets(ctx context.Context, offsets []engine.Offset) (bo
 			// TaskMigratedException.
 			t.log.Warn("commit refused: this member left the group; rejoining", "err", commitErr)
 			return false, errRejoin
+		}
+		if transient(commitErr) && ctx.Err() == nil {
+			return false, &commitLater{commitErr}
 		}
 		return false, fmt.Errorf("runtime: commit offsets: %w", commitErr)
 	}
@@ -282,6 +286,11 @@ func (t *thread) commit(ctx context.Context) error {
 		t.metrics.committed(began, err == nil && committed)
 	}
 	t.txnDirty = false
+	var later *commitLater
+	if errors.As(err, &later) {
+		return t.commitFailed(later)
+	}
+	t.commitFailing = time.Time{}
 	if err != nil {
 		return err
 	}
@@ -291,5 +300,33 @@ func (t *thread) commit(ctx context.Context) error {
 	if !committed {
 		t.rewind("the transaction was aborted")
 	}
+	return nil
+}
+
+// commitLater is an at-least-once offset commit that failed with an error
+// that passes, as a connection dropped or a coordinator moving: the tasks
+// keep their state and offsets, and the next commit tries again. Kafka
+// Streams does the same with the commit failures it counts against
+// task.timeout.ms.
+type commitLater struct{ err error }
+
+func (e *commitLater) Error() string { return "runtime: commit offsets: " + e.err.Error() }
+func (e *commitLater) Unwrap() error { return e.err }
+
+// commitRetryFor bounds how long at-least-once commits may keep failing with
+// errors that pass before the thread fails: Kafka's task.timeout.ms default.
+const commitRetryFor = 5 * time.Minute
+
+// commitFailed keeps the tasks uncommitted for the next commit, or fails
+// once commits have failed for longer than commitRetryFor. mu is held.
+func (t *thread) commitFailed(later *commitLater) error {
+	now := time.Now()
+	if t.commitFailing.IsZero() {
+		t.commitFailing = now
+	}
+	if failing := now.Sub(t.commitFailing); failing > commitRetryFor {
+		return fmt.Errorf("runtime: thread %s: offset commits failed for %s: %w", t.name, failing.Round(time.Second), later.err)
+	}
+	t.log.Warn("offset commit failed; the next commit tries again", "err", later.err)
 	return nil
 }

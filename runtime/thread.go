@@ -78,6 +78,9 @@ type thread struct {
 	// lastCommit is when the thread last committed, in Unix nanoseconds;
 	// rebalance callbacks commit too, from franz-go's goroutine.
 	lastCommit atomic.Int64
+	// commitFailing is when at-least-once commits began failing with
+	// errors that pass (see commitLater); zero while they succeed.
+	commitFailing time.Time
 
 	// instanceID is the thread's group.instance.id, "" for a dynamic
 	// member; status is its state (see health.go), metrics its
@@ -227,7 +230,9 @@ func (t *thread) run(ctx context.Context) error {
 
 // holdRebalances makes the group's callbacks wait until AllowRebalance
 // (BlockRebalanceOnPoll): a poll whose context is done returns at once,
-// holding them, once a callback already running has returned.
+// holding them, once a callback already running has returned. Records that
+// poll returns are dropped, which loses nothing: commits write the tasks'
+// own offsets, never the consumer's, so the next owner reads them again.
 func (t *thread) holdRebalances() {
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -322,6 +327,10 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		if err := t.abort(ctx, "the group rebalanced during the transaction"); err != nil {
 			return err
 		}
+		// The abort put the consumer back to the last commit, so what this
+		// poll returned is fetched again: processed now, it would be
+		// processed twice in the next transaction.
+		return nil
 	}
 	// A task whose state fails as it is made is repaired (storeFault) and
 	// made again, before the records fetched are queued: none is lost.
