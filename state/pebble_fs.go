@@ -42,10 +42,15 @@ func (g guardFS) OpenReadWrite(name string, cat vfs.DiskWriteCategory, opts ...v
 }
 
 // Open wraps a table opened for reading. Pebble reads a table's blocks at
-// the offsets its index gives; a read that comes back short means the file
-// lost its end (a truncated table), which Pebble, whose index and filter
-// of the table were read when it opened it, can take for keys that are
-// not there. The short read breaks the DB instead, as a refused write does.
+// the offsets its index gives, from a handle it opened once and keeps in
+// its table cache; a read that comes back short means the file lost its
+// end under the open handle (a truncated table). Pebble returns the read's
+// error to whichever read hit it, a plain io.EOF that says nothing of
+// storage, and keeps the table open for the next read. So the short read
+// breaks the DB, as a refused write does, and fails with an error that
+// matches ErrStorage: the task that hit it, and every later operation of
+// the DB's stores, see a fault of storage, which the runtime repairs from
+// the changelogs.
 func (g guardFS) Open(name string, opts ...vfs.OpenOption) (vfs.File, error) {
 	f, err := g.FS.Open(name, opts...)
 	if err != nil || !strings.HasSuffix(name, ".sst") {
@@ -68,7 +73,7 @@ func (f tableFile) ReadAt(p []byte, off int64) (int, error) {
 			err = io.ErrUnexpectedEOF
 		}
 		err = fmt.Errorf("read %d bytes at offset %d of %s, got %d: %w", len(p), off, f.name, n, err)
-		f.db.breakWith("a table ends before its blocks do", err)
+		err = f.db.breakWith("a table ends before its blocks do", err)
 	}
 	return n, err
 }
