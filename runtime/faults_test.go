@@ -220,6 +220,7 @@ func TestTruncatedTableDamagedWALAndManifest(t *testing.T) {
 	// them while the app runs is found at the next start, as below; a
 	// table is read while the app runs.
 	t.Run("truncated sst while running", func(t *testing.T) { corruptWhileRunning(t, false, truncateHalf) })
+	t.Run("truncated sst while running, exactly-once", func(t *testing.T) { corruptWhileRunning(t, true, truncateHalf) })
 	t.Run("truncated sst", func(t *testing.T) {
 		faultyStateApp(t, true, func(t *testing.T, dir string) {
 			for _, f := range wordCountTables(t, dir) {

@@ -28,17 +28,17 @@ type guardFS struct {
 
 func (g guardFS) Create(name string, cat vfs.DiskWriteCategory) (vfs.File, error) {
 	f, err := g.FS.Create(name, cat)
-	return g.file(f, err, "create "+name)
+	return g.file(f, err, "create", name)
 }
 
 func (g guardFS) ReuseForWrite(oldname, newname string, cat vfs.DiskWriteCategory) (vfs.File, error) {
 	f, err := g.FS.ReuseForWrite(oldname, newname, cat)
-	return g.file(f, err, "reuse "+oldname+" as "+newname)
+	return g.file(f, err, "reuse "+oldname+" as", newname)
 }
 
 func (g guardFS) OpenReadWrite(name string, cat vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
 	f, err := g.FS.OpenReadWrite(name, cat, opts...)
-	return g.file(f, err, "open "+name)
+	return g.file(f, err, "open", name)
 }
 
 // Open wraps a table opened for reading. Pebble reads a table's blocks at
@@ -80,30 +80,31 @@ func (f tableFile) ReadAt(p []byte, off int64) (int, error) {
 
 // file wraps a file opened for writing. A file the disk would not create
 // breaks the DB too, and Pebble gets one that takes writes and drops them.
-func (g guardFS) file(f vfs.File, err error, what string) (vfs.File, error) {
+func (g guardFS) file(f vfs.File, err error, op, name string) (vfs.File, error) {
 	if err != nil {
 		if g.db.broken.Load() == nil && !isNotExist(err) {
-			g.db.breakDB(fmt.Errorf("%s: %w", what, err))
-			return guardFile{db: g.db}, nil
+			g.db.breakDB(fmt.Errorf("%s %s: %w", op, name, err))
+			return guardFile{db: g.db, name: name}, nil
 		}
 		return nil, err
 	}
-	return guardFile{File: f, db: g.db}, nil
+	return guardFile{File: f, db: g.db, name: name}, nil
 }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) || oserror.IsNotExist(err) }
 
-// guardFile is a file of a guardFS. A nil File stands for one the disk
-// would not create.
+// guardFile is a file of a guardFS, called name. A nil File stands for
+// one the disk would not create.
 type guardFile struct {
 	vfs.File
-	db *DB
+	db   *DB
+	name string
 }
 
 func (f guardFile) dropped() bool { return f.File == nil || f.db.broken.Load() != nil }
 
 func (f guardFile) refused(op string, err error) {
-	f.db.breakDB(fmt.Errorf("%s: %w", op, err))
+	f.db.breakDB(fmt.Errorf("%s %s: %w", op, f.name, err))
 }
 
 func (f guardFile) Write(p []byte) (int, error) {
