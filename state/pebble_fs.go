@@ -53,7 +53,9 @@ func (g guardFS) OpenReadWrite(name string, cat vfs.DiskWriteCategory, opts ...v
 // the changelogs.
 func (g guardFS) Open(name string, opts ...vfs.OpenOption) (vfs.File, error) {
 	f, err := g.FS.Open(name, opts...)
-	if err != nil || !strings.HasSuffix(name, ".sst") {
+	// Blob files (values Pebble keeps out of its tables, off by default)
+	// are read the same way.
+	if err != nil || !strings.HasSuffix(name, ".sst") && !strings.HasSuffix(name, ".blob") {
 		return f, err
 	}
 	return tableFile{File: f, db: g.db, name: name}, nil
