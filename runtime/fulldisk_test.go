@@ -27,10 +27,20 @@ type fullDisk struct {
 	full    *atomic.Bool
 	once    *atomic.Bool
 	refused *atomic.Int64
+	// fillOn, if set, fills the disk as a file whose name holds it is
+	// created.
+	fillOn *atomic.Pointer[string]
 }
 
 func newFullDisk() fullDisk {
-	return fullDisk{FS: vfs.Default, full: new(atomic.Bool), once: new(atomic.Bool), refused: new(atomic.Int64)}
+	return fullDisk{FS: vfs.Default, full: new(atomic.Bool), once: new(atomic.Bool), refused: new(atomic.Int64), fillOn: new(atomic.Pointer[string])}
+}
+
+// fillOnCreate fills the disk, for a moment only if once, as a file whose
+// name holds name is created.
+func (d fullDisk) fillOnCreate(name string, once bool) {
+	d.once.Store(once)
+	d.fillOn.Store(&name)
 }
 
 // fill fills the disk; for a moment only if once.
@@ -54,6 +64,9 @@ func (d fullDisk) refuse() bool {
 }
 
 func (d fullDisk) Create(name string, cat vfs.DiskWriteCategory) (vfs.File, error) {
+	if on := d.fillOn.Load(); on != nil && strings.Contains(name, *on) && d.fillOn.CompareAndSwap(on, nil) {
+		d.full.Store(true)
+	}
 	f, err := d.FS.Create(name, cat)
 	return d.wrap(f, err)
 }
@@ -269,4 +282,74 @@ func fullDiskStaysFull(t *testing.T, fc fullDiskCase) {
 	want[diskKey(2)] = 3
 	testfix.ReadCounts(t, c, want, 30*time.Second)
 	closeApp(t, app, done)
+}
+
+// A disk that fills as a new instance restores a task's state from its
+// changelog, as the restore writes the first of the tables it ingests,
+// fails the restore; the state is wiped and restored again, and the
+// counts are right, if the disk was full for a moment, or the app goes to
+// ERROR if it stays full.
+func TestFullDiskDuringRestore(t *testing.T) {
+	for _, once := range []bool{true, false} {
+		t.Run(map[bool]string{true: "for a moment", false: "for good"}[once], func(t *testing.T) {
+			c := testfix.WordCountBroker(t, 1)
+			const n = 3000
+			want := map[string]int64{}
+			var keys []string
+			// Keys long enough that the restore writes more than a
+			// megabyte, which it writes as tables (smaller restores
+			// end in a batch).
+			pad := strings.Repeat("x", 500)
+			for i := range n {
+				keys = append(keys, diskKey(i)+pad)
+				want[diskKey(i)+pad] = 1
+			}
+			app, done := startTopology(t, c, keyCount(t), t.TempDir())
+			produceKeys(t, c, keys...)
+			testfix.ReadCounts(t, c, want, 60*time.Second)
+			closeApp(t, app, done)
+
+			disk := newFullDisk()
+			disk.fillOnCreate("samsa-restore-", once)
+			logs := &logBuffer{}
+			t.Cleanup(func() {
+				if t.Failed() {
+					t.Logf("logs:\n%s", logs.String())
+				}
+			})
+			dir := t.TempDir()
+			app, done = startTopology(t, c, keyCount(t), dir, runtime.StateFS(disk), runtime.Logger(logs.logger()))
+			produceKeys(t, c, keys[0])
+			want[keys[0]] = 2
+			if once {
+				testfix.ReadCounts(t, c, want, 30*time.Second)
+				if s := app.State(); s != runtime.Running {
+					t.Fatalf("state %v, want RUNNING", s)
+				}
+				closeApp(t, app, done)
+			} else {
+				select {
+				case err := <-done:
+					t.Logf("error: %v", err)
+					var sfe *runtime.StateFailedError
+					if !errors.As(err, &sfe) || !errors.Is(err, syscall.ENOSPC) {
+						t.Fatalf("error %v, want a *runtime.StateFailedError matching ENOSPC", err)
+					}
+				case <-time.After(60 * time.Second):
+					t.Fatalf("app still %v a minute after the disk filled", app.State())
+				}
+			}
+			if n := disk.refused.Load(); n == 0 {
+				t.Fatal("no write refused")
+			}
+			for _, l := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(l, "wiping it") {
+					t.Logf("%s", l)
+				}
+			}
+			if wipes := strings.Count(logs.String(), "wiping it"); wipes != 1 {
+				t.Errorf("%d wipes, want 1", wipes)
+			}
+		})
+	}
 }
