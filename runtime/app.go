@@ -477,7 +477,10 @@ func (a *App) newTask(th *thread, id processor.TaskID) (*engine.Task, error) {
 	cfg.Metrics = th.metrics.engineMetrics(id)
 	tk, err := engine.NewTask(a.graph, id.Subtopology, id.Partition, cfg)
 	if err != nil {
-		a.released(th, id)
+		if !errors.Is(err, state.ErrLocked) {
+			// A task whose state is locked stays the thread's, pending.
+			a.released(th, id)
+		}
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
 	return tk, nil

@@ -104,6 +104,9 @@ func TestLockedStateIsNotWiped(t *testing.T) {
 	if len(th.active) != 0 || len(th.pending) != 1 {
 		t.Fatalf("active %v, pending %v; want the task pending", keys(th.active), th.pending)
 	}
+	if got := a.ActiveTasks(); len(got) != 1 {
+		t.Fatalf("tasks marked open %v; want the pending one, whose state housekeeping must keep", got)
+	}
 	if v, _, err := st.Get([]byte("k")); err != nil || string(v) != "v" {
 		t.Fatalf("the holder's store reads %q, %v after the attempt: its state was wiped", v, err)
 	}
