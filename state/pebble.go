@@ -116,6 +116,11 @@ func NewBlockCache(blockBytes int64, dbs int) *pebble.Cache {
 	return pebble.NewCache(blockBytes + int64(dbs)*2*memTableSize)
 }
 
+// abandoned holds the directories of databases this process abandoned
+// after a fatal error of Pebble's: they keep their locks, so a directory
+// there that is locked is not in use but lost until the process exits.
+var abandoned sync.Map
+
 // privateCacheBytes is the blocks a database without a shared cache can
 // keep.
 const privateCacheBytes = 8 << 20
@@ -144,6 +149,7 @@ func OpenDB(dir string, opts DBOptions) (db *DB, err error) {
 			if !ok {
 				panic(v)
 			}
+			abandoned.Store(dir, true)
 			db, err = nil, fmt.Errorf("state: open pebble database in %q: %w", dir, fe)
 		}
 	}()
@@ -181,6 +187,9 @@ func OpenDB(dir string, opts DBOptions) (db *DB, err error) {
 	}
 	lock, err := pebble.LockDirectory(dir, fs)
 	if err != nil {
+		if _, ok := abandoned.Load(dir); ok {
+			return nil, fmt.Errorf("state: open pebble database in %q: a database of this process hit a fatal error there and holds its lock until the process exits: %w", dir, ErrStorage)
+		}
 		return nil, fmt.Errorf("state: open pebble database in %q: %w: %v", dir, ErrLocked, err)
 	}
 	popts.Lock = lock
@@ -264,6 +273,7 @@ func (db *DB) Close() error {
 		// Pebble's Close would wait on locks the fatal path left held: the
 		// database is abandoned, its files closed when the process ends,
 		// and its directory wiped by the runtime.
+		abandoned.Store(db.dir, true)
 		return errors.Join(append(errs, fmt.Errorf("state: pebble database in %q abandoned: %w", db.dir, fe))...)
 	}
 	if err := db.pdb.Close(); err != nil {
