@@ -211,3 +211,22 @@ func TestOpenDBLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A database abandoned after a fatal error keeps its directory's lock: the
+// directory is lost until the process exits, an ErrStorage, not a lock
+// another DB will release (ErrLocked), which a caller would wait for.
+func TestOpenDBAbandoned(t *testing.T) {
+	dir := t.TempDir()
+	db, err := OpenDB(dir, DBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.fatal.Store(&fatalError{msg: "test: a fatal error"})
+	if err := db.Close(); err == nil {
+		t.Fatal("closing a database after a fatal error reports nothing")
+	}
+	_, err = OpenDB(dir, DBOptions{})
+	if !errors.Is(err, ErrStorage) || errors.Is(err, ErrLocked) {
+		t.Fatalf("opening an abandoned database's directory: %v, want ErrStorage and not ErrLocked", err)
+	}
+}
