@@ -34,6 +34,15 @@ type PushQuery struct {
 
 func (s *PushQuery) stmtPos() Pos { return s.Pos }
 
+// PullQuery is SELECT without EMIT: a lookup in a running program's table
+// (Program.Pull).
+type PullQuery struct {
+	Pos   Pos
+	Query *Select
+}
+
+func (s *PullQuery) stmtPos() Pos { return s.Pos }
+
 // Explain is EXPLAIN <statement>.
 type Explain struct {
 	Pos  Pos

@@ -32,6 +32,7 @@ type Source struct {
 	tsCol                int    // value column giving the timestamp, or -1
 	tsLayout             string // Go layout of a STRING timestamp column (TIMESTAMP_FORMAT)
 	tsKey                bool   // the timestamp column is a key column
+	pull                 *pullSpec
 	pos                  Pos
 }
 
@@ -147,6 +148,9 @@ func (p *Program) plan(s Statement) error {
 		return p.plan(x.Stmt)
 	case *PushQuery:
 		return p.pushQuery(x)
+	case *PullQuery:
+		// A pull query reads the tables of a program that runs.
+		return unsupported(x.Pos, "a pull query among a program's statements (run it with Program.Pull)")
 	}
 	return errAt(s.stmtPos(), "unknown statement")
 }

@@ -53,9 +53,21 @@
 //     foreign-key table-table joins; GROUP BY and PARTITION BY over joins.
 //   - Pseudo-columns ROWTIME, ROWPARTITION and ROWOFFSET.
 //
+// # Pull queries
+//
+// A pull query, SELECT without EMIT CHANGES, reads a table's current rows
+// from a running program: Program.Pull plans it against the program's
+// statements and Pull.Execute answers it from the store of the
+// aggregation that computes the table, through the runtime's interactive
+// queries (runtime.QueryKeyValue, QueryWindow, QuerySession), applying
+// the query's projection and HAVING to the stored accumulators. WHERE may
+// set the key columns equal to constants and bound WINDOWSTART and
+// WINDOWEND; without a key it scans the table. Only this instance's
+// tasks answer.
+//
 // Anything else this package recognises is an error wrapping
 // ErrNotSupported that names the construct (for example AVRO and PROTOBUF
 // formats, DECIMAL beyond 18 digits and its division and SUM, lambdas,
-// windowed sources, INSERT ... VALUES, pull queries, DROP and other DDL),
+// windowed sources, INSERT ... VALUES, DROP and other DDL),
 // never a silently different result.
 package sql

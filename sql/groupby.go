@@ -256,8 +256,10 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 			}
 			return pre.eval(&e)
 		}, dsl.GroupedWith[Row, Row](internal, internal))
-		agg := grouped.Aggregate(init, add, sub, mat)
-		out.stream = withHaving(agg).ToStream().ProcessValues(postSupplier(postSpec))
+		agg := withHaving(grouped.Aggregate(init, add, sub, mat))
+		out.stream = agg.ToStream().ProcessValues(postSupplier(postSpec))
+		// The table's GroupBy repartitions by the internal key bytes.
+		out.pull = &pullSpec{store: agg.StoreName(), routed: true, post: postSpec}
 		return out, nil
 	}
 	st := rel.stream
@@ -278,6 +280,9 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 		}
 	}
 	var prepared dsl.KStream[Row, Row]
+	// Only a repartition keys the aggregation's tasks by the store's own
+	// key bytes; otherwise they are the source's partitions.
+	routed := false
 	sup := processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] { return &preAggProc{spec: pre} })
 	switch {
 	case sameKey && where == nil && nargs == 0 && !pre.needMeta && rel.single != nil && rel.nkey == 1 && rel.first.KeyFormat == FormatKafka:
@@ -290,6 +295,7 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 		prepared = st.ProcessValues(sup)
 	default:
 		prepared = st.Process(sup)
+		routed = true
 	}
 	grouped := prepared.GroupByKey(dsl.GroupedWith[Row, Row](internal, internal))
 	if q.Window == nil {
@@ -302,6 +308,7 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 		} else {
 			out.stream = agg.ToStream().ProcessValues(postSupplier(postSpec))
 		}
+		out.pull = &pullSpec{store: agg.StoreName(), routed: routed, post: postSpec}
 		return out, nil
 	}
 	w := q.Window
@@ -349,6 +356,7 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 	}
 	// Windows HAVING rejects are dropped, not retracted.
 	windowSpec := &postAgg{having: having, keys: keyFns, vals: valFns}
+	out.pull = &pullSpec{store: wt.StoreName(), routed: routed, post: windowSpec}
 	out.wstream = wt.ToStream().ProcessValues(processor.SupplierFunc[dsl.Windowed[Row], Row, dsl.Windowed[Row], Row](func() processor.Processor[dsl.Windowed[Row], Row, dsl.Windowed[Row], Row] {
 		return &postWindowProc{spec: windowSpec}
 	}))

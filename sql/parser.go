@@ -180,8 +180,11 @@ func (p *parser) statement() (Statement, error) {
 			if err != nil {
 				return nil, err
 			}
-			if q.Emit != "CHANGES" {
-				return nil, unsupported(t.pos, "a pull query (SELECT without EMIT CHANGES)")
+			switch q.Emit {
+			case "":
+				return &PullQuery{Pos: t.pos, Query: q}, nil
+			case "FINAL":
+				return nil, unsupported(q.EmitPos, "EMIT FINAL in a push query")
 			}
 			return &PushQuery{Pos: t.pos, Query: q}, nil
 		case "DROP", "SET", "UNSET", "TERMINATE", "DEFINE", "UNDEFINE", "DESCRIBE", "SHOW", "LIST", "PRINT", "ASSERT", "PAUSE", "RESUME", "ALTER", "RUN":

@@ -75,7 +75,7 @@ func TestParseErrors(t *testing.T) {
 		{"CREATE STREAM s AS SELECT CASE WHEN a THEN 1 FROM x;", "sql: 1:46: expected WHEN, ELSE or END, found 'FROM'", false},
 		{"CREATE STREAM s AS SELECT 'abc FROM x;", "sql: 1:27: unterminated string literal", false},
 		{"CREATE STREAM s AS SELECT a # b FROM x;", "sql: 1:29: unexpected character '#'", false},
-		{"SELECT * FROM x;", "sql: 1:1: a pull query (SELECT without EMIT CHANGES) is not supported", true},
+		{"SELECT * FROM x EMIT FINAL;", "sql: 1:17: EMIT FINAL in a push query is not supported", true},
 		{"DROP STREAM x;", "sql: 1:1: DROP statements is not supported", true},
 		{"CREATE STREAM s AS SELECT TRANSFORM(a, x => x + 1) FROM s;", "sql: 1:40: lambda expressions is not supported", true},
 		{"INSERT INTO s VALUES (1);", "sql: 1:15: INSERT INTO ... VALUES is not supported", true},

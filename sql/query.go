@@ -19,6 +19,9 @@ type output struct {
 	wstream dsl.KStream[dsl.Windowed[Row], Row]
 	window  string
 	wsize   int64
+	// pull is how pull queries read the output from its aggregation's
+	// store; nil where the output has no store of its own.
+	pull *pullSpec
 }
 
 // item is a select-list entry resolved to a name and an expression.
@@ -671,7 +674,7 @@ func (p *Program) sinkSource(x *CreateSource, from *Source, out *output) (*Sourc
 	if err != nil {
 		return nil, err
 	}
-	s := &Source{Name: x.Name, Table: x.Table, Topic: x.Name, Partitions: w.partitions, tsCol: -1, pos: x.Pos, Schema: out.schema, Window: out.window, WindowSize: out.wsize}
+	s := &Source{Name: x.Name, Table: x.Table, Topic: x.Name, Partitions: w.partitions, tsCol: -1, pos: x.Pos, Schema: out.schema, Window: out.window, WindowSize: out.wsize, pull: out.pull}
 	if w.hasTopic {
 		s.Topic = w.topic
 	}
