@@ -24,8 +24,16 @@ type ChaosConfig struct {
 	// than the session timeout, so that the group evicts the process and it
 	// comes back a zombie. Default 5s.
 	PauseFor time.Duration
-	// Seed picks the intervals and the victims.
+	// Seed picks the intervals and the victims, and the broker faults.
 	Seed uint64
+
+	// Broker, when set, is the broker the application runs on, in this
+	// process: alongside the process actions the chaos injects broker
+	// faults through it, one every MinFaultInterval to MaxFaultInterval
+	// (defaults 1.5s and 3s), in rounds that each inject every kind once
+	// (see FaultProduce and the kinds after it).
+	Broker                             *Broker
+	MinFaultInterval, MaxFaultInterval time.Duration
 }
 
 type action int
@@ -61,16 +69,29 @@ func (f *Fleet) Chaos(ctx context.Context, cc ChaosConfig) {
 	if cc.PauseFor <= 0 {
 		cc.PauseFor = 5 * time.Second
 	}
+	if cc.MinFaultInterval <= 0 {
+		cc.MinFaultInterval = 1500 * time.Millisecond
+	}
+	if cc.MaxFaultInterval < cc.MinFaultInterval {
+		cc.MaxFaultInterval = max(cc.MinFaultInterval, 3*time.Second)
+	}
 	rng := rand.New(rand.NewPCG(cc.Seed, 0xc4a05))
 	between := func(lo, hi time.Duration) time.Duration {
 		return lo + time.Duration(rng.Int64N(int64(hi-lo)+1))
 	}
 	start := time.Now()
 	var wg sync.WaitGroup
+	faultCtx, stopFaults := context.WithCancel(ctx)
 	defer func() {
+		stopFaults()
 		wg.Wait()
 		f.restartDown()
 	}()
+	if cc.Broker != nil {
+		// Broker faults run on their own clock, between and during the
+		// process actions, so that they do not thin out the kills.
+		wg.Go(func() { f.injectFaults(faultCtx, cc.Broker, cc) })
+	}
 	next := 0
 	wait := between(cc.MinInterval, cc.MaxInterval)
 	for {

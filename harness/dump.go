@@ -33,7 +33,7 @@ func Dump(ctx context.Context, brokers []string, appID, dir string) error {
 		cl.Close()
 		return err
 	}
-	topics = append(topics, InputTopic)
+	topics = append(topics, InputTopic, TableTopic)
 	ends, err := adm.ListEndOffsets(ctx, topics...)
 	cl.Close()
 	if err == nil {

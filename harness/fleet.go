@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,6 +70,11 @@ type FleetStats struct {
 	// rebalance and drop members of killed processes that kfake keeps (see
 	// Fleet.Nudge).
 	Nudges int
+	// BrokerFaults counts the broker faults injected, by kind (FaultProduce
+	// and the kinds after it), that hit at least one request;
+	// FaultedRequests the requests they failed, held or dropped.
+	BrokerFaults    map[string]int
+	FaultedRequests map[string]int
 }
 
 type instStatus int
@@ -141,7 +147,10 @@ func (f *Fleet) logf(format string, args ...any) {
 func (f *Fleet) Stats() FleetStats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.stats
+	s := f.stats
+	s.BrokerFaults = maps.Clone(s.BrokerFaults)
+	s.FaultedRequests = maps.Clone(s.FaultedRequests)
+	return s
 }
 
 // Violations returns what went wrong with the processes themselves: exits

@@ -26,7 +26,9 @@ import (
 // SAMSA_HARNESS_RACE=1 builds the application with the race detector,
 // SAMSA_HARNESS_SEED=<n> replays the seed a failed run logged, and
 // SAMSA_HARNESS_KEEP=1 keeps the state directories and process logs of a
-// run that passed (a failed run always keeps them).
+// run that passed (a failed run always keeps them), and
+// SAMSA_HARNESS_BROKER_FAULTS=0 turns the broker faults off, leaving the
+// process chaos alone.
 
 var (
 	buildOnce sync.Once
@@ -97,15 +99,26 @@ func moduleRoot() (string, error) {
 	}
 }
 
-// newBroker starts a broker on a TCP port with the harness's topics,
-// allowing the short session timeouts the chaos needs.
-func newBroker(t *testing.T) *kafkatest.Broker {
+// newBroker starts a restartable broker on a TCP port with the harness's
+// topics, allowing the short session timeouts the chaos needs, and keeping
+// its state under dir.
+func newBroker(t *testing.T, dir string) *harness.Broker {
 	t.Helper()
-	return kafkatest.NewBroker(t,
-		kafkatest.Topics(4, harness.Topics()...),
-		kafkatest.Partitions(4),
-		kafkatest.GroupMinSessionTimeout(time.Second),
-	)
+	b, err := harness.StartBroker(dir, 4, kafkatest.GroupMinSessionTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// faultsOn returns the broker for the chaos to inject faults through, or
+// nil when SAMSA_HARNESS_BROKER_FAULTS=0 asks for process chaos only.
+func faultsOn(b *harness.Broker) *harness.Broker {
+	if os.Getenv("SAMSA_HARNESS_BROKER_FAULTS") == "0" {
+		return nil
+	}
+	return b
 }
 
 // runDir is where the processes keep state and logs: removed if the test
@@ -170,13 +183,15 @@ func TestExactlyOnceUnderChaos(t *testing.T) {
 		chaos.MinKills = minKills
 	}
 	bin := appBinary(t)
-	c := newBroker(t)
+	dir := runDir(t)
+	c := newBroker(t, filepath.Join(dir, "broker"))
+	chaos.Broker = faultsOn(c)
 	ctx := runCtx(t, chaos.Duration+2*time.Minute)
 	t.Logf("seed %d", chaos.Seed)
 	r, err := harness.Run(ctx, harness.Config{
 		Binary:             bin,
 		Brokers:            c.Addrs(),
-		Dir:                runDir(t),
+		Dir:                dir,
 		Guarantee:          harness.ExactlyOnce,
 		Instances:          3,
 		CommitInterval:     100 * time.Millisecond,
@@ -212,19 +227,20 @@ func TestAtLeastOnceNothingLost(t *testing.T) {
 	}
 	seed := seed(t)
 	bin := appBinary(t)
-	c := newBroker(t)
+	dir := runDir(t)
+	c := newBroker(t, filepath.Join(dir, "broker"))
 	ctx := runCtx(t, 3*time.Minute)
 	t.Logf("seed %d", seed)
 	r, err := harness.Run(ctx, harness.Config{
 		Binary:           bin,
 		Brokers:          c.Addrs(),
-		Dir:              runDir(t),
+		Dir:              dir,
 		Guarantee:        harness.AtLeastOnce,
 		Instances:        3,
 		CommitInterval:   time.Second,
 		SessionTimeout:   3 * time.Second,
 		RebalanceTimeout: 10 * time.Second,
-		Chaos:            harness.ChaosConfig{Duration: 20 * time.Second, MinKills: 3, Seed: seed},
+		Chaos:            harness.ChaosConfig{Duration: 20 * time.Second, MinKills: 3, Seed: seed, Broker: faultsOn(c)},
 		Generator:        harness.Generator{Keys: 20, Batch: 10, Interval: 50 * time.Millisecond, Seed: seed},
 		DrainTimeout:     90 * time.Second,
 		Logf:             t.Logf,

@@ -15,8 +15,8 @@ import (
 type Output struct {
 	Topic string
 	// Build adds to the topology the operations that read the input stream
-	// and write Topic.
-	Build func(data dsl.KStream[string, int64])
+	// data (and, through b, any other input) and write Topic.
+	Build func(b *dsl.Builder, data dsl.KStream[string, int64])
 	// Check compares recs, the records of Topic split by key in offset
 	// order, with the input, under guarantee g. Under at_least_once it
 	// checks only that nothing was lost and counts duplicates. It reports
@@ -30,12 +30,15 @@ var Outputs = []Output{
 	{Topic: "echo", Build: buildEcho, Check: checkEcho},
 	{Topic: "agg", Build: buildAgg, Check: checkAgg},
 	{Topic: "agg-rekeyed", Build: buildRekeyed, Check: checkRekeyed},
+	{Topic: "windowed", Build: buildWindowed, Check: checkWindowed},
+	{Topic: "windowed-final", Build: buildWindowedFinal, Check: checkWindowedFinal},
+	{Topic: "joined", Build: buildJoined, Check: checkJoined},
 }
 
-// Topics are the topics the application needs before it starts: the input
-// and every output. Create them with the same number of partitions.
+// Topics are the topics the application needs before it starts: the
+// inputs and every output. Create them with the same number of partitions.
 func Topics() []string {
-	ts := []string{InputTopic}
+	ts := []string{InputTopic, TableTopic}
 	for _, o := range Outputs {
 		ts = append(ts, o.Topic)
 	}
@@ -47,14 +50,14 @@ func Topology() (*topology.Topology, error) {
 	b := dsl.NewBuilder()
 	data := dsl.Stream(b, InputTopic, serde.String, serde.Int64)
 	for _, o := range Outputs {
-		o.Build(data)
+		o.Build(b, data)
 	}
 	return b.Build()
 }
 
 // echo: the input, unchanged.
 
-func buildEcho(data dsl.KStream[string, int64]) { data.To("echo") }
+func buildEcho(_ *dsl.Builder, data dsl.KStream[string, int64]) { data.To("echo") }
 
 func checkEcho(f *findings, in *Input, recs map[string][]Record, g Guarantee) int {
 	dups := 0
@@ -172,7 +175,7 @@ func (a Agg) String() string {
 
 var aggSerde = serde.JSON[Agg]()
 
-func buildAgg(data dsl.KStream[string, int64]) {
+func buildAgg(_ *dsl.Builder, data dsl.KStream[string, int64]) {
 	data.GroupByKey().
 		Aggregate(func() Agg { return Agg{} },
 			func(_ string, v int64, a Agg) Agg { return a.add(v) },
@@ -262,7 +265,7 @@ var sumCountSerde = serde.JSON[SumCount]()
 // rekey is the new key of a value in agg-rekeyed.
 func rekey(v int64) string { return fmt.Sprint(v % 7) }
 
-func buildRekeyed(data dsl.KStream[string, int64]) {
+func buildRekeyed(_ *dsl.Builder, data dsl.KStream[string, int64]) {
 	data.GroupBy(func(_ string, v int64) string { return rekey(v) }, dsl.Grouped[string, int64]{}.WithName("rekeyed")).
 		Aggregate(func() SumCount { return SumCount{} },
 			func(_ string, v int64, a SumCount) SumCount { return SumCount{Sum: a.Sum + v, Count: a.Count + 1} },

@@ -74,8 +74,23 @@ func (r *Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "guarantee %s, %v: %d input records (%d consumed during the chaos); %d kills, %d pauses, %d clean restarts, %d unexpected exits, %d nudges, %d process starts\n",
 		r.Guarantee, r.Duration.Round(time.Second), r.Records, r.Consumed, r.Kills, r.Pauses, r.CleanRestarts, r.UnexpectedExits, r.Nudges, r.Starts)
+	if len(r.BrokerFaults) > 0 {
+		total := 0
+		var kinds []string
+		for _, k := range faultKinds {
+			if n := r.BrokerFaults[k]; n > 0 {
+				total += n
+				s := fmt.Sprintf("%s %d", k, n)
+				if q := r.FaultedRequests[k]; q > 0 {
+					s += fmt.Sprintf(" (%d requests)", q)
+				}
+				kinds = append(kinds, s)
+			}
+		}
+		fmt.Fprintf(&b, "  %d broker faults: %s\n", total, strings.Join(kinds, ", "))
+	}
 	for _, o := range Outputs {
-		fmt.Fprintf(&b, "  %-12s %d records read", o.Topic, r.Read[o.Topic])
+		fmt.Fprintf(&b, "  %-14s %d records read", o.Topic, r.Read[o.Topic])
 		if r.Guarantee == AtLeastOnce {
 			fmt.Fprintf(&b, ", %d duplicates", r.Duplicates[o.Topic])
 		}
@@ -284,7 +299,7 @@ func groupMembers(ctx context.Context, adm *kadm.Client, group string) ([]string
 }
 
 // caughtUp reports whether the group committed every partition of its
-// source topics (the input and the repartition topics) to the end. The
+// source topics (the inputs and the repartition topics) to the end. The
 // committed offset of a transactional topic may stop one short of the end,
 // before the last transaction's marker.
 func caughtUp(ctx context.Context, adm *kadm.Client, appID string) bool {
@@ -292,7 +307,7 @@ func caughtUp(ctx context.Context, adm *kadm.Client, appID string) bool {
 	if err != nil {
 		return false
 	}
-	sources := []string{InputTopic}
+	sources := []string{InputTopic, TableTopic}
 	for _, t := range td.Names() {
 		if strings.HasPrefix(t, appID+"-") && strings.HasSuffix(t, "-repartition") {
 			sources = append(sources, t)
@@ -310,7 +325,7 @@ func caughtUp(ctx context.Context, adm *kadm.Client, appID string) bool {
 	ends.Each(func(e kadm.ListedOffset) {
 		c, found := committed.Lookup(e.Topic, e.Partition)
 		slack := int64(0)
-		if e.Topic != InputTopic {
+		if e.Topic != InputTopic && e.Topic != TableTopic {
 			slack = 1
 		}
 		if e.Offset > 0 && (!found || c.At < e.Offset-slack) {

@@ -17,36 +17,18 @@ import (
 // the group hands this task include its records, so the restore must wait
 // for its outcome and include its changelog records too. The wait is
 // bounded by the transaction timeout, after which the broker aborts it.
+// Errors that may pass (a broker restarting, a partition moving) are
+// retried within the same bound.
 func (a *App) stableEnds(ctx context.Context, todo []*restoring, topics []string) (map[*restoring]int64, error) {
 	deadline := time.Now().Add(2*a.cfg.txnTimeout + 10*time.Second)
 	for {
-		lso, err := a.adm.ListCommittedOffsets(ctx, topics...)
-		if err != nil {
-			return nil, fmt.Errorf("runtime: list changelog stable offsets: %w", err)
-		}
-		hw, err := a.adm.ListEndOffsets(ctx, topics...)
-		if err != nil {
-			return nil, fmt.Errorf("runtime: list changelog end offsets: %w", err)
-		}
-		ends := map[*restoring]int64{}
-		var open []string
-		for _, r := range todo {
-			l, ok1 := lso.Lookup(r.topic, r.tk.ID.Partition)
-			h, ok2 := hw.Lookup(r.topic, r.tk.ID.Partition)
-			switch {
-			case !ok1 || l.Err != nil:
-				return nil, fmt.Errorf("runtime: task %s: stable offset of changelog %q partition %d: %v", r.tk.ID, r.topic, r.tk.ID.Partition, l.Err)
-			case !ok2 || h.Err != nil:
-				return nil, fmt.Errorf("runtime: task %s: end offset of changelog %q partition %d: %v", r.tk.ID, r.topic, r.tk.ID.Partition, h.Err)
-			case l.Offset < h.Offset:
-				open = append(open, fmt.Sprintf("%s[%d]", r.topic, r.tk.ID.Partition))
-			}
-			ends[r] = l.Offset
-		}
-		if len(open) == 0 {
+		ends, open, err := a.listStable(ctx, todo, topics)
+		switch {
+		case err != nil && (!transient(err) || time.Now().After(deadline)):
+			return nil, err
+		case err == nil && len(open) == 0:
 			return ends, nil
-		}
-		if time.Now().After(deadline) {
+		case err == nil && time.Now().After(deadline):
 			return nil, fmt.Errorf("runtime: changelogs %v still have an open transaction after %v", open, 2*a.cfg.txnTimeout+10*time.Second)
 		}
 		select {
@@ -55,6 +37,37 @@ func (a *App) stableEnds(ctx context.Context, todo []*restoring, topics []string
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// listStable lists the last stable offsets of the changelog partitions to
+// restore, and those whose end is past it: a transaction is open there.
+func (a *App) listStable(ctx context.Context, todo []*restoring, topics []string) (map[*restoring]int64, []string, error) {
+	lso, err := a.adm.ListCommittedOffsets(ctx, topics...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("runtime: list changelog stable offsets: %w", err)
+	}
+	hw, err := a.adm.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("runtime: list changelog end offsets: %w", err)
+	}
+	ends := map[*restoring]int64{}
+	var open []string
+	for _, r := range todo {
+		l, ok1 := lso.Lookup(r.topic, r.tk.ID.Partition)
+		h, ok2 := hw.Lookup(r.topic, r.tk.ID.Partition)
+		switch {
+		case !ok1 || !ok2:
+			return nil, nil, fmt.Errorf("runtime: task %s: changelog %q partition %d is not listed", r.tk.ID, r.topic, r.tk.ID.Partition)
+		case l.Err != nil:
+			return nil, nil, fmt.Errorf("runtime: task %s: stable offset of changelog %q partition %d: %w", r.tk.ID, r.topic, r.tk.ID.Partition, l.Err)
+		case h.Err != nil:
+			return nil, nil, fmt.Errorf("runtime: task %s: end offset of changelog %q partition %d: %w", r.tk.ID, r.topic, r.tk.ID.Partition, h.Err)
+		case l.Offset < h.Offset:
+			open = append(open, fmt.Sprintf("%s[%d]", r.topic, r.tk.ID.Partition))
+		}
+		ends[r] = l.Offset
+	}
+	return ends, open, nil
 }
 
 // restoring is one changelog partition being replayed into a store.

@@ -7,8 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/internal/testfix"
 	"github.com/samsa-go/samsa/kafkatest"
 	"github.com/samsa-go/samsa/runtime"
+	"github.com/samsa-go/samsa/serde"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -188,4 +193,121 @@ func TestBrokersGone(t *testing.T) {
 		}
 		t.Logf("closed in %v with the brokers gone", time.Since(begin).Round(time.Millisecond))
 	})
+}
+
+// A group error during the last commit of a clean close under exactly-once
+// sends the partitions to the lost callback, which franz-go calls holding
+// the transactional session's lock, the lock the commit takes next: the
+// close must hold the callback off until the commit is done, or each waits
+// for the other for good.
+func TestCloseWhileGroupLost(t *testing.T) {
+	c := kafkatest.NewBroker(t, kafkatest.Topics(1, "in", "out"))
+	cluster := c.Cluster()
+	// Once hold is set, the app's transactional produce requests wait 3s
+	// before the broker answers them, so that the last commit's flush is
+	// still waiting when the group fails.
+	var hold atomic.Bool
+	var held atomic.Int32
+	cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		if r := req.(*kmsg.ProduceRequest); hold.Load() && r.TransactionID != nil {
+			held.Add(1)
+			cluster.SleepControl(func() { time.Sleep(3 * time.Second) })
+		}
+		return nil, nil, false
+	})
+	app, err := runtime.New(copyStrings(t), runtime.ApplicationID("lost"), runtime.Brokers(c.Addrs()...),
+		runtime.StateDir(t.TempDir()), runtime.Logger(testLogger(t)), runtime.ExactlyOnce(),
+		runtime.CommitInterval(time.Hour), runtime.ShutdownTimeout(20*time.Second), runtime.TransactionTimeout(5*time.Second),
+		runtime.KgoOpts(kgo.HeartbeatInterval(100*time.Millisecond)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	waitState(t, app, runtime.Running)
+	hold.Store(true)
+	produceValues(t, c, "in", strs("a")...)
+	eventually(t, 20*time.Second, "the app produces into its transaction", func() (bool, string) { return held.Load() > 0, "" })
+	start := time.Now()
+	cancel()
+	cluster.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Heartbeat}, Err: kerr.UnknownMemberID, Count: -1})
+	waitRun(t, done, start, 15*time.Second)
+}
+
+// A shutdown that interrupts the end of a transaction leaves its outcome
+// unknown, here an abort (the broker holds the commit past the transaction
+// timeout): the stores must not apply its writes, or the next start, which
+// processes the records again, counts them twice.
+func TestShutdownDuringCommit(t *testing.T) {
+	c := testfix.WordCountBroker(t, 1)
+	cluster := c.Cluster()
+	var hold atomic.Bool
+	var held atomic.Int32
+	cluster.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		if r := req.(*kmsg.EndTxnRequest); hold.Load() && r.Commit {
+			held.Add(1)
+			cluster.SleepControl(func() { time.Sleep(3 * time.Second) })
+		}
+		return nil, nil, false
+	})
+	// Words keyed by themselves, counted in one subtopology: the
+	// transaction that writes a count also holds the store's write.
+	b := dsl.NewBuilder()
+	dsl.Stream(b, testfix.InputTopic, serde.String, serde.String).GroupByKey().
+		Count(dsl.MaterializedAs[string, int64]("counts")).ToStream().
+		To(testfix.OutputTopic, dsl.ProducedWith(serde.String, serde.Int64))
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	produceWords := func(lines []string) {
+		var words [][]byte
+		for _, l := range lines {
+			for _, w := range strings.Fields(l) {
+				words = append(words, []byte(w))
+			}
+		}
+		cl, err := c.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		for _, w := range words {
+			if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: testfix.InputTopic, Key: w, Value: w}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	dir := t.TempDir()
+	start := func() (context.CancelFunc, chan error) {
+		app, err := runtime.New(topo, runtime.ApplicationID("counts"), runtime.Brokers(c.Addrs()...),
+			runtime.StateDir(dir), runtime.Logger(testLogger(t)), runtime.ExactlyOnce(),
+			runtime.TransactionTimeout(2*time.Second), runtime.ShutdownTimeout(10*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- app.Run(ctx) }()
+		t.Cleanup(cancel)
+		return cancel, done
+	}
+	cancel, done := start()
+	lines1, want1 := testfix.Corpus(0, 30)
+	produceWords(lines1)
+	testfix.ReadCounts(t, c, want1, 30*time.Second)
+	hold.Store(true)
+	lines2, want2 := testfix.Corpus(30, 30)
+	produceWords(lines2)
+	eventually(t, 20*time.Second, "the app commits a transaction", func() (bool, string) { return held.Load() > 0, "" })
+	stop := time.Now()
+	cancel()
+	waitRun(t, done, stop, 15*time.Second)
+	hold.Store(false)
+	start()
+	testfix.ReadCounts(t, c, testfix.Add(want1, want2), 30*time.Second)
 }

@@ -153,7 +153,7 @@ func (t *thread) commitTxn(ctx context.Context, offsets []engine.Offset) (bool, 
 			return false, err
 		}
 		t.log.Warn("aborting the transaction: the producer failed", "err", err)
-		_, aerr := t.sess.End(ctx, kgo.TryAbort)
+		_, aerr := t.end(ctx, kgo.TryAbort)
 		t.inTxn = false
 		t.metrics.txnEnded(false)
 		t.clearRefused()
@@ -167,13 +167,17 @@ func (t *thread) commitTxn(ctx context.Context, offsets []engine.Offset) (bool, 
 		rewriteTxnOffsets(req, commit)
 		return nil
 	})
-	committed, err := t.sess.End(endCtx, kgo.TryCommit)
+	committed, err := t.end(endCtx, kgo.TryCommit)
 	t.inTxn = false
 	if err == nil {
 		t.metrics.txnEnded(committed)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
+			// Cut short by the shutdown, with an outcome unknown: the
+			// tasks drop what the transaction held, or the close's own
+			// commit, finding no transaction open, would apply it.
+			t.rewind("the transaction's end was cut short")
 			return false, ctx.Err()
 		}
 		// The outcome may be unknown (a commit that timed out): never abort

@@ -196,6 +196,11 @@ func (t *thread) run(ctx context.Context) error {
 	err := t.loop(ctx)
 	t.setThreadState(threadPendingShutdown)
 	sctx := t.app.shutdownContext()
+	// franz-go calls the lost callback, which takes mu, holding the
+	// transactional session's lock, which the commit and abort below take
+	// while holding mu: until closeClient, the group's callbacks wait, as
+	// they wait during a poll's processing.
+	t.holdRebalances()
 	t.mu.Lock()
 	if err == nil {
 		// A clean close: commit what was processed, then leave the group.
@@ -220,6 +225,15 @@ func (t *thread) run(ctx context.Context) error {
 	return err
 }
 
+// holdRebalances makes the group's callbacks wait until AllowRebalance
+// (BlockRebalanceOnPoll): a poll whose context is done returns at once,
+// holding them, once a callback already running has returned.
+func (t *thread) holdRebalances() {
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	t.cl.PollRecords(done, 1)
+}
+
 // endTxn aborts the transaction if one is still open, by ctx's deadline.
 // mu is held.
 func (t *thread) endTxn(ctx context.Context) {
@@ -228,9 +242,21 @@ func (t *thread) endTxn(ctx context.Context) {
 	}
 	t.inTxn = false
 	t.metrics.txnEnded(false)
-	if _, err := t.sess.End(ctx, kgo.TryAbort); err != nil {
+	if _, err := t.end(ctx, kgo.TryAbort); err != nil {
 		t.log.Warn("the open transaction was not aborted; the brokers abort it at its timeout", "err", err)
 	}
+}
+
+// end ends the open transaction, waiting at most the transaction timeout,
+// past which the brokers abort the transaction anyway. franz-go's End
+// waits for a heartbeat once the offsets are in, and the group's callbacks
+// wait while mu is held (a poll's processing, or holdRebalances): if the
+// group failed meanwhile, no heartbeat comes, and only the deadline ends
+// the wait. The caller treats the error as any failed end.
+func (t *thread) end(ctx context.Context, try kgo.TransactionEndTry) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.app.cfg.txnTimeout)
+	defer cancel()
+	return t.sess.End(ctx, try)
 }
 
 func (t *thread) sinceCommit() time.Duration {
@@ -247,7 +273,12 @@ func (t *thread) loop(ctx context.Context) error {
 		// exactly-once the records a task waits for (its own repartition
 		// output) become visible only after that commit.
 		wait := t.app.cfg.commitInterval - t.sinceCommit()
-		wait = max(min(wait, maxPollWait, t.untilIdleDeadline()), time.Millisecond)
+		// Under mu: between polls the group's callbacks may be closing
+		// the tasks.
+		t.mu.Lock()
+		idle := t.untilIdleDeadline()
+		t.mu.Unlock()
+		wait = max(min(wait, maxPollWait, idle), time.Millisecond)
 		pollCtx, cancel := context.WithTimeout(ctx, wait)
 		polled := time.Now()
 		fetches := t.cl.PollRecords(pollCtx, 2000)
@@ -425,7 +456,7 @@ func (t *thread) rejoin() error {
 func (t *thread) abort(ctx context.Context, why string) error {
 	t.doomed = false
 	if t.inTxn {
-		_, err := t.sess.End(ctx, kgo.TryAbort)
+		_, err := t.end(ctx, kgo.TryAbort)
 		t.inTxn = false
 		t.metrics.txnEnded(false)
 		if err != nil {
@@ -566,7 +597,7 @@ func (t *thread) closeTask(tk *engine.Task) {
 }
 
 // untilIdleDeadline is how long until a task stops waiting for an empty
-// input (MaxTaskIdle), so that a poll does not sleep past it.
+// input (MaxTaskIdle), so that a poll does not sleep past it. mu is held.
 func (t *thread) untilIdleDeadline() time.Duration {
 	wait := maxPollWait
 	now := time.Now().UnixMilli()

@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/samsa-go/samsa/internal/engine"
 )
@@ -193,8 +194,7 @@ func (s *setup) lookup(ctx context.Context, topics []string) (kadm.TopicDetails,
 		if err == nil {
 			return details, nil
 		}
-		var ne net.Error
-		if !errors.As(err, &ne) {
+		if !unreachable(err) {
 			if refused != nil && ctx.Err() != nil {
 				err = refused // says more than "context deadline exceeded"
 			}
@@ -207,6 +207,16 @@ func (s *setup) lookup(ctx context.Context, topics []string) (kadm.TopicDetails,
 		case <-time.After(retryBackoff):
 		}
 	}
+}
+
+// unreachable reports whether err says the brokers could not be reached:
+// a connection refused or cut, or closed before its first answer, which
+// franz-go reports as a possible TLS mismatch but a broker shutting down
+// for a restart does too.
+func unreachable(err error) bool {
+	var ne net.Error
+	var eof *kgo.ErrFirstReadEOF
+	return errors.As(err, &ne) || errors.As(err, &eof)
 }
 
 // retryBackoff is the pause between two attempts to reach the brokers.
@@ -303,8 +313,7 @@ func check(w wanted, d kadm.TopicDetail) error {
 // brokerErr wraps err, from a request the brokers did not answer, as
 // ErrUnreachable when the timeout passed or the network failed.
 func (s *setup) brokerErr(ctx context.Context, what string, err error) error {
-	var ne net.Error
-	if context.Cause(ctx) == errTimedOut || errors.As(err, &ne) {
+	if context.Cause(ctx) == errTimedOut || unreachable(err) {
 		return &topicError{kind: ErrUnreachable, msg: fmt.Sprintf("brokers could not be reached within %v (%s)", s.timeout, what), cause: err}
 	}
 	return fmt.Errorf("%s: %w", what, err)

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -301,5 +302,29 @@ func TestSetupChangelogConfigs(t *testing.T) {
 				t.Errorf("%s: %s = %q, want %q", topic, key, got, value)
 			}
 		}
+	}
+}
+
+// A broker that closes connections before answering, as one shutting down
+// for a restart does, is asked again until the timeout: franz-go reports
+// the first such close as a possible TLS mismatch, which is no reason to
+// fail at once.
+func TestSetupBrokerClosingConnections(t *testing.T) {
+	c, adm := newBroker(t, kafkatest.Topics(3, testfix.InputTopic))
+	var dropped atomic.Int32
+	c.Cluster().ControlKey(int16(kmsg.ApiVersions), func(kmsg.Request) (kmsg.Response, error, bool) {
+		if dropped.Load() == 2 {
+			c.Cluster().DropControl()
+			return nil, nil, false
+		}
+		dropped.Add(1)
+		c.Cluster().KeepControl()
+		return nil, errors.New("closing for a restart"), true
+	})
+	if _, err := Setup(context.Background(), adm, graphOf(t, testfix.AddWordCount), "app", opts); err != nil {
+		t.Fatal(err)
+	}
+	if n := dropped.Load(); n != 2 {
+		t.Fatalf("%d connections dropped, want 2", n)
 	}
 }
