@@ -60,6 +60,7 @@ type Program struct {
 	tables    map[string]dsl.KTable[Row, Row]
 	queries   int
 	push      []*Source
+	pushBase  int // push queries of the programs before (Catalog)
 	explained bool
 	// legacyJoins numbers the legacy stream-stream joins' stores.
 	legacyJoins int
@@ -75,6 +76,26 @@ type Option func(*Program)
 // ksql.new.query.planner.enabled (a stream projection may drop its key).
 func WithProperty(name, value string) Option {
 	return func(p *Program) { p.props[strings.ToLower(name)] = value }
+}
+
+// Catalog makes the statements see the streams and tables prev declared
+// and created as declared sources over their topics: Compile plans only
+// the new statements' queries, and a table prev computes keeps what pull
+// queries need to read it from prev's running application. A client that
+// runs each persistent query as an application of its own (as samsa sql
+// -i does, and ksqlDB) compiles each statement with the program before.
+func Catalog(prev *Program) Option {
+	return func(p *Program) {
+		for _, s := range prev.order {
+			c := *s
+			// Planning marks the columns a query reads in the source's
+			// serdes; prev's run in prev's topology and stay as they are.
+			c.keySerde, c.valueSerde = s.keySerde.clone(), s.valueSerde.clone()
+			p.sources[c.Name] = &c
+			p.order = append(p.order, &c)
+		}
+		p.pushBase = prev.pushBase + len(prev.push)
+	}
 }
 
 // Compile parses and plans statements into one topology.
@@ -98,6 +119,10 @@ func Compile(src string, opts ...Option) (*Program, error) {
 			return nil, err
 		}
 	}
+	if p.queries == 0 {
+		// Declarations alone: a catalog for the statements to come.
+		return p, nil
+	}
 	if p.topo, err = p.b.Build(); err != nil {
 		return nil, err
 	}
@@ -105,11 +130,17 @@ func Compile(src string, opts ...Option) (*Program, error) {
 }
 
 // Topology is the compiled topology, to run with runtime.New or the test
-// driver.
+// driver; nil when the statements only declare sources.
 func (p *Program) Topology() *topology.Topology { return p.topo }
 
-// Explain is the topology's description in Kafka Streams' text form.
-func (p *Program) Explain() string { return p.topo.Describe().String() }
+// Explain is the topology's description in Kafka Streams' text form; ""
+// when the statements only declare sources.
+func (p *Program) Explain() string {
+	if p.topo == nil {
+		return ""
+	}
+	return p.topo.Describe().String()
+}
 
 // Explained says the statements held an EXPLAIN, whose output a client
 // prints.

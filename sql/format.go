@@ -89,6 +89,16 @@ func (s *rowSerde) prune() {
 	s.nulls = make(Row, len(s.cols))
 }
 
+// clone returns a copy with none of s's columns marked as read.
+func (s *rowSerde) clone() *rowSerde {
+	c := *s
+	c.need, c.nulls = nil, nil
+	if s.need != nil {
+		c.prune()
+	}
+	return &c
+}
+
 func (s *rowSerde) use(i int) {
 	if s.need != nil {
 		s.need[i] = true
