@@ -73,7 +73,20 @@ const foldScan = 16
 type foldedWrite struct {
 	start, end int
 	ts         int64
-	dropped    bool
+	// tag is foldTag of the key: a scan compares the keys only where the
+	// tags agree.
+	tag     uint32
+	dropped bool
+}
+
+// foldTag sums up key in its length and three of its bytes, enough to
+// tell most keys of a scan apart without comparing them.
+func foldTag(key []byte) uint32 {
+	n := len(key)
+	if n == 0 {
+		return 0
+	}
+	return uint32(n)<<24 | uint32(key[0])<<16 | uint32(key[n/2])<<8 | uint32(key[n-1])
 }
 
 func (s *changeLoggingStore) now() int64 {
@@ -124,13 +137,14 @@ func (s *changeLoggingStore) Delete(key []byte) error {
 }
 
 func (s *changeLoggingStore) fold(key []byte, ts int64) {
-	if i, ok := s.foldedIndex(key); ok {
+	tag := foldTag(key)
+	if i, ok := s.foldedIndex(key, tag); ok {
 		s.folded[i].ts = ts
 		return
 	}
 	start := len(s.keys)
 	s.keys = append(s.keys, key...)
-	s.folded = append(s.folded, foldedWrite{start: start, end: len(s.keys), ts: ts})
+	s.folded = append(s.folded, foldedWrite{start: start, end: len(s.keys), ts: ts, tag: tag})
 	switch {
 	case s.pending != nil:
 		s.pending[string(key)] = len(s.folded) - 1
@@ -142,13 +156,13 @@ func (s *changeLoggingStore) fold(key []byte, ts int64) {
 	}
 }
 
-func (s *changeLoggingStore) foldedIndex(key []byte) (int, bool) {
+func (s *changeLoggingStore) foldedIndex(key []byte, tag uint32) (int, bool) {
 	if s.pending != nil {
 		i, ok := s.pending[string(key)]
 		return i, ok
 	}
-	for i, w := range s.folded {
-		if !w.dropped && bytes.Equal(s.keys[w.start:w.end], key) {
+	for i := range s.folded {
+		if w := &s.folded[i]; w.tag == tag && !w.dropped && bytes.Equal(s.keys[w.start:w.end], key) {
 			return i, true
 		}
 	}

@@ -51,6 +51,14 @@ type memoryStore struct {
 	// is there once, with its value, and in the index with that value.
 	pending      []memItem
 	pendingExact bool
+	// The last Get's key (a copy), what it found and whether it found it,
+	// while memo holds: an aggregate reads a key and writes it right
+	// after, and the Put then skips a second lookup in the index. Every
+	// write clears it.
+	memoKey   []byte
+	memoVal   []byte
+	memoFound bool
+	memo      bool
 }
 
 func (s *memoryStore) Name() string     { return s.name }
@@ -80,6 +88,7 @@ func (s *memoryStore) Get(key []byte) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	v, ok := s.index[string(key)]
+	s.memoKey, s.memoVal, s.memoFound, s.memo = append(s.memoKey[:0], key...), v, ok, true
 	return v, ok, nil
 }
 
@@ -88,7 +97,14 @@ func (s *memoryStore) Put(key, value []byte) error {
 		return err
 	}
 	s.lock()
-	old, ok := s.index[string(key)]
+	var old []byte
+	var ok bool
+	if s.memo && bytes.Equal(s.memoKey, key) {
+		old, ok = s.memoVal, s.memoFound
+	} else {
+		old, ok = s.index[string(key)]
+	}
+	s.memo = false
 	switch {
 	case !ok:
 		k := clone(key)
@@ -118,6 +134,7 @@ func (s *memoryStore) restoreRecords(recs []ChangelogRecord, timestamped bool) e
 	if err := s.check("restore"); err != nil {
 		return err
 	}
+	s.memo = false
 	s.lock()
 	defer s.unlock()
 	inTree := s.tree.Len() > 0
@@ -207,6 +224,7 @@ func (s *memoryStore) Delete(key []byte) error {
 	if err := s.check("delete"); err != nil {
 		return err
 	}
+	s.memo = false
 	s.lock()
 	if _, ok := s.index[string(key)]; ok {
 		s.tree.Delete(memItem{key: key})
@@ -224,6 +242,7 @@ func (s *memoryStore) DeleteRange(from, to []byte) error {
 	if err := s.check("delete range"); err != nil {
 		return err
 	}
+	s.memo = false
 	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
 		return nil
 	}
@@ -309,7 +328,7 @@ func (s *memoryStore) Flush() error {
 func (s *memoryStore) Close() error {
 	s.lock()
 	s.closed = true
-	s.tree, s.index, s.pending = nil, nil, nil
+	s.tree, s.index, s.pending, s.memo = nil, nil, nil, false
 	s.unlock()
 	return nil
 }

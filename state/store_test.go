@@ -414,3 +414,69 @@ func TestMemoryIteratorIgnoresLaterWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryPutAfterGet checks that a Put right after a Get of its key,
+// which reuses the Get's lookup, sees every write between the two: after a
+// Delete, a DeleteRange or a restore the old value must not be written in
+// place, or the Put is lost to the index and to ranges.
+func TestMemoryPutAfterGet(t *testing.T) {
+	between := map[string]func(t *testing.T, s *memoryStore){
+		"delete": func(t *testing.T, s *memoryStore) {
+			if err := s.Delete([]byte("k")); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"delete range": func(t *testing.T, s *memoryStore) {
+			if err := s.DeleteRange([]byte("a"), []byte("z")); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"delete all": func(t *testing.T, s *memoryStore) {
+			if err := s.DeleteRange(nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"restore": func(t *testing.T, s *memoryStore) {
+			if err := s.restoreRecords([]ChangelogRecord{{Key: []byte("k"), Value: []byte("22")}}, false); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"other key": func(t *testing.T, s *memoryStore) {
+			if err := s.Put([]byte("j"), []byte("33")); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	for name, write := range between {
+		t.Run(name, func(t *testing.T) {
+			s := NewMemoryStore("st").(*memoryStore)
+			if err := s.Put([]byte("k"), []byte("11")); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := s.Get([]byte("k")); err != nil {
+				t.Fatal(err)
+			}
+			write(t, s)
+			if err := s.Put([]byte("k"), []byte("44")); err != nil {
+				t.Fatal(err)
+			}
+			if v, ok, err := s.Get([]byte("k")); err != nil || !ok || string(v) != "44" {
+				t.Fatalf("Get = %q, %v, %v; want 44", v, ok, err)
+			}
+			it, err := s.Range(nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for it.Next() {
+				got = append(got, fmt.Sprintf("%s=%s", it.Key(), it.Value()))
+			}
+			if err := it.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Contains(got, "k=44") {
+				t.Fatalf("range = %v; want k=44 in it", got)
+			}
+		})
+	}
+}

@@ -44,9 +44,12 @@ type Driver struct {
 	taskCounts []int32
 	changelogs map[string]bool
 	touched    []*topic
-	// The topic last sent to, and the one last piped to.
-	lastTopic string
-	lastTP    *topic
+	// The topics last sent to, and the one last piped to: a topology's
+	// sinks write to a few topics, taking turns (a repartition topic, then
+	// the output), and a look-up in topics per record costs more than a
+	// scan of these.
+	sent      [sentCache]sentTopic
+	sentNext  int
 	lastPiped *topic
 
 	now         int64
@@ -586,13 +589,29 @@ type host struct{ d *Driver }
 
 func (h host) Send(topic string, key, value []byte, timestamp int64, headers []processor.Header) error {
 	d := h.d
-	tp := d.lastTP
-	if topic != d.lastTopic || tp == nil {
-		tp = d.topic(topic)
-		d.lastTopic, d.lastTP = topic, tp
-	}
-	d.add(tp, -1, key, value, timestamp, headers, d.current, true)
+	d.add(d.sentTo(topic), -1, key, value, timestamp, headers, d.current, true)
 	return nil
+}
+
+const sentCache = 4
+
+type sentTopic struct {
+	name string
+	tp   *topic
+}
+
+// sentTo returns the topic named name, from the cache of the topics last
+// sent to if it is there; a miss takes the cache's slots in turn.
+func (d *Driver) sentTo(name string) *topic {
+	for i := range d.sent {
+		if e := &d.sent[i]; e.tp != nil && e.name == name {
+			return e.tp
+		}
+	}
+	tp := d.topic(name)
+	d.sent[d.sentNext] = sentTopic{name, tp}
+	d.sentNext = (d.sentNext + 1) % sentCache
+	return tp
 }
 
 func (h host) SendChangelog(cl *engine.Changelog, key, value []byte, timestamp int64, headers []processor.Header) error {

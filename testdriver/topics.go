@@ -193,8 +193,9 @@ func (o *TestOutputTopic[K, V]) IsEmpty() bool { return o.QueueSize() == 0 }
 // flags. Records become readable when the commit after them happened (see
 // WithCommitEvery).
 func (o *TestOutputTopic[K, V]) TryReadRecord() (processor.Record[K, V], error) {
-	r, err := o.TryReadOutputRecord()
-	return r.Record, err
+	var out OutputRecord[K, V]
+	err := o.read(&out)
+	return out.Record, err
 }
 
 // OutputRecord is a record read from an output topic, with the partition
@@ -208,40 +209,48 @@ type OutputRecord[K, V any] struct {
 // TryReadOutputRecord reads the next record with its partition and offset.
 func (o *TestOutputTopic[K, V]) TryReadOutputRecord() (OutputRecord[K, V], error) {
 	var out OutputRecord[K, V]
+	err := o.read(&out)
+	return out, err
+}
+
+// read reads the next record into *out, which is zero; on an error it
+// holds what was read before the error.
+func (o *TestOutputTopic[K, V]) read(out *OutputRecord[K, V]) error {
 	v, err := o.view()
 	if err != nil {
-		return out, err
+		return err
 	}
 	if v.head == v.stable {
-		return out, fmt.Errorf("testdriver: output topic %q is empty", o.topic)
+		return fmt.Errorf("testdriver: output topic %q is empty", o.topic)
 	}
-	r := v.recs[v.head]
+	r := &v.recs[v.head]
+	key, value, headers := r.key, r.value, r.headers
+	out.Partition, out.Offset = r.partition, r.offset
+	rec := &out.Record
+	rec.Timestamp = r.ts
 	v.head++
 	if !v.changelog {
 		// A plain output topic is read once: what was read goes.
-		v.recs[v.head-1] = record{}
+		*r = record{}
 		if v.head == len(v.recs) {
 			v.recs, v.stable, v.head = v.recs[:0], 0, 0
 		}
 	}
-	out.Partition, out.Offset = r.partition, r.offset
-	rec := &out.Record
-	rec.Timestamp = r.ts
-	if len(r.headers) > 0 {
-		h := processor.Headers(r.headers)
+	if len(headers) > 0 {
+		h := processor.Headers(headers)
 		rec.Headers = &h
 	}
-	if r.key == nil {
+	if key == nil {
 		rec.NullKey = true
-	} else if rec.Key, err = o.ks.Deserialize(o.topic, r.key); err != nil {
-		return out, fmt.Errorf("testdriver: output topic %q: key: %w", o.topic, err)
+	} else if rec.Key, err = o.ks.Deserialize(o.topic, key); err != nil {
+		return fmt.Errorf("testdriver: output topic %q: key: %w", o.topic, err)
 	}
-	if r.value == nil {
+	if value == nil {
 		rec.NullValue = true
-	} else if rec.Value, err = o.vs.Deserialize(o.topic, r.value); err != nil {
-		return out, fmt.Errorf("testdriver: output topic %q: value: %w", o.topic, err)
+	} else if rec.Value, err = o.vs.Deserialize(o.topic, value); err != nil {
+		return fmt.Errorf("testdriver: output topic %q: value: %w", o.topic, err)
 	}
-	return out, nil
+	return nil
 }
 
 // ReadOutputRecord reads the next record with its partition and offset; an
