@@ -1,6 +1,9 @@
 package sql
 
 import (
+	"cmp"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -224,7 +227,14 @@ func (p *Program) props2(pos Pos, props map[string]Literal, ppos map[string]Pos,
 		}
 		return l.S, l.Pos, nil
 	}
-	for k, l := range props {
+	// In the order written, so that the first bad property is the one
+	// named.
+	keys := slices.SortedFunc(maps.Keys(props), func(a, b string) int {
+		pa, pb := ppos[a], ppos[b]
+		return cmp.Or(cmp.Compare(pa.Line, pb.Line), cmp.Compare(pa.Col, pb.Col))
+	})
+	for _, k := range keys {
+		l := props[k]
 		switch k {
 		case "KAFKA_TOPIC":
 			s, _, err := str(k)
