@@ -49,6 +49,16 @@ type Explain struct {
 	Stmt Statement
 }
 
+// DropSource is DROP STREAM|TABLE [IF EXISTS] name [DELETE TOPIC].
+type DropSource struct {
+	Pos         Pos
+	Table       bool
+	Name        string
+	IfExists    bool
+	DeleteTopic bool
+}
+
+func (s *DropSource) stmtPos() Pos   { return s.Pos }
 func (s *CreateSource) stmtPos() Pos { return s.Pos }
 func (s *InsertInto) stmtPos() Pos   { return s.Pos }
 func (s *Explain) stmtPos() Pos      { return s.Pos }

@@ -30,6 +30,9 @@ type Source struct {
 
 	// ReadOnly marks a CREATE SOURCE stream or table: no query writes it.
 	ReadOnly bool
+	// used says a query of these statements, or of the programs before
+	// (Catalog), reads or writes the source: it cannot be dropped.
+	used bool
 
 	keySerde, valueSerde *rowSerde
 	tsCol                int    // value column giving the timestamp, or -1
@@ -177,6 +180,8 @@ func (p *Program) plan(s Statement) error {
 		return p.createAs(x)
 	case *InsertInto:
 		return p.insertInto(x)
+	case *DropSource:
+		return p.drop(x)
 	case *Explain:
 		p.explained = true
 		return p.plan(x.Stmt)
@@ -187,6 +192,32 @@ func (p *Program) plan(s Statement) error {
 		return unsupported(x.Pos, "a pull query among a program's statements (run it with Program.Pull)")
 	}
 	return errAt(s.stmtPos(), "unknown statement")
+}
+
+// drop removes a source no query uses from the catalog, as ksqlDB's DROP
+// STREAM and DROP TABLE do; its topic stays. A source a query reads or
+// writes cannot be dropped: that would need the query terminated, and
+// TERMINATE is not supported.
+func (p *Program) drop(x *DropSource) error {
+	s, ok := p.sources[x.Name]
+	kind := map[bool]string{true: "Table", false: "Stream"}[x.Table]
+	switch {
+	case !ok && x.IfExists:
+		return nil
+	case !ok:
+		return errAt(x.Pos, "%s %s does not exist", kind, x.Name)
+	case s.Table != x.Table:
+		return errAt(x.Pos, "incompatible data source type is %s, but statement was DROP %s", strings.ToUpper(s.kind()), strings.ToUpper(kind))
+	case x.DeleteTopic && s.ReadOnly:
+		return errAt(x.Pos, "cannot delete topic for read-only source: %s", x.Name)
+	case x.DeleteTopic:
+		return unsupported(x.Pos, "DROP ... DELETE TOPIC")
+	case s.used:
+		return errAt(x.Pos, "cannot drop %s %s: a persistent query reads or writes it, and TERMINATE is not supported", s.kind(), x.Name)
+	}
+	delete(p.sources, x.Name)
+	p.order = slices.DeleteFunc(p.order, func(o *Source) bool { return o == s })
+	return nil
 }
 
 func (p *Program) register(s *Source, orReplace, ifNotExists bool) (bool, error) {

@@ -50,3 +50,36 @@ func TestCatalog(t *testing.T) {
 		t.Error("a source declared twice across programs")
 	}
 }
+
+// DROP removes a source no query uses, from this program's catalog and
+// from the ones after; a source a query of an earlier program reads stays.
+func TestDrop(t *testing.T) {
+	ddl, err := Compile(`CREATE STREAM a (k STRING KEY, v INT) WITH (KAFKA_TOPIC='a', VALUE_FORMAT='JSON');
+CREATE STREAM b (k STRING KEY, v INT) WITH (KAFKA_TOPIC='b', VALUE_FORMAT='JSON');
+DROP STREAM IF EXISTS nothing;
+DROP STREAM b;
+CREATE STREAM b (k STRING KEY, w STRING) WITH (KAFKA_TOPIC='b2', VALUE_FORMAT='JSON');`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := ddl.Source("B"); b.Topic != "b2" || len(ddl.Sources()) != 2 {
+		t.Fatalf("after DROP and CREATE: %+v, %d sources", b, len(ddl.Sources()))
+	}
+	q, err := Compile("CREATE STREAM o AS SELECT * FROM a;", Catalog(ddl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Compile("DROP STREAM a;", Catalog(q)); err == nil || !strings.Contains(err.Error(), "cannot drop stream A") {
+		t.Errorf("dropping a source an earlier program's query reads: %v", err)
+	}
+	d, err := Compile("DROP STREAM b;", Catalog(q))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Source("B"); ok {
+		t.Error("B still in the catalog")
+	}
+	if _, err := Compile("CREATE STREAM p AS SELECT * FROM b;", Catalog(d)); err == nil || !strings.Contains(err.Error(), "B does not exist") {
+		t.Errorf("a query of a dropped source: %v", err)
+	}
+}

@@ -27,6 +27,8 @@
 //   - Types BOOLEAN, INT, BIGINT, DOUBLE, DECIMAL(p, s) up to 18 digits,
 //     STRING, BYTES, TIMESTAMP, DATE, TIME, ARRAY, MAP<STRING, ...> and
 //     STRUCT.
+//   - DROP STREAM/TABLE [IF EXISTS] of a source no persistent query reads
+//     or writes (TERMINATE is not supported); its topic stays.
 //   - CREATE STREAM/TABLE ... AS SELECT and INSERT INTO ... SELECT; push
 //     queries (SELECT ... EMIT CHANGES) into topics of their own
 //     (Program.PushQueries, Source.Render).
@@ -68,6 +70,7 @@
 // Anything else this package recognises is an error wrapping
 // ErrNotSupported that names the construct (for example AVRO and PROTOBUF
 // formats, DECIMAL beyond 18 digits and its division and SUM, lambdas,
-// windowed sources, INSERT ... VALUES, DROP and other DDL),
+// windowed sources, INSERT ... VALUES, DROP ... DELETE TOPIC and other
+// DDL),
 // never a silently different result.
 package sql

@@ -29,6 +29,7 @@ func (p *Program) join(q *Select, left *relation, j *Join) (*relation, error) {
 	if !ok {
 		return nil, errAt(j.Source.Pos, "%s does not exist", j.Source.Name)
 	}
+	right.used = true
 	if right.Window != "" {
 		return nil, unsupported(j.Pos, "joins of windowed sources")
 	}

@@ -187,11 +187,46 @@ func (p *parser) statement() (Statement, error) {
 				return nil, unsupported(q.EmitPos, "EMIT FINAL in a push query")
 			}
 			return &PushQuery{Pos: t.pos, Query: q}, nil
-		case "DROP", "SET", "UNSET", "TERMINATE", "DEFINE", "UNDEFINE", "DESCRIBE", "SHOW", "LIST", "PRINT", "ASSERT", "PAUSE", "RESUME", "ALTER", "RUN":
+		case "DROP":
+			return p.drop()
+		case "SET", "UNSET", "TERMINATE", "DEFINE", "UNDEFINE", "DESCRIBE", "SHOW", "LIST", "PRINT", "ASSERT", "PAUSE", "RESUME", "ALTER", "RUN":
 			return nil, unsupported(t.pos, t.text+" statements")
 		}
 	}
 	return nil, p.expected("CREATE, INSERT or EXPLAIN")
+}
+
+func (p *parser) drop() (Statement, error) {
+	pos := p.peek().pos
+	p.i++
+	s := &DropSource{Pos: pos}
+	switch {
+	case p.kw("STREAM"):
+	case p.kw("TABLE"):
+		s.Table = true
+	case p.isKw("TYPE"), p.isKw("CONNECTOR"):
+		return nil, unsupported(p.peek().pos, "DROP "+p.peek().text)
+	default:
+		return nil, p.expected("STREAM or TABLE")
+	}
+	if p.kw("IF") {
+		if err := p.wantKw("EXISTS"); err != nil {
+			return nil, err
+		}
+		s.IfExists = true
+	}
+	name, _, err := p.ident("a stream or table name")
+	if err != nil {
+		return nil, err
+	}
+	s.Name = name
+	if p.kw("DELETE") {
+		if err := p.wantKw("TOPIC"); err != nil {
+			return nil, err
+		}
+		s.DeleteTopic = true
+	}
+	return s, nil
 }
 
 func (p *parser) create(pos Pos) (Statement, error) {

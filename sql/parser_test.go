@@ -76,7 +76,10 @@ func TestParseErrors(t *testing.T) {
 		{"CREATE STREAM s AS SELECT 'abc FROM x;", "sql: 1:27: unterminated string literal", false},
 		{"CREATE STREAM s AS SELECT a # b FROM x;", "sql: 1:29: unexpected character '#'", false},
 		{"SELECT * FROM x EMIT FINAL;", "sql: 1:17: EMIT FINAL in a push query is not supported", true},
-		{"DROP STREAM x;", "sql: 1:1: DROP statements is not supported", true},
+		{"TERMINATE q;", "sql: 1:1: TERMINATE statements is not supported", true},
+		{"DROP STREAM IF x;", "sql: 1:16: expected EXISTS, found 'X'", false},
+		{"DROP VIEW x;", "sql: 1:6: expected STREAM or TABLE, found 'VIEW'", false},
+		{"DROP TABLE t DELETE;", "sql: 1:20: expected TOPIC, found ';'", false},
 		{"CREATE STREAM s AS SELECT TRANSFORM(a, x => x + 1) FROM s;", "sql: 1:40: lambda expressions is not supported", true},
 		{"INSERT INTO s VALUES (1);", "sql: 1:15: INSERT INTO ... VALUES is not supported", true},
 		{"CREATE STREAM s AS SELECT a FROM x; garbage", "sql: 1:37: expected CREATE, INSERT or EXPLAIN, found 'GARBAGE'", false},
@@ -117,6 +120,12 @@ func TestPlanErrors(t *testing.T) {
 		{"CREATE STREAM x (k STRING KEY, d DECIMAL(20,2)) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON');", "DECIMAL precision above 18 is not supported", true},
 		{"CREATE STREAM x (k STRING KEY) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='AVRO');", "sql: 2:68: format AVRO is not supported", true},
 		{"CREATE STREAM x (k STRING KEY) WITH (VALUE_FORMAT='JSON');", "sql: 2:1: missing required property KAFKA_TOPIC", false},
+		{"DROP STREAM x;", "sql: 2:1: Stream X does not exist", false},
+		{"DROP TABLE s;", "sql: 2:1: incompatible data source type is STREAM, but statement was DROP TABLE", false},
+		{"DROP STREAM s DELETE TOPIC;", "sql: 2:1: DROP ... DELETE TOPIC is not supported", true},
+		{"CREATE SOURCE STREAM r (k STRING KEY) WITH (KAFKA_TOPIC='r', VALUE_FORMAT='JSON');\nDROP STREAM r DELETE TOPIC;", "sql: 3:1: cannot delete topic for read-only source: R", false},
+		{"CREATE STREAM o AS SELECT * FROM s;\nDROP STREAM s;", "sql: 3:1: cannot drop stream S: a persistent query reads or writes it, and TERMINATE is not supported", false},
+		{"CREATE STREAM o AS SELECT * FROM s;\nDROP STREAM o;", "sql: 3:1: cannot drop stream O: a persistent query reads or writes it", false},
 	} {
 		_, err := Compile(decl + c.in)
 		if err == nil {

@@ -37,6 +37,7 @@ var qttFiles = []string{
 	"concat.json",
 	"count.json",
 	"delimited.json",
+	"drop_source.json",
 	"earliest-offset-udaf.json",
 	"explode.json",
 	"formats.json",

@@ -122,6 +122,7 @@ func (p *Program) query(q *Select, sinkName string) (*output, error) {
 	if !ok {
 		return nil, errAt(q.From.Pos, "%s does not exist", q.From.Name)
 	}
+	src.used = true
 	if src.Window != "" {
 		return nil, unsupported(q.From.Pos, "reading a windowed source")
 	}
@@ -662,6 +663,7 @@ func (p *Program) createAs(x *CreateSource) error {
 	if err != nil {
 		return err
 	}
+	s.used = true
 	if _, err := p.register(s, x.OrReplace, x.IfNotExists); err != nil {
 		return err
 	}
@@ -766,6 +768,7 @@ func (p *Program) insertInto(x *InsertInto) error {
 	if err := sameSchema(out.schema, s.Schema); err != nil {
 		return errAt(x.Pos, "incompatible schema between results and sink: %v", err)
 	}
+	s.used = true
 	p.write(s, out)
 	return nil
 }

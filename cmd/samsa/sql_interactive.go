@@ -165,6 +165,13 @@ func (s *sqlSession) exec(stmt string) {
 		fmt.Fprint(s.out, prog.Explain())
 		return // EXPLAIN shows the plan and runs nothing, as in ksqlDB
 	}
+	if s.prog != nil {
+		for _, src := range s.prog.Sources() {
+			if _, ok := prog.Source(src.Name); !ok {
+				fmt.Fprintf(s.out, "samsa: %s %s dropped\n", kindOf(src), src.Name)
+			}
+		}
+	}
 	s.prog = prog
 	if prog.Topology() == nil {
 		for _, src := range created {

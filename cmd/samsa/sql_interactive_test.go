@@ -78,6 +78,8 @@ func TestSQLInteractive(t *testing.T) {
 
 	write("CREATE STREAM clicks (user_id STRING KEY, page STRING)\n  WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON');\n")
 	waitFor("samsa: stream CLICKS declared", nil)
+	write("CREATE STREAM tmp (k STRING KEY) WITH (KAFKA_TOPIC='tmp', VALUE_FORMAT='JSON');\nDROP STREAM tmp;\n")
+	waitFor("samsa: stream TMP dropped", nil)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(addr, ",")...))
 	if err != nil {
 		t.Fatal(err)
