@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -247,6 +248,12 @@ type withProps struct {
 	hasTopic                 bool
 	keyDelim, valDelim       byte
 	hasKeyDelim, hasValDelim bool
+	// window is the WINDOW_TYPE of a windowed source's keys, windowSize
+	// its WINDOW_SIZE in ms.
+	window     string
+	windowPos  Pos
+	windowSize int64
+	sizePos    Pos
 }
 
 func (p *Program) props2(pos Pos, props map[string]Literal, ppos map[string]Pos, sink bool) (withProps, error) {
@@ -326,6 +333,26 @@ func (p *Program) props2(pos Pos, props map[string]Literal, ppos map[string]Pos,
 				return w, err
 			}
 			w.tsFormat, w.tsFormatPos = s, lp
+		case "WINDOW_TYPE":
+			s, lp, err := str(k)
+			if err != nil {
+				return w, err
+			}
+			switch w.window = strings.ToUpper(s); w.window {
+			case "TUMBLING", "HOPPING", "SESSION":
+			default:
+				return w, errAt(lp, "WINDOW_TYPE must be SESSION, HOPPING or TUMBLING, not '%s'", s)
+			}
+			w.windowPos = ppos[k]
+		case "WINDOW_SIZE":
+			s, lp, err := str(k)
+			if err != nil {
+				return w, err
+			}
+			if w.windowSize, err = parseWindowSize(lp, s); err != nil {
+				return w, err
+			}
+			w.sizePos = ppos[k]
 		case "WRAP_SINGLE_VALUE":
 			if l.Type != Boolean {
 				return w, errAt(l.Pos, "WRAP_SINGLE_VALUE needs TRUE or FALSE")
@@ -335,7 +362,30 @@ func (p *Program) props2(pos Pos, props map[string]Literal, ppos map[string]Pos,
 			return w, unsupported(ppos[k], "property "+k)
 		}
 	}
+	switch {
+	case w.window == "" && w.windowSize != 0:
+		return w, errAt(w.sizePos, "WINDOW_SIZE needs WINDOW_TYPE")
+	case w.window == "SESSION" && w.windowSize != 0:
+		return w, errAt(w.sizePos, "WINDOW_SIZE should not be set for SESSION windows")
+	case w.window != "" && w.window != "SESSION" && w.windowSize == 0:
+		return w, errAt(w.windowPos, "WINDOW_SIZE is required for %s windows", w.window)
+	case sink && w.window != "":
+		return w, errAt(w.windowPos, "WINDOW_TYPE applies to declared sources only")
+	}
 	return w, nil
+}
+
+// parseWindowSize reads a WINDOW_SIZE such as '30 SECONDS'.
+func parseWindowSize(pos Pos, s string) (int64, error) {
+	f := strings.Fields(strings.ToUpper(s))
+	if len(f) == 2 {
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		ms, ok := unitMillis(f[1])
+		if err == nil && ok && n > 0 {
+			return n * ms, nil
+		}
+	}
+	return 0, errAt(pos, "invalid WINDOW_SIZE '%s': expected a positive number and a time unit, as '30 SECONDS'", s)
 }
 
 func (p *Program) defaultFormat(which string) (Format, error) {
@@ -365,7 +415,7 @@ func (p *Program) declare(x *CreateSource) error {
 	if x.Columns == nil {
 		return unsupported(x.Pos, "a source without columns (schema inference)")
 	}
-	s := &Source{Name: x.Name, Table: x.Table, Topic: w.topic, Partitions: w.partitions, tsCol: -1, pos: x.Pos, ReadOnly: x.ReadOnly}
+	s := &Source{Name: x.Name, Table: x.Table, Topic: w.topic, Partitions: w.partitions, tsCol: -1, pos: x.Pos, ReadOnly: x.ReadOnly, Window: w.window, WindowSize: w.windowSize}
 	seen := map[string]bool{}
 	for _, c := range x.Columns {
 		if seen[c.Name] {

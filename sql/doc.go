@@ -21,7 +21,10 @@
 //   - CREATE [OR REPLACE] [SOURCE] STREAM/TABLE name (columns) WITH (...),
 //     columns with KEY / PRIMARY KEY; properties KAFKA_TOPIC, KEY_FORMAT,
 //     VALUE_FORMAT, FORMAT, PARTITIONS, REPLICAS, TIMESTAMP,
-//     TIMESTAMP_FORMAT, WRAP_SINGLE_VALUE, KEY_DELIMITER, VALUE_DELIMITER.
+//     TIMESTAMP_FORMAT, WRAP_SINGLE_VALUE, KEY_DELIMITER, VALUE_DELIMITER,
+//     WINDOW_TYPE and WINDOW_SIZE (a windowed source is declared, and the
+//     joins and queries ksqlDB refuses on it are errors, but no query
+//     reads it yet).
 //   - Formats KAFKA (Java-compatible INT, BIGINT, DOUBLE, STRING), JSON and
 //     DELIMITED, for keys and values.
 //   - Types BOOLEAN, INT, BIGINT, DOUBLE, DECIMAL(p, s) up to 18 digits,

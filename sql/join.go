@@ -517,3 +517,52 @@ func (p *Program) foreignKeyJoin(j *Join, left, right *relation, lexpr Expr, lk 
 	}
 	return out, nil
 }
+
+// checkWindowedJoins rejects what ksqlDB rejects in a join of windowed
+// sources: a windowed side joined to one that is not, session windows
+// joined to time windows, and a join that would repartition a windowed
+// source (on anything but both keys, or between time windows of
+// different kinds or sizes, whose keys differ).
+func (p *Program) checkWindowedJoins(q *Select, from *Source) error {
+	for _, j := range q.Joins {
+		r, ok := p.sources[j.Source.Name]
+		if !ok || from.Window == "" && r.Window == "" {
+			continue
+		}
+		l := from
+		switch {
+		case l.Window == "" || r.Window == "":
+			w, n := l, r
+			if l.Window == "" {
+				w, n = r, l
+			}
+			return errAt(j.Pos, "can not join windowed source to non-windowed source: %s is %s windowed, %s is not windowed", w.Name, w.Window, n.Name)
+		case (l.Window == "SESSION") != (r.Window == "SESSION"):
+			return errAt(j.Pos, "incompatible windowed sources: %s is %s windowed, %s is %s windowed; session windowed sources join only session windowed sources, hopping and tumbling ones only hopping and tumbling ones", l.Name, l.Window, r.Name, r.Window)
+		case l.Window != r.Window || l.WindowSize != r.WindowSize || !joinsKeys(j.On, q.From, l, j.Source, r):
+			return errAt(j.Pos, "implicit repartitioning of windowed sources is not supported")
+		}
+	}
+	return nil
+}
+
+// joinsKeys says on is an equality of a key column of each side.
+func joinsKeys(on Expr, lf *FromSource, l *Source, rf *FromSource, r *Source) bool {
+	eq, ok := on.(*Binary)
+	if !ok || eq.Op != "=" {
+		return false
+	}
+	a, ok1 := eq.L.(*ColumnRef)
+	b, ok2 := eq.R.(*ColumnRef)
+	if !ok1 || !ok2 {
+		return false
+	}
+	isKey := func(c *ColumnRef, f *FromSource, s *Source) bool {
+		if c.Source != "" && c.Source != f.Name && c.Source != f.Alias {
+			return false
+		}
+		key, _, found := s.Schema.find(c.Name)
+		return found && key
+	}
+	return isKey(a, lf, l) && isKey(b, rf, r) || isKey(b, lf, l) && isKey(a, rf, r)
+}

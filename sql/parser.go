@@ -718,24 +718,29 @@ func (p *parser) duration() (int64, error) {
 	if u.kind != tIdent {
 		return 0, p.expected("a time unit")
 	}
-	unit := strings.TrimSuffix(u.text, "S")
-	var ms int64
-	switch unit {
-	case "MILLISECOND":
-		ms = 1
-	case "SECOND":
-		ms = 1000
-	case "MINUTE":
-		ms = 60_000
-	case "HOUR":
-		ms = 3_600_000
-	case "DAY":
-		ms = 86_400_000
-	default:
+	ms, ok := unitMillis(u.text)
+	if !ok {
 		return 0, errAt(u.pos, "expected a time unit (MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS), found %s", u)
 	}
 	p.i++
 	return n * ms, nil
+}
+
+// unitMillis is the length of a time unit, singular or plural, upper case.
+func unitMillis(unit string) (int64, bool) {
+	switch strings.TrimSuffix(unit, "S") {
+	case "MILLISECOND":
+		return 1, true
+	case "SECOND":
+		return 1000, true
+	case "MINUTE":
+		return 60_000, true
+	case "HOUR":
+		return 3_600_000, true
+	case "DAY":
+		return 86_400_000, true
+	}
+	return 0, false
 }
 
 func (p *parser) within() (*Within, error) {

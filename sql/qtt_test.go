@@ -79,6 +79,7 @@ var qttFiles = []string{
 	"timestamp-to-string.json",
 	"tumbling-windows.json",
 	"window-bounds.json",
+	"windowed-source.json",
 }
 
 var updateQTT = flag.Bool("update-qtt", false, "rewrite testdata/qtt_known.txt from this run")

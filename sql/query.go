@@ -3,6 +3,7 @@ package sql
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/samsa-go/samsa/dsl"
 	"github.com/samsa-go/samsa/processor"
@@ -123,6 +124,12 @@ func (p *Program) query(q *Select, sinkName string) (*output, error) {
 		return nil, errAt(q.From.Pos, "%s does not exist", q.From.Name)
 	}
 	src.used = true
+	if src.Window != "" && src.Table && !strings.HasPrefix(sinkName, "TRANSIENT_") {
+		return nil, errAt(q.From.Pos, "a persistent query cannot read windowed table %s (ksqlDB refuses it too)", src.Name)
+	}
+	if err := p.checkWindowedJoins(q, src); err != nil {
+		return nil, err
+	}
 	if src.Window != "" {
 		return nil, unsupported(q.From.Pos, "reading a windowed source")
 	}
