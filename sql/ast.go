@@ -234,6 +234,13 @@ type (
 		Map        bool
 		Keys, Vals []Expr
 	}
+	// Lambda is x => e or (x, y, ...) => e, an argument of TRANSFORM,
+	// FILTER or REDUCE; its parameters are upper case unless quoted.
+	Lambda struct {
+		Pos    Pos
+		Params []string
+		Body   Expr
+	}
 	// Unsupported stands for a parsed construct the planner rejects, such
 	// as a lambda or a MAP or STRUCT constructor.
 	Unsupported struct {
@@ -261,5 +268,6 @@ func (e *Call) exprPos() Pos        { return e.Pos }
 func (e *Subscript) exprPos() Pos   { return e.Pos }
 func (e *Deref) exprPos() Pos       { return e.Pos }
 func (e *ArrayCtor) exprPos() Pos   { return e.Pos }
+func (e *Lambda) exprPos() Pos      { return e.Pos }
 func (e *Unsupported) exprPos() Pos { return e.Pos }
 func (e *Ctor) exprPos() Pos        { return e.Pos }

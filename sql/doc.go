@@ -45,6 +45,9 @@
 //     the trigonometric functions, COALESCE, IFNULL, GREATEST, LEAST,
 //     TIMESTAMPTOSTRING, STRINGTOTIMESTAMP, ARRAY_LENGTH, AS_VALUE,
 //     TO_BYTES, FROM_BYTES; the table function EXPLODE.
+//   - Lambdas in TRANSFORM, FILTER and REDUCE over arrays and maps
+//     (x => e, (k, v) => e), nested; arithmetic on a NULL in a lambda
+//     makes the call NULL, as in ksqlDB.
 //   - PARTITION BY; GROUP BY with COUNT, SUM, MIN, MAX, AVG,
 //     COUNT_DISTINCT, LATEST_BY_OFFSET, EARLIEST_BY_OFFSET, COLLECT_LIST,
 //     COLLECT_SET, TOPK, TOPKDISTINCT, and HAVING; over streams and tables.
@@ -72,8 +75,7 @@
 //
 // Anything else this package recognises is an error wrapping
 // ErrNotSupported that names the construct (for example AVRO and PROTOBUF
-// formats, DECIMAL beyond 18 digits and its division and SUM, lambdas,
-// windowed sources, INSERT ... VALUES, DROP ... DELETE TOPIC and other
-// DDL),
-// never a silently different result.
+// formats, DECIMAL beyond 18 digits and its division and SUM, queries
+// reading windowed sources, INSERT ... VALUES, DROP ... DELETE TOPIC and
+// other DDL), never a silently different result.
 package sql

@@ -14,6 +14,12 @@ type env struct {
 	part         int32
 	off          int64
 	wstart, wend int64
+	// vars holds the parameters of the lambdas being evaluated, each at a
+	// slot fixed at plan time (see lambda.go); fail is set when a lambda
+	// body applied arithmetic to a NULL, which makes the outermost lambda
+	// call NULL, as it does in ksqlDB.
+	vars []Value
+	fail bool
 }
 
 type evalFn func(e *env) Value
@@ -58,6 +64,9 @@ type scope struct {
 
 type compiler struct {
 	sc *scope
+	// lambdas are the parameters of the lambdas around the expression
+	// being compiled, innermost last; a parameter's index is its slot.
+	lambdas []lambdaVar
 }
 
 func (c *compiler) compile(e Expr) (compiled, error) {
@@ -109,6 +118,8 @@ func (c *compiler) compile(e Expr) (compiled, error) {
 		return castTo(x.Pos, a, x.Type)
 	case *Call:
 		return c.call(x)
+	case *Lambda:
+		return compiled{}, errAt(x.Pos, "a lambda is only allowed as an argument of TRANSFORM, FILTER or REDUCE")
 	case *Subscript:
 		a, err := c.compile(x.X)
 		if err != nil {
@@ -295,6 +306,14 @@ func literalValue(x *Literal) Value {
 }
 
 func (c *compiler) column(x *ColumnRef) (compiled, error) {
+	if x.Source == "" {
+		for i := len(c.lambdas) - 1; i >= 0; i-- {
+			if c.lambdas[i].name == x.Name {
+				slot := i
+				return compiled{typ: c.lambdas[i].typ, name: x.Name, fn: func(e *env) Value { return e.vars[slot] }}, nil
+			}
+		}
+	}
 	var found *scopeCol
 	for i := range c.sc.cols {
 		col := &c.sc.cols[i]
@@ -485,6 +504,9 @@ func (c *compiler) binary(x *Binary) (compiled, error) {
 		}
 		if !l.typ.numeric() || !r.typ.numeric() {
 			return compiled{}, errAt(x.Pos, "cannot apply '%s' to %s and %s", x.Op, l.typ, r.typ)
+		}
+		if len(c.lambdas) > 0 {
+			l, r = failOnNull(l), failOnNull(r)
 		}
 		t := widest(l.typ, r.typ)
 		return arith(x.Op, t, l, r), nil

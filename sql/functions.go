@@ -105,6 +105,9 @@ func (c *compiler) call(x *Call) (compiled, error) {
 	if tableFunctions[x.Name] {
 		return compiled{}, errAt(x.Pos, "table function %s is only allowed in the SELECT list", x.Name)
 	}
+	if lambdaFunctions[x.Name] {
+		return c.lambdaCall(x)
+	}
 	f, ok := scalars[x.Name]
 	if !ok {
 		// ksqlDB has some 200 functions and user-defined ones; those not

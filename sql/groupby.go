@@ -457,7 +457,7 @@ func (p *preAggProc) Process(rec processor.Record[Row, Row]) error {
 		p.ctx.DropRecord("null value")
 		return nil
 	}
-	p.e = env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
+	p.e = env{key: rec.Key, val: rec.Value, ts: rec.Timestamp, vars: p.e.vars}
 	if len(p.e.key) < sp.nkey {
 		p.e.key = sp.nullKey
 	}
@@ -528,7 +528,7 @@ func (p *postAggProc) Process(rec processor.Record[Row, Row]) error {
 	if rec.NullValue {
 		return p.ctx.Forward(rec)
 	}
-	p.e = env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
+	p.e = env{key: rec.Key, val: rec.Value, ts: rec.Timestamp, vars: p.e.vars}
 	_, val, ok := p.spec.eval(&p.e)
 	if !ok {
 		return p.ctx.Forward(processor.WithNullValue[Row](rec))
@@ -554,7 +554,7 @@ func (p *postWindowProc) Process(rec processor.Record[dsl.Windowed[Row], Row]) e
 	if rec.NullValue {
 		return p.ctx.Forward(rec)
 	}
-	p.e = env{key: rec.Key.Key, val: rec.Value, ts: rec.Timestamp, wstart: rec.Key.Start, wend: rec.Key.End}
+	p.e = env{key: rec.Key.Key, val: rec.Value, ts: rec.Timestamp, wstart: rec.Key.Start, wend: rec.Key.End, vars: p.e.vars}
 	_, val, ok := p.spec.eval(&p.e)
 	if !ok {
 		// A window HAVING rejects is not retracted, as in ksqlDB.

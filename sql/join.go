@@ -370,7 +370,7 @@ func (r *rekeyProc) Process(rec processor.Record[Row, Row]) error {
 	if len(key) < r.nkey {
 		key = make(Row, r.nkey)
 	}
-	r.e = env{key: key, val: rec.Value, ts: rec.Timestamp}
+	r.e = env{key: key, val: rec.Value, ts: rec.Timestamp, vars: r.e.vars}
 	if md, ok := r.ctx.RecordMetadata(); ok {
 		r.e.part, r.e.off = md.Partition, md.Offset
 	}

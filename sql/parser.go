@@ -1269,13 +1269,14 @@ func (p *parser) call(name token) (Expr, error) {
 	}
 	for {
 		// A lambda: x => ..., or (x, y) => ...
-		if t := p.peek(); (t.kind == tIdent || t.kind == tQuoted) && p.peekN(1).kind == tOp && p.peekN(1).text == "=>" {
-			return nil, unsupported(t.pos, "lambda expressions")
+		var e Expr
+		var err error
+		if t := p.peek(); (t.kind == tIdent || t.kind == tQuoted) && p.peekN(1).kind == tOp && p.peekN(1).text == "=>" ||
+			t.kind == tOp && t.text == "(" && p.lambdaAhead() {
+			e, err = p.lambda()
+		} else {
+			e, err = p.expr()
 		}
-		if t := p.peek(); t.kind == tOp && t.text == "(" && p.lambdaAhead() {
-			return nil, unsupported(t.pos, "lambda expressions")
-		}
-		e, err := p.expr()
 		if err != nil {
 			return nil, err
 		}
@@ -1288,6 +1289,36 @@ func (p *parser) call(name token) (Expr, error) {
 		}
 		return c, nil
 	}
+}
+
+// lambda reads x => e or (x, ...) => e; the caller saw the arrow ahead.
+func (p *parser) lambda() (Expr, error) {
+	l := &Lambda{Pos: p.peek().pos}
+	paren := p.op("(")
+	for {
+		t := p.next()
+		for _, q := range l.Params {
+			if q == t.text {
+				return nil, errAt(t.pos, "duplicate lambda parameter '%s'", t.text)
+			}
+		}
+		l.Params = append(l.Params, t.text)
+		if !paren || p.op(")") {
+			break
+		}
+		if err := p.wantOp(","); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.wantOp("=>"); err != nil {
+		return nil, err
+	}
+	body, err := p.expr()
+	if err != nil {
+		return nil, err
+	}
+	l.Body = body
+	return l, nil
 }
 
 func (p *parser) lambdaAhead() bool {

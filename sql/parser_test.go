@@ -80,7 +80,8 @@ func TestParseErrors(t *testing.T) {
 		{"DROP STREAM IF x;", "sql: 1:16: expected EXISTS, found 'X'", false},
 		{"DROP VIEW x;", "sql: 1:6: expected STREAM or TABLE, found 'VIEW'", false},
 		{"DROP TABLE t DELETE;", "sql: 1:20: expected TOPIC, found ';'", false},
-		{"CREATE STREAM s AS SELECT TRANSFORM(a, x => x + 1) FROM s;", "sql: 1:40: lambda expressions is not supported", true},
+		{"CREATE STREAM s AS SELECT TRANSFORM(a, (x, x) => x + 1) FROM s;", "sql: 1:44: duplicate lambda parameter 'X'", false},
+		{"CREATE STREAM s AS SELECT TRANSFORM(a, x => ) FROM s;", "sql: 1:45: expected an expression, found ')'", false},
 		{"INSERT INTO s VALUES (1);", "sql: 1:15: INSERT INTO ... VALUES is not supported", true},
 		{"CREATE STREAM s AS SELECT a FROM x; garbage", "sql: 1:37: expected CREATE, INSERT or EXPLAIN, found 'GARBAGE'", false},
 	} {

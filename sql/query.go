@@ -495,7 +495,7 @@ func (s *selectProc) Process(rec processor.Record[Row, Row]) error {
 	if rec.NullValue && sp.table {
 		return s.ctx.Forward(processor.WithNullValue[Row](rec))
 	}
-	s.e = env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
+	s.e = env{key: rec.Key, val: rec.Value, ts: rec.Timestamp, vars: s.e.vars}
 	if len(s.e.key) < sp.nkey {
 		// A null key reads as all-NULL key columns.
 		if s.nkey == nil {
