@@ -513,12 +513,16 @@ func appendDouble(dst []byte, f float64) []byte {
 	a := math.Abs(f)
 	if a != 0 && (a < 1e-3 || a >= 1e7) {
 		s := strconv.FormatFloat(f, 'E', -1, 64)
-		mant, exp, _ := strings.Cut(s, "E")
-		if !strings.Contains(mant, ".") {
-			mant += ".0"
+		if m, _, _ := strings.Cut(s, "E"); !strings.Contains(m, ".") {
+			// Java prints at least two digits, the two closest to the
+			// value: Double.MIN_VALUE is 4.9E-324, not 5.0E-324.
+			s = strconv.FormatFloat(f, 'E', 1, 64)
 		}
-		exp = strings.TrimPrefix(exp, "+")
-		return append(dst, (mant + "E" + exp)...)
+		mant, exp, _ := strings.Cut(s, "E")
+		// Go pads the exponent to two digits; Java does not.
+		e, _ := strconv.Atoi(exp)
+		dst = append(append(dst, mant...), 'E')
+		return strconv.AppendInt(dst, int64(e), 10)
 	}
 	start := len(dst)
 	dst = strconv.AppendFloat(dst, f, 'f', -1, 64)
