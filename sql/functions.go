@@ -649,7 +649,11 @@ func fnStringToTimestamp(p Pos, a []compiled) (compiled, error) {
 		}
 		t, err := time.ParseInLocation(layout, v.S, loc)
 		if err != nil {
-			return null
+			// ksqlDB parses case-insensitively: a zone "z" is "Z". Go
+			// matches month and day names in any case already.
+			if t, err = time.ParseInLocation(layout, strings.ToUpper(v.S), loc); err != nil {
+				return null
+			}
 		}
 		return intValue(t.UnixMilli())
 	}}, nil

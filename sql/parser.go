@@ -783,6 +783,10 @@ func (p *parser) within() (*Within, error) {
 
 func (p *parser) window() (*WindowSpec, error) {
 	w := &WindowSpec{Pos: p.next().pos}
+	// ksqlDB takes a name before the window's kind, and ignores it.
+	if t, n := p.peek(), p.peekN(1); (t.kind == tIdent || t.kind == tQuoted) && n.kind == tIdent && (n.text == "TUMBLING" || n.text == "HOPPING" || n.text == "SESSION") {
+		p.i++
+	}
 	t := p.peek()
 	switch {
 	case p.kw("TUMBLING"), p.kw("HOPPING"), p.kw("SESSION"):

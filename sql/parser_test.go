@@ -147,3 +147,15 @@ func TestPlanErrors(t *testing.T) {
 		}
 	}
 }
+
+// A window may be named before its kind, as ksqlDB allows; the name is
+// ignored.
+func TestWindowName(t *testing.T) {
+	stmts, err := Parse("CREATE TABLE o AS SELECT k, COUNT(*) FROM s WINDOW w1 HOPPING (SIZE 2 SECONDS, ADVANCE BY 1 SECOND) GROUP BY k;")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := stmts[0].(*CreateSource).Query.Window; w.Kind != "HOPPING" || w.Size != 2000 || w.Advance != 1000 {
+		t.Errorf("window %+v", w)
+	}
+}

@@ -342,6 +342,7 @@ func (p *Program) projectFrom(q *Select, sc *scope, in dsl.KStream[Row, Row], ta
 	}
 	out := &output{table: table}
 	var keyFns, valFns []evalFn
+	var keyVal []bool
 	var tfs []tableFn
 	for _, i := range keyIdx {
 		ce, err := c.compile(items[i].expr)
@@ -356,6 +357,7 @@ func (p *Program) projectFrom(q *Select, sc *scope, in dsl.KStream[Row, Row], ta
 			ce.fn = func(e *env) Value { return e.key[k] }
 		}
 		keyFns = append(keyFns, ce.fn)
+		keyVal = append(keyVal, len(q.PartBy) > 0 && readsValue(sc, items[i].expr))
 		out.schema.Key = append(out.schema.Key, Column{Name: items[i].name, Type: ce.typ, Key: true})
 	}
 	for _, i := range valIdx {
@@ -386,7 +388,7 @@ func (p *Program) projectFrom(q *Select, sc *scope, in dsl.KStream[Row, Row], ta
 	if len(tfs) > 0 && table {
 		return nil, unsupported(q.Pos, "table functions on tables")
 	}
-	sel := &selectSpec{where: where, keys: keyFns, vals: valFns, tfs: tfs, table: table, needMeta: usesMeta(q), nkey: nkey, nval: nval, rekeys: len(q.PartBy) > 0}
+	sel := &selectSpec{where: where, keys: keyFns, keyReadsValue: keyVal, vals: valFns, tfs: tfs, table: table, needMeta: usesMeta(q), nkey: nkey, nval: nval, rekeys: len(q.PartBy) > 0}
 	if len(q.PartBy) > 0 {
 		out.stream = in.Process(processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] {
 			return &selectProc{spec: sel}
@@ -471,6 +473,25 @@ type selectSpec struct {
 	needMeta   bool
 	nkey, nval int  // columns of the input
 	rekeys     bool // PARTITION BY computes a new key
+	// keyReadsValue says a PARTITION BY key reads a value column: it is
+	// NULL for a null value, as in ksqlDB, whose evaluation fails there.
+	keyReadsValue []bool
+}
+
+// readsValue says e reads a value column of sc.
+func readsValue(sc *scope, e Expr) bool {
+	found := false
+	walk(e, func(x Expr) bool {
+		if r, ok := x.(*ColumnRef); ok {
+			for _, c := range sc.cols {
+				if c.name == r.Name && (r.Source == "" || c.src == r.Source) && !c.key {
+					found = true
+				}
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // selectProc evaluates a stateless query per record: the filter, then the
@@ -515,7 +536,9 @@ func (s *selectProc) Process(rec processor.Record[Row, Row]) error {
 		s.e.val = s.nval
 		key := make(Row, len(sp.keys))
 		for i, f := range sp.keys {
-			key[i] = f(&s.e)
+			if !sp.keyReadsValue[i] {
+				key[i] = f(&s.e)
+			}
 		}
 		return s.ctx.Forward(processor.Record[Row, Row]{Key: key, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: nullKey(key), NullValue: true})
 	}
