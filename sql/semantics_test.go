@@ -1,0 +1,90 @@
+package sql
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/serde"
+	"github.com/samsa-go/samsa/testdriver"
+)
+
+// A record with a null value keeps a PARTITION BY key that reads only
+// key columns, and gets a NULL key from one that reads a value column,
+// as in ksqlDB.
+func TestPartitionByNullValue(t *testing.T) {
+	p, err := Compile(`CREATE STREAM s (id INT KEY, name STRING) WITH (KAFKA_TOPIC='s', FORMAT='JSON');
+CREATE STREAM byval AS SELECT * FROM s PARTITION BY (name IS NULL);
+CREATE STREAM bykey AS SELECT id + 1 AS k, name FROM s PARTITION BY id + 1;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := testdriver.New(t, p.Topology())
+	in := testdriver.InputTopic(td, "s", serde.String, serde.String)
+	in.PipeRecord(processor.Record[string, string]{Key: "1", NullValue: true})
+	for topic, want := range map[string]string{"BYVAL": "null", "BYKEY": "2"} {
+		out := testdriver.OutputTopic(td, topic, serde.String, serde.String)
+		r := out.ReadRecord()
+		got := "null"
+		if !r.NullKey {
+			got = r.Key
+		}
+		if got != want || !r.NullValue {
+			t.Errorf("%s: key %s (null value %v), want %s", topic, got, r.NullValue, want)
+		}
+	}
+}
+
+// STRINGTOTIMESTAMP parses case-insensitively, as ksqlDB's does.
+func TestStringToTimestampCase(t *testing.T) {
+	p, err := Compile(`CREATE STREAM s (k STRING KEY, t STRING) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='DELIMITED');
+CREATE STREAM o AS SELECT k, STRINGTOTIMESTAMP(t, 'yyyy-MM-dd''T''HH:mm:ssX') AS ms FROM s;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := testdriver.New(t, p.Topology())
+	in := testdriver.InputTopic(td, "s", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "O", serde.String, serde.String)
+	for _, s := range []string{"2020-05-11T21:58:33Z", "2020-05-11T21:58:33z"} {
+		in.PipeInput("k", s)
+		if got := out.ReadValue(); got != "1589234313000" {
+			t.Errorf("%s: %s", s, got)
+		}
+	}
+}
+
+// The literals of an IN list are coerced to the type of the value tested,
+// as ksqlDB coerces them: strings to numbers and booleans, numbers and
+// booleans to their text, and inside ARRAY and STRUCT constructors too; a
+// STRUCT is matched by field name and equals nothing with a field the
+// value lacks.
+func TestInListCoercion(t *testing.T) {
+	p, err := Compile(`CREATE STREAM s (k STRING KEY, i INT, b BOOLEAN, str STRING, a ARRAY<BIGINT>, st STRUCT<x BIGINT, y BIGINT>) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+CREATE STREAM o AS SELECT k,
+  i IN ('4.000', '2147483648') AS i_in,
+  b IN ('Y') AS b_in,
+  str IN (true, 10.50) AS str_in,
+  a IN (ARRAY['3', NULL]) AS a_in,
+  st IN (STRUCT(y := 2, x := '1'), STRUCT(x := 5, z := 1), STRUCT(x := 7)) AS st_in
+FROM s;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := testdriver.New(t, p.Topology())
+	in := testdriver.InputTopic(td, "s", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "O", serde.String, serde.String)
+	for _, c := range []struct{ in, want string }{
+		{`{"I":4,"B":true,"STR":"true","A":[3,null],"ST":{"X":1,"Y":2}}`, `{"I_IN":true,"B_IN":true,"STR_IN":true,"A_IN":true,"ST_IN":true}`},
+		{`{"I":-2147483648,"B":false,"STR":"10.5","A":[3],"ST":{"X":5,"Y":null}}`, `{"I_IN":false,"B_IN":false,"STR_IN":false,"A_IN":false,"ST_IN":false}`},
+		{`{"I":1,"B":true,"STR":"10.50","A":[3,null],"ST":{"X":7,"Y":null}}`, `{"I_IN":false,"B_IN":true,"STR_IN":true,"A_IN":true,"ST_IN":true}`},
+	} {
+		in.PipeInput("k", c.in)
+		if got := out.ReadValue(); got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.in, got, c.want)
+		}
+	}
+	if _, err := Compile(`CREATE STREAM s (k STRING KEY, b BOOLEAN) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+CREATE STREAM o AS SELECT k FROM s WHERE b IN ('maybe');`); err == nil || !strings.Contains(err.Error(), "2:48: invalid BOOLEAN literal in IN list: 'maybe'") {
+		t.Errorf("a string that is no BOOLEAN: %v", err)
+	}
+}
