@@ -205,7 +205,13 @@ func (s *rowSerde) Serialize(dst []byte, _ string, r Row) ([]byte, error) {
 				continue
 			}
 			start := len(dst)
-			dst = appendText(dst, c.Type, r[i])
+			switch c.Type.Kind {
+			case Timestamp, Time, Date:
+				// As DELIMITED reads them: milliseconds, or days.
+				dst = strconv.AppendInt(dst, r[i].I, 10)
+			default:
+				dst = appendText(dst, c.Type, r[i])
+			}
 			if c.Type.Kind == String && needsQuote(dst[start:]) {
 				q := strings.ReplaceAll(string(dst[start:]), `"`, `""`)
 				dst = append(append(append(dst[:start], '"'), q...), '"')

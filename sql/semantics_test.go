@@ -1,6 +1,7 @@
 package sql
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -86,5 +87,48 @@ FROM s;`)
 	if _, err := Compile(`CREATE STREAM s (k STRING KEY, b BOOLEAN) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
 CREATE STREAM o AS SELECT k FROM s WHERE b IN ('maybe');`); err == nil || !strings.Contains(err.Error(), "2:48: invalid BOOLEAN literal in IN list: 'maybe'") {
 		t.Errorf("a string that is no BOOLEAN: %v", err)
+	}
+}
+
+// TRUNC, LOG, NULLIF, FORMAT_TIMESTAMP and PARSE_TIMESTAMP, as ksqlDB's.
+func TestMoreFunctions(t *testing.T) {
+	p, err := Compile(`CREATE STREAM s (k STRING KEY, d DOUBLE, i INT, t TIMESTAMP, s STRING) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+CREATE STREAM o AS SELECT k, TRUNC(d) AS t0, TRUNC(d, 2) AS t2, TRUNC(d, -1) AS tm1, TRUNC(i) AS ti,
+  LOG(d) AS ln, LOG(10, i) AS l10, LOG(1, i) AS l1, NULLIF(i, 3) AS ni,
+  FORMAT_TIMESTAMP(t, 'yyyy-MM-dd HH:mm') AS ft, PARSE_TIMESTAMP(s, 'yyyy-MM-dd HH:mm') AS pt
+FROM s;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := testdriver.New(t, p.Topology())
+	in := testdriver.InputTopic(td, "s", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "O", serde.String, serde.String)
+	for _, c := range []struct{ in, want string }{
+		{`{"D":-12.299,"I":100,"T":60000,"S":"1970-01-01 00:02"}`, `{"T0":-12,"T2":-12.29,"TM1":-10.0,"TI":100,"LN":"NaN","L10":2.0,"L1":"NaN","NI":100,"FT":"1970-01-01 00:01","PT":120000}`},
+		{`{"D":0.29,"I":3,"T":null,"S":"nope"}`, `{"T0":0,"T2":0.29,"TM1":0.0,"TI":3,"LN":-1.2378743560016174,"L10":0.4771212547196623,"L1":"NaN","NI":null,"FT":null,"PT":null}`},
+	} {
+		in.PipeInput("k", c.in)
+		if got := out.ReadValue(); got != c.want {
+			t.Errorf("%s:\n got %s\nwant %s", c.in, got, c.want)
+		}
+	}
+	if _, err := Compile(`CREATE STREAM s (k STRING KEY, s STRING) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+CREATE STREAM o AS SELECT k, PARSE_TIMESTAMP(s, 'yyyy-MM-dd zzz') AS t FROM s;`); !errors.Is(err, ErrNotSupported) {
+		t.Errorf("parsing a zone name: %v", err)
+	}
+}
+
+// DELIMITED writes TIMESTAMP, DATE and TIME columns as it reads them:
+// numbers.
+func TestDelimitedTimes(t *testing.T) {
+	p, err := Compile(`CREATE STREAM s (k STRING KEY, t TIMESTAMP, d DATE) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='DELIMITED');
+CREATE STREAM o AS SELECT * FROM s;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := testdriver.New(t, p.Topology())
+	testdriver.InputTopic(td, "s", serde.String, serde.String).PipeInput("k", "1526075913000,3")
+	if got := testdriver.OutputTopic(td, "O", serde.String, serde.String).ReadValue(); got != "1526075913000,3" {
+		t.Errorf("got %s", got)
 	}
 }
