@@ -711,21 +711,25 @@ func (p *Program) sinkSource(x *CreateSource, from *Source, out *output) (*Sourc
 		s.Topic = w.topic
 	}
 	if w.timestamp != "" {
-		_, idx, ok := out.schema.find(w.timestamp)
-		if !ok || idx >= len(out.schema.Value) || out.schema.Value[idx].Name != w.timestamp {
+		key, idx, ok := out.schema.find(w.timestamp)
+		cols := out.schema.Value
+		if key {
+			cols = out.schema.Key
+		}
+		if !ok || idx >= len(cols) || cols[idx].Name != w.timestamp {
 			return nil, errAt(w.tsPos, "the TIMESTAMP column set in the WITH clause does not exist in the schema: '%s'", w.timestamp)
 		}
-		if t := out.schema.Value[idx].Type.Kind; t != BigInt && t != Timestamp {
+		if t := cols[idx].Type.Kind; t != BigInt && t != Timestamp {
 			return nil, unsupported(w.tsPos, "a sink TIMESTAMP column of type "+t.String())
 		}
 		if out.window != "" {
 			return nil, unsupported(w.tsPos, "TIMESTAMP on a windowed sink")
 		}
-		s.tsCol = idx
+		s.tsCol, s.tsKey = idx, key
 		// The sink's records take their time from the column, as do the
 		// readers of the sink.
 		out.stream = out.stream.ProcessValues(processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] {
-			return &timestampProc{col: idx}
+			return &timestampProc{col: idx, key: key}
 		}))
 	}
 	if w.keyFormat == 0 {
@@ -820,9 +824,11 @@ func sameSchema(a, b Schema) error {
 	return nil
 }
 
-// timestampProc sets a record's timestamp from a value column.
+// timestampProc sets a record's timestamp from a value column, or a key
+// column.
 type timestampProc struct {
 	col int
+	key bool
 	ctx processor.Context[Row, Row]
 }
 
@@ -834,12 +840,16 @@ func (t *timestampProc) Init(ctx processor.Context[Row, Row]) error {
 func (t *timestampProc) Close() error { return nil }
 
 func (t *timestampProc) Process(rec processor.Record[Row, Row]) error {
-	if !rec.NullValue && rec.Value[t.col].Valid {
-		if rec.Value[t.col].I < 0 {
+	row, null := rec.Value, rec.NullValue
+	if t.key {
+		row, null = rec.Key, rec.NullKey || len(rec.Key) <= t.col
+	}
+	if !null && row[t.col].Valid {
+		if row[t.col].I < 0 {
 			t.ctx.DropRecord("invalid timestamp")
 			return nil
 		}
-		rec.Timestamp = rec.Value[t.col].I
+		rec.Timestamp = row[t.col].I
 	}
 	return t.ctx.Forward(rec)
 }

@@ -132,3 +132,22 @@ CREATE STREAM o AS SELECT * FROM s;`)
 		t.Errorf("got %s", got)
 	}
 }
+
+// A sink's TIMESTAMP may be a key column: its records take their time
+// from it, and a negative one is dropped.
+func TestSinkTimestampKey(t *testing.T) {
+	p, err := Compile(`CREATE STREAM s (k BIGINT KEY, v INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+CREATE STREAM o WITH (TIMESTAMP='K') AS SELECT * FROM s;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := testdriver.New(t, p.Topology())
+	in := testdriver.InputTopic(td, "s", serde.Int64, serde.String)
+	in.PipeInput(7, `{"V":1}`)
+	in.PipeInput(-2, `{"V":2}`)
+	out := testdriver.OutputTopic(td, "O", serde.Int64, serde.String)
+	recs := out.ReadRecordsToList()
+	if len(recs) != 1 || recs[0].Key != 7 || recs[0].Timestamp != 7 {
+		t.Errorf("records %+v", recs)
+	}
+}
