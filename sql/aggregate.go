@@ -31,7 +31,8 @@ type aggSpec struct {
 
 func identity(v Value) Value { return v }
 
-func newAggregate(x *Call, args []compiled, consts []Value) (*aggSpec, error) {
+// limit is the most elements COLLECT_LIST and COLLECT_SET keep.
+func newAggregate(x *Call, args []compiled, consts []Value, limit int) (*aggSpec, error) {
 	s := &aggSpec{name: x.Name, args: args, result: identity, plain: true, init: func() Value { return null }}
 	argType := typeNull
 	if len(args) > 0 {
@@ -237,7 +238,7 @@ func newAggregate(x *Call, args []compiled, consts []Value) (*aggSpec, error) {
 			if set && (!in[0].Valid || contains(acc.A, in[0], cmp)) {
 				return acc
 			}
-			if len(acc.A) >= 1000 {
+			if len(acc.A) >= limit {
 				return acc
 			}
 			return arrayValue(append(acc.A[:len(acc.A):len(acc.A)], in[0]))

@@ -2,6 +2,7 @@ package sql
 
 import (
 	"cmp"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -79,8 +80,12 @@ type Program struct {
 type Option func(*Program)
 
 // WithProperty sets a ksqlDB property; the ones honoured are
-// ksql.persistence.default.format.key and .value, and
-// ksql.new.query.planner.enabled (a stream projection may drop its key).
+// ksql.persistence.default.format.key and .value,
+// ksql.new.query.planner.enabled (a stream projection may drop its key),
+// ksql.functions.collect_list.limit and collect_set.limit (the most
+// elements those aggregates keep, 1000 by default) and
+// ksql.timestamp.throw.on.invalid (a TIMESTAMP column that does not parse
+// fails the task instead of dropping the record).
 func WithProperty(name, value string) Option {
 	return func(p *Program) { p.props[strings.ToLower(name)] = value }
 }
@@ -120,6 +125,9 @@ func Compile(src string, opts ...Option) (*Program, error) {
 	}
 	for _, o := range opts {
 		o(p)
+	}
+	if err := p.checkProps(); err != nil {
+		return nil, err
 	}
 	for _, s := range stmts {
 		if err := p.plan(s); err != nil {
@@ -388,6 +396,33 @@ func parseWindowSize(pos Pos, s string) (int64, error) {
 	return 0, errAt(pos, "invalid WINDOW_SIZE '%s': expected a positive number and a time unit, as '30 SECONDS'", s)
 }
 
+// checkProps rejects values of the honoured properties that mean nothing.
+func (p *Program) checkProps() error {
+	for _, k := range []string{"ksql.functions.collect_list.limit", "ksql.functions.collect_set.limit"} {
+		if v, ok := p.props[k]; ok {
+			if n, err := strconv.Atoi(v); err != nil || n < 0 {
+				return fmt.Errorf("sql: property %s: %q is not a count", k, v)
+			}
+		}
+	}
+	for _, k := range []string{"ksql.timestamp.throw.on.invalid"} {
+		if v, ok := p.props[k]; ok && v != "true" && v != "false" {
+			return fmt.Errorf("sql: property %s: %q is neither true nor false", k, v)
+		}
+	}
+	return nil
+}
+
+// collectLimit is the most elements aggregate fn keeps, if it collects.
+func (p *Program) collectLimit(fn string) int {
+	if v, ok := p.props["ksql.functions."+strings.ToLower(fn)+".limit"]; ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return 1000
+}
+
 func (p *Program) defaultFormat(which string) (Format, error) {
 	v, ok := p.props["ksql.persistence.default.format."+which]
 	if !ok {
@@ -516,14 +551,26 @@ func (p *Program) stream(s *Source) (dsl.KStream[Row, Row], error) {
 	var opts []dsl.Consumed[Row, Row]
 	if s.tsCol >= 0 {
 		col, layout, fromKey := s.tsCol, s.tsLayout, s.tsKey
+		name, colName := s.Name, s.Schema.Value
+		if fromKey {
+			colName = s.Schema.Key
+		}
 		// A timestamp that does not parse, or is negative, drops the
 		// record (counted as an invalid timestamp), as ksqlDB's default
-		// extractor logs and skips it.
+		// extractor logs and skips it; under
+		// ksql.timestamp.throw.on.invalid it fails the task.
+		throw := p.props["ksql.timestamp.throw.on.invalid"] == "true"
+		invalid := func(why string) (int64, error) {
+			if throw {
+				return 0, fmt.Errorf("sql: source %s: TIMESTAMP column %s %s", name, colName[col].Name, why)
+			}
+			return -1, nil
+		}
 		opts = append(opts, dsl.Consumed[Row, Row]{}.WithTimestampExtractor(func(rec processor.Record[Row, Row], _ int64) (int64, error) {
 			row := rec.Value
 			if fromKey {
 				if rec.NullKey {
-					return -1, nil
+					return invalid("is NULL: the key is")
 				}
 				row = rec.Key
 			} else if rec.NullValue {
@@ -531,12 +578,12 @@ func (p *Program) stream(s *Source) (dsl.KStream[Row, Row], error) {
 			}
 			v := row[col]
 			if !v.Valid {
-				return -1, nil
+				return invalid("is NULL")
 			}
 			if layout != "" {
 				t, err := time.Parse(layout, v.S)
 				if err != nil {
-					return -1, nil
+					return invalid(fmt.Sprintf("does not parse: %v", err))
 				}
 				return t.UnixMilli(), nil
 			}

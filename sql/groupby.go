@@ -93,7 +93,7 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 				}
 				consts = append(consts, cv)
 			}
-			spec, err := newAggregate(call, args, consts)
+			spec, err := newAggregate(call, args, consts, p.collectLimit(call.Name))
 			if err != nil {
 				aggErr = err
 				return false

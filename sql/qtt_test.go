@@ -97,6 +97,7 @@ type qttFile struct {
 type qttCase struct {
 	Name              string            `json:"name"`
 	Formats           []string          `json:"format"`
+	Configs           []string          `json:"config"`
 	Statements        []string          `json:"statements"`
 	Inputs            []qttRecord       `json:"inputs"`
 	Outputs           []qttRecord       `json:"outputs"`
@@ -297,10 +298,10 @@ func stripComments(b []byte) []byte {
 
 // expand turns a case with a "format" list into one case per format.
 func expand(c qttCase) []qttCase {
-	if len(c.Formats) == 0 {
-		return []qttCase{c}
-	}
 	var out []qttCase
+	if len(c.Formats) == 0 {
+		out = []qttCase{c}
+	}
 	for _, f := range c.Formats {
 		v := c
 		v.Name = c.Name + " - " + f
@@ -310,7 +311,27 @@ func expand(c qttCase) []qttCase {
 		}
 		out = append(out, v)
 	}
-	return out
+	if len(c.Configs) == 0 {
+		return out
+	}
+	// A case with a config list runs once per value, which replaces
+	// {CONFIG} in its property values.
+	var all []qttCase
+	for _, v := range out {
+		for _, cfg := range c.Configs {
+			w := v
+			w.Name = v.Name + " - " + cfg
+			w.Properties = map[string]any{}
+			for k, p := range v.Properties {
+				if ps, ok := p.(string); ok {
+					p = strings.ReplaceAll(ps, "{CONFIG}", cfg)
+				}
+				w.Properties[k] = p
+			}
+			all = append(all, w)
+		}
+	}
+	return all
 }
 
 // fatal is how a driver failure surfaces inside runCase.
@@ -332,6 +353,13 @@ var ignoredProps = map[string]bool{
 	"ksql.streams.__emit.interval.ms.kstreams.windowed.aggregation__": true,
 }
 
+// honouredProps are the properties Compile takes (see WithProperty).
+var honouredProps = map[string]bool{
+	"ksql.persistence.default.format.key": true, "ksql.persistence.default.format.value": true,
+	"ksql.new.query.planner.enabled": true, "ksql.timestamp.throw.on.invalid": true,
+	"ksql.functions.collect_list.limit": true, "ksql.functions.collect_set.limit": true,
+}
+
 func runCase(t *testing.T, c qttCase) (o outcome) {
 	if c.Enabled != nil && !*c.Enabled {
 		return outcome{"skip", "disabled in the QTT file"}
@@ -340,7 +368,7 @@ func runCase(t *testing.T, c qttCase) (o outcome) {
 	for k, v := range c.Properties {
 		switch {
 		case ignoredProps[k]:
-		case k == "ksql.persistence.default.format.key" || k == "ksql.persistence.default.format.value" || k == "ksql.new.query.planner.enabled":
+		case honouredProps[k]:
 			opts = append(opts, WithProperty(k, fmt.Sprint(v)))
 		default:
 			return outcome{"skip", "property " + k}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
@@ -149,5 +150,46 @@ CREATE STREAM o WITH (TIMESTAMP='K') AS SELECT * FROM s;`)
 	recs := out.ReadRecordsToList()
 	if len(recs) != 1 || recs[0].Key != 7 || recs[0].Timestamp != 7 {
 		t.Errorf("records %+v", recs)
+	}
+}
+
+// The properties Compile honours: COLLECT_LIST's limit, and a TIMESTAMP
+// column that does not parse failing the task; values that mean nothing
+// are errors.
+func TestProperties(t *testing.T) {
+	const decl = `CREATE STREAM s (k STRING KEY, v INT, ts STRING) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON', TIMESTAMP='ts', TIMESTAMP_FORMAT='yyyy-MM-dd');
+`
+	p, err := Compile(decl+"CREATE TABLE o AS SELECT k, COLLECT_LIST(v) AS vs FROM s GROUP BY k;", WithProperty("ksql.functions.collect_list.limit", "2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := testdriver.New(t, p.Topology())
+	in := testdriver.InputTopic(td, "s", serde.String, serde.String)
+	for _, v := range []string{"1", "2", "3"} {
+		in.PipeInput("k", `{"V":`+v+`,"TS":"2020-01-01"}`)
+	}
+	in.PipeInput("k", `{"V":4,"TS":"nope"}`) // dropped: no timestamp
+	var got []string
+	for _, r := range testdriver.OutputTopic(td, "O", serde.String, serde.String).ReadRecordsToList() {
+		got = append(got, r.Value)
+	}
+	if want := `{"VS":[1]} {"VS":[1,2]} {"VS":[1,2]}`; strings.Join(got, " ") != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+
+	p, err = Compile(decl+"CREATE STREAM o AS SELECT * FROM s;", WithProperty("ksql.timestamp.throw.on.invalid", "true"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	td = testdriver.New(t, p.Topology())
+	raw := testdriver.InputTopic(td, "s", serde.Bytes, serde.Bytes)
+	if err := raw.TryPipeBytes([]byte("k"), []byte(`{"V":1,"TS":"nope"}`), time.UnixMilli(0)); err == nil || !strings.Contains(err.Error(), "TIMESTAMP column TS does not parse") {
+		t.Errorf("an invalid timestamp under ksql.timestamp.throw.on.invalid: %v", err)
+	}
+
+	for k, v := range map[string]string{"ksql.functions.collect_list.limit": "-1", "ksql.timestamp.throw.on.invalid": "yes"} {
+		if _, err := Compile(decl, WithProperty(k, v)); err == nil || !strings.Contains(err.Error(), k) {
+			t.Errorf("%s=%s: %v", k, v, err)
+		}
 	}
 }
