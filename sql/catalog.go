@@ -590,7 +590,11 @@ func (p *Program) stream(s *Source) (dsl.KStream[Row, Row], error) {
 			return v.I, nil
 		}))
 	}
-	st := dsl.Stream(p.b, s.Topic, serde.Serde[Row](s.keySerde), serde.Serde[Row](s.valueSerde), opts...)
+	ks := serde.Serde[Row](s.keySerde)
+	if s.Window != "" {
+		ks = s.windowedKeys()
+	}
+	st := dsl.Stream(p.b, s.Topic, ks, serde.Serde[Row](s.valueSerde), opts...)
 	p.streams[s.Topic] = st
 	return st, nil
 }

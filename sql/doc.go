@@ -22,9 +22,11 @@
 //     columns with KEY / PRIMARY KEY; properties KAFKA_TOPIC, KEY_FORMAT,
 //     VALUE_FORMAT, FORMAT, PARTITIONS, REPLICAS, TIMESTAMP,
 //     TIMESTAMP_FORMAT, WRAP_SINGLE_VALUE, KEY_DELIMITER, VALUE_DELIMITER,
-//     WINDOW_TYPE and WINDOW_SIZE (a windowed source is declared, and the
-//     joins and queries ksqlDB refuses on it are errors, but no query
-//     reads it yet).
+//     WINDOW_TYPE and WINDOW_SIZE: a windowed source, whose keys carry
+//     their window; a stateless query of a windowed stream reads
+//     WINDOWSTART and WINDOWEND and writes a sink windowed alike (joins,
+//     aggregations, PARTITION BY and push queries of one are not
+//     supported; the joins ksqlDB refuses are errors).
 //   - Formats KAFKA (Java-compatible INT, BIGINT, DOUBLE, STRING), JSON and
 //     DELIMITED, for keys and values.
 //   - Types BOOLEAN, INT, BIGINT, DOUBLE, DECIMAL(p, s) up to 18 digits,
@@ -76,7 +78,7 @@
 //
 // Anything else this package recognises is an error wrapping
 // ErrNotSupported that names the construct (for example AVRO and PROTOBUF
-// formats, DECIMAL beyond 18 digits and its division and SUM, queries
-// reading windowed sources, INSERT ... VALUES, DROP ... DELETE TOPIC and
+// formats, DECIMAL beyond 18 digits and its division and SUM, joins and
+// aggregations of windowed sources, INSERT ... VALUES, DROP ... DELETE TOPIC and
 // other DDL), never a silently different result.
 package sql

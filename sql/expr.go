@@ -61,6 +61,9 @@ type scope struct {
 	agg func(e Expr) (compiled, bool, error)
 	// noAgg names the clause where aggregate calls are rejected.
 	noAgg string
+	// winKey, when positive, is 1 + the index in the key row of a
+	// windowed source's window start (its end follows).
+	winKey int
 }
 
 type compiler struct {

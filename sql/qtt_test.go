@@ -427,6 +427,14 @@ func runCase(t *testing.T, c qttCase) (o outcome) {
 		if err != nil {
 			return outcome{"fail", "input key: " + err.Error()}
 		}
+		if src.Window != "" && in.Window != nil && key != nil {
+			// A windowed source's keys end with their window, as
+			// Kafka Streams' windowed serdes write it.
+			if src.Window == "SESSION" {
+				key = binary.BigEndian.AppendUint64(key, uint64(in.Window.End))
+			}
+			key = binary.BigEndian.AppendUint64(key, uint64(in.Window.Start))
+		}
 		val, err := encode(src.ValueFormat, src.valueSerde, in.Value)
 		if err != nil {
 			return outcome{"fail", "input value: " + err.Error()}

@@ -20,6 +20,9 @@ type output struct {
 	wstream dsl.KStream[dsl.Windowed[Row], Row]
 	window  string
 	wsize   int64
+	// from is the windowed source a stateless query read, whose windows
+	// its key rows carry after the key columns (see windowed.go).
+	from *Source
 	// pull is how pull queries read the output from its aggregation's
 	// store; nil where the output has no store of its own.
 	pull *pullSpec
@@ -44,6 +47,13 @@ func (p *Program) inputScope(src *Source, alias string) *scope {
 	}
 	for i, c := range src.Schema.Value {
 		sc.cols = append(sc.cols, scopeCol{src: name, name: c.Name, typ: c.Type, idx: i, serde: src.valueSerde, scol: i})
+	}
+	if src.Window != "" {
+		// A windowed source's key row ends with its window (windowed.go).
+		n := len(src.Schema.Key)
+		sc.cols = append(sc.cols, scopeCol{src: name, name: "WINDOWSTART", typ: typeBigInt, key: true, idx: n},
+			scopeCol{src: name, name: "WINDOWEND", typ: typeBigInt, key: true, idx: n + 1})
+		sc.winKey = n + 1
 	}
 	return sc
 }
@@ -131,7 +141,16 @@ func (p *Program) query(q *Select, sinkName string) (*output, error) {
 		return nil, err
 	}
 	if src.Window != "" {
-		return nil, unsupported(q.From.Pos, "reading a windowed source")
+		switch {
+		case src.Table:
+			return nil, unsupported(q.From.Pos, "reading a windowed table")
+		case len(q.Joins) > 0:
+			return nil, unsupported(q.Joins[0].Pos, "joins of windowed sources")
+		case len(q.GroupBy) > 0 || len(q.PartBy) > 0 || q.Window != nil:
+			return nil, unsupported(q.From.Pos, "GROUP BY, PARTITION BY or WINDOW over a windowed source")
+		case strings.HasPrefix(sinkName, "TRANSIENT_"):
+			return nil, unsupported(q.From.Pos, "a push query of a windowed source")
+		}
 	}
 	rel, err := p.sourceRelation(src, q.From.Alias)
 	if err != nil {
@@ -160,6 +179,9 @@ func (p *Program) query(q *Select, sinkName string) (*output, error) {
 		}
 	}
 	if agg {
+		if src.Window != "" {
+			return nil, unsupported(q.From.Pos, "aggregating a windowed source")
+		}
 		return p.aggregate(q, rel, items, sinkName)
 	}
 	if q.Window != nil {
@@ -185,7 +207,11 @@ func (p *Program) query(q *Select, sinkName string) (*output, error) {
 		}
 		items = append([]item{{pos: q.Pos, name: "ROWKEY", expr: keys[0]}}, items...)
 	}
-	return p.projectFrom(q, rel.sc, rel.asStream(), rel.table, keys, rel.keyIsRecordKey, rel.nkey, rel.nval, items, sinkName)
+	out, err := p.projectFrom(q, rel.sc, rel.asStream(), rel.table, keys, rel.keyIsRecordKey, rel.nkey, rel.nval, items, sinkName)
+	if err == nil && src.Window != "" {
+		out.from = src
+	}
+	return out, err
 }
 
 // keyItems splits items into the ones that become the key, in the order
@@ -359,6 +385,11 @@ func (p *Program) projectFrom(q *Select, sc *scope, in dsl.KStream[Row, Row], ta
 		keyFns = append(keyFns, ce.fn)
 		keyVal = append(keyVal, len(q.PartBy) > 0 && readsValue(sc, items[i].expr))
 		out.schema.Key = append(out.schema.Key, Column{Name: items[i].name, Type: ce.typ, Key: true})
+	}
+	if w := sc.winKey - 1; w >= 0 {
+		// The window rides after the key columns to the sink.
+		keyFns = append(keyFns, func(e *env) Value { return e.key[w] }, func(e *env) Value { return e.key[w+1] })
+		keyVal = append(keyVal, false, false)
 	}
 	for _, i := range valIdx {
 		if call, ok := items[i].expr.(*Call); ok && tableFunctions[call.Name] {
@@ -707,6 +738,9 @@ func (p *Program) sinkSource(x *CreateSource, from *Source, out *output) (*Sourc
 		return nil, err
 	}
 	s := &Source{Name: x.Name, Table: x.Table, Topic: x.Name, Partitions: w.partitions, tsCol: -1, pos: x.Pos, Schema: out.schema, Window: out.window, WindowSize: out.wsize, pull: out.pull}
+	if out.from != nil {
+		s.Window, s.WindowSize = out.from.Window, out.from.WindowSize
+	}
 	if w.hasTopic {
 		s.Topic = w.topic
 	}
@@ -765,6 +799,10 @@ func (p *Program) write(s *Source, out *output) {
 	p.queries++
 	ks := serde.Serde[Row](s.keySerde)
 	vs := serde.Serde[Row](s.valueSerde)
+	if out.from != nil {
+		out.stream.To(s.Topic, dsl.ProducedWith(serde.Serde[Row](s.windowedKeys()), vs))
+		return
+	}
 	if out.window != "" {
 		var wks serde.Serde[dsl.Windowed[Row]]
 		if out.window == "SESSION" {
@@ -796,7 +834,7 @@ func (p *Program) insertInto(x *InsertInto) error {
 	if out.table {
 		return errAt(x.Pos, "INSERT INTO can only insert the results of a stream query; this query produces a table")
 	}
-	if out.window != "" || s.Window != "" {
+	if out.window != "" || out.from != nil || s.Window != "" {
 		return unsupported(x.Pos, "INSERT INTO with windowed keys")
 	}
 	if err := sameSchema(out.schema, s.Schema); err != nil {
