@@ -79,6 +79,6 @@
 // Anything else this package recognises is an error wrapping
 // ErrNotSupported that names the construct (for example AVRO and PROTOBUF
 // formats, DECIMAL beyond 18 digits and its division and SUM, joins and
-// aggregations of windowed sources, INSERT ... VALUES, DROP ... DELETE TOPIC and
-// other DDL), never a silently different result.
+// aggregations of windowed sources, INSERT ... VALUES, DROP ... DELETE
+// TOPIC and other DDL), never a silently different result.
 package sql
