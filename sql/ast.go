@@ -58,6 +58,15 @@ type DropSource struct {
 	DeleteTopic bool
 }
 
+// SetProperty is SET 'name' = 'value', or UNSET 'name' (Unset set): a
+// property for the statements after it.
+type SetProperty struct {
+	Pos         Pos
+	Name, Value string
+	Unset       bool
+}
+
+func (s *SetProperty) stmtPos() Pos  { return s.Pos }
 func (s *DropSource) stmtPos() Pos   { return s.Pos }
 func (s *CreateSource) stmtPos() Pos { return s.Pos }
 func (s *InsertInto) stmtPos() Pos   { return s.Pos }

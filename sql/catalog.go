@@ -86,6 +86,8 @@ type Option func(*Program)
 // elements those aggregates keep, 1000 by default) and
 // ksql.timestamp.throw.on.invalid (a TIMESTAMP column that does not parse
 // fails the task instead of dropping the record).
+// SET and UNSET statements change them for the statements after, and
+// Catalog passes them on.
 func WithProperty(name, value string) Option {
 	return func(p *Program) { p.props[strings.ToLower(name)] = value }
 }
@@ -98,6 +100,9 @@ func WithProperty(name, value string) Option {
 // -i does, and ksqlDB) compiles each statement with the program before.
 func Catalog(prev *Program) Option {
 	return func(p *Program) {
+		for k, v := range prev.props {
+			p.props[k] = v
+		}
 		for _, s := range prev.order {
 			c := *s
 			// Planning marks the columns a query reads in the source's
@@ -191,6 +196,8 @@ func (p *Program) plan(s Statement) error {
 		return p.insertInto(x)
 	case *DropSource:
 		return p.drop(x)
+	case *SetProperty:
+		return p.set(x)
 	case *Explain:
 		p.explained = true
 		return p.plan(x.Stmt)
@@ -394,6 +401,37 @@ func parseWindowSize(pos Pos, s string) (int64, error) {
 		}
 	}
 	return 0, errAt(pos, "invalid WINDOW_SIZE '%s': expected a positive number and a time unit, as '30 SECONDS'", s)
+}
+
+// honoured are the properties Compile takes (see WithProperty).
+var honoured = map[string]bool{
+	"ksql.persistence.default.format.key": true, "ksql.persistence.default.format.value": true,
+	"ksql.new.query.planner.enabled": true, "ksql.timestamp.throw.on.invalid": true,
+	"ksql.functions.collect_list.limit": true, "ksql.functions.collect_set.limit": true,
+}
+
+// set applies SET or UNSET to the statements after it, and, through
+// Catalog, to the programs after.
+func (p *Program) set(x *SetProperty) error {
+	k := strings.ToLower(x.Name)
+	if !honoured[k] {
+		return unsupported(x.Pos, "property "+x.Name)
+	}
+	if x.Unset {
+		delete(p.props, k)
+		return nil
+	}
+	old, had := p.props[k]
+	p.props[k] = x.Value
+	if err := p.checkProps(); err != nil {
+		if had {
+			p.props[k] = old
+		} else {
+			delete(p.props, k)
+		}
+		return errAt(x.Pos, "%v", strings.TrimPrefix(err.Error(), "sql: "))
+	}
+	return nil
 }
 
 // checkProps rejects values of the honoured properties that mean nothing.

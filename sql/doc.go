@@ -32,6 +32,8 @@
 //   - Types BOOLEAN, INT, BIGINT, DOUBLE, DECIMAL(p, s) up to 18 digits,
 //     STRING, BYTES, TIMESTAMP, DATE, TIME, ARRAY, MAP<STRING, ...> and
 //     STRUCT.
+//   - SET 'name' = 'value' and UNSET 'name' of the properties WithProperty
+//     lists, for the statements after.
 //   - DROP STREAM/TABLE [IF EXISTS] of a source no persistent query reads
 //     or writes (TERMINATE is not supported); its topic stays.
 //   - CREATE STREAM/TABLE ... AS SELECT and INSERT INTO ... SELECT; push

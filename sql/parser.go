@@ -189,11 +189,38 @@ func (p *parser) statement() (Statement, error) {
 			return &PushQuery{Pos: t.pos, Query: q}, nil
 		case "DROP":
 			return p.drop()
-		case "SET", "UNSET", "TERMINATE", "DEFINE", "UNDEFINE", "DESCRIBE", "SHOW", "LIST", "PRINT", "ASSERT", "PAUSE", "RESUME", "ALTER", "RUN":
+		case "SET", "UNSET":
+			return p.set()
+		case "TERMINATE", "DEFINE", "UNDEFINE", "DESCRIBE", "SHOW", "LIST", "PRINT", "ASSERT", "PAUSE", "RESUME", "ALTER", "RUN":
 			return nil, unsupported(t.pos, t.text+" statements")
 		}
 	}
 	return nil, p.expected("CREATE, INSERT or EXPLAIN")
+}
+
+// set reads SET 'name' = 'value' or UNSET 'name'.
+func (p *parser) set() (Statement, error) {
+	t := p.next()
+	s := &SetProperty{Pos: t.pos, Unset: t.text == "UNSET"}
+	n := p.peek()
+	if n.kind != tString {
+		return nil, p.expected("a property name in quotes")
+	}
+	p.i++
+	s.Name = n.text
+	if s.Unset {
+		return s, nil
+	}
+	if err := p.wantOp("="); err != nil {
+		return nil, err
+	}
+	v := p.peek()
+	if v.kind != tString {
+		return nil, p.expected("a property value in quotes")
+	}
+	p.i++
+	s.Value = v.text
+	return s, nil
 }
 
 func (p *parser) drop() (Statement, error) {

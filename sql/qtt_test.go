@@ -353,13 +353,6 @@ var ignoredProps = map[string]bool{
 	"ksql.streams.__emit.interval.ms.kstreams.windowed.aggregation__": true,
 }
 
-// honouredProps are the properties Compile takes (see WithProperty).
-var honouredProps = map[string]bool{
-	"ksql.persistence.default.format.key": true, "ksql.persistence.default.format.value": true,
-	"ksql.new.query.planner.enabled": true, "ksql.timestamp.throw.on.invalid": true,
-	"ksql.functions.collect_list.limit": true, "ksql.functions.collect_set.limit": true,
-}
-
 func runCase(t *testing.T, c qttCase) (o outcome) {
 	if c.Enabled != nil && !*c.Enabled {
 		return outcome{"skip", "disabled in the QTT file"}
@@ -368,7 +361,7 @@ func runCase(t *testing.T, c qttCase) (o outcome) {
 	for k, v := range c.Properties {
 		switch {
 		case ignoredProps[k]:
-		case honouredProps[k]:
+		case honoured[k]:
 			opts = append(opts, WithProperty(k, fmt.Sprint(v)))
 		default:
 			return outcome{"skip", "property " + k}

@@ -193,3 +193,44 @@ func TestProperties(t *testing.T) {
 		}
 	}
 }
+
+// SET and UNSET change the honoured properties for the statements after
+// them, and the programs after (Catalog); others are not supported.
+func TestSetProperty(t *testing.T) {
+	p, err := Compile(`SET 'ksql.functions.collect_list.limit' = '1';
+CREATE STREAM s (k STRING KEY, v INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+CREATE TABLE one AS SELECT k, COLLECT_LIST(v) AS vs FROM s GROUP BY k;
+UNSET 'ksql.functions.collect_list.limit';
+CREATE TABLE all_ AS SELECT k, COLLECT_LIST(v) AS vs FROM s GROUP BY k;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := testdriver.New(t, p.Topology())
+	in := testdriver.InputTopic(td, "s", serde.String, serde.String)
+	in.PipeInput("k", `{"V":1}`)
+	in.PipeInput("k", `{"V":2}`)
+	for topic, want := range map[string]string{"ONE": `{"VS":[1]}`, "ALL_": `{"VS":[1,2]}`} {
+		recs := testdriver.OutputTopic(td, topic, serde.String, serde.String).ReadRecordsToList()
+		if got := recs[len(recs)-1].Value; got != want {
+			t.Errorf("%s: %s, want %s", topic, got, want)
+		}
+	}
+	set, err := Compile("SET 'ksql.timestamp.throw.on.invalid' = 'true';")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := Compile("CREATE STREAM s (k STRING KEY, v INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');", Catalog(set))
+	if err != nil || next.props["ksql.timestamp.throw.on.invalid"] != "true" {
+		t.Errorf("SET through Catalog: %v, %v", err, next.props)
+	}
+	for in, want := range map[string]string{
+		"SET 'auto.offset.reset' = 'earliest';":            "sql: 1:1: property auto.offset.reset is not supported",
+		"SET 'ksql.timestamp.throw.on.invalid' = 'maybe';": `sql: 1:1: property ksql.timestamp.throw.on.invalid: "maybe" is neither true nor false`,
+		"SET ksql.timestamp.throw.on.invalid = 'true';":    "sql: 1:5: expected a property name in quotes, found 'KSQL'",
+		"SET 'ksql.functions.collect_list.limit' = 2;":     "sql: 1:43: expected a property value in quotes, found '2'",
+	} {
+		if _, err := Compile(in); err == nil || err.Error() != want {
+			t.Errorf("%s:\n got %v\nwant %s", in, err, want)
+		}
+	}
+}

@@ -173,6 +173,10 @@ func (s *sqlSession) exec(stmt string) {
 		}
 	}
 	s.prog = prog
+	if set, ok := stmts[0].(*sql.SetProperty); ok {
+		fmt.Fprintf(s.out, "samsa: property %s %s\n", set.Name, map[bool]string{true: "unset", false: "set to " + set.Value}[set.Unset])
+		return
+	}
 	if prog.Topology() == nil {
 		for _, src := range created {
 			fmt.Fprintf(s.out, "samsa: %s %s declared\n", kindOf(src), src.Name)

@@ -80,6 +80,8 @@ func TestSQLInteractive(t *testing.T) {
 	waitFor("samsa: stream CLICKS declared", nil)
 	write("CREATE STREAM tmp (k STRING KEY) WITH (KAFKA_TOPIC='tmp', VALUE_FORMAT='JSON');\nDROP STREAM tmp;\n")
 	waitFor("samsa: stream TMP dropped", nil)
+	write("SET 'ksql.functions.collect_list.limit' = '5';\n")
+	waitFor("samsa: property ksql.functions.collect_list.limit set to 5", nil)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(addr, ",")...))
 	if err != nil {
 		t.Fatal(err)
