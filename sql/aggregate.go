@@ -227,12 +227,18 @@ func newAggregate(x *Call, args []compiled, consts []Value, limit int) (*aggSpec
 		if err := want(1); err != nil {
 			return nil, err
 		}
-		if argType.Kind == Array {
-			return nil, unsupported(x.Pos, x.Name+" of arrays")
-		}
 		s.typ = arrayOf(argType)
 		set := x.Name == "COLLECT_SET"
-		cmp, _ := comparator(x.Pos, "=", argType, argType)
+		eq, err := equaler(x.Pos, argType, argType)
+		if err != nil {
+			return nil, unsupported(x.Pos, x.Name+" of "+argType.String())
+		}
+		cmp := func(a, b Value) int {
+			if eq(a, b) {
+				return 0
+			}
+			return 1
+		}
 		s.init = func() Value { return arrayValue([]Value{}) }
 		s.add = func(acc Value, in []Value) Value {
 			if set && (!in[0].Valid || contains(acc.A, in[0], cmp)) {

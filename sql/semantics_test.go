@@ -234,3 +234,22 @@ CREATE TABLE all_ AS SELECT k, COLLECT_LIST(v) AS vs FROM s GROUP BY k;`)
 		}
 	}
 }
+
+// COLLECT_LIST and COLLECT_SET collect arrays too; the set keeps one of
+// equal arrays.
+func TestCollectArrays(t *testing.T) {
+	p, err := Compile(`CREATE STREAM s (k STRING KEY, a ARRAY<INT>) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+CREATE TABLE o AS SELECT k, COLLECT_LIST(a) AS l, COLLECT_SET(a) AS st FROM s GROUP BY k;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := testdriver.New(t, p.Topology())
+	in := testdriver.InputTopic(td, "s", serde.String, serde.String)
+	for _, a := range []string{"[1,2]", "[3]", "[1,2]"} {
+		in.PipeInput("k", `{"A":`+a+`}`)
+	}
+	recs := testdriver.OutputTopic(td, "O", serde.String, serde.String).ReadRecordsToList()
+	if got, want := recs[len(recs)-1].Value, `{"L":[[1,2],[3],[1,2]],"ST":[[1,2],[3]]}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
