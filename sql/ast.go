@@ -58,6 +58,16 @@ type DropSource struct {
 	DeleteTopic bool
 }
 
+// InsertValues is INSERT INTO name [(columns)] VALUES (expressions).
+type InsertValues struct {
+	Pos     Pos
+	Name    string
+	Columns []string
+	Values  []Expr
+}
+
+func (s *InsertValues) stmtPos() Pos { return s.Pos }
+
 // SetProperty is SET 'name' = 'value', or UNSET 'name' (Unset set): a
 // property for the statements after it.
 type SetProperty struct {

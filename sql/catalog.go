@@ -198,6 +198,17 @@ func (p *Program) plan(s Statement) error {
 		return p.drop(x)
 	case *SetProperty:
 		return p.set(x)
+	case *InsertValues:
+		// Checked as ksqlDB checks it, but a program runs queries and
+		// writes no records of its own.
+		t, ok := p.sources[x.Name]
+		switch {
+		case !ok:
+			return errAt(x.Pos, "cannot insert values into an unknown stream/table: %s", x.Name)
+		case t.ReadOnly:
+			return errAt(x.Pos, "cannot insert values into read-only %s: %s", t.kind(), x.Name)
+		}
+		return unsupported(x.Pos, "INSERT INTO ... VALUES")
 	case *Explain:
 		p.explained = true
 		return p.plan(x.Stmt)

@@ -148,11 +148,8 @@ func (p *parser) statement() (Statement, error) {
 		if err != nil {
 			return nil, err
 		}
-		if p.isOp("(") {
-			return nil, unsupported(p.peek().pos, "INSERT INTO ... VALUES")
-		}
-		if p.isKw("VALUES") {
-			return nil, unsupported(p.peek().pos, "INSERT INTO ... VALUES")
+		if p.isOp("(") || p.isKw("VALUES") {
+			return p.insertValues(t.pos, name)
 		}
 		if p.kw("WITH") {
 			if _, _, err := p.props(); err != nil {
@@ -196,6 +193,47 @@ func (p *parser) statement() (Statement, error) {
 		}
 	}
 	return nil, p.expected("CREATE, INSERT or EXPLAIN")
+}
+
+// insertValues reads the rest of INSERT INTO name [(columns)] VALUES (...).
+func (p *parser) insertValues(pos Pos, name string) (Statement, error) {
+	s := &InsertValues{Pos: pos, Name: name}
+	if p.op("(") {
+		for {
+			c, _, err := p.ident("a column name")
+			if err != nil {
+				return nil, err
+			}
+			s.Columns = append(s.Columns, c)
+			if p.op(",") {
+				continue
+			}
+			if err := p.wantOp(")"); err != nil {
+				return nil, p.expected("',' or ')'")
+			}
+			break
+		}
+	}
+	if err := p.wantKw("VALUES"); err != nil {
+		return nil, err
+	}
+	if err := p.wantOp("("); err != nil {
+		return nil, err
+	}
+	for {
+		e, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		s.Values = append(s.Values, e)
+		if p.op(",") {
+			continue
+		}
+		if err := p.wantOp(")"); err != nil {
+			return nil, p.expected("',' or ')'")
+		}
+		return s, nil
+	}
 }
 
 // set reads SET 'name' = 'value' or UNSET 'name'.

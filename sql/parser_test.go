@@ -82,7 +82,8 @@ func TestParseErrors(t *testing.T) {
 		{"DROP TABLE t DELETE;", "sql: 1:20: expected TOPIC, found ';'", false},
 		{"CREATE STREAM s AS SELECT TRANSFORM(a, (x, x) => x + 1) FROM s;", "sql: 1:44: duplicate lambda parameter 'X'", false},
 		{"CREATE STREAM s AS SELECT TRANSFORM(a, x => ) FROM s;", "sql: 1:45: expected an expression, found ')'", false},
-		{"INSERT INTO s VALUES (1);", "sql: 1:15: INSERT INTO ... VALUES is not supported", true},
+		{"INSERT INTO s (a, 1) VALUES (1);", "sql: 1:19: expected a column name, found '1'", false},
+		{"INSERT INTO s VALUES 1;", "sql: 1:22: expected '(', found '1'", false},
 		{"CREATE STREAM s AS SELECT a FROM x; garbage", "sql: 1:37: expected CREATE, INSERT or EXPLAIN, found 'GARBAGE'", false},
 	} {
 		_, err := Parse(c.in)
@@ -128,6 +129,9 @@ func TestPlanErrors(t *testing.T) {
 		{"CREATE STREAM x (k STRING KEY) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='AVRO');", "sql: 2:68: format AVRO is not supported", true},
 		{"CREATE STREAM x (k STRING KEY) WITH (VALUE_FORMAT='JSON');", "sql: 2:1: missing required property KAFKA_TOPIC", false},
 		{"DROP STREAM x;", "sql: 2:1: Stream X does not exist", false},
+		{"INSERT INTO s VALUES ('k', 1, 'b');", "sql: 2:1: INSERT INTO ... VALUES is not supported", true},
+		{"INSERT INTO nope VALUES (1);", "sql: 2:1: cannot insert values into an unknown stream/table: NOPE", false},
+		{"CREATE SOURCE TABLE r (k STRING PRIMARY KEY, v INT) WITH (KAFKA_TOPIC='r', VALUE_FORMAT='JSON');\nINSERT INTO r (k, v) VALUES ('a', 1);", "sql: 3:1: cannot insert values into read-only table: R", false},
 		{"DROP TABLE s;", "sql: 2:1: incompatible data source type is STREAM, but statement was DROP TABLE", false},
 		{"DROP STREAM s DELETE TOPIC;", "sql: 2:1: DROP ... DELETE TOPIC is not supported", true},
 		{"CREATE SOURCE STREAM r (k STRING KEY) WITH (KAFKA_TOPIC='r', VALUE_FORMAT='JSON');\nDROP STREAM r DELETE TOPIC;", "sql: 3:1: cannot delete topic for read-only source: R", false},
