@@ -58,6 +58,16 @@ type DropSource struct {
 	DeleteTopic bool
 }
 
+// AlterSource is ALTER STREAM|TABLE name ADD [COLUMN] name type, ...
+type AlterSource struct {
+	Pos     Pos
+	Table   bool
+	Name    string
+	Columns []ColumnDef
+}
+
+func (s *AlterSource) stmtPos() Pos { return s.Pos }
+
 // InsertValues is INSERT INTO name [(columns)] VALUES (expressions).
 type InsertValues struct {
 	Pos     Pos

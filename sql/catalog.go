@@ -198,6 +198,8 @@ func (p *Program) plan(s Statement) error {
 		return p.drop(x)
 	case *SetProperty:
 		return p.set(x)
+	case *AlterSource:
+		return p.alter(x)
 	case *InsertValues:
 		// Checked as ksqlDB checks it, but a program runs queries and
 		// writes no records of its own.
@@ -244,6 +246,44 @@ func (p *Program) drop(x *DropSource) error {
 	}
 	delete(p.sources, x.Name)
 	p.order = slices.DeleteFunc(p.order, func(o *Source) bool { return o == s })
+	return nil
+}
+
+// alter adds value columns to a declared source no query reads yet, as
+// ksqlDB's ALTER ... ADD COLUMN does.
+func (p *Program) alter(x *AlterSource) error {
+	s, ok := p.sources[x.Name]
+	kind := map[bool]string{true: "table", false: "stream"}[x.Table]
+	switch {
+	case !ok:
+		return errAt(x.Pos, "%s %s does not exist", kind, x.Name)
+	case s.Table != x.Table:
+		return errAt(x.Pos, "incompatible data source type is %s, but statement was ALTER %s", strings.ToUpper(s.kind()), strings.ToUpper(kind))
+	case s.ReadOnly:
+		return errAt(x.Pos, "cannot alter %s '%s': ALTER operations are not supported on source %ss", kind, x.Name, kind)
+	case s.used:
+		return unsupported(x.Pos, "ALTER of a source a query reads or writes")
+	}
+	cols := append([]Column(nil), s.Schema.Value...)
+	for _, c := range x.Columns {
+		if _, _, dup := s.Schema.find(c.Name); dup || slices.ContainsFunc(cols[len(s.Schema.Value):], func(o Column) bool { return o.Name == c.Name }) {
+			return errAt(c.Pos, "cannot add column '%s' to %s '%s': it already exists", c.Name, kind, x.Name)
+		}
+		cols = append(cols, Column{Name: c.Name, Type: c.Type})
+	}
+	old := s.valueSerde
+	if old.unwrap && old.format != FormatKafka && len(old.cols) == 1 {
+		return errAt(x.Pos, "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas")
+	}
+	vs := newRowSerdeDelim(cols, old.format, false, true, old.delim)
+	if err := vs.check(x.Pos, "value"); err != nil {
+		return err
+	}
+	vs.prune()
+	if s.tsCol >= 0 && !s.tsKey {
+		vs.use(s.tsCol)
+	}
+	s.Schema.Value, s.valueSerde = cols, vs
 	return nil
 }
 

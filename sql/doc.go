@@ -34,6 +34,8 @@
 //     STRUCT.
 //   - SET 'name' = 'value' and UNSET 'name' of the properties WithProperty
 //     lists, for the statements after.
+//   - ALTER STREAM/TABLE ... ADD [COLUMN] of value columns, to a declared
+//     source no query reads yet.
 //   - DROP STREAM/TABLE [IF EXISTS] of a source no persistent query reads
 //     or writes (TERMINATE is not supported); its topic stays.
 //   - CREATE STREAM/TABLE ... AS SELECT and INSERT INTO ... SELECT; push

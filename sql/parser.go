@@ -188,7 +188,9 @@ func (p *parser) statement() (Statement, error) {
 			return p.drop()
 		case "SET", "UNSET":
 			return p.set()
-		case "TERMINATE", "DEFINE", "UNDEFINE", "DESCRIBE", "SHOW", "LIST", "PRINT", "ASSERT", "PAUSE", "RESUME", "ALTER", "RUN":
+		case "ALTER":
+			return p.alter()
+		case "TERMINATE", "DEFINE", "UNDEFINE", "DESCRIBE", "SHOW", "LIST", "PRINT", "ASSERT", "PAUSE", "RESUME", "RUN":
 			return nil, unsupported(t.pos, t.text+" statements")
 		}
 	}
@@ -233,6 +235,40 @@ func (p *parser) insertValues(pos Pos, name string) (Statement, error) {
 			return nil, p.expected("',' or ')'")
 		}
 		return s, nil
+	}
+}
+
+// alter reads ALTER STREAM|TABLE name ADD [COLUMN] name type, ...
+func (p *parser) alter() (Statement, error) {
+	s := &AlterSource{Pos: p.next().pos}
+	switch {
+	case p.kw("STREAM"):
+	case p.kw("TABLE"):
+		s.Table = true
+	default:
+		return nil, p.expected("STREAM or TABLE")
+	}
+	name, _, err := p.ident("a stream or table name")
+	if err != nil {
+		return nil, err
+	}
+	s.Name = name
+	for {
+		if err := p.wantKw("ADD"); err != nil {
+			return nil, err
+		}
+		p.kw("COLUMN")
+		c, err := p.columnDef()
+		if err != nil {
+			return nil, err
+		}
+		if c.Key {
+			return nil, errAt(c.Pos, "ALTER cannot add a key column")
+		}
+		s.Columns = append(s.Columns, c)
+		if !p.op(",") {
+			return s, nil
+		}
 	}
 }
 

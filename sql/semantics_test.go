@@ -253,3 +253,31 @@ CREATE TABLE o AS SELECT k, COLLECT_LIST(a) AS l, COLLECT_SET(a) AS st FROM s GR
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
+
+// ALTER ... ADD COLUMN adds value columns to a declared source no query
+// reads yet; ksqlDB's refusals are errors.
+func TestAlter(t *testing.T) {
+	p, err := Compile(`CREATE STREAM s (k STRING KEY, v INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');
+ALTER STREAM s ADD COLUMN w STRING, ADD x BIGINT;
+CREATE STREAM o AS SELECT k, w, x FROM s;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := testdriver.New(t, p.Topology())
+	testdriver.InputTopic(td, "s", serde.String, serde.String).PipeInput("k", `{"V":1,"W":"a","X":2}`)
+	if got := testdriver.OutputTopic(td, "O", serde.String, serde.String).ReadValue(); got != `{"W":"a","X":2}` {
+		t.Errorf("got %s", got)
+	}
+	const decl = "CREATE STREAM s (k STRING KEY, v INT) WITH (KAFKA_TOPIC='s', VALUE_FORMAT='JSON');\n"
+	for in, want := range map[string]string{
+		"ALTER STREAM s ADD COLUMN v INT;":                               "sql: 2:27: cannot add column 'V' to stream 'S': it already exists",
+		"ALTER TABLE s ADD COLUMN w INT;":                                "sql: 2:1: incompatible data source type is STREAM, but statement was ALTER TABLE",
+		"ALTER STREAM s ADD COLUMN w INT KEY;":                           "sql: 2:27: ALTER cannot add a key column",
+		"CREATE STREAM o AS SELECT * FROM s;\nALTER STREAM s ADD w INT;": "sql: 3:1: ALTER of a source a query reads or writes is not supported",
+		"CREATE SOURCE STREAM r (k STRING KEY) WITH (KAFKA_TOPIC='r', VALUE_FORMAT='JSON');\nALTER STREAM r ADD w INT;": "sql: 3:1: cannot alter stream 'R': ALTER operations are not supported on source streams",
+	} {
+		if _, err := Compile(decl + in); err == nil || err.Error() != want {
+			t.Errorf("%s:\n got %v\nwant %s", in, err, want)
+		}
+	}
+}
