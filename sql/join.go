@@ -509,7 +509,7 @@ func (p *Program) foreignKeyJoin(j *Join, left, right *relation, lexpr Expr, lk 
 	}
 	// Unmaterialized, the join forwards a delete each time a row stops or
 	// fails to join, as ksqlDB's output shows.
-	out := &relation{sc: sc, table: true, keys: left.keys, keyIsRecordKey: left.keyIsRecordKey, nkey: left.nkey, nval: width, first: left.first, sources: all}
+	out := &relation{sc: sc, table: true, keys: left.keys, keyIsRecordKey: left.keyIsRecordKey, nkey: left.nkey, nval: width, first: left.first, sources: all, fkKeys: len(left.keys) > 1}
 	if j.Kind == "INNER" {
 		out.ktable = dsl.KTable[Row, Row].JoinForeignKey[Row, Row, Row](left.ktable, right.ktable, foreign, func(a, b Row) Row { return joiner(a, b, true) })
 	} else {

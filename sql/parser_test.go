@@ -129,6 +129,7 @@ func TestPlanErrors(t *testing.T) {
 		{"CREATE STREAM x (k STRING KEY) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='AVRO');", "sql: 2:68: format AVRO is not supported", true},
 		{"CREATE STREAM x (k STRING KEY) WITH (VALUE_FORMAT='JSON');", "sql: 2:1: missing required property KAFKA_TOPIC", false},
 		{"DROP STREAM x;", "sql: 2:1: Stream X does not exist", false},
+		{"CREATE TABLE l (a BIGINT PRIMARY KEY, b BIGINT PRIMARY KEY, fk BIGINT) WITH (KAFKA_TOPIC='l', FORMAT='JSON');\nCREATE TABLE r (id BIGINT PRIMARY KEY, v BIGINT) WITH (KAFKA_TOPIC='r', FORMAT='JSON');\nCREATE TABLE o AS SELECT a, fk, v FROM l JOIN r ON fk = id;", "must include the key column B in its projection", false},
 		{"INSERT INTO s VALUES ('k', 1, 'b');", "sql: 2:1: INSERT INTO ... VALUES is not supported", true},
 		{"INSERT INTO nope VALUES (1);", "sql: 2:1: cannot insert values into an unknown stream/table: NOPE", false},
 		{"CREATE SOURCE TABLE r (k STRING PRIMARY KEY, v INT) WITH (KAFKA_TOPIC='r', VALUE_FORMAT='JSON');\nINSERT INTO r (k, v) VALUES ('a', 1);", "sql: 3:1: cannot insert values into read-only table: R", false},

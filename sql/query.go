@@ -194,7 +194,7 @@ func (p *Program) query(q *Select, sinkName string) (*output, error) {
 		return nil, errAt(q.EmitPos, "EMIT FINAL is only supported for windowed aggregations")
 	}
 	keys := rel.keys
-	if len(q.Joins) > 0 {
+	if len(q.Joins) > 0 && !rel.fkKeys {
 		keys = []Expr{pickJoinKey(items, rel.keys)}
 	}
 	if rel.synthKey && !selectsKey(items, keys[0]) {

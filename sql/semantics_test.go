@@ -281,3 +281,24 @@ CREATE STREAM o AS SELECT k, w, x FROM s;`)
 		}
 	}
 }
+
+// A foreign-key join keeps every key column of the left table as the key.
+func TestForeignKeyJoinCompositeKey(t *testing.T) {
+	p, err := Compile(`CREATE TABLE l (a BIGINT PRIMARY KEY, b BIGINT PRIMARY KEY, fk BIGINT) WITH (KAFKA_TOPIC='l', FORMAT='JSON');
+CREATE TABLE r (id BIGINT PRIMARY KEY, v BIGINT) WITH (KAFKA_TOPIC='r', FORMAT='JSON');
+CREATE TABLE o AS SELECT a, b, fk, v FROM l JOIN r ON fk = id;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := p.Source("O")
+	if len(o.Schema.Key) != 2 || o.Schema.Key[0].Name != "A" || o.Schema.Key[1].Name != "B" {
+		t.Fatalf("key %+v", o.Schema.Key)
+	}
+	td := testdriver.New(t, p.Topology())
+	testdriver.InputTopic(td, "r", serde.String, serde.String).PipeInput(`5`, `{"V":50}`)
+	testdriver.InputTopic(td, "l", serde.String, serde.String).PipeInput(`{"A":1,"B":2}`, `{"FK":5}`)
+	r := testdriver.OutputTopic(td, "O", serde.String, serde.String).ReadRecord()
+	if r.Key != `{"A":1,"B":2}` || r.Value != `{"FK":5,"V":50}` {
+		t.Errorf("record %s %s", r.Key, r.Value)
+	}
+}
