@@ -31,7 +31,8 @@ type aggSpec struct {
 
 func identity(v Value) Value { return v }
 
-func newAggregate(x *Call, args []compiled, consts []Value) (*aggSpec, error) {
+// limit is the most elements COLLECT_LIST and COLLECT_SET keep.
+func newAggregate(x *Call, args []compiled, consts []Value, limit int) (*aggSpec, error) {
 	s := &aggSpec{name: x.Name, args: args, result: identity, plain: true, init: func() Value { return null }}
 	argType := typeNull
 	if len(args) > 0 {
@@ -226,18 +227,24 @@ func newAggregate(x *Call, args []compiled, consts []Value) (*aggSpec, error) {
 		if err := want(1); err != nil {
 			return nil, err
 		}
-		if argType.Kind == Array {
-			return nil, unsupported(x.Pos, x.Name+" of arrays")
-		}
 		s.typ = arrayOf(argType)
 		set := x.Name == "COLLECT_SET"
-		cmp, _ := comparator(x.Pos, "=", argType, argType)
+		eq, err := equaler(x.Pos, argType, argType)
+		if err != nil {
+			return nil, unsupported(x.Pos, x.Name+" of "+argType.String())
+		}
+		cmp := func(a, b Value) int {
+			if eq(a, b) {
+				return 0
+			}
+			return 1
+		}
 		s.init = func() Value { return arrayValue([]Value{}) }
 		s.add = func(acc Value, in []Value) Value {
 			if set && (!in[0].Valid || contains(acc.A, in[0], cmp)) {
 				return acc
 			}
-			if len(acc.A) >= 1000 {
+			if len(acc.A) >= limit {
 				return acc
 			}
 			return arrayValue(append(acc.A[:len(acc.A):len(acc.A)], in[0]))

@@ -34,12 +34,60 @@ type PushQuery struct {
 
 func (s *PushQuery) stmtPos() Pos { return s.Pos }
 
+// PullQuery is SELECT without EMIT: a lookup in a running program's table
+// (Program.Pull).
+type PullQuery struct {
+	Pos   Pos
+	Query *Select
+}
+
+func (s *PullQuery) stmtPos() Pos { return s.Pos }
+
 // Explain is EXPLAIN <statement>.
 type Explain struct {
 	Pos  Pos
 	Stmt Statement
 }
 
+// DropSource is DROP STREAM|TABLE [IF EXISTS] name [DELETE TOPIC].
+type DropSource struct {
+	Pos         Pos
+	Table       bool
+	Name        string
+	IfExists    bool
+	DeleteTopic bool
+}
+
+// AlterSource is ALTER STREAM|TABLE name ADD [COLUMN] name type, ...
+type AlterSource struct {
+	Pos     Pos
+	Table   bool
+	Name    string
+	Columns []ColumnDef
+}
+
+func (s *AlterSource) stmtPos() Pos { return s.Pos }
+
+// InsertValues is INSERT INTO name [(columns)] VALUES (expressions).
+type InsertValues struct {
+	Pos     Pos
+	Name    string
+	Columns []string
+	Values  []Expr
+}
+
+func (s *InsertValues) stmtPos() Pos { return s.Pos }
+
+// SetProperty is SET 'name' = 'value', or UNSET 'name' (Unset set): a
+// property for the statements after it.
+type SetProperty struct {
+	Pos         Pos
+	Name, Value string
+	Unset       bool
+}
+
+func (s *SetProperty) stmtPos() Pos  { return s.Pos }
+func (s *DropSource) stmtPos() Pos   { return s.Pos }
 func (s *CreateSource) stmtPos() Pos { return s.Pos }
 func (s *InsertInto) stmtPos() Pos   { return s.Pos }
 func (s *Explain) stmtPos() Pos      { return s.Pos }
@@ -215,6 +263,13 @@ type (
 		Map        bool
 		Keys, Vals []Expr
 	}
+	// Lambda is x => e or (x, y, ...) => e, an argument of TRANSFORM,
+	// FILTER or REDUCE; its parameters are upper case unless quoted.
+	Lambda struct {
+		Pos    Pos
+		Params []string
+		Body   Expr
+	}
 	// Unsupported stands for a parsed construct the planner rejects, such
 	// as a lambda or a MAP or STRUCT constructor.
 	Unsupported struct {
@@ -242,5 +297,6 @@ func (e *Call) exprPos() Pos        { return e.Pos }
 func (e *Subscript) exprPos() Pos   { return e.Pos }
 func (e *Deref) exprPos() Pos       { return e.Pos }
 func (e *ArrayCtor) exprPos() Pos   { return e.Pos }
+func (e *Lambda) exprPos() Pos      { return e.Pos }
 func (e *Unsupported) exprPos() Pos { return e.Pos }
 func (e *Ctor) exprPos() Pos        { return e.Pos }

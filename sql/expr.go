@@ -2,6 +2,7 @@ package sql
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -14,6 +15,12 @@ type env struct {
 	part         int32
 	off          int64
 	wstart, wend int64
+	// vars holds the parameters of the lambdas being evaluated, each at a
+	// slot fixed at plan time (see lambda.go); fail is set when a lambda
+	// body applied arithmetic to a NULL, which makes the outermost lambda
+	// call NULL, as it does in ksqlDB.
+	vars []Value
+	fail bool
 }
 
 type evalFn func(e *env) Value
@@ -54,10 +61,16 @@ type scope struct {
 	agg func(e Expr) (compiled, bool, error)
 	// noAgg names the clause where aggregate calls are rejected.
 	noAgg string
+	// winKey, when positive, is 1 + the index in the key row of a
+	// windowed source's window start (its end follows).
+	winKey int
 }
 
 type compiler struct {
 	sc *scope
+	// lambdas are the parameters of the lambdas around the expression
+	// being compiled, innermost last; a parameter's index is its slot.
+	lambdas []lambdaVar
 }
 
 func (c *compiler) compile(e Expr) (compiled, error) {
@@ -109,6 +122,8 @@ func (c *compiler) compile(e Expr) (compiled, error) {
 		return castTo(x.Pos, a, x.Type)
 	case *Call:
 		return c.call(x)
+	case *Lambda:
+		return compiled{}, errAt(x.Pos, "a lambda is only allowed as an argument of TRANSFORM, FILTER or REDUCE")
 	case *Subscript:
 		a, err := c.compile(x.X)
 		if err != nil {
@@ -295,6 +310,14 @@ func literalValue(x *Literal) Value {
 }
 
 func (c *compiler) column(x *ColumnRef) (compiled, error) {
+	if x.Source == "" {
+		for i := len(c.lambdas) - 1; i >= 0; i-- {
+			if c.lambdas[i].name == x.Name {
+				slot := i
+				return compiled{typ: c.lambdas[i].typ, name: x.Name, fn: func(e *env) Value { return e.vars[slot] }}, nil
+			}
+		}
+	}
 	var found *scopeCol
 	for i := range c.sc.cols {
 		col := &c.sc.cols[i]
@@ -485,6 +508,9 @@ func (c *compiler) binary(x *Binary) (compiled, error) {
 		}
 		if !l.typ.numeric() || !r.typ.numeric() {
 			return compiled{}, errAt(x.Pos, "cannot apply '%s' to %s and %s", x.Op, l.typ, r.typ)
+		}
+		if len(c.lambdas) > 0 {
+			l, r = failOnNull(l), failOnNull(r)
 		}
 		t := widest(l.typ, r.typ)
 		return arith(x.Op, t, l, r), nil
@@ -769,17 +795,13 @@ func (c *compiler) in(x *In) (compiled, error) {
 	var items []compiled
 	var cmps []cmpFn
 	for _, it := range x.List {
-		ci, err := c.compile(it)
+		ci, never, err := c.inItem(it, a.typ)
 		if err != nil {
 			return compiled{}, err
 		}
-		if ci.lit && ci.typ.Kind == String && (a.typ.numeric() || a.typ.Kind == Decimal) {
-			// A string literal in the list reads as the value's type.
-			v, err := parseText(a.typ, ci.fn(nil).S)
-			if err != nil {
-				return compiled{}, errAt(it.exprPos(), "invalid %s literal in IN list: %v", a.typ, err)
-			}
-			ci = compiled{typ: a.typ, lit: true, fn: func(*env) Value { return v }}
+		if never {
+			// A STRUCT with a field the value's type lacks equals none.
+			continue
 		}
 		cmp, err := comparator(it.exprPos(), "=", a.typ, ci.typ)
 		if err != nil {
@@ -810,6 +832,140 @@ func (c *compiler) in(x *In) (compiled, error) {
 		}
 		return boolValue(not)
 	}}, nil
+}
+
+// inItem compiles an item of an IN list testing values of type t:
+// literals are coerced to t (see inLiteral), and so are the literals in
+// ARRAY[...] and STRUCT(...) constructors; a STRUCT reads its fields by
+// name, missing ones NULL, and never is set when it has a field t lacks.
+func (c *compiler) inItem(it Expr, t *Type) (ci compiled, never bool, err error) {
+	switch x := it.(type) {
+	case *Literal:
+		if ci, err = c.compile(x); err != nil || x.Null {
+			return ci, false, err
+		}
+		ci, err = inLiteral(x, t, ci)
+		return ci, false, err
+	case *ArrayCtor:
+		if t.Kind != Array {
+			break
+		}
+		elems := make([]compiled, len(x.Elems))
+		for i, e := range x.Elems {
+			el, nev, err := c.inItem(e, t.Elem)
+			if err != nil || nev {
+				return compiled{}, nev, err
+			}
+			if el.typ.Kind != KindNull && !el.typ.equal(t.Elem) {
+				if el, err = castTo(e.exprPos(), el, t.Elem); err != nil {
+					return compiled{}, false, err
+				}
+			}
+			elems[i] = el
+		}
+		return compiled{typ: t, fn: func(e *env) Value {
+			out := make([]Value, len(elems))
+			for i, el := range elems {
+				out[i] = el.fn(e)
+			}
+			return arrayValue(out)
+		}}, false, nil
+	case *Ctor:
+		if x.Map || t.Kind != Struct {
+			break
+		}
+		fields := make([]compiled, len(t.Fields))
+		for i := range x.Keys {
+			name := x.Keys[i].(*Literal).S
+			j := slices.IndexFunc(t.Fields, func(f Field) bool { return f.Name == name })
+			if j < 0 {
+				return compiled{}, true, nil
+			}
+			el, nev, err := c.inItem(x.Vals[i], t.Fields[j].Type)
+			if err != nil || nev {
+				return compiled{}, nev, err
+			}
+			if el.typ.Kind != KindNull && !el.typ.equal(t.Fields[j].Type) {
+				if el, err = castTo(x.Vals[i].exprPos(), el, t.Fields[j].Type); err != nil {
+					return compiled{}, false, err
+				}
+			}
+			fields[j] = el
+		}
+		return compiled{typ: t, fn: func(e *env) Value {
+			out := make([]Value, len(fields))
+			for i, f := range fields {
+				if f.fn != nil {
+					out[i] = f.fn(e)
+				}
+			}
+			return arrayValue(out)
+		}}, false, nil
+	}
+	ci, err = c.compile(it)
+	return ci, false, err
+}
+
+// inLiteral coerces a literal of an IN list to the type t of the value
+// tested, as ksqlDB does: a string to a number (a number of another type
+// is compared as numbers are) or to a BOOLEAN, a number or BOOLEAN to its
+// text for a STRING.
+func inLiteral(lit *Literal, t *Type, ci compiled) (compiled, error) {
+	var v Value
+	switch {
+	case t.Kind == String && lit.Type != String:
+		s := lit.S
+		switch lit.Type {
+		case Boolean:
+			s = strconv.FormatBool(lit.I != 0)
+		case Integer, BigInt:
+			s = strconv.FormatInt(lit.I, 10)
+		}
+		v = stringValue(s)
+		return compiled{typ: typeString, lit: true, fn: func(*env) Value { return v }}, nil
+	case t.Kind == Boolean && lit.Type == String:
+		b, ok := parseBoolText(lit.S)
+		if !ok {
+			return compiled{}, errAt(lit.Pos, "invalid BOOLEAN literal in IN list: '%s'", lit.S)
+		}
+		v = boolValue(b)
+		return compiled{typ: typeBool, lit: true, fn: func(*env) Value { return v }}, nil
+	case (t.numeric() || t.Kind == Decimal) && lit.Type == String:
+		if v, err := parseText(t, lit.S); err == nil {
+			return compiled{typ: t, lit: true, fn: func(*env) Value { return v }}, nil
+		}
+		s := strings.TrimSpace(lit.S)
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			v = intValue(n)
+			return compiled{typ: typeBigInt, lit: true, fn: func(*env) Value { return v }}, nil
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			v = floatValue(f)
+			return compiled{typ: typeDouble, lit: true, fn: func(*env) Value { return v }}, nil
+		}
+		return compiled{}, errAt(lit.Pos, "invalid %s literal in IN list: '%s'", t, lit.S)
+	}
+	return ci, nil
+}
+
+// parseBoolText reads a BOOLEAN as ksqlDB's literals do: true, yes and
+// their prefixes, false, no and theirs, in any case.
+func parseBoolText(s string) (bool, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "" {
+		return false, false
+	}
+	for _, w := range []string{"true", "yes"} {
+		if strings.HasPrefix(w, s) {
+			return true, true
+		}
+	}
+	for _, w := range []string{"false", "no"} {
+		if strings.HasPrefix(w, s) {
+			return false, true
+		}
+	}
+	return false, false
 }
 
 func (c *compiler) like(x *Like) (compiled, error) {

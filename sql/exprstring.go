@@ -125,6 +125,9 @@ func writeExpr(b *strings.Builder, e Expr) {
 			writeExpr(b, x.Vals[i])
 		}
 		b.WriteString(")")
+	case *Lambda:
+		b.WriteString("(" + strings.Join(x.Params, ", ") + ") => ")
+		writeExpr(b, x.Body)
 	case *Unsupported:
 		b.WriteString(x.What)
 	}
@@ -182,5 +185,7 @@ func walk(e Expr, f func(Expr) bool) {
 			walk(x.Keys[i], f)
 			walk(x.Vals[i], f)
 		}
+	case *Lambda:
+		walk(x.Body, f)
 	}
 }

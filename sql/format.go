@@ -89,6 +89,16 @@ func (s *rowSerde) prune() {
 	s.nulls = make(Row, len(s.cols))
 }
 
+// clone returns a copy with none of s's columns marked as read.
+func (s *rowSerde) clone() *rowSerde {
+	c := *s
+	c.need, c.nulls = nil, nil
+	if s.need != nil {
+		c.prune()
+	}
+	return &c
+}
+
 func (s *rowSerde) use(i int) {
 	if s.need != nil {
 		s.need[i] = true
@@ -195,7 +205,13 @@ func (s *rowSerde) Serialize(dst []byte, _ string, r Row) ([]byte, error) {
 				continue
 			}
 			start := len(dst)
-			dst = appendText(dst, c.Type, r[i])
+			switch c.Type.Kind {
+			case Timestamp, Time, Date:
+				// As DELIMITED reads them: milliseconds, or days.
+				dst = strconv.AppendInt(dst, r[i].I, 10)
+			default:
+				dst = appendText(dst, c.Type, r[i])
+			}
 			if c.Type.Kind == String && needsQuote(dst[start:]) {
 				q := strings.ReplaceAll(string(dst[start:]), `"`, `""`)
 				dst = append(append(append(dst[:start], '"'), q...), '"')
@@ -503,12 +519,16 @@ func appendDouble(dst []byte, f float64) []byte {
 	a := math.Abs(f)
 	if a != 0 && (a < 1e-3 || a >= 1e7) {
 		s := strconv.FormatFloat(f, 'E', -1, 64)
-		mant, exp, _ := strings.Cut(s, "E")
-		if !strings.Contains(mant, ".") {
-			mant += ".0"
+		if m, _, _ := strings.Cut(s, "E"); !strings.Contains(m, ".") {
+			// Java prints at least two digits, the two closest to the
+			// value: Double.MIN_VALUE is 4.9E-324, not 5.0E-324.
+			s = strconv.FormatFloat(f, 'E', 1, 64)
 		}
-		exp = strings.TrimPrefix(exp, "+")
-		return append(dst, (mant + "E" + exp)...)
+		mant, exp, _ := strings.Cut(s, "E")
+		// Go pads the exponent to two digits; Java does not.
+		e, _ := strconv.Atoi(exp)
+		dst = append(append(dst, mant...), 'E')
+		return strconv.AppendInt(dst, int64(e), 10)
 	}
 	start := len(dst)
 	dst = strconv.AppendFloat(dst, f, 'f', -1, 64)

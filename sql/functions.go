@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -19,46 +20,51 @@ var scalars map[string]scalarFn
 
 func init() {
 	scalars = map[string]scalarFn{
-		"UCASE":     str1(strings.ToUpper),
-		"LCASE":     str1(strings.ToLower),
-		"TRIM":      str1(strings.TrimSpace),
-		"LTRIM":     str1(func(s string) string { return strings.TrimLeft(s, " \t\n\r") }),
-		"RTRIM":     str1(func(s string) string { return strings.TrimRight(s, " \t\n\r") }),
-		"INITCAP":   str1(initcap),
-		"REVERSE":   str1(reverse),
-		"LEN":       fnLen,
-		"LENGTH":    fnLen,
-		"CONCAT":    func(p Pos, a []compiled) (compiled, error) { return concatOf(p, a) },
-		"CONCAT_WS": fnConcatWS,
-		"SUBSTRING": fnSubstring,
-		"REPLACE":   fnReplace,
-		"INSTR":     fnInstr,
-		"LPAD":      fnPad(true),
-		"RPAD":      fnPad(false),
-		"SPLIT":     fnSplit,
-		"ABS":       fnAbs,
-		"ROUND":     fnRound,
-		"FLOOR":     dbl1(math.Floor, true),
-		"CEIL":      dbl1(math.Ceil, true),
-		"SQRT":      dbl1(math.Sqrt, false),
-		"EXP":       dbl1(math.Exp, false),
-		"LN":        dbl1(math.Log, false),
-		"SIGN":      fnSign,
-		"ACOS":      dbl1(math.Acos, false),
-		"ASIN":      dbl1(math.Asin, false),
-		"ATAN":      dbl1(math.Atan, false),
-		"COS":       dbl1(math.Cos, false),
-		"COSH":      dbl1(math.Cosh, false),
-		"COT":       dbl1(func(x float64) float64 { return 1 / math.Tan(x) }, false),
-		"SIN":       dbl1(math.Sin, false),
-		"SINH":      dbl1(math.Sinh, false),
-		"TAN":       dbl1(math.Tan, false),
-		"TANH":      dbl1(math.Tanh, false),
-		"DEGREES":   dbl1(func(x float64) float64 { return x * 180 / math.Pi }, false),
-		"RADIANS":   dbl1(func(x float64) float64 { return x * math.Pi / 180 }, false),
-		"CBRT":      dbl1(math.Cbrt, false),
-		"ATAN2":     dbl2(math.Atan2),
-		"POWER":     dbl2(math.Pow),
+		"UCASE":            str1(strings.ToUpper),
+		"LCASE":            str1(strings.ToLower),
+		"TRIM":             str1(strings.TrimSpace),
+		"LTRIM":            str1(func(s string) string { return strings.TrimLeft(s, " \t\n\r") }),
+		"RTRIM":            str1(func(s string) string { return strings.TrimRight(s, " \t\n\r") }),
+		"INITCAP":          str1(initcap),
+		"REVERSE":          str1(reverse),
+		"LEN":              fnLen,
+		"LENGTH":           fnLen,
+		"CONCAT":           func(p Pos, a []compiled) (compiled, error) { return concatOf(p, a) },
+		"CONCAT_WS":        fnConcatWS,
+		"SUBSTRING":        fnSubstring,
+		"REPLACE":          fnReplace,
+		"INSTR":            fnInstr,
+		"LPAD":             fnPad(true),
+		"RPAD":             fnPad(false),
+		"SPLIT":            fnSplit,
+		"ABS":              fnAbs,
+		"ROUND":            fnRound,
+		"TRUNC":            fnTrunc,
+		"FORMAT_TIMESTAMP": fnFormatTimestamp,
+		"PARSE_TIMESTAMP":  fnParseTimestamp,
+		"LOG":              fnLog,
+		"NULLIF":           fnNullIf,
+		"FLOOR":            dbl1(math.Floor, true),
+		"CEIL":             dbl1(math.Ceil, true),
+		"SQRT":             dbl1(math.Sqrt, false),
+		"EXP":              dbl1(math.Exp, false),
+		"LN":               dbl1(math.Log, false),
+		"SIGN":             fnSign,
+		"ACOS":             dbl1(math.Acos, false),
+		"ASIN":             dbl1(math.Asin, false),
+		"ATAN":             dbl1(math.Atan, false),
+		"COS":              dbl1(math.Cos, false),
+		"COSH":             dbl1(math.Cosh, false),
+		"COT":              dbl1(func(x float64) float64 { return 1 / math.Tan(x) }, false),
+		"SIN":              dbl1(math.Sin, false),
+		"SINH":             dbl1(math.Sinh, false),
+		"TAN":              dbl1(math.Tan, false),
+		"TANH":             dbl1(math.Tanh, false),
+		"DEGREES":          dbl1(func(x float64) float64 { return x * 180 / math.Pi }, false),
+		"RADIANS":          dbl1(func(x float64) float64 { return x * math.Pi / 180 }, false),
+		"CBRT":             dbl1(math.Cbrt, false),
+		"ATAN2":            dbl2(math.Atan2),
+		"POWER":            dbl2(math.Pow),
 		"PI": func(p Pos, a []compiled) (compiled, error) {
 			if len(a) != 0 {
 				return compiled{}, argErr(p, "PI", a, "no arguments")
@@ -104,6 +110,9 @@ func (c *compiler) call(x *Call) (compiled, error) {
 	}
 	if tableFunctions[x.Name] {
 		return compiled{}, errAt(x.Pos, "table function %s is only allowed in the SELECT list", x.Name)
+	}
+	if lambdaFunctions[x.Name] {
+		return c.lambdaCall(x)
 	}
 	f, ok := scalars[x.Name]
 	if !ok {
@@ -495,6 +504,136 @@ func fnRound(p Pos, a []compiled) (compiled, error) {
 	}}, nil
 }
 
+// fnFormatTimestamp is TIMESTAMPTOSTRING of a TIMESTAMP.
+func fnFormatTimestamp(p Pos, a []compiled) (compiled, error) {
+	if len(a) < 2 || a[0].typ.Kind != Timestamp && a[0].typ.Kind != KindNull {
+		return compiled{}, argErr(p, "FORMAT_TIMESTAMP", a, "(TIMESTAMP, STRING[, STRING])")
+	}
+	b := append([]compiled(nil), a...)
+	b[0].typ = typeBigInt
+	return fnTimestampToString(p, b)
+}
+
+// fnParseTimestamp is STRINGTOTIMESTAMP, typed TIMESTAMP.
+func fnParseTimestamp(p Pos, a []compiled) (compiled, error) {
+	r, err := fnStringToTimestamp(p, a)
+	r.typ = &Type{Kind: Timestamp}
+	return r, err
+}
+
+// fnTrunc truncates toward zero: an integer stays, a DOUBLE becomes a
+// BIGINT, or, given a number of decimal places (negative: tens,
+// hundreds...), a DOUBLE cut there, as ksqlDB cuts the double's shortest
+// decimal form (0.29 at two places is 0.29).
+func fnTrunc(p Pos, a []compiled) (compiled, error) {
+	if len(a) < 1 || len(a) > 2 || !isNum(a[0]) || len(a) == 2 && !a[1].typ.integral() {
+		return compiled{}, argErr(p, "TRUNC", a, "(a number[, INT])")
+	}
+	g, t := a[0].fn, a[0].typ
+	if t.Kind == Decimal {
+		return compiled{}, unsupported(p, "TRUNC of a DECIMAL")
+	}
+	if t.integral() {
+		if len(a) == 2 {
+			return compiled{}, argErr(p, "TRUNC", a, "(an integer) or (a DOUBLE, INT)")
+		}
+		return compiled{typ: t, fn: g}, nil
+	}
+	if len(a) == 1 {
+		return compiled{typ: typeBigInt, fn: func(e *env) Value {
+			v := g(e)
+			if !v.Valid {
+				return null
+			}
+			return intValue(int64(math.Trunc(v.F)))
+		}}, nil
+	}
+	d := a[1].fn
+	return compiled{typ: typeDouble, fn: func(e *env) Value {
+		v, n := g(e), d(e)
+		if !v.Valid || !n.Valid {
+			return null
+		}
+		return floatValue(truncPlaces(v.F, n.I))
+	}}, nil
+}
+
+// truncPlaces cuts f's shortest decimal form n places after the point.
+func truncPlaces(f float64, n int64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return f
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	ip, fp, _ := strings.Cut(s, ".")
+	switch {
+	case n >= 0:
+		if int64(len(fp)) > n {
+			fp = fp[:n]
+		}
+	case -n >= int64(len(ip)):
+		ip, fp = "0", ""
+	default:
+		ip, fp = ip[:int64(len(ip))+n]+strings.Repeat("0", int(-n)), ""
+	}
+	r, _ := strconv.ParseFloat(ip+"."+fp+"0", 64)
+	if neg {
+		r = -r
+	}
+	return r
+}
+
+// fnLog is the natural logarithm, or with two arguments the logarithm of
+// the second in the base of the first: NaN for a base that is not
+// positive or is 1, as ksqlDB's LOG.
+func fnLog(p Pos, a []compiled) (compiled, error) {
+	if len(a) < 1 || len(a) > 2 || !isNum(a[0]) || len(a) == 2 && !isNum(a[1]) {
+		return compiled{}, argErr(p, "LOG", a, "(a number) or (base, number)")
+	}
+	g, t := a[0].fn, a[0].typ
+	if len(a) == 1 {
+		return compiled{typ: typeDouble, fn: func(e *env) Value {
+			v := g(e)
+			if !v.Valid {
+				return null
+			}
+			return floatValue(math.Log(asFloat(t, v)))
+		}}, nil
+	}
+	h, u := a[1].fn, a[1].typ
+	return compiled{typ: typeDouble, fn: func(e *env) Value {
+		b, v := g(e), h(e)
+		if !b.Valid || !v.Valid {
+			return null
+		}
+		base := asFloat(t, b)
+		if base <= 0 || base == 1 {
+			return floatValue(math.NaN())
+		}
+		return floatValue(math.Log(asFloat(u, v)) / math.Log(base))
+	}}, nil
+}
+
+// fnNullIf is NULL when its arguments are equal, else the first.
+func fnNullIf(p Pos, a []compiled) (compiled, error) {
+	if len(a) != 2 {
+		return compiled{}, argErr(p, "NULLIF", a, "two arguments")
+	}
+	eq, err := equaler(p, a[0].typ, a[1].typ)
+	if err != nil {
+		return compiled{}, err
+	}
+	f, g := a[0].fn, a[1].fn
+	return compiled{typ: a[0].typ, fn: func(e *env) Value {
+		v := f(e)
+		if w := g(e); v.Valid && w.Valid && eq(v, w) {
+			return null
+		}
+		return v
+	}}, nil
+}
+
 func fnCoalesce(p Pos, a []compiled) (compiled, error) {
 	if len(a) == 0 {
 		return compiled{}, argErr(p, "COALESCE", a, "at least one argument")
@@ -638,6 +777,11 @@ func fnStringToTimestamp(p Pos, a []compiled) (compiled, error) {
 	if err != nil {
 		return compiled{}, err
 	}
+	if strings.Contains(layout, "MST") {
+		// Go reads a zone name it does not know as UTC; Java maps PST
+		// and the like to regions, with their summer time.
+		return compiled{}, unsupported(p, "a zone name (z) in a pattern that parses timestamps")
+	}
 	g := a[0].fn
 	return compiled{typ: typeBigInt, fn: func(e *env) Value {
 		v := g(e)
@@ -646,7 +790,11 @@ func fnStringToTimestamp(p Pos, a []compiled) (compiled, error) {
 		}
 		t, err := time.ParseInLocation(layout, v.S, loc)
 		if err != nil {
-			return null
+			// ksqlDB parses case-insensitively: a zone "z" is "Z". Go
+			// matches month and day names in any case already.
+			if t, err = time.ParseInLocation(layout, strings.ToUpper(v.S), loc); err != nil {
+				return null
+			}
 		}
 		return intValue(t.UnixMilli())
 	}}, nil

@@ -93,7 +93,7 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 				}
 				consts = append(consts, cv)
 			}
-			spec, err := newAggregate(call, args, consts)
+			spec, err := newAggregate(call, args, consts, p.collectLimit(call.Name))
 			if err != nil {
 				aggErr = err
 				return false
@@ -256,8 +256,10 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 			}
 			return pre.eval(&e)
 		}, dsl.GroupedWith[Row, Row](internal, internal))
-		agg := grouped.Aggregate(init, add, sub, mat)
-		out.stream = withHaving(agg).ToStream().ProcessValues(postSupplier(postSpec))
+		agg := withHaving(grouped.Aggregate(init, add, sub, mat))
+		out.stream = agg.ToStream().ProcessValues(postSupplier(postSpec))
+		// The table's GroupBy repartitions by the internal key bytes.
+		out.pull = &pullSpec{store: agg.StoreName(), routed: true, post: postSpec}
 		return out, nil
 	}
 	st := rel.stream
@@ -278,6 +280,9 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 		}
 	}
 	var prepared dsl.KStream[Row, Row]
+	// Only a repartition keys the aggregation's tasks by the store's own
+	// key bytes; otherwise they are the source's partitions.
+	routed := false
 	sup := processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] { return &preAggProc{spec: pre} })
 	switch {
 	case sameKey && where == nil && nargs == 0 && !pre.needMeta && rel.single != nil && rel.nkey == 1 && rel.first.KeyFormat == FormatKafka:
@@ -290,6 +295,7 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 		prepared = st.ProcessValues(sup)
 	default:
 		prepared = st.Process(sup)
+		routed = true
 	}
 	grouped := prepared.GroupByKey(dsl.GroupedWith[Row, Row](internal, internal))
 	if q.Window == nil {
@@ -302,6 +308,7 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 		} else {
 			out.stream = agg.ToStream().ProcessValues(postSupplier(postSpec))
 		}
+		out.pull = &pullSpec{store: agg.StoreName(), routed: routed, post: postSpec}
 		return out, nil
 	}
 	w := q.Window
@@ -349,6 +356,7 @@ func (p *Program) aggregate(q *Select, rel *relation, items []item, sinkName str
 	}
 	// Windows HAVING rejects are dropped, not retracted.
 	windowSpec := &postAgg{having: having, keys: keyFns, vals: valFns}
+	out.pull = &pullSpec{store: wt.StoreName(), routed: routed, post: windowSpec}
 	out.wstream = wt.ToStream().ProcessValues(processor.SupplierFunc[dsl.Windowed[Row], Row, dsl.Windowed[Row], Row](func() processor.Processor[dsl.Windowed[Row], Row, dsl.Windowed[Row], Row] {
 		return &postWindowProc{spec: windowSpec}
 	}))
@@ -449,7 +457,7 @@ func (p *preAggProc) Process(rec processor.Record[Row, Row]) error {
 		p.ctx.DropRecord("null value")
 		return nil
 	}
-	p.e = env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
+	p.e = env{key: rec.Key, val: rec.Value, ts: rec.Timestamp, vars: p.e.vars}
 	if len(p.e.key) < sp.nkey {
 		p.e.key = sp.nullKey
 	}
@@ -520,7 +528,7 @@ func (p *postAggProc) Process(rec processor.Record[Row, Row]) error {
 	if rec.NullValue {
 		return p.ctx.Forward(rec)
 	}
-	p.e = env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
+	p.e = env{key: rec.Key, val: rec.Value, ts: rec.Timestamp, vars: p.e.vars}
 	_, val, ok := p.spec.eval(&p.e)
 	if !ok {
 		return p.ctx.Forward(processor.WithNullValue[Row](rec))
@@ -546,7 +554,7 @@ func (p *postWindowProc) Process(rec processor.Record[dsl.Windowed[Row], Row]) e
 	if rec.NullValue {
 		return p.ctx.Forward(rec)
 	}
-	p.e = env{key: rec.Key.Key, val: rec.Value, ts: rec.Timestamp, wstart: rec.Key.Start, wend: rec.Key.End}
+	p.e = env{key: rec.Key.Key, val: rec.Value, ts: rec.Timestamp, wstart: rec.Key.Start, wend: rec.Key.End, vars: p.e.vars}
 	_, val, ok := p.spec.eval(&p.e)
 	if !ok {
 		// A window HAVING rejects is not retracted, as in ksqlDB.

@@ -29,6 +29,7 @@ func (p *Program) join(q *Select, left *relation, j *Join) (*relation, error) {
 	if !ok {
 		return nil, errAt(j.Source.Pos, "%s does not exist", j.Source.Name)
 	}
+	right.used = true
 	if right.Window != "" {
 		return nil, unsupported(j.Pos, "joins of windowed sources")
 	}
@@ -369,7 +370,7 @@ func (r *rekeyProc) Process(rec processor.Record[Row, Row]) error {
 	if len(key) < r.nkey {
 		key = make(Row, r.nkey)
 	}
-	r.e = env{key: key, val: rec.Value, ts: rec.Timestamp}
+	r.e = env{key: key, val: rec.Value, ts: rec.Timestamp, vars: r.e.vars}
 	if md, ok := r.ctx.RecordMetadata(); ok {
 		r.e.part, r.e.off = md.Partition, md.Offset
 	}
@@ -508,11 +509,60 @@ func (p *Program) foreignKeyJoin(j *Join, left, right *relation, lexpr Expr, lk 
 	}
 	// Unmaterialized, the join forwards a delete each time a row stops or
 	// fails to join, as ksqlDB's output shows.
-	out := &relation{sc: sc, table: true, keys: left.keys, keyIsRecordKey: left.keyIsRecordKey, nkey: left.nkey, nval: width, first: left.first, sources: all}
+	out := &relation{sc: sc, table: true, keys: left.keys, keyIsRecordKey: left.keyIsRecordKey, nkey: left.nkey, nval: width, first: left.first, sources: all, fkKeys: len(left.keys) > 1}
 	if j.Kind == "INNER" {
 		out.ktable = dsl.KTable[Row, Row].JoinForeignKey[Row, Row, Row](left.ktable, right.ktable, foreign, func(a, b Row) Row { return joiner(a, b, true) })
 	} else {
 		out.ktable = dsl.KTable[Row, Row].LeftJoinForeignKey[Row, Row, Row](left.ktable, right.ktable, foreign, joiner)
 	}
 	return out, nil
+}
+
+// checkWindowedJoins rejects what ksqlDB rejects in a join of windowed
+// sources: a windowed side joined to one that is not, session windows
+// joined to time windows, and a join that would repartition a windowed
+// source (on anything but both keys, or between time windows of
+// different kinds or sizes, whose keys differ).
+func (p *Program) checkWindowedJoins(q *Select, from *Source) error {
+	for _, j := range q.Joins {
+		r, ok := p.sources[j.Source.Name]
+		if !ok || from.Window == "" && r.Window == "" {
+			continue
+		}
+		l := from
+		switch {
+		case l.Window == "" || r.Window == "":
+			w, n := l, r
+			if l.Window == "" {
+				w, n = r, l
+			}
+			return errAt(j.Pos, "can not join windowed source to non-windowed source: %s is %s windowed, %s is not windowed", w.Name, w.Window, n.Name)
+		case (l.Window == "SESSION") != (r.Window == "SESSION"):
+			return errAt(j.Pos, "incompatible windowed sources: %s is %s windowed, %s is %s windowed; session windowed sources join only session windowed sources, hopping and tumbling ones only hopping and tumbling ones", l.Name, l.Window, r.Name, r.Window)
+		case l.Window != r.Window || l.WindowSize != r.WindowSize || !joinsKeys(j.On, q.From, l, j.Source, r):
+			return errAt(j.Pos, "implicit repartitioning of windowed sources is not supported")
+		}
+	}
+	return nil
+}
+
+// joinsKeys says on is an equality of a key column of each side.
+func joinsKeys(on Expr, lf *FromSource, l *Source, rf *FromSource, r *Source) bool {
+	eq, ok := on.(*Binary)
+	if !ok || eq.Op != "=" {
+		return false
+	}
+	a, ok1 := eq.L.(*ColumnRef)
+	b, ok2 := eq.R.(*ColumnRef)
+	if !ok1 || !ok2 {
+		return false
+	}
+	isKey := func(c *ColumnRef, f *FromSource, s *Source) bool {
+		if c.Source != "" && c.Source != f.Name && c.Source != f.Alias {
+			return false
+		}
+		key, _, found := s.Schema.find(c.Name)
+		return found && key
+	}
+	return isKey(a, lf, l) && isKey(b, rf, r) || isKey(b, lf, l) && isKey(a, rf, r)
 }

@@ -148,11 +148,8 @@ func (p *parser) statement() (Statement, error) {
 		if err != nil {
 			return nil, err
 		}
-		if p.isOp("(") {
-			return nil, unsupported(p.peek().pos, "INSERT INTO ... VALUES")
-		}
-		if p.isKw("VALUES") {
-			return nil, unsupported(p.peek().pos, "INSERT INTO ... VALUES")
+		if p.isOp("(") || p.isKw("VALUES") {
+			return p.insertValues(t.pos, name)
 		}
 		if p.kw("WITH") {
 			if _, _, err := p.props(); err != nil {
@@ -180,15 +177,157 @@ func (p *parser) statement() (Statement, error) {
 			if err != nil {
 				return nil, err
 			}
-			if q.Emit != "CHANGES" {
-				return nil, unsupported(t.pos, "a pull query (SELECT without EMIT CHANGES)")
+			switch q.Emit {
+			case "":
+				return &PullQuery{Pos: t.pos, Query: q}, nil
+			case "FINAL":
+				return nil, unsupported(q.EmitPos, "EMIT FINAL in a push query")
 			}
 			return &PushQuery{Pos: t.pos, Query: q}, nil
-		case "DROP", "SET", "UNSET", "TERMINATE", "DEFINE", "UNDEFINE", "DESCRIBE", "SHOW", "LIST", "PRINT", "ASSERT", "PAUSE", "RESUME", "ALTER", "RUN":
+		case "DROP":
+			return p.drop()
+		case "SET", "UNSET":
+			return p.set()
+		case "ALTER":
+			return p.alter()
+		case "TERMINATE", "DEFINE", "UNDEFINE", "DESCRIBE", "SHOW", "LIST", "PRINT", "ASSERT", "PAUSE", "RESUME", "RUN":
 			return nil, unsupported(t.pos, t.text+" statements")
 		}
 	}
 	return nil, p.expected("CREATE, INSERT or EXPLAIN")
+}
+
+// insertValues reads the rest of INSERT INTO name [(columns)] VALUES (...).
+func (p *parser) insertValues(pos Pos, name string) (Statement, error) {
+	s := &InsertValues{Pos: pos, Name: name}
+	if p.op("(") {
+		for {
+			c, _, err := p.ident("a column name")
+			if err != nil {
+				return nil, err
+			}
+			s.Columns = append(s.Columns, c)
+			if p.op(",") {
+				continue
+			}
+			if err := p.wantOp(")"); err != nil {
+				return nil, p.expected("',' or ')'")
+			}
+			break
+		}
+	}
+	if err := p.wantKw("VALUES"); err != nil {
+		return nil, err
+	}
+	if err := p.wantOp("("); err != nil {
+		return nil, err
+	}
+	for {
+		e, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		s.Values = append(s.Values, e)
+		if p.op(",") {
+			continue
+		}
+		if err := p.wantOp(")"); err != nil {
+			return nil, p.expected("',' or ')'")
+		}
+		return s, nil
+	}
+}
+
+// alter reads ALTER STREAM|TABLE name ADD [COLUMN] name type, ...
+func (p *parser) alter() (Statement, error) {
+	s := &AlterSource{Pos: p.next().pos}
+	switch {
+	case p.kw("STREAM"):
+	case p.kw("TABLE"):
+		s.Table = true
+	default:
+		return nil, p.expected("STREAM or TABLE")
+	}
+	name, _, err := p.ident("a stream or table name")
+	if err != nil {
+		return nil, err
+	}
+	s.Name = name
+	for {
+		if err := p.wantKw("ADD"); err != nil {
+			return nil, err
+		}
+		p.kw("COLUMN")
+		c, err := p.columnDef()
+		if err != nil {
+			return nil, err
+		}
+		if c.Key {
+			return nil, errAt(c.Pos, "ALTER cannot add a key column")
+		}
+		s.Columns = append(s.Columns, c)
+		if !p.op(",") {
+			return s, nil
+		}
+	}
+}
+
+// set reads SET 'name' = 'value' or UNSET 'name'.
+func (p *parser) set() (Statement, error) {
+	t := p.next()
+	s := &SetProperty{Pos: t.pos, Unset: t.text == "UNSET"}
+	n := p.peek()
+	if n.kind != tString {
+		return nil, p.expected("a property name in quotes")
+	}
+	p.i++
+	s.Name = n.text
+	if s.Unset {
+		return s, nil
+	}
+	if err := p.wantOp("="); err != nil {
+		return nil, err
+	}
+	v := p.peek()
+	if v.kind != tString {
+		return nil, p.expected("a property value in quotes")
+	}
+	p.i++
+	s.Value = v.text
+	return s, nil
+}
+
+func (p *parser) drop() (Statement, error) {
+	pos := p.peek().pos
+	p.i++
+	s := &DropSource{Pos: pos}
+	switch {
+	case p.kw("STREAM"):
+	case p.kw("TABLE"):
+		s.Table = true
+	case p.isKw("TYPE"), p.isKw("CONNECTOR"):
+		return nil, unsupported(p.peek().pos, "DROP "+p.peek().text)
+	default:
+		return nil, p.expected("STREAM or TABLE")
+	}
+	if p.kw("IF") {
+		if err := p.wantKw("EXISTS"); err != nil {
+			return nil, err
+		}
+		s.IfExists = true
+	}
+	name, _, err := p.ident("a stream or table name")
+	if err != nil {
+		return nil, err
+	}
+	s.Name = name
+	if p.kw("DELETE") {
+		if err := p.wantKw("TOPIC"); err != nil {
+			return nil, err
+		}
+		s.DeleteTopic = true
+	}
+	return s, nil
 }
 
 func (p *parser) create(pos Pos) (Statement, error) {
@@ -680,24 +819,29 @@ func (p *parser) duration() (int64, error) {
 	if u.kind != tIdent {
 		return 0, p.expected("a time unit")
 	}
-	unit := strings.TrimSuffix(u.text, "S")
-	var ms int64
-	switch unit {
-	case "MILLISECOND":
-		ms = 1
-	case "SECOND":
-		ms = 1000
-	case "MINUTE":
-		ms = 60_000
-	case "HOUR":
-		ms = 3_600_000
-	case "DAY":
-		ms = 86_400_000
-	default:
+	ms, ok := unitMillis(u.text)
+	if !ok {
 		return 0, errAt(u.pos, "expected a time unit (MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS), found %s", u)
 	}
 	p.i++
 	return n * ms, nil
+}
+
+// unitMillis is the length of a time unit, singular or plural, upper case.
+func unitMillis(unit string) (int64, bool) {
+	switch strings.TrimSuffix(unit, "S") {
+	case "MILLISECOND":
+		return 1, true
+	case "SECOND":
+		return 1000, true
+	case "MINUTE":
+		return 60_000, true
+	case "HOUR":
+		return 3_600_000, true
+	case "DAY":
+		return 86_400_000, true
+	}
+	return 0, false
 }
 
 func (p *parser) within() (*Within, error) {
@@ -740,6 +884,10 @@ func (p *parser) within() (*Within, error) {
 
 func (p *parser) window() (*WindowSpec, error) {
 	w := &WindowSpec{Pos: p.next().pos}
+	// ksqlDB takes a name before the window's kind, and ignores it.
+	if t, n := p.peek(), p.peekN(1); (t.kind == tIdent || t.kind == tQuoted) && n.kind == tIdent && (n.text == "TUMBLING" || n.text == "HOPPING" || n.text == "SESSION") {
+		p.i++
+	}
 	t := p.peek()
 	switch {
 	case p.kw("TUMBLING"), p.kw("HOPPING"), p.kw("SESSION"):
@@ -1226,13 +1374,14 @@ func (p *parser) call(name token) (Expr, error) {
 	}
 	for {
 		// A lambda: x => ..., or (x, y) => ...
-		if t := p.peek(); (t.kind == tIdent || t.kind == tQuoted) && p.peekN(1).kind == tOp && p.peekN(1).text == "=>" {
-			return nil, unsupported(t.pos, "lambda expressions")
+		var e Expr
+		var err error
+		if t := p.peek(); (t.kind == tIdent || t.kind == tQuoted) && p.peekN(1).kind == tOp && p.peekN(1).text == "=>" ||
+			t.kind == tOp && t.text == "(" && p.lambdaAhead() {
+			e, err = p.lambda()
+		} else {
+			e, err = p.expr()
 		}
-		if t := p.peek(); t.kind == tOp && t.text == "(" && p.lambdaAhead() {
-			return nil, unsupported(t.pos, "lambda expressions")
-		}
-		e, err := p.expr()
 		if err != nil {
 			return nil, err
 		}
@@ -1245,6 +1394,36 @@ func (p *parser) call(name token) (Expr, error) {
 		}
 		return c, nil
 	}
+}
+
+// lambda reads x => e or (x, ...) => e; the caller saw the arrow ahead.
+func (p *parser) lambda() (Expr, error) {
+	l := &Lambda{Pos: p.peek().pos}
+	paren := p.op("(")
+	for {
+		t := p.next()
+		for _, q := range l.Params {
+			if q == t.text {
+				return nil, errAt(t.pos, "duplicate lambda parameter '%s'", t.text)
+			}
+		}
+		l.Params = append(l.Params, t.text)
+		if !paren || p.op(")") {
+			break
+		}
+		if err := p.wantOp(","); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.wantOp("=>"); err != nil {
+		return nil, err
+	}
+	body, err := p.expr()
+	if err != nil {
+		return nil, err
+	}
+	l.Body = body
+	return l, nil
 }
 
 func (p *parser) lambdaAhead() bool {

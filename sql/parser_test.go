@@ -75,10 +75,15 @@ func TestParseErrors(t *testing.T) {
 		{"CREATE STREAM s AS SELECT CASE WHEN a THEN 1 FROM x;", "sql: 1:46: expected WHEN, ELSE or END, found 'FROM'", false},
 		{"CREATE STREAM s AS SELECT 'abc FROM x;", "sql: 1:27: unterminated string literal", false},
 		{"CREATE STREAM s AS SELECT a # b FROM x;", "sql: 1:29: unexpected character '#'", false},
-		{"SELECT * FROM x;", "sql: 1:1: a pull query (SELECT without EMIT CHANGES) is not supported", true},
-		{"DROP STREAM x;", "sql: 1:1: DROP statements is not supported", true},
-		{"CREATE STREAM s AS SELECT TRANSFORM(a, x => x + 1) FROM s;", "sql: 1:40: lambda expressions is not supported", true},
-		{"INSERT INTO s VALUES (1);", "sql: 1:15: INSERT INTO ... VALUES is not supported", true},
+		{"SELECT * FROM x EMIT FINAL;", "sql: 1:17: EMIT FINAL in a push query is not supported", true},
+		{"TERMINATE q;", "sql: 1:1: TERMINATE statements is not supported", true},
+		{"DROP STREAM IF x;", "sql: 1:16: expected EXISTS, found 'X'", false},
+		{"DROP VIEW x;", "sql: 1:6: expected STREAM or TABLE, found 'VIEW'", false},
+		{"DROP TABLE t DELETE;", "sql: 1:20: expected TOPIC, found ';'", false},
+		{"CREATE STREAM s AS SELECT TRANSFORM(a, (x, x) => x + 1) FROM s;", "sql: 1:44: duplicate lambda parameter 'X'", false},
+		{"CREATE STREAM s AS SELECT TRANSFORM(a, x => ) FROM s;", "sql: 1:45: expected an expression, found ')'", false},
+		{"INSERT INTO s (a, 1) VALUES (1);", "sql: 1:19: expected a column name, found '1'", false},
+		{"INSERT INTO s VALUES 1;", "sql: 1:22: expected '(', found '1'", false},
 		{"CREATE STREAM s AS SELECT a FROM x; garbage", "sql: 1:37: expected CREATE, INSERT or EXPLAIN, found 'GARBAGE'", false},
 	} {
 		_, err := Parse(c.in)
@@ -113,10 +118,26 @@ func TestPlanErrors(t *testing.T) {
 		{"CREATE STREAM s2 (k STRING KEY, a INT) WITH (KAFKA_TOPIC='s2', VALUE_FORMAT='JSON');\nCREATE STREAM o AS SELECT s.k FROM s JOIN s2 WITHIN 1 SECOND ON s.a = s2.a;", "sql: 3:65: the query used to build `O` must include the key column A in its projection", false},
 		{"CREATE STREAM s2 (k STRING KEY, a INT) WITH (KAFKA_TOPIC='s2', VALUE_FORMAT='JSON');\nCREATE STREAM o AS SELECT s.k, s2.a FROM s JOIN s2 ON s.k = s2.k;", "sql: 3:44: stream-stream joins must have a WITHIN clause specified", false},
 		{"CREATE TABLE t (id INT PRIMARY KEY, x INT) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');\nCREATE TABLE u (id INT PRIMARY KEY, y INT) WITH (KAFKA_TOPIC='u', VALUE_FORMAT='JSON');\nCREATE TABLE o AS SELECT t.id, u.y FROM t FULL OUTER JOIN u ON t.x = u.id;", "sql: 4:43: invalid join type: foreign-key table-table joins support only INNER and LEFT, not FULL", false},
-		{"CREATE STREAM x (k STRING KEY, v INT) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON', WINDOW_TYPE='TUMBLING');", "sql: 2:83: property WINDOW_TYPE is not supported", true},
+		{"CREATE STREAM x (k STRING KEY, v INT) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON', WINDOW_TYPE='TUMBLING');", "sql: 2:83: WINDOW_SIZE is required for TUMBLING windows", false},
+		{"CREATE STREAM x (k STRING KEY, v INT) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON', WINDOW_TYPE='HOPPING', WINDOW_SIZE='3 FORTNIGHTS');", "sql: 2:118: invalid WINDOW_SIZE '3 FORTNIGHTS'", false},
+		{"CREATE STREAM x (k STRING KEY, v INT) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON', WINDOW_TYPE='SESSION');\nCREATE STREAM o AS SELECT * FROM x PARTITION BY v;", "sql: 3:34: GROUP BY, PARTITION BY or WINDOW over a windowed source is not supported", true},
+		{"CREATE STREAM x (k STRING KEY, v INT) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON', WINDOW_TYPE='SESSION');\nCREATE STREAM o AS SELECT * FROM x JOIN s WITHIN 1 SECOND ON x.k = s.k;", "sql: 3:36: can not join windowed source to non-windowed source: X is SESSION windowed, S is not windowed", false},
+		{"CREATE STREAM x (k STRING KEY, v INT) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON', WINDOW_TYPE='SESSION');\nCREATE STREAM y (k STRING KEY, v INT) WITH (KAFKA_TOPIC='y', VALUE_FORMAT='JSON', WINDOW_TYPE='TUMBLING', WINDOW_SIZE='1 SECOND');\nCREATE STREAM o AS SELECT * FROM x JOIN y WITHIN 1 SECOND ON x.k = y.k;", "sql: 4:36: incompatible windowed sources: X is SESSION windowed, Y is TUMBLING windowed", false},
+		{"CREATE STREAM x (k STRING KEY, v INT) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON', WINDOW_TYPE='SESSION');\nCREATE STREAM y (k STRING KEY, v INT) WITH (KAFKA_TOPIC='y', VALUE_FORMAT='JSON', WINDOW_TYPE='SESSION');\nCREATE STREAM o AS SELECT * FROM x JOIN y WITHIN 1 SECOND ON x.v = y.v;", "sql: 4:36: implicit repartitioning of windowed sources is not supported", false},
+		{"CREATE TABLE x (k STRING PRIMARY KEY, v INT) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON', WINDOW_TYPE='SESSION');\nCREATE TABLE o AS SELECT * FROM x;", "sql: 3:33: a persistent query cannot read windowed table X", false},
 		{"CREATE STREAM x (k STRING KEY, d DECIMAL(20,2)) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='JSON');", "DECIMAL precision above 18 is not supported", true},
 		{"CREATE STREAM x (k STRING KEY) WITH (KAFKA_TOPIC='x', VALUE_FORMAT='AVRO');", "sql: 2:68: format AVRO is not supported", true},
 		{"CREATE STREAM x (k STRING KEY) WITH (VALUE_FORMAT='JSON');", "sql: 2:1: missing required property KAFKA_TOPIC", false},
+		{"DROP STREAM x;", "sql: 2:1: Stream X does not exist", false},
+		{"CREATE TABLE l (a BIGINT PRIMARY KEY, b BIGINT PRIMARY KEY, fk BIGINT) WITH (KAFKA_TOPIC='l', FORMAT='JSON');\nCREATE TABLE r (id BIGINT PRIMARY KEY, v BIGINT) WITH (KAFKA_TOPIC='r', FORMAT='JSON');\nCREATE TABLE o AS SELECT a, fk, v FROM l JOIN r ON fk = id;", "must include the key column B in its projection", false},
+		{"INSERT INTO s VALUES ('k', 1, 'b');", "sql: 2:1: INSERT INTO ... VALUES is not supported", true},
+		{"INSERT INTO nope VALUES (1);", "sql: 2:1: cannot insert values into an unknown stream/table: NOPE", false},
+		{"CREATE SOURCE TABLE r (k STRING PRIMARY KEY, v INT) WITH (KAFKA_TOPIC='r', VALUE_FORMAT='JSON');\nINSERT INTO r (k, v) VALUES ('a', 1);", "sql: 3:1: cannot insert values into read-only table: R", false},
+		{"DROP TABLE s;", "sql: 2:1: incompatible data source type is STREAM, but statement was DROP TABLE", false},
+		{"DROP STREAM s DELETE TOPIC;", "sql: 2:1: DROP ... DELETE TOPIC is not supported", true},
+		{"CREATE SOURCE STREAM r (k STRING KEY) WITH (KAFKA_TOPIC='r', VALUE_FORMAT='JSON');\nDROP STREAM r DELETE TOPIC;", "sql: 3:1: cannot delete topic for read-only source: R", false},
+		{"CREATE STREAM o AS SELECT * FROM s;\nDROP STREAM s;", "sql: 3:1: cannot drop stream S: a persistent query reads or writes it, and TERMINATE is not supported", false},
+		{"CREATE STREAM o AS SELECT * FROM s;\nDROP STREAM o;", "sql: 3:1: cannot drop stream O: a persistent query reads or writes it", false},
 	} {
 		_, err := Compile(decl + c.in)
 		if err == nil {
@@ -129,5 +150,17 @@ func TestPlanErrors(t *testing.T) {
 		if errors.Is(err, ErrNotSupported) != c.unsupported {
 			t.Errorf("%q: errors.Is(ErrNotSupported) = %v: %v", c.in, !c.unsupported, err)
 		}
+	}
+}
+
+// A window may be named before its kind, as ksqlDB allows; the name is
+// ignored.
+func TestWindowName(t *testing.T) {
+	stmts, err := Parse("CREATE TABLE o AS SELECT k, COUNT(*) FROM s WINDOW w1 HOPPING (SIZE 2 SECONDS, ADVANCE BY 1 SECOND) GROUP BY k;")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := stmts[0].(*CreateSource).Query.Window; w.Kind != "HOPPING" || w.Size != 2000 || w.Advance != 1000 {
+		t.Errorf("window %+v", w)
 	}
 }

@@ -10,7 +10,7 @@ import (
 // own, in JSON, named after the query's number; PushQueries lists them for
 // a client to read and print.
 func (p *Program) pushQuery(x *PushQuery) error {
-	n := len(p.push) + 1
+	n := p.pushBase + len(p.push) + 1
 	name := fmt.Sprintf("TRANSIENT_%d", n)
 	out, err := p.query(x.Query, name)
 	if err != nil {

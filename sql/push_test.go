@@ -48,7 +48,7 @@ SELECT user_id, COUNT(*) AS n FROM clicks WINDOW TUMBLING (SIZE 1 MINUTE) GROUP 
 			t.Errorf("row %d: got %s, want %s", i, got[i], want[i])
 		}
 	}
-	if _, err := Compile("CREATE TABLE t (k STRING PRIMARY KEY, v INT) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');\nSELECT * FROM t WHERE k = 'a';"); err == nil || err.Error() != "sql: 2:1: a pull query (SELECT without EMIT CHANGES) is not supported" {
+	if _, err := Compile("CREATE TABLE t (k STRING PRIMARY KEY, v INT) WITH (KAFKA_TOPIC='t', VALUE_FORMAT='JSON');\nSELECT * FROM t WHERE k = 'a';"); err == nil || err.Error() != "sql: 2:1: a pull query among a program's statements (run it with Program.Pull) is not supported" {
 		t.Fatalf("pull query: %v", err)
 	}
 }

@@ -34,13 +34,16 @@ var qttFiles = []string{
 	"cast.json",
 	"collect-list.json",
 	"comparison-expression.json",
+	"complex-lambda.json",
 	"concat.json",
 	"count.json",
 	"delimited.json",
+	"drop_source.json",
 	"earliest-offset-udaf.json",
 	"explode.json",
-	"formats.json",
+	"filter.json",
 	"fk-join.json",
+	"formats.json",
 	"group-by.json",
 	"identifiers.json",
 	"in.json",
@@ -48,8 +51,8 @@ var qttFiles = []string{
 	"join-with-custom-timestamp.json",
 	"joins.json",
 	"json.json",
-	"key-schemas.json",
 	"kafka.json",
+	"key-schemas.json",
 	"latest-offset-udaf.json",
 	"len.json",
 	"literals.json",
@@ -62,6 +65,8 @@ var qttFiles = []string{
 	"partition-by.json",
 	"project-filter.json",
 	"quoted-identifiers.json",
+	"reduce-array.json",
+	"reduce-map.json",
 	"row-offset-and-partition.json",
 	"select.json",
 	"source-stream.json",
@@ -72,12 +77,15 @@ var qttFiles = []string{
 	"stringtimestamp.json",
 	"sum.json",
 	"suppress.json",
-	"table.json",
 	"table-functions.json",
+	"table.json",
 	"timestamp-extractor.json",
 	"timestamp-to-string.json",
+	"transform-array.json",
+	"transform-map.json",
 	"tumbling-windows.json",
 	"window-bounds.json",
+	"windowed-source.json",
 }
 
 var updateQTT = flag.Bool("update-qtt", false, "rewrite testdata/qtt_known.txt from this run")
@@ -89,6 +97,7 @@ type qttFile struct {
 type qttCase struct {
 	Name              string            `json:"name"`
 	Formats           []string          `json:"format"`
+	Configs           []string          `json:"config"`
 	Statements        []string          `json:"statements"`
 	Inputs            []qttRecord       `json:"inputs"`
 	Outputs           []qttRecord       `json:"outputs"`
@@ -289,10 +298,10 @@ func stripComments(b []byte) []byte {
 
 // expand turns a case with a "format" list into one case per format.
 func expand(c qttCase) []qttCase {
-	if len(c.Formats) == 0 {
-		return []qttCase{c}
-	}
 	var out []qttCase
+	if len(c.Formats) == 0 {
+		out = []qttCase{c}
+	}
 	for _, f := range c.Formats {
 		v := c
 		v.Name = c.Name + " - " + f
@@ -302,7 +311,27 @@ func expand(c qttCase) []qttCase {
 		}
 		out = append(out, v)
 	}
-	return out
+	if len(c.Configs) == 0 {
+		return out
+	}
+	// A case with a config list runs once per value, which replaces
+	// {CONFIG} in its property values.
+	var all []qttCase
+	for _, v := range out {
+		for _, cfg := range c.Configs {
+			w := v
+			w.Name = v.Name + " - " + cfg
+			w.Properties = map[string]any{}
+			for k, p := range v.Properties {
+				if ps, ok := p.(string); ok {
+					p = strings.ReplaceAll(ps, "{CONFIG}", cfg)
+				}
+				w.Properties[k] = p
+			}
+			all = append(all, w)
+		}
+	}
+	return all
 }
 
 // fatal is how a driver failure surfaces inside runCase.
@@ -332,7 +361,7 @@ func runCase(t *testing.T, c qttCase) (o outcome) {
 	for k, v := range c.Properties {
 		switch {
 		case ignoredProps[k]:
-		case k == "ksql.persistence.default.format.key" || k == "ksql.persistence.default.format.value" || k == "ksql.new.query.planner.enabled":
+		case honoured[k]:
 			opts = append(opts, WithProperty(k, fmt.Sprint(v)))
 		default:
 			return outcome{"skip", "property " + k}
@@ -352,6 +381,14 @@ func runCase(t *testing.T, c qttCase) (o outcome) {
 			return outcome{"pass", ""}
 		}
 		return outcome{"fail", "compile: " + err.Error()}
+	}
+	if prog.Topology() == nil {
+		// Declarations alone run nothing; a case of them expects an
+		// error, as it did when an empty topology failed to build.
+		if c.ExpectedException != nil {
+			return outcome{"pass", ""}
+		}
+		return outcome{"fail", "compile: the statements declare sources and run no query"}
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -382,6 +419,14 @@ func runCase(t *testing.T, c qttCase) (o outcome) {
 		key, err := encode(src.KeyFormat, src.keySerde, in.Key)
 		if err != nil {
 			return outcome{"fail", "input key: " + err.Error()}
+		}
+		if src.Window != "" && in.Window != nil && key != nil {
+			// A windowed source's keys end with their window, as
+			// Kafka Streams' windowed serdes write it.
+			if src.Window == "SESSION" {
+				key = binary.BigEndian.AppendUint64(key, uint64(in.Window.End))
+			}
+			key = binary.BigEndian.AppendUint64(key, uint64(in.Window.Start))
 		}
 		val, err := encode(src.ValueFormat, src.valueSerde, in.Value)
 		if err != nil {

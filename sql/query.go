@@ -3,6 +3,7 @@ package sql
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/samsa-go/samsa/dsl"
 	"github.com/samsa-go/samsa/processor"
@@ -19,6 +20,12 @@ type output struct {
 	wstream dsl.KStream[dsl.Windowed[Row], Row]
 	window  string
 	wsize   int64
+	// from is the windowed source a stateless query read, whose windows
+	// its key rows carry after the key columns (see windowed.go).
+	from *Source
+	// pull is how pull queries read the output from its aggregation's
+	// store; nil where the output has no store of its own.
+	pull *pullSpec
 }
 
 // item is a select-list entry resolved to a name and an expression.
@@ -40,6 +47,13 @@ func (p *Program) inputScope(src *Source, alias string) *scope {
 	}
 	for i, c := range src.Schema.Value {
 		sc.cols = append(sc.cols, scopeCol{src: name, name: c.Name, typ: c.Type, idx: i, serde: src.valueSerde, scol: i})
+	}
+	if src.Window != "" {
+		// A windowed source's key row ends with its window (windowed.go).
+		n := len(src.Schema.Key)
+		sc.cols = append(sc.cols, scopeCol{src: name, name: "WINDOWSTART", typ: typeBigInt, key: true, idx: n},
+			scopeCol{src: name, name: "WINDOWEND", typ: typeBigInt, key: true, idx: n + 1})
+		sc.winKey = n + 1
 	}
 	return sc
 }
@@ -119,8 +133,24 @@ func (p *Program) query(q *Select, sinkName string) (*output, error) {
 	if !ok {
 		return nil, errAt(q.From.Pos, "%s does not exist", q.From.Name)
 	}
+	src.used = true
+	if src.Window != "" && src.Table && !strings.HasPrefix(sinkName, "TRANSIENT_") {
+		return nil, errAt(q.From.Pos, "a persistent query cannot read windowed table %s (ksqlDB refuses it too)", src.Name)
+	}
+	if err := p.checkWindowedJoins(q, src); err != nil {
+		return nil, err
+	}
 	if src.Window != "" {
-		return nil, unsupported(q.From.Pos, "reading a windowed source")
+		switch {
+		case src.Table:
+			return nil, unsupported(q.From.Pos, "reading a windowed table")
+		case len(q.Joins) > 0:
+			return nil, unsupported(q.Joins[0].Pos, "joins of windowed sources")
+		case len(q.GroupBy) > 0 || len(q.PartBy) > 0 || q.Window != nil:
+			return nil, unsupported(q.From.Pos, "GROUP BY, PARTITION BY or WINDOW over a windowed source")
+		case strings.HasPrefix(sinkName, "TRANSIENT_"):
+			return nil, unsupported(q.From.Pos, "a push query of a windowed source")
+		}
 	}
 	rel, err := p.sourceRelation(src, q.From.Alias)
 	if err != nil {
@@ -149,6 +179,9 @@ func (p *Program) query(q *Select, sinkName string) (*output, error) {
 		}
 	}
 	if agg {
+		if src.Window != "" {
+			return nil, unsupported(q.From.Pos, "aggregating a windowed source")
+		}
 		return p.aggregate(q, rel, items, sinkName)
 	}
 	if q.Window != nil {
@@ -161,7 +194,7 @@ func (p *Program) query(q *Select, sinkName string) (*output, error) {
 		return nil, errAt(q.EmitPos, "EMIT FINAL is only supported for windowed aggregations")
 	}
 	keys := rel.keys
-	if len(q.Joins) > 0 {
+	if len(q.Joins) > 0 && !rel.fkKeys {
 		keys = []Expr{pickJoinKey(items, rel.keys)}
 	}
 	if rel.synthKey && !selectsKey(items, keys[0]) {
@@ -174,7 +207,11 @@ func (p *Program) query(q *Select, sinkName string) (*output, error) {
 		}
 		items = append([]item{{pos: q.Pos, name: "ROWKEY", expr: keys[0]}}, items...)
 	}
-	return p.projectFrom(q, rel.sc, rel.asStream(), rel.table, keys, rel.keyIsRecordKey, rel.nkey, rel.nval, items, sinkName)
+	out, err := p.projectFrom(q, rel.sc, rel.asStream(), rel.table, keys, rel.keyIsRecordKey, rel.nkey, rel.nval, items, sinkName)
+	if err == nil && src.Window != "" {
+		out.from = src
+	}
+	return out, err
 }
 
 // keyItems splits items into the ones that become the key, in the order
@@ -331,6 +368,7 @@ func (p *Program) projectFrom(q *Select, sc *scope, in dsl.KStream[Row, Row], ta
 	}
 	out := &output{table: table}
 	var keyFns, valFns []evalFn
+	var keyVal []bool
 	var tfs []tableFn
 	for _, i := range keyIdx {
 		ce, err := c.compile(items[i].expr)
@@ -345,7 +383,13 @@ func (p *Program) projectFrom(q *Select, sc *scope, in dsl.KStream[Row, Row], ta
 			ce.fn = func(e *env) Value { return e.key[k] }
 		}
 		keyFns = append(keyFns, ce.fn)
+		keyVal = append(keyVal, len(q.PartBy) > 0 && readsValue(sc, items[i].expr))
 		out.schema.Key = append(out.schema.Key, Column{Name: items[i].name, Type: ce.typ, Key: true})
+	}
+	if w := sc.winKey - 1; w >= 0 {
+		// The window rides after the key columns to the sink.
+		keyFns = append(keyFns, func(e *env) Value { return e.key[w] }, func(e *env) Value { return e.key[w+1] })
+		keyVal = append(keyVal, false, false)
 	}
 	for _, i := range valIdx {
 		if call, ok := items[i].expr.(*Call); ok && tableFunctions[call.Name] {
@@ -375,7 +419,7 @@ func (p *Program) projectFrom(q *Select, sc *scope, in dsl.KStream[Row, Row], ta
 	if len(tfs) > 0 && table {
 		return nil, unsupported(q.Pos, "table functions on tables")
 	}
-	sel := &selectSpec{where: where, keys: keyFns, vals: valFns, tfs: tfs, table: table, needMeta: usesMeta(q), nkey: nkey, nval: nval, rekeys: len(q.PartBy) > 0}
+	sel := &selectSpec{where: where, keys: keyFns, keyReadsValue: keyVal, vals: valFns, tfs: tfs, table: table, needMeta: usesMeta(q), nkey: nkey, nval: nval, rekeys: len(q.PartBy) > 0}
 	if len(q.PartBy) > 0 {
 		out.stream = in.Process(processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] {
 			return &selectProc{spec: sel}
@@ -460,6 +504,25 @@ type selectSpec struct {
 	needMeta   bool
 	nkey, nval int  // columns of the input
 	rekeys     bool // PARTITION BY computes a new key
+	// keyReadsValue says a PARTITION BY key reads a value column: it is
+	// NULL for a null value, as in ksqlDB, whose evaluation fails there.
+	keyReadsValue []bool
+}
+
+// readsValue says e reads a value column of sc.
+func readsValue(sc *scope, e Expr) bool {
+	found := false
+	walk(e, func(x Expr) bool {
+		if r, ok := x.(*ColumnRef); ok {
+			for _, c := range sc.cols {
+				if c.name == r.Name && (r.Source == "" || c.src == r.Source) && !c.key {
+					found = true
+				}
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // selectProc evaluates a stateless query per record: the filter, then the
@@ -484,7 +547,7 @@ func (s *selectProc) Process(rec processor.Record[Row, Row]) error {
 	if rec.NullValue && sp.table {
 		return s.ctx.Forward(processor.WithNullValue[Row](rec))
 	}
-	s.e = env{key: rec.Key, val: rec.Value, ts: rec.Timestamp}
+	s.e = env{key: rec.Key, val: rec.Value, ts: rec.Timestamp, vars: s.e.vars}
 	if len(s.e.key) < sp.nkey {
 		// A null key reads as all-NULL key columns.
 		if s.nkey == nil {
@@ -504,7 +567,9 @@ func (s *selectProc) Process(rec processor.Record[Row, Row]) error {
 		s.e.val = s.nval
 		key := make(Row, len(sp.keys))
 		for i, f := range sp.keys {
-			key[i] = f(&s.e)
+			if !sp.keyReadsValue[i] {
+				key[i] = f(&s.e)
+			}
 		}
 		return s.ctx.Forward(processor.Record[Row, Row]{Key: key, Timestamp: rec.Timestamp, Headers: rec.Headers, NullKey: nullKey(key), NullValue: true})
 	}
@@ -659,6 +724,7 @@ func (p *Program) createAs(x *CreateSource) error {
 	if err != nil {
 		return err
 	}
+	s.used = true
 	if _, err := p.register(s, x.OrReplace, x.IfNotExists); err != nil {
 		return err
 	}
@@ -671,26 +737,33 @@ func (p *Program) sinkSource(x *CreateSource, from *Source, out *output) (*Sourc
 	if err != nil {
 		return nil, err
 	}
-	s := &Source{Name: x.Name, Table: x.Table, Topic: x.Name, Partitions: w.partitions, tsCol: -1, pos: x.Pos, Schema: out.schema, Window: out.window, WindowSize: out.wsize}
+	s := &Source{Name: x.Name, Table: x.Table, Topic: x.Name, Partitions: w.partitions, tsCol: -1, pos: x.Pos, Schema: out.schema, Window: out.window, WindowSize: out.wsize, pull: out.pull}
+	if out.from != nil {
+		s.Window, s.WindowSize = out.from.Window, out.from.WindowSize
+	}
 	if w.hasTopic {
 		s.Topic = w.topic
 	}
 	if w.timestamp != "" {
-		_, idx, ok := out.schema.find(w.timestamp)
-		if !ok || idx >= len(out.schema.Value) || out.schema.Value[idx].Name != w.timestamp {
+		key, idx, ok := out.schema.find(w.timestamp)
+		cols := out.schema.Value
+		if key {
+			cols = out.schema.Key
+		}
+		if !ok || idx >= len(cols) || cols[idx].Name != w.timestamp {
 			return nil, errAt(w.tsPos, "the TIMESTAMP column set in the WITH clause does not exist in the schema: '%s'", w.timestamp)
 		}
-		if t := out.schema.Value[idx].Type.Kind; t != BigInt && t != Timestamp {
+		if t := cols[idx].Type.Kind; t != BigInt && t != Timestamp {
 			return nil, unsupported(w.tsPos, "a sink TIMESTAMP column of type "+t.String())
 		}
 		if out.window != "" {
 			return nil, unsupported(w.tsPos, "TIMESTAMP on a windowed sink")
 		}
-		s.tsCol = idx
+		s.tsCol, s.tsKey = idx, key
 		// The sink's records take their time from the column, as do the
 		// readers of the sink.
 		out.stream = out.stream.ProcessValues(processor.SupplierFunc[Row, Row, Row, Row](func() processor.Processor[Row, Row, Row, Row] {
-			return &timestampProc{col: idx}
+			return &timestampProc{col: idx, key: key}
 		}))
 	}
 	if w.keyFormat == 0 {
@@ -726,6 +799,10 @@ func (p *Program) write(s *Source, out *output) {
 	p.queries++
 	ks := serde.Serde[Row](s.keySerde)
 	vs := serde.Serde[Row](s.valueSerde)
+	if out.from != nil {
+		out.stream.To(s.Topic, dsl.ProducedWith(serde.Serde[Row](s.windowedKeys()), vs))
+		return
+	}
 	if out.window != "" {
 		var wks serde.Serde[dsl.Windowed[Row]]
 		if out.window == "SESSION" {
@@ -757,12 +834,13 @@ func (p *Program) insertInto(x *InsertInto) error {
 	if out.table {
 		return errAt(x.Pos, "INSERT INTO can only insert the results of a stream query; this query produces a table")
 	}
-	if out.window != "" || s.Window != "" {
+	if out.window != "" || out.from != nil || s.Window != "" {
 		return unsupported(x.Pos, "INSERT INTO with windowed keys")
 	}
 	if err := sameSchema(out.schema, s.Schema); err != nil {
 		return errAt(x.Pos, "incompatible schema between results and sink: %v", err)
 	}
+	s.used = true
 	p.write(s, out)
 	return nil
 }
@@ -784,9 +862,11 @@ func sameSchema(a, b Schema) error {
 	return nil
 }
 
-// timestampProc sets a record's timestamp from a value column.
+// timestampProc sets a record's timestamp from a value column, or a key
+// column.
 type timestampProc struct {
 	col int
+	key bool
 	ctx processor.Context[Row, Row]
 }
 
@@ -798,12 +878,16 @@ func (t *timestampProc) Init(ctx processor.Context[Row, Row]) error {
 func (t *timestampProc) Close() error { return nil }
 
 func (t *timestampProc) Process(rec processor.Record[Row, Row]) error {
-	if !rec.NullValue && rec.Value[t.col].Valid {
-		if rec.Value[t.col].I < 0 {
+	row, null := rec.Value, rec.NullValue
+	if t.key {
+		row, null = rec.Key, rec.NullKey || len(rec.Key) <= t.col
+	}
+	if !null && row[t.col].Valid {
+		if row[t.col].I < 0 {
 			t.ctx.DropRecord("invalid timestamp")
 			return nil
 		}
-		rec.Timestamp = rec.Value[t.col].I
+		rec.Timestamp = row[t.col].I
 	}
 	return t.ctx.Forward(rec)
 }

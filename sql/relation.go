@@ -19,6 +19,9 @@ type relation struct {
 	first          *Source    // the FROM source: formats default to its
 	sources        []joinSide // in FROM, JOIN order
 	single         *Source    // set when the relation is one source
+	// fkKeys marks the result of a foreign-key join: its key is the left
+	// table's, every column of it, which the projection must select.
+	fkKeys bool
 }
 
 func (p *Program) sourceRelation(src *Source, alias string) (*relation, error) {

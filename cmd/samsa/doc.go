@@ -11,7 +11,7 @@
 //	describe  print a topology, or an application's group members and tasks
 //	lag       print an application's lag per task and input partition
 //	reset     reset an application to reprocess its input
-//	sql       run a file of streaming SQL statements, or print their topology
+//	sql       run streaming SQL statements from a file or typed in, or print their topology
 //	help      show usage, or the flags of one command
 //
 // samsa broker starts a single-node broker on 127.0.0.1 that speaks the
@@ -22,6 +22,16 @@
 //
 // Use -port 0 for any free port, and -data-dir to keep topics and offsets
 // across restarts. It is for development only.
+//
+// samsa sql -f FILE runs a file of ksqlDB-style statements as one
+// topology; without -f it reads statements from standard input, runs each
+// persistent and push query as it ends with ';', and answers pull queries
+// (SELECT ... FROM table WHERE key = ...) from the running queries' stores:
+//
+//	samsa sql -brokers localhost:9092
+//	CREATE STREAM words (k STRING KEY, word STRING) WITH (KAFKA_TOPIC='words', VALUE_FORMAT='JSON');
+//	CREATE TABLE counts AS SELECT word, COUNT(*) AS n FROM words GROUP BY word;
+//	SELECT * FROM counts WHERE word = 'kafka';
 //
 // samsa describe draws a topology from the JSON an application writes
 // (topology.Topology.DescribeJSON; the word-count example prints it with

@@ -32,7 +32,7 @@ var commands = []command{
 	{name: "describe", summary: "print a topology, or an application's group members and tasks", run: runDescribe},
 	{name: "lag", summary: "print an application's lag per task and input partition", run: runLag},
 	{name: "reset", summary: "reset an application to reprocess its input", run: runReset},
-	{name: "sql", summary: "run a file of streaming SQL statements, or print their topology", run: runSQL},
+	{name: "sql", summary: "run streaming SQL statements from a file or typed in, or print their topology", run: runSQL},
 }
 
 func main() {

@@ -16,26 +16,52 @@ import (
 	"github.com/samsa-go/samsa/sql"
 )
 
-func runSQL(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+func runSQL(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("samsa sql", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	brokers := fs.String("brokers", "", "comma-separated `addresses` of the Kafka brokers; empty starts an embedded broker")
 	appID := fs.String("application-id", "samsa-sql", "application `id` of the queries (group id and internal topic prefix)")
 	explain := fs.Bool("explain", false, "print the topology the statements compile to and exit (EXPLAIN)")
 	file := fs.String("f", "", "`file` of statements; - reads standard input")
+	stateDir := fs.String("state-dir", "", "state `directory` of the queries (default: a temporary directory, removed on exit)")
+	var guarantee runtime.Guarantee
+	fs.TextVar(&guarantee, "processing-guarantee", runtime.AtLeastOnce, "`guarantee` of the queries: at_least_once or exactly_once_v2")
+	inter := fs.Bool("i", false, "interactive: read statements from standard input and run each as it ends with ';' (the default without -f)")
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), "usage: samsa sql -f FILE [-explain] [-brokers host:port,...] [-application-id ID]\n\n"+
+		fmt.Fprint(fs.Output(), "usage: samsa sql [-f FILE [-explain] | -i] [-brokers host:port,...] [-application-id ID]\n\n"+
 			"Sql compiles ksqlDB-style statements (CREATE STREAM/TABLE, CREATE ... AS SELECT,\n"+
 			"INSERT INTO, SELECT ... EMIT CHANGES) into one topology and runs it until\n"+
 			"interrupted, printing the rows of push queries as they arrive; with -explain\n"+
-			"it prints the topology instead.\n\n")
+			"it prints the topology instead.\n\n"+
+			"Without -f (or with -i) it reads statements from standard input and runs each\n"+
+			"once it ends with ';': every persistent or push query as an application of its\n"+
+			"own, and a pull query (SELECT ... FROM table WHERE key = ...) answered from the\n"+
+			"store of the query that computes the table. At the end of the input the\n"+
+			"queries run on until interrupted.\n\n")
 		fs.PrintDefaults()
 	}
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
+	// A state directory that outlives the broker would restore a store
+	// the next embedded broker's changelogs know nothing of.
+	if *stateDir == "" {
+		dir, err := os.MkdirTemp("", "samsa-sql-")
+		if err != nil {
+			fmt.Fprintf(stderr, "samsa: %v\n", err)
+			return exitFail
+		}
+		defer os.RemoveAll(dir)
+		*stateDir = dir
+	}
+	if *inter && *file != "" {
+		return usageError(fs, "-i and -f exclude each other")
+	}
 	if *file == "" {
-		return usageError(fs, "-f is required")
+		if *explain {
+			return usageError(fs, "-explain needs -f")
+		}
+		return runInteractive(ctx, *brokers, *appID, *stateDir, guarantee, stdin, stdout, stderr)
 	}
 	var src []byte
 	var err error
@@ -56,6 +82,10 @@ func runSQL(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 	if *explain {
 		fmt.Fprint(stdout, prog.Explain())
 		return exitOK
+	}
+	if prog.Topology() == nil {
+		fmt.Fprintf(stderr, "samsa: %s: no query to run, only declarations\n", *file)
+		return exitFail
 	}
 	if prog.Explained() {
 		fmt.Fprint(stdout, prog.Explain())
@@ -78,7 +108,7 @@ func runSQL(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.W
 		fmt.Fprintf(stdout, "samsa: embedded broker listening on %s\n", strings.Join(addrs, ","))
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	app, err := runtime.New(prog.Topology(), runtime.ApplicationID(*appID), runtime.Brokers(addrs...), runtime.Logger(logger))
+	app, err := runtime.New(prog.Topology(), runtime.ApplicationID(*appID), runtime.Brokers(addrs...), runtime.Logger(logger), runtime.ProcessingGuarantee(guarantee), runtime.StateDir(*stateDir))
 	if err != nil {
 		fmt.Fprintf(stderr, "samsa: %v\n", err)
 		return exitFail
@@ -122,4 +152,28 @@ func printPush(ctx context.Context, addrs []string, push []*sql.Source, stdout, 
 			fmt.Fprintf(stdout, "%s %s\n", s.Name, row)
 		})
 	}
+}
+
+// runInteractive runs statements from stdin (sql_interactive.go) on the
+// brokers, or on an embedded broker when none are given.
+func runInteractive(ctx context.Context, brokers, appID, stateDir string, guarantee runtime.Guarantee, stdin io.Reader, stdout, stderr io.Writer) int {
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	out := &lockedWriter{w: stdout}
+	s := &sqlSession{ctx: ctx, appID: appID, out: out, stderr: &lockedWriter{w: stderr}, logger: logger, guarantee: guarantee, stateDir: stateDir, owners: map[string]*runtime.App{}}
+	if brokers == "" {
+		b, err := kafkatest.Start(kafkatest.Logger(logger))
+		if err != nil {
+			fmt.Fprintf(stderr, "samsa: %v\n", err)
+			return exitFail
+		}
+		defer b.Close()
+		s.broker, s.addrs = b, b.Addrs()
+		fmt.Fprintf(out, "samsa: embedded broker listening on %s\n", strings.Join(s.addrs, ","))
+	} else {
+		s.addrs = strings.Split(brokers, ",")
+	}
+	if stdin == nil {
+		stdin = os.Stdin
+	}
+	return interactive(ctx, s, stdin)
 }
