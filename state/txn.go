@@ -588,7 +588,7 @@ func (s *TxnStore) apply(bw BatchWriter) error {
 		if bw == nil {
 			continue
 		}
-		if batched += len(e.key) + len(e.value); batched >= txnBatchBytes {
+		if batched += len(e.key) + len(e.value) + txnBatchEntryOverhead; batched >= txnBatchBytes {
 			if err := bw.CommitBatch(); err != nil {
 				return err
 			}
@@ -599,10 +599,19 @@ func (s *TxnStore) apply(bw BatchWriter) error {
 	return nil
 }
 
-// txnBatchBytes is the most a commit writes to one Pebble batch: well
-// under half a memtable, above which Pebble would turn the batch into a
-// memtable of its own.
-const txnBatchBytes = 2 << 20
+// txnBatchBytes is the most a commit writes to one Pebble batch, counted
+// as the room its entries take in a memtable: under half of a memtable,
+// at which Pebble would make the batch a memtable of its own, queued for
+// a flush of its own with its data held until then. A memtable entry
+// costs its skiplist node (up to 20 levels of links) on top of the bytes:
+// for word count's small keys and values, eight times what they hold,
+// so that counting the bytes alone made every batch such a memtable.
+const txnBatchBytes = 4 << 20
+
+// txnBatchEntryOverhead is what a write costs in a memtable beyond its
+// key and value: Pebble's largest skiplist node, its 8-byte key trailer
+// and the store's key prefix.
+const txnBatchEntryOverhead = 224
 
 // Abort drops the pending writes.
 func (s *TxnStore) Abort() {
