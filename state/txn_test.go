@@ -281,3 +281,38 @@ func TestTxnStoreCommitsInMemtableSizedBatches(t *testing.T) {
 		t.Fatalf("%d batches for %d writes: far smaller than they need be", len(rec.batches), n)
 	}
 }
+
+// Once its arenas, slabs and map have grown, a transaction buffer writes
+// new keys without allocating: keys live in an arena, as values do.
+func TestTxnStoreNewKeysDoNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	tx := NewTxnStore(NewMemoryStore("counts"))
+	keys := make([][]byte, 2000)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "word%06d", i)
+	}
+	value := []byte("12345678")
+	round := 0
+	allocs := testing.AllocsPerRun(20, func() {
+		// Each round writes keys the last did not.
+		half := keys[round%2*1000 : round%2*1000+1000]
+		round++
+		for _, k := range half {
+			if err := tx.Put(k, value); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tx.Abort()
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per 1000 new keys", allocs)
+	}
+	// The keys stay right after their arena is reused.
+	mustPut(t, tx, "b", "2")
+	mustPut(t, tx, "a", "1")
+	if v, ok, err := tx.Get([]byte("b")); err != nil || !ok || string(v) != "2" {
+		t.Fatalf("Get b: %q, %v, %v", v, ok, err)
+	}
+}
