@@ -624,7 +624,7 @@ func (s *TxnStore) apply(bw BatchWriter) error {
 // costs its skiplist node (up to 20 levels of links) on top of the bytes:
 // for word count's small keys and values, eight times what they hold,
 // so that counting the bytes alone made every batch such a memtable.
-const txnBatchBytes = 4 << 20
+const txnBatchBytes = memTableSize / 4
 
 // txnBatchEntryOverhead is what a write costs in a memtable beyond its
 // key and value: Pebble's largest skiplist node, its 8-byte key trailer
