@@ -155,7 +155,6 @@ func (t *thread) connect() error {
 		kgo.OnPartitionsAssigned(t.onAssigned),
 		kgo.OnPartitionsRevoked(t.onRevoked),
 		kgo.OnPartitionsLost(t.onLost),
-		kgo.FetchMaxPartitionBytes(threadFetchPartitionBytes),
 	)
 	if t.instanceID != "" {
 		opts = append(opts, kgo.InstanceID(t.instanceID))
@@ -181,20 +180,6 @@ func (t *thread) connect() error {
 	}
 	return nil
 }
-
-// threadFetchPartitionBytes bounds what a stream thread's fetch takes of
-// one partition (max.partition.fetch.bytes; franz-go's default is 1 MiB).
-// The records of a fetch are decoded at once, each into a kgo.Record of
-// about 200 bytes: a MiB of small records, such as a repartition topic's
-// words, is 30 thousand of them, 6 MB, for each partition a thread reads,
-// held until processed, and twice that as heap the collector lets grow.
-// A quarter of that took 50 to 130 MB off word count's peak RSS at a
-// million keys and half of it at ten thousand, at about the same records
-// per second on the bench's word counts and stateless workload; it costs
-// CPU (W2 word count 15 to 25% more per record), mostly in commits: a
-// thread that drains its smaller fetches finds more polls empty, and an
-// empty poll commits. KgoOpts can set it back.
-const threadFetchPartitionBytes = 256 << 10
 
 func (t *thread) ownedTasks() []assign.TaskID {
 	t.mu.Lock()
