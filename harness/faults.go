@@ -90,7 +90,7 @@ func (f *Fleet) injectFaults(ctx context.Context, b *Broker, cc ChaosConfig) {
 		var err error
 		switch kind {
 		case FaultRestart:
-			down := between(100*time.Millisecond, 3*time.Second)
+			down := between(100*time.Millisecond, f.maxDown())
 			desc = fmt.Sprintf("down for %v", down)
 			f.logf("broker fault %s: %s", kind, desc)
 			start := time.Now()
@@ -123,6 +123,21 @@ func (f *Fleet) injectFaults(ctx context.Context, b *Broker, cc ChaosConfig) {
 			f.mu.Unlock()
 		}
 	}
+}
+
+// maxDown bounds how long a broker restart keeps the broker down. Under
+// exactly-once it stays well under the transaction timeout: kfake aborts a
+// transaction that was open longer than its timeout when it starts again
+// from its saved state, without bumping the producer's epoch as its own
+// timeout abort does, so the producer goes on unfenced in a transaction of
+// its own making and commits offsets whose outputs were aborted. A Kafka
+// broker keeps open transactions through a restart, and fences the
+// producer of one it aborts.
+func (f *Fleet) maxDown() time.Duration {
+	if tt := f.cfg.TransactionTimeout; tt > 0 && f.cfg.Guarantee == ExactlyOnce {
+		return min(3*time.Second, tt/3)
+	}
+	return 3 * time.Second
 }
 
 // failRequests answers the next few requests of a kind with a retriable

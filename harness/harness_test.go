@@ -196,7 +196,7 @@ func TestExactlyOnceUnderChaos(t *testing.T) {
 		Instances:          3,
 		CommitInterval:     100 * time.Millisecond,
 		SessionTimeout:     3 * time.Second,
-		TransactionTimeout: 3 * time.Second,
+		TransactionTimeout: 5 * time.Second,
 		RebalanceTimeout:   10 * time.Second,
 		Chaos:              chaos,
 		Generator:          harness.Generator{Keys: 20, Batch: 10, Interval: 50 * time.Millisecond, Seed: chaos.Seed},

@@ -457,12 +457,17 @@ func (a *App) newTask(th *thread, id processor.TaskID) (*engine.Task, error) {
 	return tk, nil
 }
 
+// dbOptions are the options of every Pebble database of the app.
+func (a *App) dbOptions() state.DBOptions {
+	return state.DBOptions{Logger: a.log, Cache: a.cache, FS: a.cfg.stateFS}
+}
+
 func (a *App) openDB(id processor.TaskID) (*state.DB, error) {
 	dir, err := a.dir.TaskDir(id.String())
 	if err != nil {
 		return nil, fmt.Errorf("runtime: task %s: %w", id, err)
 	}
-	db, err := state.OpenDB(dir, state.DBOptions{Logger: a.log, Cache: a.cache})
+	db, err := state.OpenDB(dir, a.dbOptions())
 	if err == nil {
 		return db, nil
 	}
@@ -473,7 +478,7 @@ func (a *App) openDB(id processor.TaskID) (*state.DB, error) {
 	if dir, err = a.dir.TaskDir(id.String()); err != nil {
 		return nil, fmt.Errorf("runtime: task %s: %w", id, err)
 	}
-	db, err = state.OpenDB(dir, state.DBOptions{Logger: a.log, Cache: a.cache})
+	db, err = state.OpenDB(dir, a.dbOptions())
 	if err != nil {
 		return nil, fmt.Errorf("runtime: task %s: open state in %s after wiping it: %w", id, dir, err)
 	}

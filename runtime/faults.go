@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/processor"
@@ -19,17 +20,36 @@ import (
 // committed is beyond what a restore repairs (a disk that stays full or
 // keeps corrupting), and the app stops with the error rather than loop.
 
+// StateFailedError is what Run returns when the state of a task failed
+// again after the runtime wiped it and restored it from its changelogs,
+// before the task committed: a fault a restore does not repair, as a disk
+// that stays full or keeps corrupting what it holds. Dir is the task's
+// state directory; Err, the second failure, names the store and matches
+// the error of the disk beneath (syscall.ENOSPC, say).
+type StateFailedError struct {
+	Task processor.TaskID
+	Dir  string
+	Err  error
+}
+
+func (e *StateFailedError) Error() string {
+	return fmt.Sprintf("runtime: task %s: its state in %s failed again after it was wiped and restored from its changelogs: %v", e.Task, e.Dir, e.Err)
+}
+
+func (e *StateFailedError) Unwrap() error { return e.Err }
+
 // storeFault repairs the task err blames, if err is a *engine.StoreFault
 // and the task's state has not already been wiped since it last committed,
 // and returns nil; else it returns err. mu is held.
 func (t *thread) storeFault(ctx context.Context, err error) error {
 	var sf *engine.StoreFault
-	if !errors.As(err, &sf) {
+	var again *StateFailedError
+	if !errors.As(err, &sf) || errors.As(err, &again) {
 		return err
 	}
 	id := sf.Task
 	if !t.app.mayWipe(id) {
-		return fmt.Errorf("runtime: task %s: the state failed again after it was wiped and restored from its changelogs: %w", id, err)
+		return &StateFailedError{Task: id, Dir: filepath.Join(t.app.dir.Path(), id.String()), Err: err}
 	}
 	t.log.Error("the state of a task failed; wiping it and restoring it from its changelogs", "task", id.String(), "err", err)
 	if t.eos && t.inTxn {

@@ -166,7 +166,7 @@ func (a *App) openGlobalDB(processor.TaskID) (*state.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runtime: global stores: %w", err)
 	}
-	db, err := state.OpenDB(dir, state.DBOptions{Logger: a.log, Cache: a.cache})
+	db, err := state.OpenDB(dir, a.dbOptions())
 	if err == nil {
 		return db, nil
 	}
@@ -177,7 +177,7 @@ func (a *App) openGlobalDB(processor.TaskID) (*state.DB, error) {
 	if dir, err = a.dir.GlobalDir(); err != nil {
 		return nil, fmt.Errorf("runtime: global stores: %w", err)
 	}
-	db, err = state.OpenDB(dir, state.DBOptions{Logger: a.log, Cache: a.cache})
+	db, err = state.OpenDB(dir, a.dbOptions())
 	if err != nil {
 		return nil, fmt.Errorf("runtime: global stores: open state in %s after wiping it: %w", dir, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/samsa-go/samsa/processor"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -87,6 +88,7 @@ type config struct {
 	shutdownTimeout time.Duration
 	uncommittedMax  int64
 	blockCache      int64
+	stateFS         vfs.FS
 	instanceID      string
 	registerer      prometheus.Registerer
 	httpAddr        string
@@ -155,6 +157,16 @@ func UncommittedMaxBytes(n int64) Option { return func(c *config) { c.uncommitte
 // rocksdb.config.setter); one cache for all tasks keeps memory from
 // growing with their number. Default 64 MiB; must be positive.
 func BlockCacheBytes(n int64) Option { return func(c *config) { c.blockCache = n } }
+
+// StateFS puts the Pebble databases of the tasks and of the global stores
+// on fs, Pebble's filesystem interface, instead of straight on the
+// operating system's: fs wraps vfs.Default to measure, throttle or fail
+// the databases' I/O (a chaos test's full disk), as rocksdb.config.setter
+// can give RocksDB an Env. The state directory itself (its lock, and the
+// task directories the runtime makes, lists and wipes) is the operating
+// system's, so fs must serve its paths: an in-memory vfs.NewMem would keep
+// what a wipe removes. Nil, the default, means vfs.Default.
+func StateFS(fs vfs.FS) Option { return func(c *config) { c.stateFS = fs } }
 
 // ProcessingGuarantee sets the guarantee (processing.guarantee). Default
 // AtLeastOnce; a value other than AtLeastOnce and ExactlyOnceV2 is an error.

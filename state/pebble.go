@@ -202,10 +202,17 @@ func (db *DB) failed() error {
 
 // breakDB records that the disk refused a write of the database.
 func (db *DB) breakDB(err error) {
-	fe := &fatalError{msg: "the disk refused a write, so the database lost it: " + err.Error(), causes: []error{err}}
+	db.breakWith("the disk refused a write, so the database lost it", err)
+}
+
+// breakWith breaks the DB, if it is not broken yet, for why, and returns
+// the error of this failure, which matches ErrStorage and err.
+func (db *DB) breakWith(why string, err error) error {
+	fe := &fatalError{msg: why + ": " + err.Error(), causes: []error{err}}
 	if db.broken.CompareAndSwap(nil, fe) {
-		db.log.Error("pebble: the disk refused a write; the database is broken", "err", err)
+		db.log.Error("pebble: "+why+"; the database is broken", "err", err)
 	}
+	return fe
 }
 
 // Dir returns the directory the database was opened in.
@@ -413,6 +420,12 @@ func (s *pebbleStore) Get(key []byte) ([]byte, bool, error) {
 	}
 	v, closer, err := s.db.pdb.Get(s.key(key))
 	if errors.Is(err, pebble.ErrNotFound) {
+		// A key Pebble did not find is absent only if Pebble read what
+		// it had to: a DB that broke meanwhile (a short read of a table,
+		// on this goroutine or another) cannot say so.
+		if fe := s.db.broken.Load(); fe != nil {
+			return nil, false, storeErr(s.name, "get", fe)
+		}
 		return nil, false, nil
 	}
 	if err != nil {
@@ -591,6 +604,10 @@ func (it *pebbleIterator) Next() bool {
 		it.done = true
 		if err := it.it.Error(); err != nil {
 			it.err = storeErr(it.s.name, "iterate", err)
+		} else if fe := it.s.db.broken.Load(); fe != nil {
+			// The end of a range is its end only if Pebble read it all
+			// (see Get).
+			it.err = storeErr(it.s.name, "iterate", fe)
 		}
 		return false
 	}

@@ -3,7 +3,9 @@ package state
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"strings"
 
 	"github.com/cockroachdb/errors/oserror"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -26,45 +28,85 @@ type guardFS struct {
 
 func (g guardFS) Create(name string, cat vfs.DiskWriteCategory) (vfs.File, error) {
 	f, err := g.FS.Create(name, cat)
-	return g.file(f, err, "create "+name)
+	return g.file(f, err, "create", name)
 }
 
 func (g guardFS) ReuseForWrite(oldname, newname string, cat vfs.DiskWriteCategory) (vfs.File, error) {
 	f, err := g.FS.ReuseForWrite(oldname, newname, cat)
-	return g.file(f, err, "reuse "+oldname+" as "+newname)
+	return g.file(f, err, "reuse "+oldname+" as", newname)
 }
 
 func (g guardFS) OpenReadWrite(name string, cat vfs.DiskWriteCategory, opts ...vfs.OpenOption) (vfs.File, error) {
 	f, err := g.FS.OpenReadWrite(name, cat, opts...)
-	return g.file(f, err, "open "+name)
+	return g.file(f, err, "open", name)
+}
+
+// Open wraps a table opened for reading. Pebble reads a table's blocks at
+// the offsets its index gives, from a handle it opened once and keeps in
+// its table cache; a read that comes back short means the file lost its
+// end under the open handle (a truncated table). Pebble returns the read's
+// error to whichever read hit it, a plain io.EOF that says nothing of
+// storage, and keeps the table open for the next read. So the short read
+// breaks the DB, as a refused write does, and fails with an error that
+// matches ErrStorage: the task that hit it, and every later operation of
+// the DB's stores, see a fault of storage, which the runtime repairs from
+// the changelogs.
+func (g guardFS) Open(name string, opts ...vfs.OpenOption) (vfs.File, error) {
+	f, err := g.FS.Open(name, opts...)
+	// Blob files (values Pebble keeps out of its tables, off by default)
+	// are read the same way.
+	if err != nil || !strings.HasSuffix(name, ".sst") && !strings.HasSuffix(name, ".blob") {
+		return f, err
+	}
+	return tableFile{File: f, db: g.db, name: name}, nil
+}
+
+// tableFile is a table a guardFS opened for reading.
+type tableFile struct {
+	vfs.File
+	db   *DB
+	name string
+}
+
+func (f tableFile) ReadAt(p []byte, off int64) (int, error) {
+	n, err := f.File.ReadAt(p, off)
+	if n < len(p) {
+		if err == nil || errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		err = fmt.Errorf("read %d bytes at offset %d of %s, got %d: %w", len(p), off, f.name, n, err)
+		err = f.db.breakWith("a table ends before its blocks do", err)
+	}
+	return n, err
 }
 
 // file wraps a file opened for writing. A file the disk would not create
 // breaks the DB too, and Pebble gets one that takes writes and drops them.
-func (g guardFS) file(f vfs.File, err error, what string) (vfs.File, error) {
+func (g guardFS) file(f vfs.File, err error, op, name string) (vfs.File, error) {
 	if err != nil {
 		if g.db.broken.Load() == nil && !isNotExist(err) {
-			g.db.breakDB(fmt.Errorf("%s: %w", what, err))
-			return guardFile{db: g.db}, nil
+			g.db.breakDB(fmt.Errorf("%s %s: %w", op, name, err))
+			return guardFile{db: g.db, name: name}, nil
 		}
 		return nil, err
 	}
-	return guardFile{File: f, db: g.db}, nil
+	return guardFile{File: f, db: g.db, name: name}, nil
 }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) || oserror.IsNotExist(err) }
 
-// guardFile is a file of a guardFS. A nil File stands for one the disk
-// would not create.
+// guardFile is a file of a guardFS, called name. A nil File stands for
+// one the disk would not create.
 type guardFile struct {
 	vfs.File
-	db *DB
+	db   *DB
+	name string
 }
 
 func (f guardFile) dropped() bool { return f.File == nil || f.db.broken.Load() != nil }
 
 func (f guardFile) refused(op string, err error) {
-	f.db.breakDB(fmt.Errorf("%s: %w", op, err))
+	f.db.breakDB(fmt.Errorf("%s %s: %w", op, f.name, err))
 }
 
 func (f guardFile) Write(p []byte) (int, error) {

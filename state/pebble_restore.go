@@ -145,6 +145,13 @@ func (s *pebbleStore) beginRestore() error {
 	}
 	empty := !it.First()
 	err = errors.Join(it.Error(), it.Close())
+	if err == nil && empty {
+		// Empty only if Pebble read what it had to (see Get): ingesting
+		// into a store that holds keys would put them under the restore.
+		if fe := s.db.broken.Load(); fe != nil {
+			err = fe
+		}
+	}
 	if err != nil {
 		return storeErr(s.name, "restore", err)
 	}

@@ -54,6 +54,10 @@ func (v *pebbleView) Get(key []byte) ([]byte, bool, error) {
 	k := append(append(make([]byte, 0, len(v.prefix)+len(key)), v.prefix...), key...)
 	val, closer, err := v.s.db.pdb.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
+		// As the store's Get: absent only if the DB did not break.
+		if fe := v.s.db.broken.Load(); fe != nil {
+			return nil, false, storeErr(v.s.name, "get", fe)
+		}
 		return nil, false, nil
 	}
 	if err != nil {
@@ -107,6 +111,9 @@ func (v *pebbleView) ApproximateNumEntries() (int64, error) {
 	}
 	if err := errors.Join(it.Error(), it.Close()); err != nil {
 		return 0, storeErr(v.s.name, "count", err)
+	}
+	if fe := v.s.db.broken.Load(); fe != nil {
+		return 0, storeErr(v.s.name, "count", fe)
 	}
 	return n, nil
 }
@@ -189,6 +196,11 @@ func (it *pebbleViewIter) fill() {
 	}
 	if err := errors.Join(pit.Error(), pit.Close()); err != nil && it.err == nil {
 		it.err = storeErr(it.v.s.name, "iterate", err)
+	}
+	if fe := it.v.s.db.broken.Load(); fe != nil && it.err == nil {
+		// A batch is whole only if the DB did not break reading it (see
+		// the store's Get).
+		it.err = storeErr(it.v.s.name, "iterate", fe)
 	}
 	// arena may have grown (and moved) after early entries were cut from
 	// it; cut them again from its final array.
