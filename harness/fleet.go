@@ -37,6 +37,8 @@ type FleetConfig struct {
 	// set: franz-go's default of 3s would let a short session expire
 	// between two heartbeats.
 	HeartbeatInterval time.Duration
+	// Standbys is each task's number of standby replicas (runtime.Standbys).
+	Standbys int
 	// StopTimeout bounds how long a process may take to exit after SIGTERM;
 	// default 30s.
 	StopTimeout time.Duration
@@ -194,6 +196,9 @@ func (f *Fleet) args(in *instance) []string {
 	}
 	if c.TransactionTimeout > 0 {
 		a = append(a, "-transaction-timeout", c.TransactionTimeout.String())
+	}
+	if c.Standbys > 0 {
+		a = append(a, "-standbys", fmt.Sprint(c.Standbys))
 	}
 	if hb := c.HeartbeatInterval; hb > 0 || c.SessionTimeout > 0 {
 		if hb <= 0 {

@@ -198,6 +198,7 @@ func TestExactlyOnceUnderChaos(t *testing.T) {
 		SessionTimeout:     3 * time.Second,
 		TransactionTimeout: 5 * time.Second,
 		RebalanceTimeout:   10 * time.Second,
+		Standbys:           1,
 		Chaos:              chaos,
 		Generator:          harness.Generator{Keys: 20, Batch: 10, Interval: 50 * time.Millisecond, Seed: chaos.Seed},
 		DrainTimeout:       90 * time.Second,

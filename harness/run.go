@@ -29,6 +29,8 @@ type Config struct {
 	// RebalanceTimeout is passed to the processes (franz-go's default is
 	// 60s); keep it short, see Fleet.Nudge.
 	RebalanceTimeout time.Duration
+	// Standbys is each task's number of standby replicas.
+	Standbys int
 
 	Chaos     ChaosConfig
 	Generator Generator
@@ -131,8 +133,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		Binary: cfg.Binary, Brokers: cfg.Brokers, AppID: cfg.AppID, Guarantee: cfg.Guarantee,
 		Instances: cfg.Instances, Dir: cfg.Dir,
 		CommitInterval: cfg.CommitInterval, SessionTimeout: cfg.SessionTimeout, TransactionTimeout: cfg.TransactionTimeout,
-		RebalanceTimeout: cfg.RebalanceTimeout,
-		Logf:             logf,
+		RebalanceTimeout: cfg.RebalanceTimeout, Standbys: cfg.Standbys,
+		Logf: logf,
 	})
 	if err != nil {
 		return nil, err

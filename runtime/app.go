@@ -57,8 +57,11 @@ type App struct {
 	// bootstrapped before the threads start and closed after they stop.
 	global *globalThread
 
-	mu         sync.Mutex
-	open       map[processor.TaskID]bool
+	mu sync.Mutex
+	// open holds, per task, the threads that have it open or are to open
+	// it: one, but for the moment a task moves between two threads of this
+	// process and the one losing it has not closed it yet.
+	open       map[processor.TaskID]map[*thread]bool
 	releasedAt map[processor.TaskID]time.Time
 	// assignedThreads counts the threads holding an assignment.
 	assignedThreads atomic.Int32
@@ -68,6 +71,12 @@ type App struct {
 	// faults holds the tasks whose state failed and was, or is to be,
 	// wiped (true until wiped) since their last commit.
 	faults map[processor.TaskID]bool
+	// standbys keeps the standby tasks (see standby.go); standbyHeld,
+	// under mu, lists them for housekeeping.
+	standbys    *standbys
+	standbyHeld map[processor.TaskID]bool
+	// queries serves interactive queries (see query.go).
+	queries queries
 
 	// metrics are the app's Prometheus collectors, nil without Metrics or
 	// HTTP; gatherer is what /metrics serves; health what the endpoints
@@ -109,20 +118,22 @@ func New(topo *topology.Topology, opts ...Option) (*App, error) {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	a := &App{
-		cfg:        cfg,
-		topo:       topo,
-		graph:      engine.GraphOf(topo),
-		log:        log.With("app", cfg.appID),
-		processID:  hex.EncodeToString(id[:]),
-		open:       map[processor.TaskID]bool{},
-		releasedAt: map[processor.TaskID]time.Time{},
-		toPurge:    map[string]map[int32]int64{},
-		drops:      map[processor.TaskID]*engine.DropCounts{},
-		faults:     map[processor.TaskID]bool{},
-		shutdown:   shutdown{abandoned: make(chan struct{})},
-		stop:       make(chan struct{}),
-		done:       make(chan struct{}),
+		cfg:         cfg,
+		topo:        topo,
+		graph:       engine.GraphOf(topo),
+		log:         log.With("app", cfg.appID),
+		processID:   hex.EncodeToString(id[:]),
+		open:        map[processor.TaskID]map[*thread]bool{},
+		releasedAt:  map[processor.TaskID]time.Time{},
+		toPurge:     map[string]map[int32]int64{},
+		drops:       map[processor.TaskID]*engine.DropCounts{},
+		faults:      map[processor.TaskID]bool{},
+		standbyHeld: map[processor.TaskID]bool{},
+		shutdown:    shutdown{abandoned: make(chan struct{})},
+		stop:        make(chan struct{}),
+		done:        make(chan struct{}),
 	}
+	a.standbys = newStandbys(a)
 	if cfg.instanceID != "" {
 		// The same across restarts of the instance, as Kafka Streams keeps
 		// its process id in the state directory: what a static member
@@ -240,6 +251,13 @@ func (a *App) run(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if len(a.layout.Changelogs) > 0 {
+		standbysDone := make(chan struct{})
+		go func() { defer close(standbysDone); a.standbys.run(runCtx) }()
+		// The standbys close, recording their offsets, before the state
+		// directory and the block cache do.
+		defer func() { cancel(); <-standbysDone }()
+	}
 	go func() {
 		select {
 		case <-a.stop:
@@ -388,7 +406,7 @@ func (a *App) setupTopics(ctx context.Context) error {
 	a.subOf = map[string]int{}
 	a.changelogs = map[string]bool{}
 	for _, st := range a.graph.Subtopologies {
-		as := assign.Subtopology{ID: st.ID}
+		as := assign.Subtopology{ID: st.ID, Stateful: a.stateful(st.Stores)}
 		for _, t := range st.SourceTopics {
 			real := a.realTopic(t)
 			a.logical[real] = t
@@ -439,7 +457,18 @@ func timeOf(ms int64) time.Time { return time.UnixMilli(ms) }
 // starts the task. A store that cannot be opened is wiped and restored from
 // its changelog (see openDB).
 func (a *App) newTask(th *thread, id processor.TaskID) (*engine.Task, error) {
+	// Open before the standby of the task, if this process keeps one,
+	// hands its state over: no standby is opened on it from now on.
+	a.mu.Lock()
+	if a.open[id] == nil {
+		a.open[id] = map[*thread]bool{}
+	}
+	a.open[id][th] = true
+	delete(a.releasedAt, id)
+	a.mu.Unlock()
+	a.standbys.release(id)
 	if err := a.wipeIfFaulted(id); err != nil {
+		a.released(th, id)
 		return nil, err
 	}
 	cfg := th.cfg
@@ -448,12 +477,12 @@ func (a *App) newTask(th *thread, id processor.TaskID) (*engine.Task, error) {
 	cfg.Metrics = th.metrics.engineMetrics(id)
 	tk, err := engine.NewTask(a.graph, id.Subtopology, id.Partition, cfg)
 	if err != nil {
+		if !errors.Is(err, state.ErrLocked) {
+			// A task whose state is locked stays the thread's, pending.
+			a.released(th, id)
+		}
 		return nil, fmt.Errorf("runtime: %w", err)
 	}
-	a.mu.Lock()
-	a.open[id] = true
-	delete(a.releasedAt, id)
-	a.mu.Unlock()
 	return tk, nil
 }
 
@@ -470,6 +499,12 @@ func (a *App) openDB(id processor.TaskID) (*state.DB, error) {
 	db, err := state.OpenDB(dir, a.dbOptions())
 	if err == nil {
 		return db, nil
+	}
+	if errors.Is(err, state.ErrLocked) {
+		// In use, not damaged: by a task of another thread that has yet
+		// to close it, or by another process given the same directory.
+		// Wiping it would delete the files under its holder.
+		return nil, fmt.Errorf("runtime: task %s: %w", id, err)
 	}
 	a.log.Warn("state of task is unreadable; wiping it and restoring from the changelog", "task", id.String(), "dir", dir, "err", err)
 	if rerr := a.dir.Remove(id.String()); rerr != nil {
@@ -504,11 +539,18 @@ func (a *App) ActiveTasks() []processor.TaskID {
 	return ids
 }
 
-// released notes that a task of this process was closed.
-func (a *App) released(id processor.TaskID) {
+// released notes that thread th closed task id, or gave up opening it.
+func (a *App) released(th *thread, id processor.TaskID) {
 	a.mu.Lock()
-	delete(a.open, id)
-	a.releasedAt[id] = time.Now()
+	if !a.open[id][th] {
+		a.mu.Unlock()
+		return
+	}
+	delete(a.open[id], th)
+	if len(a.open[id]) == 0 {
+		delete(a.open, id)
+		a.releasedAt[id] = time.Now()
+	}
 	a.mu.Unlock()
 }
 
@@ -575,7 +617,7 @@ func (a *App) housekeeping(ctx context.Context) {
 		a.toPurge = map[string]map[int32]int64{}
 		var stale []processor.TaskID
 		for id, at := range a.releasedAt {
-			if !a.open[id] && time.Since(at) >= a.cfg.cleanupDelay {
+			if len(a.open[id]) == 0 && !a.standbyHeld[id] && time.Since(at) >= a.cfg.cleanupDelay {
 				stale = append(stale, id)
 				delete(a.releasedAt, id)
 			}
@@ -587,16 +629,17 @@ func (a *App) housekeeping(ctx context.Context) {
 			}
 		}
 		for _, id := range stale {
+			// Removed under mu, which a task and a standby take to mark
+			// the state theirs before they open it: never from under one.
 			a.mu.Lock()
-			stillFree := !a.open[id]
-			a.mu.Unlock()
-			if stillFree {
+			if len(a.open[id]) == 0 && !a.standbyHeld[id] {
 				if err := a.dir.Remove(id.String()); err != nil {
 					a.log.Warn("removing state of a task no longer owned", "task", id.String(), "err", err)
 				} else {
 					a.log.Info("removed state of a task no longer owned", "task", id.String())
 				}
 			}
+			a.mu.Unlock()
 		}
 	}
 }

@@ -105,6 +105,23 @@ func (c *config) validate() error {
 			bad("DeadLetterQueue", quoted(c.deadLetter), "%v", err)
 		}
 	}
+	if c.standbys < 0 {
+		bad("Standbys", strconv.Itoa(c.standbys), "the number of standby replicas may not be negative")
+	}
+	if c.acceptableLag < 0 {
+		bad("AcceptableRecoveryLag", strconv.FormatInt(c.acceptableLag, 10), "the lag may not be negative")
+	}
+	if c.maxWarmups < 1 {
+		bad("MaxWarmupReplicas", strconv.Itoa(c.maxWarmups), "at least one warm-up replica is needed for tasks to move")
+	}
+	if c.probingInterval <= 0 {
+		bad("ProbingRebalanceInterval", c.probingInterval.String(), "the interval must be positive")
+	}
+	if c.appServer != "" {
+		if err := checkBrokerAddr(c.appServer); err != nil {
+			bad("ApplicationServer", quoted(c.appServer), "%v", err)
+		}
+	}
 	if c.replication < -1 {
 		bad("ReplicationFactor", strconv.Itoa(int(c.replication)), "the replication factor must be at least 1, or -1 (or 0) for the broker's default")
 	}

@@ -40,6 +40,40 @@
 // reads its topic from the start every time. A topology of global stores
 // alone runs no stream thread.
 //
+// # Standbys and interactive queries
+//
+// With Standbys(n), each task with logged stores has up to n standby
+// replicas on other instances: the task's stores opened without its
+// processors, fed their changelog partitions by one direct consumer per
+// instance through the engine's restore path, recording how far they read
+// every commit interval. When the task becomes active on an instance that
+// keeps a standby of it, the standby records its offsets and closes, and
+// the active task restores only the tail. StandbyTasks lists them and
+// StandbyLags says how far they trail.
+//
+// Tasks move only to instances caught up on them (KIP-441): each instance
+// reports its task lags when it joins, and a task the balance would give
+// to an instance further behind than AcceptableRecoveryLag stays where it
+// is while that instance warms a copy up as a standby; once caught up, the
+// instance asks for a probing rebalance and the task moves, restoring only
+// the tail. A copy that never catches up asks after ProbingRebalanceInterval
+// anyway, for the balance to look again. An instance without a copy counts
+// the task's whole changelogs as its lag, so a task whose changelogs hold
+// no more than AcceptableRecoveryLag records moves at once, with no warm-up.
+// Stateless tasks, which move for free, move first.
+//
+// QueryKeyValue, QueryWindow and QuerySession read a store across the
+// instance's active tasks through read-only views, from any goroutine while
+// the tasks process: a key goes to the task of its partition (the murmur2
+// hash of its serialized bytes), All and Range chain the local tasks.
+// ApplicationServer advertises the instance's query address to the group,
+// so that MetadataForKey says which instance runs a key's task and which
+// keep its standbys; QueryServer is an HTTP handler that answers a key from
+// any instance, forwarding to the owner, with a 503 while the group
+// rebalances. KeyValueQuery.GetStale (stale=true over HTTP) also answers
+// from a standby, marked with its lag. Query errors wrap ErrNotRunning,
+// ErrRebalancing, ErrStoreMoved or ErrUnknownStore.
+//
 // # Lifecycle
 //
 // New checks the configuration and the topology without touching the

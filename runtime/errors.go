@@ -6,6 +6,7 @@ import (
 
 	"github.com/samsa-go/samsa/internal/statedir"
 	"github.com/samsa-go/samsa/internal/topics"
+	"github.com/samsa-go/samsa/state"
 )
 
 // Errors New and Run return wrap these; match them with errors.Is. Their
@@ -95,3 +96,24 @@ func (e *MissingSourceTopicError) Error() string {
 }
 
 func (e *MissingSourceTopicError) Unwrap() error { return ErrMissingSourceTopic }
+
+// Errors of interactive queries (QueryKeyValue, QueryWindow, QuerySession
+// and the HTTP query layer) wrap one of these, as Kafka Streams' subclasses
+// of InvalidStateStoreException. All but ErrUnknownStore are retriable: the
+// answer is elsewhere or later.
+var (
+	// ErrNotRunning: the app has not started, or is shutting down or
+	// closed (StreamsNotStartedException).
+	ErrNotRunning = errors.New("runtime: the app is not running")
+	// ErrRebalancing: the group is moving tasks, or the task that holds
+	// the key is still restoring its stores (StreamsRebalancingException).
+	ErrRebalancing = errors.New("runtime: the app is rebalancing")
+	// ErrStoreMoved: the task of the store that holds the key is not
+	// active on this instance, or left it during the query
+	// (StateStoreMigratedException); App.MetadataForKey says which
+	// instance runs it.
+	ErrStoreMoved = errors.New("runtime: the store has moved to another instance")
+	// ErrUnknownStore: the topology has no store by that name
+	// (UnknownStateStoreException). It is state.ErrUnknownStore.
+	ErrUnknownStore = state.ErrUnknownStore
+)

@@ -62,7 +62,7 @@ func (t *thread) storeFault(ctx context.Context, err error) error {
 	if tk := t.active[id]; tk != nil {
 		t.closeTask(tk)
 		delete(t.active, id)
-		t.pending = append(t.pending, id)
+		t.addPending(id)
 		// What the task processed since the last commit is read again,
 		// as the restored state has not seen it. (A task that failed
 		// while it was made, still pending, processed nothing.)

@@ -88,6 +88,11 @@ type config struct {
 	shutdownTimeout time.Duration
 	uncommittedMax  int64
 	blockCache      int64
+	standbys        int
+	appServer       string
+	acceptableLag   int64
+	maxWarmups      int
+	probingInterval time.Duration
 	stateFS         vfs.FS
 	instanceID      string
 	registerer      prometheus.Registerer
@@ -109,6 +114,9 @@ func defaults() config {
 		shutdownTimeout: 10 * time.Second,
 		uncommittedMax:  64 << 20,
 		blockCache:      64 << 20,
+		acceptableLag:   defaultAcceptableLag,
+		maxWarmups:      defaultMaxWarmups,
+		probingInterval: defaultProbingInterval,
 	}
 }
 

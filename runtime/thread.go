@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/samsa-go/samsa/internal/assign"
 	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/state"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -81,6 +83,9 @@ type thread struct {
 	// commitFailing is when at-least-once commits began failing with
 	// errors that pass (see commitLater); zero while they succeed.
 	commitFailing time.Time
+	// lockedSince is since when pending tasks have waited for their state,
+	// which another thread of this process holds (see waitLocked).
+	lockedSince time.Time
 
 	// instanceID is the thread's group.instance.id, "" for a dynamic
 	// member; status is its state (see health.go), metrics its
@@ -131,12 +136,12 @@ func newThread(a *App, idx int) (*thread, error) {
 // transactions with the group's generation, so that a zombie is fenced.
 func (t *thread) connect() error {
 	a := t.app
-	bal, err := assign.NewBalancer(assign.Config{
+	bal, err := assign.NewBalancer(t.elastic(assign.Config{
 		Subtopologies: a.assignSubs,
 		ProcessID:     a.processID,
 		Owned:         t.ownedTasks,
 		StateOnDisk:   a.tasksOnDisk,
-	})
+	}))
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
@@ -358,6 +363,7 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		}
 		t.inTxn = true
 	}
+	var again map[string]map[int32]kgo.EpochOffset
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if len(p.Records) == 0 {
 			return
@@ -372,8 +378,21 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 			if t.metrics != nil {
 				t.metrics.fetched(tk, tk.Input(logical), p, t.eos)
 			}
+		} else if slices.Contains(t.pending, id) {
+			// Assigned but not made yet (its state is still held in
+			// this process): the consumer reads these again.
+			if again == nil {
+				again = map[string]map[int32]kgo.EpochOffset{}
+			}
+			if again[p.Topic] == nil {
+				again[p.Topic] = map[int32]kgo.EpochOffset{}
+			}
+			again[p.Topic][p.Partition] = kgo.EpochOffset{Epoch: -1, Offset: p.Records[0].Offset}
 		}
 	})
+	if again != nil {
+		t.cl.SetOffsets(again)
+	}
 	now := time.Now().UnixMilli()
 	for _, tk := range t.active {
 		t.sending(tk)
@@ -445,7 +464,8 @@ func (t *thread) rejoin() error {
 	t.mu.Lock()
 	t.closeAll(t.active)
 	t.active = map[processor.TaskID]*engine.Task{}
-	t.pending, t.owned = nil, nil
+	t.dropPending()
+	t.owned = nil
 	t.inTxn, t.txnDirty, t.doomed = false, false, false
 	t.setThreadState(threadRevoked)
 	t.mu.Unlock()
@@ -490,9 +510,25 @@ func (t *thread) rewind(why string) {
 	t.log.Info("rewinding tasks to their last commit", "reason", why)
 	for id, tk := range t.active {
 		t.closeTask(tk)
-		t.pending = append(t.pending, id)
+		t.addPending(id)
 	}
 	t.active = map[processor.TaskID]*engine.Task{}
+}
+
+// dropPending empties the tasks to create: those a rewind closed were open
+// on this thread until now. mu is held.
+func (t *thread) dropPending() {
+	for _, id := range t.pending {
+		t.app.released(t, id)
+	}
+	t.pending = nil
+}
+
+// addPending adds id to the tasks to create, once. mu is held.
+func (t *thread) addPending(id processor.TaskID) {
+	if !slices.Contains(t.pending, id) {
+		t.pending = append(t.pending, id)
+	}
 }
 
 func (t *thread) fetchErrors(fetches kgo.Fetches) error {
@@ -535,8 +571,12 @@ func (t *thread) onAssigned(_ context.Context, _ *kgo.Client, assigned map[strin
 		t.closeAll(t.active)
 		t.active = map[processor.TaskID]*engine.Task{}
 	}
+	// The assignment replaces what was pending: a rewind or a failed
+	// creation may have left tasks of the last one there, and with its
+	// revocation passed over they would be made twice.
+	t.dropPending()
 	for _, a := range ids {
-		t.pending = append(t.pending, processor.TaskID{Subtopology: a.Subtopology, Partition: a.Partition})
+		t.addPending(processor.TaskID{Subtopology: a.Subtopology, Partition: a.Partition})
 	}
 	t.log.Info("tasks assigned", "tasks", fmt.Sprint(ids))
 	t.setThreadState(threadAssigned)
@@ -569,7 +609,7 @@ func (t *thread) onRevoked(ctx context.Context, _ *kgo.Client, _ map[string][]in
 	}
 	t.closeAll(t.active)
 	t.active = map[processor.TaskID]*engine.Task{}
-	t.pending = nil
+	t.dropPending()
 	t.owned = nil
 }
 
@@ -585,20 +625,21 @@ func (t *thread) onLost(_ context.Context, _ *kgo.Client, _ map[string][]int32) 
 	}
 	t.closeAll(t.active)
 	t.active = map[processor.TaskID]*engine.Task{}
-	t.pending = nil
+	t.dropPending()
 	t.owned = nil
 }
 
 func (t *thread) closeAll(tasks map[processor.TaskID]*engine.Task) {
 	for id, tk := range tasks {
 		t.closeTask(tk)
-		t.app.released(id)
+		t.app.released(t, id)
 		t.metrics.released(id)
 	}
 }
 
 // closeTask closes tk, dropping what it did not commit.
 func (t *thread) closeTask(tk *engine.Task) {
+	t.app.unqueryable(tk.ID)
 	if err := tk.Close(); err != nil {
 		t.log.Warn("closing task", "task", tk.ID.String(), "err", err)
 	}
@@ -626,8 +667,20 @@ func (t *thread) createPending(ctx context.Context) error {
 		return nil
 	}
 	var created []*engine.Task
+	var locked []processor.TaskID
 	for _, id := range t.pending {
+		if t.active[id] != nil {
+			continue
+		}
 		tk, err := t.app.newTask(t, id)
+		if errors.Is(err, state.ErrLocked) {
+			// Another thread of this process has yet to close the task,
+			// which moved from it to this one: it does on its own
+			// assignment. The task stays pending, its records are read
+			// again (step), and it is made once its state is free.
+			locked = append(locked, id)
+			continue
+		}
 		if err != nil {
 			for _, c := range created {
 				c.Close()
@@ -636,8 +689,14 @@ func (t *thread) createPending(ctx context.Context) error {
 		}
 		created = append(created, tk)
 	}
+	if err := t.waitLocked(locked); err != nil {
+		for _, c := range created {
+			c.Close()
+		}
+		return err
+	}
 	ids := t.pending
-	t.pending = nil
+	t.pending = locked
 	if err := t.app.restore(ctx, t, created); err != nil {
 		for _, c := range created {
 			c.Close()
@@ -660,6 +719,30 @@ func (t *thread) createPending(ctx context.Context) error {
 			return fmt.Errorf("runtime: %w", err)
 		}
 		t.active[tk.ID] = tk
+		t.app.queryable(tk)
+	}
+	return nil
+}
+
+// lockedWaitFor bounds how long a task's state may stay locked by another
+// thread of this process before the thread fails: a thread that lost the
+// task closes it on its own assignment, within the rebalance.
+const lockedWaitFor = time.Minute
+
+// waitLocked notes the pending tasks whose state another thread of this
+// process still holds (locked, none when all were made), and fails once
+// that lasted past lockedWaitFor. mu is held.
+func (t *thread) waitLocked(locked []processor.TaskID) error {
+	if len(locked) == 0 {
+		t.lockedSince = time.Time{}
+		return nil
+	}
+	if t.lockedSince.IsZero() {
+		t.lockedSince = time.Now()
+		t.log.Info("the state of tasks is still held in this process; they start once it is free", "tasks", fmt.Sprint(locked))
+	}
+	if waited := time.Since(t.lockedSince); waited > lockedWaitFor {
+		return fmt.Errorf("runtime: thread %s: the state of tasks %v stayed locked in this process for %v: %w", t.name, locked, waited.Round(time.Second), state.ErrLocked)
 	}
 	return nil
 }

@@ -24,6 +24,10 @@ var (
 	// Corruption Pebble reports as an error matches pebble.ErrCorruption
 	// instead.
 	ErrStorage = errors.New("state: storage failed")
+	// ErrLocked is returned by OpenDB for a directory whose lock another
+	// open DB holds, in this process or another: the database is in use,
+	// not damaged, and must not be wiped.
+	ErrLocked = errors.New("state: database directory is locked")
 )
 
 // StoreError is the error a store returns, naming the store and the

@@ -84,6 +84,10 @@ type DB struct {
 	viewsClosed bool
 	snapMu      sync.Mutex
 	snaps       map[*pebble.Snapshot]struct{}
+	// lock is the directory's lock, taken before Pebble opens so that a
+	// directory another DB holds is told apart from one Pebble cannot
+	// read, and released after Pebble closes.
+	lock *pebble.Lock
 }
 
 // metaPrefix starts every metadata key. Store prefixes start with
@@ -116,6 +120,11 @@ func NewBlockCache(blockBytes int64, dbs int) *pebble.Cache {
 	return pebble.NewCache(blockBytes + int64(dbs)*2*memTableSize)
 }
 
+// abandoned holds the directories of databases this process abandoned
+// after a fatal error of Pebble's: they keep their locks, so a directory
+// there that is locked is not in use but lost until the process exits.
+var abandoned sync.Map
+
 // privateCacheBytes is the blocks a database without a shared cache can
 // keep.
 const privateCacheBytes = 8 << 20
@@ -123,7 +132,9 @@ const privateCacheBytes = 8 << 20
 // OpenDB opens (creating if needed) the Pebble database in dir. A database
 // Pebble cannot read (corrupt or from an incompatible version) yields an
 // error that names dir and wraps Pebble's; the runtime then wipes the
-// directory and restores from the changelogs.
+// directory and restores from the changelogs. A directory whose lock
+// another open DB holds, in this process or another, yields an error
+// matching ErrLocked instead: nothing is wrong with its data.
 func OpenDB(dir string, opts DBOptions) (db *DB, err error) {
 	fs := opts.FS
 	if fs == nil {
@@ -142,6 +153,7 @@ func OpenDB(dir string, opts DBOptions) (db *DB, err error) {
 			if !ok {
 				panic(v)
 			}
+			abandoned.Store(dir, true)
 			db, err = nil, fmt.Errorf("state: open pebble database in %q: %w", dir, fe)
 		}
 	}()
@@ -174,13 +186,29 @@ func OpenDB(dir string, opts DBOptions) (db *DB, err error) {
 	// more CPU than small state values save.
 	popts.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
 	popts.Levels[0].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
-	pdb, err := pebble.Open(dir, popts)
-	if err != nil {
+	if err := fs.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("state: open pebble database in %q: %w", dir, err)
 	}
+	lock, err := pebble.LockDirectory(dir, fs)
+	if err != nil {
+		if _, ok := abandoned.Load(dir); ok {
+			return nil, fmt.Errorf("state: open pebble database in %q: a database of this process hit a fatal error there and holds its lock until the process exits: %w", dir, ErrStorage)
+		}
+		return nil, fmt.Errorf("state: open pebble database in %q: %w: %v", dir, ErrLocked, err)
+	}
+	popts.Lock = lock
+	pdb, err := pebble.Open(dir, popts)
+	if err != nil {
+		err = fmt.Errorf("state: open pebble database in %q: %w", dir, err)
+		if lerr := lock.Close(); lerr != nil {
+			err = errors.Join(err, lerr)
+		}
+		return nil, err
+	}
 	db.pdb = pdb
+	db.lock = lock
 	if err := removeRunFiles(fs, dir); err != nil {
-		return nil, errors.Join(fmt.Errorf("state: open pebble database in %q: remove the files of an unfinished restore: %w", dir, err), pdb.Close())
+		return nil, errors.Join(fmt.Errorf("state: open pebble database in %q: remove the files of an unfinished restore: %w", dir, err), pdb.Close(), lock.Close())
 	}
 	wopts := popts.Clone()
 	wopts.EnsureDefaults()
@@ -249,10 +277,14 @@ func (db *DB) Close() error {
 		// Pebble's Close would wait on locks the fatal path left held: the
 		// database is abandoned, its files closed when the process ends,
 		// and its directory wiped by the runtime.
+		abandoned.Store(db.dir, true)
 		return errors.Join(append(errs, fmt.Errorf("state: pebble database in %q abandoned: %w", db.dir, fe))...)
 	}
 	if err := db.pdb.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("state: close pebble database in %q: %w", db.dir, err))
+	}
+	if err := db.lock.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("state: release the lock of pebble database in %q: %w", db.dir, err))
 	}
 	return errors.Join(errs...)
 }

@@ -188,3 +188,45 @@ func TestOpenDBCorrupt(t *testing.T) {
 		t.Fatalf("error %q wraps nothing", err)
 	}
 }
+
+// A directory another open DB holds is locked, not unreadable: OpenDB says
+// so with ErrLocked, and the directory opens again once the first DB closed.
+func TestOpenDBLocked(t *testing.T) {
+	dir := t.TempDir()
+	db, err := OpenDB(dir, DBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenDB(dir, DBOptions{}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open of a held directory: %v, want ErrLocked", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = OpenDB(dir, DBOptions{})
+	if err != nil {
+		t.Fatalf("open after the holder closed: %v", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A database abandoned after a fatal error keeps its directory's lock: the
+// directory is lost until the process exits, an ErrStorage, not a lock
+// another DB will release (ErrLocked), which a caller would wait for.
+func TestOpenDBAbandoned(t *testing.T) {
+	dir := t.TempDir()
+	db, err := OpenDB(dir, DBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.fatal.Store(&fatalError{msg: "test: a fatal error"})
+	if err := db.Close(); err == nil {
+		t.Fatal("closing a database after a fatal error reports nothing")
+	}
+	_, err = OpenDB(dir, DBOptions{})
+	if !errors.Is(err, ErrStorage) || errors.Is(err, ErrLocked) {
+		t.Fatalf("opening an abandoned database's directory: %v, want ErrStorage and not ErrLocked", err)
+	}
+}

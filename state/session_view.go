@@ -18,3 +18,9 @@ type ReadOnlySessionStore[K, V any] struct {
 func GetReadOnlySessionStore[K, V any](g processor.StoreGetter, name string) (*ReadOnlySessionStore[K, V], error) {
 	return getStore[*ReadOnlySessionStore[K, V]](g, name)
 }
+
+// KeyBytes returns k serialized by the store's key serde; see
+// ReadOnlyKeyValueStore.KeyBytes.
+func (s *ReadOnlySessionStore[K, V]) KeyBytes(k K) ([]byte, error) {
+	return s.ks.Serialize(nil, s.topic, k)
+}

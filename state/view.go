@@ -85,3 +85,10 @@ func (s *ReadOnlyKeyValueStore[K, V]) ApproximateNumEntries() (int64, error) {
 func GetReadOnlyKeyValueStore[K, V any](g processor.StoreGetter, name string) (*ReadOnlyKeyValueStore[K, V], error) {
 	return getStore[*ReadOnlyKeyValueStore[K, V]](g, name)
 }
+
+// KeyBytes returns k serialized by the store's key serde, which is how the
+// store's records are keyed in its changelog and partitioned: a query
+// router hashes these bytes to find the task that holds k.
+func (s *ReadOnlyKeyValueStore[K, V]) KeyBytes(k K) ([]byte, error) {
+	return s.ks.Serialize(nil, s.topic, k)
+}

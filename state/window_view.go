@@ -26,3 +26,9 @@ func (s *ReadOnlyWindowStore[K, V]) plainStore() any { return s.plain }
 func GetReadOnlyWindowStore[K, V any](g processor.StoreGetter, name string) (*ReadOnlyWindowStore[K, V], error) {
 	return getStore[*ReadOnlyWindowStore[K, V]](g, name)
 }
+
+// KeyBytes returns k serialized by the store's key serde; see
+// ReadOnlyKeyValueStore.KeyBytes.
+func (s *ReadOnlyWindowStore[K, V]) KeyBytes(k K) ([]byte, error) {
+	return s.ks.Serialize(nil, s.topic, k)
+}

@@ -38,6 +38,8 @@ type config struct {
 	describe       string // a describeFormats key: print the topology and exit
 	httpAddr       string // empty: no health and metrics server
 	instanceID     string // empty: a dynamic group member
+	serve          string // -serve: the query server's address (serve.go)
+	standbys       int
 
 	// envOpts are runtime.FromEnv's options, applied before the flags.
 	envOpts []runtime.Option
@@ -119,6 +121,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.httpAddr, "http", "", "serve /metrics, /livez and /readyz on `address` host:port (such as :8080); empty serves nothing")
 	fs.StringVar(&c.instanceID, "instance-id", "", "static group membership: this instance's `id`, stable across its restarts (a StatefulSet pod's name)")
 	fs.DurationVar(&c.idle, "idle", 3*time.Second, "stop once the input has ended and the counts have not changed for this `duration`; 0 runs until interrupted")
+	serveFlags(fs, c)
 
 	settings := []setting{
 		{flag: "brokers", env: runtime.EnvBrokers, want: "a comma-separated host:port list"},

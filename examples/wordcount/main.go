@@ -161,6 +161,11 @@ func run(ctx context.Context, cfg *config, lines io.Reader, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	stopServe, err := serve(cfg, app, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopServe()
 	var running atomic.Int64 // unix nanos of the first RUNNING; 0 before
 	app.SetStateListener(func(_, s runtime.State) {
 		if s == runtime.Running && running.CompareAndSwap(0, time.Now().UnixNano()) {
@@ -219,6 +224,7 @@ func newApp(cfg *config, addrs []string, stateDir string, stderr io.Writer) (*ru
 	if cfg.instanceID != "" {
 		opts = append(opts, runtime.InstanceID(cfg.instanceID))
 	}
+	opts = append(opts, serveOptions(cfg)...)
 	return runtime.New(topo, opts...)
 }
 

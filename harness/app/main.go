@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string) error {
 	txnTimeout := fs.Duration("transaction-timeout", 0, "transaction timeout")
 	rebalance := fs.Duration("rebalance-timeout", 0, "group rebalance timeout, passed to franz-go (default franz-go's 60s)")
 	heartbeat := fs.Duration("heartbeat-interval", 0, "group heartbeat interval, passed to franz-go (default franz-go's 3s); keep it a third of the session timeout")
+	standbys := fs.Int("standbys", 0, "standby replicas of each task")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -94,6 +95,9 @@ func run(ctx context.Context, args []string) error {
 	}
 	if set["transaction-timeout"] {
 		opts = append(opts, runtime.TransactionTimeout(*txnTimeout))
+	}
+	if set["standbys"] {
+		opts = append(opts, runtime.Standbys(*standbys))
 	}
 	if set["rebalance-timeout"] {
 		// The runtime has no option of its own for it (Kafka Streams'

@@ -13,12 +13,25 @@ type member struct {
 	generation int32 // the generation its owned tasks come from
 	owned      []TaskID
 	onDisk     []TaskID
+	server     string // application server, for query routing
+	lags       []TaskLag
 }
 
 // assign distributes tasks over members by the rules in the package doc. The
 // result has an entry, possibly empty, for every member; each entry is sorted.
 // Members must have distinct ids.
 func assign(tasks []TaskID, members []member) map[string][]TaskID {
+	return assignLagged(tasks, members, DefaultAcceptableRecoveryLag)
+}
+
+// assignLagged is assign with rule 2 preceded by one for the processes
+// that reported a lag of at most acceptable for a task (see
+// Subscription.Lags): the task goes to the least loaded member with room
+// among those of the smallest lag. Its balance places the tasks that can
+// move without a restore first, so that warmUp, which keeps the others
+// where they are caught up, sees the same targets from one rebalance to
+// the next, and a warm-up, once caught up, is where its task goes.
+func assignLagged(tasks []TaskID, members []member, acceptable int64) map[string][]TaskID {
 	out := make(map[string][]TaskID, len(members))
 	if len(members) == 0 {
 		return out
@@ -84,6 +97,45 @@ func assign(tasks []TaskID, members []member) map[string][]TaskID {
 	for i := range ms {
 		if len(kept[i]) > 0 && st.extras > 0 {
 			st.give(i, kept[i][0])
+		}
+	}
+
+	// Rule 2a: caught up, by reported lags.
+	lags := make(map[string]map[TaskID]int64)
+	for _, m := range ms {
+		for _, tl := range m.lags {
+			if tl.Lag > acceptable {
+				continue
+			}
+			l := lags[m.process]
+			if l == nil {
+				l = make(map[TaskID]int64)
+				lags[m.process] = l
+			}
+			if old, ok := l[tl.Task]; !ok || tl.Lag < old {
+				l[tl.Task] = tl.Lag
+			}
+		}
+	}
+	if len(lags) > 0 {
+		for _, t := range tasks {
+			if _, ok := st.owner[t]; ok {
+				continue
+			}
+			least := int64(-1)
+			for _, m := range ms {
+				if l, ok := lags[m.process][t]; ok && (least < 0 || l < least) {
+					least = l
+				}
+			}
+			if least < 0 {
+				continue
+			}
+			if i := st.best(t, func(i int) bool { l, ok := lags[ms[i].process][t]; return ok && l == least }); i >= 0 {
+				st.give(i, t)
+			} else if i := st.best(t, func(i int) bool { _, ok := lags[ms[i].process][t]; return ok }); i >= 0 {
+				st.give(i, t)
+			}
 		}
 	}
 

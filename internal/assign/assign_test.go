@@ -39,6 +39,14 @@ func withOwned(ms []member, prev map[string][]TaskID, gen int32) []member {
 // differ by at most one.
 func checkValid(t *testing.T, tasks []TaskID, got map[string][]TaskID) {
 	t.Helper()
+	checkValidBalanced(t, tasks, got, true)
+}
+
+// checkValidBalanced is checkValid, checking the balance only if balanced:
+// a task kept where its state is caught up (warmUp) may unbalance the
+// loads until its warm-up is done.
+func checkValidBalanced(t *testing.T, tasks []TaskID, got map[string][]TaskID, balanced bool) {
+	t.Helper()
 	seen := make(map[TaskID]string)
 	lo, hi := len(tasks), 0
 	for id, ts := range got {
@@ -53,7 +61,7 @@ func checkValid(t *testing.T, tasks []TaskID, got map[string][]TaskID) {
 	if len(seen) != len(tasks) {
 		t.Fatalf("assigned %d of %d tasks: %v", len(seen), len(tasks), got)
 	}
-	if hi-lo > 1 {
+	if balanced && hi-lo > 1 {
 		t.Fatalf("unbalanced: loads from %d to %d: %v", lo, hi, got)
 	}
 }

@@ -29,6 +29,38 @@ type Config struct {
 	// StateOnDisk returns the tasks whose state directories exist in this
 	// process's state directory. If nil, none.
 	StateOnDisk func() []TaskID
+	// Standbys is how many standby replicas each stateful task gets, on
+	// processes other than its active's (num.standby.replicas); there are
+	// at most as many as there are other processes. The leader's count
+	// holds for the group. Default 0.
+	Standbys int
+	// ApplicationServer is the host:port this process answers interactive
+	// queries on, advertised to the group; empty if none.
+	ApplicationServer string
+	// Assigned, if set, is called with the member's assignment (its
+	// active tasks, standbys, warm-ups and the group's hosts) whenever kgo
+	// decodes one, before kgo's OnPartitionsAssigned; it runs on the
+	// group's goroutine.
+	Assigned func(Assignment)
+	// TaskLags, if set, returns this process's task lags for its
+	// subscription (see Subscription.Lags); it runs while the member
+	// joins, and must not block.
+	TaskLags func() []TaskLag
+	// ChangelogEnds, if set, returns the records each stateful task's
+	// changelogs hold (the sum of their end offsets), as last learned:
+	// the most a process without a copy of the task restores, and so its
+	// lag when it reports none. It runs on the leader while it balances,
+	// and must not block.
+	ChangelogEnds func() map[TaskID]int64
+	// AcceptableRecoveryLag is the lag at or below which a copy of a
+	// task counts as caught up (acceptable.recovery.lag); the leader's
+	// holds. Zero asks for copies fully caught up; Kafka Streams' default
+	// is DefaultAcceptableRecoveryLag.
+	AcceptableRecoveryLag int64
+	// MaxWarmups bounds the warm-up replicas one balance hands out
+	// (max.warmup.replicas); the leader's holds. Zero means
+	// DefaultMaxWarmups.
+	MaxWarmups int
 }
 
 // Balancer is a kgo.GroupBalancer that assigns tasks instead of partitions;
@@ -53,6 +85,18 @@ var _ kgo.GroupBalancer = (*Balancer)(nil)
 func NewBalancer(cfg Config) (*Balancer, error) {
 	if cfg.ProcessID == "" {
 		return nil, configErr("empty ProcessID")
+	}
+	if cfg.Standbys < 0 {
+		return nil, configErr("negative standby count %d", cfg.Standbys)
+	}
+	if cfg.AcceptableRecoveryLag < 0 {
+		return nil, configErr("negative acceptable recovery lag %d", cfg.AcceptableRecoveryLag)
+	}
+	if cfg.MaxWarmups < 0 {
+		return nil, configErr("negative warm-up count %d", cfg.MaxWarmups)
+	}
+	if cfg.MaxWarmups == 0 {
+		cfg.MaxWarmups = DefaultMaxWarmups
 	}
 	b := &Balancer{cfg: cfg}
 	ids := make(map[int]bool)
@@ -81,7 +125,7 @@ func NewBalancer(cfg Config) (*Balancer, error) {
 			readBy[t] = s.ID
 			b.topics = append(b.topics, t)
 		}
-		b.subs = append(b.subs, Subtopology{ID: s.ID, SourceTopics: topics})
+		b.subs = append(b.subs, Subtopology{ID: s.ID, SourceTopics: topics, Stateful: s.Stateful})
 	}
 	slices.SortFunc(b.subs, func(x, y Subtopology) int { return cmp.Compare(x.ID, y.ID) })
 	slices.Sort(b.topics)
@@ -111,7 +155,11 @@ func (b *Balancer) JoinGroupMetadata(_ []string, current map[string][]int32, gen
 	if b.cfg.StateOnDisk != nil {
 		onDisk = slices.Clone(b.cfg.StateOnDisk())
 	}
-	sub := Subscription{ProcessID: b.cfg.ProcessID, Owned: normalize(owned), StateOnDisk: normalize(onDisk)}
+	sub := Subscription{ProcessID: b.cfg.ProcessID, Owned: normalize(owned), StateOnDisk: normalize(onDisk), ApplicationServer: b.cfg.ApplicationServer}
+	if b.cfg.TaskLags != nil {
+		sub.Lags = slices.Clone(b.cfg.TaskLags())
+		slices.SortFunc(sub.Lags, func(x, y TaskLag) int { return x.Task.Compare(y.Task) })
+	}
 
 	meta := kmsg.NewConsumerMemberMetadata()
 	meta.Version = 3
@@ -133,16 +181,25 @@ func (b *Balancer) JoinGroupMetadata(_ []string, current map[string][]int32, gen
 }
 
 // ParseSyncAssignment decodes a kmsg.ConsumerMemberAssignment into topic
-// partitions. Errors match ErrBadAssignment.
-func (*Balancer) ParseSyncAssignment(assignment []byte) (map[string][]int32, error) {
+// partitions, and its user data into an Assignment handed to
+// Config.Assigned. Errors match ErrBadAssignment.
+func (b *Balancer) ParseSyncAssignment(assignment []byte) (map[string][]int32, error) {
 	var a kmsg.ConsumerMemberAssignment
 	a.Default()
 	if err := a.ReadFrom(assignment); err != nil {
 		return nil, fmt.Errorf("assign: %w: %v", ErrBadAssignment, err)
 	}
+	var info Assignment
+	if err := info.ReadFrom(a.UserData); err != nil {
+		return nil, fmt.Errorf("assign: %w", err)
+	}
 	m := make(map[string][]int32, len(a.Topics))
 	for _, t := range a.Topics {
 		m[t.Topic] = append(m[t.Topic], t.Partitions...)
+	}
+	if b.cfg.Assigned != nil {
+		info.Active = TasksOf(m, b.subs)
+		b.cfg.Assigned(info)
 	}
 	return m, nil
 }
@@ -206,6 +263,8 @@ func decodeMember(jm kmsg.JoinGroupResponseMember) (decodedMember, error) {
 			generation: gen,
 			owned:      sub.Owned,
 			onDisk:     sub.StateOnDisk,
+			server:     sub.ApplicationServer,
+			lags:       sub.Lags,
 		},
 		topics: meta.Topics,
 	}, nil
@@ -223,10 +282,35 @@ type memberBalancer struct {
 // a subtopology whose topics are all unknown has none.
 func (mb *memberBalancer) Balance(topics map[string]int32) kgo.IntoSyncAssignment {
 	tasks := tasksFor(mb.b.subs, topics)
+	isStateful := func(t TaskID) bool {
+		i, ok := slices.BinarySearchFunc(mb.b.subs, t.Subtopology, func(s Subtopology, id int) int { return cmp.Compare(s.ID, id) })
+		return ok && mb.b.subs[i].Stateful
+	}
+	var stateful []TaskID
+	for _, t := range tasks {
+		if isStateful(t) {
+			stateful = append(stateful, t)
+		}
+	}
+	// Lags matter for tasks with state only: a stateless task moves for
+	// free, and one placed by its lag would take a member's room from one
+	// whose state is there.
+	members := slices.Clone(mb.members)
+	for i := range members {
+		members[i].lags = slices.DeleteFunc(slices.Clone(members[i].lags), func(l TaskLag) bool { return !isStateful(l.Task) })
+	}
+	active := assignLagged(tasks, members, mb.b.cfg.AcceptableRecoveryLag)
+	var ends map[TaskID]int64
+	if mb.b.cfg.ChangelogEnds != nil {
+		ends = mb.b.cfg.ChangelogEnds()
+	}
+	warm := warmUp(stateful, members, active, ends, mb.b.cfg.AcceptableRecoveryLag, mb.b.cfg.MaxWarmups)
 	plan := &Plan{
 		subs:       mb.b.subs,
 		partitions: make(map[string]int32, len(mb.b.topics)),
-		tasks:      assign(tasks, mb.members),
+		tasks:      active,
+		standbys:   assignStandbys(stateful, members, active, warm, mb.b.cfg.Standbys),
+		warmups:    warm,
 	}
 	for _, t := range mb.b.topics {
 		plan.partitions[t] = topics[t]
@@ -235,6 +319,7 @@ func (mb *memberBalancer) Balance(topics map[string]int32) kgo.IntoSyncAssignmen
 		plan.members = append(plan.members, m.id)
 	}
 	slices.Sort(plan.members)
+	plan.hosts = hostsOf(mb.members, plan.tasks, plan.standbys)
 	return plan
 }
 

@@ -57,12 +57,13 @@ func balance(t *testing.T, leader *Balancer, members []kmsg.JoinGroupResponseMem
 
 func TestNewBalancerInvalid(t *testing.T) {
 	for name, cfg := range map[string]Config{
-		"no process id":    {Subtopologies: testSubs},
-		"duplicate id":     {ProcessID: "p", Subtopologies: []Subtopology{{0, []string{"a"}}, {0, []string{"b"}}}},
-		"negative id":      {ProcessID: "p", Subtopologies: []Subtopology{{-1, []string{"a"}}}},
-		"no topics":        {ProcessID: "p", Subtopologies: []Subtopology{{0, nil}}},
-		"empty topic":      {ProcessID: "p", Subtopologies: []Subtopology{{0, []string{""}}}},
-		"topic read twice": {ProcessID: "p", Subtopologies: []Subtopology{{0, []string{"a"}}, {1, []string{"b", "a"}}}},
+		"no process id":     {Subtopologies: testSubs},
+		"duplicate id":      {ProcessID: "p", Subtopologies: []Subtopology{{ID: 0, SourceTopics: []string{"a"}}, {ID: 0, SourceTopics: []string{"b"}}}},
+		"negative id":       {ProcessID: "p", Subtopologies: []Subtopology{{ID: -1, SourceTopics: []string{"a"}}}},
+		"no topics":         {ProcessID: "p", Subtopologies: []Subtopology{{ID: 0, SourceTopics: nil}}},
+		"empty topic":       {ProcessID: "p", Subtopologies: []Subtopology{{ID: 0, SourceTopics: []string{""}}}},
+		"topic read twice":  {ProcessID: "p", Subtopologies: []Subtopology{{ID: 0, SourceTopics: []string{"a"}}, {ID: 1, SourceTopics: []string{"b", "a"}}}},
+		"negative standbys": {ProcessID: "p", Subtopologies: testSubs, Standbys: -1},
 	} {
 		if _, err := NewBalancer(cfg); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%s: error %v, want ErrInvalidConfig", name, err)

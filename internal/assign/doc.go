@@ -29,12 +29,43 @@
 // with fewer tasks of the same subtopology, then to the lower member id, so
 // the same input always yields the same assignment.
 //
+// # Standbys
+//
+// With Config.Standbys n, each task of a stateful subtopology also gets up
+// to n standby replicas: members that keep its stores warm by tailing its
+// changelogs, so that a failover restores only the tail. A task's copies are
+// each on a process of their own, never on its active's, so a task has at
+// most one standby fewer than the group has processes. Standbys go to the
+// least loaded members (active and standby tasks alike), preferring
+// processes with the task's state on disk (see assignStandbys). Each
+// member's standbys, and the application servers of the group's processes
+// with the tasks they hold (for routing interactive queries), travel in the
+// UserData of its kmsg.ConsumerMemberAssignment as an Assignment, in a
+// versioned encoding under the same rule as the Subscription's.
+//
+// # Warm-up replicas
+//
+// Members may report, in their subscription, how far their process's copy
+// of each task trails its changelogs (0 for the tasks it ran until this
+// rebalance); a process that reports none for a task counts its whole
+// changelogs (Config.ChangelogEnds), as Kafka Streams' leader does. When
+// the balanced assignment gives a stateful task to a process that is not
+// within Config.AcceptableRecoveryLag of it while
+// another process is, the task stays with the caught-up process and the
+// balanced target gets a warm-up replica of it, up to Config.MaxWarmups per
+// balance (KIP-441): it tails the task's changelogs as a standby does and,
+// once caught up, asks for a rebalance, in which the task moves without
+// pausing for a full restore. Until then the loads may differ by more than
+// one.
+//
 // # API
 //
 // NewBalancer returns a kgo.GroupBalancer to pass to kgo.Balancers. It is an
 // eager protocol ("samsa-tasks-v1"): all partitions are revoked before every
 // rebalance. Members join with a standard kmsg.ConsumerMemberMetadata, so
 // tools that describe groups still see their topics; its UserData carries a
-// Subscription (process id, owned tasks, tasks with state on disk) in a small
-// versioned binary encoding.
+// Subscription (process id, owned tasks, tasks with state on disk,
+// application server) in a small versioned binary encoding: a newer version
+// only appends fields, which older readers skip, so a group can roll to it
+// one process at a time.
 package assign

@@ -71,8 +71,11 @@ func FuzzSubscriptionDecode(f *testing.F) {
 // FuzzSubscriptionRoundTrip encodes arbitrary subscriptions, alone and as a
 // newer version with fields this reader does not know appended.
 func FuzzSubscriptionRoundTrip(f *testing.F) {
-	f.Fuzz(func(t *testing.T, process string, owned, onDisk, future []byte) {
-		s := Subscription{ProcessID: process, Owned: tasksFrom(owned), StateOnDisk: tasksFrom(onDisk)}
+	f.Fuzz(func(t *testing.T, process, server string, owned, onDisk, future []byte) {
+		s := Subscription{ProcessID: process, Owned: tasksFrom(owned), StateOnDisk: tasksFrom(onDisk), ApplicationServer: server}
+		for i, task := range s.StateOnDisk {
+			s.Lags = append(s.Lags, TaskLag{Task: task, Lag: int64(i) << (i % 40)})
+		}
 		enc := s.AppendTo(nil)
 		var got Subscription
 		if err := got.ReadFrom(enc); err != nil {
@@ -93,18 +96,54 @@ func FuzzSubscriptionRoundTrip(f *testing.F) {
 	})
 }
 
+// statefulSubs are testSubs with state in subtopology 1, so that the
+// leader places standbys.
+var statefulSubs = []Subtopology{
+	testSubs[0],
+	{ID: testSubs[1].ID, SourceTopics: testSubs[1].SourceTopics, Stateful: true},
+}
+
+// FuzzAssignmentDecode checks that any assignment user data either decodes
+// to an Assignment that re-encodes to an equal one, or fails matching
+// ErrBadAssignment.
+func FuzzAssignmentDecode(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var a Assignment
+		if err := a.ReadFrom(data); err != nil {
+			if !errors.Is(err, ErrBadAssignment) {
+				t.Fatalf("ReadFrom(% x) = %v, want an error matching ErrBadAssignment", data, err)
+			}
+			return
+		}
+		checkTasksInRange(t, "Standby", a.Standby)
+		for _, h := range a.Hosts {
+			checkTasksInRange(t, "host Active", h.Active)
+			checkTasksInRange(t, "host Standby", h.Standby)
+		}
+		enc := a.AppendTo(nil)
+		if len(data) > 0 && data[0] == assignmentVersion && len(enc) != len(data) {
+			t.Fatalf("% x decodes to %+v, whose encoding % x differs in length", data, a, enc)
+		}
+		var back Assignment
+		if err := back.ReadFrom(enc); err != nil || !reflect.DeepEqual(back, a) {
+			t.Fatalf("% x decodes to %+v, which encodes to % x, which decodes to %+v, %v", data, a, enc, back, err)
+		}
+	})
+}
+
 // FuzzMemberMetadata puts a member with arbitrary join metadata in a group
 // with two well-behaved members. Either the leader refuses the balance
 // with a MemberError naming that member, or it balances: whatever the
 // member claims to own or have on disk, every task goes to exactly one
-// member, loads differ by at most one, and each member's sync assignment
-// decodes to its partitions.
+// member, loads differ by at most one, standbys sit on other processes
+// than their actives, and each member's sync assignment decodes to its
+// partitions and its standbys.
 func FuzzMemberMetadata(f *testing.F) {
-	leader, err := NewBalancer(Config{Subtopologies: testSubs, ProcessID: "leader"})
+	leader, err := NewBalancer(Config{Subtopologies: statefulSubs, ProcessID: "leader", Standbys: 2})
 	if err != nil {
 		f.Fatal(err)
 	}
-	other, err := NewBalancer(Config{Subtopologies: testSubs, ProcessID: "other"})
+	other, err := NewBalancer(Config{Subtopologies: statefulSubs, ProcessID: "other", ApplicationServer: "other:8080"})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -133,14 +172,36 @@ func FuzzMemberMetadata(f *testing.F) {
 			}
 		}
 		plan := mb.Balance(testPartitions).(*Plan)
-		checkValid(t, tasksFor(leader.subs, testPartitions), plan.tasks)
+		tasks := tasksFor(leader.subs, testPartitions)
+		members := mb.(*memberBalancer).members
+		lagged := slices.ContainsFunc(members, func(m member) bool { return len(m.lags) > 0 })
+		checkValidBalanced(t, tasks, plan.tasks, !lagged)
+		procs := map[string]bool{}
+		for _, m := range members {
+			procs[m.process] = true
+		}
+		var stateful []TaskID
+		for _, task := range tasks {
+			if task.Subtopology == 1 {
+				stateful = append(stateful, task)
+			}
+		}
+		checkStandbys(t, stateful, members, plan.tasks, plan.standbys, plan.warmups, min(2, len(procs)-1))
 		for _, sa := range plan.IntoSyncAssignment() {
-			got, err := leader.ParseSyncAssignment(sa.MemberAssignment)
+			var info Assignment
+			parser, err := NewBalancer(Config{Subtopologies: statefulSubs, ProcessID: "p", Assigned: func(a Assignment) { info = a }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := parser.ParseSyncAssignment(sa.MemberAssignment)
 			if err != nil {
 				t.Fatalf("sync assignment of %s does not decode: %v", sa.MemberID, err)
 			}
 			if want := plan.Partitions(sa.MemberID); !maps.EqualFunc(got, want, slices.Equal) {
 				t.Fatalf("sync assignment of %s decodes to %v, want %v", sa.MemberID, got, want)
+			}
+			if want := plan.Assignment(sa.MemberID); !reflect.DeepEqual(info, want) {
+				t.Fatalf("sync assignment of %s carries %+v, want %+v", sa.MemberID, info, want)
 			}
 		}
 	})

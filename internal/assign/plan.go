@@ -7,13 +7,17 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// Plan is the outcome of one balance: which member runs which tasks. It is
-// what the Balancer returns to kgo, which turns it into SyncGroup assignments.
+// Plan is the outcome of one balance: which member runs which tasks, and
+// keeps which as standbys. It is what the Balancer returns to kgo, which
+// turns it into SyncGroup assignments.
 type Plan struct {
 	subs       []Subtopology
 	partitions map[string]int32 // topic => partition count
 	members    []string         // sorted
 	tasks      map[string][]TaskID
+	standbys   map[string][]TaskID
+	warmups    map[string][]TaskID
+	hosts      []Host
 }
 
 // Members returns the ids of all members balanced, sorted.
@@ -21,6 +25,28 @@ func (p *Plan) Members() []string { return slices.Clone(p.members) }
 
 // Tasks returns the tasks of a member, sorted.
 func (p *Plan) Tasks(memberID string) []TaskID { return slices.Clone(p.tasks[memberID]) }
+
+// Standbys returns the standby tasks of a member, sorted.
+func (p *Plan) Standbys(memberID string) []TaskID { return slices.Clone(p.standbys[memberID]) }
+
+// Warmups returns the warm-up replicas of a member, sorted.
+func (p *Plan) Warmups(memberID string) []TaskID { return slices.Clone(p.warmups[memberID]) }
+
+// Assignment returns what a member's sync assignment carries: its
+// partitions' tasks as Active, and the user data.
+func (p *Plan) Assignment(memberID string) Assignment {
+	a := Assignment{Active: p.Tasks(memberID), Standby: p.Standbys(memberID), Warmup: p.Warmups(memberID), Hosts: p.hosts}
+	if len(a.Active) == 0 {
+		a.Active = nil
+	}
+	if len(a.Standby) == 0 {
+		a.Standby = nil
+	}
+	if len(a.Warmup) == 0 {
+		a.Warmup = nil
+	}
+	return a
+}
 
 // Partitions returns the topic partitions a member consumes for its tasks:
 // partition p of every source topic of subtopology s for each task s_p,
@@ -47,7 +73,7 @@ func (p *Plan) Partitions(memberID string) map[string][]int32 {
 
 // IntoSyncAssignment implements kgo.IntoSyncAssignment: one
 // kmsg.ConsumerMemberAssignment per member, ordered by member, topic and
-// partition.
+// partition, with the member's Assignment as its UserData.
 func (p *Plan) IntoSyncAssignment() []kmsg.SyncGroupRequestGroupAssignment {
 	out := make([]kmsg.SyncGroupRequestGroupAssignment, 0, len(p.members))
 	for _, id := range p.members {
@@ -64,6 +90,7 @@ func (p *Plan) IntoSyncAssignment() []kmsg.SyncGroupRequestGroupAssignment {
 			at.Partitions = parts[topic]
 			a.Topics = append(a.Topics, at)
 		}
+		a.UserData = p.Assignment(id).AppendTo(nil)
 		sa := kmsg.NewSyncGroupRequestGroupAssignment()
 		sa.MemberID = id
 		sa.MemberAssignment = a.AppendTo(nil)
@@ -85,6 +112,14 @@ func (p *Plan) String() string {
 			if j > 0 {
 				sb.WriteString(" ")
 			}
+			sb.WriteString(t.String())
+		}
+		for _, t := range p.standbys[id] {
+			sb.WriteString(" ~")
+			sb.WriteString(t.String())
+		}
+		for _, t := range p.warmups[id] {
+			sb.WriteString(" +")
 			sb.WriteString(t.String())
 		}
 		sb.WriteString("]")

@@ -66,6 +66,9 @@ func parseIndex(s string) (int32, bool) {
 type Subtopology struct {
 	ID           int
 	SourceTopics []string
+	// Stateful says the subtopology has stores logged to changelogs: only
+	// its tasks get standbys.
+	Stateful bool
 }
 
 // TasksOf returns the tasks that an assignment of topic partitions stands for,

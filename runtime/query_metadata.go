@@ -1,0 +1,108 @@
+package runtime
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/samsa-go/samsa/internal/assign"
+	"github.com/samsa-go/samsa/internal/engine"
+	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/serde"
+)
+
+// ApplicationServer sets the host:port this instance answers interactive
+// queries on (application.server). It is advertised to the group in the
+// subscription, and the group leader hands every member the servers of all
+// instances with the tasks each runs and keeps as standbys, so that any
+// instance can tell which one holds a key (App.MetadataForKey). The runtime
+// does not listen on it itself: serve a QueryServer there. Default: none.
+func ApplicationServer(hostPort string) Option { return func(c *config) { c.appServer = hostPort } }
+
+// queries is the App's state for interactive queries.
+type queries struct {
+	mu sync.RWMutex
+	// hosts are the group's hosts of the latest assignment.
+	hosts []assign.Host
+	// counts is the number of tasks of each subtopology, copied from the
+	// layout for readers outside the threads.
+	counts []int32
+	// views are the read-only views of the stores of the active tasks, by
+	// store and partition; tasks is the number of tasks of each store.
+	views map[string]map[int32]processor.StateStore
+	tasks map[string]int32
+	// standbyViews and standbyTasks are the same of the standby tasks,
+	// for stale reads (query_stale.go).
+	standbyViews map[string]map[int32]processor.StateStore
+	standbyTasks map[string]int32
+}
+
+// hostsAssigned keeps the group's hosts of the latest assignment: every
+// member of one generation is handed the same.
+func (a *App) hostsAssigned(_ *thread, hosts []assign.Host) {
+	a.queries.mu.Lock()
+	a.queries.hosts = hosts
+	if a.queries.counts == nil {
+		a.queries.counts = slices.Clone(a.layout.TaskCounts)
+	}
+	a.queries.mu.Unlock()
+}
+
+// KeyQueryMetadata says which instances hold a key of a store, as Kafka
+// Streams' KeyQueryMetadata: each by the application server it advertises.
+type KeyQueryMetadata struct {
+	// Active is the instance running the task that holds the key.
+	Active string
+	// Standbys are the instances keeping standbys of that task, sorted.
+	Standbys []string
+	// Partition is the key's partition, that of its task.
+	Partition int32
+}
+
+// MetadataForKey returns which instances hold key in store, serialized by
+// ks (the store's key serde), from the group's latest assignment. Only
+// instances that set ApplicationServer are known. It errors wrapping
+// ErrNotRunning or ErrRebalancing while the app is not running or the group
+// is moving tasks, ErrUnknownStore for a store the topology lacks, and
+// ErrRebalancing when no instance known runs the key's task.
+func (a *App) MetadataForKey[K any](store string, key K, ks serde.Serde[K]) (KeyQueryMetadata, error) {
+	q, err := newStoreQuery(a, store)
+	if err != nil {
+		return KeyQueryMetadata{}, err
+	}
+	kb, err := ks.Serialize(nil, engine.ChangelogTopic(a.cfg.appID, store), key)
+	if err != nil {
+		return KeyQueryMetadata{}, fmt.Errorf("runtime: metadata for a key of store %q: serialize key: %w", store, err)
+	}
+	if kb == nil {
+		return KeyQueryMetadata{}, fmt.Errorf("runtime: metadata for a key of store %q: the key serializes to null, which has no partition", store)
+	}
+	return q.metadata(kb)
+}
+
+// metadata finds the hosts of the task of the serialized key kb.
+func (q *storeQuery) metadata(kb []byte) (KeyQueryMetadata, error) {
+	if err := q.ready(); err != nil {
+		return KeyQueryMetadata{}, err
+	}
+	qs := &q.app.queries
+	qs.mu.RLock()
+	defer qs.mu.RUnlock()
+	if q.sub >= len(qs.counts) || qs.counts[q.sub] <= 0 {
+		return KeyQueryMetadata{}, fmt.Errorf("runtime: metadata for a key of store %q: no assignment yet: %w", q.name, ErrRebalancing)
+	}
+	md := KeyQueryMetadata{Partition: engine.KeyPartition(kb, qs.counts[q.sub])}
+	id := assign.TaskID{Subtopology: q.sub, Partition: md.Partition}
+	for _, h := range qs.hosts {
+		if _, ok := slices.BinarySearchFunc(h.Active, id, assign.TaskID.Compare); ok {
+			md.Active = h.Server
+		}
+		if _, ok := slices.BinarySearchFunc(h.Standby, id, assign.TaskID.Compare); ok {
+			md.Standbys = append(md.Standbys, h.Server)
+		}
+	}
+	if md.Active == "" {
+		return md, fmt.Errorf("runtime: metadata for a key of store %q: no instance with an application server runs task %s: %w", q.name, id, ErrRebalancing)
+	}
+	return md, nil
+}
