@@ -160,7 +160,7 @@ func UncommittedMaxBytes(n int64) Option { return func(c *config) { c.uncommitte
 // BlockCacheBytes is the size of the block cache that the Pebble
 // databases of every task of the app share: the blocks, Bloom filters and
 // indexes of the stores' tables that reads keep in memory. Each database's
-// memtables (16 MiB each, one or two per task) come on top. Kafka Streams
+// memtables (8 MiB each, one or two per task) come on top. Kafka Streams
 // gives each RocksDB store a 50 MB block cache of its own (changed with
 // rocksdb.config.setter); one cache for all tasks keeps memory from
 // growing with their number. Default 64 MiB; must be positive.

@@ -1,8 +1,10 @@
 package state
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"testing"
 )
@@ -268,4 +270,35 @@ func TestCachingStampsEntries(t *testing.T) {
 	if !slices.Equal(got, []int64{7}) || c.Dirty() {
 		t.Fatalf("listener times %v, dirty %v; want [7], false", got, c.Dirty())
 	}
+}
+
+// The bytes a cache charges for its entries are at least the heap they
+// hold, for entries as small as word count's.
+func TestCachingStoreChargesWhatItHolds(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes what allocations take")
+	}
+	const n = 200_000
+	keys := make([][]byte, n)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "w%08d", i*7919%1_000_000)
+	}
+	value := make([]byte, 17)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	c := NewCachingStore(NewMemoryStore("counts"), 1<<40)
+	for i, k := range keys {
+		binary.BigEndian.PutUint64(value, uint64(i))
+		if err := c.Put(k, value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	if charged := int64(c.size); charged < held {
+		t.Fatalf("%d entries hold %d bytes of heap (%d each), the cache charged %d (%d each)", n, held, held/n, charged, charged/n)
+	}
+	runtime.KeepAlive(c)
 }

@@ -25,11 +25,11 @@ type restoreWriter interface {
 }
 
 // restoreRunBytes bounds the keys and values a Pebble restore holds before
-// it applies them: a memtable's worth, so that a restore needs no more
-// memory than Pebble's own write path would, and each ingested run, when
-// its keys overlap the last run's, makes one level-0 table of the size a
-// memtable flush would have.
-const restoreRunBytes = memTableSize
+// it applies them: two memtables' worth, what Pebble's own write path
+// holds with one memtable filling and one flushing, so that each ingested
+// run, when its keys overlap the last run's, makes one level-0 table of
+// the size of such a pair's flush.
+const restoreRunBytes = 2 * memTableSize
 
 // restoreBatchBytes bounds the batches a restore into a store holding keys
 // commits: well under Pebble's large-batch threshold (half a memtable),

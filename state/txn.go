@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/google/btree"
 )
@@ -23,8 +24,10 @@ import (
 // until the transaction ends, and Commit sorts the keys it applies (in
 // index order if there is one), which is the order Pebble inserts fastest.
 // A store that never scans therefore never orders its writes but once per
-// commit. Values live in an arena reused from one transaction to the next;
-// each new key costs one allocation (its copy as the map's key).
+// commit. Keys and values live in arenas reused from one transaction to the
+// next, the map's keys pointing into the keys' arena: a write allocates
+// nothing once the arenas, slabs and map have grown to the transaction's
+// size.
 //
 // UncommittedBytes is what the buffer holds, so that the task can commit
 // early rather than let memory grow with the commit interval (Kafka's
@@ -48,6 +51,11 @@ type TxnStore struct {
 	slabs  [][]txnEntry
 	n      int
 	values arena
+	// keys holds the entries' keys, which the map's keys share: a new key
+	// costs no allocation of its own. Everything that holds one of them
+	// (map, slabs, index, unlogged, order) is cleared before keys is
+	// reset; what hands a key out copies it.
+	keys arena
 	// keyBytes counts the bytes of the entries' keys.
 	keyBytes int64
 	// index orders the entries by key while indexed: from the first range
@@ -283,7 +291,7 @@ func covered(rs []keyRange, key []byte) bool {
 func (s *TxnStore) set(key, value []byte, deleted bool, ts int64, logged bool) {
 	e := s.lookup(key)
 	if e == nil {
-		e = s.newEntry(string(key))
+		e = s.newEntry(s.keyString(key))
 	}
 	switch {
 	case deleted:
@@ -302,6 +310,16 @@ func (s *TxnStore) set(key, value []byte, deleted bool, ts int64, logged bool) {
 			s.unlogged = append(s.unlogged, e)
 		}
 	}
+}
+
+// keyString copies key into the keys arena and returns the copy as a
+// string.
+func (s *TxnStore) keyString(key []byte) string {
+	if len(key) == 0 {
+		return ""
+	}
+	b := s.keys.copy(key)
+	return unsafe.String(&b[0], len(b))
 }
 
 func (s *TxnStore) newEntry(key string) *txnEntry {
@@ -588,7 +606,7 @@ func (s *TxnStore) apply(bw BatchWriter) error {
 		if bw == nil {
 			continue
 		}
-		if batched += len(e.key) + len(e.value); batched >= txnBatchBytes {
+		if batched += len(e.key) + len(e.value) + txnBatchEntryOverhead; batched >= txnBatchBytes {
 			if err := bw.CommitBatch(); err != nil {
 				return err
 			}
@@ -599,10 +617,19 @@ func (s *TxnStore) apply(bw BatchWriter) error {
 	return nil
 }
 
-// txnBatchBytes is the most a commit writes to one Pebble batch: well
-// under half a memtable, above which Pebble would turn the batch into a
-// memtable of its own.
-const txnBatchBytes = 2 << 20
+// txnBatchBytes is the most a commit writes to one Pebble batch, counted
+// as the room its entries take in a memtable: under half of a memtable,
+// at which Pebble would make the batch a memtable of its own, queued for
+// a flush of its own with its data held until then. A memtable entry
+// costs its skiplist node (up to 20 levels of links) on top of the bytes:
+// for word count's small keys and values, eight times what they hold,
+// so that counting the bytes alone made every batch such a memtable.
+const txnBatchBytes = memTableSize / 4
+
+// txnBatchEntryOverhead is what a write costs in a memtable beyond its
+// key and value: Pebble's largest skiplist node, its 8-byte key trailer
+// and the store's key prefix.
+const txnBatchEntryOverhead = 224
 
 // Abort drops the pending writes.
 func (s *TxnStore) Abort() {
@@ -630,6 +657,8 @@ func (s *TxnStore) Abort() {
 		clear(s.slabs[txnKeepSlabs:])
 		s.slabs = s.slabs[:txnKeepSlabs]
 	}
+	// Nothing holds a key any more.
+	s.keys.reset()
 }
 
 // txnKeepSlabs is how many slabs an ended transaction leaves for the next.

@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -216,5 +217,103 @@ func TestTxnStoreUncommittedBytes(t *testing.T) {
 	tx.Abort()
 	if got := tx.UncommittedBytes(); got != 0 {
 		t.Fatalf("after Abort: %d bytes", got)
+	}
+}
+
+// batchRecorder counts the writes and bytes of each batch a store is
+// given.
+type batchRecorder struct {
+	KeyValueBytesStore
+	open    bool
+	batches []struct{ writes, bytes int }
+}
+
+func (r *batchRecorder) BeginBatch() {
+	r.open = true
+	r.batches = append(r.batches, struct{ writes, bytes int }{})
+}
+
+func (r *batchRecorder) CommitBatch() error { r.open = false; return nil }
+
+func (r *batchRecorder) Put(key, value []byte) error {
+	if r.open {
+		b := &r.batches[len(r.batches)-1]
+		b.writes++
+		b.bytes += len(key) + len(value)
+	}
+	return r.KeyValueBytesStore.Put(key, value)
+}
+
+// A commit of many small writes reaches a batched store in batches that
+// stay under Pebble's large-batch threshold (half a memtable) as Pebble
+// counts them, with a skiplist node of the largest height per write: a
+// batch above it becomes a memtable of its own, flushed on its own, and
+// word count's commits of a hundred thousand counts each were.
+func TestTxnStoreCommitsInMemtableSizedBatches(t *testing.T) {
+	rec := &batchRecorder{KeyValueBytesStore: NewMemoryStore("counts")}
+	tx := NewTxnStore(rec)
+	const n = 100_000 // 16 bytes each: 1.6 MB of keys and values
+	var k, v [8]byte
+	for i := range n {
+		binary.BigEndian.PutUint64(k[:], uint64(i)*2654435761)
+		binary.BigEndian.PutUint64(v[:], uint64(i))
+		if err := tx.Put(k[:], v[:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// Pebble's node: four uint32 fields and 20 levels of two uint32
+	// links; its key trailer is 8 bytes more.
+	const node, trailer = 16 + 20*8, 8
+	writes := 0
+	for i, b := range rec.batches {
+		writes += b.writes
+		room := b.bytes + b.writes*(node+trailer)
+		if room >= memTableSize/2 {
+			t.Errorf("batch %d: %d writes take %d bytes of memtable, at or above Pebble's large-batch threshold %d", i, b.writes, room, memTableSize/2)
+		}
+		if i < len(rec.batches)-1 && room < memTableSize/8 {
+			t.Errorf("batch %d: %d writes take %d bytes of memtable, a quarter of the threshold or less: batches far smaller than they need be", i, b.writes, room)
+		}
+	}
+	if writes != n {
+		t.Fatalf("batches hold %d writes, want %d", writes, n)
+	}
+}
+
+// Once its arenas, slabs and map have grown, a transaction buffer writes
+// new keys without allocating: keys live in an arena, as values do.
+func TestTxnStoreNewKeysDoNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	tx := NewTxnStore(NewMemoryStore("counts"))
+	keys := make([][]byte, 2000)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "word%06d", i)
+	}
+	value := []byte("12345678")
+	round := 0
+	allocs := testing.AllocsPerRun(20, func() {
+		// Each round writes keys the last did not.
+		half := keys[round%2*1000 : round%2*1000+1000]
+		round++
+		for _, k := range half {
+			if err := tx.Put(k, value); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tx.Abort()
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocations per 1000 new keys", allocs)
+	}
+	// The keys stay right after their arena is reused.
+	mustPut(t, tx, "b", "2")
+	mustPut(t, tx, "a", "1")
+	if v, ok, err := tx.Get([]byte("b")); err != nil || !ok || string(v) != "2" {
+		t.Fatalf("Get b: %q, %v, %v", v, ok, err)
 	}
 }
