@@ -8,8 +8,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -92,6 +94,10 @@ func (f *Fleet) injectFaults(ctx context.Context, b *Broker, cc ChaosConfig) {
 		case FaultRestart:
 			down := between(100*time.Millisecond, f.maxDown())
 			desc = fmt.Sprintf("down for %v", down)
+			if f.cfg.Guarantee == ExactlyOnce && !f.transactionsYoung(ctx, b) {
+				f.logf("broker fault %s skipped: a transaction stayed open too long to restart under", kind)
+				continue
+			}
 			f.logf("broker fault %s: %s", kind, desc)
 			start := time.Now()
 			if err = b.Restart(down); err == nil {
@@ -126,18 +132,63 @@ func (f *Fleet) injectFaults(ctx context.Context, b *Broker, cc ChaosConfig) {
 }
 
 // maxDown bounds how long a broker restart keeps the broker down. Under
-// exactly-once it stays well under the transaction timeout: kfake aborts a
-// transaction that was open longer than its timeout when it starts again
-// from its saved state, without bumping the producer's epoch as its own
-// timeout abort does, so the producer goes on unfenced in a transaction of
-// its own making and commits offsets whose outputs were aborted. A Kafka
-// broker keeps open transactions through a restart, and fences the
-// producer of one it aborts.
+// exactly-once it stays well under the transaction timeout, and the
+// restart waits for every open transaction to be young (transactionsYoung):
+// kfake aborts a transaction that was open longer than its timeout when it
+// starts again from its saved state, without bumping the producer's epoch
+// as its own timeout abort does, so the producer goes on unfenced in a
+// transaction of its own making and commits offsets whose outputs were
+// aborted. A Kafka broker keeps open transactions through a restart, and
+// fences the producer of one it aborts.
 func (f *Fleet) maxDown() time.Duration {
 	if tt := f.cfg.TransactionTimeout; tt > 0 && f.cfg.Guarantee == ExactlyOnce {
 		return min(3*time.Second, tt/3)
 	}
 	return 3 * time.Second
+}
+
+// transactionsYoung waits, a few seconds at most, until no transaction
+// the broker holds open is older than a third of the transaction timeout,
+// so that none outlives its timeout across a restart (see maxDown).
+func (f *Fleet) transactionsYoung(ctx context.Context, b *Broker) bool {
+	limit := f.cfg.TransactionTimeout / 3
+	if limit <= 0 {
+		limit = time.Second
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...))
+	if err != nil {
+		return false
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	deadline := time.Now().Add(faultWindow)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		young, err := openTransactionsYoung(ctx, adm, limit)
+		if err == nil && young {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+func openTransactionsYoung(ctx context.Context, adm *kadm.Client, limit time.Duration) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	described, err := adm.DescribeTransactions(ctx)
+	if err != nil {
+		return false, err
+	}
+	oldest := time.Now().Add(-limit).UnixMilli()
+	for _, d := range described {
+		if d.Err != nil {
+			return false, d.Err
+		}
+		if d.State == "Ongoing" && d.StartTimestamp > 0 && d.StartTimestamp < oldest {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // failRequests answers the next few requests of a kind with a retriable
