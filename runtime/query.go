@@ -26,26 +26,10 @@ import (
 // queryable registers the views of a task that just started. It runs on
 // the task's thread, as Store.View requires.
 func (a *App) queryable(tk *engine.Task) {
-	n := a.layout.TaskCounts[tk.ID.Subtopology]
 	q := &a.queries
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.views == nil {
-		q.views = map[string]map[int32]processor.StateStore{}
-		q.tasks = map[string]int32{}
-	}
-	for _, s := range tk.Stores() {
-		v, err := s.View()
-		if err != nil {
-			a.log.Debug("store cannot be queried", "task", tk.ID.String(), "store", s.Name(), "err", err)
-			continue
-		}
-		if q.views[s.Name()] == nil {
-			q.views[s.Name()] = map[int32]processor.StateStore{}
-		}
-		q.views[s.Name()][tk.ID.Partition] = v
-		q.tasks[s.Name()] = n
-	}
+	q.active.add(tk, a.layout.TaskCounts[tk.ID.Subtopology], a.log)
 }
 
 // unqueryable withdraws the views of task id, before it closes.
@@ -57,9 +41,7 @@ func (a *App) unqueryable(id processor.TaskID) {
 	q := &a.queries
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for _, name := range st.Stores {
-		delete(q.views[name], id.Partition)
-	}
+	q.active.remove(st.Stores, id.Partition)
 }
 
 // storeQuery finds the views of one store for a query.
@@ -102,8 +84,8 @@ func (q *storeQuery) anyView() (processor.StateStore, int32, error) {
 	qs := &q.app.queries
 	qs.mu.RLock()
 	defer qs.mu.RUnlock()
-	for _, v := range qs.views[q.name] {
-		return v, qs.tasks[q.name], nil
+	for _, v := range qs.active.views[q.name] {
+		return v, qs.active.tasks[q.name], nil
 	}
 	a := q.app
 	a.mu.Lock()
@@ -122,7 +104,7 @@ func (q *storeQuery) anyView() (processor.StateStore, int32, error) {
 func (q *storeQuery) view(partition int32) (processor.StateStore, error) {
 	qs := &q.app.queries
 	qs.mu.RLock()
-	v := qs.views[q.name][partition]
+	v := qs.active.views[q.name][partition]
 	qs.mu.RUnlock()
 	if v != nil {
 		return v, nil
@@ -148,14 +130,14 @@ func (q *storeQuery) views() ([]processor.StateStore, error) {
 	}
 	qs := &q.app.queries
 	qs.mu.RLock()
-	parts := make([]int32, 0, len(qs.views[q.name]))
-	for p := range qs.views[q.name] {
+	parts := make([]int32, 0, len(qs.active.views[q.name]))
+	for p := range qs.active.views[q.name] {
 		parts = append(parts, p)
 	}
 	slices.Sort(parts)
 	vs := make([]processor.StateStore, len(parts))
 	for i, p := range parts {
-		vs[i] = qs.views[q.name][p]
+		vs[i] = qs.active.views[q.name][p]
 	}
 	qs.mu.RUnlock()
 	return vs, nil

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 
@@ -27,14 +28,44 @@ type queries struct {
 	// counts is the number of tasks of each subtopology, copied from the
 	// layout for readers outside the threads.
 	counts []int32
-	// views are the read-only views of the stores of the active tasks, by
-	// store and partition; tasks is the number of tasks of each store.
+	// active holds the views of the active tasks' stores; standby those of
+	// the standby tasks', for stale reads (query_stale.go).
+	active, standby viewTable
+}
+
+// viewTable holds read-only store views by store and partition, and the
+// number of tasks each store is split over. The queries' mu guards it.
+type viewTable struct {
 	views map[string]map[int32]processor.StateStore
 	tasks map[string]int32
-	// standbyViews and standbyTasks are the same of the standby tasks,
-	// for stale reads (query_stale.go).
-	standbyViews map[string]map[int32]processor.StateStore
-	standbyTasks map[string]int32
+}
+
+// add registers the views of task tk's stores, of a subtopology of n tasks.
+// It runs on the task's goroutine, as Store.View requires.
+func (vt *viewTable) add(tk *engine.Task, n int32, log *slog.Logger) {
+	if vt.views == nil {
+		vt.views = map[string]map[int32]processor.StateStore{}
+		vt.tasks = map[string]int32{}
+	}
+	for _, s := range tk.Stores() {
+		v, err := s.View()
+		if err != nil {
+			log.Debug("store cannot be queried", "task", tk.ID.String(), "store", s.Name(), "err", err)
+			continue
+		}
+		if vt.views[s.Name()] == nil {
+			vt.views[s.Name()] = map[int32]processor.StateStore{}
+		}
+		vt.views[s.Name()][tk.ID.Partition] = v
+		vt.tasks[s.Name()] = n
+	}
+}
+
+// remove withdraws the views of the given stores at partition p.
+func (vt *viewTable) remove(stores []string, p int32) {
+	for _, name := range stores {
+		delete(vt.views[name], p)
+	}
 }
 
 // hostsAssigned keeps the group's hosts of the latest assignment: every

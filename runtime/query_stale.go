@@ -17,25 +17,10 @@ import (
 // standbyQueryable registers the views of a standby's stores. It runs on
 // the standby keeper's goroutine, the task's.
 func (a *App) standbyQueryable(tk *engine.Task) {
-	n := a.layout.TaskCounts[tk.ID.Subtopology]
 	q := &a.queries
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.standbyViews == nil {
-		q.standbyViews = map[string]map[int32]processor.StateStore{}
-		q.standbyTasks = map[string]int32{}
-	}
-	for _, s := range tk.Stores() {
-		v, err := s.View()
-		if err != nil {
-			continue
-		}
-		if q.standbyViews[s.Name()] == nil {
-			q.standbyViews[s.Name()] = map[int32]processor.StateStore{}
-		}
-		q.standbyViews[s.Name()][tk.ID.Partition] = v
-		q.standbyTasks[s.Name()] = n
-	}
+	q.standby.add(tk, a.layout.TaskCounts[tk.ID.Subtopology], a.log)
 }
 
 // standbyUnqueryable withdraws the views of standby id, before it closes.
@@ -47,9 +32,7 @@ func (a *App) standbyUnqueryable(id processor.TaskID) {
 	q := &a.queries
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for _, name := range st.Stores {
-		delete(q.standbyViews[name], id.Partition)
-	}
+	q.standby.remove(st.Stores, id.Partition)
 }
 
 // lagOf is how many changelog records standby id trailed by when the
@@ -101,11 +84,11 @@ func (s *KeyValueQuery[K, V]) GetStale(k K) (Lagged[V], error) {
 	qs := &q.app.queries
 	qs.mu.RLock()
 	var one processor.StateStore
-	for _, v := range qs.standbyViews[q.name] {
+	for _, v := range qs.standby.views[q.name] {
 		one = v
 		break
 	}
-	n := qs.standbyTasks[q.name]
+	n := qs.standby.tasks[q.name]
 	qs.mu.RUnlock()
 	if one == nil {
 		return out, err
@@ -120,7 +103,7 @@ func (s *KeyValueQuery[K, V]) GetStale(k K) (Lagged[V], error) {
 	}
 	p := engine.KeyPartition(kb, n)
 	qs.mu.RLock()
-	view := qs.standbyViews[q.name][p]
+	view := qs.standby.views[q.name][p]
 	qs.mu.RUnlock()
 	if view == nil {
 		return out, err
