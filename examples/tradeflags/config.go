@@ -1,14 +1,12 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/samsa-go/samsa/internal/flagenv"
 	"github.com/samsa-go/samsa/runtime"
 )
 
@@ -19,13 +17,9 @@ const (
 	EnvPartitions = "SAMSA_PARTITIONS"
 )
 
-// errUsage is a flag error the flag package has already printed, with the
-// usage.
-var errUsage = errors.New("usage error")
-
 // config is what the flags and the environment set.
 type config struct {
-	brokers        brokerList
+	brokers        flagenv.BrokerList
 	appID          string
 	variant        string // VariantTopic or VariantJoin
 	partitions     int
@@ -45,24 +39,6 @@ type config struct {
 	envOpts []runtime.Option
 }
 
-// brokerList is a comma-separated host:port list.
-type brokerList []string
-
-func (b *brokerList) String() string { return strings.Join(*b, ",") }
-
-func (b *brokerList) Set(v string) error {
-	*b = nil
-	for a := range strings.SplitSeq(v, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			*b = append(*b, a)
-		}
-	}
-	if len(*b) == 0 && strings.TrimSpace(v) != "" {
-		return errors.New("lists no brokers")
-	}
-	return nil
-}
-
 // variant is VariantTopic or VariantJoin.
 type variant string
 
@@ -74,44 +50,6 @@ func (v *variant) Set(s string) error {
 	}
 	*v = variant(s)
 	return nil
-}
-
-// millis sets a duration from a flag as a Go duration, and from the
-// environment in milliseconds, as the runtime's *_MS variables are.
-type millis struct{ d *time.Duration }
-
-func (m millis) String() string {
-	if m.d == nil || *m.d == 0 {
-		return ""
-	}
-	return m.d.String()
-}
-
-func (m millis) Set(v string) error {
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return errors.New("not a positive duration such as 10s")
-	}
-	*m.d = d
-	return nil
-}
-
-func (m millis) setMillis(v string) error {
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil || n < 1 {
-		return errors.New("not a positive number of milliseconds")
-	}
-	*m.d = time.Duration(n) * time.Millisecond
-	return nil
-}
-
-// setting ties a flag to the environment variable read when the flag is
-// not given.
-type setting struct {
-	flag, env string
-	want      string // what a valid value is, for errors
-	// fromEnv converts the variable's value; nil passes it to the flag.
-	fromEnv func(string) error
 }
 
 // parseConfig reads args, then getenv for every flag args did not set:
@@ -127,7 +65,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.Var((*variant)(&c.variant), "variant", "`topology`: one-topic (logins and trades on "+EventsTopic+") or join (a "+LoginsTopic+" table joined by a "+TradesTopic+" stream)")
 	fs.IntVar(&c.partitions, "partitions", 3, "`number` of partitions of the topics, when this program creates them")
 	fs.TextVar(&c.guarantee, "processing-guarantee", runtime.AtLeastOnce, "`guarantee`: at_least_once or exactly_once_v2")
-	session := millis{&c.sessionTimeout}
+	session := flagenv.Millis{D: &c.sessionTimeout}
 	fs.Var(session, "session-timeout", "consumer group session `timeout` (default 45s, the runtime's)")
 	fs.DurationVar(&c.maxTaskIdle, "max-task-idle", 0, "`duration` a task of the join variant waits for records of an empty input partition before it processes the other's (max.task.idle.ms; default 0, the runtime's)")
 	fs.StringVar(&c.stateDir, "state-dir", "", "state `directory` (default: a temporary directory, removed on exit)")
@@ -138,39 +76,18 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.IntVar(&c.rate, "rate", 1000, "`number` of logins and trades a second; 0: as fast as the broker takes them")
 	fs.Uint64Var(&c.seed, "seed", 1, "`seed` of the generator: the same seed plays the same game")
 
-	settings := []setting{
-		{flag: "brokers", env: runtime.EnvBrokers, want: "a comma-separated host:port list"},
-		{flag: "application-id", env: runtime.EnvApplicationID},
-		{flag: "variant", env: EnvVariant, want: VariantTopic + " or " + VariantJoin},
-		{flag: "partitions", env: EnvPartitions, want: "a number of partitions"},
-		{flag: "processing-guarantee", env: runtime.EnvGuarantee, want: "at_least_once or exactly_once_v2"},
-		{flag: "session-timeout", env: runtime.EnvSessionTimeoutMillis, want: "a positive number of milliseconds", fromEnv: session.setMillis},
-		{flag: "state-dir", env: runtime.EnvStateDir},
+	settings := []flagenv.Setting{
+		{Flag: "brokers", Env: runtime.EnvBrokers, Want: "a comma-separated host:port list"},
+		{Flag: "application-id", Env: runtime.EnvApplicationID},
+		{Flag: "variant", Env: EnvVariant, Want: VariantTopic + " or " + VariantJoin},
+		{Flag: "partitions", Env: EnvPartitions, Want: "a number of partitions"},
+		{Flag: "processing-guarantee", Env: runtime.EnvGuarantee, Want: "at_least_once or exactly_once_v2"},
+		{Flag: "session-timeout", Env: runtime.EnvSessionTimeoutMillis, Want: "a positive number of milliseconds", FromEnv: session.SetMillis},
+		{Flag: "state-dir", Env: runtime.EnvStateDir},
 	}
 	fs.Usage = func() { usage(fs, settings) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, errUsage
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	for _, s := range settings {
-		v := getenv(s.env)
-		if given[s.flag] || v == "" {
-			continue
-		}
-		set := s.fromEnv
-		if set == nil {
-			set = func(v string) error { return fs.Set(s.flag, v) }
-		}
-		if err := set(v); err != nil {
-			return nil, fmt.Errorf("%s=%q is not %s", s.env, v, s.want)
-		}
+	if err := flagenv.Parse(fs, args, settings, getenv); err != nil {
+		return nil, err
 	}
 	switch {
 	case c.partitions < 1:
@@ -191,7 +108,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	return c, nil
 }
 
-func usage(fs *flag.FlagSet, settings []setting) {
+func usage(fs *flag.FlagSet, settings []flagenv.Setting) {
 	w := fs.Output()
 	fmt.Fprintf(w, `usage: tradeflags [flags]
 
@@ -214,9 +131,7 @@ first, and a second signal exits at once.
 Each flag not given is read from its environment variable:
 
 `, EventsTopic, HistoryLen, AlertsTopic, Factor, HistoryLen, HistoryLen, LoginsTopic, TradesTopic)
-	for _, s := range settings {
-		fmt.Fprintf(w, "  -%-22s %s\n", s.flag, s.env)
-	}
+	flagenv.PrintVariables(w, settings)
 	fmt.Fprint(w, "\nThe runtime also reads SAMSA_THREADS and SAMSA_COMMIT_INTERVAL_MS.\n\nFlags:\n")
 	fs.PrintDefaults()
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samsa-go/samsa/internal/flagenv"
 	"github.com/samsa-go/samsa/runtime"
 )
 
@@ -74,7 +75,7 @@ func TestConfigBad(t *testing.T) {
 		}
 	}
 	var usage strings.Builder
-	if _, err := parseConfig([]string{"-variant", "both"}, env(nil), &usage); !errors.Is(err, errUsage) || !strings.Contains(usage.String(), "-variant") {
+	if _, err := parseConfig([]string{"-variant", "both"}, env(nil), &usage); !errors.Is(err, flagenv.ErrUsage) || !strings.Contains(usage.String(), "-variant") {
 		t.Errorf("-variant both: err = %v, usage output %q", err, usage.String())
 	}
 }

@@ -37,6 +37,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/samsa-go/samsa/internal/flagenv"
 	"github.com/samsa-go/samsa/kafkatest"
 	"github.com/samsa-go/samsa/runtime"
 	"github.com/samsa-go/samsa/topology"
@@ -55,7 +56,7 @@ func main() {
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
-	case errors.Is(err, errUsage): // the flag package has said what
+	case errors.Is(err, flagenv.ErrUsage): // the flag package has said what
 		os.Exit(exitUsage)
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "tradeflags:", err)

@@ -5,10 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/samsa-go/samsa/internal/flagenv"
 	"github.com/samsa-go/samsa/runtime"
 )
 
@@ -20,13 +19,9 @@ const (
 	EnvPartitions  = "SAMSA_PARTITIONS"
 )
 
-// errUsage is a flag error the flag package has already printed, with the
-// usage.
-var errUsage = errors.New("usage error")
-
 // config is what the flags and the environment set.
 type config struct {
-	brokers        brokerList
+	brokers        flagenv.BrokerList
 	appID          string
 	inputTopic     string
 	outputTopic    string
@@ -45,62 +40,6 @@ type config struct {
 	envOpts []runtime.Option
 }
 
-// brokerList is a comma-separated host:port list.
-type brokerList []string
-
-func (b *brokerList) String() string { return strings.Join(*b, ",") }
-
-func (b *brokerList) Set(v string) error {
-	*b = nil
-	for a := range strings.SplitSeq(v, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			*b = append(*b, a)
-		}
-	}
-	if len(*b) == 0 && strings.TrimSpace(v) != "" {
-		return errors.New("lists no brokers")
-	}
-	return nil
-}
-
-// millis reads a duration from the environment in milliseconds, as the
-// runtime's *_MS variables are, and from a flag as a Go duration.
-type millis struct{ d *time.Duration }
-
-func (m millis) String() string {
-	if m.d == nil || *m.d == 0 {
-		return ""
-	}
-	return m.d.String()
-}
-
-func (m millis) Set(v string) error {
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return errors.New("not a positive duration such as 10s")
-	}
-	*m.d = d
-	return nil
-}
-
-func (m millis) setMillis(v string) error {
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil || n < 1 {
-		return errors.New("not a positive number of milliseconds")
-	}
-	*m.d = time.Duration(n) * time.Millisecond
-	return nil
-}
-
-// setting ties a flag to the environment variable read when the flag is
-// not given.
-type setting struct {
-	flag, env string
-	want      string // what a valid value is, for errors
-	// fromEnv converts the variable's value; nil passes it to the flag.
-	fromEnv func(string) error
-}
-
 // parseConfig reads args, then getenv for every flag args did not set:
 // a flag beats its variable, which beats the default. Errors name the flag
 // or the variable, and its value.
@@ -114,7 +53,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.StringVar(&c.outputTopic, "output-topic", OutputTopic, "`topic` the counts are written to")
 	fs.IntVar(&c.partitions, "partitions", 3, "`number` of partitions of the input and output topics, when this program creates them")
 	fs.TextVar(&c.guarantee, "processing-guarantee", runtime.AtLeastOnce, "`guarantee`: at_least_once or exactly_once_v2")
-	session := millis{&c.sessionTimeout}
+	session := flagenv.Millis{D: &c.sessionTimeout}
 	fs.Var(session, "session-timeout", "consumer group session `timeout` (default 45s, the runtime's)")
 	fs.StringVar(&c.stateDir, "state-dir", "", "state `directory` (default: a temporary directory, removed on exit)")
 	fs.StringVar(&c.describe, "describe", "", "print the topology and exit, as `format` json (for samsa describe and samsa lag), text (Kafka's), mermaid or dot")
@@ -123,42 +62,21 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	fs.DurationVar(&c.idle, "idle", 3*time.Second, "stop once the input has ended and the counts have not changed for this `duration`; 0 runs until interrupted")
 	serveFlags(fs, c)
 
-	settings := []setting{
-		{flag: "brokers", env: runtime.EnvBrokers, want: "a comma-separated host:port list"},
-		{flag: "application-id", env: runtime.EnvApplicationID},
-		{flag: "input-topic", env: EnvInputTopic},
-		{flag: "output-topic", env: EnvOutputTopic},
-		{flag: "partitions", env: EnvPartitions, want: "a number of partitions"},
-		{flag: "processing-guarantee", env: runtime.EnvGuarantee, want: "at_least_once or exactly_once_v2"},
-		{flag: "session-timeout", env: runtime.EnvSessionTimeoutMillis, want: "a positive number of milliseconds", fromEnv: session.setMillis},
-		{flag: "state-dir", env: runtime.EnvStateDir},
-		{flag: "http", env: runtime.EnvHTTPAddr},
-		{flag: "instance-id", env: runtime.EnvInstanceID},
+	settings := []flagenv.Setting{
+		{Flag: "brokers", Env: runtime.EnvBrokers, Want: "a comma-separated host:port list"},
+		{Flag: "application-id", Env: runtime.EnvApplicationID},
+		{Flag: "input-topic", Env: EnvInputTopic},
+		{Flag: "output-topic", Env: EnvOutputTopic},
+		{Flag: "partitions", Env: EnvPartitions, Want: "a number of partitions"},
+		{Flag: "processing-guarantee", Env: runtime.EnvGuarantee, Want: "at_least_once or exactly_once_v2"},
+		{Flag: "session-timeout", Env: runtime.EnvSessionTimeoutMillis, Want: "a positive number of milliseconds", FromEnv: session.SetMillis},
+		{Flag: "state-dir", Env: runtime.EnvStateDir},
+		{Flag: "http", Env: runtime.EnvHTTPAddr},
+		{Flag: "instance-id", Env: runtime.EnvInstanceID},
 	}
 	fs.Usage = func() { usage(fs, settings) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err
-		}
-		return nil, errUsage
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	for _, s := range settings {
-		v := getenv(s.env)
-		if given[s.flag] || v == "" {
-			continue
-		}
-		set := s.fromEnv
-		if set == nil {
-			set = func(v string) error { return fs.Set(s.flag, v) }
-		}
-		if err := set(v); err != nil {
-			return nil, fmt.Errorf("%s=%q is not %s", s.env, v, s.want)
-		}
+	if err := flagenv.Parse(fs, args, settings, getenv); err != nil {
+		return nil, err
 	}
 	switch {
 	case c.partitions < 1:
@@ -175,7 +93,7 @@ func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) 
 	return c, nil
 }
 
-func usage(fs *flag.FlagSet, settings []setting) {
+func usage(fs *flag.FlagSet, settings []flagenv.Setting) {
 	w := fs.Output()
 	fmt.Fprint(w, `usage: wordcount [flags] [< lines]
 
@@ -191,9 +109,7 @@ exits at once.
 Each flag not given is read from its environment variable:
 
 `)
-	for _, s := range settings {
-		fmt.Fprintf(w, "  -%-22s %s\n", s.flag, s.env)
-	}
+	flagenv.PrintVariables(w, settings)
 	fmt.Fprint(w, "\nThe runtime also reads SAMSA_THREADS and SAMSA_COMMIT_INTERVAL_MS.\n\nFlags:\n")
 	fs.PrintDefaults()
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/samsa-go/samsa/internal/flagenv"
 	"github.com/samsa-go/samsa/runtime"
 )
 
@@ -46,7 +47,7 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := config{brokers: brokerList{"k1:9092", "k2:9092"}, appID: "env-app", inputTopic: "env-in", outputTopic: "env-out", partitions: 6,
+	want := config{brokers: flagenv.BrokerList{"k1:9092", "k2:9092"}, appID: "env-app", inputTopic: "env-in", outputTopic: "env-out", partitions: 6,
 		guarantee: runtime.ExactlyOnceV2, sessionTimeout: 12 * time.Second, stateDir: "/tmp/env-state", idle: 3 * time.Second}
 	if !equalConfig(*c, want) {
 		t.Fatalf("from the environment = %+v, want %+v", *c, want)
@@ -58,7 +59,7 @@ func TestConfigFromEnvAndFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = config{brokers: brokerList{"f:1"}, appID: "flag-app", inputTopic: "flag-in", outputTopic: "flag-out", partitions: 2,
+	want = config{brokers: flagenv.BrokerList{"f:1"}, appID: "flag-app", inputTopic: "flag-in", outputTopic: "flag-out", partitions: 2,
 		guarantee: runtime.AtLeastOnce, sessionTimeout: 7 * time.Second, stateDir: "/tmp/flag-state"}
 	if !equalConfig(*c, want) {
 		t.Fatalf("flags over the environment = %+v, want %+v", *c, want)
@@ -88,7 +89,7 @@ func TestConfigBadFlags(t *testing.T) {
 		{"-nope"},
 	} {
 		var usage strings.Builder
-		if _, err := parseConfig(args, env(nil), &usage); !errors.Is(err, errUsage) || !strings.Contains(usage.String(), args[0]) {
+		if _, err := parseConfig(args, env(nil), &usage); !errors.Is(err, flagenv.ErrUsage) || !strings.Contains(usage.String(), args[0]) {
 			t.Errorf("%v: err = %v, usage output %q; want a usage error naming %s", args, err, usage.String(), args[0])
 		}
 	}

@@ -41,6 +41,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/term"
 
+	"github.com/samsa-go/samsa/internal/flagenv"
 	"github.com/samsa-go/samsa/kafkatest"
 	"github.com/samsa-go/samsa/runtime"
 )
@@ -65,7 +66,7 @@ func main() {
 	switch {
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
-	case errors.Is(err, errUsage): // the flag package has said what
+	case errors.Is(err, flagenv.ErrUsage): // the flag package has said what
 		os.Exit(exitUsage)
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "wordcount:", err)
