@@ -241,10 +241,16 @@ func TestAtLeastOnceNothingLost(t *testing.T) {
 		CommitInterval:   time.Second,
 		SessionTimeout:   3 * time.Second,
 		RebalanceTimeout: 10 * time.Second,
-		Chaos:            harness.ChaosConfig{Duration: 20 * time.Second, MinKills: 3, Seed: seed, Broker: faultsOn(c)},
-		Generator:        harness.Generator{Keys: 20, Batch: 10, Interval: 50 * time.Millisecond, Seed: seed},
-		DrainTimeout:     90 * time.Second,
-		Logf:             t.Logf,
+		// Pauses stay shorter than the session timeout: a member paused
+		// past it inside its commit sends its changelog writes, stale by
+		// then, over those of the task's new owner before its offset
+		// commit is refused. At-least-once does not fence such a zombie
+		// (in Kafka Streams neither); exactly-once does, and its run
+		// pauses past the timeout.
+		Chaos:        harness.ChaosConfig{Duration: 20 * time.Second, MinKills: 3, Seed: seed, Broker: faultsOn(c), PauseFor: 2 * time.Second},
+		Generator:    harness.Generator{Keys: 20, Batch: 10, Interval: 50 * time.Millisecond, Seed: seed},
+		DrainTimeout: 90 * time.Second,
+		Logf:         t.Logf,
 	})
 	if err != nil {
 		t.Fatal(err)
