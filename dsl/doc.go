@@ -91,10 +91,8 @@
 // take no cache: Materialized.WithCachingEnabled is a Build error there.
 // EmitStrategy(EmitStrategyOnWindowClose()), on any kind of window, emits
 // each window's final result once, when it closes, instead of every update
-// (KIP-825), unless the store's retention expired it first (see
-// EmitStrategyOnWindowClose); KTable.Suppress(UntilWindowCloses(...)) holds
-// back the updates of any windowed table in a buffer of its own, which no
-// retention expires.
+// (KIP-825); KTable.Suppress(UntilWindowCloses(...)) does the same on any
+// windowed table through a buffer of its own.
 //
 // # Nulls
 //

@@ -134,6 +134,20 @@ func (p *timeWindowProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
 	ts := rec.Timestamp
 	p.observed = max(p.observed, ts)
 	closeTime := p.observed - p.grace
+	if p.onClose {
+		// Before the record's windows are written: a write can expire
+		// windows of the store that close only now.
+		size := p.w.size
+		if err := p.emitter.emit(p.ws, p.ctx, rec.Headers, closeTime, func(last, closeTime int64) (int64, int64) {
+			lower := int64(0)
+			if last >= 0 {
+				lower = max(0, last-size) + 1
+			}
+			return lower, closeTime - size
+		}, func(start int64) int64 { return start + size }); err != nil {
+			return err
+		}
+	}
 	for start := p.w.firstStart(ts); start <= ts; start += p.w.advance {
 		end := start + p.w.size
 		if end <= closeTime {
@@ -160,19 +174,6 @@ func (p *timeWindowProc[K, V, VR]) Process(rec processor.Record[K, V]) error {
 		}); err != nil {
 			return err
 		}
-	}
-	if p.onClose {
-		// After the record's windows are written, as Kafka Streams emits:
-		// the writes move the store's retention, and a window it expired
-		// is not emitted.
-		size := p.w.size
-		return p.emitter.emit(p.ws, p.ctx, rec.Headers, closeTime, func(last, closeTime int64) (int64, int64) {
-			lower := int64(0)
-			if last >= 0 {
-				lower = max(0, last-size) + 1
-			}
-			return lower, closeTime - size
-		}, func(start int64) int64 { return start + size })
 	}
 	return nil
 }

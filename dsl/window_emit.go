@@ -24,22 +24,7 @@ func EmitStrategyOnWindowUpdate() EmitStrategy { return EmitStrategy{} }
 // buffer: the closed windows are read back from the window store, in the
 // order of their start, then key. Each result carries the latest record
 // time in its window and the headers of the record whose arrival closed
-// it (sessions: its end).
-//
-// As in Kafka Streams, time and sliding windows are emitted after the
-// record that closes them is written to the store, and a window that
-// write expires is not emitted: under the default retention (the window
-// size plus the grace period) a record that moves stream time far ahead
-// closes the windows before it, and drops those that start more than the
-// retention before the latest window it writes. A longer retention
-// (Materialized.WithRetention) keeps them until they are emitted. The
-// store keeps windows a millisecond longer than a plain window store of
-// the same retention, as Kafka Streams' time-ordered store of these
-// aggregations does. Sessions are emitted before the record's session is
-// written, so that no closed session is lost: Kafka Streams' session
-// store expires whole segments, not sessions.
-//
-// Unlike Kafka Streams, emitting is not throttled by a wall-clock
+// it (sessions: its end). Unlike Kafka Streams, emitting is not throttled by a wall-clock
 // interval (emit.interval.ms.kstreams.emit.final): the windows a record
 // closes are emitted as it is processed. The time up to which windows were
 // emitted is kept in a key-value store of its own,

@@ -43,31 +43,28 @@ func (p *slidingWindowProc[K, V, VR]) Process(rec processor.Record[K, V]) error 
 	ts := rec.Timestamp
 	p.observed = max(p.observed, ts)
 	closeTime := p.observed - p.grace
+	if p.onClose {
+		diff := p.diff
+		if err := p.emitter.emit(p.ws, p.ctx, rec.Headers, closeTime, func(last, closeTime int64) (int64, int64) {
+			lower := int64(0)
+			if last >= 0 {
+				lower = max(0, last-diff)
+			}
+			// [s, s+d] includes its end: it closes once s+d < closeTime.
+			return lower, closeTime - diff - 1
+		}, func(start int64) int64 { return start + diff }); err != nil {
+			return err
+		}
+	}
 	if ts+1+p.diff <= closeTime {
 		// Both of the record's windows closed.
 		dropLate(p.ctx, "sliding", rec.Key, ts, ts-p.diff, ts, closeTime, p.observed)
 		return nil
 	}
-	var err error
 	if ts < p.diff {
-		err = p.processEarly(rec, closeTime)
-	} else {
-		err = p.processReverse(rec, closeTime)
+		return p.processEarly(rec, closeTime)
 	}
-	if err != nil || !p.onClose {
-		return err
-	}
-	// After the record's windows are written, as Kafka Streams emits (a
-	// late record, dropped above, emits nothing).
-	diff := p.diff
-	return p.emitter.emit(p.ws, p.ctx, rec.Headers, closeTime, func(last, closeTime int64) (int64, int64) {
-		lower := int64(0)
-		if last >= 0 {
-			lower = max(0, last-diff)
-		}
-		// [s, s+d] includes its end: it closes once s+d < closeTime.
-		return lower, closeTime - diff - 1
-	}, func(start int64) int64 { return start + diff })
+	return p.processReverse(rec, closeTime)
 }
 
 func (p *slidingWindowProc[K, V, VR]) processReverse(rec processor.Record[K, V], closeTime int64) error {

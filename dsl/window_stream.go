@@ -123,19 +123,6 @@ func (spec windowSpec) retention(c options) time.Duration {
 	return spec.minRetention + spec.extra
 }
 
-// closeRetention is the retention of the store of an emit-on-close
-// aggregation: WithRetention's, or by default minRetention, plus a
-// millisecond. Kafka Streams keeps such windows in a time-ordered store
-// that returns a window while its start is no more than the retention
-// before the largest start put; the store here returns it while it is
-// less than the retention before.
-func (spec windowSpec) closeRetention(c options) time.Duration {
-	if c.set&setRetention != 0 {
-		return c.retention + time.Millisecond
-	}
-	return spec.minRetention + time.Millisecond
-}
-
 // windowedSettings are the Materialized settings windowed aggregations
 // take: not caching, which their stores do not offer.
 const windowedSettings = setName | setStore | setKeySerde | setValueSerde | setNoLogging | setInMemory | setRetention
@@ -162,11 +149,7 @@ func windowedAggregate[K, V, VR any](w TimeWindowedKStream[K, V], prefix, op str
 	b := g.s.b
 	ks, _ := pickSerde(g.c.keySerde, g.s.ks)
 	k, v := storeSerdes(b, c, store, name, ks, vs)
-	retention := spec.retention(c)
-	if onClose {
-		retention = spec.closeRetention(c)
-	}
-	sb := state.TimestampedWindowStoreBuilder(store, retention, spec.size, k, v)
+	sb := state.TimestampedWindowStoreBuilder(store, spec.retention(c), spec.size, k, v)
 	if c.set&setNoLogging != 0 {
 		sb = sb.WithLoggingDisabled()
 	}

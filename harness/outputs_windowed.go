@@ -37,17 +37,10 @@ func buildWindowed(_ *dsl.Builder, data dsl.KStream[string, int64]) {
 		To("windowed", dsl.ProducedWith(windowedKeySerde, serde.Int64))
 }
 
-// windowedFinalRetention keeps each window in windowed-final's store well
-// past its close: as in Kafka Streams, a window the closing record's write
-// expires is never emitted, and under the default retention (size plus
-// grace) a partition whose event time jumps by more than the grace, after
-// a stall of its producer, would lose the windows it closes.
-const windowedFinalRetention = time.Hour
-
 func buildWindowedFinal(_ *dsl.Builder, data dsl.KStream[string, int64]) {
 	dsl.WindowedBy(data.GroupByKey(), windows).
 		EmitStrategy(dsl.EmitStrategyOnWindowClose()).
-		Count(dsl.MaterializedAs[string, int64]("windowed-final-store").WithRetention(windowedFinalRetention)).
+		Count(dsl.MaterializedAs[string, int64]("windowed-final-store")).
 		ToStream().
 		To("windowed-final", dsl.ProducedWith(windowedKeySerde, serde.Int64))
 }

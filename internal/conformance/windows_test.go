@@ -163,14 +163,14 @@ var windowCases = []testCase{
 		sources: []string{"orders"},
 		inputs: []input{
 			{"orders", "a", "x", 1}, {"orders", "b", "x", 5}, {"orders", "a", "x", 11}, {"orders", "a", "x", 9},
-			{"orders", "b", "x", 12}, {"orders", "a", "x", 25}, {"orders", "c", "x", 33},
+			{"orders", "b", "x", 12}, {"orders", "a", "x", 25}, {"orders", "c", "x", 40},
 		},
 		read: []topicSpec{{"final", long}, {changelog("final-counts-last-emit"), long}},
 		want: map[string][]string{
 			"final": {windowKey("a", 0) + ":2@9", windowKey("b", 0) + ":1@5", windowKey("a", 10) + ":1@11", windowKey("b", 10) + ":1@12", windowKey("a", 20) + ":1@25"},
 			// The close time emitted up to, stamped with the record that
 			// closed the windows.
-			changelog("final-counts-last-emit"): {"close-time:10@12", "close-time:23@25", "close-time:31@33"},
+			changelog("final-counts-last-emit"): {"close-time:10@12", "close-time:23@25", "close-time:38@40"},
 		},
 	},
 	{
@@ -188,7 +188,7 @@ var windowCases = []testCase{
 		sources: []string{"orders"},
 		inputs: []input{
 			{"orders", "a", "x", 1}, {"orders", "b", "x", 5}, {"orders", "a", "x", 11}, {"orders", "a", "x", 9},
-			{"orders", "b", "x", 12}, {"orders", "a", "x", 25}, {"orders", "c", "x", 33},
+			{"orders", "b", "x", 12}, {"orders", "a", "x", 25}, {"orders", "c", "x", 40},
 		},
 		read: []topicSpec{{"suppressed", long}},
 		want: map[string][]string{
