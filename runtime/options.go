@@ -142,9 +142,12 @@ func StateDir(dir string) Option { return func(c *config) { c.stateDir = dir } }
 
 // CommitInterval is how often tasks commit while records keep coming
 // (commit.interval.ms). Default 30s under at-least-once, 100ms under
-// exactly-once; must be positive. A thread whose poll comes back empty
-// commits what it has at once: it has caught up, and waiting would only
-// hold back outputs.
+// exactly-once; must be positive. A thread that has caught up with its
+// input commits what it has at once, when a poll comes back empty: waiting
+// would only hold back outputs. A poll that is empty while some partition
+// fetched was behind its end (its high watermark, or last stable offset
+// under exactly-once) waits for the fetch on its way instead, unless polls
+// stay empty for 100ms.
 func CommitInterval(d time.Duration) Option {
 	return func(c *config) { c.commitInterval, c.commitSet = d, true }
 }

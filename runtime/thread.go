@@ -72,6 +72,9 @@ type thread struct {
 	txnDirty bool
 	doomed   bool
 
+	// caught tells whether an empty poll means the thread caught up.
+	caught catchUp
+
 	// clientCtx is the context of the thread's client, cancelled to
 	// interrupt it when it does not close by the shutdown deadline.
 	clientCtx    context.Context
@@ -372,6 +375,7 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		if !ok {
 			return
 		}
+		t.caught.saw(p, t.eos)
 		id := processor.TaskID{Subtopology: t.app.subOf[logical], Partition: p.Partition}
 		if tk := t.active[id]; tk != nil {
 			enqueue(tk, logical, p.Records)
@@ -415,12 +419,20 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		return err
 	}
 	// Commit when the interval is up, and also as soon as a poll comes
-	// back empty with work uncommitted: the thread has caught up, and
+	// back empty with work uncommitted once the thread has caught up:
 	// waiting out the interval would only hold back outputs, which under
 	// exactly-once are invisible until their transaction commits (the
-	// records a task reads from its own repartition topic too).
-	// Past the bound on uncommitted store writes it commits early too.
-	idle := fetches.NumRecords() == 0 && t.txnDirty
+	// records a task reads from its own repartition topic too). A poll
+	// that is empty only because the next fetch is on its way does not
+	// commit (see catchUp): with small fetches those are many, and each
+	// commit would wait for the producer. Past the bound on uncommitted
+	// store writes the thread commits early too.
+	var idle bool
+	if fetches.NumRecords() > 0 {
+		t.caught.worked(time.Now())
+	} else {
+		idle = t.txnDirty && t.caught.caughtUp(time.Now())
+	}
 	if idle || t.sinceCommit() >= t.app.cfg.commitInterval || t.overUncommitted() {
 		if err := t.commit(ctx); err != nil {
 			return err
@@ -467,6 +479,7 @@ func (t *thread) rejoin() error {
 	t.dropPending()
 	t.owned = nil
 	t.inTxn, t.txnDirty, t.doomed = false, false, false
+	t.caught.reset()
 	t.setThreadState(threadRevoked)
 	t.mu.Unlock()
 	t.cl.CloseAllowingRebalance()
@@ -494,6 +507,7 @@ func (t *thread) abort(ctx context.Context, why string) error {
 		}
 	}
 	t.txnDirty = false
+	t.caught.reset()
 	t.clearRefused()
 	t.rewind(why)
 	return nil
