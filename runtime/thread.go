@@ -163,6 +163,14 @@ func (t *thread) connect() error {
 		kgo.OnPartitionsAssigned(t.onAssigned),
 		kgo.OnPartitionsRevoked(t.onRevoked),
 		kgo.OnPartitionsLost(t.onLost),
+		// Fetched records wait in the client until polled, with the
+		// batches they were decoded from: at Kafka's 1 MiB per
+		// partition (max.partition.fetch.bytes) they held more of a
+		// word count's heap than its state did, and a quarter of that
+		// fetches as fast. The response bound keeps a thread of many
+		// partitions from fetching far ahead of what it processes.
+		kgo.FetchMaxPartitionBytes(fetchPartitionBytes),
+		kgo.FetchMaxBytes(fetchMaxBytes),
 	)
 	if t.instanceID != "" {
 		opts = append(opts, kgo.InstanceID(t.instanceID))
@@ -275,6 +283,15 @@ func (t *thread) end(ctx context.Context, try kgo.TransactionEndTry) (bool, erro
 func (t *thread) sinceCommit() time.Duration {
 	return time.Duration(time.Now().UnixNano() - t.lastCommit.Load())
 }
+
+// fetchPartitionBytes and fetchMaxBytes are what a stream thread fetches
+// from a partition and from a broker at once (max.partition.fetch.bytes and
+// fetch.max.bytes, whose defaults are 1 MiB and 50 MiB); KgoOpts can
+// change them.
+const (
+	fetchPartitionBytes = 256 << 10
+	fetchMaxBytes       = 4 << 20
+)
 
 // maxPollWait bounds a poll so that wall-clock punctuators and commits run
 // while no records arrive.
