@@ -103,9 +103,11 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 	}
 	d.lastCommit = d.now
 	d.cfg = engine.Config{
-		ApplicationID:          o.appID,
-		Collector:              host{d},
-		InMemory:               !o.pebble,
+		ApplicationID: o.appID,
+		Collector:     host{d},
+		InMemory:      !o.pebble,
+		// Records live in the driver's arena, never written again.
+		StableRecordBytes:      true,
 		MaxTaskIdle:            o.maxTaskIdle,
 		DeserializationHandler: o.deserialization,
 		ProcessingHandler:      o.processing,
