@@ -154,7 +154,8 @@ type TestOutputTopic[K, V any] struct {
 	ks    serde.Serde[K]
 	vs    serde.Serde[V]
 	// sharedKey and sharedValue decode strings sharing the bytes of the
-	// driver's records, which nothing writes again.
+	// driver's records, which nothing writes again; except those of a
+	// changelog in an arena of its own, which are decoded with copies.
 	sharedKey   func([]byte) K
 	sharedValue func([]byte) V
 	v           *view // once looked up
@@ -179,6 +180,9 @@ func (o *TestOutputTopic[K, V]) view() (*view, error) {
 		return nil, fmt.Errorf("testdriver: topic %q is internal to the topology: read what it feeds instead", o.topic)
 	}
 	o.v = tp.view
+	if o.v.own {
+		o.sharedKey, o.sharedValue = nil, nil
+	}
 	return o.v, nil
 }
 
