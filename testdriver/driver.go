@@ -103,17 +103,18 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 	}
 	d.lastCommit = d.now
 	d.cfg = engine.Config{
-		ApplicationID: o.appID,
-		Collector:     host{d},
-		InMemory:      !o.pebble,
-		// Records live in the driver's arena, never written again.
-		StableRecordBytes:      true,
+		ApplicationID:          o.appID,
+		Collector:              host{d},
+		InMemory:               !o.pebble,
 		MaxTaskIdle:            o.maxTaskIdle,
 		DeserializationHandler: o.deserialization,
 		ProcessingHandler:      o.processing,
 		ProductionHandler:      o.production,
 		DeadLetterTopic:        o.deadLetter,
 		Logger:                 o.logger,
+		// Records live in the driver's arenas; what tasks and output
+		// topics read is never written again (see Driver.alloc).
+		StableRecordBytes: true,
 	}
 	if o.pebble {
 		d.fs = vfs.NewMem()
