@@ -17,6 +17,7 @@ type Plan struct {
 	tasks      map[string][]TaskID
 	standbys   map[string][]TaskID
 	warmups    map[string][]TaskID
+	withheld   map[string][]TaskID
 	hosts      []Host
 }
 
@@ -28,6 +29,11 @@ func (p *Plan) Tasks(memberID string) []TaskID { return slices.Clone(p.tasks[mem
 
 // Standbys returns the standby tasks of a member, sorted.
 func (p *Plan) Standbys(memberID string) []TaskID { return slices.Clone(p.standbys[memberID]) }
+
+// Withheld returns the tasks the balance gives a member but holds back
+// from it for one rebalance, as other members still hold their partitions
+// (cooperative protocol only), sorted.
+func (p *Plan) Withheld(memberID string) []TaskID { return slices.Clone(p.withheld[memberID]) }
 
 // Warmups returns the warm-up replicas of a member, sorted.
 func (p *Plan) Warmups(memberID string) []TaskID { return slices.Clone(p.warmups[memberID]) }
