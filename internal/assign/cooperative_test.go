@@ -19,17 +19,23 @@ type coopGroup struct {
 	order []string
 	bal   map[string]*Balancer
 	held  map[string]map[string][]int32 // member => partitions it holds
+	// disk are the tasks whose state each member's process has, all it
+	// ever ran: the state outlives a task's revocation.
+	disk  map[string][]TaskID
 	plans []*Plan
 }
 
 func newCoopGroup(t *testing.T) *coopGroup {
-	return &coopGroup{t: t, bal: map[string]*Balancer{}, held: map[string]map[string][]int32{}}
+	return &coopGroup{t: t, bal: map[string]*Balancer{}, held: map[string]map[string][]int32{}, disk: map[string][]TaskID{}}
 }
 
 func (g *coopGroup) join(id string, cfg Config) {
 	cfg.Cooperative = true
 	if cfg.ProcessID == "" {
 		cfg.ProcessID = "proc-" + id
+	}
+	if cfg.StateOnDisk == nil {
+		cfg.StateOnDisk = func() []TaskID { return g.disk[id] }
 	}
 	g.bal[id] = newTestBalancer(g.t, cfg)
 	g.held[id] = nil
@@ -74,6 +80,7 @@ func (g *coopGroup) rebalance() bool {
 			revoked = true
 		}
 		g.held[id] = next
+		g.disk[id] = normalize(append(g.disk[id], plan.Tasks(id)...))
 	}
 	// And after the revocations, no task is held twice.
 	seen := map[TaskID]string{}
@@ -159,7 +166,7 @@ func TestCooperativeScaleOutTakesTwoRebalances(t *testing.T) {
 			// The same plan as an eager balance of the same members.
 			eager := make([]member, 0, len(g.order))
 			for _, id := range g.order {
-				eager = append(eager, member{id: id, process: "proc-" + id, owned: before[id], generation: 1})
+				eager = append(eager, member{id: id, process: "proc-" + id, owned: before[id], onDisk: before[id], generation: 1})
 			}
 			if want := assign(all, eager); !maps.EqualFunc(want, after, slices.Equal) {
 				t.Errorf("cooperative result %v, eager %v", after, want)
