@@ -13,6 +13,22 @@
 // sub-topology. Assignment is balanced by task count and sticky to previous
 // owners and to instances that hold a task's state on disk.
 //
+// Rebalances are cooperative (KIP-429, Kafka Streams' default): a thread
+// keeps its tasks through a rebalance and goes on processing them; only the
+// tasks that move stop. A task moves in two rebalances: in the first its
+// old owner loses it and closes it, committing first under at-least-once;
+// the owner then rejoins, and in the second rebalance the task goes to its
+// new owner, so that it never runs on two members at once. Under
+// exactly-once a transaction cannot span a revocation (the group's offsets
+// would commit for tasks another member now runs): the thread aborts it as
+// soon as the rebalance callback returns, and the tasks that did work in it
+// are reopened on their stores and process again from their last commit,
+// which costs them the work since then but no restore; tasks without work
+// in it just go on. Threads offer the eager protocol too, so that a group
+// rolls from a release before cooperative rebalancing one instance at a
+// time: it rebalances eagerly, stopping every task, while any member
+// offers only the eager protocol, and cooperatively once all offer both.
+//
 // Tasks are the engine's (package internal/engine), the same the test
 // driver runs: the runtime only moves bytes between them and Kafka. A
 // thread polls and queues each record in its task, which processes its

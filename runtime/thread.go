@@ -682,6 +682,14 @@ func (t *thread) onAssigned(_ context.Context, _ *kgo.Client, added map[string][
 // (abortRebalanced), rewinding the tasks that stay if the transaction
 // holds their work.
 func (t *thread) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	if t.threadState() < threadPendingShutdown {
+		// A rebalance begins: the leader balances with the changelogs'
+		// ends as last learned, and ends learned before the changelogs
+		// filled up would have a task move at once, for a full restore,
+		// to an instance without its state. A cooperative rebalance can
+		// follow the last one within a heartbeat; learn them afresh.
+		t.app.standbys.learnEnds(ctx, time.Second)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.app.rebalancing()
