@@ -50,6 +50,15 @@ type thread struct {
 	// without mu, which the poll loop may hold in a commit that waits for
 	// that very assignment.
 	synced atomic.Pointer[[]assign.TaskID]
+	// followup says the assignment withheld a task that moves, while
+	// revoking nothing of this thread's: franz-go rejoins at once only
+	// after a revocation, and the follow-up rebalance that hands the task
+	// over would wait for this member's next heartbeat.
+	followup atomic.Bool
+
+	// joining is whether the thread's member is joining the group: from
+	// the start of a rebalance (onRevoked) until its assignment.
+	joining bool
 
 	// cfg is the engine configuration of the thread's tasks, whose host
 	// (Collector) it is; group commits them.
@@ -444,7 +453,19 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 	// exactly-once are invisible until their transaction commits (the
 	// records a task reads from its own repartition topic too).
 	// Past the bound on uncommitted store writes it commits early too.
+	//
+	// Not while the member joins under at-least-once, though: franz-go
+	// holds commits back until the group has synced, which in a
+	// cooperative rebalance waits for every member to rejoin, and the
+	// thread would stop processing the tasks it keeps for as long. They
+	// go on, as their output does, and commit once assigned (or on a
+	// revocation). A transaction, whose output is invisible until it
+	// commits, waits instead: what it would add meanwhile is lost if the
+	// assignment revokes a task and dooms it.
 	idle := fetches.NumRecords() == 0 && t.txnDirty
+	if t.joining && !t.eos {
+		return nil
+	}
 	if idle || t.sinceCommit() >= t.app.cfg.commitInterval || t.overUncommitted() {
 		if err := t.commit(ctx); err != nil {
 			return err
@@ -491,7 +512,7 @@ func (t *thread) rejoin() error {
 	t.dropPending()
 	t.owned.Store(nil)
 	t.synced.Store(nil)
-	t.inTxn, t.txnDirty, t.doomed = false, false, false
+	t.inTxn, t.txnDirty, t.doomed, t.joining = false, false, false, false
 	t.setThreadState(threadRevoked)
 	t.mu.Unlock()
 	t.cl.CloseAllowingRebalance()
@@ -617,7 +638,10 @@ func (t *thread) fetchErrors(fetches kgo.Fetches) error {
 // thread did not hold (all of them under the eager protocol); the tasks it
 // keeps stay open and go on processing. The loop creates and restores the
 // new tasks, so a long restore never runs inside the group protocol.
-func (t *thread) onAssigned(_ context.Context, _ *kgo.Client, added map[string][]int32) {
+func (t *thread) onAssigned(_ context.Context, cl *kgo.Client, added map[string][]int32) {
+	if t.followup.Swap(false) {
+		cl.ForceRebalance()
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	fresh := assign.TasksOf(added, t.app.assignSubs)
@@ -627,6 +651,7 @@ func (t *thread) onAssigned(_ context.Context, _ *kgo.Client, added map[string][
 	}
 	owned := slices.Clone(all)
 	t.owned.Store(&owned)
+	t.joining = false
 	if !t.assigned.Swap(true) {
 		t.app.assignedThreads.Add(1)
 	}
@@ -693,6 +718,7 @@ func (t *thread) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.app.rebalancing()
+	t.joining = true
 	ids := assign.TasksOf(revoked, t.app.assignSubs)
 	if len(ids) == 0 {
 		return
@@ -734,6 +760,7 @@ func (t *thread) onLost(_ context.Context, _ *kgo.Client, _ map[string][]int32) 
 	t.setThreadState(threadRevoked)
 	t.app.rebalancing()
 	t.log.Warn("partitions lost; closing tasks without commit")
+	t.joining = false
 	if t.eos {
 		t.doomed = true
 	}

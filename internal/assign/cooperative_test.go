@@ -146,6 +146,11 @@ func TestCooperativeScaleOutTakesTwoRebalances(t *testing.T) {
 				if got := g.plans[first+1].Withheld(id); len(got) > 0 {
 					t.Errorf("second rebalance withheld %v from %s", got, id)
 				}
+				// Every member hears that a follow-up comes, and
+				// then that none does.
+				if !g.plans[first].Assignment(id).Rejoin || g.plans[first+1].Assignment(id).Rejoin {
+					t.Errorf("%s told to rejoin: %v in the first rebalance, %v in the second", id, g.plans[first].Assignment(id).Rejoin, g.plans[first+1].Assignment(id).Rejoin)
+				}
 			}
 			after := g.tasks()
 			checkValid(t, all, after)
