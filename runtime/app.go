@@ -218,7 +218,7 @@ func (a *App) Run(ctx context.Context) error {
 	if err != nil {
 		// The HTTP server, if any, stays up to say so, until Close.
 		a.setState(Error)
-		return err
+		return relabel(err)
 	}
 	a.setState(NotRunning)
 	a.stopHTTP(context.Background())
@@ -319,6 +319,7 @@ func (a *App) run(ctx context.Context) error {
 	var first error
 	fail := func(err error, what string) {
 		if err != nil && first == nil {
+			err = relabel(err)
 			first = err
 			attrs := []any{"err", err}
 			var pe *processor.PanicError
