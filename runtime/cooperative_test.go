@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -310,7 +311,7 @@ func countsUp(cs []int64, n int64) bool {
 // scale runs two instances, adds a third under load and measures how long
 // the counts of each partition stopped arriving while the tasks moved; then
 // closes the third and the second, and checks the counts.
-func (r *coopRun) scale(eos bool) (stayGap, moveGap, rebalance time.Duration, reopened int) {
+func (r *coopRun) scale(eos bool) (stayGap, moveGap, rebalance time.Duration, reopened, inReopened int) {
 	r.t.Helper()
 	// Instances that start apart heartbeat apart, so that they learn of
 	// a rebalance at different times, as they do in production.
@@ -354,9 +355,28 @@ func (r *coopRun) scale(eos bool) (stayGap, moveGap, rebalance time.Duration, re
 	r.t.Logf("scale-out 2→3: rebalance %v; counts of tasks that stayed (%v, %d reopened) paused at most %v, of tasks that moved (%v) %v",
 		rebalance.Round(time.Millisecond), stay, reopened, stayGap.Round(time.Millisecond), moved, moveGap.Round(time.Millisecond))
 
-	// Scale in, one instance at a time, still under load.
+	// Scale in, one instance at a time, still under load. The tasks of
+	// the instance that leaves are held by no one: nothing is revoked.
+	before = map[*runtime.App][]processor.TaskID{a: a.ActiveTasks(), b: b.ActiveTasks()}
+	opens = r.opened()
 	closeApp(r.t, cApp, cDone)
 	r.waitTasks([]*runtime.App{a, b}, 3, 3)
+	// A task counts as held once it is made, and opens its processors
+	// after its restore: give each thread's three time to.
+	time.Sleep(3*coopInit + 500*time.Millisecond)
+	after = r.opened()
+	stayed := 0
+	for _, x := range []*runtime.App{a, b} {
+		for _, id := range before[x] {
+			if slices.Contains(x.ActiveTasks(), id) {
+				stayed++
+				if after[id.Partition] != opens[id.Partition] {
+					inReopened++
+				}
+			}
+		}
+	}
+	r.t.Logf("scale-in 3→2: %d of the %d tasks that stayed reopened", inReopened, stayed)
 	time.Sleep(500 * time.Millisecond)
 	closeApp(r.t, b, bDone)
 	r.waitTasks([]*runtime.App{a}, 6)
@@ -364,7 +384,7 @@ func (r *coopRun) scale(eos bool) (stayGap, moveGap, rebalance time.Duration, re
 	r.stopProducing()
 	r.checkCounts(eos)
 	closeApp(r.t, a, aDone)
-	return stayGap, moveGap, rebalance, reopened
+	return stayGap, moveGap, rebalance, reopened, inReopened
 }
 
 // Tasks that stay on an instance through a cooperative rebalance keep
@@ -385,22 +405,26 @@ func TestCooperativeScaleOutKeepsTasksRunning(t *testing.T) {
 			var coopStay, eagerLeast, eagerMost time.Duration
 			t.Run("cooperative", func(t *testing.T) {
 				r := newCoopRun(t, false, g.opts...)
-				stay, _, _, reopened := r.scale(eos)
+				stay, _, _, reopened, inReopened := r.scale(eos)
 				coopStay = stay
-				// Under exactly-once the transaction open when the
+				// Under exactly-once the transaction open when a
 				// rebalance revokes tasks aborts, and the tasks that
 				// stay with work in it are reopened on their stores;
-				// under at-least-once none is.
+				// under at-least-once none is. A scale-in revokes
+				// nothing.
 				if !eos && reopened > 0 {
-					t.Errorf("%d tasks that stayed were closed and reopened", reopened)
+					t.Errorf("scale-out: %d tasks that stayed were closed and reopened", reopened)
+				}
+				if inReopened > 0 {
+					t.Errorf("scale-in: %d tasks that stayed were closed and reopened", inReopened)
 				}
 			})
 			t.Run("eager", func(t *testing.T) {
 				r := newCoopRun(t, true, g.opts...)
-				stay, moved, _, reopened := r.scale(eos)
+				stay, moved, _, reopened, inReopened := r.scale(eos)
 				eagerLeast, eagerMost = min(stay, moved), max(stay, moved)
-				if reopened != 4 {
-					t.Errorf("%d of the 4 tasks that stayed were reopened, want all", reopened)
+				if reopened != 4 || inReopened != 4 {
+					t.Errorf("%d and %d of the 4 tasks that stayed in the scale-out and the scale-in were reopened, want all", reopened, inReopened)
 				}
 			})
 			t.Logf("%s: tasks that stay pause %v in a cooperative rebalance; in an eager one tasks pause %v to %v",
@@ -416,4 +440,83 @@ func TestCooperativeScaleOutKeepsTasksRunning(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A group rolls from a release before cooperative rebalancing one instance
+// at a time: while a member offers only the eager protocol the group
+// rebalances eagerly, and once the last such member leaves it turns
+// cooperative. Counts stay exact through both kinds of rebalance and the
+// switch.
+func TestCooperativeRollingUpgrade(t *testing.T) {
+	r := newCoopRun(t, false, runtime.ExactlyOnce())
+	// The member advertising old:1 stands for an instance of the older
+	// release: the broker sees it offer the eager protocol only.
+	r.c.Cluster().ControlKey(int16(kmsg.JoinGroup), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		jr := req.(*kmsg.JoinGroupRequest)
+		old := slices.ContainsFunc(jr.Protocols, func(p kmsg.JoinGroupRequestProtocol) bool {
+			var meta kmsg.ConsumerMemberMetadata
+			var sub assign.Subscription
+			return meta.ReadFrom(p.Metadata) == nil && sub.ReadFrom(meta.UserData) == nil && sub.ApplicationServer == "old:1"
+		})
+		if old {
+			jr.Protocols = slices.DeleteFunc(jr.Protocols, func(p kmsg.JoinGroupRequestProtocol) bool {
+				return p.Name == assign.CooperativeProtocolName
+			})
+		}
+		return nil, nil, false
+	})
+	cl, err := r.c.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	protocol := func() string {
+		t.Helper()
+		described, err := adm.DescribeGroups(context.Background(), "coop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return described["coop"].Protocol
+	}
+
+	a, aDone := r.start("a")
+	r.opts = append(r.opts, runtime.ApplicationServer("old:1"))
+	old, oldDone := r.start("old")
+	r.opts = r.opts[:len(r.opts)-1]
+	r.waitTasks([]*runtime.App{a, old}, 3, 3)
+	r.read()
+	r.produce(2 * time.Millisecond)
+	if p := protocol(); p != assign.ProtocolName {
+		t.Errorf("with an old member the group speaks %q, want %q", p, assign.ProtocolName)
+	}
+	b, bDone := r.start("b")
+	r.waitTasks([]*runtime.App{a, old, b}, 2, 2, 2)
+	if p := protocol(); p != assign.ProtocolName {
+		t.Errorf("with an old member the group speaks %q, want %q", p, assign.ProtocolName)
+	}
+	closeApp(t, old, oldDone)
+	r.waitTasks([]*runtime.App{a, b}, 3, 3)
+	if p := protocol(); p != assign.CooperativeProtocolName {
+		t.Errorf("without old members the group speaks %q, want %q", p, assign.CooperativeProtocolName)
+	}
+	opens := r.opened()
+	c, cDone := r.start("c")
+	r.waitTasks([]*runtime.App{a, b, c}, 2, 2, 2)
+	after := r.opened()
+	kept := 0
+	for _, x := range []*runtime.App{a, b} {
+		for _, id := range x.ActiveTasks() {
+			if after[id.Partition] == opens[id.Partition] {
+				kept++
+			}
+		}
+	}
+	t.Logf("cooperative scale-out after the upgrade: %d of the 4 tasks that stayed kept running without reopening", kept)
+	closeApp(t, c, cDone)
+	r.waitTasks([]*runtime.App{a, b}, 3, 3)
+	r.stopProducing()
+	r.checkCounts(true)
+	closeApp(t, b, bDone)
+	closeApp(t, a, aDone)
 }

@@ -454,16 +454,16 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 	// records a task reads from its own repartition topic too).
 	// Past the bound on uncommitted store writes it commits early too.
 	//
-	// Not while the member joins under at-least-once, though: franz-go
-	// holds commits back until the group has synced, which in a
-	// cooperative rebalance waits for every member to rejoin, and the
-	// thread would stop processing the tasks it keeps for as long. They
-	// go on, as their output does, and commit once assigned (or on a
-	// revocation). A transaction, whose output is invisible until it
-	// commits, waits instead: what it would add meanwhile is lost if the
-	// assignment revokes a task and dooms it.
+	// Not while the member joins, though: franz-go holds commits back
+	// until the group has synced, which in a cooperative rebalance waits
+	// for every member to rejoin, and the thread would stop processing
+	// the tasks it keeps for as long; a transaction's offsets would then
+	// go with the generation that ended, and be refused. The tasks go on
+	// and commit once assigned (under at-least-once also on a
+	// revocation); a transaction that a revocation dooms aborts with what
+	// they did meanwhile.
 	idle := fetches.NumRecords() == 0 && t.txnDirty
-	if t.joining && !t.eos {
+	if t.joining {
 		return nil
 	}
 	if idle || t.sinceCommit() >= t.app.cfg.commitInterval || t.overUncommitted() {
