@@ -124,6 +124,7 @@ func (t *thread) onAssignment(a assign.Assignment) {
 	t.synced.Store(&active)
 	keeps := !slices.ContainsFunc(t.ownedTasks(), func(id assign.TaskID) bool { return !slices.Contains(active, id) })
 	t.followup.Store(a.Rejoin && keeps)
+	t.revoking.Store(!keeps)
 	// The client is read here, on its group's goroutine, for the standby
 	// keeper to ask for a rebalance with.
 	t.app.standbys.assign(t, t.cl, taskIDs(a.Active), taskIDs(a.Standby), taskIDs(a.Warmup))

@@ -55,6 +55,10 @@ type thread struct {
 	// after a revocation, and the follow-up rebalance that hands the task
 	// over would wait for this member's next heartbeat.
 	followup atomic.Bool
+	// revoking says the assignment the member just synced revokes tasks of
+	// this thread, whose callback has yet to run: until it does, an
+	// exactly-once thread can still commit its transaction (see step).
+	revoking atomic.Bool
 
 	// joining is whether the thread's member is joining the group: from
 	// the start of a rebalance (onRevoked) until its assignment.
@@ -462,9 +466,21 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 	// and commit once assigned (under at-least-once also on a
 	// revocation); a transaction that a revocation dooms aborts with what
 	// they did meanwhile.
+	//
+	// Under exactly-once, once the member has synced an assignment that
+	// revokes tasks of the thread, the thread commits at once: its
+	// revocation callback, which waits for this step to end, has the
+	// session abort whatever the transaction then holds, and the tasks
+	// that stay would redo it. The commit goes with the new generation,
+	// in which the thread still owns the tasks it is about to revoke
+	// (the leader withholds them from their new owners), as Kafka Streams
+	// commits them on revocation.
 	idle := fetches.NumRecords() == 0 && t.txnDirty
 	if t.joining {
-		return nil
+		if !t.eos || !t.txnDirty || !t.revoking.Load() {
+			return nil
+		}
+		return t.commit(ctx)
 	}
 	if idle || t.sinceCommit() >= t.app.cfg.commitInterval || t.overUncommitted() {
 		if err := t.commit(ctx); err != nil {
@@ -652,6 +668,7 @@ func (t *thread) onAssigned(_ context.Context, cl *kgo.Client, added map[string]
 	owned := slices.Clone(all)
 	t.owned.Store(&owned)
 	t.joining = false
+	t.revoking.Store(false)
 	if !t.assigned.Swap(true) {
 		t.app.assignedThreads.Add(1)
 	}
