@@ -28,8 +28,10 @@
 // Under exactly-once a transaction cannot span a revocation (franz-go's
 // transactional session aborts the first transaction to end after one, as
 // the group's offsets would commit for tasks another member now runs), and
-// the callback cannot end it: the thread aborts it as soon as the callback
-// returns. The tasks that did work in it are reopened on their stores and
+// the callback cannot end it: a thread that is processing when its member
+// syncs an assignment revoking some of its tasks commits first, before
+// the callback runs; otherwise it aborts the transaction as soon as the
+// callback returns. The tasks that did work in an aborted transaction are reopened on their stores and
 // process again from their last commit, which costs them that work and
 // their processors' Init but no restore beyond the changelog's tail; tasks
 // without work in it just go on. So under exactly-once the tasks that stay

@@ -68,8 +68,10 @@
 // one, because its old owner still holds its partitions (the owned
 // partitions of its join metadata), so that owner revokes it and rejoins;
 // in the second nobody holds it and it goes to its new owner. No task is
-// ever held by two members. A task whose owner left the group is held by
-// no one and moves in one rebalance. Members that offer both protocols,
+// ever held by two members. The assignment of such a first rebalance tells
+// every member to rejoin at once (Assignment.Rejoin), as the second waits
+// for all of them. A task whose owner left the group is held by no one and
+// moves in one rebalance. Members that offer both protocols,
 // cooperative first, let a group roll between releases: it runs eager
 // while any member offers only "samsa-tasks-v1".
 //
