@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -125,6 +126,12 @@ func failover(t *testing.T, n int) (survivor, returner int64) {
 	if counting(y.app) > counting(x.app) {
 		victim, other = y, x
 	}
+	if n > 0 {
+		// The standbys of the victim's tasks have caught up: the
+		// failover is then measured, not how far a standby just made was
+		// behind (under load it may not have started tailing yet).
+		waitStandbysCaughtUp(t, other.app, victim.app)
+	}
 	other.restored.n.Store(0)
 	closeApp(t, victim.app, victim.done)
 	waitSpread(t, parts, n, other.app)
@@ -144,6 +151,44 @@ func failover(t *testing.T, n int) (survivor, returner int64) {
 	closeApp(t, victim.app, victim.done)
 	closeApp(t, other.app, other.done)
 	return survivor, returner
+}
+
+// waitStandbysCaughtUp waits until app keeps a standby of every counting
+// task of victim and each trails its changelog by nothing.
+func waitStandbysCaughtUp(t *testing.T, app, victim *runtime.App) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		lags, err := app.StandbyLags(context.Background())
+		if err == nil && caughtUp(lags, victim.ActiveTasks()) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("standbys not caught up with the tasks %v after 30s: %v (err %v)", victim.ActiveTasks(), lags, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func caughtUp(lags []runtime.StandbyLag, tasks []processor.TaskID) bool {
+	for _, id := range tasks {
+		if id.Subtopology != 1 {
+			continue
+		}
+		found := false
+		for _, l := range lags {
+			if l.Task == id {
+				found = true
+				if l.Lag > 0 {
+					return false
+				}
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 func TestStandbyFailoverRestoresLess(t *testing.T) {

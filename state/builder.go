@@ -147,7 +147,7 @@ func (b *KeyValueBuilder[K, V]) Build(env *Env) (Store, error) {
 	var logging *changeLoggingStore
 	if b.Logged() && env.Logger != nil {
 		if l := env.Logger(b.name); l != nil {
-			logging = &changeLoggingStore{KeyValueBytesStore: h.top, logger: l, clock: env.RecordTime, timestamped: b.timestamped}
+			logging = &changeLoggingStore{KeyValueBytesStore: h.top, logger: l, clock: env.RecordTime, timestamped: b.timestamped, keepValues: true}
 			h.top, h.logging = logging, logging
 		}
 	}

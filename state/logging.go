@@ -60,6 +60,17 @@ type changeLoggingStore struct {
 	folded  []foldedWrite
 	keys    []byte
 	pending map[string]int
+	// keepValues says inner holds what the layer wrote, key for key, until
+	// the next Flush (a key-value store's; a window store's segments drop
+	// keys below the layer). Then, while the folded keys are a handful,
+	// their last values are kept in values, and sent from there rather
+	// than read back from inner: a task that commits after every record
+	// writes a few keys between flushes. Past foldScan the values are
+	// read back (unvalued), so that the layer does not hold a second copy
+	// of every value written in a commit interval.
+	keepValues bool
+	unvalued   bool
+	values     []byte
 }
 
 // foldScan is how many folded keys are looked up by a scan before they
@@ -73,6 +84,10 @@ const foldScan = 16
 type foldedWrite struct {
 	start, end int
 	ts         int64
+	// values[vstart:vend] is the key's last value, unless deleted, while
+	// values are kept.
+	vstart, vend int
+	deleted      bool
 	// tag is foldTag of the key: a scan compares the keys only where the
 	// tags agree.
 	tag     uint32
@@ -120,7 +135,7 @@ func (s *changeLoggingStore) Put(key, value []byte) error {
 	if err := s.KeyValueBytesStore.Put(key, value); err != nil {
 		return err
 	}
-	s.fold(key, ts)
+	s.fold(key, value, ts)
 	return nil
 }
 
@@ -132,19 +147,23 @@ func (s *changeLoggingStore) Delete(key []byte) error {
 	if err := s.KeyValueBytesStore.Delete(key); err != nil {
 		return err
 	}
-	s.fold(key, ts)
+	s.fold(key, nil, ts)
 	return nil
 }
 
-func (s *changeLoggingStore) fold(key []byte, ts int64) {
+// fold notes a write of key: value nil is a delete.
+func (s *changeLoggingStore) fold(key, value []byte, ts int64) {
 	tag := foldTag(key)
 	if i, ok := s.foldedIndex(key, tag); ok {
-		s.folded[i].ts = ts
+		w := &s.folded[i]
+		w.ts = ts
+		s.keepValue(w, value)
 		return
 	}
 	start := len(s.keys)
 	s.keys = append(s.keys, key...)
 	s.folded = append(s.folded, foldedWrite{start: start, end: len(s.keys), ts: ts, tag: tag})
+	s.keepValue(&s.folded[len(s.folded)-1], value)
 	switch {
 	case s.pending != nil:
 		s.pending[string(key)] = len(s.folded) - 1
@@ -153,7 +172,24 @@ func (s *changeLoggingStore) fold(key []byte, ts int64) {
 		for i, w := range s.folded {
 			s.pending[string(s.keys[w.start:w.end])] = i
 		}
+		s.unvalued, s.values = true, s.values[:0]
 	}
+}
+
+// keepValue keeps value as w's last one, when values are kept: over the
+// last one if it has the same length.
+func (s *changeLoggingStore) keepValue(w *foldedWrite, value []byte) {
+	if !s.keepValues || s.unvalued {
+		return
+	}
+	w.deleted = value == nil
+	if w.vend-w.vstart == len(value) {
+		copy(s.values[w.vstart:w.vend], value)
+		return
+	}
+	w.vstart = len(s.values)
+	s.values = append(s.values, value...)
+	w.vend = len(s.values)
 }
 
 func (s *changeLoggingStore) foldedIndex(key []byte, tag uint32) (int, bool) {
@@ -213,12 +249,22 @@ func (s *changeLoggingStore) send() error {
 			continue
 		}
 		key := s.keys[w.start:w.end]
-		v, found, err := s.KeyValueBytesStore.Get(key)
-		if err != nil {
-			return storeErr(s.Name(), "log change", err)
-		}
-		if !found {
-			v = nil
+		var v []byte
+		switch {
+		case !s.keepValues || s.unvalued:
+			var found bool
+			var err error
+			v, found, err = s.KeyValueBytesStore.Get(key)
+			if err != nil {
+				return storeErr(s.Name(), "log change", err)
+			}
+			if !found {
+				v = nil
+			}
+		case !w.deleted:
+			if v = s.values[w.vstart:w.vend]; v == nil {
+				v = emptyValue
+			}
 		}
 		if err := s.logChange(key, v, w.ts); err != nil {
 			return err
@@ -229,6 +275,7 @@ func (s *changeLoggingStore) send() error {
 		delete(s.pending, string(key))
 	}
 	s.folded, s.keys, s.pending = s.folded[:0], s.keys[:0], nil
+	s.values, s.unvalued = s.values[:0], false
 	return nil
 }
 

@@ -37,62 +37,78 @@ func mustFlush(t testing.TB, s KeyValueBytesStore) {
 // TestChangeLogging checks the folding: nothing is sent before Flush, then
 // each key written since the last Flush once, with its last value and the
 // time of its last write, in the order the keys were first written.
+// loggingVariants are the ways the layer folds over a bytes store: reading
+// the last values back at Flush, or keeping them, as it does over a
+// key-value store's (see keepValues).
+var loggingVariants = []struct {
+	name string
+	keep bool
+}{{"read-back", false}, {"kept", true}}
+
+func newLogging(inner KeyValueBytesStore, logger ChangeLogger, clock func() int64, keep bool) KeyValueBytesStore {
+	s := NewChangeLoggingStore(inner, logger, clock)
+	s.(*changeLoggingStore).keepValues = keep
+	return s
+}
+
 func TestChangeLogging(t *testing.T) {
 	for _, kind := range loggedKinds() {
-		t.Run(kind.name, func(t *testing.T) {
-			logger := &recordingLogger{}
-			now := int64(10)
-			s := NewChangeLoggingStore(kind.new(t, "st"), logger, func() int64 { return now })
-			mustPut(t, s, "a", "1")
-			now = 20
-			mustPut(t, s, "b", "", "a", "2")
-			now = 30
-			if err := s.Delete([]byte("b")); err != nil {
-				t.Fatal(err)
-			}
-			now = 40
-			mustPut(t, s, "c", "3")
-			if len(logger.records) != 0 {
-				t.Fatalf("sent before Flush: %v", logger.records)
-			}
-			mustFlush(t, s)
-			want := []logRecord{{"a", []byte("2")}, {"b", nil}, {"c", []byte("3")}}
-			if !slices.EqualFunc(logger.records, want, eqRecord) {
-				t.Fatalf("log = %v, want %v", logger.records, want)
-			}
-			if !slices.Equal(logger.times, []int64{20, 30, 40}) {
-				t.Fatalf("timestamps %v, want the last write's: [20 30 40]", logger.times)
-			}
-			// A second Flush has nothing new; the next interval starts over.
-			mustFlush(t, s)
-			mustPut(t, s, "b", "4")
-			mustFlush(t, s)
-			want = append(want, logRecord{"b", []byte("4")})
-			if !slices.EqualFunc(logger.records, want, eqRecord) {
-				t.Fatalf("log = %v, want %v", logger.records, want)
-			}
-			if got := readAll(t, mustRange(t, s, nil, nil)); !slices.Equal(got, []string{"a=2", "b=4", "c=3"}) {
-				t.Fatalf("store holds %q", got)
-			}
+		for _, lv := range loggingVariants {
+			t.Run(kind.name+"/"+lv.name, func(t *testing.T) {
+				logger := &recordingLogger{}
+				now := int64(10)
+				s := newLogging(kind.new(t, "st"), logger, func() int64 { return now }, lv.keep)
+				mustPut(t, s, "a", "1")
+				now = 20
+				mustPut(t, s, "b", "", "a", "2")
+				now = 30
+				if err := s.Delete([]byte("b")); err != nil {
+					t.Fatal(err)
+				}
+				now = 40
+				mustPut(t, s, "c", "3")
+				if len(logger.records) != 0 {
+					t.Fatalf("sent before Flush: %v", logger.records)
+				}
+				mustFlush(t, s)
+				want := []logRecord{{"a", []byte("2")}, {"b", nil}, {"c", []byte("3")}}
+				if !slices.EqualFunc(logger.records, want, eqRecord) {
+					t.Fatalf("log = %v, want %v", logger.records, want)
+				}
+				if !slices.Equal(logger.times, []int64{20, 30, 40}) {
+					t.Fatalf("timestamps %v, want the last write's: [20 30 40]", logger.times)
+				}
+				// A second Flush has nothing new; the next interval starts over.
+				mustFlush(t, s)
+				mustPut(t, s, "b", "4")
+				mustFlush(t, s)
+				want = append(want, logRecord{"b", []byte("4")})
+				if !slices.EqualFunc(logger.records, want, eqRecord) {
+					t.Fatalf("log = %v, want %v", logger.records, want)
+				}
+				if got := readAll(t, mustRange(t, s, nil, nil)); !slices.Equal(got, []string{"a=2", "b=4", "c=3"}) {
+					t.Fatalf("store holds %q", got)
+				}
 
-			boom := errors.New("boom")
-			logger.err = boom
-			mustPut(t, s, "d", "1")
-			err := s.Flush()
-			var se *StoreError
-			if !errors.Is(err, boom) || !errors.As(err, &se) || se.Store != "st" {
-				t.Fatalf("Flush with a failing logger = %v", err)
-			}
+				boom := errors.New("boom")
+				logger.err = boom
+				mustPut(t, s, "d", "1")
+				err := s.Flush()
+				var se *StoreError
+				if !errors.Is(err, boom) || !errors.As(err, &se) || se.Store != "st" {
+					t.Fatalf("Flush with a failing logger = %v", err)
+				}
 
-			logger.err = nil
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			wantClosed(t, s.Put([]byte("e"), []byte("1")), "st")
-			if n := len(logger.records); n != 4 {
-				t.Fatalf("%d records logged, want 4", n)
-			}
-		})
+				logger.err = nil
+				if err := s.Close(); err != nil {
+					t.Fatal(err)
+				}
+				wantClosed(t, s.Put([]byte("e"), []byte("1")), "st")
+				if n := len(logger.records); n != 4 {
+					t.Fatalf("%d records logged, want 4", n)
+				}
+			})
+		}
 	}
 }
 
@@ -219,32 +235,34 @@ func TestWindowStoreDirtyUntilSent(t *testing.T) {
 // them before the flush.
 func TestChangeLoggingFoldsMany(t *testing.T) {
 	for _, kind := range loggedKinds() {
-		t.Run(kind.name, func(t *testing.T) {
-			logger := &recordingLogger{}
-			s := NewChangeLoggingStore(kind.new(t, "st"), logger, nil)
-			for round := range 2 {
+		for _, lv := range loggingVariants {
+			t.Run(kind.name+"/"+lv.name, func(t *testing.T) {
+				logger := &recordingLogger{}
+				s := newLogging(kind.new(t, "st"), logger, nil, lv.keep)
+				for round := range 2 {
+					for i := range 3 * foldScan {
+						mustPut(t, s, fmt.Sprintf("k%03d", i), fmt.Sprint(round))
+					}
+				}
+				if err := s.DeleteRange([]byte("k010"), []byte("k020")); err != nil {
+					t.Fatal(err)
+				}
+				mustPut(t, s, "k015", "again")
+				mustFlush(t, s)
+				// k015, written again after the range deletion, is first written
+				// there.
+				var want []logRecord
 				for i := range 3 * foldScan {
-					mustPut(t, s, fmt.Sprintf("k%03d", i), fmt.Sprint(round))
+					if k := fmt.Sprintf("k%03d", i); k < "k010" || k >= "k020" {
+						want = append(want, logRecord{k, []byte("1")})
+					}
 				}
-			}
-			if err := s.DeleteRange([]byte("k010"), []byte("k020")); err != nil {
-				t.Fatal(err)
-			}
-			mustPut(t, s, "k015", "again")
-			mustFlush(t, s)
-			// k015, written again after the range deletion, is first written
-			// there.
-			var want []logRecord
-			for i := range 3 * foldScan {
-				if k := fmt.Sprintf("k%03d", i); k < "k010" || k >= "k020" {
-					want = append(want, logRecord{k, []byte("1")})
+				want = append(want, logRecord{"k015", []byte("again")})
+				if !slices.EqualFunc(logger.records, want, eqRecord) {
+					t.Fatalf("log = %v,\nwant %v", logger.records, want)
 				}
-			}
-			want = append(want, logRecord{"k015", []byte("again")})
-			if !slices.EqualFunc(logger.records, want, eqRecord) {
-				t.Fatalf("log = %v,\nwant %v", logger.records, want)
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -321,5 +339,34 @@ func TestChangeLoggingEmptyKey(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestChangeLoggingKeptValues checks the values the layer keeps between
+// flushes: a rewrite of another length, a delete then a put, a put then a
+// delete, and an empty value, each sent as last written.
+func TestChangeLoggingKeptValues(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			logger := &recordingLogger{}
+			s := newLogging(kind.new(t, "st"), logger, nil, true)
+			mustPut(t, s, "a", "1", "b", "22", "c", "333", "d", "4")
+			mustPut(t, s, "a", "long", "b", "", "c", "3")
+			if err := s.Delete([]byte("d")); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Delete([]byte("a")); err != nil {
+				t.Fatal(err)
+			}
+			mustPut(t, s, "a", "back", "e", "5")
+			mustFlush(t, s)
+			want := []logRecord{{"a", []byte("back")}, {"b", []byte{}}, {"c", []byte("3")}, {"d", nil}, {"e", []byte("5")}}
+			if !slices.EqualFunc(logger.records, want, eqRecord) {
+				t.Fatalf("log = %v, want %v", logger.records, want)
+			}
+			if v := logger.records[1].value; v == nil {
+				t.Fatal("the empty value of b was sent as a null")
+			}
+		})
 	}
 }

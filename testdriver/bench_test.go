@@ -1,6 +1,7 @@
 package testdriver_test
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -161,7 +162,9 @@ const wordsPerLine = 10
 // BenchmarkWordCount reports words/s for word count through the test driver
 // on the in-memory and Pebble stores, and for a hand-written loop that
 // splits and counts the same lines in a Go map; ratio is words/s over the
-// hand-written loop's, measured in the same run.
+// hand-written loop's, measured in the same run. Outside the timing, each
+// side's counts are checked against those of the lines it was given: the
+// loop's map, and the driver's store and number of outputs.
 func BenchmarkWordCount(b *testing.B) {
 	var baseline float64
 	b.Run("handwritten", func(b *testing.B) {
@@ -174,6 +177,9 @@ func BenchmarkWordCount(b *testing.B) {
 		}
 		baseline = float64(b.N*wordsPerLine) / b.Elapsed().Seconds()
 		b.ReportMetric(baseline, "words/s")
+		if want := wordLineCounts(b.N); !maps.Equal(counts, want) {
+			b.Fatalf("counts = %v, want %v", counts, want)
+		}
 	})
 	for _, store := range []string{"memory", "pebble"} {
 		b.Run(store, func(b *testing.B) {
@@ -184,6 +190,7 @@ func BenchmarkWordCount(b *testing.B) {
 			td := testdriver.New(b, testfix.WordCount(b), opts...)
 			in := testdriver.InputTopic(td, testfix.InputTopic, serde.String, serde.String)
 			out := testdriver.OutputTopic(td, testfix.OutputTopic, serde.String, serde.Int64)
+			outputs := 0
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
 				in.PipeValue(wordLines[i%len(wordLines)])
@@ -191,6 +198,7 @@ func BenchmarkWordCount(b *testing.B) {
 					if _, err := out.TryReadRecord(); err != nil {
 						b.Fatal(err)
 					}
+					outputs++
 				}
 			}
 			wps := float64(b.N*wordsPerLine) / b.Elapsed().Seconds()
@@ -198,6 +206,50 @@ func BenchmarkWordCount(b *testing.B) {
 			if baseline > 0 {
 				b.ReportMetric(wps/baseline, "ratio")
 			}
+			if outputs != b.N*wordsPerLine {
+				b.Fatalf("%d outputs, want one per word, %d", outputs, b.N*wordsPerLine)
+			}
+			if got, want := storeCounts(b, td), wordLineCounts(b.N); !maps.Equal(got, want) {
+				b.Fatalf("store counts = %v, want %v", got, want)
+			}
 		})
 	}
+}
+
+// wordLineCounts counts the words of the first n lines of wordLines, over
+// and over.
+func wordLineCounts(n int) map[string]int64 {
+	per := map[string]int64{}
+	for _, l := range wordLines {
+		for _, w := range strings.Fields(strings.ToLower(l)) {
+			per[w]++
+		}
+	}
+	counts := map[string]int64{}
+	for w, c := range per {
+		counts[w] = c * int64(n/len(wordLines))
+	}
+	for _, l := range wordLines[:n%len(wordLines)] {
+		for _, w := range strings.Fields(strings.ToLower(l)) {
+			counts[w]++
+		}
+	}
+	return counts
+}
+
+// storeCounts reads every count of the word-count store.
+func storeCounts(b *testing.B, td *testdriver.Driver) map[string]int64 {
+	it, err := testdriver.KeyValueStore[string, int64](td, testfix.CountsStore).All()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer it.Close()
+	got := map[string]int64{}
+	for it.Next() {
+		got[it.Key()] = it.Value()
+	}
+	if err := it.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return got
 }

@@ -72,6 +72,15 @@ type view struct {
 	last    []int32
 	keep    []int32
 	indexed bool
+	// A changelog no task reads holds its records' bytes in an arena of
+	// its own, whose blocks compact recycles once the records left have
+	// moved out: nothing else refers to them (tests read a changelog with
+	// copies, see TestOutputTopic), and a changelog takes a record per
+	// store write.
+	own    bool
+	arena  []byte
+	blocks [][]byte
+	spare  [][]byte
 }
 
 // compactMin is the length of a changelog below which it is never
@@ -89,6 +98,7 @@ func (d *Driver) topic(name string) *topic {
 	tp := &topic{name: name, partitions: n, next: make([]int64, n)}
 	if !d.g.IsInternal(name) {
 		tp.view = &view{changelog: d.changelogs[name], compactAt: compactMin, indexed: true}
+		tp.view.own = tp.view.changelog && !d.readsTopic(name)
 	}
 	d.topics[name] = tp
 	return tp
@@ -120,7 +130,12 @@ func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []
 	}
 	r := record{ts: ts, offset: tp.next[p], partition: p, from: int32(from)}
 	tp.next[p]++
-	buf := d.alloc(len(key) + len(value))
+	var buf []byte
+	if v := tp.view; v != nil && v.own {
+		buf = v.alloc(len(key) + len(value))
+	} else {
+		buf = d.alloc(len(key) + len(value))
+	}
 	if key != nil {
 		r.key = buf[:len(key):len(key)]
 		copy(r.key, key)
@@ -162,19 +177,50 @@ func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []
 	}
 }
 
-// alloc returns n bytes of their own, never nil.
+const arenaBlock = 16 << 10
+
+// alloc returns n bytes of their own, never nil, which nothing writes
+// again: sources and output topics decode strings that share them.
 func (d *Driver) alloc(n int) []byte {
-	const block = 16 << 10
-	if n > block/8 {
+	if n > arenaBlock/8 {
 		return make([]byte, n)
 	}
 	// A nil arena would make the first empty key or value nil: a null.
 	if n > len(d.arena) || d.arena == nil {
-		d.arena = make([]byte, block)
+		d.arena = make([]byte, arenaBlock)
 	}
 	b := d.arena[:n:n]
 	d.arena = d.arena[n:]
 	return b
+}
+
+// alloc returns n bytes, never nil, from the view's own arena, valid until
+// the next compact.
+func (v *view) alloc(n int) []byte {
+	if n > arenaBlock/8 {
+		return make([]byte, n)
+	}
+	if n > len(v.arena) || v.arena == nil {
+		if k := len(v.spare); k > 0 {
+			v.arena, v.spare = v.spare[k-1], v.spare[:k-1]
+		} else {
+			v.arena = make([]byte, arenaBlock)
+		}
+		v.blocks = append(v.blocks, v.arena)
+	}
+	b := v.arena[:n:n]
+	v.arena = v.arena[n:]
+	return b
+}
+
+// readsTopic reports whether a task or the global task reads topic.
+func (d *Driver) readsTopic(name string) bool {
+	for _, st := range d.g.Subtopologies {
+		if slices.Contains(st.SourceTopics, name) {
+			return true
+		}
+	}
+	return slices.Contains(d.g.GlobalTopics(), name)
 }
 
 // settleTopics makes what was written since the last commit readable and
@@ -250,6 +296,14 @@ func (v *view) compact() {
 	v.recs, v.stable, v.head = v.recs[:len(keep)], len(keep), head
 	v.keep = keep
 	v.compactAt = max(compactMin, 2*len(keep))
+	if v.own {
+		// Every record left is in buf now.
+		for _, b := range v.blocks {
+			v.spare = append(v.spare, b[:cap(b)])
+		}
+		clear(v.blocks)
+		v.blocks, v.arena = v.blocks[:0], nil
+	}
 }
 
 // note records in the changelog index that recs[i] is the last record of

@@ -112,6 +112,9 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 		ProductionHandler:      o.production,
 		DeadLetterTopic:        o.deadLetter,
 		Logger:                 o.logger,
+		// Records live in the driver's arenas; what tasks and output
+		// topics read is never written again (see Driver.alloc).
+		StableRecordBytes: true,
 	}
 	if o.pebble {
 		d.fs = vfs.NewMem()

@@ -319,3 +319,50 @@ func TestStateDir(t *testing.T) {
 		t.Fatalf("after the crash: task directories %v", got)
 	}
 }
+
+// A changelog compacts once it is long, recycling the memory of the records
+// it drops: what a test read from it before, and what it read from outputs,
+// is unchanged by the records written over that memory since; after the
+// compaction the changelog holds the last count of each word, and a task
+// that loses its state restores every count from it.
+func TestChangelogCompaction(t *testing.T) {
+	td := testdriver.New(t, testfix.WordCount(t), testdriver.WithWallClock(epoch), testdriver.WithApplicationID("wc"))
+	in := testdriver.InputTopic(td, "text-lines", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "word-counts", serde.String, serde.Int64)
+	changelog := testdriver.OutputTopic(td, "wc-counts-changelog", serde.String, serde.Int64)
+	in.PipeValue("alpha beta")
+	early := changelog.ReadKeyValuesToList()
+	outs := out.ReadKeyValuesToList()
+	want := map[string]int64{"alpha": 1, "beta": 1}
+	// Enough records, over enough words, for the changelog to compact a
+	// few times; ever longer words, so that each round between two
+	// compactions takes more memory than the last, all that was recycled.
+	for i := range 20_000 {
+		w := fmt.Sprintf("w%03d%s", i%300, strings.Repeat("x", i/1000))
+		in.PipeValue(w)
+		want[w]++
+	}
+	if got := fmt.Sprint(early); got != "[{alpha 1} {beta 1}]" {
+		t.Fatalf("changelog records read before the compactions now read %s", got)
+	}
+	if got := fmt.Sprint(outs); got != "[{alpha 1} {beta 1}]" {
+		t.Fatalf("outputs read before the compactions now read %s", got)
+	}
+	if n := changelog.QueueSize(); n >= 20_000 {
+		t.Fatalf("changelog holds %d unread records: it never compacted", n)
+	}
+	// alpha and beta were read already: the reader's position stays after
+	// them.
+	unread := maps.Clone(want)
+	delete(unread, "alpha")
+	delete(unread, "beta")
+	if got := testdriver.ReadKeyValuesToMap(changelog); !maps.Equal(got, unread) {
+		t.Fatalf("compacted changelog reads %v, want %v", got, unread)
+	}
+	td.CrashLosingState()
+	for w, n := range want {
+		if got := count(t, td, w); got != n {
+			t.Fatalf("restored %s = %d, want %d", w, got, n)
+		}
+	}
+}

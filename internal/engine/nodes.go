@@ -53,6 +53,9 @@ func SourceBuild[K, V any](ks serde.Serde[K], vs serde.Serde[V]) BuildFunc {
 			return Instance{}, err
 		}
 		src := &sourceNode[K, V]{t: t, n: n, ks: ks, vs: vs, children: kids}
+		if t.cfg.StableRecordBytes {
+			src.sharedKey, src.sharedValue = SharedDecoder(ks), SharedDecoder(vs)
+		}
 		if n.TimestampExtractor != nil {
 			e, ok := n.TimestampExtractor.(processor.TimestampExtractor[K, V])
 			if !ok {
@@ -74,6 +77,10 @@ type sourceNode[K, V any] struct {
 	ks       serde.Serde[K]
 	vs       serde.Serde[V]
 	children []Receiver[K, V]
+	// sharedKey and sharedValue, when set, decode in place of ks and vs
+	// (Config.StableRecordBytes).
+	sharedKey   func([]byte) K
+	sharedValue func([]byte) V
 	// extract, when set, gives each record its timestamp, from the time of
 	// its partition (by the source's topics, in order) so far.
 	extract       processor.TimestampExtractor[K, V]
@@ -93,15 +100,25 @@ func (s *sourceNode[K, V]) ProcessRaw(r *RawRecord) error {
 		rec.Headers = &h
 	}
 	var err error
-	if r.Key == nil {
+	switch {
+	case r.Key == nil:
 		rec.NullKey = true
-	} else if rec.Key, err = s.ks.Deserialize(r.Topic, r.Key); err != nil {
-		return s.badRecord("key", err)
+	case s.sharedKey != nil:
+		rec.Key = s.sharedKey(r.Key)
+	default:
+		if rec.Key, err = s.ks.Deserialize(r.Topic, r.Key); err != nil {
+			return s.badRecord("key", err)
+		}
 	}
-	if r.Value == nil {
+	switch {
+	case r.Value == nil:
 		rec.NullValue = true
-	} else if rec.Value, err = s.vs.Deserialize(r.Topic, r.Value); err != nil {
-		return s.badRecord("value", err)
+	case s.sharedValue != nil:
+		rec.Value = s.sharedValue(r.Value)
+	default:
+		if rec.Value, err = s.vs.Deserialize(r.Topic, r.Value); err != nil {
+			return s.badRecord("value", err)
+		}
 	}
 	if s.extract != nil {
 		if keep, err := s.extractTime(r, &rec); !keep || err != nil {
