@@ -31,10 +31,10 @@
 // the callback cannot end it: a thread that is processing when its member
 // syncs an assignment revoking some of its tasks commits first, before
 // the callback runs; otherwise it aborts the transaction as soon as the
-// callback returns. The tasks that did work in an aborted transaction are reopened on their stores and
-// process again from their last commit, which costs them that work and
-// their processors' Init but no restore beyond the changelog's tail; tasks
-// without work in it just go on. So under exactly-once the tasks that stay
+// callback returns. The tasks that did work in an aborted transaction are
+// reopened on their stores and process again from their last commit, which
+// costs them that work and their processors' Init but no restore beyond
+// the changelog's tail; tasks without work in it just go on. So under exactly-once the tasks that stay
 // on a member that loses some may pause as in an eager rebalance; on the
 // other members they do not.
 //
