@@ -13,6 +13,36 @@
 // sub-topology. Assignment is balanced by task count and sticky to previous
 // owners and to instances that hold a task's state on disk.
 //
+// Rebalances are cooperative (KIP-429, Kafka Streams' default): a thread
+// keeps its tasks through a rebalance and goes on processing them; only the
+// tasks that move stop. A task moves in two rebalances: in the first its
+// old owner loses it and closes it, committing first under at-least-once;
+// the owner then rejoins, and in the second rebalance the task goes to its
+// new owner, so that it never runs on two members at once. The leader's
+// assignment tells every member to rejoin at once for that second
+// rebalance. While its member joins, a thread processes without
+// committing (franz-go holds commits until the group has synced) and
+// commits once assigned. A scale-in or a failover revokes nothing: the
+// tasks of the member gone move in one rebalance and the others go on.
+//
+// Under exactly-once a transaction cannot span a revocation (franz-go's
+// transactional session aborts the first transaction to end after one, as
+// the group's offsets would commit for tasks another member now runs), and
+// the callback cannot end it: a thread that is processing when its member
+// syncs an assignment revoking some of its tasks commits first, before
+// the callback runs; otherwise it aborts the transaction as soon as the
+// callback returns. The tasks that did work in an aborted transaction are
+// reopened on their stores and process again from their last commit, which
+// costs them that work and their processors' Init but no restore beyond
+// the changelog's tail; tasks without work in it just go on. So under exactly-once the tasks that stay
+// on a member that loses some may pause as in an eager rebalance; on the
+// other members they do not.
+//
+// Threads offer the eager protocol too, so that a group rolls from a
+// release before cooperative rebalancing one instance at a time: it
+// rebalances eagerly, stopping every task, while any member offers only
+// the eager protocol, and cooperatively once all offer both.
+//
 // Tasks are the engine's (package internal/engine), the same the test
 // driver runs: the runtime only moves bytes between them and Kafka. A
 // thread polls and queues each record in its task, which processes its

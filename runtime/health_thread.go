@@ -13,8 +13,8 @@ const (
 	threadCreated threadState = iota
 	// threadStarting: the thread is joining the group for the first time.
 	threadStarting
-	// threadRevoked: the group took the thread's tasks back; it is
-	// rejoining.
+	// threadRevoked: the group took tasks back from the thread (all of
+	// them under the eager protocol); it is rejoining.
 	threadRevoked
 	// threadAssigned: the thread has an assignment, and makes and restores
 	// its tasks.

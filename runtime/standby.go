@@ -120,6 +120,11 @@ func (t *thread) elastic(c assign.Config) assign.Config {
 // onAssignment takes the part of the thread's assignment beyond its
 // partitions. It runs on the group's goroutine, before onAssigned.
 func (t *thread) onAssignment(a assign.Assignment) {
+	active := slices.Clone(a.Active)
+	t.synced.Store(&active)
+	keeps := !slices.ContainsFunc(t.ownedTasks(), func(id assign.TaskID) bool { return !slices.Contains(active, id) })
+	t.followup.Store(a.Rejoin && keeps)
+	t.revoking.Store(!keeps)
 	// The client is read here, on its group's goroutine, for the standby
 	// keeper to ask for a rebalance with.
 	t.app.standbys.assign(t, t.cl, taskIDs(a.Active), taskIDs(a.Standby), taskIDs(a.Warmup))

@@ -139,65 +139,18 @@ func (s *standbys) changelogEnds() map[assign.TaskID]int64 {
 	return maps.Clone(s.taskEnds)
 }
 
-// checkLags learns the end offsets of every changelog, for the lags the
-// subscription reports and the leader's balance, then asks for a
-// rebalance on behalf of each thread whose warm-ups have caught up, or
-// have warmed up for the probing interval.
+// checkLags learns the end offsets of every changelog (learnEnds), then
+// asks for a rebalance on behalf of each thread whose warm-ups have caught
+// up, or have warmed up for the probing interval.
 func (s *standbys) checkLags(ctx context.Context) {
+	ends, ok := s.learnEnds(ctx, 5*time.Second)
+	if !ok {
+		return
+	}
 	a := s.app
-	var topics []string
-	for _, topic := range a.layout.Changelogs {
-		topics = append(topics, topic)
-	}
-	if a.adm == nil || len(topics) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	listed, err := a.adm.ListEndOffsets(ctx, topics...)
-	if err != nil {
-		s.log.Debug("changelog end offsets", "err", err)
-		return
-	}
-	ends := map[string]map[int32]int64{}
-	listed.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil {
-			if ends[o.Topic] == nil {
-				ends[o.Topic] = map[int32]int64{}
-			}
-			ends[o.Topic][o.Partition] = o.Offset
-		}
-	})
-	taskEnds := map[assign.TaskID]int64{}
-	for _, st := range a.graph.Subtopologies {
-		if int(st.ID) >= len(a.layout.TaskCounts) {
-			continue
-		}
-		for p := range a.layout.TaskCounts[st.ID] {
-			var sum int64
-			known, logged := true, false
-			for _, store := range st.Stores {
-				topic, ok := a.layout.Changelogs[store]
-				if !ok {
-					continue
-				}
-				logged = true
-				end, ok := ends[topic][p]
-				if !ok {
-					known = false
-					break
-				}
-				sum += end
-			}
-			if logged && known {
-				taskEnds[assign.TaskID{Subtopology: st.ID, Partition: p}] = sum
-			}
-		}
-	}
 	var probe []*kgo.Client
 	now := time.Now()
 	s.mu.Lock()
-	s.ends, s.taskEnds = ends, taskEnds
 	acceptable := a.cfg.acceptableLag
 	for th, w := range s.warm {
 		if len(w.tasks) == 0 {
@@ -238,4 +191,65 @@ func (s *standbys) checkLags(ctx context.Context) {
 	for _, cl := range probe {
 		cl.ForceRebalance()
 	}
+}
+
+// learnEnds learns the end offsets of every changelog, waiting at most
+// timeout, and keeps them with the records each task's changelogs hold,
+// for the lags the subscription reports and the leader's balance. It
+// reports whether it learned them.
+func (s *standbys) learnEnds(ctx context.Context, timeout time.Duration) (map[string]map[int32]int64, bool) {
+	a := s.app
+	var topics []string
+	for _, topic := range a.layout.Changelogs {
+		topics = append(topics, topic)
+	}
+	if a.adm == nil || len(topics) == 0 {
+		return nil, false
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	listed, err := a.adm.ListEndOffsets(ctx, topics...)
+	if err != nil {
+		s.log.Debug("changelog end offsets", "err", err)
+		return nil, false
+	}
+	ends := map[string]map[int32]int64{}
+	listed.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil {
+			if ends[o.Topic] == nil {
+				ends[o.Topic] = map[int32]int64{}
+			}
+			ends[o.Topic][o.Partition] = o.Offset
+		}
+	})
+	taskEnds := map[assign.TaskID]int64{}
+	for _, st := range a.graph.Subtopologies {
+		if int(st.ID) >= len(a.layout.TaskCounts) {
+			continue
+		}
+		for p := range a.layout.TaskCounts[st.ID] {
+			var sum int64
+			known, logged := true, false
+			for _, store := range st.Stores {
+				topic, ok := a.layout.Changelogs[store]
+				if !ok {
+					continue
+				}
+				logged = true
+				end, ok := ends[topic][p]
+				if !ok {
+					known = false
+					break
+				}
+				sum += end
+			}
+			if logged && known {
+				taskEnds[assign.TaskID{Subtopology: st.ID, Partition: p}] = sum
+			}
+		}
+	}
+	s.mu.Lock()
+	s.ends, s.taskEnds = ends, taskEnds
+	s.mu.Unlock()
+	return ends, true
 }

@@ -37,8 +37,32 @@ type thread struct {
 	// restored by the loop before it processes again.
 	active   map[processor.TaskID]*engine.Task
 	pending  []processor.TaskID
-	owned    []assign.TaskID
 	assigned atomic.Bool
+	// owned are the tasks the thread owns, for the balancer's
+	// stickiness. The group's goroutine reads them as it joins, holding
+	// franz-go's lock that a commit waits on, so not under mu, which the
+	// loop holds while it commits: writes happen under mu.
+	owned atomic.Pointer[[]assign.TaskID]
+	// synced are the active tasks of the thread's last assignment, all of
+	// them: franz-go's callbacks name only what changed, and a
+	// transactional session passes on one revocation per transaction.
+	// The group's goroutine stores them as it decodes the assignment,
+	// without mu, which the poll loop may hold in a commit that waits for
+	// that very assignment.
+	synced atomic.Pointer[[]assign.TaskID]
+	// followup says the assignment withheld a task that moves, while
+	// revoking nothing of this thread's: franz-go rejoins at once only
+	// after a revocation, and the follow-up rebalance that hands the task
+	// over would wait for this member's next heartbeat.
+	followup atomic.Bool
+	// revoking says the assignment the member just synced revokes tasks of
+	// this thread, whose callback has yet to run: until it does, an
+	// exactly-once thread can still commit its transaction (see step).
+	revoking atomic.Bool
+
+	// joining is whether the thread's member is joining the group: from
+	// the start of a rebalance (onRevoked) until its assignment.
+	joining bool
 
 	// cfg is the engine configuration of the thread's tasks, whose host
 	// (Collector) it is; group commits them.
@@ -64,7 +88,8 @@ type thread struct {
 	lastTopic, lastReal string
 
 	// Exactly-once: the transactional session, whether a transaction is
-	// open, whether it holds work, and whether a rebalance doomed it.
+	// open, whether it holds work, and whether a rebalance doomed it (the
+	// session aborts the next transaction to end after a revocation).
 	eos      bool
 	txnID    string
 	sess     *kgo.GroupTransactSession
@@ -139,12 +164,23 @@ func newThread(a *App, idx int) (*thread, error) {
 // transactions with the group's generation, so that a zombie is fenced.
 func (t *thread) connect() error {
 	a := t.app
-	bal, err := assign.NewBalancer(t.elastic(assign.Config{
+	// Both protocols, cooperative first: the group rebalances
+	// cooperatively once all its members offer that, and eagerly while a
+	// member of an older release offers only the eager one. The callbacks
+	// below serve both: they close what was revoked and add what was
+	// assigned, which under the eager protocol is everything each time.
+	cfg := t.elastic(assign.Config{
 		Subtopologies: a.assignSubs,
 		ProcessID:     a.processID,
 		Owned:         t.ownedTasks,
 		StateOnDisk:   a.tasksOnDisk,
-	}))
+	})
+	eager, err := assign.NewBalancer(cfg)
+	if err != nil {
+		return fmt.Errorf("runtime: %w", err)
+	}
+	cfg.Cooperative = true
+	coop, err := assign.NewBalancer(cfg)
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
@@ -154,7 +190,7 @@ func (t *thread) connect() error {
 		kgo.WithContext(t.clientCtx),
 		kgo.ConsumerGroup(a.cfg.appID),
 		kgo.ConsumeTopics(a.sourceTopics...),
-		kgo.Balancers(bal),
+		kgo.Balancers(coop, eager),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
@@ -198,9 +234,10 @@ func (t *thread) connect() error {
 }
 
 func (t *thread) ownedTasks() []assign.TaskID {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return append([]assign.TaskID(nil), t.owned...)
+	if p := t.owned.Load(); p != nil {
+		return slices.Clone(*p)
+	}
+	return nil
 }
 
 // run polls and processes until ctx is cancelled or an error occurs. It
@@ -238,7 +275,7 @@ func (t *thread) run(ctx context.Context) error {
 	t.endTxn(sctx)
 	t.closeAll(t.active)
 	t.active = map[processor.TaskID]*engine.Task{}
-	t.owned = nil
+	t.owned.Store(nil)
 	t.mu.Unlock()
 	t.closeClient(sctx)
 	return err
@@ -349,7 +386,7 @@ func (t *thread) loop(ctx context.Context) error {
 // and commits when the interval is up. mu is held.
 func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 	if t.doomed {
-		if err := t.abort(ctx, "the group rebalanced during the transaction"); err != nil {
+		if err := t.abortRebalanced(ctx); err != nil {
 			return err
 		}
 		// The abort put the consumer back to the last commit, so what this
@@ -444,11 +481,35 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 	// commit (see catchUp): with small fetches those are many, and each
 	// commit would wait for the producer. Past the bound on uncommitted
 	// store writes the thread commits early too.
+	//
+	// Not while the member joins, though: franz-go holds commits back
+	// until the group has synced, which in a cooperative rebalance waits
+	// for every member to rejoin, and the thread would stop processing
+	// the tasks it keeps for as long; a transaction's offsets would then
+	// go with the generation that ended, and be refused. The tasks go on
+	// and commit once assigned (under at-least-once also on a
+	// revocation); a transaction that a revocation dooms aborts with what
+	// they did meanwhile.
+	//
+	// Under exactly-once, once the member has synced an assignment that
+	// revokes tasks of the thread, the thread commits at once: its
+	// revocation callback, which waits for this step to end, has the
+	// session abort whatever the transaction then holds, and the tasks
+	// that stay would redo it. The commit goes with the new generation,
+	// in which the thread still owns the tasks it is about to revoke
+	// (the leader withholds them from their new owners), as Kafka Streams
+	// commits them on revocation.
 	var idle bool
 	if fetches.NumRecords() > 0 {
 		t.caught.worked(time.Now())
 	} else {
 		idle = t.txnDirty && t.caught.caughtUp(time.Now())
+	}
+	if t.joining {
+		if !t.eos || !t.txnDirty || !t.revoking.Load() {
+			return nil
+		}
+		return t.commit(ctx)
 	}
 	if idle || t.sinceCommit() >= t.app.cfg.commitInterval || t.overUncommitted() {
 		if err := t.commit(ctx); err != nil {
@@ -494,8 +555,9 @@ func (t *thread) rejoin() error {
 	t.closeAll(t.active)
 	t.active = map[processor.TaskID]*engine.Task{}
 	t.dropPending()
-	t.owned = nil
-	t.inTxn, t.txnDirty, t.doomed = false, false, false
+	t.owned.Store(nil)
+	t.synced.Store(nil)
+	t.inTxn, t.txnDirty, t.doomed, t.joining = false, false, false, false
 	t.caught.reset()
 	t.setThreadState(threadRevoked)
 	t.mu.Unlock()
@@ -546,6 +608,46 @@ func (t *thread) rewind(why string) {
 	t.active = map[processor.TaskID]*engine.Task{}
 }
 
+// abortRebalanced ends the transaction a rebalance doomed: the session
+// aborts the first transaction to end after a revocation or a loss, and
+// resets the consumer to the last commit, so it is ended now, before
+// anything more is processed, even with no transaction open (the next one
+// would abort). Only the tasks with work since their last commit rewind;
+// the others lose nothing but the records queued past it, which are
+// fetched again, and keep processing without being made anew. mu is held.
+func (t *thread) abortRebalanced(ctx context.Context) error {
+	t.doomed = false
+	_, err := t.end(ctx, kgo.TryAbort)
+	if t.inTxn {
+		t.inTxn = false
+		t.metrics.txnEnded(false)
+	}
+	if err != nil {
+		t.log.Warn("abort failed; rejoining the group with a new producer", "err", err)
+		return errRejoin
+	}
+	t.txnDirty = false
+	t.clearRefused()
+	var rewound []string
+	for id, tk := range t.active {
+		if !tk.Dirty() {
+			for _, in := range tk.Inputs() {
+				in.Clear()
+			}
+			continue
+		}
+		t.closeTask(tk)
+		delete(t.active, id)
+		t.addPending(id)
+		rewound = append(rewound, id.String())
+	}
+	if len(rewound) > 0 {
+		slices.Sort(rewound)
+		t.log.Info("rewinding tasks to their last commit", "reason", "the group rebalanced during the transaction", "tasks", fmt.Sprint(rewound))
+	}
+	return nil
+}
+
 // dropPending empties the tasks to create: those a rewind closed were open
 // on this thread until now. mu is held.
 func (t *thread) dropPending() {
@@ -579,57 +681,100 @@ func (t *thread) fetchErrors(fetches kgo.Fetches) error {
 	return errors.Join(errs...)
 }
 
-// onAssigned records the new assignment; the loop creates and restores the
-// tasks, so a long restore never runs inside the group protocol.
-func (t *thread) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+// onAssigned records the new assignment: added are the partitions the
+// thread did not hold (all of them under the eager protocol); the tasks it
+// keeps stay open and go on processing. The loop creates and restores the
+// new tasks, so a long restore never runs inside the group protocol.
+func (t *thread) onAssigned(_ context.Context, cl *kgo.Client, added map[string][]int32) {
+	if t.followup.Swap(false) {
+		cl.ForceRebalance()
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ids := assign.TasksOf(assigned, t.app.assignSubs)
-	t.owned = ids
+	fresh := assign.TasksOf(added, t.app.assignSubs)
+	all := fresh
+	if p := t.synced.Load(); p != nil {
+		all = *p
+	}
+	owned := slices.Clone(all)
+	t.owned.Store(&owned)
+	t.joining = false
+	t.revoking.Store(false)
 	if !t.assigned.Swap(true) {
 		t.app.assignedThreads.Add(1)
 	}
-	// Under the eager protocol every task was revoked, and closed, before
-	// this assignment. One still open missed its revocation: a
-	// transactional session passes on one per transaction, and the
-	// transaction of an idle thread can span two rebalances. Another
-	// member may have run the task since, so it is made anew as the others
-	// are, and a transaction holding its work is doomed.
-	if len(t.active) > 0 {
-		if t.inTxn && t.txnDirty {
-			t.doomed = true
-		}
-		t.closeAll(t.active)
-		t.active = map[processor.TaskID]*engine.Task{}
+	// A task still open that the assignment lacks, or that it adds anew,
+	// missed its revocation: a transactional session passes on one per
+	// transaction, and the transaction of an idle thread can span two
+	// rebalances. Another member may have run the task since, so it is
+	// closed and, if assigned, made anew as the others are; the session
+	// aborts the transaction, which the next step ends.
+	stale := func(id processor.TaskID) bool {
+		a := assign.TaskID{Subtopology: id.Subtopology, Partition: id.Partition}
+		return !slices.Contains(all, a) || slices.Contains(fresh, a)
 	}
-	// The assignment replaces what was pending: a rewind or a failed
-	// creation may have left tasks of the last one there, and with its
-	// revocation passed over they would be made twice.
-	t.dropPending()
-	for _, a := range ids {
+	for id, tk := range t.active {
+		if stale(id) {
+			if t.eos {
+				t.doomed = true
+			}
+			t.closeTask(tk)
+			delete(t.active, id)
+			t.app.released(t, id)
+			t.metrics.released(id)
+		}
+	}
+	// Pending tasks the assignment lacks are dropped: a rewind or a
+	// failed creation may have left them there.
+	t.pending = slices.DeleteFunc(t.pending, func(id processor.TaskID) bool {
+		if slices.Contains(all, assign.TaskID{Subtopology: id.Subtopology, Partition: id.Partition}) {
+			return false
+		}
+		t.app.released(t, id)
+		return true
+	})
+	for _, a := range fresh {
 		t.addPending(processor.TaskID{Subtopology: a.Subtopology, Partition: a.Partition})
 	}
-	t.log.Info("tasks assigned", "tasks", fmt.Sprint(ids))
+	t.log.Info("tasks assigned", "tasks", fmt.Sprint(all), "added", fmt.Sprint(fresh))
 	t.setThreadState(threadAssigned)
 	t.app.threadAssigned()
 }
 
-// onRevoked commits the tasks (eager protocol: everything is revoked) and
-// closes them. Tasks assigned again are created anew and catch up from
-// their changelogs: another member may have run them in between (a pause
-// past the session timeout, say), and a task kept open would miss what it
-// committed. Under exactly-once the transaction cannot end from inside the
-// group protocol; if it holds work, the session aborts it, so the tasks are
-// closed without committing and the next step aborts.
-func (t *thread) onRevoked(ctx context.Context, _ *kgo.Client, _ map[string][]int32) {
+// onRevoked closes the tasks of the revoked partitions, committing first
+// under at-least-once; the others stay open and go on processing. A
+// cooperative rebalance begins with a call revoking nothing. Under the
+// eager protocol everything is revoked, and tasks assigned again are
+// created anew and catch up from their changelogs: another member may
+// have run them in between (a pause past the session timeout, say), and a
+// task kept open would miss what it committed.
+//
+// Under exactly-once the transaction cannot end from inside the group
+// protocol, and the session aborts the next one to end after a revocation:
+// the revoked tasks close without committing, and the next step aborts
+// (abortRebalanced), rewinding the tasks that stay if the transaction
+// holds their work.
+func (t *thread) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	if t.threadState() < threadPendingShutdown {
+		// A rebalance begins: the leader balances with the changelogs'
+		// ends as last learned, and ends learned before the changelogs
+		// filled up would have a task move at once, for a full restore,
+		// to an instance without its state. A cooperative rebalance can
+		// follow the last one within a heartbeat; learn them afresh.
+		t.app.standbys.learnEnds(ctx, time.Second)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.setThreadState(threadRevoked)
 	t.app.rebalancing()
-	switch {
-	case t.eos && t.inTxn && t.txnDirty:
+	t.joining = true
+	ids := assign.TasksOf(revoked, t.app.assignSubs)
+	if len(ids) == 0 {
+		return
+	}
+	t.setThreadState(threadRevoked)
+	if t.eos {
 		t.doomed = true
-	case !t.eos:
+	} else {
 		// franz-go's context ends only with the client: the commit also
 		// gives up when the shutdown does, or the close would wait on it.
 		ctx, stop := t.app.untilAbandoned(ctx)
@@ -638,10 +783,22 @@ func (t *thread) onRevoked(ctx context.Context, _ *kgo.Client, _ map[string][]in
 		}
 		stop()
 	}
-	t.closeAll(t.active)
-	t.active = map[processor.TaskID]*engine.Task{}
-	t.dropPending()
-	t.owned = nil
+	gone := make(map[processor.TaskID]*engine.Task, len(ids))
+	for _, a := range ids {
+		id := processor.TaskID{Subtopology: a.Subtopology, Partition: a.Partition}
+		if tk := t.active[id]; tk != nil {
+			gone[id] = tk
+			delete(t.active, id)
+		}
+		if i := slices.Index(t.pending, id); i >= 0 {
+			t.pending = slices.Delete(t.pending, i, i+1)
+			t.app.released(t, id)
+		}
+	}
+	owned := slices.DeleteFunc(t.ownedTasks(), func(a assign.TaskID) bool { return slices.Contains(ids, a) })
+	t.owned.Store(&owned)
+	t.closeAll(gone)
+	t.log.Info("tasks revoked", "tasks", fmt.Sprint(ids))
 }
 
 // onLost drops the tasks without committing: another member owns them now.
@@ -651,13 +808,15 @@ func (t *thread) onLost(_ context.Context, _ *kgo.Client, _ map[string][]int32) 
 	t.setThreadState(threadRevoked)
 	t.app.rebalancing()
 	t.log.Warn("partitions lost; closing tasks without commit")
-	if t.inTxn {
+	t.joining = false
+	if t.eos {
 		t.doomed = true
 	}
 	t.closeAll(t.active)
 	t.active = map[processor.TaskID]*engine.Task{}
 	t.dropPending()
-	t.owned = nil
+	t.owned.Store(nil)
+	t.synced.Store(nil)
 }
 
 func (t *thread) closeAll(tasks map[processor.TaskID]*engine.Task) {

@@ -260,7 +260,7 @@ func TestDescribeGroup(t *testing.T) {
 	}
 	data, _ := os.ReadFile(topo)
 	code, out, _ = samsa(t, string(data), "describe", "-group", appID, "-brokers", b.Addrs()[0], "-topology", "-")
-	for _, want := range []string{"group descapp: state Stable, protocol samsa-tasks-v1, 2 members", "STATE ON DISK", strings.Join(g.Members[0].Tasks, " ")} {
+	for _, want := range []string{"group descapp: state Stable, protocol samsa-tasks-v2, 2 members", "STATE ON DISK", strings.Join(g.Members[0].Tasks, " ")} {
 		if code != exitOK || !strings.Contains(out, want) {
 			t.Errorf("table: exit %d, lacks %q:\n%s", code, want, out)
 		}

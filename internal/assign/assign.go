@@ -12,6 +12,7 @@ type member struct {
 	process    string
 	generation int32 // the generation its owned tasks come from
 	owned      []TaskID
+	holds      []TaskID // tasks of the partitions kgo says it owns
 	onDisk     []TaskID
 	server     string // application server, for query routing
 	lags       []TaskLag

@@ -8,8 +8,8 @@ import (
 // assignmentVersion is the version of the assignment encoding this package
 // writes, with the rule of subscriptionVersion: later versions only append
 // fields, and a reader skips those it does not know.
-// Version 2 appended the warm-up replicas.
-const assignmentVersion = 2
+// Version 2 appended the warm-up replicas, version 3 Rejoin.
+const assignmentVersion = 3
 
 // Assignment is what the leader tells a member beyond its topic partitions
 // (which stand for its active tasks, see TasksOf), carried in the UserData of
@@ -31,6 +31,13 @@ type Assignment struct {
 	// runs and keeps as standbys: what routes an interactive query to the
 	// instance holding a key.
 	Hosts []Host
+	// Rejoin says that the balance withheld a task that moves from one
+	// member to another (cooperative protocol, see withhold), so that a
+	// follow-up rebalance hands it over: every member should rejoin as
+	// soon as it has its assignment, rather than when its next heartbeat
+	// learns of the rebalance, as the follow-up waits for all of them.
+	// Since version 3.
+	Rejoin bool
 }
 
 // Host is one process of the group as a query router sees it.
@@ -49,6 +56,7 @@ type Host struct {
 //	hosts        uvarint count, then per host:
 //	               server uvarint length, bytes; active as standby; standby
 //	warmup       as standby (version 2)
+//	rejoin       byte, 1 if Rejoin (version 3)
 func (a Assignment) AppendTo(dst []byte) []byte {
 	dst = append(dst, assignmentVersion)
 	dst = appendTasks(dst, a.Standby)
@@ -58,7 +66,11 @@ func (a Assignment) AppendTo(dst []byte) []byte {
 		dst = appendTasks(dst, h.Active)
 		dst = appendTasks(dst, h.Standby)
 	}
-	return appendTasks(dst, a.Warmup)
+	dst = appendTasks(dst, a.Warmup)
+	if a.Rejoin {
+		return append(dst, 1)
+	}
+	return append(dst, 0)
 }
 
 // ReadFrom decodes src into a. Empty src, what a leader of an older version
@@ -95,6 +107,14 @@ func (a *Assignment) readFrom(src []byte) error {
 	}
 	if version >= 2 {
 		a.Warmup = r.tasks()
+	}
+	if version >= 3 && r.err == nil {
+		if len(r.b) == 0 {
+			r.err = errShort
+		} else {
+			a.Rejoin = r.b[0] == 1
+			r.b = r.b[1:]
+		}
 	}
 	if r.err != nil {
 		return r.err

@@ -9,9 +9,20 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// ProtocolName is the group protocol the Balancer speaks. Every member of an
-// application's group must offer it.
-const ProtocolName = "samsa-tasks-v1"
+// The group protocols a Balancer speaks. A group runs one protocol that all
+// its members offer, so members that offer both, cooperative first, form a
+// cooperative group once every member does, and an eager one while a member
+// of an older release offers only ProtocolName: a group rolls from one to
+// the other one process at a time.
+const (
+	// ProtocolName is the eager protocol: every member revokes all its
+	// tasks before each rebalance.
+	ProtocolName = "samsa-tasks-v1"
+	// CooperativeProtocolName is the cooperative protocol: a member keeps
+	// its tasks through a rebalance and revokes only those that move, which
+	// their new owner gets in the rebalance that follows.
+	CooperativeProtocolName = "samsa-tasks-v2"
+)
 
 // Config describes the application to the Balancer.
 type Config struct {
@@ -21,10 +32,9 @@ type Config struct {
 	// ProcessID identifies this application instance; all stream threads
 	// of a process share it. Required.
 	ProcessID string
-	// Owned returns the tasks this member owns now. If nil, the tasks are
-	// derived from the member's last assignment, which kgo keeps across
-	// the eager revoke; that is right unless the thread dropped tasks it
-	// was assigned.
+	// Owned returns the tasks this member owns now, for stickiness. If
+	// nil, the tasks are derived from the partitions kgo says the member
+	// owns as it joins.
 	Owned func() []TaskID
 	// StateOnDisk returns the tasks whose state directories exist in this
 	// process's state directory. If nil, none.
@@ -61,6 +71,11 @@ type Config struct {
 	// (max.warmup.replicas); the leader's holds. Zero means
 	// DefaultMaxWarmups.
 	MaxWarmups int
+	// Cooperative makes the Balancer speak CooperativeProtocolName: the
+	// leader never hands a member a task whose partitions another member
+	// still holds (see withhold). Otherwise it speaks the eager
+	// ProtocolName.
+	Cooperative bool
 }
 
 // Balancer is a kgo.GroupBalancer that assigns tasks instead of partitions;
@@ -136,11 +151,18 @@ func NewBalancer(cfg Config) (*Balancer, error) {
 // sorted. Pass them to TasksOf.
 func (b *Balancer) Subtopologies() []Subtopology { return slices.Clone(b.subs) }
 
-// ProtocolName returns ProtocolName.
-func (*Balancer) ProtocolName() string { return ProtocolName }
+// ProtocolName returns CooperativeProtocolName if the Balancer is
+// cooperative, else ProtocolName.
+func (b *Balancer) ProtocolName() string {
+	if b.cfg.Cooperative {
+		return CooperativeProtocolName
+	}
+	return ProtocolName
+}
 
-// IsCooperative returns false: the protocol is eager.
-func (*Balancer) IsCooperative() bool { return false }
+// IsCooperative reports whether the Balancer speaks the cooperative
+// protocol (Config.Cooperative).
+func (b *Balancer) IsCooperative() bool { return b.cfg.Cooperative }
 
 // JoinGroupMetadata returns a kmsg.ConsumerMemberMetadata listing all source
 // topics, with a Subscription as UserData. The output is deterministic, so
@@ -222,7 +244,7 @@ func (b *Balancer) MemberBalancer(members []kmsg.JoinGroupResponseMember) (kgo.G
 			continue
 		}
 		seen[jm.MemberID] = true
-		m, err := decodeMember(jm)
+		m, err := decodeMember(jm, b.subs)
 		if err != nil {
 			return nil, nil, &MemberError{MemberID: jm.MemberID, Err: err}
 		}
@@ -239,7 +261,7 @@ type decodedMember struct {
 	topics []string
 }
 
-func decodeMember(jm kmsg.JoinGroupResponseMember) (decodedMember, error) {
+func decodeMember(jm kmsg.JoinGroupResponseMember, subs []Subtopology) (decodedMember, error) {
 	var meta kmsg.ConsumerMemberMetadata
 	meta.Default()
 	if err := meta.ReadFrom(jm.ProtocolMetadata); err != nil {
@@ -256,12 +278,17 @@ func decodeMember(jm kmsg.JoinGroupResponseMember) (decodedMember, error) {
 	if meta.Version < 2 {
 		gen = -1
 	}
+	held := make(map[string][]int32, len(meta.OwnedPartitions))
+	for _, op := range meta.OwnedPartitions {
+		held[op.Topic] = append(held[op.Topic], op.Partitions...)
+	}
 	return decodedMember{
 		member: member{
 			id:         jm.MemberID,
 			process:    sub.ProcessID,
 			generation: gen,
 			owned:      sub.Owned,
+			holds:      TasksOf(held, subs),
 			onDisk:     sub.StateOnDisk,
 			server:     sub.ApplicationServer,
 			lags:       sub.Lags,
@@ -319,6 +346,9 @@ func (mb *memberBalancer) Balance(topics map[string]int32) kgo.IntoSyncAssignmen
 		plan.members = append(plan.members, m.id)
 	}
 	slices.Sort(plan.members)
+	if mb.b.cfg.Cooperative {
+		plan.withheld = withhold(plan.tasks, mb.members)
+	}
 	plan.hosts = hostsOf(mb.members, plan.tasks, plan.standbys)
 	return plan
 }

@@ -58,11 +58,28 @@
 // pausing for a full restore. Until then the loads may differ by more than
 // one.
 //
+// # Cooperative rebalancing
+//
+// With Config.Cooperative the Balancer speaks "samsa-tasks-v2", a
+// cooperative protocol (KIP-429): members keep their tasks, and keep
+// processing them, through a rebalance, and revoke only the tasks their new
+// assignment lacks. A task that moves between two members of the group
+// therefore takes two rebalances: in the first the leader gives it to no
+// one, because its old owner still holds its partitions (the owned
+// partitions of its join metadata), so that owner revokes it and rejoins;
+// in the second nobody holds it and it goes to its new owner. No task is
+// ever held by two members. The assignment of such a first rebalance tells
+// every member to rejoin at once (Assignment.Rejoin), as the second waits
+// for all of them. A task whose owner left the group is held by no one and
+// moves in one rebalance. Members that offer both protocols,
+// cooperative first, let a group roll between releases: it runs eager
+// while any member offers only "samsa-tasks-v1".
+//
 // # API
 //
-// NewBalancer returns a kgo.GroupBalancer to pass to kgo.Balancers. It is an
-// eager protocol ("samsa-tasks-v1"): all partitions are revoked before every
-// rebalance. Members join with a standard kmsg.ConsumerMemberMetadata, so
+// NewBalancer returns a kgo.GroupBalancer to pass to kgo.Balancers. Without
+// Config.Cooperative it is an eager protocol ("samsa-tasks-v1"): all
+// partitions are revoked before every rebalance. Members join with a standard kmsg.ConsumerMemberMetadata, so
 // tools that describe groups still see their topics; its UserData carries a
 // Subscription (process id, owned tasks, tasks with state on disk,
 // application server) in a small versioned binary encoding: a newer version

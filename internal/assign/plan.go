@@ -17,6 +17,7 @@ type Plan struct {
 	tasks      map[string][]TaskID
 	standbys   map[string][]TaskID
 	warmups    map[string][]TaskID
+	withheld   map[string][]TaskID
 	hosts      []Host
 }
 
@@ -29,13 +30,29 @@ func (p *Plan) Tasks(memberID string) []TaskID { return slices.Clone(p.tasks[mem
 // Standbys returns the standby tasks of a member, sorted.
 func (p *Plan) Standbys(memberID string) []TaskID { return slices.Clone(p.standbys[memberID]) }
 
+// Withheld returns the tasks the balance gives a member but holds back
+// from it for one rebalance, as other members still hold their partitions
+// (cooperative protocol only), sorted.
+func (p *Plan) Withheld(memberID string) []TaskID { return slices.Clone(p.withheld[memberID]) }
+
+// followup reports whether the balance withheld a task from any member,
+// which a follow-up rebalance hands over.
+func (p *Plan) followup() bool {
+	for _, ts := range p.withheld {
+		if len(ts) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Warmups returns the warm-up replicas of a member, sorted.
 func (p *Plan) Warmups(memberID string) []TaskID { return slices.Clone(p.warmups[memberID]) }
 
 // Assignment returns what a member's sync assignment carries: its
 // partitions' tasks as Active, and the user data.
 func (p *Plan) Assignment(memberID string) Assignment {
-	a := Assignment{Active: p.Tasks(memberID), Standby: p.Standbys(memberID), Warmup: p.Warmups(memberID), Hosts: p.hosts}
+	a := Assignment{Active: p.Tasks(memberID), Standby: p.Standbys(memberID), Warmup: p.Warmups(memberID), Hosts: p.hosts, Rejoin: p.followup()}
 	if len(a.Active) == 0 {
 		a.Active = nil
 	}

@@ -205,6 +205,7 @@ func TestAssignmentRoundTrip(t *testing.T) {
 		{},
 		{Standby: []TaskID{{0, 1}, {3, 2147483647}}},
 		{Hosts: []Host{{Server: "a:1"}, {Server: "ü:2", Active: []TaskID{{1, 0}}, Standby: []TaskID{{0, 0}}}}},
+		{Warmup: []TaskID{{2, 2}}, Rejoin: true},
 	} {
 		var got Assignment
 		if err := got.ReadFrom(a.AppendTo(nil)); err != nil {
@@ -221,6 +222,13 @@ func TestAssignmentRoundTrip(t *testing.T) {
 	var got Assignment
 	if err := got.ReadFrom(append(b, 0xde, 0xad)); err != nil || !reflect.DeepEqual(got, a) {
 		t.Errorf("newer version: got %+v, %v; want %+v", got, err, a)
+	}
+	// A version 2 leader's assignment has no Rejoin.
+	v2 := Assignment{Standby: []TaskID{{0, 1}}, Warmup: []TaskID{{1, 1}}}
+	b = v2.AppendTo(nil)
+	b[0] = 2
+	if err := got.ReadFrom(b[:len(b)-1]); err != nil || !reflect.DeepEqual(got, v2) {
+		t.Errorf("version 2: got %+v, %v; want %+v", got, err, v2)
 	}
 	// An older leader sends no user data.
 	if err := got.ReadFrom(nil); err != nil || !reflect.DeepEqual(got, Assignment{}) {
