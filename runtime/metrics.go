@@ -324,19 +324,7 @@ func (tm *threadMetrics) fetched(tk *engine.Task, in *engine.Input, p kgo.FetchT
 		g = tm.m.lag.WithLabelValues(tk.ID.String(), p.Topic, strconv.Itoa(int(p.Partition)))
 		in.HostData = g
 	}
-	last := p.Records[len(p.Records)-1]
-	lag := p.HighWatermark - (last.Offset + 1)
-	if eos {
-		// Read committed: up to the last stable offset, less the commit
-		// marker that follows the transaction of a transactional record,
-		// which takes an offset but is no record, so that a consumer that
-		// caught up has no lag.
-		lag = p.LastStableOffset - (last.Offset + 1)
-		if last.Attrs.IsTransactional() {
-			lag--
-		}
-	}
-	g.Set(float64(max(lag, 0)))
+	g.Set(float64(max(fetchLag(p, eos), 0)))
 }
 
 // released drops the series of task id, which left this thread.

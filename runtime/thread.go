@@ -97,6 +97,9 @@ type thread struct {
 	txnDirty bool
 	doomed   bool
 
+	// caught tells whether an empty poll means the thread caught up.
+	caught catchUp
+
 	// clientCtx is the context of the thread's client, cancelled to
 	// interrupt it when it does not close by the shutdown deadline.
 	clientCtx    context.Context
@@ -196,6 +199,14 @@ func (t *thread) connect() error {
 		kgo.OnPartitionsAssigned(t.onAssigned),
 		kgo.OnPartitionsRevoked(t.onRevoked),
 		kgo.OnPartitionsLost(t.onLost),
+		// Fetched records wait in the client until polled, with the
+		// batches they were decoded from: at Kafka's 1 MiB per
+		// partition (max.partition.fetch.bytes) they held more of a
+		// word count's heap than its state did, and a quarter of that
+		// fetches as fast. The response bound keeps a thread of many
+		// partitions from fetching far ahead of what it processes.
+		kgo.FetchMaxPartitionBytes(fetchPartitionBytes),
+		kgo.FetchMaxBytes(fetchMaxBytes),
 	)
 	if t.instanceID != "" {
 		opts = append(opts, kgo.InstanceID(t.instanceID))
@@ -310,6 +321,15 @@ func (t *thread) sinceCommit() time.Duration {
 	return time.Duration(time.Now().UnixNano() - t.lastCommit.Load())
 }
 
+// fetchPartitionBytes and fetchMaxBytes are what a stream thread fetches
+// from a partition and from a broker at once (max.partition.fetch.bytes and
+// fetch.max.bytes, whose defaults are 1 MiB and 50 MiB); KgoOpts can
+// change them.
+const (
+	fetchPartitionBytes = 256 << 10
+	fetchMaxBytes       = 4 << 20
+)
+
 // maxPollWait bounds a poll so that wall-clock punctuators and commits run
 // while no records arrive.
 const maxPollWait = 100 * time.Millisecond
@@ -409,6 +429,7 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		if !ok {
 			return
 		}
+		t.caught.saw(p, t.eos)
 		id := processor.TaskID{Subtopology: t.app.subOf[logical], Partition: p.Partition}
 		if tk := t.active[id]; tk != nil {
 			enqueue(tk, logical, p.Records)
@@ -452,11 +473,14 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		return err
 	}
 	// Commit when the interval is up, and also as soon as a poll comes
-	// back empty with work uncommitted: the thread has caught up, and
+	// back empty with work uncommitted once the thread has caught up:
 	// waiting out the interval would only hold back outputs, which under
 	// exactly-once are invisible until their transaction commits (the
-	// records a task reads from its own repartition topic too).
-	// Past the bound on uncommitted store writes it commits early too.
+	// records a task reads from its own repartition topic too). A poll
+	// that is empty only because the next fetch is on its way does not
+	// commit (see catchUp): with small fetches those are many, and each
+	// commit would wait for the producer. Past the bound on uncommitted
+	// store writes the thread commits early too.
 	//
 	// Not while the member joins, though: franz-go holds commits back
 	// until the group has synced, which in a cooperative rebalance waits
@@ -475,7 +499,12 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 	// in which the thread still owns the tasks it is about to revoke
 	// (the leader withholds them from their new owners), as Kafka Streams
 	// commits them on revocation.
-	idle := fetches.NumRecords() == 0 && t.txnDirty
+	var idle bool
+	if fetches.NumRecords() > 0 {
+		t.caught.worked(time.Now())
+	} else {
+		idle = t.txnDirty && t.caught.caughtUp(time.Now())
+	}
 	if t.joining {
 		if !t.eos || !t.txnDirty || !t.revoking.Load() {
 			return nil
@@ -529,6 +558,7 @@ func (t *thread) rejoin() error {
 	t.owned.Store(nil)
 	t.synced.Store(nil)
 	t.inTxn, t.txnDirty, t.doomed, t.joining = false, false, false, false
+	t.caught.reset()
 	t.setThreadState(threadRevoked)
 	t.mu.Unlock()
 	t.cl.CloseAllowingRebalance()
@@ -556,6 +586,7 @@ func (t *thread) abort(ctx context.Context, why string) error {
 		}
 	}
 	t.txnDirty = false
+	t.caught.reset()
 	t.clearRefused()
 	t.rewind(why)
 	return nil

@@ -27,7 +27,7 @@ func TestUncommittedMaxBytesCommitsEarly(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		bound int64
-	}{{"default", 64 << 20}, {"one byte", 1}} {
+	}{{"default", 16 << 20}, {"one byte", 1}} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := kafkatest.NewBroker(t, kafkatest.Topics(1, "keys", "key-counts"), kafkatest.Partitions(1))
 			cl, err := c.Client(kgo.DefaultProduceTopic("keys"))
