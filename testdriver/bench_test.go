@@ -226,8 +226,10 @@ func wordLineCounts(n int) map[string]int64 {
 		}
 	}
 	counts := map[string]int64{}
-	for w, c := range per {
-		counts[w] = c * int64(n/len(wordLines))
+	if full := int64(n / len(wordLines)); full > 0 {
+		for w, c := range per {
+			counts[w] = c * full
+		}
 	}
 	for _, l := range wordLines[:n%len(wordLines)] {
 		for _, w := range strings.Fields(strings.ToLower(l)) {
