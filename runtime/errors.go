@@ -3,8 +3,8 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"strings"
 
+	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/internal/statedir"
 	"github.com/samsa-go/samsa/internal/topics"
 	"github.com/samsa-go/samsa/state"
@@ -119,34 +119,6 @@ var (
 	ErrUnknownStore = state.ErrUnknownStore
 )
 
-// internalPrefixes are the message prefixes of the module's internal
-// packages, which a user cannot import or look up.
-var internalPrefixes = []string{"engine: ", "topics: ", "statedir: ", "assign: "}
-
-// relabeled is an error of an internal package as the runtime reports it:
-// its message starts with "runtime: " once, where it would have read
-// "runtime: engine: task ..." or "engine: task ...". Is and As see the
-// error unchanged.
-type relabeled struct {
-	msg string
-	err error
-}
-
-func (e *relabeled) Error() string { return e.msg }
-func (e *relabeled) Unwrap() error { return e.err }
-
-// relabel gives err the runtime's prefix in place of an internal package's.
-// It runs once per failure, on the error Run returns.
-func relabel(err error) error {
-	if err == nil {
-		return nil
-	}
-	msg := err.Error()
-	rest, _ := strings.CutPrefix(msg, "runtime: ")
-	for _, p := range internalPrefixes {
-		if r, ok := strings.CutPrefix(rest, p); ok {
-			return &relabeled{msg: "runtime: " + r, err: err}
-		}
-	}
-	return err
-}
+// relabel gives err the runtime's prefix in place of an internal package's
+// (engine.Relabel). It runs once per failure, on the error Run returns.
+func relabel(err error) error { return engine.Relabel("runtime", err) }

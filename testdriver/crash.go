@@ -59,7 +59,7 @@ func (d *Driver) allTasks() []int {
 func (d *Driver) mustCrash(tasks []int, loseState, global bool) {
 	d.t.Helper()
 	if err := d.crash(tasks, loseState, global); err != nil {
-		d.t.Fatalf("%v", err)
+		d.t.Fatalf("%v", relabel(err))
 	}
 }
 

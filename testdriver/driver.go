@@ -66,7 +66,7 @@ func New(t testing.TB, topo *topology.Topology, opts ...Option) *Driver {
 	t.Helper()
 	d, err := open(t, topo, opts)
 	if err != nil {
-		t.Fatalf("%v", err)
+		t.Fatalf("%v", relabel(err))
 	}
 	t.Cleanup(func() {
 		if err := d.Close(); err != nil {
@@ -381,7 +381,7 @@ func (d *Driver) commit() error {
 func (d *Driver) Commit() {
 	d.t.Helper()
 	if err := d.commit(); err != nil {
-		d.t.Fatalf("%v", err)
+		d.t.Fatalf("%v", relabel(err))
 	}
 }
 
@@ -405,12 +405,16 @@ func (d *Driver) sourceTopics() []string {
 func (d *Driver) AdvanceWallClockTime(by time.Duration) {
 	d.t.Helper()
 	if err := d.TryAdvanceWallClockTime(by); err != nil {
-		d.t.Fatalf("%v", err)
+		d.t.Fatalf("%v", relabel(err))
 	}
 }
 
 // TryAdvanceWallClockTime is AdvanceWallClockTime returning the error.
 func (d *Driver) TryAdvanceWallClockTime(by time.Duration) error {
+	return relabel(d.advanceWallClock(by))
+}
+
+func (d *Driver) advanceWallClock(by time.Duration) error {
 	if d.closed {
 		return errors.New("testdriver: driver is closed")
 	}
@@ -562,7 +566,7 @@ func KeyValueStoreAt[K, V any](d *Driver, name string, partition int32) *state.K
 	d.t.Helper()
 	s, err := state.GetKeyValueStore[K, V](storeGetter{d, partition}, name)
 	if err != nil {
-		d.t.Fatalf("%v", err)
+		d.t.Fatalf("%v", relabel(err))
 	}
 	return s
 }
@@ -583,7 +587,17 @@ func (d *Driver) Close() error {
 	if d.global != nil {
 		errs = append(errs, d.global.Close())
 	}
-	return errors.Join(errs...)
+	return relabel(errors.Join(errs...))
+}
+
+// relabel gives an error of the engine the driver's prefix, as the
+// runtime gives it its own: "testdriver: task 0_0: ..." rather than
+// "engine: task 0_0: ...". Nil costs a comparison.
+func relabel(err error) error {
+	if err == nil {
+		return nil
+	}
+	return engine.Relabel("testdriver", err)
 }
 
 // host is the engine's Collector and Committer for the driver's tasks: it

@@ -117,7 +117,7 @@ func (in *TestInputTopic[K, V]) TryPipeRecord(rec processor.Record[K, V]) error 
 		}
 		r.Value = nonNil(in.vbuf)
 	}
-	return in.d.pipe(r)
+	return relabel(in.d.pipe(r))
 }
 
 // TryPipeBytes pipes a raw record, for tests of bytes the serdes reject.
@@ -125,7 +125,7 @@ func (in *TestInputTopic[K, V]) TryPipeRecord(rec processor.Record[K, V]) error 
 func (in *TestInputTopic[K, V]) TryPipeBytes(key, value []byte, ts time.Time) error {
 	r := &in.raw
 	*r = engine.RawRecord{Topic: in.topic, Timestamp: ts.UnixMilli(), Key: key, Value: value}
-	return in.d.pipe(r)
+	return relabel(in.d.pipe(r))
 }
 
 func nonNil(b []byte) []byte {
@@ -140,7 +140,7 @@ func nonNil(b []byte) []byte {
 func (in *TestInputTopic[K, V]) must(err error) {
 	if err != nil {
 		in.d.t.Helper()
-		in.d.t.Fatalf("%v", err)
+		in.d.t.Fatalf("%v", relabel(err))
 	}
 }
 
@@ -278,7 +278,7 @@ func (o *TestOutputTopic[K, V]) ReadOutputRecord() OutputRecord[K, V] {
 	o.d.t.Helper()
 	r, err := o.TryReadOutputRecord()
 	if err != nil {
-		o.d.t.Fatalf("%v", err)
+		o.d.t.Fatalf("%v", relabel(err))
 	}
 	return r
 }
@@ -299,7 +299,7 @@ func (o *TestOutputTopic[K, V]) ReadRecord() processor.Record[K, V] {
 	o.d.t.Helper()
 	rec, err := o.TryReadRecord()
 	if err != nil {
-		o.d.t.Fatalf("%v", err)
+		o.d.t.Fatalf("%v", relabel(err))
 	}
 	return rec
 }
