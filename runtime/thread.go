@@ -575,11 +575,25 @@ func (t *thread) rejoin() error {
 
 // abort aborts the open transaction and rewinds the tasks. mu is held.
 func (t *thread) abort(ctx context.Context, why string) error {
+	if err := t.abortTxn(ctx, false); err != nil {
+		return err
+	}
+	t.rewind(why)
+	return nil
+}
+
+// abortTxn aborts the open transaction, or with evenIfNone the session's
+// state when none is open, and forgets what the thread knew of its input:
+// the session has put the consumer back to the last commit. An abort that
+// fails rejoins with a new producer (errRejoin). mu is held.
+func (t *thread) abortTxn(ctx context.Context, evenIfNone bool) error {
 	t.doomed = false
-	if t.inTxn {
+	if t.inTxn || evenIfNone {
 		_, err := t.end(ctx, kgo.TryAbort)
-		t.inTxn = false
-		t.metrics.txnEnded(false)
+		if t.inTxn {
+			t.inTxn = false
+			t.metrics.txnEnded(false)
+		}
 		if err != nil {
 			t.log.Warn("abort failed; rejoining the group with a new producer", "err", err)
 			return errRejoin
@@ -588,7 +602,6 @@ func (t *thread) abort(ctx context.Context, why string) error {
 	t.txnDirty = false
 	t.caught.reset()
 	t.clearRefused()
-	t.rewind(why)
 	return nil
 }
 
@@ -616,18 +629,9 @@ func (t *thread) rewind(why string) {
 // the others lose nothing but the records queued past it, which are
 // fetched again, and keep processing without being made anew. mu is held.
 func (t *thread) abortRebalanced(ctx context.Context) error {
-	t.doomed = false
-	_, err := t.end(ctx, kgo.TryAbort)
-	if t.inTxn {
-		t.inTxn = false
-		t.metrics.txnEnded(false)
+	if err := t.abortTxn(ctx, true); err != nil {
+		return err
 	}
-	if err != nil {
-		t.log.Warn("abort failed; rejoining the group with a new producer", "err", err)
-		return errRejoin
-	}
-	t.txnDirty = false
-	t.clearRefused()
 	var rewound []string
 	for id, tk := range t.active {
 		if !tk.Dirty() {
