@@ -124,28 +124,35 @@ func (tp *topic) partition(key []byte) int32 {
 // topology reads tp, to the topic's view if toView and a test can read it.
 // It copies key, value and headers. from is the task writing, -1 for a
 // record piped in.
+//
+// Each place a record goes gets it written field by field into its slot:
+// a record built first and copied in would be copied through memory once
+// per place, which costs more than the rest of add.
 func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []processor.Header, from int, toView bool) {
 	if p < 0 {
 		p = tp.partition(key)
 	}
-	r := record{ts: ts, offset: tp.next[p], partition: p, from: int32(from)}
+	off := tp.next[p]
 	tp.next[p]++
 	var buf []byte
-	if v := tp.view; v != nil && v.own {
+	v := tp.view
+	if v != nil && v.own {
 		buf = v.alloc(len(key) + len(value))
 	} else {
 		buf = d.alloc(len(key) + len(value))
 	}
+	var k, val []byte
 	if key != nil {
-		r.key = buf[:len(key):len(key)]
-		copy(r.key, key)
+		k = buf[:len(key):len(key)]
+		copy(k, key)
 	}
 	if value != nil {
-		r.value = buf[len(key):]
-		copy(r.value, value)
+		val = buf[len(key):]
+		copy(val, value)
 	}
+	var hs []processor.Header
 	if len(headers) > 0 {
-		r.headers = slices.Clone(headers)
+		hs = slices.Clone(headers)
 	}
 	if !tp.touched {
 		tp.touched = true
@@ -153,7 +160,7 @@ func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []
 	}
 	if tp.global != nil {
 		gp := tp.global[p]
-		gp.log = append(gp.log, r)
+		gp.log = appendRecord(gp.log, k, val, hs, ts, off, p, from)
 		// A piped record is committed at once: the global store sees it
 		// before the next record is piped.
 		if from < 0 {
@@ -162,19 +169,27 @@ func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []
 	}
 	if tp.read != nil {
 		rp := tp.read[p]
-		rp.log = append(rp.log, r)
+		rp.log = appendRecord(rp.log, k, val, hs, ts, off, p, from)
 		// A task not started yet gets its log when it starts.
 		if rp.in != nil {
-			raw := r.raw(tp.name)
-			rp.in.Add(&raw)
+			rp.in.Push(off, ts, k, val, hs)
 		}
 	}
-	if v := tp.view; toView && v != nil {
-		v.recs = append(v.recs, r)
+	if toView && v != nil {
+		v.recs = appendRecord(v.recs, k, val, hs, ts, off, p, from)
 		if v.changelog && v.indexed {
 			v.note(len(v.recs) - 1)
 		}
 	}
+}
+
+// appendRecord appends a record to recs, written in place.
+func appendRecord(recs []record, key, value []byte, headers []processor.Header, ts, offset int64, p int32, from int) []record {
+	recs = append(recs, record{})
+	r := &recs[len(recs)-1]
+	r.key, r.value, r.headers = key, value, headers
+	r.ts, r.offset, r.partition, r.from = ts, offset, p, int32(from)
+	return recs
 }
 
 const arenaBlock = 16 << 10
