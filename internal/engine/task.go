@@ -326,6 +326,15 @@ func (t *Task) AdvanceWallClock(now int64) error {
 	}
 }
 
+// Current returns the input record the task is processing, or nil outside
+// a record's processing (in a punctuator, a cache flush). A Collector may
+// read it while a Send made by that processing runs: the test driver,
+// which never modifies its records (Config.StableRecordBytes), shares the
+// bytes of what a task sends with those of the record it read when they
+// are equal, as a key-preserving operation's output key is. The record is
+// the task's: never modify it.
+func (t *Task) Current() *RawRecord { return t.raw }
+
 // RecordTimestamp is the timestamp of the record being processed, or of
 // the punctuation running.
 func (t *Task) RecordTimestamp() int64 { return t.ts }
