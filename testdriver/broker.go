@@ -123,20 +123,21 @@ func (tp *topic) partition(key []byte) int32 {
 // add appends a record to tp, to the partition of its key unless p ≥ 0
 // says which: to the input of the task reading the partition if the
 // topology reads tp, to the topic's view if toView and a test can read it.
-// It copies key, value and headers. from is the task writing, -1 for a
-// record piped in.
+// It copies key, value and headers, but for the parts kept says the
+// driver may keep as they are. from is the task writing, -1 for a record
+// piped in.
 //
 // Each place a record goes gets it written field by field into its slot:
 // a record built first and copied in would be copied through memory once
 // per place, which costs more than the rest of add.
-func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []processor.Header, from int, toView bool) {
+func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []processor.Header, from int, toView bool, kept keptParts) {
 	if p < 0 {
 		p = tp.partition(key)
 	}
 	off := tp.next[p]
 	tp.next[p]++
 	v := tp.view
-	k, val := d.own(v, key, value, from)
+	k, val := d.own(v, key, value, from, kept)
 	var hs []processor.Header
 	if len(headers) > 0 {
 		hs = slices.Clone(headers)
@@ -171,17 +172,24 @@ func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []
 }
 
 // own returns copies of key and value for a record the driver keeps, in
-// the view's arena if it has one of its own. Bytes nothing writes again
-// may serve more than one record: a value equal to the key shares the
+// the view's arena if it has one of its own; the parts kept says are
+// returned as they are. Bytes nothing writes again may serve more than
+// one record: a value equal to the key shares the
 // key's copy, and a key or value equal to that of the record the sending
 // task is processing (from, -1 for none) shares that record's, as the
 // output of a key-preserving operation does. Less to copy means fewer
 // collections, which dominate the cost of a record.
-func (d *Driver) own(v *view, key, value []byte, from int) (k, val []byte) {
+func (d *Driver) own(v *view, key, value []byte, from int, kept keptParts) (k, val []byte) {
 	if v != nil && v.own {
 		// Compaction recycles the arena, so what is in it shares nothing.
 		buf := v.alloc(len(key) + len(value))
 		return fill(buf, key, value)
+	}
+	if kept&keptKey != 0 {
+		k, key = key, nil
+	}
+	if kept&keptValue != 0 {
+		val, value = value, nil
 	}
 	if from >= 0 {
 		if t := d.tasks[from]; t != nil {
@@ -213,6 +221,15 @@ func (d *Driver) own(v *view, key, value []byte, from int) (k, val []byte) {
 	}
 	return k, val
 }
+
+// keptParts says which of a record's key and value are bytes the driver
+// may keep as they are: a piped string's own bytes (engine.SharedEncoder).
+type keptParts uint8
+
+const (
+	keptKey keptParts = 1 << iota
+	keptValue
+)
 
 // fill copies key and value into buf, which has room for both (nil stays
 // nil).
