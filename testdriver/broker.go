@@ -174,11 +174,10 @@ func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []
 // own returns copies of key and value for a record the driver keeps, in
 // the view's arena if it has one of its own; the parts kept says are
 // returned as they are. Bytes nothing writes again may serve more than
-// one record: a value equal to the key shares the
-// key's copy, and a key or value equal to that of the record the sending
-// task is processing (from, -1 for none) shares that record's, as the
-// output of a key-preserving operation does. Less to copy means fewer
-// collections, which dominate the cost of a record.
+// one record: a value equal to the key shares the key's copy, and a key
+// or value equal to that of the record the sending task is processing
+// (from, -1 for none) shares that record's, as the output of a
+// key-preserving operation does. Less to copy means fewer collections.
 func (d *Driver) own(v *view, key, value []byte, from int, kept keptParts) (k, val []byte) {
 	if v != nil && v.own {
 		// Compaction recycles the arena, so what is in it shares nothing.

@@ -130,8 +130,7 @@ type Task struct {
 	// at is the node's id (0: none), not a pointer: it is written at
 	// every step of a record from node to node, and a pointer written to
 	// the heap costs a write barrier while the garbage collector marks,
-	// which at that rate slows processing more than the rest of the
-	// collector's work.
+	// which on a loaded machine it does for a good part of the time.
 	raw  *RawRecord
 	at   int32
 	node string
