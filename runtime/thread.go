@@ -208,7 +208,7 @@ func (t *thread) connect() error {
 		kgo.FetchMaxBytes(fetchMaxBytes),
 		// Kafka's producers compress nothing unless told to
 		// (compression.type), and Kafka Streams leaves that as it is;
-		// franz-go's snappy by default was a tenth of a word count's
+		// franz-go's snappy by default was a twentieth of a word count's
 		// CPU, compressing records of a few dozen bytes, most of them
 		// to a repartition topic the app reads right back.
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
