@@ -19,9 +19,7 @@ import (
 // between is the engine's.
 
 // enqueue queues records fetched from topic, whose name in the graph is
-// logical, in the input of the task reading them, and recycles them (see
-// recordPool): the input holds what it needs of each, whose bytes are the
-// fetch's, not the record's.
+// logical, in the input of the task reading them.
 func enqueue(tk *engine.Task, logical string, recs []*kgo.Record) {
 	in := tk.Input(logical)
 	if in == nil {
@@ -41,7 +39,6 @@ func enqueue(tk *engine.Task, logical string, recs []*kgo.Record) {
 			}
 		}
 		in.Add(&raw)
-		r.Recycle()
 	}
 }
 

@@ -78,8 +78,6 @@ type thread struct {
 	refused      []refusal
 	deadLettered int
 	out          outAlloc
-	// fetched are the slices franz-go decodes fetched records into.
-	fetched recordPool
 	// sendCtx is the context of the task running, which the records it
 	// sends carry (see sending); taskCtx holds one per task.
 	sendCtx context.Context
@@ -214,7 +212,6 @@ func (t *thread) connect() error {
 		// CPU, compressing records of a few dozen bytes, most of them
 		// to a repartition topic the app reads right back.
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
-		kgo.WithPools(&t.fetched),
 	)
 	if t.instanceID != "" {
 		opts = append(opts, kgo.InstanceID(t.instanceID))
@@ -440,11 +437,10 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		t.caught.saw(p, t.eos)
 		id := processor.TaskID{Subtopology: t.app.subOf[logical], Partition: p.Partition}
 		if tk := t.active[id]; tk != nil {
+			enqueue(tk, logical, p.Records)
 			if t.metrics != nil {
 				t.metrics.fetched(tk, tk.Input(logical), p, t.eos)
 			}
-			// Last: it recycles the records.
-			enqueue(tk, logical, p.Records)
 		} else if slices.Contains(t.pending, id) {
 			// Assigned but not made yet (its state is still held in
 			// this process): the consumer reads these again.
