@@ -200,9 +200,7 @@ func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 // options (TLS, SASL, client id...). A stream thread fetches 256 KiB per
 // partition and 4 MiB per request (kgo.FetchMaxPartitionBytes and
 // kgo.FetchMaxBytes; Kafka's defaults are 1 MiB and 50 MiB), which bounds
-// the records fetched ahead of processing; these options change that. Its
-// batches are not compressed, as Kafka's producers by default
-// (compression.type none); kgo.ProducerBatchCompression changes that.
+// the records fetched ahead of processing; these options change that.
 func KgoOpts(opts ...kgo.Opt) Option {
 	return func(c *config) { c.kgoOpts = append(c.kgoOpts, opts...) }
 }

@@ -206,12 +206,6 @@ func (t *thread) connect() error {
 		// partitions from fetching far ahead of what it processes.
 		kgo.FetchMaxPartitionBytes(fetchPartitionBytes),
 		kgo.FetchMaxBytes(fetchMaxBytes),
-		// Kafka's producers compress nothing unless told to
-		// (compression.type), and Kafka Streams leaves that as it is;
-		// franz-go's snappy by default was a twentieth of a word count's
-		// CPU, compressing records of a few dozen bytes, most of them
-		// to a repartition topic the app reads right back.
-		kgo.ProducerBatchCompression(kgo.NoCompression()),
 	)
 	if t.instanceID != "" {
 		opts = append(opts, kgo.InstanceID(t.instanceID))
