@@ -38,7 +38,8 @@ const (
 	// so that acknowledgements arriving meanwhile never bring the count
 	// to zero.
 	current = 1 << 30
-	// freeBlocks bounds a thread's free list, to at most about 8 MB.
+	// freeBlocks bounds a thread's free list: 6 MB of blocks, 14 MB
+	// once their bytes grew to maxBlockBytes.
 	freeBlocks = 512
 )
 
