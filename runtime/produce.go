@@ -70,7 +70,7 @@ func (b *outBlock) produced(r *kgo.Record, err error) {
 	b.release()
 }
 
-// pin keeps b out of the pool until unpin, after its records were
+// pin keeps b off the free list until unpin, after its records were
 // acknowledged: a changelog's last record is read once the commit returned.
 func (b *outBlock) pin()   { b.pending.Add(1) }
 func (b *outBlock) unpin() { b.release() }
