@@ -26,12 +26,9 @@ type refusal struct {
 	err error
 }
 
-// produced is the promise of every record the thread produces (as
-// onProduced, bound once).
+// produced queues a record the brokers refused; the promise of the
+// record's block (outBlock.produced) calls it.
 func (t *thread) produced(r *kgo.Record, err error) {
-	if err == nil {
-		return
-	}
 	t.produceMu.Lock()
 	t.refused = append(t.refused, refusal{r, err})
 	t.produceMu.Unlock()
@@ -137,13 +134,13 @@ func (t *thread) refusedRecord(r *kgo.Record, err error) error {
 	if a.cfg.deadLetter == "" || r.Topic == a.cfg.deadLetter {
 		return nil
 	}
-	dl := t.out.record(r.Key, r.Value)
+	dl, b := t.out.record(r.Key, r.Value)
 	dl.Topic, dl.Timestamp, dl.Context = a.cfg.deadLetter, r.Timestamp, t.contextOf(id)
 	for _, h := range engine.DeadLetterHeaders(ctx.Headers, err, r.Topic, r.Partition, -1, "", id) {
 		dl.Headers = append(dl.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 	}
 	t.deadLettered++
-	t.produce(dl)
+	t.produce(dl, b)
 	return nil
 }
 

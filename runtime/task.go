@@ -48,7 +48,7 @@ func (t *thread) Send(topic string, key, value []byte, timestamp int64, headers 
 	if topic != t.lastTopic {
 		t.lastTopic, t.lastReal = topic, t.app.realTopic(topic)
 	}
-	r := t.out.record(key, value)
+	r, b := t.out.record(key, value)
 	r.Topic, r.Timestamp, r.Context = t.lastReal, timeOf(timestamp), t.sendCtx
 	if len(headers) > 0 {
 		r.Headers = make([]kgo.RecordHeader, len(headers))
@@ -56,33 +56,50 @@ func (t *thread) Send(topic string, key, value []byte, timestamp int64, headers 
 			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
 		}
 	}
-	t.produce(r)
+	t.produce(r, b)
 	return nil
 }
 
-// SendChangelog produces a store change to its changelog partition; the
-// last record per changelog, kept in its HostData, gives its offset after
-// the commit.
+// lastChange is the last record a changelog was sent since its last
+// commit, kept in its HostData, whose offset is known once the producer was
+// flushed. Its block is pinned until then, so that the record is not used
+// again before its offset was read.
+type lastChange struct {
+	r *kgo.Record
+	b *outBlock
+}
+
+// SendChangelog produces a store change to its changelog partition.
 func (t *thread) SendChangelog(cl *engine.Changelog, key, value []byte, timestamp int64, headers []processor.Header) error {
-	r := t.out.record(key, value)
+	r, b := t.out.record(key, value)
 	r.Topic, r.Partition, r.Timestamp, r.Context = cl.Topic, cl.Partition, timeOf(timestamp), t.sendCtx
 	for _, h := range headers {
 		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: append([]byte(nil), h.Value...)})
 	}
-	cl.HostData = r
-	t.produce(r)
+	last, _ := cl.HostData.(*lastChange)
+	if last == nil {
+		last = &lastChange{}
+		cl.HostData = last
+	}
+	if last.b != nil {
+		last.b.unpin()
+	}
+	b.pin()
+	last.r, last.b = r, b
+	t.produce(r, b)
 	return nil
 }
 
-// ChangelogOffset reports the offset of the last record produced to cl,
-// known once the producer was flushed.
+// ChangelogOffset reports the offset of the last record produced to cl.
 func (t *thread) ChangelogOffset(cl *engine.Changelog) (int64, bool) {
-	r, ok := cl.HostData.(*kgo.Record)
-	if !ok {
+	last, _ := cl.HostData.(*lastChange)
+	if last == nil || last.r == nil {
 		return 0, false
 	}
-	cl.HostData = nil
-	return r.Offset, true
+	off := last.r.Offset
+	last.b.unpin()
+	last.r, last.b = nil, nil
+	return off, true
 }
 
 // Commit is the Kafka part of the engine's commit sequence, under the

@@ -77,7 +77,6 @@ type thread struct {
 	produceMu    sync.Mutex
 	refused      []refusal
 	deadLettered int
-	onProduced   func(*kgo.Record, error)
 	out          outAlloc
 	// sendCtx is the context of the task running, which the records it
 	// sends carry (see sending); taskCtx holds one per task.
@@ -144,7 +143,7 @@ func newThread(a *App, idx int) (*thread, error) {
 		DeadLetterTopic:        a.cfg.deadLetter,
 		Logger:                 a.log.With("thread", t.name),
 	}
-	t.onProduced = t.produced
+	t.out.th = t
 	t.log = a.log.With("thread", t.name)
 	t.metrics = a.metrics.thread(t.name)
 	if a.cfg.instanceID != "" {
