@@ -429,7 +429,15 @@ type pebbleStore struct {
 	// writes as of the last Get.
 	getIter   *pebble.Iterator
 	getWrites uint64
+	// gets and found count the Gets of the current window of getWindow
+	// and those that found their key; byDB says the last window found
+	// most of its keys, so this one reads with DB.Get.
+	gets, found int
+	byDB        bool
 }
+
+// getWindow is how many Gets decide how the next ones read.
+const getWindow = 512
 
 // getIterOptions are those of the Get iterator: Bloom filters consulted at
 // every level, the last included. Pebble's own DB.Get skips the last
@@ -505,10 +513,29 @@ func (s *pebbleStore) key(k []byte) []byte {
 // each memtable's skiplist and of each level's filter. The first Get after
 // a write calls DB.Get: a store written straight through, without a
 // transaction buffer, alternates reads and writes, and an iterator opened
-// for one read costs more than DB.Get.
+// for one read costs more than DB.Get. So do the Gets of a store whose
+// recent Gets mostly found their keys: DB.Get stops at the newest level
+// holding the key (the memtable, for keys written often), where a seek
+// of the iterator must position every level to merge them.
 func (s *pebbleStore) Get(key []byte) ([]byte, bool, error) {
 	if err := s.check("get"); err != nil {
 		return nil, false, err
+	}
+	v, found, err := s.get(key)
+	s.gets++
+	if found {
+		s.found++
+	}
+	if s.gets == getWindow {
+		s.byDB = 2*s.found > s.gets
+		s.gets, s.found = 0, 0
+	}
+	return v, found, err
+}
+
+func (s *pebbleStore) get(key []byte) ([]byte, bool, error) {
+	if s.byDB {
+		return s.getOnce(key)
 	}
 	it := s.getIter
 	if it == nil {
