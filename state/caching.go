@@ -30,13 +30,18 @@ const cacheEntryOverhead = 176
 // reads that miss do not fill the cache.
 //
 // Over a transaction buffer (the stores of a task's Pebble database), and
-// with no flush listener or one that takes no old values, the cache keeps
-// its dirty entries in the buffer rather than in entries of its own (see
-// fused): a write that is not folded with another costs what it costs
-// without a cache, and a write down only marks it so and hands it to the
-// changelog layer and the listener. Reads are then served by the buffer,
-// which holds every key written since the last commit; after a commit,
-// by Pebble.
+// with no flush listener or one that takes no old values, the cache may
+// keep its dirty entries in the buffer rather than in entries of its own
+// (modeFused): a write that is not folded with another then costs what it
+// costs without a cache, and a write down only marks it so and hands it to
+// the changelog layer and the listener. Reads are served by the buffer,
+// which holds every key written since the last commit, and after a commit
+// by Pebble: the cache's own clean entries, which serve the reads of keys
+// hot across commits, are what the mode gives up. So the cache keeps its
+// own entries while they serve most reads, and goes over to the buffer
+// when they do not (keys too many for the cache, each read a few times),
+// trying its own entries again after a number of flushes that doubles each
+// time they fail (see adapt).
 //
 // Close drops unflushed writes: the task flushes before a clean close, and
 // after a failure the writes must not reach the changelog. Close closes
@@ -90,7 +95,20 @@ type CachingStore struct {
 	writeTS   int64
 	writingTS bool
 	kbuf      []byte
+	// flushes counts the flushes since the mode last changed, and backoff
+	// is how many a fused cache waits before trying its own entries again.
+	flushes, backoff int
 }
+
+const (
+	// adaptMinReads is the fewest reads of a flush interval that tell
+	// whether the cache's entries serve them.
+	adaptMinReads = 256
+	// adaptFirstBackoff and adaptMaxBackoff bound the flushes a fused
+	// cache waits before trying its own entries again.
+	adaptFirstBackoff = 8
+	adaptMaxBackoff   = 256
+)
 
 // cacheMode is where a CachingStore keeps its dirty entries.
 type cacheMode uint8
@@ -107,15 +125,52 @@ const (
 )
 
 // fused decides the mode, if undecided, and reports whether it is
-// modeFused.
+// modeFused. A cache starts with entries of its own.
 func (c *CachingStore) fused() bool {
 	if c.mode == modeUndecided {
-		c.mode = modeOwn
-		if c.txn != nil && (c.listener == nil || c.skipOld) {
-			c.mode = modeFused
-		}
+		c.mode, c.flushes, c.backoff = modeOwn, 0, 0
 	}
 	return c.mode == modeFused
+}
+
+// fusable reports whether the cache may keep its entries in the buffer.
+func (c *CachingStore) fusable() bool {
+	return c.txn != nil && (c.listener == nil || c.skipOld)
+}
+
+// adapt chooses the mode for the next flush interval, at the end of a
+// flush that left nothing dirty, from the reads of the interval that
+// ended: hits the cache answered, misses it passed down. Its own entries
+// are judged on the second interval they serve, the first after one
+// filled them; they go if they answered fewer than half of its reads.
+func (c *CachingStore) adapt(hits, misses int64) {
+	if c.Dirty() {
+		return
+	}
+	if !c.fusable() {
+		c.mode = modeOwn
+		return
+	}
+	switch c.mode {
+	case modeOwn:
+		if hits+misses < adaptMinReads {
+			return
+		}
+		if c.flushes++; c.flushes < 2 {
+			return
+		}
+		if 2*hits >= hits+misses {
+			c.backoff = 0
+			return
+		}
+		c.dropClean()
+		c.mode, c.flushes = modeFused, 0
+		c.backoff = min(max(2*c.backoff, adaptFirstBackoff), adaptMaxBackoff)
+	case modeFused:
+		if c.flushes++; c.flushes >= c.backoff {
+			c.mode, c.flushes = modeOwn, 0
+		}
+	}
 }
 
 // redecide has the next operation decide the mode anew, if the cache holds
@@ -536,12 +591,17 @@ func (c *CachingStore) Flush() error {
 	if c.flushing {
 		return storeErr(c.Name(), "flush", errors.New("flush called during flush"))
 	}
+	hits, misses := c.nHits, c.nMisses
 	c.publishReads()
 	if c.fused() {
 		if err := c.writeCached(); err != nil {
 			return err
 		}
-		return c.inner.Flush()
+		if err := c.inner.Flush(); err != nil {
+			return err
+		}
+		c.adapt(hits, misses)
+		return nil
 	}
 	if err := c.writeDirty(); err != nil {
 		return err
@@ -549,7 +609,11 @@ func (c *CachingStore) Flush() error {
 	if err := c.inner.Flush(); err != nil {
 		return err
 	}
-	return c.evict()
+	if err := c.evict(); err != nil {
+		return err
+	}
+	c.adapt(hits, misses)
+	return nil
 }
 
 // writeDirty writes every dirty entry down. The listener is user code

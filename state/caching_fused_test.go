@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 )
@@ -24,6 +25,8 @@ func fusedStack(t *testing.T, maxBytes int) (*CachingStore, *TxnStore, *counting
 		return nil
 	})
 	c.SetSendOldValues(false)
+	// Fused, and for longer than the tests flush.
+	c.mode, c.backoff = modeFused, 1<<30
 	return c, txn, counting, logger, events
 }
 
@@ -191,5 +194,55 @@ func TestCachingWithOldValuesKeepsItsEntries(t *testing.T) {
 	mustPut(t, c, "a", "1")
 	if c.mode != modeOwn {
 		t.Fatalf("cache mode %d, want its own", c.mode)
+	}
+}
+
+// The cache keeps its own entries while they answer most reads, goes over
+// to the buffer when they do not, and tries its own again later.
+func TestCachingAdaptsToItsHits(t *testing.T) {
+	count := func(c *CachingStore, keys int) {
+		t.Helper()
+		for i := range 1000 {
+			k := []byte(fmt.Sprintf("k%07d", i%keys))
+			if _, _, err := c.Get(k); err != nil {
+				t.Fatal(err)
+			}
+			mustPut(t, c, string(k), "v")
+		}
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		keys  func(round int) int
+		fused bool
+	}{
+		{"hot keys", func(int) int { return 50 }, false},
+		{"new keys", func(round int) int { return 1000 * (round + 2) }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Room for a hundred entries.
+			c, txn, _, _, _ := fusedStack(t, 100*(8+1+cacheEntryOverhead))
+			c.mode = modeUndecided
+			for round := range 3 {
+				count(c, tc.keys(round))
+				if err := txn.Commit(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := c.mode == modeFused; got != tc.fused {
+				t.Fatalf("fused %v after three flushes, want %v", got, tc.fused)
+			}
+			if !tc.fused {
+				return
+			}
+			for range adaptFirstBackoff {
+				count(c, 50)
+			}
+			if c.mode != modeOwn {
+				t.Fatalf("mode %d after %d fused flushes, want its own entries again", c.mode, adaptFirstBackoff)
+			}
+		})
 	}
 }
