@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -429,15 +430,29 @@ type pebbleStore struct {
 	// writes as of the last Get.
 	getIter   *pebble.Iterator
 	getWrites uint64
-	// gets and found count the Gets of the current window of getWindow
-	// and those that found their key; byDB says the last window found
-	// most of its keys, so this one reads with DB.Get.
-	gets, found int
-	byDB        bool
+	// byDB says Gets read with DB.Get rather than the iterator, for the
+	// current window of getWindow Gets, gets of which are done; timed is
+	// the time the sampled ones took (one in getSample), and getCost the
+	// time a Get took in recent windows that read with the iterator
+	// ([0]) and with DB.Get ([1]), 0 until measured.
+	byDB     bool
+	gets     int
+	timed    time.Duration
+	ntimed   int
+	getCost  [2]float64
+	nwindows int
 }
 
-// getWindow is how many Gets decide how the next ones read.
-const getWindow = 512
+const (
+	// getWindow is how many Gets read one way before the store weighs
+	// the ways again.
+	getWindow = 512
+	// getSample is one in how many Gets is timed.
+	getSample = 16
+	// getExplore is one in how many windows reads the way that was the
+	// slower, to see whether it still is.
+	getExplore = 8
+)
 
 // getIterOptions are those of the Get iterator: Bloom filters consulted at
 // every level, the last included. Pebble's own DB.Get skips the last
@@ -513,24 +528,53 @@ func (s *pebbleStore) key(k []byte) []byte {
 // each memtable's skiplist and of each level's filter. The first Get after
 // a write calls DB.Get: a store written straight through, without a
 // transaction buffer, alternates reads and writes, and an iterator opened
-// for one read costs more than DB.Get. So do the Gets of a store whose
-// recent Gets mostly found their keys: DB.Get stops at the newest level
-// holding the key (the memtable, for keys written often), where a seek
-// of the iterator must position every level to merge them.
+// for one read costs more than DB.Get.
+//
+// Neither way is always the cheaper: DB.Get stops at the newest level
+// holding the key, where a seek of the iterator positions every level to
+// merge them, so that a key written in every commit (in the memtable and
+// in every level below) is cheaper to read with DB.Get, and a key the
+// store lacks, or holds only in its last level, with the iterator. So the
+// store times a sample of its Gets and reads the way that was cheaper of
+// late, trying the other one window in getExplore. Both read the same.
 func (s *pebbleStore) Get(key []byte) ([]byte, bool, error) {
 	if err := s.check("get"); err != nil {
 		return nil, false, err
 	}
-	v, found, err := s.get(key)
-	s.gets++
-	if found {
-		s.found++
+	if s.gets++; s.gets%getSample != 0 {
+		return s.get(key)
 	}
+	start := time.Now()
+	v, found, err := s.get(key)
+	s.timed += time.Since(start)
+	s.ntimed++
 	if s.gets == getWindow {
-		s.byDB = 2*s.found > s.gets
-		s.gets, s.found = 0, 0
+		s.weighGets()
 	}
 	return v, found, err
+}
+
+// weighGets ends a window of Gets: it folds the time they took into the
+// cost of the way they read, and chooses the way of the next window.
+func (s *pebbleStore) weighGets() {
+	way := 0
+	if s.byDB {
+		way = 1
+	}
+	avg := float64(s.timed) / float64(s.ntimed)
+	if c := &s.getCost[way]; *c == 0 {
+		*c = avg
+	} else {
+		*c = 0.7**c + 0.3*avg
+	}
+	s.gets, s.timed, s.ntimed = 0, 0, 0
+	s.nwindows++
+	other := 1 - way
+	if s.getCost[other] == 0 || s.nwindows%getExplore == 0 {
+		s.byDB = other == 1
+		return
+	}
+	s.byDB = s.getCost[1] < s.getCost[0]
 }
 
 func (s *pebbleStore) get(key []byte) ([]byte, bool, error) {
