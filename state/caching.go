@@ -86,8 +86,8 @@ type CachingStore struct {
 
 	// txn is the transaction buffer under inner (or inner itself), if
 	// there is one; mode says whether the cache keeps its entries there
-	// (modeFused), decided by the first operation after the listener was
-	// last set.
+	// (modeFused), chosen at the end of each flush (adapt), and undecided
+	// once the listener changed, until the next operation.
 	txn  *TxnStore
 	mode cacheMode
 	// writeTS is the record time of the write being written down, while
