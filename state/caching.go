@@ -106,8 +106,8 @@ const (
 	adaptMinReads = 256
 	// adaptFirstBackoff and adaptMaxBackoff bound the flushes a fused
 	// cache waits before trying its own entries again.
-	adaptFirstBackoff = 8
-	adaptMaxBackoff   = 256
+	adaptFirstBackoff = 16
+	adaptMaxBackoff   = 512
 )
 
 // cacheMode is where a CachingStore keeps its dirty entries.
