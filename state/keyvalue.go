@@ -60,7 +60,11 @@ func (s *KeyValueStore[K, V]) key(op string, k K) ([]byte, error) {
 	if err != nil {
 		return nil, storeErr(s.name, op, fmt.Errorf("serialize key: %w", err))
 	}
-	s.kbuf = kb
+	// Kept only when the serde grew it: a slice stored per call costs a
+	// write barrier while the garbage collector marks.
+	if cap(kb) > cap(s.kbuf) {
+		s.kbuf = kb
+	}
 	return kb, nil
 }
 
@@ -96,7 +100,9 @@ func (s *KeyValueStore[K, V]) Put(k K, v V) error {
 	if err != nil {
 		return storeErr(s.name, "put", fmt.Errorf("serialize value: %w", err))
 	}
-	s.vbuf = vb
+	if cap(vb) > cap(s.vbuf) {
+		s.vbuf = vb
+	}
 	if vb == nil {
 		vb = emptyValue
 	}

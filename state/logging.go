@@ -57,7 +57,10 @@ type changeLoggingStore struct {
 	// order first written, their bytes in keys. A handful are found by
 	// scanning them, allocating nothing; past foldScan, pending indexes
 	// them.
-	folded  []foldedWrite
+	folded []foldedWrite
+	// tags[i] is foldTag of folded[i]'s key: a scan reads these four bytes
+	// an entry rather than the entries.
+	tags    []uint32
 	keys    []byte
 	pending map[string]int
 	// keepValues says inner holds what the layer wrote, key for key, until
@@ -88,10 +91,7 @@ type foldedWrite struct {
 	// values are kept.
 	vstart, vend int
 	deleted      bool
-	// tag is foldTag of the key: a scan compares the keys only where the
-	// tags agree.
-	tag     uint32
-	dropped bool
+	dropped      bool
 }
 
 // foldTag sums up key in its length and three of its bytes, enough to
@@ -162,7 +162,8 @@ func (s *changeLoggingStore) fold(key, value []byte, ts int64) {
 	}
 	start := len(s.keys)
 	s.keys = append(s.keys, key...)
-	s.folded = append(s.folded, foldedWrite{start: start, end: len(s.keys), ts: ts, tag: tag})
+	s.folded = append(s.folded, foldedWrite{start: start, end: len(s.keys), ts: ts})
+	s.tags = append(s.tags, tag)
 	s.keepValue(&s.folded[len(s.folded)-1], value)
 	switch {
 	case s.pending != nil:
@@ -197,8 +198,12 @@ func (s *changeLoggingStore) foldedIndex(key []byte, tag uint32) (int, bool) {
 		i, ok := s.pending[string(key)]
 		return i, ok
 	}
-	for i := range s.folded {
-		if w := &s.folded[i]; w.tag == tag && !w.dropped && bytes.Equal(s.keys[w.start:w.end], key) {
+	// A scan compares the keys only where the tags agree.
+	for i, t := range s.tags {
+		if t != tag {
+			continue
+		}
+		if w := &s.folded[i]; !w.dropped && bytes.Equal(s.keys[w.start:w.end], key) {
 			return i, true
 		}
 	}
@@ -274,7 +279,7 @@ func (s *changeLoggingStore) send() error {
 		w.dropped = true
 		delete(s.pending, string(key))
 	}
-	s.folded, s.keys, s.pending = s.folded[:0], s.keys[:0], nil
+	s.folded, s.tags, s.keys, s.pending = s.folded[:0], s.tags[:0], s.keys[:0], nil
 	s.values, s.unvalued = s.values[:0], false
 	return nil
 }

@@ -88,7 +88,14 @@ func (s *memoryStore) Get(key []byte) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	v, ok := s.index[string(key)]
-	s.memoKey, s.memoVal, s.memoFound, s.memo = append(s.memoKey[:0], key...), v, ok, true
+	// memoKey is stored back only when it grew: a slice stored per call
+	// costs a write barrier while the garbage collector marks.
+	if mk := append(s.memoKey[:0], key...); cap(mk) > cap(s.memoKey) {
+		s.memoKey = mk
+	} else {
+		s.memoKey = s.memoKey[:len(key)]
+	}
+	s.memoVal, s.memoFound, s.memo = v, ok, true
 	return v, ok, nil
 }
 

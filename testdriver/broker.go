@@ -1,6 +1,7 @@
 package testdriver
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
 
@@ -122,30 +123,24 @@ func (tp *topic) partition(key []byte) int32 {
 // add appends a record to tp, to the partition of its key unless p ≥ 0
 // says which: to the input of the task reading the partition if the
 // topology reads tp, to the topic's view if toView and a test can read it.
-// It copies key, value and headers. from is the task writing, -1 for a
-// record piped in.
-func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []processor.Header, from int, toView bool) {
+// It copies key, value and headers, but for the parts kept says the
+// driver may keep as they are. from is the task writing, -1 for a record
+// piped in.
+//
+// Each place a record goes gets it written field by field into its slot:
+// a record built first and copied in would be copied through memory once
+// per place, which costs more than the rest of add.
+func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []processor.Header, from int, toView bool, kept keptParts) {
 	if p < 0 {
 		p = tp.partition(key)
 	}
-	r := record{ts: ts, offset: tp.next[p], partition: p, from: int32(from)}
+	off := tp.next[p]
 	tp.next[p]++
-	var buf []byte
-	if v := tp.view; v != nil && v.own {
-		buf = v.alloc(len(key) + len(value))
-	} else {
-		buf = d.alloc(len(key) + len(value))
-	}
-	if key != nil {
-		r.key = buf[:len(key):len(key)]
-		copy(r.key, key)
-	}
-	if value != nil {
-		r.value = buf[len(key):]
-		copy(r.value, value)
-	}
+	v := tp.view
+	k, val := d.own(v, key, value, from, kept)
+	var hs []processor.Header
 	if len(headers) > 0 {
-		r.headers = slices.Clone(headers)
+		hs = slices.Clone(headers)
 	}
 	if !tp.touched {
 		tp.touched = true
@@ -153,7 +148,7 @@ func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []
 	}
 	if tp.global != nil {
 		gp := tp.global[p]
-		gp.log = append(gp.log, r)
+		gp.log = appendRecord(gp.log, k, val, hs, ts, off, p, from)
 		// A piped record is committed at once: the global store sees it
 		// before the next record is piped.
 		if from < 0 {
@@ -162,19 +157,100 @@ func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []
 	}
 	if tp.read != nil {
 		rp := tp.read[p]
-		rp.log = append(rp.log, r)
+		rp.log = appendRecord(rp.log, k, val, hs, ts, off, p, from)
 		// A task not started yet gets its log when it starts.
 		if rp.in != nil {
-			raw := r.raw(tp.name)
-			rp.in.Add(&raw)
+			rp.in.Push(off, ts, k, val, hs)
 		}
 	}
-	if v := tp.view; toView && v != nil {
-		v.recs = append(v.recs, r)
+	if toView && v != nil {
+		v.recs = appendRecord(v.recs, k, val, hs, ts, off, p, from)
 		if v.changelog && v.indexed {
 			v.note(len(v.recs) - 1)
 		}
 	}
+}
+
+// own returns copies of key and value for a record the driver keeps, in
+// the view's arena if it has one of its own; the parts kept says are
+// returned as they are. Bytes nothing writes again may serve more than
+// one record: a value equal to the key shares the key's copy, and a key
+// or value equal to that of the record the sending task is processing
+// (from, -1 for none) shares that record's, as the output of a
+// key-preserving operation does. Less to copy means fewer collections.
+func (d *Driver) own(v *view, key, value []byte, from int, kept keptParts) (k, val []byte) {
+	if v != nil && v.own {
+		// Compaction recycles the arena, so what is in it shares nothing.
+		buf := v.alloc(len(key) + len(value))
+		return fill(buf, key, value)
+	}
+	if kept&keptKey != 0 {
+		k, key = key, nil
+	}
+	if kept&keptValue != 0 {
+		val, value = value, nil
+	}
+	if from >= 0 {
+		if t := d.tasks[from]; t != nil {
+			if cur := t.Current(); cur != nil {
+				if key != nil && cur.Key != nil && bytes.Equal(key, cur.Key) {
+					k, key = cur.Key, nil
+				}
+				if value != nil && cur.Value != nil && bytes.Equal(value, cur.Value) {
+					val, value = cur.Value, nil
+				}
+			}
+		}
+	}
+	dup := key != nil && value != nil && bytes.Equal(key, value)
+	if dup {
+		value = nil
+	}
+	if key != nil || value != nil {
+		kk, vv := fill(d.alloc(len(key)+len(value)), key, value)
+		if key != nil {
+			k = kk
+		}
+		if value != nil {
+			val = vv
+		}
+	}
+	if dup {
+		val = k
+	}
+	return k, val
+}
+
+// keptParts says which of a record's key and value are bytes the driver
+// may keep as they are: a piped string's own bytes (engine.SharedEncoder).
+type keptParts uint8
+
+const (
+	keptKey keptParts = 1 << iota
+	keptValue
+)
+
+// fill copies key and value into buf, which has room for both (nil stays
+// nil).
+func fill(buf, key, value []byte) (k, val []byte) {
+	if key != nil {
+		k = buf[:len(key):len(key)]
+		copy(k, key)
+	}
+	if value != nil {
+		val = buf[len(key) : len(key)+len(value) : len(key)+len(value)]
+		copy(val, value)
+	}
+	return k, val
+}
+
+// appendRecord appends a record to recs, written in place.
+func appendRecord(recs []record, key, value []byte, headers []processor.Header, ts, offset int64, p int32, from int) []record {
+	recs = append(recs, record{})
+	r := &recs[len(recs)-1]
+	r.key, r.value, r.headers = key, value, headers
+	r.ts, r.offset, r.partition, r.from = ts, offset, p, int32(from)
+	return recs
 }
 
 const arenaBlock = 16 << 10

@@ -285,7 +285,8 @@ func (d *Driver) restore(t *engine.Task) error {
 
 // pipe adds one record piped into a source topic, routed to its partition
 // by key, and processes what is ready; it commits when WithCommitEvery says.
-func (d *Driver) pipe(r *engine.RawRecord) error {
+// kept says which of r's key and value the driver may keep as they are.
+func (d *Driver) pipe(r *engine.RawRecord, kept keptParts) error {
 	if d.closed {
 		return errors.New("testdriver: driver is closed")
 	}
@@ -297,7 +298,7 @@ func (d *Driver) pipe(r *engine.RawRecord) error {
 		}
 		d.lastPiped = tp
 	}
-	d.add(tp, -1, r.Key, r.Value, r.Timestamp, r.Headers, -1, false)
+	d.add(tp, -1, r.Key, r.Value, r.Timestamp, r.Headers, -1, false, kept)
 	d.sinceCommit++
 	if tp.global != nil {
 		if err := d.updateGlobal(); err != nil {
@@ -606,7 +607,7 @@ type host struct{ d *Driver }
 
 func (h host) Send(topic string, key, value []byte, timestamp int64, headers []processor.Header) error {
 	d := h.d
-	d.add(d.sentTo(topic), -1, key, value, timestamp, headers, d.current, true)
+	d.add(d.sentTo(topic), -1, key, value, timestamp, headers, d.current, true, 0)
 	return nil
 }
 
@@ -633,7 +634,7 @@ func (d *Driver) sentTo(name string) *topic {
 
 func (h host) SendChangelog(cl *engine.Changelog, key, value []byte, timestamp int64, headers []processor.Header) error {
 	d := h.d
-	d.add(cl.HostData.(*topic), cl.Partition, key, value, timestamp, headers, d.current, true)
+	d.add(cl.HostData.(*topic), cl.Partition, key, value, timestamp, headers, d.current, true, 0)
 	return nil
 }
 

@@ -366,3 +366,40 @@ func TestChangelogCompaction(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedBytes pipes records whose bytes the driver keeps without a copy
+// (strings piped with serde.String) or shares between parts (a value equal
+// to the key, an output key equal to the key read) and checks that what
+// comes out keeps empty apart from null and every part its own value.
+func TestSharedBytes(t *testing.T) {
+	bld := dsl.NewBuilder()
+	dsl.Stream(bld, "in", serde.String, serde.String).
+		MapValues(func(v string) string { return v + "!" }).
+		To("out")
+	topo, err := bld.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := testdriver.New(t, topo, testdriver.WithWallClock(epoch))
+	in := testdriver.InputTopic(td, "in", serde.String, serde.String)
+	out := testdriver.OutputTopic(td, "out", serde.String, serde.String)
+	in.PipeInput("", "")
+	in.PipeInput("same", "same")
+	in.PipeValue("v")
+	in.PipeInput("k", "k!")
+	if err := in.TryPipeBytes([]byte{}, []byte("b"), epoch); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range out.ReadRecordsToList() {
+		k := fmt.Sprintf("%q", r.Key)
+		if r.NullKey {
+			k = "null"
+		}
+		got = append(got, k+"="+fmt.Sprintf("%q", r.Value))
+	}
+	want := []string{`""="!"`, `"same"="same!"`, `null="v!"`, `"k"="k!!"`, `""="b!"`}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}

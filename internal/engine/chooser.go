@@ -42,6 +42,18 @@ func (in *Input) Add(r *RawRecord) {
 	in.task.buffered++
 }
 
+// Push queues the record at offset of the input's partition, with
+// timestamp, key, value and headers: Add for a host that keeps its records
+// in a form of its own, without a RawRecord to copy from. The input keeps
+// key, value and headers as Add does.
+func (in *Input) Push(offset, timestamp int64, key, value []byte, headers []processor.Header) {
+	in.recs = append(in.recs, RawRecord{})
+	q := &in.recs[len(in.recs)-1]
+	q.Topic, q.Partition, q.Offset, q.Timestamp = in.Topic, in.Partition, offset, timestamp
+	q.Key, q.Value, q.Headers = key, value, headers
+	in.task.buffered++
+}
+
 // Buffered is the number of records waiting.
 func (in *Input) Buffered() int { return len(in.recs) - in.head }
 

@@ -85,8 +85,8 @@ func (t *Task) drop(reason, node string, cause error) {
 		t.cfg.Logger.Warn("dropped records", append(attrs, "dropped", unlogged, "total", n)...)
 		return
 	}
-	if t.hasMeta {
-		attrs = append(attrs, "topic", t.meta.Topic, "partition", t.meta.Partition, "offset", t.meta.Offset)
+	if r := t.raw; r != nil {
+		attrs = append(attrs, "topic", r.Topic, "partition", r.Partition, "offset", r.Offset)
 	}
 	if node != "" {
 		attrs = append(attrs, "node", node)

@@ -46,19 +46,19 @@ func (r *run[K, V]) Process(rec processor.Record[K, V]) error {
 	r.rec.NullKey, r.rec.NullValue = rec.NullKey, rec.NullValue
 	t := r.t
 	for _, s := range r.steps {
-		t.at = s.node
+		t.at = s.node.id
 		if !s.fn(&r.rec) {
 			return nil
 		}
 	}
 	if r.then != nil {
-		t.at = r.thenNode
+		t.at = r.thenNode.id
 		return r.then(r.rec)
 	}
 	if r.tail == nil {
 		return nil
 	}
-	t.at = r.tailNode
+	t.at = r.tailNode.id
 	if err := r.tail.Process(r.rec); err != nil {
 		return attribute(err, r.tailNode.Name)
 	}
@@ -74,15 +74,15 @@ func (r *run[K, V]) next(from *Node) func(processor.Record[K, V]) error {
 	if len(r.steps) == 0 && r.then != nil {
 		then, node := r.then, r.thenNode
 		return func(rec processor.Record[K, V]) error {
-			t.at = node
+			t.at = node.id
 			err := then(rec)
-			t.at = from
+			t.at = from.id
 			return err
 		}
 	}
 	return func(rec processor.Record[K, V]) error {
 		err := r.Process(rec)
-		t.at = from
+		t.at = from.id
 		return err
 	}
 }

@@ -64,6 +64,8 @@ type Node struct {
 	sub int
 	// global is the global store whose source or processor the node is.
 	global *GlobalStore
+	// id is 1 + the node's index in Graph.Nodes: what Task.at holds.
+	id int32
 }
 
 // InternalTopic is a topic the application owns: a repartition topic. Its
@@ -198,6 +200,7 @@ func (g *Graph) Add(n *Node, parents ...string) *Node {
 	}
 	g.byName[n.Name] = n
 	g.Nodes = append(g.Nodes, n)
+	n.id = int32(len(g.Nodes))
 	return n
 }
 

@@ -251,13 +251,13 @@ func (t *Task) recovered(v any) error {
 // reset clears what the task keeps about the record or punctuation in
 // progress.
 func (t *Task) reset() {
-	t.hasMeta, t.raw, t.at, t.node = false, nil, nil, ""
+	t.raw, t.at, t.node = nil, 0, ""
 }
 
 // nodeName is the name of the node running, or "".
 func (t *Task) nodeName() string {
-	if t.at != nil {
-		return t.at.Name
+	if t.at != 0 {
+		return t.graph.Nodes[t.at-1].Name
 	}
 	return t.node
 }

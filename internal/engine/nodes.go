@@ -90,7 +90,7 @@ type sourceNode[K, V any] struct {
 
 func (s *sourceNode[K, V]) ProcessRaw(r *RawRecord) error {
 	t := s.t
-	t.at = s.n
+	t.at = s.n.id
 	if s.extract == nil {
 		t.setRecordTime(r.Timestamp)
 	}
@@ -126,7 +126,7 @@ func (s *sourceNode[K, V]) ProcessRaw(r *RawRecord) error {
 		}
 	}
 	for i, c := range s.children {
-		t.at = s.n.Children[i]
+		t.at = s.n.Children[i].id
 		if err := c.Process(rec); err != nil {
 			return attribute(err, s.n.Children[i].Name)
 		}
@@ -230,18 +230,18 @@ type ProcContext[K, V any] struct {
 func (c *ProcContext[K, V]) Forward(rec processor.Record[K, V]) error {
 	t := c.t
 	if c.only != nil {
-		t.at = c.onlyNode
+		t.at = c.onlyNode.id
 		err := c.only.Process(rec)
-		t.at = c.n
+		t.at = c.n.id
 		if err != nil {
 			return attribute(err, c.onlyNode.Name)
 		}
 		return nil
 	}
 	for i, ch := range c.children {
-		t.at = c.n.Children[i]
+		t.at = c.n.Children[i].id
 		err := ch.Process(rec)
-		t.at = c.n
+		t.at = c.n.id
 		if err != nil {
 			return attribute(err, c.n.Children[i].Name)
 		}
@@ -252,9 +252,9 @@ func (c *ProcContext[K, V]) Forward(rec processor.Record[K, V]) error {
 func (c *ProcContext[K, V]) ForwardTo(child string, rec processor.Record[K, V]) error {
 	for i, ch := range c.n.Children {
 		if ch.Name == child {
-			c.t.at = ch
+			c.t.at = ch.id
 			err := c.children[i].Process(rec)
-			c.t.at = c.n
+			c.t.at = c.n.id
 			if err != nil {
 				return attribute(err, child)
 			}
@@ -277,7 +277,11 @@ func (c *ProcContext[K, V]) StateStore(name string) (processor.StateStore, error
 }
 
 func (c *ProcContext[K, V]) RecordMetadata() (processor.RecordMetadata, bool) {
-	return c.t.meta, c.t.hasMeta
+	r := c.t.raw
+	if r == nil {
+		return processor.RecordMetadata{}, false
+	}
+	return processor.RecordMetadata{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset}, true
 }
 
 func (c *ProcContext[K, V]) StreamTime() int64        { return c.t.streamTime }
@@ -317,21 +321,30 @@ func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
 			return fmt.Errorf("sink %q: topic extractor returned an empty topic", s.n.Name)
 		}
 	}
+	// The buffers are written back only when a serde grew them: a slice
+	// stored to the heap per record costs a write barrier while the
+	// garbage collector marks.
 	var key, value []byte
 	var err error
 	if !rec.NullKey {
-		if s.kbuf, err = s.ks.Serialize(s.kbuf[:0], topic, rec.Key); err != nil {
+		if key, err = s.ks.Serialize(s.kbuf[:0], topic, rec.Key); err != nil {
 			return s.cannotSerialize(fmt.Sprintf("serialize key for topic %q", topic), err)
 		}
-		if key = s.kbuf; key == nil {
+		if cap(key) > cap(s.kbuf) {
+			s.kbuf = key
+		}
+		if key == nil {
 			key = emptyBytes
 		}
 	}
 	if !rec.NullValue {
-		if s.vbuf, err = s.vs.Serialize(s.vbuf[:0], topic, rec.Value); err != nil {
+		if value, err = s.vs.Serialize(s.vbuf[:0], topic, rec.Value); err != nil {
 			return s.cannotSerialize(fmt.Sprintf("serialize value for topic %q", topic), err)
 		}
-		if value = s.vbuf; value == nil {
+		if cap(value) > cap(s.vbuf) {
+			s.vbuf = value
+		}
+		if value == nil {
 			value = emptyBytes
 		}
 	}

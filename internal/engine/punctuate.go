@@ -79,7 +79,7 @@ func (t *Task) punctuate(typ processor.PunctuationType, now int64) error {
 		if err != nil {
 			err = t.recordFailed(err)
 		}
-		t.node, t.at = "", nil
+		t.node, t.at = "", 0
 		if err != nil {
 			return err
 		}

@@ -25,3 +25,24 @@ func SharedDecoder[T any](s serde.Serde[T]) func([]byte) T {
 }
 
 func shareString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// SharedEncoder returns, for serde.String, an encoder whose bytes are the
+// string's own, shared rather than copied, and nil for any other serde:
+// serde.String's encoding is the string's bytes. A Go string is never
+// written, so a host that never modifies the bytes of its records (see
+// Config.StableRecordBytes) can keep them as a record's; an empty string
+// encodes as an empty slice, never nil.
+func SharedEncoder[T any](s serde.Serde[T]) func(T) []byte {
+	if any(s) != any(serde.String) {
+		return nil
+	}
+	f, _ := any(shareBytes).(func(T) []byte)
+	return f
+}
+
+func shareBytes(s string) []byte {
+	if len(s) == 0 {
+		return emptyBytes
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
