@@ -29,6 +29,20 @@ const cacheEntryOverhead = 176
 // Entries written down stay cached, clean, to serve reads until evicted;
 // reads that miss do not fill the cache.
 //
+// Over a transaction buffer (the stores of a task's Pebble database), and
+// with no flush listener or one that takes no old values, the cache may
+// keep its dirty entries in the buffer rather than in entries of its own
+// (modeFused): a write that is not folded with another then costs what it
+// costs without a cache, and a write down only marks it so and hands it to
+// the changelog layer and the listener. Reads are served by the buffer,
+// which holds every key written since the last commit, and after a commit
+// by Pebble: the cache's own clean entries, which serve the reads of keys
+// hot across commits, are what the mode gives up. So the cache keeps its
+// own entries while they serve most reads, and goes over to the buffer
+// when they do not (keys too many for the cache, each read a few times),
+// trying its own entries again after a number of flushes that doubles each
+// time they fail (see adapt).
+//
 // Close drops unflushed writes: the task flushes before a clean close, and
 // after a failure the writes must not reach the changelog. Close closes
 // inner. Like every store, a CachingStore is used by one goroutine.
@@ -61,7 +75,6 @@ type CachingStore struct {
 	// free are dropped entries, linked by next, to reuse.
 	free     *cacheEntry
 	nfree    int
-	writing  *cacheEntry // the entry being written down, if any
 	flushing bool
 	closed   bool
 	// hits and misses count the Gets the cache answered and passed down,
@@ -70,6 +83,105 @@ type CachingStore struct {
 	// for a plain increment only.
 	hits, misses   Counter
 	nHits, nMisses int64
+
+	// txn is the transaction buffer under inner (or inner itself), if
+	// there is one; mode says whether the cache keeps its entries there
+	// (modeFused), chosen at the end of each flush (adapt), and undecided
+	// once the listener changed, until the next operation.
+	txn  *TxnStore
+	mode cacheMode
+	// writeTS is the record time of the write being written down, while
+	// writingTS.
+	writeTS   int64
+	writingTS bool
+	kbuf      []byte
+	// flushes counts the flushes since the mode last changed, and backoff
+	// is how many a fused cache waits before trying its own entries again.
+	flushes, backoff int
+}
+
+const (
+	// adaptMinReads is the fewest reads of a flush interval that tell
+	// whether the cache's entries serve them.
+	adaptMinReads = 256
+	// adaptFirstBackoff and adaptMaxBackoff bound the flushes a fused
+	// cache waits before trying its own entries again.
+	adaptFirstBackoff = 16
+	adaptMaxBackoff   = 512
+)
+
+// cacheMode is where a CachingStore keeps its dirty entries.
+type cacheMode uint8
+
+const (
+	modeUndecided cacheMode = iota
+	// modeOwn keeps them in the cache's own entries.
+	modeOwn
+	// modeFused keeps them in the transaction buffer below. The buffer
+	// holds the value of the write, not the value below it, so the mode
+	// serves only a listener without old values, or none; for deletes it
+	// keeps what a listener is given (see TxnStore.pre).
+	modeFused
+)
+
+// fused decides the mode, if undecided, and reports whether it is
+// modeFused. A cache starts with entries of its own.
+func (c *CachingStore) fused() bool {
+	if c.mode == modeUndecided {
+		c.mode, c.flushes, c.backoff = modeOwn, 0, 0
+	}
+	return c.mode == modeFused
+}
+
+// fusable reports whether the cache may keep its entries in the buffer.
+func (c *CachingStore) fusable() bool {
+	return c.txn != nil && (c.listener == nil || c.skipOld)
+}
+
+// adapt chooses the mode for the next flush interval, at the end of a
+// flush that left nothing dirty, from the reads of the interval that
+// ended: hits the cache answered, misses it passed down. Its own entries
+// are judged on the second interval they serve, the first after one
+// filled them; they go if they answered fewer than half of its reads.
+func (c *CachingStore) adapt(hits, misses int64) {
+	if c.Dirty() {
+		return
+	}
+	if !c.fusable() {
+		c.mode = modeOwn
+		return
+	}
+	switch c.mode {
+	case modeOwn:
+		if hits+misses < adaptMinReads {
+			return
+		}
+		if c.flushes++; c.flushes < 2 {
+			return
+		}
+		if 2*hits >= hits+misses {
+			c.backoff = 0
+			return
+		}
+		c.dropClean()
+		c.mode, c.flushes = modeFused, 0
+		c.backoff = min(max(2*c.backoff, adaptFirstBackoff), adaptMaxBackoff)
+	case modeFused:
+		if c.flushes++; c.flushes >= c.backoff {
+			c.mode, c.flushes = modeOwn, 0
+		}
+	}
+}
+
+// redecide has the next operation decide the mode anew, if the cache holds
+// no writes: the listener changed. Clean entries of its own are dropped,
+// since a fused cache would not see them.
+func (c *CachingStore) redecide() {
+	if c.mode == modeUndecided || c.Dirty() {
+		return
+	}
+	c.dropClean()
+	c.mode = modeUndecided
 }
 
 type cacheEntry struct {
@@ -84,9 +196,19 @@ type cacheEntry struct {
 }
 
 // NewCachingStore returns a cache of at most maxBytes in front of inner.
-// maxBytes 0 writes every change straight through.
+// maxBytes 0 writes every change straight through. Over a TxnStore, or a
+// changelog layer over one, the cache may keep its entries in it (see
+// CachingStore).
 func NewCachingStore(inner KeyValueBytesStore, maxBytes int) *CachingStore {
+	var txn *TxnStore
+	switch s := inner.(type) {
+	case *TxnStore:
+		txn = s
+	case *changeLoggingStore:
+		txn = s.buffer()
+	}
 	return &CachingStore{
+		txn:      txn,
 		inner:    inner,
 		maxBytes: maxBytes,
 		entries:  make(map[string]*cacheEntry),
@@ -106,6 +228,7 @@ func NewCachingStore(inner KeyValueBytesStore, maxBytes int) *CachingStore {
 // from there. The DSL uses it to forward a table's updates downstream.
 func (c *CachingStore) SetFlushListener(fn func(key, newValue, oldValue []byte, timestamp int64) error) {
 	c.listener = fn
+	c.redecide()
 }
 
 // SetSendOldValues says whether the flush listener is given old values
@@ -114,14 +237,22 @@ func (c *CachingStore) SetFlushListener(fn func(key, newValue, oldValue []byte, 
 // passes a nil old value for every other write: the read is half the cost
 // of a flush when keys are many, and a table that nothing downstream
 // retracts from does not need it (Kafka Streams' sendOldValues).
-func (c *CachingStore) SetSendOldValues(on bool) { c.skipOld = !on }
+func (c *CachingStore) SetSendOldValues(on bool) {
+	c.skipOld = !on
+	c.redecide()
+}
 
 // SetClock sets where writes get the record time the flush listener is
 // given: the task's current record timestamp. Without one it is 0.
 func (c *CachingStore) SetClock(now func() int64) { c.clock = now }
 
 // Dirty reports whether the cache holds writes not yet written down.
-func (c *CachingStore) Dirty() bool { return c.dirty.head != nil }
+func (c *CachingStore) Dirty() bool {
+	if c.mode == modeFused {
+		return c.txn.ncached > 0
+	}
+	return c.dirty.head != nil
+}
 
 func (c *CachingStore) Name() string     { return c.inner.Name() }
 func (c *CachingStore) Persistent() bool { return c.inner.Persistent() }
@@ -136,6 +267,15 @@ func (c *CachingStore) check(op string) error {
 func (c *CachingStore) Get(key []byte) ([]byte, bool, error) {
 	if err := c.check("get"); err != nil {
 		return nil, false, err
+	}
+	if c.fused() {
+		v, found, buffered, err := c.txn.find(key)
+		if buffered {
+			c.nHits++
+		} else {
+			c.nMisses++
+		}
+		return v, found, err
 	}
 	if e := c.lookup(key); e != nil {
 		c.nHits++
@@ -168,6 +308,10 @@ func (c *CachingStore) Put(key, value []byte) error {
 	if err := c.check("put"); err != nil {
 		return err
 	}
+	if c.fused() {
+		c.txn.cacheWrite(key, value, false, c.now(), c.listener != nil)
+		return c.evictFused()
+	}
 	e := c.entry(key)
 	c.size += len(value) - len(e.value)
 	if e.value == nil {
@@ -184,6 +328,10 @@ func (c *CachingStore) Put(key, value []byte) error {
 func (c *CachingStore) Delete(key []byte) error {
 	if err := c.check("delete"); err != nil {
 		return err
+	}
+	if c.fused() {
+		c.txn.cacheWrite(key, nil, true, c.now(), c.listener != nil)
+		return c.evictFused()
 	}
 	e := c.entry(key)
 	c.size -= len(e.value)
@@ -205,6 +353,10 @@ func (c *CachingStore) DeleteRange(from, to []byte) error {
 	}
 	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
 		return nil
+	}
+	if c.fused() {
+		// The buffer drops the cached writes it covers.
+		return c.inner.DeleteRange(from, to)
 	}
 	var doomed []*cacheEntry
 	within := func(e *cacheEntry) bool {
@@ -251,9 +403,13 @@ func (c *CachingStore) dropClean() {
 // record of a cached write carries the time of the write the cache kept,
 // not of the record that happened to trigger the flush.
 func (c *CachingStore) writeTime() int64 {
-	if c.writing != nil {
-		return c.writing.ts
+	if c.writingTS {
+		return c.writeTS
 	}
+	return c.now()
+}
+
+func (c *CachingStore) now() int64 {
 	if c.clock != nil {
 		return c.clock()
 	}
@@ -399,13 +555,13 @@ func (c *CachingStore) writeDown(e *cacheEntry) error {
 		}
 	}
 	var err error
-	c.writing = e
+	c.writeTS, c.writingTS = e.ts, true
 	if e.deleted {
 		err = c.inner.Delete(e.key)
 	} else {
 		err = c.inner.Put(e.key, e.value)
 	}
-	c.writing = nil
+	c.writingTS = false
 	if err != nil {
 		return err
 	}
@@ -435,14 +591,29 @@ func (c *CachingStore) Flush() error {
 	if c.flushing {
 		return storeErr(c.Name(), "flush", errors.New("flush called during flush"))
 	}
+	hits, misses := c.nHits, c.nMisses
 	c.publishReads()
+	if c.fused() {
+		if err := c.writeCached(); err != nil {
+			return err
+		}
+		if err := c.inner.Flush(); err != nil {
+			return err
+		}
+		c.adapt(hits, misses)
+		return nil
+	}
 	if err := c.writeDirty(); err != nil {
 		return err
 	}
 	if err := c.inner.Flush(); err != nil {
 		return err
 	}
-	return c.evict()
+	if err := c.evict(); err != nil {
+		return err
+	}
+	c.adapt(hits, misses)
+	return nil
 }
 
 // writeDirty writes every dirty entry down. The listener is user code
@@ -456,6 +627,83 @@ func (c *CachingStore) writeDirty() error {
 		if err := c.writeDown(e); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// evictFused writes cached entries down, the oldest first, until those
+// left are within maxBytes; during a flush it waits, as evict does.
+func (c *CachingStore) evictFused() error {
+	for c.txn.cachedBytes > c.maxBytes && !c.flushing {
+		e := c.txn.nextCached()
+		if e == nil {
+			return nil
+		}
+		if err := c.writeDownCached(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeCached writes every cached entry down; see writeDirty.
+func (c *CachingStore) writeCached() error {
+	c.flushing = true
+	defer func() { c.flushing = false }()
+	for e := c.txn.nextCached(); e != nil; e = c.txn.nextCached() {
+		if err := c.writeDownCached(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeDownCached writes a cached entry of the buffer down through the
+// layers between (which find it there, the buffer's last entry, and write
+// its value onto itself) and reports it to the listener. A delete is
+// reported with the value below the cache, from the buffer's pre or from
+// below the buffer, and not at all if there is none.
+func (c *CachingStore) writeDownCached(e *txnEntry) error {
+	t := c.txn
+	pre, hadPre := t.uncache(e)
+	c.kbuf = append(c.kbuf[:0], e.key...)
+	var old []byte
+	if c.listener != nil && e.deleted {
+		old = pre
+		if !hadPre {
+			v, found, err := t.below(c.kbuf)
+			if err != nil {
+				t.recache(e, pre, hadPre)
+				return err
+			}
+			if found {
+				c.oldBuf = append(c.oldBuf[:0], v...)
+				old = c.oldBuf
+			}
+		}
+	}
+	t.last = e
+	c.writeTS, c.writingTS = e.ts, true
+	var err error
+	if e.deleted {
+		err = c.inner.Delete(c.kbuf)
+	} else {
+		err = c.inner.Put(c.kbuf, e.value)
+	}
+	c.writingTS = false
+	if err != nil {
+		t.recache(e, pre, hadPre)
+		return err
+	}
+	if c.listener == nil || (e.deleted && old == nil) {
+		return nil
+	}
+	var newValue []byte
+	if !e.deleted {
+		newValue = e.value
+	}
+	if err := c.listener(c.kbuf, newValue, old, e.ts); err != nil {
+		return storeErr(c.Name(), "flush listener", err)
 	}
 	return nil
 }
@@ -477,6 +725,12 @@ func (c *CachingStore) newIter(op string, from, to []byte, reverse bool) (BytesI
 	}
 	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
 		return emptyIterator{}, nil
+	}
+	if c.fused() {
+		if reverse {
+			return c.inner.ReverseRange(from, to)
+		}
+		return c.inner.Range(from, to)
 	}
 	var (
 		arena  []byte
@@ -537,6 +791,9 @@ func mergeRange(inner KeyValueBytesStore, from, to []byte, reverse bool, cached 
 func (c *CachingStore) ApproximateNumEntries() (int64, error) {
 	if err := c.check("count"); err != nil {
 		return 0, err
+	}
+	if c.fused() {
+		return c.inner.ApproximateNumEntries()
 	}
 	n, err := c.inner.ApproximateNumEntries()
 	if err != nil {

@@ -17,7 +17,10 @@
 //	        bytes store        Pebble (DB.Store) or memory (NewMemoryStore)
 //
 // The cache comes first, so the changelog (and a table downstream) sees one
-// write per key per commit interval rather than one per record. The
+// write per key per commit interval rather than one per record. Where its
+// own entries answer few of its reads (more keys than it holds) and its
+// listener needs no old values, it keeps its writes in the TxnStore below
+// instead, so that a cache that folds little costs little. The
 // changelog topic is the durable copy of a store; the bytes store below is a
 // local, rebuildable view of it. Each builder says what its changelog
 // topic is created with (ChangelogConfigs).
@@ -80,7 +83,12 @@
 // changelog offset each store has reached, written after the data it covers.
 // Writes go to the WAL without fsync: a crash loses at most a suffix, which
 // restore replays from the changelog. Tasks of an application share one
-// block cache (DBOptions.Cache).
+// block cache (DBOptions.Cache). Every level's tables have Bloom filters.
+// A store reads with Pebble's DB.Get, which skips the last level's, or
+// with an iterator kept open between two writes of the database, which
+// consults them all, so that a read of a key the store lacks costs a
+// filter probe per table rather than a read of its blocks: whichever its
+// recent reads found cheaper (see pebbleStore.Get).
 //
 // # Who closes what
 //

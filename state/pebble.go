@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -88,6 +89,11 @@ type DB struct {
 	// directory another DB holds is told apart from one Pebble cannot
 	// read, and released after Pebble closes.
 	lock *pebble.Lock
+	// readers are the stores whose Get iterator is open (see
+	// pebbleStore.Get); every write to the database closes them, and
+	// counts in writes.
+	readers []*pebbleStore
+	writes  uint64
 }
 
 // metaPrefix starts every metadata key. Store prefixes start with
@@ -243,6 +249,28 @@ func (db *DB) breakWith(why string, err error) error {
 	return fe
 }
 
+// wrote closes the Get iterators of the database's stores, which read the
+// database as it was when they were opened: called after every write, so
+// that the next Get opens one that sees it.
+func (db *DB) wrote() error {
+	db.writes++
+	if len(db.readers) == 0 {
+		return nil
+	}
+	var errs []error
+	for i, s := range db.readers {
+		if it := s.getIter; it != nil {
+			s.getIter = nil
+			if err := it.Close(); err != nil {
+				errs = append(errs, storeErr(s.name, "get", err))
+			}
+		}
+		db.readers[i] = nil
+	}
+	db.readers = db.readers[:0]
+	return errors.Join(errs...)
+}
+
 // Dir returns the directory the database was opened in.
 func (db *DB) Dir() string { return db.dir }
 
@@ -261,6 +289,9 @@ func (db *DB) Close() error {
 		}
 	}
 	clear(db.iters)
+	if !dead {
+		errs = append(errs, db.wrote())
+	}
 	db.viewMu.Lock()
 	db.viewsClosed = true
 	for snap := range db.snaps {
@@ -394,7 +425,41 @@ type pebbleStore struct {
 	// restoreWriter), which every other operation applies first.
 	restoring bool
 	restore   *pebbleRestore
+	// getIter answers Get while the database is not written to (see Get);
+	// nil until the second Get after a write. getWrites is the database's
+	// writes as of the last Get.
+	getIter   *pebble.Iterator
+	getWrites uint64
+	// byDB says Gets read with DB.Get rather than the iterator, for the
+	// current window of getWindow Gets, gets of which are done; timed is
+	// the time the sampled ones took (one in getSample), and getCost the
+	// time a Get took in recent windows that read with the iterator
+	// ([0]) and with DB.Get ([1]), 0 until measured.
+	byDB     bool
+	gets     int
+	timed    time.Duration
+	ntimed   int
+	getCost  [2]float64
+	nwindows int
 }
+
+const (
+	// getWindow is how many Gets read one way before the store weighs
+	// the ways again.
+	getWindow = 512
+	// getSample is one in how many Gets is timed.
+	getSample = 16
+	// getExplore is one in how many windows reads the way that was the
+	// slower, to see whether it still is.
+	getExplore = 8
+)
+
+// getIterOptions are those of the Get iterator: Bloom filters consulted at
+// every level, the last included. Pebble's own DB.Get skips the last
+// level's filters, where most keys of a large store live, so that a key
+// the store lacks, the first update of every new key of an aggregation,
+// read an index and a data block of a table there.
+var getIterOptions = pebble.IterOptions{UseL6Filters: true}
 
 // BeginBatch starts collecting Put and Delete in one Pebble batch, applied
 // by CommitBatch: one commit instead of one per write. Reads meanwhile see
@@ -416,7 +481,11 @@ func (s *pebbleStore) CommitBatch() error {
 	if err := s.check("commit batch"); err != nil {
 		return err
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	err := b.Commit(pebble.NoSync)
+	if werr := s.db.wrote(); err == nil && werr != nil {
+		return werr
+	}
+	if err != nil {
 		return storeErr(s.name, "commit batch", err)
 	}
 	return nil
@@ -436,7 +505,11 @@ func (s *pebbleStore) check(op string) error {
 		return storeErr(s.name, op, err)
 	}
 	if s.restoring {
-		return s.finishRestore()
+		err := s.finishRestore()
+		if werr := s.db.wrote(); err == nil {
+			err = werr
+		}
+		return err
 	}
 	return nil
 }
@@ -446,19 +519,102 @@ func (s *pebbleStore) key(k []byte) []byte {
 	return s.kbuf
 }
 
+// Get seeks an iterator kept open from one Get to the next until the
+// database is written to, rather than calling Pebble's DB.Get: that builds
+// its iterators anew for every read, and skips the Bloom filters of the
+// last level (see getIterOptions). Between two commits of a task nothing
+// writes to its database, so the iterator of the second Get after a
+// commit serves every Get until the next; a miss then costs a probe of
+// each memtable's skiplist and of each level's filter. The first Get after
+// a write calls DB.Get: a store written straight through, without a
+// transaction buffer, alternates reads and writes, and an iterator opened
+// for one read costs more than DB.Get.
+//
+// Neither way is always the cheaper: DB.Get stops at the newest level
+// holding the key, where a seek of the iterator positions every level to
+// merge them, so that a key written in every commit (in the memtable and
+// in every level below) is cheaper to read with DB.Get, and a key the
+// store lacks, or holds only in its last level, with the iterator. So the
+// store times a sample of its Gets and reads the way that was cheaper of
+// late, trying the other one window in getExplore. Both read the same.
 func (s *pebbleStore) Get(key []byte) ([]byte, bool, error) {
 	if err := s.check("get"); err != nil {
 		return nil, false, err
 	}
+	if s.gets++; s.gets%getSample != 0 {
+		return s.get(key)
+	}
+	start := time.Now()
+	v, found, err := s.get(key)
+	s.timed += time.Since(start)
+	s.ntimed++
+	if s.gets == getWindow {
+		s.weighGets()
+	}
+	return v, found, err
+}
+
+// weighGets ends a window of Gets: it folds the time they took into the
+// cost of the way they read, and chooses the way of the next window.
+func (s *pebbleStore) weighGets() {
+	way := 0
+	if s.byDB {
+		way = 1
+	}
+	avg := float64(s.timed) / float64(s.ntimed)
+	if c := &s.getCost[way]; *c == 0 {
+		*c = avg
+	} else {
+		*c = 0.7**c + 0.3*avg
+	}
+	s.gets, s.timed, s.ntimed = 0, 0, 0
+	s.nwindows++
+	other := 1 - way
+	if s.getCost[other] == 0 || s.nwindows%getExplore == 0 {
+		s.byDB = other == 1
+		return
+	}
+	s.byDB = s.getCost[1] < s.getCost[0]
+}
+
+func (s *pebbleStore) get(key []byte) ([]byte, bool, error) {
+	if s.byDB {
+		return s.getOnce(key)
+	}
+	it := s.getIter
+	if it == nil {
+		if s.getWrites != s.db.writes {
+			s.getWrites = s.db.writes
+			return s.getOnce(key)
+		}
+		var err error
+		if it, err = s.db.pdb.NewIter(&getIterOptions); err != nil {
+			return nil, false, storeErr(s.name, "get", err)
+		}
+		s.getIter = it
+		s.db.readers = append(s.db.readers, s)
+	}
+	k := s.key(key)
+	if !it.SeekPrefixGE(k) || !bytes.Equal(it.Key(), k) {
+		if err := it.Error(); err != nil {
+			// An iterator that failed is not trusted with the next Get.
+			return nil, false, errors.Join(storeErr(s.name, "get", err), s.db.wrote())
+		}
+		return s.notFound()
+	}
+	v, err := it.ValueAndErr()
+	if err != nil {
+		return nil, false, errors.Join(storeErr(s.name, "get", err), s.db.wrote())
+	}
+	s.vbuf = append(s.vbuf[:0], v...)
+	return s.vbuf, true, nil
+}
+
+// getOnce is Get through Pebble's DB.Get.
+func (s *pebbleStore) getOnce(key []byte) ([]byte, bool, error) {
 	v, closer, err := s.db.pdb.Get(s.key(key))
 	if errors.Is(err, pebble.ErrNotFound) {
-		// A key Pebble did not find is absent only if Pebble read what
-		// it had to: a DB that broke meanwhile (a short read of a table,
-		// on this goroutine or another) cannot say so.
-		if fe := s.db.broken.Load(); fe != nil {
-			return nil, false, storeErr(s.name, "get", fe)
-		}
-		return nil, false, nil
+		return s.notFound()
 	}
 	if err != nil {
 		return nil, false, storeErr(s.name, "get", err)
@@ -470,6 +626,17 @@ func (s *pebbleStore) Get(key []byte) ([]byte, bool, error) {
 	return s.vbuf, true, nil
 }
 
+// notFound is the outcome of a Get Pebble found nothing for. A key Pebble
+// did not find is absent only if Pebble read what it had to: a DB that
+// broke meanwhile (a short read of a table, on this goroutine or another)
+// cannot say so.
+func (s *pebbleStore) notFound() ([]byte, bool, error) {
+	if fe := s.db.broken.Load(); fe != nil {
+		return nil, false, storeErr(s.name, "get", fe)
+	}
+	return nil, false, nil
+}
+
 func (s *pebbleStore) Put(key, value []byte) error {
 	if err := s.check("put"); err != nil {
 		return err
@@ -477,7 +644,11 @@ func (s *pebbleStore) Put(key, value []byte) error {
 	if s.batch != nil {
 		return s.batch.Set(s.key(key), value, nil)
 	}
-	if err := s.db.pdb.Set(s.key(key), value, pebble.NoSync); err != nil {
+	err := s.db.pdb.Set(s.key(key), value, pebble.NoSync)
+	if werr := s.db.wrote(); err == nil {
+		err = werr
+	}
+	if err != nil {
 		return storeErr(s.name, "put", err)
 	}
 	return nil
@@ -490,7 +661,11 @@ func (s *pebbleStore) Delete(key []byte) error {
 	if s.batch != nil {
 		return s.batch.Delete(s.key(key), nil)
 	}
-	if err := s.db.pdb.Delete(s.key(key), pebble.NoSync); err != nil {
+	err := s.db.pdb.Delete(s.key(key), pebble.NoSync)
+	if werr := s.db.wrote(); err == nil {
+		err = werr
+	}
+	if err != nil {
 		return storeErr(s.name, "delete", err)
 	}
 	return nil
@@ -512,6 +687,9 @@ func (s *pebbleStore) DeleteRange(from, to []byte) error {
 		err = s.batch.DeleteRange(lower, upper, nil)
 	} else {
 		err = s.db.pdb.DeleteRange(lower, upper, pebble.NoSync)
+		if werr := s.db.wrote(); err == nil {
+			err = werr
+		}
 	}
 	if err != nil {
 		return storeErr(s.name, "delete range", err)
@@ -594,6 +772,10 @@ func (s *pebbleStore) Close() error {
 	if s.batch != nil {
 		s.batch.Close()
 		s.batch = nil
+	}
+	if s.getIter != nil && s.db.fatal.Load() == nil {
+		// Closing the others' too costs them one reopening.
+		return s.db.wrote()
 	}
 	return nil
 }

@@ -180,6 +180,10 @@ func (s *pebbleStore) restoreRecords(recs []ChangelogRecord, timestamped bool) e
 			return err
 		}
 	}
+	// Nothing reads until finishRestore, which closes them again.
+	if err := s.db.wrote(); err != nil {
+		return err
+	}
 	r := s.restore
 	if !r.ingest {
 		return s.restoreBatched(recs, timestamped)

@@ -230,3 +230,29 @@ func TestOpenDBAbandoned(t *testing.T) {
 		t.Fatalf("opening an abandoned database's directory: %v, want ErrStorage and not ErrLocked", err)
 	}
 }
+
+// A store reads with whichever of its two ways its sampled Gets found
+// cheaper, tries the other now and then, and reads the same either way.
+func TestPebbleGetWeighsItsWays(t *testing.T) {
+	db := openMemDB(t)
+	s := db.Store("counts").(*pebbleStore)
+	mustPut(t, s, "a", "1")
+	ways := map[bool]int{}
+	for i := range 40 * getWindow {
+		key := "a"
+		if i%2 == 1 {
+			key = "b"
+		}
+		v, found, err := s.Get([]byte(key))
+		if err != nil || found != (key == "a") || found && string(v) != "1" {
+			t.Fatalf("Get(%s) = %q, %v, %v", key, v, found, err)
+		}
+		ways[s.byDB]++
+	}
+	if s.getCost[0] == 0 || s.getCost[1] == 0 {
+		t.Fatalf("costs %v: a way was never timed", s.getCost)
+	}
+	if ways[false] == 0 || ways[true] == 0 {
+		t.Fatalf("Gets by way %v: one way never read", ways)
+	}
+}

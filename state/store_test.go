@@ -33,6 +33,12 @@ func bytesKinds() []storeKind {
 				new: func(t testing.TB, store string) KeyValueBytesStore {
 					return NewCachingStore(k.new(t, store), size)
 				},
+			}, storeKind{
+				// The cache keeping its entries in the buffer.
+				name: fmt.Sprintf("%s+txn+cache%d", k.name, size),
+				new: func(t testing.TB, store string) KeyValueBytesStore {
+					return NewCachingStore(NewTxnStore(k.new(t, store)), size)
+				},
 			})
 		}
 	}

@@ -41,7 +41,9 @@ import (
 // The changelog layer above folds its writes through the buffer (see
 // NewChangeLoggingStore): each entry remembers the time of its last write
 // and whether the changelog has had it, so that a flush sends one record
-// per key written since the last flush without keeping a second copy.
+// per key written since the last flush without keeping a second copy. A
+// cache above it may keep its dirty entries here too (see CachingStore):
+// an entry then also remembers that the cache has not yet written it down.
 type TxnStore struct {
 	inner   KeyValueBytesStore
 	entries map[string]*txnEntry
@@ -74,6 +76,25 @@ type TxnStore struct {
 	order  []*txnEntry // Commit's scratch
 	kbuf   []byte
 	closed bool
+	// missKey is the key the last Get did not find in the buffer, while
+	// missed: the write that usually follows makes its entry without
+	// looking for it again. Any new entry clears it.
+	missKey []byte
+	missed  bool
+
+	// cached are the entries a cache above wrote and has not yet written
+	// down (see cacheWrite), in the order they became so, from
+	// cachedHead on; ncached counts them and cachedBytes their keys,
+	// values and cacheEntryOverhead each, what the cache is bounded by.
+	cached      []*txnEntry
+	cachedHead  int
+	ncached     int
+	cachedBytes int
+	// pre holds the value below the cache (nil: none) of the cached
+	// entries that it had written down before in the transaction: the
+	// value a delete written down replaces, which the cache's write
+	// overwrote. Entries new to the buffer find theirs in inner.
+	pre map[*txnEntry][]byte
 }
 
 type txnEntry struct {
@@ -87,6 +108,9 @@ type txnEntry struct {
 	// dropped entries were removed by a DeleteRange; they stay in their
 	// slab until the transaction ends.
 	dropped bool
+	// cached entries were written by the cache above and not yet written
+	// down by it.
+	cached bool
 }
 
 // txnEntryOverhead is what the buffer counts per entry beyond its key and
@@ -145,12 +169,26 @@ func (s *TxnStore) lookup(key []byte) *txnEntry {
 }
 
 func (s *TxnStore) Get(key []byte) ([]byte, bool, error) {
+	v, found, _, err := s.find(key)
+	return v, found, err
+}
+
+// find is Get, also saying whether the buffer held the key.
+func (s *TxnStore) find(key []byte) (value []byte, found, buffered bool, err error) {
 	if err := s.check("get"); err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
 	if e := s.lookup(key); e != nil {
-		return e.value, !e.deleted, nil
+		return e.value, !e.deleted, true, nil
 	}
+	s.missKey, s.missed = append(s.missKey[:0], key...), true
+	v, found, err := s.below(key)
+	return v, found, false, err
+}
+
+// below reads key as the transaction found it, under its pending writes:
+// in inner, unless a range tombstone covers it.
+func (s *TxnStore) below(key []byte) ([]byte, bool, error) {
 	if len(s.dels) > 0 && covered(s.dels, key) {
 		return nil, false, nil
 	}
@@ -181,6 +219,9 @@ func (s *TxnStore) DeleteRange(from, to []byte) error {
 		delete(s.entries, e.key)
 		if s.indexed {
 			s.index.Delete(e)
+		}
+		if e.cached {
+			s.uncache(e)
 		}
 		e.dropped = true
 	}
@@ -289,10 +330,30 @@ func covered(rs []keyRange, key []byte) bool {
 // set records a write of key. logged says the changelog layer made it and
 // will send it on its next flush (see takeUnlogged); ts is its time.
 func (s *TxnStore) set(key, value []byte, deleted bool, ts int64, logged bool) {
-	e := s.lookup(key)
-	if e == nil {
-		e = s.newEntry(s.keyString(key))
+	e, _ := s.entryFor(key)
+	s.assign(e, value, deleted)
+	if logged {
+		e.ts = ts
+		if !e.unlogged {
+			e.unlogged = true
+			s.unlogged = append(s.unlogged, e)
+		}
 	}
+}
+
+// entryFor returns key's entry, made if there is none (made true).
+func (s *TxnStore) entryFor(key []byte) (e *txnEntry, made bool) {
+	if s.missed && bytes.Equal(s.missKey, key) {
+		return s.newEntry(s.keyString(key)), true
+	}
+	if e := s.lookup(key); e != nil {
+		return e, false
+	}
+	return s.newEntry(s.keyString(key)), true
+}
+
+// assign gives e the value written, or marks it deleted.
+func (s *TxnStore) assign(e *txnEntry, value []byte, deleted bool) {
 	switch {
 	case deleted:
 		e.value = e.value[:0]
@@ -303,13 +364,86 @@ func (s *TxnStore) set(key, value []byte, deleted bool, ts int64, logged bool) {
 		e.value = s.values.copy(value)
 	}
 	e.deleted = deleted
-	if logged {
-		e.ts = ts
-		if !e.unlogged {
-			e.unlogged = true
-			s.unlogged = append(s.unlogged, e)
+}
+
+// cacheWrite is a write of the cache above (see CachingStore): it waits
+// here, marked cached, until the cache writes it down (nextCached, then
+// uncache) through the layers between, at a flush or an eviction. ts is
+// the write's record time, kept for the changelog record of the write
+// down. keepPre keeps, for an entry written down before in the
+// transaction, the value it held (see pre).
+func (s *TxnStore) cacheWrite(key, value []byte, deleted bool, ts int64, keepPre bool) {
+	e, made := s.entryFor(key)
+	if e.cached {
+		s.cachedBytes -= len(e.value)
+	} else {
+		if keepPre && !made {
+			var p []byte
+			if !e.deleted {
+				p = s.values.copy(e.value)
+				if p == nil {
+					p = emptyValue
+				}
+			}
+			if s.pre == nil {
+				s.pre = make(map[*txnEntry][]byte)
+			}
+			s.pre[e] = p
+		}
+		e.cached = true
+		s.cached = append(s.cached, e)
+		s.ncached++
+		s.cachedBytes += len(e.key) + cacheEntryOverhead
+	}
+	s.assign(e, value, deleted)
+	s.cachedBytes += len(e.value)
+	e.ts = ts
+}
+
+// nextCached returns the oldest entry the cache has not written down, or
+// nil.
+func (s *TxnStore) nextCached() *txnEntry {
+	for s.cachedHead < len(s.cached) {
+		e := s.cached[s.cachedHead]
+		s.cached[s.cachedHead] = nil
+		s.cachedHead++
+		if e.cached {
+			return e
 		}
 	}
+	s.cached, s.cachedHead = s.cached[:0], 0
+	return nil
+}
+
+// uncache marks e written down by the cache (or dropped), returning its
+// value below the cache if pre holds it.
+func (s *TxnStore) uncache(e *txnEntry) (pre []byte, hadPre bool) {
+	e.cached = false
+	s.ncached--
+	s.cachedBytes -= len(e.key) + len(e.value) + cacheEntryOverhead
+	if s.pre != nil {
+		if pre, hadPre = s.pre[e]; hadPre {
+			delete(s.pre, e)
+		}
+	}
+	return pre, hadPre
+}
+
+// recache puts e, which the cache failed to write down, back at the
+// front of the entries it has to.
+func (s *TxnStore) recache(e *txnEntry, pre []byte, hadPre bool) {
+	e.cached = true
+	s.ncached++
+	s.cachedBytes += len(e.key) + len(e.value) + cacheEntryOverhead
+	if hadPre {
+		s.pre[e] = pre
+	}
+	if s.cachedHead > 0 {
+		s.cachedHead--
+		s.cached[s.cachedHead] = e
+		return
+	}
+	s.cached = slices.Insert(s.cached, 0, e)
 }
 
 // keyString copies key into the keys arena and returns the copy as a
@@ -331,6 +465,7 @@ func (s *TxnStore) newEntry(key string) *txnEntry {
 	// A present value is never nil, even when empty.
 	*e = txnEntry{key: key, value: emptyValue}
 	s.entries[key] = e
+	s.missed = false
 	s.keyBytes += int64(len(key))
 	if s.indexed {
 		s.index.ReplaceOrInsert(e)
@@ -549,6 +684,9 @@ func (s *TxnStore) Commit() error {
 			return storeErr(s.Name(), "commit", fmt.Errorf("%d writes were not sent to the changelog: flush before committing", len(s.unlogged)))
 		}
 	}
+	if s.ncached > 0 {
+		return storeErr(s.Name(), "commit", fmt.Errorf("the cache holds %d writes it has not written down: flush before committing", s.ncached))
+	}
 	bw, batched := s.inner.(BatchWriter)
 	if batched {
 		bw.BeginBatch()
@@ -645,8 +783,12 @@ func (s *TxnStore) Abort() {
 		s.indexed = false
 	}
 	s.last = nil
+	s.missed = false
 	clear(s.unlogged)
 	s.unlogged = s.unlogged[:0]
+	clear(s.cached)
+	s.cached, s.cachedHead, s.ncached, s.cachedBytes = s.cached[:0], 0, 0, 0
+	clear(s.pre)
 	clear(s.order)
 	s.order = s.order[:0]
 	clear(s.dels)
