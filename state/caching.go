@@ -98,11 +98,15 @@ type CachingStore struct {
 	// flushes counts the flushes since the mode last changed, and backoff
 	// is how many a fused cache waits before trying its own entries again.
 	flushes, backoff int
+	// judgeHits and judgeMisses add up the reads of the flush intervals
+	// not yet judged: a store read a few times per commit is judged on
+	// several intervals together.
+	judgeHits, judgeMisses int64
 }
 
 const (
-	// adaptMinReads is the fewest reads of a flush interval that tell
-	// whether the cache's entries serve them.
+	// adaptMinReads is the fewest reads, over one flush interval or
+	// several, that tell whether the cache's entries serve them.
 	adaptMinReads = 256
 	// adaptFirstBackoff and adaptMaxBackoff bound the flushes a fused
 	// cache waits before trying its own entries again.
@@ -141,7 +145,8 @@ func (c *CachingStore) fusable() bool {
 // adapt chooses the mode for the next flush interval, at the end of a
 // flush that left nothing dirty, from the reads of the interval that
 // ended: hits the cache answered, misses it passed down. Its own entries
-// are judged on the second interval they serve, the first after one
+// are judged on reads of adaptMinReads or more, over as many intervals as
+// that takes: on the second such span they serve, the first after one
 // filled them; they go if they answered fewer than half of its reads.
 func (c *CachingStore) adapt(hits, misses int64) {
 	if c.Dirty() {
@@ -153,9 +158,13 @@ func (c *CachingStore) adapt(hits, misses int64) {
 	}
 	switch c.mode {
 	case modeOwn:
+		c.judgeHits += hits
+		c.judgeMisses += misses
+		hits, misses = c.judgeHits, c.judgeMisses
 		if hits+misses < adaptMinReads {
 			return
 		}
+		c.judgeHits, c.judgeMisses = 0, 0
 		if c.flushes++; c.flushes < 2 {
 			return
 		}
@@ -169,6 +178,7 @@ func (c *CachingStore) adapt(hits, misses int64) {
 	case modeFused:
 		if c.flushes++; c.flushes >= c.backoff {
 			c.mode, c.flushes = modeOwn, 0
+			c.judgeHits, c.judgeMisses = 0, 0
 		}
 	}
 }
@@ -182,6 +192,7 @@ func (c *CachingStore) redecide() {
 	}
 	c.dropClean()
 	c.mode = modeUndecided
+	c.judgeHits, c.judgeMisses = 0, 0
 }
 
 type cacheEntry struct {

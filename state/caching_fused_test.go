@@ -246,3 +246,31 @@ func TestCachingAdaptsToItsHits(t *testing.T) {
 		})
 	}
 }
+
+// A store read a few times per flush interval is judged on several
+// intervals together: new keys at ten reads a flush still take the cache
+// over to the buffer.
+func TestCachingAdaptsAtFewReadsPerFlush(t *testing.T) {
+	c, txn, _, _, _ := fusedStack(t, 100*(8+1+cacheEntryOverhead))
+	c.mode = modeUndecided
+	next := 0
+	for flush := 0; flush < 3*adaptMinReads/10 && c.mode != modeFused; flush++ {
+		for range 10 {
+			k := []byte(fmt.Sprintf("k%07d", next))
+			next++
+			if _, _, err := c.Get(k); err != nil {
+				t.Fatal(err)
+			}
+			mustPut(t, c, string(k), "v")
+		}
+		if err := c.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if err := txn.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.mode != modeFused {
+		t.Fatalf("cache mode %d after %d reads of new keys, ten a flush: want the buffer's", c.mode, next)
+	}
+}
