@@ -54,6 +54,7 @@ func truth(in *Input) map[string][]Record {
 	}
 	aggs := map[string]Agg{}
 	sums := map[string]SumCount{}
+	cached := map[string]SumCount{}
 	counts := map[window]int64{}
 	latest := map[window]int64{}
 	version := map[string]int{}
@@ -69,6 +70,11 @@ func truth(in *Input) map[string][]Record {
 			sums[nk] = SumCount{Sum: sums[nk].Sum + v, Count: sums[nk].Count + 1}
 			b, _ = sumCountSerde.Serialize(nil, "agg-rekeyed", sums[nk])
 			add("agg-rekeyed", nk, b)
+			// A cache may forward every update: each one rises.
+			ck := cachedKey(v)
+			cached[ck] = SumCount{Sum: cached[ck].Sum + v, Count: cached[ck].Count + 1}
+			b, _ = sumCountSerde.Serialize(nil, "agg-cached", cached[ck])
+			add("agg-cached", ck, b)
 			ts := in.Times[k][seq]
 			w := window{k, windowStart(ts)}
 			counts[w]++
@@ -310,6 +316,10 @@ func TestChecksCatch(t *testing.T) {
 		{"rekeyed lost at the end", "agg-rekeyed", drop(tr["agg-rekeyed"], "1", 1), ExactlyOnce, `key "1": 1 aggregates for 2 inputs`, 0},
 		{"rekeyed lost at-least-once", "agg-rekeyed", drop(tr["agg-rekeyed"], "1", 1), AtLeastOnce, `key "1": the last aggregate`, 0},
 		{"rekeyed counted twice", "agg-rekeyed", twice, ExactlyOnce, `key "3": aggregate #3 at partition 0 offset 2 adds input 3 (key "k0" #1) a second time`, 0},
+		{"cached duplicate", "agg-cached", dup(tr["agg-cached"], "10", 0), ExactlyOnce, `key "10": aggregate #2 at partition`, 0},
+		{"cached lost at the end", "agg-cached", drop(tr["agg-cached"], "12", 0), ExactlyOnce, `key "12": no aggregate for 1 inputs`, 0},
+		{"cached duplicate at-least-once", "agg-cached", dup(tr["agg-cached"], "10", 0), AtLeastOnce, "", 0},
+		{"cached short at-least-once", "agg-cached", append(append([]Record(nil), tr["agg-cached"]...), sumCount("agg-cached", "10", 1, 1)), AtLeastOnce, `key "10": the last aggregate {sum 1 count 1}`, 0},
 		{"windowed duplicate update", "windowed", dup(tr["windowed"], rawWindow("k0", 0), 1), ExactlyOnce, `window k0@[0,10000): update #3 at partition`, 0},
 		{"windowed duplicate update at-least-once", "windowed", dup(tr["windowed"], rawWindow("k0", 0), 1), AtLeastOnce, "", 0},
 		{"windowed lost", "windowed", drop(tr["windowed"], rawWindow("k1", 10000), 0), ExactlyOnce, `window k1@[10000,20000): update #1 at partition`, 0},
@@ -347,4 +357,10 @@ func TestChecksCatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sumCount is a record of key with aggregate {sum, count}.
+func sumCount(topic, key string, sum, count int64) Record {
+	b, _ := sumCountSerde.Serialize(nil, topic, SumCount{Sum: sum, Count: count})
+	return Record{Key: key, Value: b, Partition: partitionOf(key)}
 }

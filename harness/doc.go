@@ -32,6 +32,11 @@
 //     after each input, in order.
 //   - agg-rekeyed: sum and count per value mod 7, through a repartition
 //     topic; counts 1..n, each step one input of that new key, each once.
+//   - agg-cached: sum and count per value mod 4001, through a repartition
+//     topic, in a store whose cache holds a few dozen entries (so that it
+//     switches between entries of its own and entries in the transaction
+//     buffer); outputs skip updates, so each must rise from the last and
+//     the last must count every input of its key once.
 //   - windowed: counts per key in tumbling windows of 10s with 5s grace,
 //     every update; per window the counts 1..n, n the number of inputs whose
 //     timestamps fall in it, each update stamped with the latest of them.

@@ -30,6 +30,7 @@ var Outputs = []Output{
 	{Topic: "echo", Build: buildEcho, Check: checkEcho},
 	{Topic: "agg", Build: buildAgg, Check: checkAgg},
 	{Topic: "agg-rekeyed", Build: buildRekeyed, Check: checkRekeyed},
+	{Topic: "agg-cached", Build: buildCached, Check: checkCached},
 	{Topic: "windowed", Build: buildWindowed, Check: checkWindowed},
 	{Topic: "windowed-final", Build: buildWindowedFinal, Check: checkWindowedFinal},
 	{Topic: "joined", Build: buildJoined, Check: checkJoined},
@@ -367,6 +368,99 @@ func checkRekeyedExactly(f *findings, in *Input, nk string, vs []int64, sum int6
 	if prev.Sum != sum {
 		f.add("key %q: the last sum is %d, but the %d inputs mapped to it sum to %d", nk, prev.Sum, len(vs), sum)
 	}
+}
+
+// agg-cached: sum and count per value mod cachedKeys, through a
+// repartition topic, in a store with a cache too small for its keys. The
+// cache forwards the latest aggregate of a key when it flushes or evicts
+// it, so the outputs skip updates; with so many keys for its room, its
+// entries answer few reads, and it alternates between entries of its own
+// and entries in the transaction buffer.
+
+// cachedKeys is the number of keys of agg-cached, and cachedBytes the
+// room of its cache: a few dozen entries.
+const (
+	cachedKeys  = 4001
+	cachedBytes = 4 << 10
+)
+
+// cachedKey is the new key of a value in agg-cached.
+func cachedKey(v int64) string { return fmt.Sprint(v % cachedKeys) }
+
+func buildCached(_ *dsl.Builder, data dsl.KStream[string, int64]) {
+	data.GroupBy(func(_ string, v int64) string { return cachedKey(v) }, dsl.Grouped[string, int64]{}.WithName("cached")).
+		Aggregate(func() SumCount { return SumCount{} },
+			func(_ string, v int64, a SumCount) SumCount { return SumCount{Sum: a.Sum + v, Count: a.Count + 1} },
+			dsl.MaterializedAs[string, SumCount]("cached-store").WithValueSerde(sumCountSerde).WithCachingEnabled(cachedBytes)).
+		ToStream().
+		To("agg-cached")
+}
+
+// checkCached checks that the last aggregate of each new key counts every
+// input mapped to it: under exactly-once once each, with counts and sums
+// rising from output to output (the inputs are positive), under
+// at-least-once at least once.
+func checkCached(f *findings, in *Input, recs map[string][]Record, g Guarantee) int {
+	want := map[string][]int64{}
+	var newKeys []string
+	for _, k := range in.Keys {
+		for _, v := range in.Values[k] {
+			nk := cachedKey(v)
+			if want[nk] == nil {
+				newKeys = append(newKeys, nk)
+			}
+			want[nk] = append(want[nk], v)
+		}
+	}
+	slices.Sort(newKeys)
+	for _, k := range unknownKeys(recs, newKeys) {
+		f.add("key %q is no input value mod %d (first at %v)", k, cachedKeys, recs[k][0])
+	}
+	dups := 0
+	for _, nk := range newKeys {
+		vs := want[nk]
+		var sum int64
+		for _, v := range vs {
+			sum += v
+		}
+		got := recs[nk]
+		if len(got) == 0 {
+			f.add("key %q: no aggregate for %d inputs", nk, len(vs))
+			continue
+		}
+		var prev SumCount
+		var last SumCount
+		ok := true
+		for i, r := range got {
+			sc, err := sumCountSerde.Deserialize("agg-cached", r.Value)
+			if err != nil {
+				f.add("key %q at %v: %v", nk, r, err)
+				ok = false
+				break
+			}
+			if g == ExactlyOnce && (sc.Count <= prev.Count || sc.Sum <= prev.Sum) {
+				f.add("key %q: aggregate #%d at %v, {sum %d count %d}, does not rise from the one before, {sum %d count %d}",
+					nk, i+1, r, sc.Sum, sc.Count, prev.Sum, prev.Count)
+				ok = false
+				break
+			}
+			prev, last = sc, sc
+		}
+		if !ok {
+			continue
+		}
+		switch {
+		case g == AtLeastOnce && (last.Count < int64(len(vs)) || last.Sum < sum):
+			f.add("key %q: the last aggregate {sum %d count %d} (at %v) misses inputs: the %d inputs mapped to it sum to %d",
+				nk, last.Sum, last.Count, got[len(got)-1], len(vs), sum)
+		case g == AtLeastOnce:
+			dups += int(last.Count) - len(vs)
+		case last.Count != int64(len(vs)) || last.Sum != sum:
+			f.add("key %q: the last aggregate {sum %d count %d} (at %v), but the %d inputs mapped to it sum to %d",
+				nk, last.Sum, last.Count, got[len(got)-1], len(vs), sum)
+		}
+	}
+	return dups
 }
 
 // unknownKeys lists, sorted, the keys of recs not in known.
