@@ -276,21 +276,7 @@ func buildRekeyed(_ *dsl.Builder, data dsl.KStream[string, int64]) {
 }
 
 func checkRekeyed(f *findings, in *Input, recs map[string][]Record, g Guarantee) int {
-	// The inputs of each new key; their order across input keys is not
-	// fixed (they come from several input partitions), only their multiset
-	// and, per input key, their order.
-	want := map[string][]int64{}
-	var newKeys []string
-	for _, k := range in.Keys {
-		for _, v := range in.Values[k] {
-			nk := rekey(v)
-			if want[nk] == nil {
-				newKeys = append(newKeys, nk)
-			}
-			want[nk] = append(want[nk], v)
-		}
-	}
-	slices.Sort(newKeys)
+	want, newKeys := regroup(in, rekey)
 	for _, k := range unknownKeys(recs, newKeys) {
 		f.add("key %q is no input value mod 7 (first at %v)", k, recs[k][0])
 	}
@@ -401,18 +387,7 @@ func buildCached(_ *dsl.Builder, data dsl.KStream[string, int64]) {
 // rising from output to output (the inputs are positive), under
 // at-least-once at least once.
 func checkCached(f *findings, in *Input, recs map[string][]Record, g Guarantee) int {
-	want := map[string][]int64{}
-	var newKeys []string
-	for _, k := range in.Keys {
-		for _, v := range in.Values[k] {
-			nk := cachedKey(v)
-			if want[nk] == nil {
-				newKeys = append(newKeys, nk)
-			}
-			want[nk] = append(want[nk], v)
-		}
-	}
-	slices.Sort(newKeys)
+	want, newKeys := regroup(in, cachedKey)
 	for _, k := range unknownKeys(recs, newKeys) {
 		f.add("key %q is no input value mod %d (first at %v)", k, cachedKeys, recs[k][0])
 	}
@@ -461,6 +436,26 @@ func checkCached(f *findings, in *Input, recs map[string][]Record, g Guarantee) 
 		}
 	}
 	return dups
+}
+
+// regroup returns the inputs of each new key newKey gives them, and the new
+// keys, sorted. Their order across input keys is not fixed (they come from
+// several input partitions), only their multiset and, per input key, their
+// order.
+func regroup(in *Input, newKey func(int64) string) (map[string][]int64, []string) {
+	want := map[string][]int64{}
+	var newKeys []string
+	for _, k := range in.Keys {
+		for _, v := range in.Values[k] {
+			nk := newKey(v)
+			if want[nk] == nil {
+				newKeys = append(newKeys, nk)
+			}
+			want[nk] = append(want[nk], v)
+		}
+	}
+	slices.Sort(newKeys)
+	return want, newKeys
 }
 
 // unknownKeys lists, sorted, the keys of recs not in known.

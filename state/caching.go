@@ -579,14 +579,19 @@ func (c *CachingStore) writeDown(e *cacheEntry) error {
 	// Clean before the listener runs, so that a write it makes to this key
 	// dirties the entry again instead of being lost.
 	c.markClean(e)
-	if c.listener == nil || (e.deleted && old == nil) {
+	return c.notify(e.key, e.value, e.deleted, old, e.ts)
+}
+
+// notify hands a written-down entry to the listener, if there is one: a
+// delete of a key that held nothing is no change.
+func (c *CachingStore) notify(key, value []byte, deleted bool, old []byte, ts int64) error {
+	if c.listener == nil || (deleted && old == nil) {
 		return nil
 	}
-	var newValue []byte
-	if !e.deleted {
-		newValue = e.value
+	if deleted {
+		value = nil
 	}
-	if err := c.listener(e.key, newValue, old, e.ts); err != nil {
+	if err := c.listener(key, value, old, ts); err != nil {
 		return storeErr(c.Name(), "flush listener", err)
 	}
 	return nil
@@ -706,17 +711,7 @@ func (c *CachingStore) writeDownCached(e *txnEntry) error {
 		t.recache(e, pre, hadPre)
 		return err
 	}
-	if c.listener == nil || (e.deleted && old == nil) {
-		return nil
-	}
-	var newValue []byte
-	if !e.deleted {
-		newValue = e.value
-	}
-	if err := c.listener(c.kbuf, newValue, old, e.ts); err != nil {
-		return storeErr(c.Name(), "flush listener", err)
-	}
-	return nil
+	return c.notify(c.kbuf, e.value, e.deleted, old, e.ts)
 }
 
 // Range merges the dirty entries in [from, to) with inner's keys. Both sides
