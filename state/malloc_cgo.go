@@ -3,13 +3,16 @@
 package state
 
 // #include <stdlib.h>
+// #include <string.h>
 // #ifdef __GLIBC__
 // #include <malloc.h>
 // #endif
 //
 // static void samsa_fix_mmap_threshold(int bytes) {
 // #ifdef __GLIBC__
-// 	if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL) {
+// 	const char *tunables = getenv("GLIBC_TUNABLES");
+// 	if (getenv("MALLOC_MMAP_THRESHOLD_") == NULL &&
+// 	    (tunables == NULL || strstr(tunables, "malloc.mmap_threshold") == NULL)) {
 // 		mallopt(M_MMAP_THRESHOLD, bytes);
 // 	}
 // #endif
@@ -33,7 +36,8 @@ var fixThresholdOnce sync.Once
 // million keys started each run 10 to 50 MB higher than the last, and
 // peaked 20 to 60 MB higher than with the threshold fixed. Setting the
 // threshold fixes it; a threshold set in the environment
-// (MALLOC_MMAP_THRESHOLD_) is left alone.
+// (MALLOC_MMAP_THRESHOLD_, or glibc.malloc.mmap_threshold in
+// GLIBC_TUNABLES) is left alone.
 func fixMmapThreshold() {
 	fixThresholdOnce.Do(func() { C.samsa_fix_mmap_threshold(mmapThreshold) })
 }
