@@ -286,7 +286,7 @@ func (d *Driver) restore(t *engine.Task) error {
 // pipe adds one record piped into a source topic, routed to its partition
 // by key, and processes what is ready; it commits when WithCommitEvery says.
 // kept says which of r's key and value the driver may keep as they are.
-func (d *Driver) pipe(r *engine.RawRecord, kept keptParts) error {
+func (d *Driver) pipe(r *engine.RawRecord, kept engine.Kept) error {
 	if d.closed {
 		return errors.New("testdriver: driver is closed")
 	}
@@ -608,6 +608,14 @@ type host struct{ d *Driver }
 func (h host) Send(topic string, key, value []byte, timestamp int64, headers []processor.Header) error {
 	d := h.d
 	d.add(d.sentTo(topic), -1, key, value, timestamp, headers, d.current, true, 0)
+	return nil
+}
+
+// SendKept is Send keeping the parts kept says as they are: strings'
+// own bytes, which nothing writes.
+func (h host) SendKept(topic string, key, value []byte, kept engine.Kept, timestamp int64, headers []processor.Header) error {
+	d := h.d
+	d.add(d.sentTo(topic), -1, key, value, timestamp, headers, d.current, true, kept)
 	return nil
 }
 

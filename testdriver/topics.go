@@ -110,11 +110,11 @@ func (in *TestInputTopic[K, V]) TryPipeRecord(rec processor.Record[K, V]) error 
 	r := &in.raw
 	*r = engine.RawRecord{Topic: in.topic, Timestamp: rec.Timestamp, Headers: rec.HeaderList()}
 	var err error
-	var kept keptParts
+	var kept engine.Kept
 	switch {
 	case rec.NullKey:
 	case in.sharedKey != nil:
-		r.Key, kept = in.sharedKey(rec.Key), kept|keptKey
+		r.Key, kept = in.sharedKey(rec.Key), kept|engine.KeptKey
 	default:
 		if in.kbuf, err = in.ks.Serialize(in.kbuf[:0], in.topic, rec.Key); err != nil {
 			return fmt.Errorf("testdriver: serialize key for %q: %w", in.topic, err)
@@ -124,7 +124,7 @@ func (in *TestInputTopic[K, V]) TryPipeRecord(rec processor.Record[K, V]) error 
 	switch {
 	case rec.NullValue:
 	case in.sharedValue != nil:
-		r.Value, kept = in.sharedValue(rec.Value), kept|keptValue
+		r.Value, kept = in.sharedValue(rec.Value), kept|engine.KeptValue
 	default:
 		if in.vbuf, err = in.vs.Serialize(in.vbuf[:0], in.topic, rec.Value); err != nil {
 			return fmt.Errorf("testdriver: serialize value for %q: %w", in.topic, err)

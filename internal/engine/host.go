@@ -22,6 +22,28 @@ type Collector interface {
 	SendChangelog(cl *Changelog, key, value []byte, timestamp int64, headers []processor.Header) error
 }
 
+// A KeepingCollector is a Collector that can keep bytes nothing writes
+// again as they are, without a copy. A sink writing with serde.String hands
+// it the string's own bytes (see SharedEncoder), which are never written,
+// and says so: a collector that keeps its records in memory, as the test
+// driver does, then copies nothing. A collector whose producer copies into
+// batches of its own gains nothing from it and implements Collector alone.
+type KeepingCollector interface {
+	Collector
+	// SendKept is Send, but the parts kept names are bytes the collector
+	// may keep as they are, for as long as it wants.
+	SendKept(topic string, key, value []byte, kept Kept, timestamp int64, headers []processor.Header) error
+}
+
+// Kept says which of a record's key and value a KeepingCollector may keep
+// as they are.
+type Kept uint8
+
+const (
+	KeptKey Kept = 1 << iota
+	KeptValue
+)
+
 // Committer is the host's part of the commit sequence (see Commit): the
 // steps that depend on where records go.
 type Committer interface {

@@ -299,7 +299,14 @@ type TopicExtractor[K, V any] func(rec processor.Record[K, V]) string
 // extract picks when topic is empty.
 func SinkBuild[K, V any](topic string, extract TopicExtractor[K, V], ks serde.Serde[K], vs serde.Serde[V]) BuildFunc {
 	return func(t *Task, n *Node, _ []any) (Instance, error) {
-		return Instance{Receiver: Receiver[K, V](&sinkNode[K, V]{t: t, n: n, topic: topic, extract: extract, ks: ks, vs: vs})}, nil
+		s := &sinkNode[K, V]{t: t, n: n, topic: topic, extract: extract, ks: ks, vs: vs}
+		if kc, ok := t.cfg.Collector.(KeepingCollector); ok {
+			s.sharedKey, s.sharedValue = SharedEncoder(ks), SharedEncoder(vs)
+			if s.sharedKey != nil || s.sharedValue != nil {
+				s.keeper = kc
+			}
+		}
+		return Instance{Receiver: Receiver[K, V](s)}, nil
 	}
 }
 
@@ -312,6 +319,12 @@ type sinkNode[K, V any] struct {
 	vs      serde.Serde[V]
 	kbuf    []byte
 	vbuf    []byte
+	// keeper is the task's Collector when it keeps bytes as they are and
+	// sharedKey or sharedValue is set: those encode strings as their own
+	// bytes, which the sink hands it without a copy.
+	keeper      KeepingCollector
+	sharedKey   func(K) []byte
+	sharedValue func(V) []byte
 }
 
 func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
@@ -326,7 +339,12 @@ func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
 	// garbage collector marks.
 	var key, value []byte
 	var err error
-	if !rec.NullKey {
+	var kept Kept
+	switch {
+	case rec.NullKey:
+	case s.sharedKey != nil:
+		key, kept = s.sharedKey(rec.Key), KeptKey
+	default:
 		if key, err = s.ks.Serialize(s.kbuf[:0], topic, rec.Key); err != nil {
 			return s.cannotSerialize(fmt.Sprintf("serialize key for topic %q", topic), err)
 		}
@@ -337,7 +355,11 @@ func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
 			key = emptyBytes
 		}
 	}
-	if !rec.NullValue {
+	switch {
+	case rec.NullValue:
+	case s.sharedValue != nil:
+		value, kept = s.sharedValue(rec.Value), kept|KeptValue
+	default:
 		if value, err = s.vs.Serialize(s.vbuf[:0], topic, rec.Value); err != nil {
 			return s.cannotSerialize(fmt.Sprintf("serialize value for topic %q", topic), err)
 		}
@@ -348,7 +370,12 @@ func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
 			value = emptyBytes
 		}
 	}
-	if err := s.t.cfg.Collector.Send(topic, key, value, rec.Timestamp, rec.HeaderList()); err != nil {
+	if s.keeper != nil {
+		err = s.keeper.SendKept(topic, key, value, kept, rec.Timestamp, rec.HeaderList())
+	} else {
+		err = s.t.cfg.Collector.Send(topic, key, value, rec.Timestamp, rec.HeaderList())
+	}
+	if err != nil {
 		return &failed{err}
 	}
 	return nil
