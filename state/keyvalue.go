@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
@@ -29,6 +30,9 @@ type KeyValueStore[K, V any] struct {
 	persistent bool
 	kbuf       []byte
 	vbuf       []byte
+	// shareKey, for keys of serde.String, encodes a key as the string's
+	// own bytes (see stringBytes).
+	shareKey func(K) []byte
 	// plain is, for a timestamped store, the same store seen with plain
 	// values (a *KeyValueStore[K, V'] where V is ValueAndTimestamp[V']).
 	plain any
@@ -56,6 +60,9 @@ func (s *KeyValueStore[K, V]) Persistent() bool { return s.persistent }
 func (s *KeyValueStore[K, V]) plainStore() any { return s.plain }
 
 func (s *KeyValueStore[K, V]) key(op string, k K) ([]byte, error) {
+	if s.shareKey != nil {
+		return s.shareKey(k), nil
+	}
 	kb, err := s.ks.Serialize(s.kbuf[:0], s.topic, k)
 	if err != nil {
 		return nil, storeErr(s.name, op, fmt.Errorf("serialize key: %w", err))
@@ -310,4 +317,22 @@ func getStore[T processor.StateStore](g processor.StoreGetter, name string) (T, 
 		}
 	}
 	return zero, &StoreError{Store: name, Err: fmt.Errorf("%w: is a %T, not a %T", ErrWrongStoreType, st, zero)}
+}
+
+// stringBytes returns, for serde.String, an encoder whose bytes are the
+// string's own, and nil for any other serde: serde.String's encoding is the
+// string's bytes, and a store's layers never write to a key they are given
+// (each copies what it keeps), so a string key needs no copy on its way
+// down. An empty string encodes as an empty slice, never nil.
+func stringBytes[K any](ks serde.Serde[K]) func(K) []byte {
+	if any(ks) != any(serde.String) {
+		return nil
+	}
+	f, _ := any(func(s string) []byte {
+		if len(s) == 0 {
+			return emptyValue
+		}
+		return unsafe.Slice(unsafe.StringData(s), len(s))
+	}).(func(K) []byte)
+	return f
 }
