@@ -191,6 +191,9 @@ func (d *Driver) own(v *view, key, value []byte, from int, kept engine.Kept) (k,
 	if kept&engine.KeptValue != 0 {
 		val, value = value, nil
 	}
+	if key == nil && value == nil {
+		return k, val
+	}
 	if from >= 0 {
 		if t := d.tasks[from]; t != nil {
 			if cur := t.Current(); cur != nil {

@@ -611,12 +611,15 @@ func (h host) Send(topic string, key, value []byte, timestamp int64, headers []p
 	return nil
 }
 
-// SendKept is Send keeping the parts kept says as they are: strings'
-// own bytes, which nothing writes.
-func (h host) SendKept(topic string, key, value []byte, kept engine.Kept, timestamp int64, headers []processor.Header) error {
+// Sender returns what a sink writing to topic sends with: add to the
+// topic, looked up once, keeping the parts kept says as they are.
+func (h host) Sender(topic string) engine.KeptSender {
 	d := h.d
-	d.add(d.sentTo(topic), -1, key, value, timestamp, headers, d.current, true, kept)
-	return nil
+	tp := d.topic(topic)
+	return func(key, value []byte, kept engine.Kept, timestamp int64, headers []processor.Header) error {
+		d.add(tp, -1, key, value, timestamp, headers, d.current, true, kept)
+		return nil
+	}
 }
 
 const sentCache = 4

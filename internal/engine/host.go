@@ -30,10 +30,16 @@ type Collector interface {
 // batches of its own gains nothing from it and implements Collector alone.
 type KeepingCollector interface {
 	Collector
-	// SendKept is Send, but the parts kept names are bytes the collector
-	// may keep as they are, for as long as it wants.
-	SendKept(topic string, key, value []byte, kept Kept, timestamp int64, headers []processor.Header) error
+	// Sender returns what a sink writing to topic (the topic's name in
+	// the graph) sends with instead of Send: it looks the topic up once,
+	// when the sink is built, rather than per record. A sink whose topic
+	// is picked per record sends with Send.
+	Sender(topic string) KeptSender
 }
+
+// KeptSender is Send to one topic, but the parts kept names are bytes the
+// collector may keep as they are, for as long as it wants.
+type KeptSender func(key, value []byte, kept Kept, timestamp int64, headers []processor.Header) error
 
 // Kept says which of a record's key and value a KeepingCollector may keep
 // as they are.

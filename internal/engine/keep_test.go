@@ -14,6 +14,7 @@ import (
 // keeper records what a KeepingCollector is handed.
 type keeper struct {
 	nopCollector
+	topic      string
 	key, value []byte
 	kept       engine.Kept
 	plain      int
@@ -24,9 +25,11 @@ func (k *keeper) Send(string, []byte, []byte, int64, []processor.Header) error {
 	return nil
 }
 
-func (k *keeper) SendKept(_ string, key, value []byte, kept engine.Kept, _ int64, _ []processor.Header) error {
-	k.key, k.value, k.kept = key, value, kept
-	return nil
+func (k *keeper) Sender(topic string) engine.KeptSender {
+	return func(key, value []byte, kept engine.Kept, _ int64, _ []processor.Header) error {
+		k.topic, k.key, k.value, k.kept = topic, key, value, kept
+		return nil
+	}
 }
 
 // A sink writing strings hands a KeepingCollector the strings' own bytes
@@ -59,7 +62,10 @@ func TestSinkHandsKeeperStringBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if k.plain != 0 {
-		t.Fatalf("%d records sent with Send, want SendKept", k.plain)
+		t.Fatalf("%d records sent with Send, want the topic's Sender", k.plain)
+	}
+	if k.topic != "out" {
+		t.Fatalf("sent to %q, want out", k.topic)
 	}
 	if k.kept != engine.KeptKey {
 		t.Fatalf("kept = %b, want the key alone", k.kept)

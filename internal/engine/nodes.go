@@ -300,11 +300,9 @@ type TopicExtractor[K, V any] func(rec processor.Record[K, V]) string
 func SinkBuild[K, V any](topic string, extract TopicExtractor[K, V], ks serde.Serde[K], vs serde.Serde[V]) BuildFunc {
 	return func(t *Task, n *Node, _ []any) (Instance, error) {
 		s := &sinkNode[K, V]{t: t, n: n, topic: topic, extract: extract, ks: ks, vs: vs}
-		if kc, ok := t.cfg.Collector.(KeepingCollector); ok {
+		if kc, ok := t.cfg.Collector.(KeepingCollector); ok && extract == nil {
 			s.sharedKey, s.sharedValue = SharedEncoder(ks), SharedEncoder(vs)
-			if s.sharedKey != nil || s.sharedValue != nil {
-				s.keeper = kc
-			}
+			s.send = kc.Sender(topic)
 		}
 		return Instance{Receiver: Receiver[K, V](s)}, nil
 	}
@@ -319,10 +317,11 @@ type sinkNode[K, V any] struct {
 	vs      serde.Serde[V]
 	kbuf    []byte
 	vbuf    []byte
-	// keeper is the task's Collector when it keeps bytes as they are and
-	// sharedKey or sharedValue is set: those encode strings as their own
-	// bytes, which the sink hands it without a copy.
-	keeper      KeepingCollector
+	// send is set when the task's Collector keeps bytes as they are (a
+	// KeepingCollector) and the sink's topic is fixed; sharedKey and
+	// sharedValue, when set, then encode strings as their own bytes, which
+	// the sink hands it without a copy.
+	send        KeptSender
 	sharedKey   func(K) []byte
 	sharedValue func(V) []byte
 }
@@ -370,8 +369,8 @@ func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
 			value = emptyBytes
 		}
 	}
-	if s.keeper != nil {
-		err = s.keeper.SendKept(topic, key, value, kept, rec.Timestamp, rec.HeaderList())
+	if s.send != nil {
+		err = s.send(key, value, kept, rec.Timestamp, rec.HeaderList())
 	} else {
 		err = s.t.cfg.Collector.Send(topic, key, value, rec.Timestamp, rec.HeaderList())
 	}
