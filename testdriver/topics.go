@@ -25,9 +25,9 @@ type TestInputTopic[K, V any] struct {
 	kbuf    []byte
 	vbuf    []byte
 	// sharedKey and sharedValue encode strings as their own bytes, which
-	// the driver keeps without a copy (see engine.SharedEncoder).
-	sharedKey   func(K) []byte
-	sharedValue func(V) []byte
+	// the driver keeps without a copy (see engine.Shares).
+	sharedKey   bool
+	sharedValue bool
 	raw         engine.RawRecord
 }
 
@@ -38,7 +38,7 @@ func InputTopic[K, V any](d *Driver, topic string, keySerde serde.Serde[K], valu
 		d.t.Fatalf("testdriver: input topic %q needs a key and a value serde", topic)
 	}
 	return &TestInputTopic[K, V]{d: d, topic: topic, ks: keySerde, vs: valueSerde, now: d.now,
-		sharedKey: engine.SharedEncoder(keySerde), sharedValue: engine.SharedEncoder(valueSerde)}
+		sharedKey: engine.Shares(keySerde), sharedValue: engine.Shares(valueSerde)}
 }
 
 // AutoAdvance makes each piped record move the topic's time by step.
@@ -113,8 +113,8 @@ func (in *TestInputTopic[K, V]) TryPipeRecord(rec processor.Record[K, V]) error 
 	var kept engine.Kept
 	switch {
 	case rec.NullKey:
-	case in.sharedKey != nil:
-		r.Key, kept = in.sharedKey(rec.Key), kept|engine.KeptKey
+	case in.sharedKey:
+		r.Key, kept = engine.EncodeShared(&rec.Key), kept|engine.KeptKey
 	default:
 		if in.kbuf, err = in.ks.Serialize(in.kbuf[:0], in.topic, rec.Key); err != nil {
 			return fmt.Errorf("testdriver: serialize key for %q: %w", in.topic, err)
@@ -123,8 +123,8 @@ func (in *TestInputTopic[K, V]) TryPipeRecord(rec processor.Record[K, V]) error 
 	}
 	switch {
 	case rec.NullValue:
-	case in.sharedValue != nil:
-		r.Value, kept = in.sharedValue(rec.Value), kept|engine.KeptValue
+	case in.sharedValue:
+		r.Value, kept = engine.EncodeShared(&rec.Value), kept|engine.KeptValue
 	default:
 		if in.vbuf, err = in.vs.Serialize(in.vbuf[:0], in.topic, rec.Value); err != nil {
 			return fmt.Errorf("testdriver: serialize value for %q: %w", in.topic, err)
@@ -170,8 +170,8 @@ type TestOutputTopic[K, V any] struct {
 	// sharedKey and sharedValue decode strings sharing the bytes of the
 	// driver's records, which nothing writes again; except those of a
 	// changelog in an arena of its own, which are decoded with copies.
-	sharedKey   func([]byte) K
-	sharedValue func([]byte) V
+	sharedKey   bool
+	sharedValue bool
 	v           *view // once looked up
 }
 
@@ -182,7 +182,7 @@ func OutputTopic[K, V any](d *Driver, topic string, keySerde serde.Serde[K], val
 		d.t.Fatalf("testdriver: output topic %q needs a key and a value serde", topic)
 	}
 	return &TestOutputTopic[K, V]{d: d, topic: topic, ks: keySerde, vs: valueSerde,
-		sharedKey: engine.SharedDecoder(keySerde), sharedValue: engine.SharedDecoder(valueSerde)}
+		sharedKey: engine.Shares(keySerde), sharedValue: engine.Shares(valueSerde)}
 }
 
 func (o *TestOutputTopic[K, V]) view() (*view, error) {
@@ -195,7 +195,7 @@ func (o *TestOutputTopic[K, V]) view() (*view, error) {
 	}
 	o.v = tp.view
 	if o.v.own {
-		o.sharedKey, o.sharedValue = nil, nil
+		o.sharedKey, o.sharedValue = false, false
 	}
 	return o.v, nil
 }
@@ -266,8 +266,8 @@ func (o *TestOutputTopic[K, V]) read(out *OutputRecord[K, V]) error {
 	switch {
 	case key == nil:
 		rec.NullKey = true
-	case o.sharedKey != nil:
-		rec.Key = o.sharedKey(key)
+	case o.sharedKey:
+		engine.DecodeShared(&rec.Key, key)
 	default:
 		if rec.Key, err = o.ks.Deserialize(o.topic, key); err != nil {
 			return fmt.Errorf("testdriver: output topic %q: key: %w", o.topic, err)
@@ -276,8 +276,8 @@ func (o *TestOutputTopic[K, V]) read(out *OutputRecord[K, V]) error {
 	switch {
 	case value == nil:
 		rec.NullValue = true
-	case o.sharedValue != nil:
-		rec.Value = o.sharedValue(value)
+	case o.sharedValue:
+		engine.DecodeShared(&rec.Value, value)
 	default:
 		if rec.Value, err = o.vs.Deserialize(o.topic, value); err != nil {
 			return fmt.Errorf("testdriver: output topic %q: value: %w", o.topic, err)

@@ -24,7 +24,7 @@ type Collector interface {
 
 // A KeepingCollector is a Collector that can keep bytes nothing writes
 // again as they are, without a copy. A sink writing with serde.String hands
-// it the string's own bytes (see SharedEncoder), which are never written,
+// it the string's own bytes (see Shares), which are never written,
 // and says so: a collector that keeps its records in memory, as the test
 // driver does, then copies nothing. A collector whose producer copies into
 // batches of its own gains nothing from it and implements Collector alone.
