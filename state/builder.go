@@ -175,7 +175,7 @@ func (b *KeyValueBuilder[K, V]) Build(env *Env) (Store, error) {
 		top:        h.top,
 		cache:      h.cache,
 		persistent: inner.Persistent(),
-		shareKey:   stringBytes(b.keySerde),
+		shareKey:   stringKey(b.keySerde),
 	}
 	if b.plainStore != nil {
 		h.store.plain = b.plainStore(h.store, env.RecordTime)

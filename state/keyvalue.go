@@ -30,9 +30,9 @@ type KeyValueStore[K, V any] struct {
 	persistent bool
 	kbuf       []byte
 	vbuf       []byte
-	// shareKey, for keys of serde.String, encodes a key as the string's
-	// own bytes (see stringBytes).
-	shareKey func(K) []byte
+	// shareKey says keys are of serde.String, passed down as the string's
+	// own bytes (see stringKey).
+	shareKey bool
 	// plain is, for a timestamped store, the same store seen with plain
 	// values (a *KeyValueStore[K, V'] where V is ValueAndTimestamp[V']).
 	plain any
@@ -60,8 +60,8 @@ func (s *KeyValueStore[K, V]) Persistent() bool { return s.persistent }
 func (s *KeyValueStore[K, V]) plainStore() any { return s.plain }
 
 func (s *KeyValueStore[K, V]) key(op string, k K) ([]byte, error) {
-	if s.shareKey != nil {
-		return s.shareKey(k), nil
+	if s.shareKey {
+		return stringBytes(&k), nil
 	}
 	kb, err := s.ks.Serialize(s.kbuf[:0], s.topic, k)
 	if err != nil {
@@ -319,20 +319,18 @@ func getStore[T processor.StateStore](g processor.StoreGetter, name string) (T, 
 	return zero, &StoreError{Store: name, Err: fmt.Errorf("%w: is a %T, not a %T", ErrWrongStoreType, st, zero)}
 }
 
-// stringBytes returns, for serde.String, an encoder whose bytes are the
-// string's own, and nil for any other serde: serde.String's encoding is the
-// string's bytes, and a store's layers never write to a key they are given
-// (each copies what it keeps), so a string key needs no copy on its way
-// down. An empty string encodes as an empty slice, never nil.
-func stringBytes[K any](ks serde.Serde[K]) func(K) []byte {
-	if any(ks) != any(serde.String) {
-		return nil
+// stringKey reports whether ks is serde.String, whose encoding is the
+// string's bytes: a store's layers never write to a key they are given
+// (each copies what it keeps), so a string key goes down as the string's
+// own bytes (see stringBytes), without a copy.
+func stringKey[K any](ks serde.Serde[K]) bool { return any(ks) == any(serde.String) }
+
+// stringBytes returns the bytes of the string *k, shared; empty is an
+// empty slice, never nil. K is a string: call it only when stringKey holds.
+func stringBytes[K any](k *K) []byte {
+	s := *(*string)(unsafe.Pointer(k))
+	if len(s) == 0 {
+		return emptyValue
 	}
-	f, _ := any(func(s string) []byte {
-		if len(s) == 0 {
-			return emptyValue
-		}
-		return unsafe.Slice(unsafe.StringData(s), len(s))
-	}).(func(K) []byte)
-	return f
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
