@@ -185,10 +185,16 @@ func OutputTopic[K, V any](d *Driver, topic string, keySerde serde.Serde[K], val
 		sharedKey: engine.Shares(keySerde), sharedValue: engine.Shares(valueSerde)}
 }
 
+// view returns the topic's view, looked up on the first call: the rest
+// cost a load, inlined.
 func (o *TestOutputTopic[K, V]) view() (*view, error) {
 	if o.v != nil {
 		return o.v, nil
 	}
+	return o.lookup()
+}
+
+func (o *TestOutputTopic[K, V]) lookup() (*view, error) {
 	tp := o.d.topic(o.topic)
 	if tp.view == nil {
 		return nil, fmt.Errorf("testdriver: topic %q is internal to the topology: read what it feeds instead", o.topic)
@@ -215,10 +221,9 @@ func (o *TestOutputTopic[K, V]) IsEmpty() bool { return o.QueueSize() == 0 }
 // TryReadRecord reads the next record, with its timestamp, headers and null
 // flags. Records become readable when the commit after them happened (see
 // WithCommitEvery).
-func (o *TestOutputTopic[K, V]) TryReadRecord() (processor.Record[K, V], error) {
-	var out OutputRecord[K, V]
-	err := o.read(&out)
-	return out.Record, err
+func (o *TestOutputTopic[K, V]) TryReadRecord() (rec processor.Record[K, V], err error) {
+	_, _, err = o.read(&rec)
+	return rec, err
 }
 
 // OutputRecord is a record read from an output topic, with the partition
@@ -230,26 +235,25 @@ type OutputRecord[K, V any] struct {
 }
 
 // TryReadOutputRecord reads the next record with its partition and offset.
-func (o *TestOutputTopic[K, V]) TryReadOutputRecord() (OutputRecord[K, V], error) {
-	var out OutputRecord[K, V]
-	err := o.read(&out)
+func (o *TestOutputTopic[K, V]) TryReadOutputRecord() (out OutputRecord[K, V], err error) {
+	out.Partition, out.Offset, err = o.read(&out.Record)
 	return out, err
 }
 
-// read reads the next record into *out, which is zero; on an error it
-// holds what was read before the error.
-func (o *TestOutputTopic[K, V]) read(out *OutputRecord[K, V]) error {
+// read reads the next record into *rec, which is zero, and returns the
+// partition and offset it was written at; on an error *rec holds what was
+// read before the error.
+func (o *TestOutputTopic[K, V]) read(rec *processor.Record[K, V]) (partition int32, offset int64, err error) {
 	v, err := o.view()
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	if v.head == v.stable {
-		return fmt.Errorf("testdriver: output topic %q is empty", o.topic)
+		return 0, 0, fmt.Errorf("testdriver: output topic %q is empty", o.topic)
 	}
 	r := &v.recs[v.head]
 	key, value, headers := r.key, r.value, r.headers
-	out.Partition, out.Offset = r.partition, r.offset
-	rec := &out.Record
+	partition, offset = r.partition, r.offset
 	rec.Timestamp = r.ts
 	v.head++
 	if !v.changelog {
@@ -270,7 +274,7 @@ func (o *TestOutputTopic[K, V]) read(out *OutputRecord[K, V]) error {
 		engine.DecodeShared(&rec.Key, key)
 	default:
 		if rec.Key, err = o.ks.Deserialize(o.topic, key); err != nil {
-			return fmt.Errorf("testdriver: output topic %q: key: %w", o.topic, err)
+			return partition, offset, fmt.Errorf("testdriver: output topic %q: key: %w", o.topic, err)
 		}
 	}
 	switch {
@@ -280,10 +284,10 @@ func (o *TestOutputTopic[K, V]) read(out *OutputRecord[K, V]) error {
 		engine.DecodeShared(&rec.Value, value)
 	default:
 		if rec.Value, err = o.vs.Deserialize(o.topic, value); err != nil {
-			return fmt.Errorf("testdriver: output topic %q: value: %w", o.topic, err)
+			return partition, offset, fmt.Errorf("testdriver: output topic %q: value: %w", o.topic, err)
 		}
 	}
-	return nil
+	return partition, offset, nil
 }
 
 // ReadOutputRecord reads the next record with its partition and offset; an
