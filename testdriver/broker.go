@@ -132,13 +132,22 @@ func (tp *topic) partition(key []byte) int32 {
 // a record built first and copied in would be copied through memory once
 // per place, which costs more than the rest of add.
 func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []processor.Header, from int, toView bool, kept engine.Kept) {
-	if p < 0 {
+	switch {
+	case p >= 0:
+	case tp.partitions == 1:
+		p = 0
+	default:
 		p = tp.partition(key)
 	}
 	off := tp.next[p]
 	tp.next[p]++
 	v := tp.view
-	k, val := d.own(v, key, value, from, kept)
+	// A record whose parts are all kept (a string a sink wrote, a null)
+	// needs no copy: the call to own is skipped.
+	k, val := key, value
+	if (v != nil && v.own) || (key != nil && kept&engine.KeptKey == 0) || (value != nil && kept&engine.KeptValue == 0) {
+		k, val = d.own(v, key, value, from, kept)
+	}
 	var hs []processor.Header
 	if len(headers) > 0 {
 		hs = slices.Clone(headers)
