@@ -131,4 +131,15 @@
 // for concurrent readers, so a Pebble store's views cost its task nothing;
 // an in-memory store, once it has a view, takes a write lock on each write
 // that its views share for their reads.
+//
+// # Memory outside Go's heap
+//
+// Built with cgo, Pebble allocates its memtables and block cache with C's
+// malloc. Opening the first database of a process fixes glibc's mmap
+// threshold at 1 MiB (mallopt M_MMAP_THRESHOLD), so that each memtable is
+// mapped on its own and returned to the system when freed: glibc's sliding
+// threshold otherwise serves memtables from its heap after the first is
+// freed, and keeps their memory in the process. A threshold set in the
+// environment (MALLOC_MMAP_THRESHOLD_, or glibc.malloc.mmap_threshold in
+// GLIBC_TUNABLES) is left as it is.
 package state
