@@ -20,7 +20,10 @@
 // write per key per commit interval rather than one per record. Where its
 // own entries answer few of its reads (more keys than it holds) and its
 // listener needs no old values, it keeps its writes in the TxnStore below
-// instead, so that a cache that folds little costs little. The
+// instead, so that a cache that folds little costs little. After a commit
+// the TxnStore keeps what it applied, up to 1 MiB per store, as clean
+// entries that reads use in place of the bytes store: a hot key is read
+// from Pebble once, not once per commit interval. The
 // changelog topic is the durable copy of a store; the bytes store below is a
 // local, rebuildable view of it. Each builder says what its changelog
 // topic is created with (ChangelogConfigs).
