@@ -352,23 +352,12 @@ func TestTxnStoreNewKeysDoNotAllocate(t *testing.T) {
 	}
 }
 
-// readCountingStore counts the reads reaching the store it wraps.
-type readCountingStore struct {
-	KeyValueBytesStore
-	gets int
-}
-
-func (s *readCountingStore) Get(key []byte) ([]byte, bool, error) {
-	s.gets++
-	return s.KeyValueBytesStore.Get(key)
-}
-
 // TestTxnStoreKeepsCommittedValues checks the clean entries a commit
 // leaves: the next transaction reads them without reading inner, a write
 // over one is seen and then dropped by an abort, which leaves inner's
 // value, and deletes and range deletions committed are seen.
 func TestTxnStoreKeepsCommittedValues(t *testing.T) {
-	inner := &readCountingStore{KeyValueBytesStore: NewMemoryStore("s")}
+	inner := &gettingStore{KeyValueBytesStore: NewMemoryStore("s")}
 	tx := NewTxnStore(inner)
 	must := func(err error) {
 		t.Helper()
@@ -448,7 +437,7 @@ func TestTxnStoreKeepsCommittedValues(t *testing.T) {
 // commit that does not fit with those kept replaces them, and one larger
 // than the bound keeps none.
 func TestTxnStoreCleanEntriesBounded(t *testing.T) {
-	inner := &readCountingStore{KeyValueBytesStore: NewMemoryStore("s")}
+	inner := &gettingStore{KeyValueBytesStore: NewMemoryStore("s")}
 	tx := NewTxnStore(inner)
 	value := make([]byte, 1000)
 	perKey := int64(len(value)+8) + cleanEntryOverhead
