@@ -27,10 +27,15 @@
 // Stores are changelogged, and live in memory by default; WithPebbleStores
 // runs them on Pebble over an in-memory filesystem (WithStateDir: on disk,
 // in a directory of the caller's), behind the transaction buffer that
-// keeps them from getting ahead of their changelog, as in the runtime. Crash, CrashTask and CrashLosingState stop tasks as a SIGKILL
-// would: what they did not commit is dropped, they restore their stores from
-// the changelogs, and the records since their last commit are processed
-// again, so the next records see what a restarted instance would.
+// keeps them from getting ahead of their changelog, as in the runtime. A
+// commit does not write Pebble: what it made durable stays in the buffer,
+// which reads see first, until the buffer holds 16 MiB or the driver
+// closes; Pebble, and the changelog offsets it records, are behind the
+// changelogs meanwhile, never ahead. Crash, CrashTask and CrashLosingState
+// stop tasks as a SIGKILL would: what they did not commit is dropped, they
+// restore their stores from the changelogs, from wherever Pebble stands,
+// and the records since their last commit are processed again, so the next
+// records see what a restarted instance would.
 //
 // Topics have one partition unless WithPartitions gives them more; then
 // records go to the partition of their key, by the murmur2 hash Java's

@@ -124,6 +124,7 @@ func open(t testing.TB, topo *topology.Topology, opts []Option) (*Driver, error)
 		d.cfg.OpenDB = func(id processor.TaskID) (*state.DB, error) {
 			return state.OpenDB(d.taskDir(id), state.DBOptions{FS: d.fs})
 		}
+		d.group.DeferApply = deferApplyBytes
 	}
 	if err := d.layout(); err != nil {
 		return nil, err
@@ -345,6 +346,15 @@ func (d *Driver) run() (int, error) {
 		}
 	}
 }
+
+// deferApplyBytes is how much committed writes a task's transaction
+// buffers hold before a commit applies them to Pebble (see
+// engine.Group.DeferApply). The driver commits after every record: a
+// Pebble batch for each, and the memtable churn of the same keys written
+// again and again, made a piped record on Pebble cost more than the
+// runtime's, which commits every 30 s. Between two applies, the buffer
+// serves the reads, the hot keys' among them.
+const deferApplyBytes = 16 << 20
 
 // commit runs the engine's commit sequence over every task. Flushed caches
 // forward updates, which may reach topics the topology reads: those are
@@ -581,7 +591,10 @@ func (d *Driver) Close() error {
 	var errs []error
 	for _, task := range d.tasks {
 		if task != nil {
-			errs = append(errs, task.Close())
+			// What the commits left in the transaction buffers goes to
+			// the databases, as a runtime shutting down cleanly leaves
+			// them.
+			errs = append(errs, task.ApplyCommitted(), task.Close())
 		}
 	}
 	// Last: the tasks closed above read its stores.

@@ -320,6 +320,57 @@ func TestStateDir(t *testing.T) {
 	}
 }
 
+// A driver closed cleanly leaves in its state directory every commit's
+// writes, and the changelog offsets they reached: a driver opened on the
+// same directory, whose changelog topics are empty, has the counts.
+func TestStateDirKeepsCommits(t *testing.T) {
+	dir := t.TempDir()
+	opts := []testdriver.Option{testdriver.WithWallClock(epoch), testdriver.WithStateDir(dir), testdriver.WithApplicationID("wc")}
+	td := testdriver.New(t, testfix.WordCount(t), opts...)
+	in := testdriver.InputTopic(td, "text-lines", serde.String, serde.String)
+	in.PipeValue("a b a")
+	in.PipeValue("a")
+	if err := td.Close(); err != nil {
+		t.Fatal(err)
+	}
+	td = testdriver.New(t, testfix.WordCount(t), opts...)
+	if a, b := count(t, td, "a"), count(t, td, "b"); a != 3 || b != 1 {
+		t.Fatalf("reopened: a = %d, b = %d; want 3, 1", a, b)
+	}
+}
+
+// Crashes between commits of many records, on Pebble whose commits leave
+// their writes in the transaction buffer for a while: each crash restores
+// the counts of the last commit from the changelog, from wherever Pebble
+// stands, and the next records count on from there.
+func TestCrashesKeepCounts(t *testing.T) {
+	eachStore(t, func(t *testing.T, opts ...testdriver.Option) {
+		td := testdriver.New(t, testfix.WordCount(t), append(opts, testdriver.WithWallClock(epoch))...)
+		in := testdriver.InputTopic(td, "text-lines", serde.String, serde.String)
+		out := testdriver.OutputTopic(td, "word-counts", serde.String, serde.Int64)
+		lines, want := testfix.Corpus(0, 2000)
+		got := map[string]int64{}
+		for i, l := range lines {
+			in.PipeValue(l)
+			switch i % 700 {
+			case 299:
+				td.Crash()
+			case 599:
+				td.CrashLosingState()
+			}
+			maps.Copy(got, testdriver.ReadKeyValuesToMap(out))
+		}
+		if !maps.Equal(got, want) {
+			t.Fatalf("counts read %v, want %v", got, want)
+		}
+		for w, n := range want {
+			if c := count(t, td, w); c != n {
+				t.Fatalf("store: %q = %d, want %d", w, c, n)
+			}
+		}
+	})
+}
+
 // A changelog compacts once it is long, recycling the memory of the records
 // it drops: what a test read from it before, and what it read from outputs,
 // is unchanged by the records written over that memory since; after the

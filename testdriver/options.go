@@ -38,8 +38,9 @@ func WithPebbleStores() Option { return func(o *options) { o.pebble = true } }
 // WithStateDir runs persistent stores on Pebble in dir, on the operating
 // system's filesystem (as Kafka's state.dir), instead of in memory: for
 // tests and benchmarks that look at what the stores leave on disk. Each
-// task's database is in <dir>/<application id>/<task id>. The directory
-// is the caller's to remove.
+// task's database is in <dir>/<application id>/<task id>, and holds every
+// commit once the driver is closed (before, it may lag: see the package
+// doc). The directory is the caller's to remove.
 func WithStateDir(dir string) Option {
 	return func(o *options) { o.pebble, o.stateDir = true, dir }
 }

@@ -31,8 +31,10 @@ const batchedCommitLines = 10_000
 // partition, and reports words/s of each and the driver's words/s over the
 // runtime's. A third driver side, on Pebble, commits every
 // batchedCommitLines lines instead of after each (WithCommitEvery): the
-// runtime commits every 30 s, which over this input is once or twice, and
-// each of the driver's commits is a Pebble batch. The driver's time is
+// runtime commits every 30 s, which over this input is once or twice,
+// against one commit per line (its writes applied to Pebble once the
+// transaction buffer holds enough of them) on the default side. The
+// driver's time is
 // piping every line and reading every output; the runtime's runs from Run until a consumer has read every
 // final count, group join included ("runtime-words/s"), and from the first
 // count read ("runtime-processing-words/s"). Every side's final counts are

@@ -11,8 +11,21 @@ import (
 // stream thread, or every task of the test driver. The host sets Tasks
 // before each Commit; the group keeps buffers from one commit to the next.
 type Group struct {
-	Tasks   []*Task
-	offsets []Offset
+	Tasks []*Task
+	// DeferApply, when positive, lets what a commit made durable wait in
+	// a task's transaction buffers after the commit, rather than be
+	// applied to Pebble at once, until they hold more than DeferApply
+	// bytes (see Task.UncommittedBytes): the commit that finds them past
+	// it applies them, and records the changelog offsets they reached.
+	// Reads see the buffers first, so nothing a processor or a host reads
+	// changes; what it costs is a restore after a crash that starts
+	// further back, from the offsets last recorded, since a store is only
+	// ever behind its changelog, never ahead. The test driver, which
+	// commits after every record it is piped, sets it: a Pebble batch per
+	// record costs more than the record. 0, the runtime's, applies at
+	// every commit.
+	DeferApply int64
+	offsets    []Offset
 }
 
 // Commit runs the commit sequence over the group's tasks:
@@ -23,9 +36,10 @@ type Group struct {
 //  2. host.Commit with the input offsets the tasks reached: the host makes
 //     every record sent durable and commits the offsets (one transaction
 //     under exactly-once);
-//  3. once that committed, apply each store's transaction buffer to Pebble;
+//  3. once that committed, apply each store's transaction buffer to Pebble
+//     (unless DeferApply lets it wait);
 //  4. record in each task's database the changelog offset each persistent
-//     store reached, which restore starts from.
+//     store reached, which restore starts from, when step 3 applied.
 //
 // Since the offsets are written after the data they cover (3 before 4), a
 // database never claims changes it lost in a crash. Tasks that neither
@@ -62,24 +76,17 @@ func (g *Group) Commit(ctx context.Context, host Committer) (committed bool, err
 		return false, err
 	}
 	for _, t := range tasks {
-		if err := t.committed(host); err != nil {
+		if err := t.committed(host, g.DeferApply); err != nil {
 			return false, err
 		}
 	}
 	return true, nil
 }
 
-// committed finishes a commit that took effect: steps 3 and 4 of Commit.
-// A fault of storage comes back as a *StoreFault: the stores are behind
-// their changelogs then, never ahead, and a restore catches them up.
-func (t *Task) committed(host Committer) error {
-	for _, s := range t.storeList {
-		if x := s.Txn(); x != nil {
-			if err := t.apply(s, x); err != nil {
-				return err
-			}
-		}
-	}
+// committed finishes a commit that took effect: steps 3 and 4 of Commit,
+// or, while the buffers hold no more than deferApply bytes, the note of
+// the changelog offsets that step 4 records once they are applied.
+func (t *Task) committed(host Committer, deferApply int64) error {
 	for _, cl := range t.changelogs {
 		if !cl.sent {
 			continue
@@ -88,25 +95,63 @@ func (t *Task) committed(host Committer) error {
 		if t.db == nil || !t.storeList[cl.store].Bytes().Persistent() {
 			continue
 		}
-		off, ok := host.ChangelogOffset(cl)
-		if !ok {
-			continue
-		}
-		if err := t.db.SetChangelogOffset(cl.Store, off); err != nil {
-			return t.faulted(fmt.Errorf("engine: task %s: record changelog offset of %q: %w", t.ID, cl.Store, err))
+		if off, ok := host.ChangelogOffset(cl); ok {
+			cl.unapplied, cl.hasUnapplied = off, true
 		}
 	}
 	for _, in := range t.inputs {
 		in.moved = false
 	}
 	t.dirty = false
+	if deferApply > 0 && t.UncommittedBytes() <= deferApply {
+		t.deferred = true
+		return nil
+	}
+	return t.apply()
+}
+
+// ApplyCommitted applies what commits left waiting in the task's
+// transaction buffers (see Group.DeferApply) and records the changelog
+// offsets it reached, as a host shutting down cleanly does, so that the
+// task's database holds every commit. A task that processed since its
+// last commit holds writes that did not commit mixed in: it applies
+// nothing then, and its next opening restores the rest.
+func (t *Task) ApplyCommitted() error {
+	if !t.deferred || t.dirty || t.closed {
+		return nil
+	}
+	return t.apply()
+}
+
+// apply writes the transaction buffers to Pebble, then records the
+// changelog offsets their writes reached. A fault of storage comes back
+// as a *StoreFault: the stores are behind their changelogs then, never
+// ahead, and a restore catches them up.
+func (t *Task) apply() error {
+	t.deferred = false
+	for _, s := range t.storeList {
+		if x := s.Txn(); x != nil {
+			if err := t.applyTxn(s, x); err != nil {
+				return err
+			}
+		}
+	}
+	for _, cl := range t.changelogs {
+		if !cl.hasUnapplied {
+			continue
+		}
+		cl.hasUnapplied = false
+		if err := t.db.SetChangelogOffset(cl.Store, cl.unapplied); err != nil {
+			return t.faulted(fmt.Errorf("engine: task %s: record changelog offset of %q: %w", t.ID, cl.Store, err))
+		}
+	}
 	return nil
 }
 
-// apply writes the transaction buffer x of store s to Pebble, the one
+// applyTxn writes the transaction buffer x of store s to Pebble, the one
 // write of a commit that reaches the disk: Pebble's fatal path is
 // recovered here, as everything else it reports, into a *StoreFault.
-func (t *Task) apply(s state.Store, x *state.TxnStore) (err error) {
+func (t *Task) applyTxn(s state.Store, x *state.TxnStore) (err error) {
 	defer t.recoverFault(&err)
 	if err := x.Commit(); err != nil {
 		return fmt.Errorf("engine: task %s: apply committed writes of %q: %w", t.ID, s.Name(), err)

@@ -58,11 +58,17 @@ type viewGetter struct{ v processor.StateStore }
 
 func (g viewGetter) StateStore(string) (processor.StateStore, error) { return g.v, nil }
 
-// The commit sequence: caches flush and their changes go to the changelog,
-// the host commits the offsets, the transaction buffer reaches Pebble, and
-// the changelog offset is recorded; an aborted commit leaves Pebble alone,
-// and a task opened again restores from the offset recorded.
-func TestCommitSequence(t *testing.T) {
+// commitFixture runs tasks of a cached count over Pebble, reopened on the
+// same database, with a host that logs the steps of their commits.
+type commitFixture struct {
+	t     *testing.T
+	h     *host
+	g     *engine.Graph
+	cfg   engine.Config
+	group engine.Group
+}
+
+func newCommitFixture(t *testing.T) *commitFixture {
 	b := dsl.NewBuilder()
 	dsl.Stream(b, "in", serde.String, serde.String).GroupByKey().
 		Count(dsl.MaterializedAs[string, int64]("counts").WithCachingEnabled(1 << 20))
@@ -70,100 +76,176 @@ func TestCommitSequence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := engine.GraphOf(topo)
 	fs := vfs.NewMem()
 	h := &host{offset: map[*engine.Changelog]int64{}}
-	cfg := engine.Config{
+	return &commitFixture{t: t, h: h, g: engine.GraphOf(topo), cfg: engine.Config{
 		ApplicationID: "app",
 		Collector:     h,
 		OpenDB: func(id processor.TaskID) (*state.DB, error) {
 			return state.OpenDB("/"+id.String(), state.DBOptions{FS: fs})
 		},
-	}
-	open := func() *engine.Task {
-		task, err := engine.NewTask(g, 0, 0, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := task.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return task
-	}
-	// The store's view reads Pebble, below the cache and the transaction
-	// buffer.
-	pebbleValue := func(task *engine.Task) string {
-		v, err := task.Store("counts").View()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ro, err := state.GetReadOnlyKeyValueStore[string, int64](viewGetter{v}, "counts")
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, found, err := ro.Get("a")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !found {
-			return "none"
-		}
-		return fmt.Sprint(got)
-	}
-	pipe := func(task *engine.Task, offsets ...int64) {
-		for _, o := range offsets {
-			task.Input("in").Add(&engine.RawRecord{Offset: o, Timestamp: 10 * o, Key: []byte("a"), Value: []byte("x")})
-		}
-		processReady(t, task, 0)
-	}
-	var group engine.Group
-	commit := func(task *engine.Task) bool {
-		group.Tasks = []*engine.Task{task}
-		ok, err := group.Commit(context.Background(), h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ok
-	}
+	}}
+}
 
-	task := open()
-	pipe(task, 0, 1, 2)
+func (f *commitFixture) open() *engine.Task {
+	task, err := engine.NewTask(f.g, 0, 0, f.cfg)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := task.Start(); err != nil {
+		f.t.Fatal(err)
+	}
+	return task
+}
+
+// pebbleValue reads a's count with the store's view, which reads Pebble,
+// below the cache and the transaction buffer.
+func (f *commitFixture) pebbleValue(task *engine.Task) string {
+	v, err := task.Store("counts").View()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	ro, err := state.GetReadOnlyKeyValueStore[string, int64](viewGetter{v}, "counts")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	got, found, err := ro.Get("a")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if !found {
+		return "none"
+	}
+	return fmt.Sprint(got)
+}
+
+// pipe processes records of key a at offsets.
+func (f *commitFixture) pipe(task *engine.Task, offsets ...int64) {
+	for _, o := range offsets {
+		task.Input("in").Add(&engine.RawRecord{Offset: o, Timestamp: 10 * o, Key: []byte("a"), Value: []byte("x")})
+	}
+	processReady(f.t, task, 0)
+}
+
+func (f *commitFixture) commit(task *engine.Task) bool {
+	f.group.Tasks = []*engine.Task{task}
+	ok, err := f.group.Commit(context.Background(), f.h)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return ok
+}
+
+func (f *commitFixture) restoreFrom(task *engine.Task, want int64) {
+	f.t.Helper()
+	if from, err := task.RestoreFrom(task.Changelogs()[0]); err != nil || from != want {
+		f.t.Fatalf("restore from %d, %v; want %d", from, err, want)
+	}
+}
+
+// The commit sequence: caches flush and their changes go to the changelog,
+// the host commits the offsets, the transaction buffer reaches Pebble, and
+// the changelog offset is recorded; an aborted commit leaves Pebble alone,
+// and a task opened again restores from the offset recorded.
+func TestCommitSequence(t *testing.T) {
+	f := newCommitFixture(t)
+	h := f.h
+	task := f.open()
+	f.pipe(task, 0, 1, 2)
 	h.expect(t) // the cache holds the writes
-	if ok := commit(task); !ok {
+	if ok := f.commit(task); !ok {
 		t.Fatal("commit did not take effect")
 	}
 	h.expect(t, "changelog app-counts-changelog[0] a=3@20", "commit [in[0]@3] abort=false", "changelog offset")
-	if got := pebbleValue(task); got != "3" {
+	if got := f.pebbleValue(task); got != "3" {
 		t.Fatalf("Pebble holds %s after the commit, want 3", got)
 	}
-	cl := task.Changelogs()[0]
-	if from, err := task.RestoreFrom(cl); err != nil || from != 1 {
-		t.Fatalf("restore from %d, %v; want 1", from, err)
-	}
+	f.restoreFrom(task, 1)
 	// Nothing processed since: nothing to commit.
-	if ok := commit(task); !ok {
+	if ok := f.commit(task); !ok {
 		t.Fatal("empty commit failed")
 	}
 	h.expect(t)
 
 	h.abort = true
-	pipe(task, 3, 4)
-	if ok := commit(task); ok {
+	f.pipe(task, 3, 4)
+	if ok := f.commit(task); ok {
 		t.Fatal("an aborted commit reported committed")
 	}
 	h.expect(t, "changelog app-counts-changelog[0] a=5@40", "commit [in[0]@5] abort=true")
-	if got := pebbleValue(task); got != "3" {
+	if got := f.pebbleValue(task); got != "3" {
 		t.Fatalf("Pebble holds %s after an aborted commit, want 3", got)
 	}
 	if err := task.Close(); err != nil {
 		t.Fatal(err)
 	}
-	task = open()
+	task = f.open()
 	defer task.Close()
-	if got := pebbleValue(task); got != "3" {
+	if got := f.pebbleValue(task); got != "3" {
 		t.Fatalf("reopened, Pebble holds %s, want 3", got)
 	}
-	if from, err := task.RestoreFrom(task.Changelogs()[0]); err != nil || from != 1 {
-		t.Fatalf("reopened, restore from %d, %v; want 1", from, err)
+	f.restoreFrom(task, 1)
+}
+
+// Under DeferApply, commits take effect for the host as they do without
+// (changelog sent, offsets committed, changelog offset asked for), but
+// leave their writes in the transaction buffer until it holds more than
+// DeferApply bytes or ApplyCommitted: Pebble and the changelog offset it
+// records stay at the last apply, behind the changelog, and a task opened
+// again restores from there. ApplyCommitted applies nothing while the task
+// holds writes that did not commit.
+func TestCommitDeferApply(t *testing.T) {
+	f := newCommitFixture(t)
+	h := f.h
+	f.group.DeferApply = 1 << 20
+	task := f.open()
+	f.pipe(task, 0, 1, 2)
+	f.commit(task)
+	h.expect(t, "changelog app-counts-changelog[0] a=3@20", "commit [in[0]@3] abort=false", "changelog offset")
+	if got := f.pebbleValue(task); got != "none" {
+		t.Fatalf("Pebble holds %s after a deferred commit, want none", got)
 	}
+	f.restoreFrom(task, 0)
+	f.pipe(task, 3)
+	if err := task.ApplyCommitted(); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.pebbleValue(task); got != "none" {
+		t.Fatalf("Pebble holds %s after an apply with writes pending, want none", got)
+	}
+	f.commit(task)
+	h.expect(t, "changelog app-counts-changelog[0] a=4@30", "commit [in[0]@4] abort=false", "changelog offset")
+	if err := task.ApplyCommitted(); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.pebbleValue(task); got != "4" {
+		t.Fatalf("Pebble holds %s after ApplyCommitted, want 4", got)
+	}
+	f.restoreFrom(task, 2)
+
+	// Past DeferApply, the commit applies.
+	f.group.DeferApply = 1
+	f.pipe(task, 4)
+	f.commit(task)
+	h.expect(t, "changelog app-counts-changelog[0] a=5@40", "commit [in[0]@5] abort=false", "changelog offset")
+	if got := f.pebbleValue(task); got != "5" {
+		t.Fatalf("Pebble holds %s after a commit past DeferApply, want 5", got)
+	}
+	f.restoreFrom(task, 3)
+
+	// A deferred commit, then a close: the task opened again restores
+	// what Pebble lacks from the offset recorded at the last apply.
+	f.group.DeferApply = 1 << 20
+	f.pipe(task, 5)
+	f.commit(task)
+	h.expect(t, "changelog app-counts-changelog[0] a=6@50", "commit [in[0]@6] abort=false", "changelog offset")
+	if err := task.Close(); err != nil {
+		t.Fatal(err)
+	}
+	task = f.open()
+	defer task.Close()
+	if got := f.pebbleValue(task); got != "5" {
+		t.Fatalf("reopened, Pebble holds %s, want 5", got)
+	}
+	f.restoreFrom(task, 3)
 }

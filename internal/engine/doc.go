@@ -32,7 +32,8 @@
 //     iterator when it panics leaks the iterator until the task closes.
 //   - Group.Commit runs the commit sequence over the tasks that commit
 //     together: flush caches, the host's commit, apply transaction buffers,
-//     record changelog offsets (commit.go).
+//     record changelog offsets (commit.go); a host may let committed writes
+//     wait in the buffers for a while (Group.DeferApply).
 //
 // A Node carries a BuildFunc. When a task starts it builds its nodes from the
 // sinks up: each BuildFunc receives the already built children and asserts

@@ -91,6 +91,11 @@ type Changelog struct {
 	task  *Task
 	store int  // index in Task.storeList
 	sent  bool // since the last commit
+	// unapplied is the offset of the last record sent before a commit
+	// whose writes wait in the transaction buffer (see Group.DeferApply),
+	// which the database records once they are applied.
+	unapplied    int64
+	hasUnapplied bool
 }
 
 // ChangelogTopic names the changelog topic of store in application appID.

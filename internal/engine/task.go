@@ -145,9 +145,12 @@ type Task struct {
 
 	// dirty says whether the task processed or punctuated since its last
 	// commit.
-	dirty   bool
-	started bool
-	closed  bool
+	dirty bool
+	// deferred says the transaction buffers hold committed writes not
+	// yet applied (see Group.DeferApply).
+	deferred bool
+	started  bool
+	closed   bool
 	// global says the task is a GlobalTask's: its stores are the global
 	// stores, neither logged nor transactional.
 	global bool
