@@ -49,10 +49,16 @@ func present(b []byte) []byte {
 	return b
 }
 
+// checkSize is small enough to inline, so that the fixed-size serdes'
+// Deserialize check the size without a call; sizeError builds the error.
 func checkSize(name string, want int, topic string, data []byte) error {
 	if len(data) == want {
 		return nil
 	}
+	return sizeError(name, want, topic, data)
+}
+
+func sizeError(name string, want int, topic string, data []byte) error {
 	unit := "bytes"
 	if want == 1 {
 		unit = "byte"

@@ -73,6 +73,14 @@ type view struct {
 	last    []int32
 	keep    []int32
 	indexed bool
+	// slotKey and slotPart are each slot's key and partition, and hot
+	// maps a cheap hash of a key and partition to the slot last found
+	// under it, plus one: a changelog takes a record per key and commit,
+	// most of them of keys it had before, which hot finds without the
+	// map's hashing.
+	slotKey  []string
+	slotPart []int32
+	hot      [hotSlots]int32
 	// A changelog no task reads holds its records' bytes in an arena of
 	// its own, whose blocks compact recycles once the records left have
 	// moved out: nothing else refers to them (tests read a changelog with
@@ -250,8 +258,14 @@ func fill(buf, key, value []byte) (k, val []byte) {
 
 // appendRecord appends a record to recs, written in place.
 func appendRecord(recs []record, key, value []byte, headers []processor.Header, ts, offset int64, p int32, from int) []record {
-	recs = append(recs, record{})
-	r := &recs[len(recs)-1]
+	// Every field is written below: the slot is not zeroed first, as
+	// append(recs, record{}) would.
+	n := len(recs)
+	if n == cap(recs) {
+		recs = append(recs, record{})
+	}
+	recs = recs[:n+1]
+	r := &recs[n]
 	r.key, r.value, r.headers = key, value, headers
 	r.ts, r.offset, r.partition, r.from = ts, offset, p, int32(from)
 	return recs
@@ -390,21 +404,47 @@ func (v *view) compact() {
 // its key in its partition.
 func (v *view) note(i int) {
 	r := &v.recs[i]
+	h := hotHash(r.key, r.partition)
+	if s := v.hot[h] - 1; s >= 0 && v.slotPart[s] == r.partition && v.slotKey[s] == string(r.key) {
+		v.last[s] = int32(i)
+		return
+	}
 	for int(r.partition) >= len(v.index) {
 		v.index = append(v.index, map[string]int32{})
 	}
 	ix := v.index[r.partition]
-	if slot, ok := ix[string(r.key)]; ok {
-		v.last[slot] = int32(i)
-		return
+	slot, ok := ix[string(r.key)]
+	if !ok {
+		k := string(r.key)
+		slot = int32(len(v.last))
+		ix[k] = slot
+		v.last = append(v.last, 0)
+		v.slotKey = append(v.slotKey, k)
+		v.slotPart = append(v.slotPart, r.partition)
 	}
-	ix[string(r.key)] = int32(len(v.last))
-	v.last = append(v.last, int32(i))
+	v.last[slot] = int32(i)
+	v.hot[h] = slot + 1
+}
+
+// hotSlots is the size of a changelog's table of hot keys (see
+// view.hot).
+const hotSlots = 256
+
+// hotHash sums up key and partition in a slot of view.hot: the key's
+// length and three of its bytes, which tell most keys apart.
+func hotHash(key []byte, partition int32) uint32 {
+	h := uint32(len(key))*0x9e3779b1 + uint32(partition)*0x85ebca6b
+	if n := len(key); n > 0 {
+		h ^= (uint32(key[0]) | uint32(key[n/2])<<8 | uint32(key[n-1])<<16) * 0xc2b2ae35
+	}
+	return (h >> 24) % hotSlots
 }
 
 // reindex builds the changelog index anew, after a crash removed records.
 func (v *view) reindex() {
 	v.index, v.last = nil, v.last[:0]
+	clear(v.slotKey)
+	v.slotKey, v.slotPart, v.hot = v.slotKey[:0], v.slotPart[:0], [hotSlots]int32{}
 	for i := range v.recs {
 		v.note(i)
 	}
