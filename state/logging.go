@@ -277,7 +277,9 @@ func (s *changeLoggingStore) send() error {
 		// Sent: a failure further on does not send it again, and a later
 		// write of the key is folded anew.
 		w.dropped = true
-		delete(s.pending, string(key))
+		if s.pending != nil {
+			delete(s.pending, string(key))
+		}
 	}
 	s.folded, s.tags, s.keys, s.pending = s.folded[:0], s.tags[:0], s.keys[:0], nil
 	s.values, s.unvalued = s.values[:0], false

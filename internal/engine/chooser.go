@@ -47,8 +47,13 @@ func (in *Input) Add(r *RawRecord) {
 // in a form of its own, without a RawRecord to copy from. The input keeps
 // key, value and headers as Add does.
 func (in *Input) Push(offset, timestamp int64, key, value []byte, headers []processor.Header) {
-	in.recs = append(in.recs, RawRecord{})
-	q := &in.recs[len(in.recs)-1]
+	// Every field is written below: the slot is not zeroed first.
+	n := len(in.recs)
+	if n == cap(in.recs) {
+		in.recs = append(in.recs, RawRecord{})
+	}
+	in.recs = in.recs[:n+1]
+	q := &in.recs[n]
 	q.Topic, q.Partition, q.Offset, q.Timestamp = in.Topic, in.Partition, offset, timestamp
 	q.Key, q.Value, q.Headers = key, value, headers
 	in.task.buffered++
@@ -130,6 +135,7 @@ func (t *Task) Buffered() int { return t.buffered }
 // partition known to have records on the broker; MaxTaskIdle 0 here is
 // Kafka's -1.
 func (t *Task) ProcessReady(now int64, max int) (int, error) {
+	t.flushed = false
 	if now > t.wallClock {
 		t.wallClock = now
 	}
@@ -283,6 +289,7 @@ func (t *Task) processFrom(in *Input, r *RawRecord) error {
 // inputs: no chooser, no offset to commit. Hosts queue records in Inputs
 // and call ProcessReady; Process is for measuring and testing the nodes.
 func (t *Task) Process(r *RawRecord) (err error) {
+	t.flushed = false
 	in := t.Input(r.Topic)
 	if in == nil {
 		return fmt.Errorf("engine: task %s has no source for topic %q", t.ID, r.Topic)

@@ -32,7 +32,9 @@ type Group struct {
 //
 //  1. flush every task's stores, until no cache is dirty: cached writes go
 //     down through the changelog layer, which sends them, and caches forward
-//     what they flush to the processors downstream;
+//     what they flush to the processors downstream (a task its host has
+//     just flushed, and has not processed, punctuated nor restored since,
+//     has nothing to flush: it is skipped);
 //  2. host.Commit with the input offsets the tasks reached: the host makes
 //     every record sent durable and commits the offsets (one transaction
 //     under exactly-once);
@@ -54,8 +56,10 @@ func (g *Group) Commit(ctx context.Context, host Committer) (committed bool, err
 	tasks := g.Tasks
 	dirty := false
 	for _, t := range tasks {
-		if err := t.Flush(); err != nil {
-			return false, err
+		if !t.flushed {
+			if err := t.Flush(); err != nil {
+				return false, err
+			}
 		}
 		dirty = dirty || t.dirty
 	}

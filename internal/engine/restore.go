@@ -35,6 +35,7 @@ func (t *Task) RestoreFrom(cl *Changelog) (from int64, err error) {
 // Hosts read the changelog (read_committed) from RestoreFrom to its end and
 // call Restore once per batch they fetched, then RestoreDone.
 func (t *Task) Restore(cl *Changelog, recs []ChangelogRecord) (err error) {
+	t.flushed = false
 	defer t.recoverFault(&err)
 	if err := applyChangelog(t.storeList[cl.store], recs); err != nil {
 		return t.faulted(fmt.Errorf("engine: task %s: restore store %q: %w", t.ID, cl.Store, err))

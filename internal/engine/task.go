@@ -149,6 +149,9 @@ type Task struct {
 	// deferred says the transaction buffers hold committed writes not
 	// yet applied (see Group.DeferApply).
 	deferred bool
+	// flushed says the last call into the task was a Flush that
+	// succeeded: the stores hold nothing to flush.
+	flushed bool
 	started  bool
 	closed   bool
 	// global says the task is a GlobalTask's: its stores are the global
@@ -223,6 +226,7 @@ func (t *Task) Start() (err error) {
 	if t.started {
 		return nil
 	}
+	t.flushed = false
 	defer func() {
 		if v := recover(); v != nil {
 			err = t.wrap(&processor.PanicError{Value: v, Stack: debug.Stack()})
@@ -318,6 +322,7 @@ func (t *Task) setRecordTime(ts int64) {
 // AdvanceWallClock moves the wall clock to now (ms) and runs the wall-clock
 // punctuators that are due.
 func (t *Task) AdvanceWallClock(now int64) error {
+	t.flushed = false
 	if now > t.wallClock {
 		t.wallClock = now
 	}
@@ -365,7 +370,9 @@ func (t *Task) Dirty() bool { return t.dirty }
 // record, and under Continue the flush goes on with the next entry.
 func (t *Task) Flush() error {
 	for {
+		t.flushed = false
 		if err := t.flush(); err != errRecovered {
+			t.flushed = err == nil
 			return t.located(err)
 		}
 	}
