@@ -152,8 +152,8 @@ type Task struct {
 	// flushed says the last call into the task was a Flush that
 	// succeeded: the stores hold nothing to flush.
 	flushed bool
-	started  bool
-	closed   bool
+	started bool
+	closed  bool
 	// global says the task is a GlobalTask's: its stores are the global
 	// stores, neither logged nor transactional.
 	global bool
