@@ -251,7 +251,12 @@ func fill(buf, key, value []byte) (k, val []byte) {
 	}
 	if value != nil {
 		val = buf[len(key) : len(key)+len(value) : len(key)+len(value)]
-		copy(val, value)
+		if len(value) == 8 {
+			// A long, or a timestamp: copied without a call to memmove.
+			*(*[8]byte)(val) = *(*[8]byte)(value)
+		} else {
+			copy(val, value)
+		}
 	}
 	return k, val
 }
@@ -323,6 +328,12 @@ func (d *Driver) settleTopics(offsets []engine.Offset) {
 	for _, o := range offsets {
 		rp := o.Input.HostData.(*readPart)
 		rp.committed = o.Next
+		if n := len(rp.log); n > 0 && rp.log[n-1].offset < o.Next {
+			// Every record was committed, as usual after each record piped.
+			clear(rp.log)
+			rp.log = rp.log[:0]
+			continue
+		}
 		k := 0
 		for k < len(rp.log) && rp.log[k].offset < o.Next {
 			k++
