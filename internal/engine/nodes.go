@@ -53,6 +53,9 @@ func SourceBuild[K, V any](ks serde.Serde[K], vs serde.Serde[V]) BuildFunc {
 			return Instance{}, err
 		}
 		src := &sourceNode[K, V]{t: t, n: n, ks: ks, vs: vs, children: kids}
+		if len(kids) == 1 {
+			src.only, src.onlyNode = kids[0], n.Children[0]
+		}
 		if t.cfg.StableRecordBytes {
 			src.sharedKey, src.sharedValue = Shares(ks), Shares(vs)
 		}
@@ -77,6 +80,10 @@ type sourceNode[K, V any] struct {
 	ks       serde.Serde[K]
 	vs       serde.Serde[V]
 	children []Receiver[K, V]
+	// only is the single child of a source that has one, as most do:
+	// ProcessRaw then skips the loop.
+	only     Receiver[K, V]
+	onlyNode *Node
 	// sharedKey and sharedValue, when set, decode in place of ks and vs
 	// (Config.StableRecordBytes), with DecodeShared.
 	sharedKey   bool
@@ -124,6 +131,13 @@ func (s *sourceNode[K, V]) ProcessRaw(r *RawRecord) error {
 		if keep, err := s.extractTime(r, &rec); !keep || err != nil {
 			return err
 		}
+	}
+	if s.only != nil {
+		t.at = s.onlyNode.id
+		if err := s.only.Process(rec); err != nil {
+			return attribute(err, s.onlyNode.Name)
+		}
+		return nil
 	}
 	for i, c := range s.children {
 		t.at = s.n.Children[i].id
