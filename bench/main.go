@@ -160,13 +160,15 @@ func main() {
 
 // bench is one run: the broker, an admin client, and the summary so far.
 type bench struct {
-	cfg     config
-	out     io.Writer
-	addrs   []string
-	admCl   *kgo.Client
-	adm     *kadm.Client
-	tmp     string
-	summary []string
+	cfg   config
+	out   io.Writer
+	addrs []string
+	// brokerPid is the broker's process under -broker process, else 0.
+	brokerPid int
+	admCl     *kgo.Client
+	adm       *kadm.Client
+	tmp       string
+	summary   []string
 
 	// w2 is the W2 input, produced once for W2 and the -eos comparisons;
 	// w2m is W2M's.
@@ -179,12 +181,12 @@ type bench struct {
 func run(ctx context.Context, cfg config, out io.Writer) error {
 	b := &bench{cfg: cfg, out: out}
 	if cfg.brokerProc {
-		addrs, stop, err := startBrokerProcess(cfg.partitions)
+		addrs, pid, stop, err := startBrokerProcess(cfg.partitions)
 		if err != nil {
 			return err
 		}
 		defer stop()
-		b.addrs = addrs
+		b.addrs, b.brokerPid = addrs, pid
 	} else {
 		broker, err := kafkatest.Start(kafkatest.Partitions(cfg.partitions))
 		if err != nil {
@@ -260,6 +262,10 @@ func (b *bench) header() {
 	p("              samsa-cached, until the app committed its input and repartition topics to their ends)")
 	p("  first out   when the first output became visible (≈ start-up cost)")
 	p("  cpu s/1M    getrusage(RUSAGE_SELF) user+sys delta over the side, in CPU seconds per million input records")
+	if c.brokerProc {
+		p("  broker s/1M the broker process's user+sys CPU over the side (/proc/<pid>/stat), per million input records: it")
+		p("              shares the machine's CPUs with the side")
+	}
 	p("  RSS start   VmRSS when the side starts, after a GC that returns freed memory to the OS (and malloc_trim, for Pebble's C memory)")
 	p("  VmRSS peak  max of /proc/self/status VmRSS sampled every 10ms during this side only (broker and bench included)")
 	p("  heap peak   max of the Go heap's objects (runtime/metrics), sampled with VmRSS: the rest of VmRSS is mostly Pebble's")
@@ -267,11 +273,11 @@ func (b *bench) header() {
 	p("  ru_maxrss   getrusage max RSS of the whole process so far: monotonic over the run, not per side")
 }
 
-const rowFormat = "  %-22s %10s %11s %9s %9s %9s %10s %10s %10s %10s  %s\n"
+const rowFormat = "  %-22s %10s %11s %9s %9s %9s %11s %10s %10s %10s %10s  %s\n"
 
 func (b *bench) tableHead(title string) {
 	fmt.Fprintf(b.out, "\n%s\n", title)
-	fmt.Fprintf(b.out, rowFormat, "side", "rec/s", "words/s", "elapsed", "first out", "cpu s/1M", "RSS start", "VmRSS peak", "heap peak", "ru_maxrss", "")
+	fmt.Fprintf(b.out, rowFormat, "side", "rec/s", "words/s", "elapsed", "first out", "cpu s/1M", "broker s/1M", "RSS start", "VmRSS peak", "heap peak", "ru_maxrss", "")
 }
 
 func (b *bench) row(r result) {
@@ -283,8 +289,12 @@ func (b *bench) row(r result) {
 	if r.first > 0 {
 		first = fmtDur(r.first)
 	}
+	brokerCPU := "-"
+	if r.brokerCPU > 0 {
+		brokerCPU = fmt.Sprintf("%.2f", perMillion(r.brokerCPU, r.records))
+	}
 	fmt.Fprintf(b.out, rowFormat, r.label, fmt.Sprintf("%.0f", r.rate()), words, fmtDur(r.elapsed), first,
-		fmt.Sprintf("%.2f", r.cpuPerMillion()), fmtMB(r.startRSS), fmtMB(r.peakRSS), fmtMB(r.peakHeap), fmtMB(r.maxRSS), r.note)
+		fmt.Sprintf("%.2f", r.cpuPerMillion()), brokerCPU, fmtMB(r.startRSS), fmtMB(r.peakRSS), fmtMB(r.peakHeap), fmtMB(r.maxRSS), r.note)
 }
 
 // loadAvg is the first three fields of /proc/loadavg, or "n/a".

@@ -27,10 +27,13 @@ type result struct {
 	// first is when the first output was seen (or zero): a rough split of
 	// the elapsed time into start-up (topic set-up, group join, restore)
 	// and processing.
-	first   time.Duration
-	cpu     time.Duration // user+sys of the whole process during the side
-	maxRSS  int64         // getrusage ru_maxrss after the side: process-wide, monotonic
-	peakRSS int64         // max of /proc/self/status VmRSS sampled every 10ms during the side
+	first time.Duration
+	cpu   time.Duration // user+sys of the whole process during the side
+	// brokerCPU is the broker process's user+sys during the side, under
+	// -broker process (else 0).
+	brokerCPU time.Duration
+	maxRSS    int64 // getrusage ru_maxrss after the side: process-wide, monotonic
+	peakRSS   int64 // max of /proc/self/status VmRSS sampled every 10ms during the side
 	// peakHeap is the max of the Go heap's objects sampled with peakRSS.
 	peakHeap int64
 	// startRSS is VmRSS as the side starts, after a GC that returned
@@ -66,11 +69,13 @@ func (r result) wordRate() float64 {
 }
 
 // cpuPerMillion is CPU seconds per million input records.
-func (r result) cpuPerMillion() float64 {
-	if r.records == 0 {
+func (r result) cpuPerMillion() float64 { return perMillion(r.cpu, r.records) }
+
+func perMillion(d time.Duration, records int64) float64 {
+	if records == 0 {
 		return 0
 	}
-	return r.cpu.Seconds() / float64(r.records) * 1e6
+	return d.Seconds() / float64(records) * 1e6
 }
 
 // usage is the process's resource usage so far.
@@ -201,6 +206,7 @@ func (b *bench) measure(ctx context.Context, workload, label string, records int
 	start, _ := readVmRSS()
 	sampler := startRSS()
 	u0 := getUsage()
+	b0, brokerOK := b.brokerCPU()
 	t0 := time.Now()
 
 	sctx, cancel := context.WithTimeout(ctx, b.cfg.timeout)
@@ -208,6 +214,7 @@ func (b *bench) measure(ctx context.Context, workload, label string, records int
 	cancel()
 
 	u1 := getUsage()
+	b1, brokerOK1 := b.brokerCPU()
 	peak := sampler.Stop()
 	peakHeap := sampler.heapPeak.Load()
 	if b.cfg.memProfile != "" {
@@ -254,7 +261,19 @@ func (b *bench) measure(ctx context.Context, workload, label string, records int
 	if !out.first.IsZero() {
 		r.first = out.first.Sub(t0)
 	}
+	if brokerOK && brokerOK1 {
+		r.brokerCPU = b1 - b0
+	}
 	return r, nil
+}
+
+// brokerCPU is the CPU time the broker process has used, under -broker
+// process.
+func (b *bench) brokerCPU() (time.Duration, bool) {
+	if b.brokerPid == 0 {
+		return 0, false
+	}
+	return procCPU(b.brokerPid)
 }
 
 // writeHeapProfile writes the heap profile of the objects live at the last
