@@ -38,6 +38,7 @@ func (m metricsOn) check(records int64, verify func(ctx context.Context) (string
 		}
 		var processed float64
 		var timed uint64
+		var commits, commitSecs float64
 		for _, f := range fams {
 			for _, mt := range f.GetMetric() {
 				switch f.GetName() {
@@ -45,6 +46,10 @@ func (m metricsOn) check(records int64, verify func(ctx context.Context) (string
 					processed += mt.GetCounter().GetValue()
 				case "samsa_task_process_latency_seconds":
 					timed += mt.GetHistogram().GetSampleCount()
+				case "samsa_thread_commits_total":
+					commits += mt.GetCounter().GetValue()
+				case "samsa_thread_commit_latency_seconds":
+					commitSecs += mt.GetHistogram().GetSampleSum()
 				}
 			}
 		}
@@ -54,7 +59,7 @@ func (m metricsOn) check(records int64, verify func(ctx context.Context) (string
 		if note != "" {
 			note += "; "
 		}
-		return note + fmt.Sprintf("metrics: %.0f processed, %d timed", processed, timed), nil
+		return note + fmt.Sprintf("metrics: %.0f processed, %d timed, %.0f commits taking %.2fs", processed, timed, commits, commitSecs), nil
 	}
 }
 

@@ -78,6 +78,7 @@ type thread struct {
 	refused      []refusal
 	deadLettered int
 	out          outAlloc
+	snd          sender
 	// sendCtx is the context of the task running, which the records it
 	// sends carry (see sending); taskCtx holds one per task.
 	sendCtx context.Context
@@ -277,6 +278,9 @@ func (t *thread) run(ctx context.Context) error {
 	t.owned.Store(nil)
 	t.mu.Unlock()
 	t.closeClient(sctx)
+	t.mu.Lock()
+	t.stopSender()
+	t.mu.Unlock()
 	return err
 }
 
@@ -311,6 +315,7 @@ func (t *thread) endTxn(ctx context.Context) {
 // group failed meanwhile, no heartbeat comes, and only the deadline ends
 // the wait. The caller treats the error as any failed end.
 func (t *thread) end(ctx context.Context, try kgo.TransactionEndTry) (bool, error) {
+	t.drain()
 	ctx, cancel := context.WithTimeout(ctx, t.app.cfg.txnTimeout)
 	defer cancel()
 	return t.sess.End(ctx, try)
@@ -363,6 +368,7 @@ func (t *thread) loop(ctx context.Context) error {
 		if err != nil {
 			err = t.storeFault(ctx, err)
 		}
+		t.drain()
 		t.mu.Unlock()
 		t.cl.AllowRebalance()
 		if errors.Is(err, errRejoin) {
@@ -551,6 +557,7 @@ var errRejoin = errors.New("runtime: rejoin")
 // the next assignment and restores them from their changelogs.
 func (t *thread) rejoin() error {
 	t.mu.Lock()
+	t.drain()
 	t.closeAll(t.active)
 	t.active = map[processor.TaskID]*engine.Task{}
 	t.dropPending()
