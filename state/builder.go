@@ -50,6 +50,7 @@ func TimestampedKeyValueStoreBuilder[K, V any](name string, keySerde serde.Serde
 			top:        s.top,
 			cache:      s.cache,
 			persistent: s.persistent,
+			shareKey:   s.shareKey,
 		}
 	}
 	b.plainView = func(c kvCodec[K, ValueAndTimestamp[V]], v BytesView) any {
@@ -174,6 +175,7 @@ func (b *KeyValueBuilder[K, V]) Build(env *Env) (Store, error) {
 		top:        h.top,
 		cache:      h.cache,
 		persistent: inner.Persistent(),
+		shareKey:   stringKey(b.keySerde),
 	}
 	if b.plainStore != nil {
 		h.store.plain = b.plainStore(h.store, env.RecordTime)

@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
@@ -29,6 +30,9 @@ type KeyValueStore[K, V any] struct {
 	persistent bool
 	kbuf       []byte
 	vbuf       []byte
+	// shareKey says keys are of serde.String, passed down as the string's
+	// own bytes (see stringKey).
+	shareKey bool
 	// plain is, for a timestamped store, the same store seen with plain
 	// values (a *KeyValueStore[K, V'] where V is ValueAndTimestamp[V']).
 	plain any
@@ -56,6 +60,9 @@ func (s *KeyValueStore[K, V]) Persistent() bool { return s.persistent }
 func (s *KeyValueStore[K, V]) plainStore() any { return s.plain }
 
 func (s *KeyValueStore[K, V]) key(op string, k K) ([]byte, error) {
+	if s.shareKey {
+		return stringBytes(&k), nil
+	}
 	kb, err := s.ks.Serialize(s.kbuf[:0], s.topic, k)
 	if err != nil {
 		return nil, storeErr(s.name, op, fmt.Errorf("serialize key: %w", err))
@@ -310,4 +317,20 @@ func getStore[T processor.StateStore](g processor.StoreGetter, name string) (T, 
 		}
 	}
 	return zero, &StoreError{Store: name, Err: fmt.Errorf("%w: is a %T, not a %T", ErrWrongStoreType, st, zero)}
+}
+
+// stringKey reports whether ks is serde.String, whose encoding is the
+// string's bytes: a store's layers never write to a key they are given
+// (each copies what it keeps), so a string key goes down as the string's
+// own bytes (see stringBytes), without a copy.
+func stringKey[K any](ks serde.Serde[K]) bool { return any(ks) == any(serde.String) }
+
+// stringBytes returns the bytes of the string *k, shared; empty is an
+// empty slice, never nil. K is a string: call it only when stringKey holds.
+func stringBytes[K any](k *K) []byte {
+	s := *(*string)(unsafe.Pointer(k))
+	if len(s) == 0 {
+		return emptyValue
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }

@@ -163,6 +163,7 @@ func OpenDB(dir string, opts DBOptions) (db *DB, err error) {
 			db, err = nil, fmt.Errorf("state: open pebble database in %q: %w", dir, fe)
 		}
 	}()
+	fixMmapThreshold()
 	popts := &pebble.Options{
 		FS:     guardFS{fs, db},
 		Cache:  opts.Cache,

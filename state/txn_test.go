@@ -183,6 +183,40 @@ func TestTxnStoreAgainstModel(t *testing.T) {
 	}
 }
 
+// TestTxnStoreUncommittedBytesLogged checks that the writes of the
+// changelog layer also count their changelog records, one per key written
+// between two flushes, until the transaction ends.
+func TestTxnStoreUncommittedBytesLogged(t *testing.T) {
+	tx := NewTxnStore(NewMemoryStore("st"))
+	logging := NewChangeLoggingStore(tx, &recordingLogger{}, nil)
+	mustPut(t, logging, "key", "value")
+	one := int64(len("key") + len("value") + txnEntryOverhead)
+	rec := int64(len("key") + len("value") + changelogRecordOverhead)
+	if got := tx.UncommittedBytes(); got != one+rec {
+		t.Fatalf("one logged write: %d bytes, want %d", got, one+rec)
+	}
+	mustPut(t, logging, "key", "vals")
+	if got := tx.UncommittedBytes(); got != one+rec {
+		t.Fatalf("a folded rewrite: %d bytes, want %d", got, one+rec)
+	}
+	if err := logging.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, logging, "key", "value")
+	if got := tx.UncommittedBytes(); got != one+2*rec {
+		t.Fatalf("a write after the flush sent the first record: %d bytes, want %d", got, one+2*rec)
+	}
+	if err := logging.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := tx.UncommittedBytes(); got != 0 {
+		t.Fatalf("after Commit: %d bytes", got)
+	}
+}
+
 // TestTxnStoreUncommittedBytes checks the count the task bounds its
 // buffers by: it grows with new keys and longer values, not with rewrites
 // that fit, and goes back to zero at the end of the transaction.

@@ -124,20 +124,30 @@ func (tp *topic) partition(key []byte) int32 {
 // says which: to the input of the task reading the partition if the
 // topology reads tp, to the topic's view if toView and a test can read it.
 // It copies key, value and headers, but for the parts kept says the
-// driver may keep as they are. from is the task writing, -1 for a record
+// driver may keep as they are: a string's own bytes, piped or sent by a
+// sink (see engine.KeepingCollector). from is the task writing, -1 for a record
 // piped in.
 //
 // Each place a record goes gets it written field by field into its slot:
 // a record built first and copied in would be copied through memory once
 // per place, which costs more than the rest of add.
-func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []processor.Header, from int, toView bool, kept keptParts) {
-	if p < 0 {
+func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []processor.Header, from int, toView bool, kept engine.Kept) {
+	switch {
+	case p >= 0:
+	case tp.partitions == 1:
+		p = 0
+	default:
 		p = tp.partition(key)
 	}
 	off := tp.next[p]
 	tp.next[p]++
 	v := tp.view
-	k, val := d.own(v, key, value, from, kept)
+	// A record whose parts are all kept (a string a sink wrote, a null)
+	// needs no copy: the call to own is skipped.
+	k, val := key, value
+	if (v != nil && v.own) || (key != nil && kept&engine.KeptKey == 0) || (value != nil && kept&engine.KeptValue == 0) {
+		k, val = d.own(v, key, value, from, kept)
+	}
 	var hs []processor.Header
 	if len(headers) > 0 {
 		hs = slices.Clone(headers)
@@ -178,17 +188,20 @@ func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []
 // or value equal to that of the record the sending task is processing
 // (from, -1 for none) shares that record's, as the output of a
 // key-preserving operation does. Less to copy means fewer collections.
-func (d *Driver) own(v *view, key, value []byte, from int, kept keptParts) (k, val []byte) {
+func (d *Driver) own(v *view, key, value []byte, from int, kept engine.Kept) (k, val []byte) {
 	if v != nil && v.own {
 		// Compaction recycles the arena, so what is in it shares nothing.
 		buf := v.alloc(len(key) + len(value))
 		return fill(buf, key, value)
 	}
-	if kept&keptKey != 0 {
+	if kept&engine.KeptKey != 0 {
 		k, key = key, nil
 	}
-	if kept&keptValue != 0 {
+	if kept&engine.KeptValue != 0 {
 		val, value = value, nil
+	}
+	if key == nil && value == nil {
+		return k, val
 	}
 	if from >= 0 {
 		if t := d.tasks[from]; t != nil {
@@ -220,15 +233,6 @@ func (d *Driver) own(v *view, key, value []byte, from int, kept keptParts) (k, v
 	}
 	return k, val
 }
-
-// keptParts says which of a record's key and value are bytes the driver
-// may keep as they are: a piped string's own bytes (engine.SharedEncoder).
-type keptParts uint8
-
-const (
-	keptKey keptParts = 1 << iota
-	keptValue
-)
 
 // fill copies key and value into buf, which has room for both (nil stays
 // nil).

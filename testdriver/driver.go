@@ -286,7 +286,7 @@ func (d *Driver) restore(t *engine.Task) error {
 // pipe adds one record piped into a source topic, routed to its partition
 // by key, and processes what is ready; it commits when WithCommitEvery says.
 // kept says which of r's key and value the driver may keep as they are.
-func (d *Driver) pipe(r *engine.RawRecord, kept keptParts) error {
+func (d *Driver) pipe(r *engine.RawRecord, kept engine.Kept) error {
 	if d.closed {
 		return errors.New("testdriver: driver is closed")
 	}
@@ -609,6 +609,17 @@ func (h host) Send(topic string, key, value []byte, timestamp int64, headers []p
 	d := h.d
 	d.add(d.sentTo(topic), -1, key, value, timestamp, headers, d.current, true, 0)
 	return nil
+}
+
+// Sender returns what a sink writing to topic sends with: add to the
+// topic, looked up once, keeping the parts kept says as they are.
+func (h host) Sender(topic string) engine.KeptSender {
+	d := h.d
+	tp := d.topic(topic)
+	return func(key, value []byte, kept engine.Kept, timestamp int64, headers []processor.Header) error {
+		d.add(tp, -1, key, value, timestamp, headers, d.current, true, kept)
+		return nil
+	}
 }
 
 const sentCache = 4

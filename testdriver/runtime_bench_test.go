@@ -21,12 +21,19 @@ import (
 // wordLines, ten words each, a million words in all.
 const runtimeLines = 100_000
 
+// batchedCommitLines is how many lines the driver's batched side pipes
+// between two commits.
+const batchedCommitLines = 10_000
+
 // BenchmarkWordCountDriverVsRuntime runs word count over the same lines
 // through the test driver (in-memory and Pebble stores) and through the
 // runtime on the in-process broker (kfake), each with its defaults, on one
 // partition, and reports words/s of each and the driver's words/s over the
-// runtime's. The driver's time is piping every line and reading every
-// output; the runtime's runs from Run until a consumer has read every
+// runtime's. A third driver side, on Pebble, commits every
+// batchedCommitLines lines instead of after each (WithCommitEvery): the
+// runtime commits every 30 s, which over this input is once or twice, and
+// each of the driver's commits is a Pebble batch. The driver's time is
+// piping every line and reading every output; the runtime's runs from Run until a consumer has read every
 // final count, group join included ("runtime-words/s"), and from the first
 // count read ("runtime-processing-words/s"). Every side's final counts are
 // checked against the lines', outside the timing.
@@ -45,13 +52,16 @@ func BenchmarkWordCountDriverVsRuntime(b *testing.B) {
 	for range b.N {
 		mem := driverWordCount(b, lines, want)
 		peb := driverWordCount(b, lines, want, testdriver.WithPebbleStores())
+		pebBatched := driverWordCount(b, lines, want, testdriver.WithPebbleStores(), testdriver.WithCommitEvery(batchedCommitLines))
 		total, processing := runtimeWordCount(b, lines, want)
 		b.ReportMetric(words/mem.Seconds(), "driver-memory-words/s")
 		b.ReportMetric(words/peb.Seconds(), "driver-pebble-words/s")
+		b.ReportMetric(words/pebBatched.Seconds(), "driver-pebble-batched-words/s")
 		b.ReportMetric(words/total.Seconds(), "runtime-words/s")
 		b.ReportMetric(words/processing.Seconds(), "runtime-processing-words/s")
 		b.ReportMetric(total.Seconds()/mem.Seconds(), "memory/runtime")
 		b.ReportMetric(total.Seconds()/peb.Seconds(), "pebble/runtime")
+		b.ReportMetric(total.Seconds()/pebBatched.Seconds(), "pebble-batched/runtime")
 		b.ReportMetric(processing.Seconds()/mem.Seconds(), "memory/runtime-processing")
 		b.ReportMetric(processing.Seconds()/peb.Seconds(), "pebble/runtime-processing")
 	}
@@ -65,8 +75,7 @@ func driverWordCount(b *testing.B, lines []string, want map[string]int64, opts .
 	out := testdriver.OutputTopic(td, testfix.OutputTopic, serde.String, serde.Int64)
 	got := map[string]int64{}
 	start := time.Now()
-	for i, l := range lines {
-		in.PipeInput(strconv.Itoa(i), l)
+	read := func() {
 		for !out.IsEmpty() {
 			r, err := out.TryReadRecord()
 			if err != nil {
@@ -75,6 +84,13 @@ func driverWordCount(b *testing.B, lines []string, want map[string]int64, opts .
 			got[r.Key] = r.Value
 		}
 	}
+	for i, l := range lines {
+		in.PipeInput(strconv.Itoa(i), l)
+		read()
+	}
+	// What the last commit left uncommitted.
+	td.Commit()
+	read()
 	took := time.Since(start)
 	if !maps.Equal(got, want) {
 		b.Fatalf("driver counts = %v, want %v", got, want)

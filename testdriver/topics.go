@@ -25,9 +25,9 @@ type TestInputTopic[K, V any] struct {
 	kbuf    []byte
 	vbuf    []byte
 	// sharedKey and sharedValue encode strings as their own bytes, which
-	// the driver keeps without a copy (see engine.SharedEncoder).
-	sharedKey   func(K) []byte
-	sharedValue func(V) []byte
+	// the driver keeps without a copy (see engine.Shares).
+	sharedKey   bool
+	sharedValue bool
 	raw         engine.RawRecord
 }
 
@@ -38,7 +38,7 @@ func InputTopic[K, V any](d *Driver, topic string, keySerde serde.Serde[K], valu
 		d.t.Fatalf("testdriver: input topic %q needs a key and a value serde", topic)
 	}
 	return &TestInputTopic[K, V]{d: d, topic: topic, ks: keySerde, vs: valueSerde, now: d.now,
-		sharedKey: engine.SharedEncoder(keySerde), sharedValue: engine.SharedEncoder(valueSerde)}
+		sharedKey: engine.Shares(keySerde), sharedValue: engine.Shares(valueSerde)}
 }
 
 // AutoAdvance makes each piped record move the topic's time by step.
@@ -110,11 +110,11 @@ func (in *TestInputTopic[K, V]) TryPipeRecord(rec processor.Record[K, V]) error 
 	r := &in.raw
 	*r = engine.RawRecord{Topic: in.topic, Timestamp: rec.Timestamp, Headers: rec.HeaderList()}
 	var err error
-	var kept keptParts
+	var kept engine.Kept
 	switch {
 	case rec.NullKey:
-	case in.sharedKey != nil:
-		r.Key, kept = in.sharedKey(rec.Key), kept|keptKey
+	case in.sharedKey:
+		r.Key, kept = engine.EncodeShared(&rec.Key), kept|engine.KeptKey
 	default:
 		if in.kbuf, err = in.ks.Serialize(in.kbuf[:0], in.topic, rec.Key); err != nil {
 			return fmt.Errorf("testdriver: serialize key for %q: %w", in.topic, err)
@@ -123,8 +123,8 @@ func (in *TestInputTopic[K, V]) TryPipeRecord(rec processor.Record[K, V]) error 
 	}
 	switch {
 	case rec.NullValue:
-	case in.sharedValue != nil:
-		r.Value, kept = in.sharedValue(rec.Value), kept|keptValue
+	case in.sharedValue:
+		r.Value, kept = engine.EncodeShared(&rec.Value), kept|engine.KeptValue
 	default:
 		if in.vbuf, err = in.vs.Serialize(in.vbuf[:0], in.topic, rec.Value); err != nil {
 			return fmt.Errorf("testdriver: serialize value for %q: %w", in.topic, err)
@@ -170,8 +170,8 @@ type TestOutputTopic[K, V any] struct {
 	// sharedKey and sharedValue decode strings sharing the bytes of the
 	// driver's records, which nothing writes again; except those of a
 	// changelog in an arena of its own, which are decoded with copies.
-	sharedKey   func([]byte) K
-	sharedValue func([]byte) V
+	sharedKey   bool
+	sharedValue bool
 	v           *view // once looked up
 }
 
@@ -182,20 +182,26 @@ func OutputTopic[K, V any](d *Driver, topic string, keySerde serde.Serde[K], val
 		d.t.Fatalf("testdriver: output topic %q needs a key and a value serde", topic)
 	}
 	return &TestOutputTopic[K, V]{d: d, topic: topic, ks: keySerde, vs: valueSerde,
-		sharedKey: engine.SharedDecoder(keySerde), sharedValue: engine.SharedDecoder(valueSerde)}
+		sharedKey: engine.Shares(keySerde), sharedValue: engine.Shares(valueSerde)}
 }
 
+// view returns the topic's view, looked up on the first call: the rest
+// cost a load, inlined.
 func (o *TestOutputTopic[K, V]) view() (*view, error) {
 	if o.v != nil {
 		return o.v, nil
 	}
+	return o.lookup()
+}
+
+func (o *TestOutputTopic[K, V]) lookup() (*view, error) {
 	tp := o.d.topic(o.topic)
 	if tp.view == nil {
 		return nil, fmt.Errorf("testdriver: topic %q is internal to the topology: read what it feeds instead", o.topic)
 	}
 	o.v = tp.view
 	if o.v.own {
-		o.sharedKey, o.sharedValue = nil, nil
+		o.sharedKey, o.sharedValue = false, false
 	}
 	return o.v, nil
 }
@@ -215,10 +221,9 @@ func (o *TestOutputTopic[K, V]) IsEmpty() bool { return o.QueueSize() == 0 }
 // TryReadRecord reads the next record, with its timestamp, headers and null
 // flags. Records become readable when the commit after them happened (see
 // WithCommitEvery).
-func (o *TestOutputTopic[K, V]) TryReadRecord() (processor.Record[K, V], error) {
-	var out OutputRecord[K, V]
-	err := o.read(&out)
-	return out.Record, err
+func (o *TestOutputTopic[K, V]) TryReadRecord() (rec processor.Record[K, V], err error) {
+	_, _, err = o.read(&rec)
+	return rec, err
 }
 
 // OutputRecord is a record read from an output topic, with the partition
@@ -230,26 +235,25 @@ type OutputRecord[K, V any] struct {
 }
 
 // TryReadOutputRecord reads the next record with its partition and offset.
-func (o *TestOutputTopic[K, V]) TryReadOutputRecord() (OutputRecord[K, V], error) {
-	var out OutputRecord[K, V]
-	err := o.read(&out)
+func (o *TestOutputTopic[K, V]) TryReadOutputRecord() (out OutputRecord[K, V], err error) {
+	out.Partition, out.Offset, err = o.read(&out.Record)
 	return out, err
 }
 
-// read reads the next record into *out, which is zero; on an error it
-// holds what was read before the error.
-func (o *TestOutputTopic[K, V]) read(out *OutputRecord[K, V]) error {
+// read reads the next record into *rec, which is zero, and returns the
+// partition and offset it was written at; on an error *rec holds what was
+// read before the error.
+func (o *TestOutputTopic[K, V]) read(rec *processor.Record[K, V]) (partition int32, offset int64, err error) {
 	v, err := o.view()
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	if v.head == v.stable {
-		return fmt.Errorf("testdriver: output topic %q is empty", o.topic)
+		return 0, 0, fmt.Errorf("testdriver: output topic %q is empty", o.topic)
 	}
 	r := &v.recs[v.head]
 	key, value, headers := r.key, r.value, r.headers
-	out.Partition, out.Offset = r.partition, r.offset
-	rec := &out.Record
+	partition, offset = r.partition, r.offset
 	rec.Timestamp = r.ts
 	v.head++
 	if !v.changelog {
@@ -266,24 +270,24 @@ func (o *TestOutputTopic[K, V]) read(out *OutputRecord[K, V]) error {
 	switch {
 	case key == nil:
 		rec.NullKey = true
-	case o.sharedKey != nil:
-		rec.Key = o.sharedKey(key)
+	case o.sharedKey:
+		engine.DecodeShared(&rec.Key, key)
 	default:
 		if rec.Key, err = o.ks.Deserialize(o.topic, key); err != nil {
-			return fmt.Errorf("testdriver: output topic %q: key: %w", o.topic, err)
+			return partition, offset, fmt.Errorf("testdriver: output topic %q: key: %w", o.topic, err)
 		}
 	}
 	switch {
 	case value == nil:
 		rec.NullValue = true
-	case o.sharedValue != nil:
-		rec.Value = o.sharedValue(value)
+	case o.sharedValue:
+		engine.DecodeShared(&rec.Value, value)
 	default:
 		if rec.Value, err = o.vs.Deserialize(o.topic, value); err != nil {
-			return fmt.Errorf("testdriver: output topic %q: value: %w", o.topic, err)
+			return partition, offset, fmt.Errorf("testdriver: output topic %q: value: %w", o.topic, err)
 		}
 	}
-	return nil
+	return partition, offset, nil
 }
 
 // ReadOutputRecord reads the next record with its partition and offset; an

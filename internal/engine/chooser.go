@@ -273,7 +273,7 @@ func (t *Task) processFrom(in *Input, r *RawRecord) error {
 		in.next, in.moved = r.Offset+1, true
 	}
 	*r = RawRecord{}
-	if err != nil {
+	if err != nil || len(t.streamSch) == 0 {
 		return err
 	}
 	return t.punctuate(processor.StreamTime, t.streamTime)

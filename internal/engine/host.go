@@ -22,6 +22,34 @@ type Collector interface {
 	SendChangelog(cl *Changelog, key, value []byte, timestamp int64, headers []processor.Header) error
 }
 
+// A KeepingCollector is a Collector that can keep bytes nothing writes
+// again as they are, without a copy. A sink writing with serde.String hands
+// it the string's own bytes (see Shares), which are never written,
+// and says so: a collector that keeps its records in memory, as the test
+// driver does, then copies nothing. A collector whose producer copies into
+// batches of its own gains nothing from it and implements Collector alone.
+type KeepingCollector interface {
+	Collector
+	// Sender returns what a sink writing to topic (the topic's name in
+	// the graph) sends with instead of Send: it looks the topic up once,
+	// when the sink is built, rather than per record. A sink whose topic
+	// is picked per record sends with Send.
+	Sender(topic string) KeptSender
+}
+
+// KeptSender is Send to one topic, but the parts kept names are bytes the
+// collector may keep as they are, for as long as it wants.
+type KeptSender func(key, value []byte, kept Kept, timestamp int64, headers []processor.Header) error
+
+// Kept says which of a record's key and value a KeepingCollector may keep
+// as they are.
+type Kept uint8
+
+const (
+	KeptKey Kept = 1 << iota
+	KeptValue
+)
+
 // Committer is the host's part of the commit sequence (see Commit): the
 // steps that depend on where records go.
 type Committer interface {

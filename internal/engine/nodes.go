@@ -54,7 +54,7 @@ func SourceBuild[K, V any](ks serde.Serde[K], vs serde.Serde[V]) BuildFunc {
 		}
 		src := &sourceNode[K, V]{t: t, n: n, ks: ks, vs: vs, children: kids}
 		if t.cfg.StableRecordBytes {
-			src.sharedKey, src.sharedValue = SharedDecoder(ks), SharedDecoder(vs)
+			src.sharedKey, src.sharedValue = Shares(ks), Shares(vs)
 		}
 		if n.TimestampExtractor != nil {
 			e, ok := n.TimestampExtractor.(processor.TimestampExtractor[K, V])
@@ -78,9 +78,9 @@ type sourceNode[K, V any] struct {
 	vs       serde.Serde[V]
 	children []Receiver[K, V]
 	// sharedKey and sharedValue, when set, decode in place of ks and vs
-	// (Config.StableRecordBytes).
-	sharedKey   func([]byte) K
-	sharedValue func([]byte) V
+	// (Config.StableRecordBytes), with DecodeShared.
+	sharedKey   bool
+	sharedValue bool
 	// extract, when set, gives each record its timestamp, from the time of
 	// its partition (by the source's topics, in order) so far.
 	extract       processor.TimestampExtractor[K, V]
@@ -103,8 +103,8 @@ func (s *sourceNode[K, V]) ProcessRaw(r *RawRecord) error {
 	switch {
 	case r.Key == nil:
 		rec.NullKey = true
-	case s.sharedKey != nil:
-		rec.Key = s.sharedKey(r.Key)
+	case s.sharedKey:
+		DecodeShared(&rec.Key, r.Key)
 	default:
 		if rec.Key, err = s.ks.Deserialize(r.Topic, r.Key); err != nil {
 			return s.badRecord("key", err)
@@ -113,8 +113,8 @@ func (s *sourceNode[K, V]) ProcessRaw(r *RawRecord) error {
 	switch {
 	case r.Value == nil:
 		rec.NullValue = true
-	case s.sharedValue != nil:
-		rec.Value = s.sharedValue(r.Value)
+	case s.sharedValue:
+		DecodeShared(&rec.Value, r.Value)
 	default:
 		if rec.Value, err = s.vs.Deserialize(r.Topic, r.Value); err != nil {
 			return s.badRecord("value", err)
@@ -299,7 +299,12 @@ type TopicExtractor[K, V any] func(rec processor.Record[K, V]) string
 // extract picks when topic is empty.
 func SinkBuild[K, V any](topic string, extract TopicExtractor[K, V], ks serde.Serde[K], vs serde.Serde[V]) BuildFunc {
 	return func(t *Task, n *Node, _ []any) (Instance, error) {
-		return Instance{Receiver: Receiver[K, V](&sinkNode[K, V]{t: t, n: n, topic: topic, extract: extract, ks: ks, vs: vs})}, nil
+		s := &sinkNode[K, V]{t: t, n: n, topic: topic, extract: extract, ks: ks, vs: vs}
+		if kc, ok := t.cfg.Collector.(KeepingCollector); ok && extract == nil {
+			s.sharedKey, s.sharedValue = Shares(ks), Shares(vs)
+			s.send = kc.Sender(topic)
+		}
+		return Instance{Receiver: Receiver[K, V](s)}, nil
 	}
 }
 
@@ -312,6 +317,13 @@ type sinkNode[K, V any] struct {
 	vs      serde.Serde[V]
 	kbuf    []byte
 	vbuf    []byte
+	// send is set when the task's Collector keeps bytes as they are (a
+	// KeepingCollector) and the sink's topic is fixed; sharedKey and
+	// sharedValue, when set, then encode strings as their own bytes, which
+	// the sink hands it without a copy.
+	send        KeptSender
+	sharedKey   bool
+	sharedValue bool
 }
 
 func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
@@ -326,7 +338,12 @@ func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
 	// garbage collector marks.
 	var key, value []byte
 	var err error
-	if !rec.NullKey {
+	var kept Kept
+	switch {
+	case rec.NullKey:
+	case s.sharedKey:
+		key, kept = EncodeShared(&rec.Key), KeptKey
+	default:
 		if key, err = s.ks.Serialize(s.kbuf[:0], topic, rec.Key); err != nil {
 			return s.cannotSerialize(fmt.Sprintf("serialize key for topic %q", topic), err)
 		}
@@ -337,7 +354,11 @@ func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
 			key = emptyBytes
 		}
 	}
-	if !rec.NullValue {
+	switch {
+	case rec.NullValue:
+	case s.sharedValue:
+		value, kept = EncodeShared(&rec.Value), kept|KeptValue
+	default:
 		if value, err = s.vs.Serialize(s.vbuf[:0], topic, rec.Value); err != nil {
 			return s.cannotSerialize(fmt.Sprintf("serialize value for topic %q", topic), err)
 		}
@@ -348,7 +369,12 @@ func (s *sinkNode[K, V]) Process(rec processor.Record[K, V]) error {
 			value = emptyBytes
 		}
 	}
-	if err := s.t.cfg.Collector.Send(topic, key, value, rec.Timestamp, rec.HeaderList()); err != nil {
+	if s.send != nil {
+		err = s.send(key, value, kept, rec.Timestamp, rec.HeaderList())
+	} else {
+		err = s.t.cfg.Collector.Send(topic, key, value, rec.Timestamp, rec.HeaderList())
+	}
+	if err != nil {
 		return &failed{err}
 	}
 	return nil

@@ -6,41 +6,34 @@ import (
 	"github.com/samsa-go/samsa/serde"
 )
 
-// SharedDecoder returns, for serde.String, a decoder whose strings share
-// the bytes they are decoded from instead of copying them, and nil for any
-// other serde. Only bytes nothing modifies or reuses afterwards may be
-// decoded with it (see Config.StableRecordBytes): a Go string is
-// immutable, and one that outlives its record keeps alive whatever memory
-// it shares. It is looked up once, when a node is built; a serde's own
+// Shares reports whether s is serde.String, whose encoding is a string's
+// bytes: DecodeShared makes a string that shares the bytes it is decoded
+// from instead of copying them, and EncodeShared hands out a string's own
+// bytes. It is asked once, when a node is built; the per-record path then
+// converts in place, with no call through a serde.
+//
+// Only bytes nothing modifies or reuses afterwards may be decoded shared
+// (see Config.StableRecordBytes): a Go string is immutable, and one that
+// outlives its record keeps alive whatever memory it shares. A string's
+// own bytes are never written, so a host that never modifies its records'
+// bytes can keep them as a record's (see KeepingCollector). A serde's own
 // Deserialize must copy, since its caller may reuse the input.
 //
-// serde.Bytes gets none: a []byte handed to a processor may be written to,
-// which would change the record under the host that keeps it.
-func SharedDecoder[T any](s serde.Serde[T]) func([]byte) T {
-	if any(s) != any(serde.String) {
-		return nil
-	}
-	f, _ := any(shareString).(func([]byte) T)
-	return f
+// serde.Bytes is not shared: a []byte handed to a processor may be written
+// to, which would change the record under the host that keeps it.
+func Shares[T any](s serde.Serde[T]) bool { return any(s) == any(serde.String) }
+
+// DecodeShared sets *dst to the string of b's bytes, shared. T is a
+// string: call it only for values of a serde Shares reports.
+func DecodeShared[T any](dst *T, b []byte) {
+	*(*string)(unsafe.Pointer(dst)) = unsafe.String(unsafe.SliceData(b), len(b))
 }
 
-func shareString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// SharedEncoder returns, for serde.String, an encoder whose bytes are the
-// string's own, shared rather than copied, and nil for any other serde:
-// serde.String's encoding is the string's bytes. A Go string is never
-// written, so a host that never modifies the bytes of its records (see
-// Config.StableRecordBytes) can keep them as a record's; an empty string
-// encodes as an empty slice, never nil.
-func SharedEncoder[T any](s serde.Serde[T]) func(T) []byte {
-	if any(s) != any(serde.String) {
-		return nil
-	}
-	f, _ := any(shareBytes).(func(T) []byte)
-	return f
-}
-
-func shareBytes(s string) []byte {
+// EncodeShared returns the bytes of the string *v, shared; an empty string
+// encodes as an empty slice, never nil. T is a string: call it only for
+// values of a serde Shares reports.
+func EncodeShared[T any](v *T) []byte {
+	s := *(*string)(unsafe.Pointer(v))
 	if len(s) == 0 {
 		return emptyBytes
 	}

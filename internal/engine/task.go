@@ -85,7 +85,7 @@ type Config struct {
 	// StableRecordBytes says the host never modifies or reuses the key and
 	// value bytes of the records it queues in Inputs, even once processed:
 	// sources reading strings with serde.String then share those bytes
-	// rather than copy them (see SharedDecoder). A string a processor keeps
+	// rather than copy them (see Shares). A string a processor keeps
 	// keeps the record's memory alive with it, which is why a host whose
 	// records share large fetch buffers leaves this off. The test driver,
 	// whose records have memory of their own, sets it.
