@@ -125,9 +125,7 @@ func (t *thread) onAssignment(a assign.Assignment) {
 	keeps := !slices.ContainsFunc(t.ownedTasks(), func(id assign.TaskID) bool { return !slices.Contains(active, id) })
 	t.followup.Store(a.Rejoin && keeps)
 	t.revoking.Store(!keeps)
-	// The client is read here, on its group's goroutine, for the standby
-	// keeper to ask for a rebalance with.
-	t.app.standbys.assign(t, t.cl, taskIDs(a.Active), taskIDs(a.Standby), taskIDs(a.Warmup))
+	t.app.standbys.assign(t, taskIDs(a.Active), taskIDs(a.Standby), taskIDs(a.Warmup))
 	t.app.hostsAssigned(t, a.Hosts)
 }
 
@@ -141,12 +139,12 @@ func taskIDs(ids []assign.TaskID) []processor.TaskID {
 
 // assign sets the active, standby and warm-up tasks of th; warm-ups are
 // kept as standbys are.
-func (s *standbys) assign(th *thread, cl *kgo.Client, active, standby, warm []processor.TaskID) {
+func (s *standbys) assign(th *thread, active, standby, warm []processor.TaskID) {
 	s.mu.Lock()
 	s.want[th] = append(standby, warm...)
 	s.prevActive[th] = active
 	last := s.warm[th]
-	s.warm[th] = warmups{tasks: warm, cl: cl, since: time.Now(), backoff: last.nextBackoff(warm, s.app.cfg.probingInterval)}
+	s.warm[th] = warmups{tasks: warm, since: time.Now(), backoff: last.nextBackoff(warm, s.app.cfg.probingInterval)}
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:

@@ -55,7 +55,6 @@ const lagCheckInterval = 500 * time.Millisecond
 // warmups are one thread's warm-up replicas, from its last assignment.
 type warmups struct {
 	tasks []processor.TaskID
-	cl    *kgo.Client // the thread's client, to ask for a rebalance
 	since time.Time
 	// probed are the warm-ups the thread last asked a rebalance for;
 	// backoff is how long caught-up warm-ups wait before they ask: zero,
@@ -177,12 +176,16 @@ func (s *standbys) checkLags(ctx context.Context) {
 				break
 			}
 		}
-		if w.due(caught, now, a.cfg.probingInterval) {
+		// The thread's client, once it has one: the first assignment can
+		// come before NewClient returned it. Without it the warm-ups ask
+		// at the next check.
+		cl := th.groupCl.Load()
+		if cl != nil && w.due(caught, now, a.cfg.probingInterval) {
 			s.log.Info("asking for a probing rebalance", "warmups", len(w.tasks), "caught_up", caught, "warmed_for", now.Sub(w.since).Round(time.Millisecond))
 			w.probed = slices.Clone(w.tasks)
 			w.tasks = nil
 			s.warm[th] = w
-			probe = append(probe, w.cl)
+			probe = append(probe, cl)
 		}
 	}
 	s.mu.Unlock()

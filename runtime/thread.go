@@ -27,6 +27,10 @@ type thread struct {
 	name string
 	log  *slog.Logger
 	cl   *kgo.Client
+	// groupCl is cl for other goroutines: the client's group goroutine
+	// calls onAssignment before NewClient has returned, and the standby
+	// keeper asks for rebalances with it.
+	groupCl atomic.Pointer[kgo.Client]
 
 	// pauses tells a commit that the process stood still past the session
 	// timeout (see pauseWatch).
@@ -230,6 +234,7 @@ func (t *thread) connect() error {
 	if err != nil {
 		return fmt.Errorf("runtime: thread %s: %w", t.name, err)
 	}
+	t.groupCl.Store(t.cl)
 	return nil
 }
 

@@ -20,7 +20,10 @@
 // write per key per commit interval rather than one per record. Where its
 // own entries answer few of its reads (more keys than it holds) and its
 // listener needs no old values, it keeps its writes in the TxnStore below
-// instead, so that a cache that folds little costs little. The
+// instead, so that a cache that folds little costs little. After a commit
+// the TxnStore keeps what it applied, up to 1 MiB per store, as clean
+// entries that reads use in place of the bytes store: a hot key is read
+// from Pebble once, not once per commit interval. The
 // changelog topic is the durable copy of a store; the bytes store below is a
 // local, rebuildable view of it. Each builder says what its changelog
 // topic is created with (ChangelogConfigs).
@@ -131,4 +134,15 @@
 // for concurrent readers, so a Pebble store's views cost its task nothing;
 // an in-memory store, once it has a view, takes a write lock on each write
 // that its views share for their reads.
+//
+// # Memory outside Go's heap
+//
+// Built with cgo, Pebble allocates its memtables and block cache with C's
+// malloc. Opening the first database of a process fixes glibc's mmap
+// threshold at 1 MiB (mallopt M_MMAP_THRESHOLD), so that each memtable is
+// mapped on its own and returned to the system when freed: glibc's sliding
+// threshold otherwise serves memtables from its heap after the first is
+// freed, and keeps their memory in the process. A threshold set in the
+// environment (MALLOC_MMAP_THRESHOLD_, or glibc.malloc.mmap_threshold in
+// GLIBC_TUNABLES) is left as it is.
 package state

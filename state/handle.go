@@ -48,6 +48,10 @@ func (h *kvHandle[K, V]) RestoreBatch(recs []ChangelogRecord) error {
 	if h.txn != nil && h.txn.Pending() > 0 {
 		return storeErr(h.Name(), "restore", fmt.Errorf("the transaction buffer holds %d uncommitted writes", h.txn.Pending()))
 	}
+	if h.txn != nil {
+		// The restore writes below the buffer: what it kept of inner is stale.
+		h.txn.dropClean()
+	}
 	if rw, ok := h.bytes.(restoreWriter); ok {
 		return storeErr(h.Name(), "restore", rw.restoreRecords(recs, h.timestamped))
 	}

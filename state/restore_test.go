@@ -177,6 +177,23 @@ func TestRestoreBatchAndTheLayersAbove(t *testing.T) {
 			if err := h.RestoreBatch([]ChangelogRecord{{Key: []byte("k"), Value: enc(2)}}); err == nil || !strings.Contains(err.Error(), "uncommitted") {
 				t.Fatalf("restore under a pending transaction = %v", err)
 			}
+			// Committed, k is a clean entry of the buffer; the restore
+			// must not leave it there either.
+			if err := h.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Txn().Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if n, _, err := s.Get("k"); err != nil || n != 1 {
+				t.Fatalf("Get(k) after commit = %d, %v; want 1", n, err)
+			}
+			if err := h.RestoreBatch([]ChangelogRecord{{Key: []byte("k"), Value: enc(2)}}); err != nil {
+				t.Fatal(err)
+			}
+			if n, _, err := s.Get("k"); err != nil || n != 2 {
+				t.Fatalf("Get(k) after restore over a commit = %d, %v; want 2", n, err)
+			}
 		})
 	}
 }

@@ -351,3 +351,137 @@ func TestTxnStoreNewKeysDoNotAllocate(t *testing.T) {
 		t.Fatalf("Get b: %q, %v, %v", v, ok, err)
 	}
 }
+
+// TestTxnStoreKeepsCommittedValues checks the clean entries a commit
+// leaves: the next transaction reads them without reading inner, a write
+// over one is seen and then dropped by an abort, which leaves inner's
+// value, and deletes and range deletions committed are seen.
+func TestTxnStoreKeepsCommittedValues(t *testing.T) {
+	inner := &gettingStore{KeyValueBytesStore: NewMemoryStore("s")}
+	tx := NewTxnStore(inner)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	get := func(k string) (string, bool) {
+		t.Helper()
+		v, ok, err := tx.Get([]byte(k))
+		must(err)
+		return string(v), ok
+	}
+	must(tx.Put([]byte("a"), []byte("1")))
+	must(tx.Put([]byte("b"), []byte("2")))
+	must(tx.Put([]byte("e"), []byte{}))
+	must(tx.Commit())
+	if n := tx.UncommittedBytes(); n != 0 {
+		t.Fatalf("UncommittedBytes after commit = %d, want 0", n)
+	}
+	inner.gets = 0
+	if v, ok := get("a"); !ok || v != "1" {
+		t.Fatalf("a = %q %v, want 1", v, ok)
+	}
+	if v, ok := get("e"); !ok || v != "" {
+		t.Fatalf("e = %q %v, want present and empty", v, ok)
+	}
+	if inner.gets != 0 {
+		t.Fatalf("%d reads of inner for committed keys, want 0", inner.gets)
+	}
+
+	// A longer value does not fit the clean entry's room; a shorter one does.
+	must(tx.Put([]byte("a"), []byte("10")))
+	must(tx.Put([]byte("b"), []byte("")))
+	must(tx.Commit())
+	must(tx.Put([]byte("a"), []byte("7")))
+	must(tx.Delete([]byte("b")))
+	must(tx.Commit())
+	if v, ok := get("a"); !ok || v != "7" {
+		t.Fatalf("a = %q %v, want 7", v, ok)
+	}
+	if _, ok := get("b"); ok {
+		t.Fatal("committed delete of b not seen")
+	}
+	if inner.gets != 0 {
+		t.Fatalf("%d reads of inner for committed keys, want 0", inner.gets)
+	}
+
+	must(tx.Put([]byte("a"), []byte("8")))
+	if v, ok := get("a"); !ok || v != "8" {
+		t.Fatalf("a = %q %v, want the pending 8", v, ok)
+	}
+	tx.Abort()
+	if v, ok := get("a"); !ok || v != "7" {
+		t.Fatalf("a after abort = %q %v, want the committed 7", v, ok)
+	}
+	if inner.gets != 1 {
+		t.Fatalf("%d reads of inner after abort, want 1: an abort drops the clean entries", inner.gets)
+	}
+
+	must(tx.Put([]byte("c"), []byte("3")))
+	must(tx.Commit())
+	must(tx.DeleteRange([]byte("a"), []byte("c")))
+	if _, ok := get("a"); ok {
+		t.Fatal("a visible under a pending range deletion")
+	}
+	must(tx.Commit())
+	if _, ok := get("a"); ok {
+		t.Fatal("a visible after a committed range deletion")
+	}
+	if v, ok := get("c"); !ok || v != "3" {
+		t.Fatalf("c = %q %v, want 3", v, ok)
+	}
+}
+
+// TestTxnStoreCleanEntriesBounded checks the bound on clean entries: a
+// commit that does not fit with those kept replaces them, and one larger
+// than the bound keeps none.
+func TestTxnStoreCleanEntriesBounded(t *testing.T) {
+	inner := &gettingStore{KeyValueBytesStore: NewMemoryStore("s")}
+	tx := NewTxnStore(inner)
+	value := make([]byte, 1000)
+	perKey := int64(len(value)+8) + cleanEntryOverhead
+	half := int(txnCleanMaxBytes / perKey * 2 / 3)
+	commit := func(from, n int) {
+		t.Helper()
+		for i := from; i < from+n; i++ {
+			if err := tx.Put(fmt.Appendf(nil, "k%07d", i), value); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reads := func(from, n int) int {
+		t.Helper()
+		inner.gets = 0
+		for i := from; i < from+n; i++ {
+			if _, ok, err := tx.Get(fmt.Appendf(nil, "k%07d", i)); err != nil || !ok {
+				t.Fatalf("k%07d: %v %v", i, ok, err)
+			}
+		}
+		return inner.gets
+	}
+	commit(0, half)
+	if n := reads(0, half); n != 0 {
+		t.Fatalf("%d reads of inner for %d keys just committed, want 0", n, half)
+	}
+	commit(half, half)
+	if tx.cleanBytes > txnCleanMaxBytes {
+		t.Fatalf("clean entries hold %d bytes, over the bound %d", tx.cleanBytes, txnCleanMaxBytes)
+	}
+	if n := reads(half, half); n != 0 {
+		t.Fatalf("%d reads of inner for %d keys just committed, want 0", n, half)
+	}
+	if n := reads(0, half); n != half {
+		t.Fatalf("%d reads of inner for %d keys committed before, want all: the later commit replaced them", n, half)
+	}
+	commit(2*half, 2*half)
+	if tx.cleanBytes != 0 {
+		t.Fatalf("clean entries hold %d bytes after a commit over the bound, want none", tx.cleanBytes)
+	}
+	if n := reads(half, half); n != half {
+		t.Fatalf("%d reads of inner for %d keys, want all", n, half)
+	}
+}

@@ -130,6 +130,10 @@ func (h *segmentedHandle) RestoreBatch(recs []ChangelogRecord) error {
 	if h.txn != nil && h.txn.Pending() > 0 {
 		return storeErr(h.name, "restore", fmt.Errorf("the transaction buffer holds %d uncommitted writes", h.txn.Pending()))
 	}
+	if h.txn != nil {
+		// The restore writes below the buffer: what it kept of inner is stale.
+		h.txn.dropClean()
+	}
 	bw, batched := h.bytes.(BatchWriter)
 	if batched {
 		bw.BeginBatch()
