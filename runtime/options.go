@@ -207,8 +207,8 @@ func Logger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 // producer default (compression.type) is none. Uncompressed batches cost
 // less CPU (a word count, which produces two records per word, took 5 to
 // 10% less per record against a broker in another process) but hold more
-// memory in the producer's buffers (its peak RSS at a million keys rose
-// by a fifth) and more bytes on the wire and on the brokers' disks; lz4
+// memory in the producer's buffers (at a million keys its peak RSS rose
+// by 5 to 10%) and more bytes on the wire and on the brokers' disks; lz4
 // took more CPU than snappy. kgo.ProducerBatchCompression chooses, for
 // every topic the app produces to.
 func KgoOpts(opts ...kgo.Opt) Option {
