@@ -189,6 +189,47 @@ func (d *Driver) add(tp *topic, p int32, key, value []byte, ts int64, headers []
 	}
 }
 
+// addSent is add for a record without headers that the task running
+// sent, to partition p or, if p < 0, that of its key: what sinks and
+// changelogs send, with fewer arguments to pass than add takes, which
+// costs more than the rest of a call for records of a few bytes.
+func (d *Driver) addSent(tp *topic, p int32, key, value []byte, kept engine.Kept, ts int64) {
+	if p < 0 {
+		p = 0
+		if tp.partitions > 1 {
+			p = tp.partition(key)
+		}
+	}
+	from := d.current
+	v := tp.view
+	if (v != nil && v.own) || (key != nil && kept&engine.KeptKey == 0) || (value != nil && kept&engine.KeptValue == 0) {
+		key, value = d.own(v, key, value, from, kept)
+	}
+	off := tp.next[p]
+	tp.next[p]++
+	if !tp.touched {
+		tp.touched = true
+		d.touched = append(d.touched, tp)
+	}
+	if tp.global != nil {
+		gp := tp.global[p]
+		gp.log = appendRecord(gp.log, key, value, nil, ts, off, p, from)
+	}
+	if tp.read != nil {
+		rp := tp.read[p]
+		rp.log = appendRecord(rp.log, key, value, nil, ts, off, p, from)
+		if rp.in != nil {
+			rp.in.Push(off, ts, key, value, nil)
+		}
+	}
+	if v != nil {
+		v.recs = appendRecord(v.recs, key, value, nil, ts, off, p, from)
+		if v.changelog && v.indexed {
+			v.note(len(v.recs) - 1)
+		}
+	}
+}
+
 // own returns copies of key and value for a record the driver keeps, in
 // the view's arena if it has one of its own; the parts kept says are
 // returned as they are. Bytes nothing writes again may serve more than

@@ -630,7 +630,11 @@ func (h host) Sender(topic string) engine.KeptSender {
 	d := h.d
 	tp := d.topic(topic)
 	return func(key, value []byte, kept engine.Kept, timestamp int64, headers []processor.Header) error {
-		d.add(tp, -1, key, value, timestamp, headers, d.current, true, kept)
+		if len(headers) > 0 || d.current < 0 {
+			d.add(tp, -1, key, value, timestamp, headers, d.current, true, kept)
+		} else {
+			d.addSent(tp, -1, key, value, kept, timestamp)
+		}
 		return nil
 	}
 }
@@ -658,7 +662,11 @@ func (d *Driver) sentTo(name string) *topic {
 
 func (h host) SendChangelog(cl *engine.Changelog, key, value []byte, timestamp int64, headers []processor.Header) error {
 	d := h.d
-	d.add(cl.HostData.(*topic), cl.Partition, key, value, timestamp, headers, d.current, true, 0)
+	if len(headers) > 0 || d.current < 0 {
+		d.add(cl.HostData.(*topic), cl.Partition, key, value, timestamp, headers, d.current, true, 0)
+	} else {
+		d.addSent(cl.HostData.(*topic), cl.Partition, key, value, 0, timestamp)
+	}
 	return nil
 }
 
