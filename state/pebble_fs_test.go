@@ -37,7 +37,9 @@ func truncatedDB(t *testing.T, n int) (*DB, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, ok, err := db.Store("s").Get([]byte("k00000")); !ok || err != nil {
+	// Through a view, which reads the one key: the store's first Get
+	// scans the store for its key filter, which would cache every block.
+	if _, ok, err := db.Store("s").(*pebbleStore).view().Get([]byte("k00000")); !ok || err != nil {
 		t.Fatalf("get k00000 before the damage: found %v, err %v", ok, err)
 	}
 	ssts, err := filepath.Glob(filepath.Join(dir, "*.sst"))
