@@ -864,6 +864,18 @@ func (t *thread) createPending(ctx context.Context) error {
 	if len(t.pending) == 0 {
 		return nil
 	}
+	if t.txnDirty && !t.joining && t.lockedSince.IsZero() {
+		// A restore holds the thread for as long as it reads the new
+		// tasks' changelogs: the tasks it keeps commit first, so that
+		// their outputs (under exactly-once), offsets and queryable views
+		// are not held back by it, and a crash meanwhile redoes nothing
+		// of theirs. (Not again while tasks wait for a lock: the first
+		// attempt committed.) An aborted commit rewinds them to pending,
+		// and they are made below with the rest.
+		if err := t.commit(ctx); err != nil {
+			return err
+		}
+	}
 	var created []*engine.Task
 	var locked []processor.TaskID
 	for _, id := range t.pending {
