@@ -544,6 +544,7 @@ func (s *pebbleStore) key(k []byte) []byte {
 // store lacks, or holds only in its last level, with the iterator. So the
 // store times a sample of its Gets and reads the way that was cheaper of
 // late, trying the other one window in getExplore. Both read the same.
+// Neither is asked for a key the store's filter says it lacks.
 func (s *pebbleStore) Get(key []byte) ([]byte, bool, error) {
 	if err := s.check("get"); err != nil {
 		return nil, false, err

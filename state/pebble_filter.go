@@ -1,6 +1,7 @@
 package state
 
 import (
+	"errors"
 	"hash/maphash"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -15,14 +16,16 @@ import (
 // miss. RocksDB offers memtable filters for the same reason; this one
 // covers the tables as well, in one probe.
 //
-// The filter may claim keys the store lacks, never lack one it holds: every
-// write of a key through the store adds it (Put, in or out of a batch),
-// deletes leave it, and a restore, which writes past Put, makes the filter
-// unknown again. An unknown filter is built by a scan of the store at the
-// next Get that may build it (no batch of the store open, whose keys the
-// scan would miss and its commit then add unseen), unless the store is too
-// large to scan cheaply, or holds more keys than the filter takes, when it
-// is off for the rest of the database's life and Gets ask Pebble as before.
+// The filter may claim keys the store lacks, never lack one it holds: it
+// starts with a store that is empty when first read, every write of a key
+// through the store adds it (Put, in or out of a batch), and deletes leave
+// it. A store that holds keys when first read (a database kept from an
+// earlier run, or a restore, which writes past Put) has no filter, and its
+// Gets ask Pebble as before: a scan to build one would read every block of
+// the store into the block cache, a stall of seconds at the first Get of a
+// large store, and a cached block no longer shows damage the disk did to
+// it while the task runs. Whether the store is empty is known at the first
+// Get with no batch of the store open, whose keys the filter would miss.
 // The database keeps one filter per store name, which every view of that
 // name (DB.Store) shares.
 //
@@ -33,7 +36,7 @@ import (
 // claims is not added again, so that rewriting a key does not grow it.
 // Keys added (not keys held: a store that deletes and adds keys forever
 // would grow it without bound) are bounded by maxKeys; past them the
-// filter is unknown again, and the next scan counts the keys held.
+// filter is off.
 //
 // Each segment is a split-block Bloom filter: a key sets one bit in each of
 // the eight words of one 64-byte block, so a probe reads one cache line.
@@ -47,12 +50,8 @@ type keyFilter struct {
 	maxKeys int
 	// batches counts the open batches of the store's views (see build).
 	batches int
-	// firstKeys is the capacity of the first segment of an empty store.
+	// firstKeys is the capacity of the first segment.
 	firstKeys int
-	// maxScanBytes bounds what a store may hold on disk for a scan to
-	// build its filter: a scan reads every key, and one of many millions
-	// would stall the task's first Get for seconds.
-	maxScanBytes uint64
 }
 
 type filterState uint8
@@ -78,11 +77,6 @@ const (
 	// filterMaxKeys bounds the keys added to a store's filter: segments
 	// of up to 4M keys take about 7 MiB.
 	filterMaxKeys = 1 << 22
-	// filterMaxScanBytes is a store's disk size past which no scan builds
-	// its filter: a scan reads about a million keys in a tenth of a
-	// second, and stores at the filter's bound of keys with small values
-	// hold about this much.
-	filterMaxScanBytes = 256 << 20
 )
 
 // filterSalts are the odd multipliers that pick a key's bit in each word of
@@ -94,10 +88,9 @@ var filterSalts = [8]uint32{
 
 func newKeyFilter() *keyFilter {
 	return &keyFilter{
-		seed:         maphash.MakeSeed(),
-		maxKeys:      filterMaxKeys,
-		firstKeys:    filterFirstKeys,
-		maxScanBytes: filterMaxScanBytes,
+		seed:      maphash.MakeSeed(),
+		maxKeys:   filterMaxKeys,
+		firstKeys: filterFirstKeys,
 	}
 }
 
@@ -136,7 +129,7 @@ func (f *keyFilter) add(key []byte) {
 		return
 	}
 	if f.added >= f.maxKeys {
-		f.reset()
+		f.state, f.segs = filterOff, nil
 		return
 	}
 	last := &f.segs[len(f.segs)-1]
@@ -148,61 +141,33 @@ func (f *keyFilter) add(key []byte) {
 	f.added++
 }
 
-// reset makes the filter unknown: what the store holds is to be scanned
-// again.
-func (f *keyFilter) reset() {
-	if f.state == filterOff {
-		return
-	}
-	f.state, f.segs, f.added = filterUnknown, nil, 0
-}
+// drop turns the filter off: the store is written past it.
+func (f *keyFilter) drop() { f.state, f.segs = filterOff, nil }
 
-// build makes an unknown filter on or off by a scan of the keys s holds,
-// and reports whether it is on. The caller has checked that no batch of s
-// is open (batches).
+// build decides an unknown filter: on, empty, if the store s is empty, and
+// off otherwise; it reports whether it is on. The caller has checked that
+// no batch of the store is open (batches).
 func (f *keyFilter) build(s *pebbleStore) (bool, error) {
-	size, err := s.db.pdb.EstimateDiskUsage(s.prefix, s.end)
+	it, err := s.db.pdb.NewIter(&pebble.IterOptions{LowerBound: s.prefix, UpperBound: s.end})
 	if err != nil {
 		return false, storeErr(s.name, "get", err)
 	}
-	if size > f.maxScanBytes {
-		f.state = filterOff
-		return false, nil
-	}
-	// Keys only: the scan never reads a value.
-	it, err := s.db.pdb.NewIter(&pebble.IterOptions{LowerBound: s.prefix, UpperBound: s.end, KeyTypes: pebble.IterKeyTypePointsOnly})
-	if err != nil {
+	empty := !it.First()
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
 		return false, storeErr(s.name, "get", err)
 	}
-	var hashes []uint64
-	for ok := it.First(); ok; ok = it.Next() {
-		if len(hashes) >= f.maxKeys {
-			break
+	if empty {
+		if fe := s.db.broken.Load(); fe != nil {
+			// Empty only if Pebble read what it had to (see notFound).
+			return false, storeErr(s.name, "get", fe)
 		}
-		hashes = append(hashes, f.hash(it.Key()[len(s.prefix):]))
 	}
-	if err := it.Error(); err != nil {
-		it.Close()
-		return false, storeErr(s.name, "get", err)
-	}
-	if err := it.Close(); err != nil {
-		return false, storeErr(s.name, "get", err)
-	}
-	if fe := s.db.broken.Load(); fe != nil {
-		// A scan of a broken database may have missed keys (see notFound).
-		return false, storeErr(s.name, "get", fe)
-	}
-	if len(hashes) >= f.maxKeys {
+	if !empty {
 		f.state = filterOff
 		return false, nil
 	}
-	// Room for as many keys again before a second segment.
-	seg := newFilterSegment(max(f.firstKeys, 2*len(hashes)))
-	for _, h := range hashes {
-		seg.add(h)
-	}
-	f.segs = append(f.segs[:0], seg)
-	f.added = len(hashes)
+	f.segs = append(f.segs[:0], newFilterSegment(f.firstKeys))
+	f.added = 0
 	f.state = filterOn
 	return true, nil
 }

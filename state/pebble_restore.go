@@ -163,7 +163,7 @@ func (s *pebbleStore) beginRestore() error {
 	r.ingest, r.runs, r.err = empty, 0, nil
 	s.restoring = true
 	// The restore writes past Put.
-	s.filter.reset()
+	s.filter.drop()
 	return nil
 }
 
