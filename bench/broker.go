@@ -34,6 +34,7 @@ func (b *bench) produceAll(ctx context.Context, topic string, n int, gen func(i 
 		kgo.SeedBrokers(b.addrs...),
 		kgo.DefaultProduceTopic(topic),
 		kgo.MaxBufferedRecords(50000),
+		kgo.ProducerBatchCompression(b.cfg.codec),
 	)
 	if err != nil {
 		return err

@@ -69,9 +69,21 @@ type config struct {
 	memProfile string
 	// brokerProc runs the broker in a process of its own.
 	brokerProc bool
+	// compression is the codec of every producer the bench runs: the
+	// inputs', the baselines' and the apps'.
+	compression string
+	codec       kgo.CompressionCodec
 }
 
 var workloads = []string{"w1", "w2", "w2m", "w6"}
+
+var codecs = map[string]kgo.CompressionCodec{
+	"snappy": kgo.SnappyCompression(),
+	"lz4":    kgo.Lz4Compression(),
+	"zstd":   kgo.ZstdCompression(),
+	"gzip":   kgo.GzipCompression(),
+	"none":   kgo.NoCompression(),
+}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -89,6 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.rounds, "rounds", 3, "runs of each side, alternating which goes first; the summary compares the runs of median rate")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of each measured run to `prefix`-<workload>-<side>-<round>.pprof")
 	broker := fs.String("broker", "inprocess", "where the broker runs: inprocess, sharing this process's CPU and memory figures with the sides, or process, in a copy of this program, so that RSS and CPU are each side's own")
+	fs.StringVar(&cfg.compression, "compression", "snappy", "codec of every producer, the baselines' and the apps' alike: snappy (franz-go's default, which the apps keep unless KgoOpts sets one), lz4, zstd, gzip or none")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "write a heap profile of each measured run, taken when its work is done, to `prefix`-<workload>-<side>-<round>.pprof")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
@@ -99,6 +112,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		cfg.brokerProc = true
 	default:
 		return config{}, fmt.Errorf("-broker %q: want inprocess or process", *broker)
+	}
+	var ok bool
+	if cfg.codec, ok = codecs[cfg.compression]; !ok {
+		return config{}, fmt.Errorf("-compression %q: want snappy, lz4, zstd, gzip or none", cfg.compression)
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -255,6 +272,7 @@ func (b *bench) header() {
 		p("One kfake broker runs in this process: its CPU and memory are in every side's figures, the same for Samsa and the baseline.")
 	}
 	p("At-least-once on both sides: every %v the baseline flushes its producer and commits offsets, as the Samsa apps do (CommitInterval %v).", c.commit, c.commit)
+	p("Every producer, the baselines' and the apps', compresses with %s.", c.compression)
 	p("W1/W2 topics have %d partitions; each side has its own output topic and consumer group, both read the same input topic.", c.partitions)
 	p("Columns:")
 	p("  rec/s       input records ÷ elapsed; elapsed runs from the start of the side (client or app creation, group join,")

@@ -32,6 +32,7 @@ func (b *bench) startApp(topo *topology.Topology, appID string, logs *logSink, a
 		runtime.StateDir(dir),
 		runtime.CommitInterval(b.cfg.commit),
 		runtime.Logger(slog.New(logs.handler())),
+		runtime.KgoOpts(kgo.ProducerBatchCompression(b.cfg.codec)),
 	}
 	app, err := runtime.New(topo, append(opts, extra...)...)
 	if err != nil {
@@ -79,6 +80,7 @@ func (b *bench) startLoop(group, in string, handle handleFunc) (*proc, func() er
 		kgo.ConsumeTopics(in),
 		kgo.DisableAutoCommit(),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.ProducerBatchCompression(b.cfg.codec),
 	)
 	if err != nil {
 		return nil, nil, err

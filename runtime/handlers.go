@@ -64,6 +64,7 @@ func (t *thread) clearRefused() {
 // held.
 func (t *thread) flushAndSettle(ctx context.Context) error {
 	for {
+		t.drain()
 		if err := t.cl.Flush(ctx); err != nil {
 			return fmt.Errorf("runtime: flush producer: %w", err)
 		}

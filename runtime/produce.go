@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"context"
 	"sync"
 	"sync/atomic"
 
@@ -182,11 +181,4 @@ func (o *outAlloc) block() *outBlock {
 	b.pending.Store(current)
 	o.cur = b
 	return b
-}
-
-// produce sends a record of a sink or a changelog, carved from b. Errors
-// surface at the next step or commit.
-func (t *thread) produce(r *kgo.Record, b *outBlock) {
-	t.txnDirty = true
-	t.cl.Produce(context.Background(), r, b.done)
 }

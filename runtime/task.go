@@ -271,6 +271,13 @@ func (t *thread) offsetMap(offsets []engine.Offset) map[string]map[int32]kgo.Epo
 // commit runs the engine's commit sequence over the active tasks, under the
 // thread's guarantee. An aborted transaction rewinds them. mu is held.
 func (t *thread) commit(ctx context.Context) error {
+	_, err := t.commitAll(ctx)
+	return err
+}
+
+// commitAll is commit, reporting whether the commit went through (false
+// once an aborted transaction rewound the tasks). mu is held.
+func (t *thread) commitAll(ctx context.Context) (bool, error) {
 	t.lastCommit.Store(nowNanos())
 	if !t.eos && t.pauses != nil {
 		// Stores send their changelogs the writes they folded at this
@@ -280,7 +287,7 @@ func (t *thread) commit(ctx context.Context) error {
 		// under exactly-once). Drop the work and join again.
 		if p := t.pauses.take(); p > t.app.cfg.sessionTimeout {
 			t.log.Warn("this process stood still longer than the session timeout; dropping uncommitted work and rejoining the group", "paused", p.Round(time.Millisecond), "session_timeout", t.app.cfg.sessionTimeout)
-			return errRejoin
+			return false, errRejoin
 		}
 	}
 	t.group.Tasks = t.group.Tasks[:0]
@@ -293,7 +300,7 @@ func (t *thread) commit(ctx context.Context) error {
 		// sends carries its task's context.
 		t.sending(tk)
 		if err := tk.Flush(); err != nil {
-			return err
+			return false, err
 		}
 		t.group.Tasks = append(t.group.Tasks, tk)
 	}
@@ -305,11 +312,11 @@ func (t *thread) commit(ctx context.Context) error {
 	t.txnDirty = false
 	var later *commitLater
 	if errors.As(err, &later) {
-		return t.commitFailed(later)
+		return false, t.commitFailed(later)
 	}
 	t.commitFailing = time.Time{}
 	if err != nil {
-		return err
+		return false, err
 	}
 	if committed {
 		t.app.committed(t.worked)
@@ -317,7 +324,7 @@ func (t *thread) commit(ctx context.Context) error {
 	if !committed {
 		t.rewind("the transaction was aborted")
 	}
-	return nil
+	return committed, nil
 }
 
 // commitLater is an at-least-once offset commit that failed with an error

@@ -82,6 +82,7 @@ type thread struct {
 	refused      []refusal
 	deadLettered int
 	out          outAlloc
+	snd          sender
 	// sendCtx is the context of the task running, which the records it
 	// sends carry (see sending); taskCtx holds one per task.
 	sendCtx context.Context
@@ -282,6 +283,9 @@ func (t *thread) run(ctx context.Context) error {
 	t.owned.Store(nil)
 	t.mu.Unlock()
 	t.closeClient(sctx)
+	t.mu.Lock()
+	t.stopSender()
+	t.mu.Unlock()
 	return err
 }
 
@@ -316,6 +320,7 @@ func (t *thread) endTxn(ctx context.Context) {
 // group failed meanwhile, no heartbeat comes, and only the deadline ends
 // the wait. The caller treats the error as any failed end.
 func (t *thread) end(ctx context.Context, try kgo.TransactionEndTry) (bool, error) {
+	t.drain()
 	ctx, cancel := context.WithTimeout(ctx, t.app.cfg.txnTimeout)
 	defer cancel()
 	return t.sess.End(ctx, try)
@@ -368,6 +373,7 @@ func (t *thread) loop(ctx context.Context) error {
 		if err != nil {
 			err = t.storeFault(ctx, err)
 		}
+		t.drain()
 		t.mu.Unlock()
 		t.cl.AllowRebalance()
 		if errors.Is(err, errRejoin) {
@@ -397,6 +403,30 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		// poll returned is fetched again: processed now, it would be
 		// processed twice in the next transaction.
 		return nil
+	}
+	if len(t.pending) > 0 && t.txnDirty && !t.joining && t.lockedSince.IsZero() {
+		// Tasks to make, and so maybe to restore, which holds the thread
+		// for as long as it reads their changelogs: the tasks it keeps
+		// commit first, so that their outputs (under exactly-once),
+		// offsets and queryable views are not held back by the restore,
+		// and a crash meanwhile redoes nothing of theirs. (Not again
+		// while tasks wait for a lock: the first attempt committed.)
+		refetch := t.unqueued(fetches)
+		committed, err := t.commitAll(ctx)
+		if err != nil {
+			return err
+		}
+		if t.eos {
+			// The transaction committed the tasks' own offsets, but
+			// franz-go's session took this poll's for committed, and
+			// would rewind an abort to them: the records of the poll are
+			// dropped and fetched again, from where the tasks are. An
+			// aborted commit put the consumer back to the last commit.
+			if committed && len(refetch) > 0 {
+				t.cl.SetOffsets(refetch)
+			}
+			fetches = nil
+		}
 	}
 	// A task whose state fails as it is made is repaired (storeFault) and
 	// made again, before the records fetched are queued: none is lost.
@@ -556,6 +586,7 @@ var errRejoin = errors.New("runtime: rejoin")
 // the next assignment and restores them from their changelogs.
 func (t *thread) rejoin() error {
 	t.mu.Lock()
+	t.drain()
 	t.closeAll(t.active)
 	t.active = map[processor.TaskID]*engine.Task{}
 	t.dropPending()
@@ -858,23 +889,48 @@ func (t *thread) untilIdleDeadline() time.Duration {
 
 func nowNanos() int64 { return time.Now().UnixNano() }
 
+// unqueued returns, under exactly-once, the first offset of each partition
+// of fetches whose task holds none of its records queued: where the
+// consumer goes back to for the poll's records to be fetched again. A
+// commit moves the consumer back to the first record queued of the others
+// itself (commitTxn). mu is held.
+func (t *thread) unqueued(fetches kgo.Fetches) map[string]map[int32]kgo.EpochOffset {
+	if !t.eos {
+		return nil
+	}
+	var m map[string]map[int32]kgo.EpochOffset
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) == 0 {
+			return
+		}
+		logical, ok := t.app.logical[p.Topic]
+		if !ok {
+			return
+		}
+		id := processor.TaskID{Subtopology: t.app.subOf[logical], Partition: p.Partition}
+		if tk := t.active[id]; tk != nil {
+			if in := tk.Input(logical); in != nil {
+				if _, queued := in.Head(); queued {
+					return
+				}
+			}
+		}
+		if m == nil {
+			m = map[string]map[int32]kgo.EpochOffset{}
+		}
+		if m[p.Topic] == nil {
+			m[p.Topic] = map[int32]kgo.EpochOffset{}
+		}
+		m[p.Topic][p.Partition] = kgo.EpochOffset{Epoch: -1, Offset: p.Records[0].Offset}
+	})
+	return m
+}
+
 // createPending creates the tasks assigned since the last step and restores
 // their stores. mu is held.
 func (t *thread) createPending(ctx context.Context) error {
 	if len(t.pending) == 0 {
 		return nil
-	}
-	if t.txnDirty && !t.joining && t.lockedSince.IsZero() {
-		// A restore holds the thread for as long as it reads the new
-		// tasks' changelogs: the tasks it keeps commit first, so that
-		// their outputs (under exactly-once), offsets and queryable views
-		// are not held back by it, and a crash meanwhile redoes nothing
-		// of theirs. (Not again while tasks wait for a lock: the first
-		// attempt committed.) An aborted commit rewinds them to pending,
-		// and they are made below with the rest.
-		if err := t.commit(ctx); err != nil {
-			return err
-		}
 	}
 	var created []*engine.Task
 	var locked []processor.TaskID
