@@ -91,7 +91,11 @@
 // with an iterator kept open between two writes of the database, which
 // consults them all, so that a read of a key the store lacks costs a
 // filter probe per table rather than a read of its blocks: whichever its
-// recent reads found cheaper (see pebbleStore.Get).
+// recent reads found cheaper (see pebbleStore.Get). Before either, a store
+// that was empty when first read keeps a Bloom filter of every key written
+// to it in memory (a few bytes a key), which answers the reads of keys the
+// store lacks without asking Pebble, whose memtables have no filters (see
+// keyFilter).
 //
 // # Who closes what
 //

@@ -94,6 +94,8 @@ type DB struct {
 	// counts in writes.
 	readers []*pebbleStore
 	writes  uint64
+	// filters are the stores' key filters, by store name.
+	filters map[string]*keyFilter
 }
 
 // metaPrefix starts every metadata key. Store prefixes start with
@@ -151,7 +153,7 @@ func OpenDB(dir string, opts DBOptions) (db *DB, err error) {
 		logger = slog.Default()
 	}
 	plog := logger.With("db", dir)
-	db = &DB{dir: dir, fs: fs, iters: make(map[*pebbleIterator]struct{}), snaps: make(map[*pebble.Snapshot]struct{}), log: plog}
+	db = &DB{dir: dir, fs: fs, iters: make(map[*pebbleIterator]struct{}), snaps: make(map[*pebble.Snapshot]struct{}), filters: make(map[string]*keyFilter), log: plog}
 	defer func() {
 		// Pebble's fatal path while it opens: the database is unusable.
 		if v := recover(); v != nil {
@@ -326,7 +328,7 @@ func (db *DB) Close() error {
 // own buffers; closing a view does not close the DB. An empty name is
 // rejected: every operation of the returned store fails.
 func (db *DB) Store(name string) KeyValueBytesStore {
-	s := &pebbleStore{db: db, name: name}
+	s := &pebbleStore{db: db, name: name, filter: db.filter(name)}
 	if name == "" {
 		s.invalid = errors.New("state: empty store name")
 		return s
@@ -431,6 +433,8 @@ type pebbleStore struct {
 	// writes as of the last Get.
 	getIter   *pebble.Iterator
 	getWrites uint64
+	// filter answers the Gets of keys the store lacks (see keyFilter).
+	filter *keyFilter
 	// byDB says Gets read with DB.Get rather than the iterator, for the
 	// current window of getWindow Gets, gets of which are done; timed is
 	// the time the sampled ones took (one in getSample), and getCost the
@@ -468,6 +472,7 @@ var getIterOptions = pebble.IterOptions{UseL6Filters: true}
 func (s *pebbleStore) BeginBatch() {
 	if s.batch == nil {
 		s.batch = s.db.pdb.NewBatch()
+		s.filter.batches++
 	}
 }
 
@@ -478,6 +483,7 @@ func (s *pebbleStore) CommitBatch() error {
 		return nil
 	}
 	s.batch = nil
+	s.filter.batches--
 	defer b.Close()
 	if err := s.check("commit batch"); err != nil {
 		return err
@@ -538,9 +544,20 @@ func (s *pebbleStore) key(k []byte) []byte {
 // store lacks, or holds only in its last level, with the iterator. So the
 // store times a sample of its Gets and reads the way that was cheaper of
 // late, trying the other one window in getExplore. Both read the same.
+// Neither is asked for a key the store's filter says it lacks.
 func (s *pebbleStore) Get(key []byte) ([]byte, bool, error) {
 	if err := s.check("get"); err != nil {
 		return nil, false, err
+	}
+	if f := s.filter; f.state == filterOn || f.state == filterUnknown && f.batches == 0 {
+		if f.state == filterUnknown {
+			if _, err := f.build(s); err != nil {
+				return nil, false, err
+			}
+		}
+		if f.state == filterOn && !f.mayContain(f.hash(key)) {
+			return s.notFound()
+		}
 	}
 	if s.gets++; s.gets%getSample != 0 {
 		return s.get(key)
@@ -642,6 +659,7 @@ func (s *pebbleStore) Put(key, value []byte) error {
 	if err := s.check("put"); err != nil {
 		return err
 	}
+	s.filter.add(key)
 	if s.batch != nil {
 		return s.batch.Set(s.key(key), value, nil)
 	}
@@ -773,6 +791,7 @@ func (s *pebbleStore) Close() error {
 	if s.batch != nil {
 		s.batch.Close()
 		s.batch = nil
+		s.filter.batches--
 	}
 	if s.getIter != nil && s.db.fatal.Load() == nil {
 		// Closing the others' too costs them one reopening.

@@ -162,6 +162,8 @@ func (s *pebbleStore) beginRestore() error {
 	}
 	r.ingest, r.runs, r.err = empty, 0, nil
 	s.restoring = true
+	// The restore writes past Put.
+	s.filter.drop()
 	return nil
 }
 
