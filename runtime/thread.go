@@ -455,16 +455,8 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		t.inTxn = true
 	}
 	var again map[string]map[int32]kgo.EpochOffset
-	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		if len(p.Records) == 0 {
-			return
-		}
-		logical, ok := t.app.logical[p.Topic]
-		if !ok {
-			return
-		}
+	t.eachFetched(fetches, func(p kgo.FetchTopicPartition, logical string, id processor.TaskID) {
 		t.caught.saw(p, t.eos)
-		id := processor.TaskID{Subtopology: t.app.subOf[logical], Partition: p.Partition}
 		if tk := t.active[id]; tk != nil {
 			enqueue(tk, logical, p.Records)
 			if t.metrics != nil {
@@ -473,13 +465,7 @@ func (t *thread) step(ctx context.Context, fetches kgo.Fetches) error {
 		} else if slices.Contains(t.pending, id) {
 			// Assigned but not made yet (its state is still held in
 			// this process): the consumer reads these again.
-			if again == nil {
-				again = map[string]map[int32]kgo.EpochOffset{}
-			}
-			if again[p.Topic] == nil {
-				again[p.Topic] = map[int32]kgo.EpochOffset{}
-			}
-			again[p.Topic][p.Partition] = kgo.EpochOffset{Epoch: -1, Offset: p.Records[0].Offset}
+			again = fetchAgain(again, p)
 		}
 	})
 	if again != nil {
@@ -899,6 +885,23 @@ func (t *thread) unqueued(fetches kgo.Fetches) map[string]map[int32]kgo.EpochOff
 		return nil
 	}
 	var m map[string]map[int32]kgo.EpochOffset
+	t.eachFetched(fetches, func(p kgo.FetchTopicPartition, logical string, id processor.TaskID) {
+		if tk := t.active[id]; tk != nil {
+			if in := tk.Input(logical); in != nil {
+				if _, queued := in.Head(); queued {
+					return
+				}
+			}
+		}
+		m = fetchAgain(m, p)
+	})
+	return m
+}
+
+// eachFetched calls fn with each partition of fetches that holds records
+// of a topic the topology reads, its topic's name in the graph and its
+// task.
+func (t *thread) eachFetched(fetches kgo.Fetches, fn func(p kgo.FetchTopicPartition, logical string, id processor.TaskID)) {
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 		if len(p.Records) == 0 {
 			return
@@ -907,22 +910,20 @@ func (t *thread) unqueued(fetches kgo.Fetches) map[string]map[int32]kgo.EpochOff
 		if !ok {
 			return
 		}
-		id := processor.TaskID{Subtopology: t.app.subOf[logical], Partition: p.Partition}
-		if tk := t.active[id]; tk != nil {
-			if in := tk.Input(logical); in != nil {
-				if _, queued := in.Head(); queued {
-					return
-				}
-			}
-		}
-		if m == nil {
-			m = map[string]map[int32]kgo.EpochOffset{}
-		}
-		if m[p.Topic] == nil {
-			m[p.Topic] = map[int32]kgo.EpochOffset{}
-		}
-		m[p.Topic][p.Partition] = kgo.EpochOffset{Epoch: -1, Offset: p.Records[0].Offset}
+		fn(p, logical, processor.TaskID{Subtopology: t.app.subOf[logical], Partition: p.Partition})
 	})
+}
+
+// fetchAgain adds to m, made if nil, the offset of p's first record, for
+// SetOffsets to have the consumer fetch it again.
+func fetchAgain(m map[string]map[int32]kgo.EpochOffset, p kgo.FetchTopicPartition) map[string]map[int32]kgo.EpochOffset {
+	if m == nil {
+		m = map[string]map[int32]kgo.EpochOffset{}
+	}
+	if m[p.Topic] == nil {
+		m[p.Topic] = map[int32]kgo.EpochOffset{}
+	}
+	m[p.Topic][p.Partition] = kgo.EpochOffset{Epoch: -1, Offset: p.Records[0].Offset}
 	return m
 }
 
