@@ -405,7 +405,9 @@ func follow(ctx context.Context, cfg *config, addrs []string, adm *kadm.Client, 
 func caughtUp(ctx context.Context, adm *kadm.Client, group string, ends map[string]map[int32]int64) (bool, error) {
 	offsets, err := adm.FetchOffsets(ctx, group)
 	if err != nil {
-		if ctx.Err() != nil || kerr.IsRetriable(err) {
+		// A group that has not committed yet may not exist: some brokers
+		// (kfake) say so where Kafka answers with no offsets.
+		if ctx.Err() != nil || kerr.IsRetriable(err) || errors.Is(err, kerr.GroupIDNotFound) {
 			return false, nil // the next look will tell
 		}
 		return false, fmt.Errorf("fetch the offsets of group %q: %w", group, err)
