@@ -130,9 +130,9 @@ func (s *changeLoggingStore) probe() {
 func (s *changeLoggingStore) Put(key, value []byte) error {
 	ts := int64(0)
 	if s.timestamped {
-		var err error
-		if ts, _, err = splitTimestamped(value); err != nil {
-			return storeErr(s.Name(), "put", err)
+		var ok bool
+		if ts, _, ok = cutTimestamped(value); !ok {
+			return storeErr(s.Name(), "put", badTimestamped(value))
 		}
 	} else {
 		ts = s.now()
@@ -313,9 +313,10 @@ var emptyKey = []byte{}
 // logChange sends one folded write: value nil is a delete.
 func (s *changeLoggingStore) logChange(key, value []byte, ts int64) error {
 	if value != nil && s.timestamped {
-		var err error
-		if ts, value, err = splitTimestamped(value); err != nil {
-			return storeErr(s.Name(), "log change", fmt.Errorf("key %q: %w", key, err))
+		v := value
+		var ok bool
+		if ts, value, ok = cutTimestamped(v); !ok {
+			return storeErr(s.Name(), "log change", fmt.Errorf("key %q: %w", key, badTimestamped(v)))
 		}
 	}
 	key = key[s.keyPrefix:]
