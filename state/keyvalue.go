@@ -63,6 +63,12 @@ func (s *KeyValueStore[K, V]) key(op string, k K) ([]byte, error) {
 	if s.shareKey {
 		return stringBytes(&k), nil
 	}
+	return s.serializeKey(op, k)
+}
+
+// serializeKey is key for a key that is not shared: key itself is small
+// enough to inline.
+func (s *KeyValueStore[K, V]) serializeKey(op string, k K) ([]byte, error) {
 	kb, err := s.ks.Serialize(s.kbuf[:0], s.topic, k)
 	if err != nil {
 		return nil, storeErr(s.name, op, fmt.Errorf("serialize key: %w", err))
