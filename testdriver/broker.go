@@ -203,7 +203,10 @@ func (d *Driver) addSent(tp *topic, p int32, key, value []byte, kept engine.Kept
 	from := d.current
 	v := tp.view
 	switch {
-	case (v != nil && v.own) || (key != nil && kept&engine.KeptKey == 0):
+	case v != nil && v.own:
+		// A changelog's record, copied into its arena as own would.
+		key, value = fill(v.alloc(len(key)+len(value)), key, value)
+	case key != nil && kept&engine.KeptKey == 0:
 		key, value = d.own(v, key, value, from, kept)
 	case value != nil && kept&engine.KeptValue == 0:
 		if len(value) <= smallValue {
