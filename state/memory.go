@@ -12,8 +12,10 @@ import (
 // NewMemoryStore returns an in-memory bytes store: a B-tree sorted by key,
 // with a hash index beside it that the store's own reads and updates of
 // existing keys go through, so that only a new key or a removed one pays
-// the tree's ordering. Counts are exact. Iterators read a snapshot taken when they were opened
-// (a copy-on-write clone of the tree), so writes during iteration are safe
+// the tree's ordering. Under a changelog layer the index's entries also
+// mark the keys to send at the next Flush (see putLogged). Counts are
+// exact. Iterators read a snapshot taken when they were opened (a
+// copy-on-write clone of the tree), so writes during iteration are safe
 // and not seen, as with Pebble. Closing the store drops its contents.
 //
 // The store needs no lock for its own goroutine. Once it has handed out a
