@@ -175,6 +175,7 @@ func (c *CachingStore) adapt(hits, misses int64) {
 		c.dropClean()
 		c.mode, c.flushes = modeFused, 0
 		c.backoff = min(max(2*c.backoff, adaptFirstBackoff), adaptMaxBackoff)
+		c.txn.setCleanMax(max(c.maxBytes, txnCleanMaxBytes))
 	case modeFused:
 		if c.flushes++; c.flushes >= c.backoff {
 			c.mode, c.flushes = modeOwn, 0
@@ -280,8 +281,8 @@ func (c *CachingStore) Get(key []byte) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	if c.fused() {
-		v, found, buffered, err := c.txn.find(key)
-		if buffered {
+		v, found, held, err := c.txn.find(key)
+		if held {
 			c.nHits++
 		} else {
 			c.nMisses++
@@ -524,11 +525,22 @@ func (c *CachingStore) drop(e *cacheEntry) {
 // instead of allocating one.
 const cacheFreeEntries = 1024
 
-// evict brings the cache back under maxBytes. During a flush it waits: the
+// ownMax is what the cache's own entries may hold: maxBytes, less what
+// the buffer's clean entries hold beyond their default bound, which they
+// have from a time the cache kept its entries in the buffer.
+func (c *CachingStore) ownMax() int {
+	if c.txn == nil {
+		return c.maxBytes
+	}
+	return c.maxBytes - max(c.txn.clean.bytes()-txnCleanMaxBytes, 0)
+}
+
+// evict brings the cache back under ownMax. During a flush it waits: the
 // flush is already writing everything down, and evicting from a listener
 // called by it would re-enter it.
 func (c *CachingStore) evict() error {
-	for c.size > c.maxBytes && !c.flushing {
+	limit := c.ownMax()
+	for c.size > limit && !c.flushing {
 		if e := c.clean.head; e != nil {
 			c.drop(e)
 			continue
