@@ -46,7 +46,7 @@ type cleanRing struct {
 	// set last looked one up.
 	live  int
 	moved bool
-	seed maphash.Seed
+	seed  maphash.Seed
 }
 
 const (
