@@ -26,7 +26,10 @@ import (
 // round to it.
 //
 // Both the ring and the index grow, by doubling, up to what max allows
-// them: two thirds of it for the ring, a third for the index. Records
+// them: the index the largest power of two of slots in a quarter of it,
+// filled to half before it doubles and to three quarters once it cannot,
+// and the ring the rest: the two fill together for records of thirty
+// bytes or so, word count's. Records
 // larger than an eighth of the ring's limit are not kept, nor any under a
 // bound of less than cleanMinBytes.
 type cleanRing struct {
@@ -71,8 +74,8 @@ func (r *cleanRing) limits() (ringBytes, slots int) {
 	if r.max < cleanMinBytes {
 		return 0, 0
 	}
-	ringBytes = r.max * 2 / 3
-	return ringBytes, 1 << (bits.Len(uint(max(r.max/3/8, 16))) - 1)
+	slots = 1 << (bits.Len(uint(r.max/4/8)) - 1)
+	return r.max - 8*slots, slots
 }
 
 // bytes is what the ring and the index hold allocated.
@@ -191,6 +194,9 @@ func (r *cleanRing) set(key, value []byte, deleted bool) {
 		if len(r.slots) < slotMax {
 			r.growIndex(slotMax)
 			continue
+		}
+		if r.live+1 <= len(r.slots)*3/4 {
+			break
 		}
 		r.dropHead()
 	}
