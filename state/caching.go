@@ -36,12 +36,18 @@ const cacheEntryOverhead = 176
 // costs without a cache, and a write down only marks it so and hands it to
 // the changelog layer and the listener. Reads are served by the buffer,
 // which holds every key written since the last commit, and after a commit
-// by Pebble: the cache's own clean entries, which serve the reads of keys
-// hot across commits, are what the mode gives up. So the cache keeps its
-// own entries while they serve most reads, and goes over to the buffer
-// when they do not (keys too many for the cache, each read a few times),
-// trying its own entries again after a number of flushes that doubles each
-// time they fail (see adapt).
+// by the buffer's clean entries, to which the cache then lends its
+// maxBytes: they cost a sixth of what the cache's own entries do (see
+// cleanRing), so that where the cache's own entries held a fifth of a
+// store of uniformly read keys the clean entries hold most of it, and
+// those reads skip Pebble. What the mode gives up is the cache's folding
+// of writes across commits, and its answering reads above the layers. So
+// the cache keeps its own entries while they serve most reads, and goes
+// over to the buffer when they do not (keys too many for the cache, each
+// read a few times), trying its own entries again after a number of
+// flushes that doubles each time they fail (see adapt); its own entries
+// then get what the clean entries leave of maxBytes (see ownMax), so that
+// the two together stay within it.
 //
 // Close drops unflushed writes: the task flushes before a clean close, and
 // after a failure the writes must not reach the changelog. Close closes

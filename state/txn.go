@@ -34,8 +34,9 @@ import (
 // early rather than let memory grow with the commit interval (Kafka's
 // KIP-892 statestore.uncommitted.max.bytes).
 //
-// After a commit the buffer keeps what it applied as clean entries, up to
-// txnCleanMaxBytes: a store's hot keys are read and written in every
+// After a commit the buffer keeps what it applied as clean entries (see
+// cleanRing), up to txnCleanMaxBytes or what a cache above lends it, the
+// oldest dropped first: a store's hot keys are read and written in every
 // transaction, and without them each transaction would read them all from
 // inner again, word count's main cost after its writes. A clean entry is a
 // copy of what inner holds, so reads below the pending writes may use it
@@ -144,10 +145,12 @@ const txnEntryOverhead = 128
 // Go heap peaked 40 MB above the same word count's at 100 ms.
 const changelogRecordOverhead = 256
 
-// txnCleanMaxBytes bounds what a store's clean entries hold: enough for a
-// hot set of about eight thousand small keys per store. A thread holds one
-// store per task and store name: at a million distinct keys, where hot
-// keys are few, 8 MiB per store raised word count's peak RSS by 36 MB.
+// txnCleanMaxBytes bounds what a store's clean entries hold unless a
+// cache lends them more: about 24 thousand small keys per store (word
+// count's records take 30 bytes of ring and 8 of index slot). A thread
+// holds one store per task and store name: at a million distinct keys,
+// where hot keys are few, 8 MiB per store of the map that held them before
+// the ring raised word count's peak RSS by 36 MB.
 const txnCleanMaxBytes = 1 << 20
 
 // txnSlabSize is the number of entries per slab.
