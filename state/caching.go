@@ -37,7 +37,7 @@ const cacheEntryOverhead = 176
 // the changelog layer and the listener. Reads are served by the buffer,
 // which holds every key written since the last commit, and after a commit
 // by the buffer's clean entries, to which the cache then lends its
-// maxBytes: they cost a sixth of what the cache's own entries do (see
+// maxBytes: they cost a fifth of what the cache's own entries do (see
 // cleanRing), so that where the cache's own entries held a fifth of a
 // store of uniformly read keys the clean entries hold most of it, and
 // those reads skip Pebble. What the mode gives up is the cache's folding
