@@ -160,6 +160,10 @@ func (c *CachingStore) adapt(hits, misses int64) {
 	}
 	if !c.fusable() {
 		c.mode = modeOwn
+		if c.txn != nil {
+			// Its bytes are its own entries' again.
+			c.txn.setCleanMax(txnCleanMaxBytes)
+		}
 		return
 	}
 	switch c.mode {

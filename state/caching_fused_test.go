@@ -325,4 +325,11 @@ func TestCachingFusedLendsItsBytesToCleanEntries(t *testing.T) {
 	if got, want := c.ownMax(), maxBytes-(txn.clean.bytes()-txnCleanMaxBytes); got != want {
 		t.Fatalf("own entries may hold %d bytes, want %d: what the clean entries leave", got, want)
 	}
+	// A listener that takes old values cannot have the cache's entries in
+	// the buffer: the cache takes its bytes back.
+	c.SetSendOldValues(true)
+	c.adapt(0, 1000)
+	if txn.clean.max != txnCleanMaxBytes || c.ownMax() != maxBytes {
+		t.Fatalf("clean entries bounded by %d, own entries by %d, want %d and %d", txn.clean.max, c.ownMax(), txnCleanMaxBytes, maxBytes)
+	}
 }
