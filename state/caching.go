@@ -36,12 +36,18 @@ const cacheEntryOverhead = 176
 // costs without a cache, and a write down only marks it so and hands it to
 // the changelog layer and the listener. Reads are served by the buffer,
 // which holds every key written since the last commit, and after a commit
-// by Pebble: the cache's own clean entries, which serve the reads of keys
-// hot across commits, are what the mode gives up. So the cache keeps its
-// own entries while they serve most reads, and goes over to the buffer
-// when they do not (keys too many for the cache, each read a few times),
-// trying its own entries again after a number of flushes that doubles each
-// time they fail (see adapt).
+// by the buffer's clean entries, to which the cache then lends its
+// maxBytes: they cost a fifth of what the cache's own entries do (see
+// cleanRing), so that where the cache's own entries held a fifth of a
+// store of uniformly read keys the clean entries hold most of it, and
+// those reads skip Pebble. What the mode gives up is the cache's folding
+// of writes across commits, and its answering reads above the layers. So
+// the cache keeps its own entries while they serve most reads, and goes
+// over to the buffer when they do not (keys too many for the cache, each
+// read a few times), trying its own entries again after a number of
+// flushes that doubles each time they fail (see adapt); its own entries
+// then get what the clean entries leave of maxBytes (see ownMax), so that
+// the two together stay within it.
 //
 // Close drops unflushed writes: the task flushes before a clean close, and
 // after a failure the writes must not reach the changelog. Close closes
@@ -154,6 +160,10 @@ func (c *CachingStore) adapt(hits, misses int64) {
 	}
 	if !c.fusable() {
 		c.mode = modeOwn
+		if c.txn != nil {
+			// Its bytes are its own entries' again.
+			c.txn.setCleanMax(txnCleanMaxBytes)
+		}
 		return
 	}
 	switch c.mode {
@@ -175,6 +185,7 @@ func (c *CachingStore) adapt(hits, misses int64) {
 		c.dropClean()
 		c.mode, c.flushes = modeFused, 0
 		c.backoff = min(max(2*c.backoff, adaptFirstBackoff), adaptMaxBackoff)
+		c.txn.setCleanMax(max(c.maxBytes, txnCleanMaxBytes))
 	case modeFused:
 		if c.flushes++; c.flushes >= c.backoff {
 			c.mode, c.flushes = modeOwn, 0
@@ -280,8 +291,8 @@ func (c *CachingStore) Get(key []byte) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	if c.fused() {
-		v, found, buffered, err := c.txn.find(key)
-		if buffered {
+		v, found, held, err := c.txn.find(key)
+		if held {
 			c.nHits++
 		} else {
 			c.nMisses++
@@ -524,11 +535,22 @@ func (c *CachingStore) drop(e *cacheEntry) {
 // instead of allocating one.
 const cacheFreeEntries = 1024
 
-// evict brings the cache back under maxBytes. During a flush it waits: the
+// ownMax is what the cache's own entries may hold: maxBytes, less what
+// the buffer's clean entries hold beyond their default bound, which they
+// have from a time the cache kept its entries in the buffer.
+func (c *CachingStore) ownMax() int {
+	if c.txn == nil {
+		return c.maxBytes
+	}
+	return c.maxBytes - max(c.txn.clean.bytes()-txnCleanMaxBytes, 0)
+}
+
+// evict brings the cache back under ownMax. During a flush it waits: the
 // flush is already writing everything down, and evicting from a listener
 // called by it would re-enter it.
 func (c *CachingStore) evict() error {
-	for c.size > c.maxBytes && !c.flushing {
+	limit := c.ownMax()
+	for c.size > limit && !c.flushing {
 		if e := c.clean.head; e != nil {
 			c.drop(e)
 			continue

@@ -274,3 +274,62 @@ func TestCachingAdaptsAtFewReadsPerFlush(t *testing.T) {
 		t.Fatalf("cache mode %d after %d reads of new keys, ten a flush: want the buffer's", c.mode, next)
 	}
 }
+
+// TestCachingFusedLendsItsBytesToCleanEntries checks that a cache that goes
+// over to the buffer lets the buffer's clean entries hold its bytes, so
+// that reads of keys committed before are answered without inner, and
+// that its own entries, when it tries them again, get what those leave.
+func TestCachingFusedLendsItsBytesToCleanEntries(t *testing.T) {
+	const maxBytes = 4 << 20
+	getting := &gettingStore{KeyValueBytesStore: NewMemoryStore("st")}
+	txn := NewTxnStore(getting)
+	c := NewCachingStore(NewChangeLoggingStore(txn, &recordingLogger{}, nil), maxBytes)
+	c.SetFlushListener(func(key, newValue, oldValue []byte, _ int64) error { return nil })
+	c.SetSendOldValues(false)
+	c.mode, c.flushes, c.backoff = modeOwn, 1, 0
+	c.adapt(0, 1000)
+	if c.mode != modeFused {
+		t.Fatalf("mode %d after reads the cache did not answer, want fused", c.mode)
+	}
+	if txn.clean.max != maxBytes {
+		t.Fatalf("clean entries bounded by %d, want the cache's %d", txn.clean.max, maxBytes)
+	}
+	const keys = 60_000
+	key := func(i int) []byte { return fmt.Appendf(nil, "key-%06d", i) }
+	for i := range keys {
+		if err := c.Put(key(i), []byte("value-of-the-key")); err != nil {
+			t.Fatal(err)
+		}
+		if i%5_000 == 4_999 {
+			if err := c.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if err := txn.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if b := txn.clean.bytes(); b <= txnCleanMaxBytes || b > maxBytes {
+		t.Fatalf("clean entries hold %d bytes, want more than the default %d and at most %d", b, txnCleanMaxBytes, maxBytes)
+	}
+	before := getting.gets
+	for i := range keys {
+		if v, found, err := c.Get(key(i)); err != nil || !found || string(v) != "value-of-the-key" {
+			t.Fatalf("Get(%s) = %q %v %v", key(i), v, found, err)
+		}
+	}
+	if n := getting.gets - before; n != 0 {
+		t.Fatalf("%d reads of inner for %d keys committed, want 0: the clean entries hold them all", n, keys)
+	}
+	c.mode = modeOwn
+	if got, want := c.ownMax(), maxBytes-(txn.clean.bytes()-txnCleanMaxBytes); got != want {
+		t.Fatalf("own entries may hold %d bytes, want %d: what the clean entries leave", got, want)
+	}
+	// A listener that takes old values cannot have the cache's entries in
+	// the buffer: the cache takes its bytes back.
+	c.SetSendOldValues(true)
+	c.adapt(0, 1000)
+	if txn.clean.max != txnCleanMaxBytes || c.ownMax() != maxBytes {
+		t.Fatalf("clean entries bounded by %d, own entries by %d, want %d and %d", txn.clean.max, c.ownMax(), txnCleanMaxBytes, maxBytes)
+	}
+}

@@ -24,11 +24,14 @@
 // write per key per commit interval rather than one per record. Where its
 // own entries answer few of its reads (more keys than it holds) and its
 // listener needs no old values, it keeps its writes in the TxnStore below
-// instead, so that a cache that folds little costs little. After a commit
-// the TxnStore keeps what it applied, up to 1 MiB per store, as clean
-// entries that reads use in place of the bytes store: a hot key is read
-// from Pebble once, not once per commit interval. The
-// changelog topic is the durable copy of a store; the bytes store below is a
+// instead, so that a cache that folds little costs little, and lends its
+// bytes to the TxnStore's clean entries. After a commit the TxnStore keeps
+// what it applied, the oldest dropped first, up to 1 MiB per store (or the
+// cache's bytes, lent), as clean entries that reads use in place of the
+// bytes store: a hot key is read from Pebble once, not once per commit
+// interval, and a cache of 10 MiB over a store of many keys read at
+// random answers reads of a few hundred thousand of them. The changelog
+// topic is the durable copy of a store; the bytes store below is a
 // local, rebuildable view of it. Each builder says what its changelog
 // topic is created with (ChangelogConfigs).
 //

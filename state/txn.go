@@ -34,8 +34,9 @@ import (
 // early rather than let memory grow with the commit interval (Kafka's
 // KIP-892 statestore.uncommitted.max.bytes).
 //
-// After a commit the buffer keeps what it applied as clean entries, up to
-// txnCleanMaxBytes: a store's hot keys are read and written in every
+// After a commit the buffer keeps what it applied as clean entries (see
+// cleanRing), up to txnCleanMaxBytes or what a cache above lends it, the
+// oldest dropped first: a store's hot keys are read and written in every
 // transaction, and without them each transaction would read them all from
 // inner again, word count's main cost after its writes. A clean entry is a
 // copy of what inner holds, so reads below the pending writes may use it
@@ -109,21 +110,8 @@ type TxnStore struct {
 	// overwrote. Entries new to the buffer find theirs in inner.
 	pre map[*txnEntry][]byte
 
-	// clean maps the keys of the clean entries to their slots in
-	// cleanSlots; a slot's key is in cleanKeys, its value (nil: deleted)
-	// in cleanVals, overwritten in place when the next commit's value
-	// fits. cleanBytes is what they hold, bounded by txnCleanMaxBytes.
-	clean      map[string]int32
-	cleanSlots []cleanSlot
-	cleanKeys  arena
-	cleanVals  arena
-	cleanBytes int64
-}
-
-// cleanSlot is a committed key and its value as inner holds it.
-type cleanSlot struct {
-	key   string
-	value []byte
+	// clean holds the clean entries.
+	clean cleanRing
 }
 
 type txnEntry struct {
@@ -157,15 +145,13 @@ const txnEntryOverhead = 128
 // Go heap peaked 40 MB above the same word count's at 100 ms.
 const changelogRecordOverhead = 256
 
-// txnCleanMaxBytes bounds what a store's clean entries hold: enough for a
-// hot set of about eight thousand small keys per store. A thread holds one
-// store per task and store name: at a million distinct keys, where hot
-// keys are few, 8 MiB per store raised word count's peak RSS by 36 MB.
+// txnCleanMaxBytes bounds what a store's clean entries hold unless a
+// cache lends them more: about 24 thousand small keys per store (word
+// count's records take 30 bytes of ring and 8 of index slot). A thread
+// holds one store per task and store name: at a million distinct keys,
+// where hot keys are few, 8 MiB per store of the map that held them before
+// the ring raised word count's peak RSS by 36 MB.
 const txnCleanMaxBytes = 1 << 20
-
-// cleanEntryOverhead is what a clean entry costs beyond its key and value
-// bytes: its slot (40 bytes) and its map slot with the map's slack.
-const cleanEntryOverhead = 96
 
 // txnSlabSize is the number of entries per slab.
 const txnSlabSize = 512
@@ -178,6 +164,7 @@ func NewTxnStore(inner KeyValueBytesStore) *TxnStore {
 	return &TxnStore{
 		inner:   inner,
 		entries: map[string]*txnEntry{},
+		clean:   *newCleanRing(txnCleanMaxBytes),
 		index: btree.NewG(32, func(a, b *txnEntry) bool {
 			return a.key < b.key
 		}),
@@ -224,8 +211,9 @@ func (s *TxnStore) Get(key []byte) ([]byte, bool, error) {
 	return v, found, err
 }
 
-// find is Get, also saying whether the buffer held the key.
-func (s *TxnStore) find(key []byte) (value []byte, found, buffered bool, err error) {
+// find is Get, also saying whether the buffer held the key, pending or
+// clean, so that inner was not asked.
+func (s *TxnStore) find(key []byte) (value []byte, found, held bool, err error) {
 	if err := s.check("get"); err != nil {
 		return nil, false, false, err
 	}
@@ -233,21 +221,27 @@ func (s *TxnStore) find(key []byte) (value []byte, found, buffered bool, err err
 		return e.value, !e.deleted, true, nil
 	}
 	s.missKey, s.missed = append(s.missKey[:0], key...), true
-	v, found, err := s.below(key)
-	return v, found, false, err
+	return s.under(key)
 }
 
 // below reads key as the transaction found it, under its pending writes:
 // in inner, unless a range tombstone covers it.
 func (s *TxnStore) below(key []byte) ([]byte, bool, error) {
+	v, found, _, err := s.under(key)
+	return v, found, err
+}
+
+// under is below, also saying whether a tombstone or a clean entry
+// answered rather than inner.
+func (s *TxnStore) under(key []byte) (value []byte, found, held bool, err error) {
 	if len(s.dels) > 0 && covered(s.dels, key) {
-		return nil, false, nil
+		return nil, false, true, nil
 	}
-	if i, ok := s.clean[string(key)]; ok {
-		v := s.cleanSlots[i].value
-		return v, v != nil, nil
+	if v, ok := s.clean.get(key); ok {
+		return v, v != nil, true, nil
 	}
-	return s.inner.Get(key)
+	v, found, err := s.inner.Get(key)
+	return v, found, false, err
 }
 
 // DeleteRange drops the pending writes in [from, to) and records a range
@@ -772,67 +766,38 @@ func (s *TxnStore) Commit() error {
 	return s.inner.Flush()
 }
 
-// keepClean keeps the entries just applied as clean entries. A commit of
-// more than the budget keeps none, rather than churn through them; one
-// that does not fit with the clean entries already kept replaces them.
+// keepClean keeps the entries just applied as clean entries, the oldest
+// making room for them. A commit of more than the clean entries can hold
+// replaces them with its last keys.
 func (s *TxnStore) keepClean() {
 	if len(s.dels) > 0 {
 		// Inner dropped whole ranges: the clean entries within are stale.
 		s.dropClean()
 	}
-	var need int64
-	for _, e := range s.order {
-		need += int64(len(e.key)+len(e.value)) + cleanEntryOverhead
-	}
-	if need > txnCleanMaxBytes {
-		s.dropClean()
-		return
-	}
-	if s.cleanBytes+need > txnCleanMaxBytes {
-		s.dropClean()
-	}
-	if s.clean == nil {
-		s.clean = make(map[string]int32, len(s.order))
-	}
-	for _, e := range s.order {
-		i, ok := s.clean[e.key]
-		if !ok {
-			i = int32(len(s.cleanSlots))
-			k := e.key
-			if len(k) > 0 {
-				b := s.cleanKeys.copy([]byte(k))
-				k = unsafe.String(&b[0], len(b))
-			}
-			s.cleanSlots = append(s.cleanSlots, cleanSlot{key: k})
-			s.clean[k] = i
-			s.cleanBytes += int64(len(k)) + cleanEntryOverhead
+	order := s.order
+	ringMax, _ := s.clean.limits()
+	need := 0
+	for i := len(order) - 1; i >= 0; i-- {
+		e := order[i]
+		if need += len(e.key) + len(e.value) + 3; need > ringMax {
+			// The keys before i would be overwritten by the keys after
+			// them; the clean entries of those keys, by any.
+			s.dropClean()
+			order = order[i+1:]
+			break
 		}
-		c := &s.cleanSlots[i]
-		switch {
-		case e.deleted:
-			c.value = nil
-		case len(e.value) == 0:
-			c.value = emptyValue
-		case c.value != nil && len(e.value) <= cap(c.value):
-			c.value = c.value[:len(e.value)]
-			copy(c.value, e.value)
-		default:
-			c.value = s.cleanVals.copy(e.value)
-			s.cleanBytes += int64(len(e.value))
-		}
+	}
+	for _, e := range order {
+		s.clean.set(unsafe.Slice(unsafe.StringData(e.key), len(e.key)), e.value, e.deleted)
 	}
 }
 
 // dropClean drops the clean entries: inner is about to be written by
 // another way than the buffer's commits, as a restore does.
-func (s *TxnStore) dropClean() {
-	clear(s.clean)
-	clear(s.cleanSlots)
-	s.cleanSlots = s.cleanSlots[:0]
-	s.cleanKeys.reset()
-	s.cleanVals.reset()
-	s.cleanBytes = 0
-}
+func (s *TxnStore) dropClean() { s.clean.reset() }
+
+// setCleanMax bounds what the clean entries hold to max bytes.
+func (s *TxnStore) setCleanMax(max int) { s.clean.setMax(max) }
 
 // apply writes the entries to inner in key order. On a BatchWriter it
 // commits a batch every txnBatchBytes, so that a large transaction does not

@@ -434,14 +434,15 @@ func TestTxnStoreKeepsCommittedValues(t *testing.T) {
 }
 
 // TestTxnStoreCleanEntriesBounded checks the bound on clean entries: a
-// commit that does not fit with those kept replaces them, and one larger
-// than the bound keeps none.
+// commit that does not fit with those kept makes room by dropping the
+// oldest, and one larger than the bound keeps its last keys only.
 func TestTxnStoreCleanEntriesBounded(t *testing.T) {
 	inner := &gettingStore{KeyValueBytesStore: NewMemoryStore("s")}
 	tx := NewTxnStore(inner)
 	value := make([]byte, 1000)
-	perKey := int64(len(value)+8) + cleanEntryOverhead
-	half := int(txnCleanMaxBytes / perKey * 2 / 3)
+	ringMax, _ := tx.clean.limits()
+	perKey := len(value) + 8 + 12
+	third := ringMax / perKey / 3
 	commit := func(from, n int) {
 		t.Helper()
 		for i := from; i < from+n; i++ {
@@ -451,6 +452,9 @@ func TestTxnStoreCleanEntriesBounded(t *testing.T) {
 		}
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
+		}
+		if b := tx.clean.bytes(); b > txnCleanMaxBytes {
+			t.Fatalf("clean entries hold %d bytes, over the bound %d", b, txnCleanMaxBytes)
 		}
 	}
 	reads := func(from, n int) int {
@@ -463,25 +467,25 @@ func TestTxnStoreCleanEntriesBounded(t *testing.T) {
 		}
 		return inner.gets
 	}
-	commit(0, half)
-	if n := reads(0, half); n != 0 {
-		t.Fatalf("%d reads of inner for %d keys just committed, want 0", n, half)
+	commit(0, third)
+	commit(third, third)
+	if n := reads(0, 2*third); n != 0 {
+		t.Fatalf("%d reads of inner for %d keys committed, want 0", n, 2*third)
 	}
-	commit(half, half)
-	if tx.cleanBytes > txnCleanMaxBytes {
-		t.Fatalf("clean entries hold %d bytes, over the bound %d", tx.cleanBytes, txnCleanMaxBytes)
+	commit(2*third, 2*third)
+	if n := reads(2*third, 2*third); n != 0 {
+		t.Fatalf("%d reads of inner for the %d keys just committed, want 0", n, 2*third)
 	}
-	if n := reads(half, half); n != 0 {
-		t.Fatalf("%d reads of inner for %d keys just committed, want 0", n, half)
+	// The ring wraps where a record does not fit before its end: a few
+	// of the oldest keys may outlive a commit that takes their room.
+	if n := reads(0, third); n < third*9/10 {
+		t.Fatalf("%d reads of inner for the %d keys committed first, want nearly all: the last commit took their room", n, third)
 	}
-	if n := reads(0, half); n != half {
-		t.Fatalf("%d reads of inner for %d keys committed before, want all: the later commit replaced them", n, half)
+	commit(4*third, 6*third)
+	if n := reads(9*third, third); n != 0 {
+		t.Fatalf("%d reads of inner for the last %d keys of a commit over the bound, want 0", n, third)
 	}
-	commit(2*half, 2*half)
-	if tx.cleanBytes != 0 {
-		t.Fatalf("clean entries hold %d bytes after a commit over the bound, want none", tx.cleanBytes)
-	}
-	if n := reads(half, half); n != half {
-		t.Fatalf("%d reads of inner for %d keys, want all", n, half)
+	if n := reads(2*third, third); n != third {
+		t.Fatalf("%d reads of inner for %d keys of the commit before, want all", n, third)
 	}
 }
