@@ -23,9 +23,11 @@
 // instead, so that a cache that folds little costs little. After a commit
 // the TxnStore keeps what it applied, up to 1 MiB per store, as clean
 // entries that reads use in place of the bytes store: a hot key is read
-// from Pebble once, not once per commit interval. The
-// changelog topic is the durable copy of a store; the bytes store below is a
-// local, rebuildable view of it. Each builder says what its changelog
+// from Pebble once, not once per commit interval. A key-value store's
+// buffer may also hold a commit's writes rather than apply them
+// (TxnStore.CommitDeferred), to write Pebble once per several commits;
+// its views read them too. The changelog topic is the durable copy of a
+// store; the bytes store below is a local, rebuildable view of it. Each builder says what its changelog
 // topic is created with (ChangelogConfigs).
 //
 // The task does not use the typed store: a StoreBuilder builds a Store, the
