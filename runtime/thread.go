@@ -148,6 +148,10 @@ func newThread(a *App, idx int) (*thread, error) {
 		DeadLetterTopic:        a.cfg.deadLetter,
 		Logger:                 a.log.With("thread", t.name),
 	}
+	// Stores hold what commits wrote among their clean entries where it
+	// fits, and write Pebble once per several commits; closeTask applies
+	// what they hold.
+	t.group.HoldCommits = true
 	t.out.th = t
 	t.log = a.log.With("thread", t.name)
 	t.metrics = a.metrics.thread(t.name)
@@ -852,9 +856,14 @@ func (t *thread) closeAll(tasks map[processor.TaskID]*engine.Task) {
 	}
 }
 
-// closeTask closes tk, dropping what it did not commit.
+// closeTask closes tk, dropping what it did not commit, once its stores
+// wrote to Pebble what they held of its commits: its database then records
+// every commit, for the next task or standby to open it.
 func (t *thread) closeTask(tk *engine.Task) {
 	t.app.unqueryable(tk.ID)
+	if err := tk.ApplyCommitted(); err != nil {
+		t.log.Warn("applying a closing task's commits", "task", tk.ID.String(), "err", err)
+	}
 	if err := tk.Close(); err != nil {
 		t.log.Warn("closing task", "task", tk.ID.String(), "err", err)
 	}

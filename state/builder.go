@@ -143,6 +143,8 @@ func (b *KeyValueBuilder[K, V]) Build(env *Env) (Store, error) {
 	h := &kvHandle[K, V]{bytes: inner, top: inner, timestamped: b.timestamped, plainView: b.plainView}
 	if env.Transactional {
 		h.txn = NewTxnStore(h.top)
+		// View reads through the buffer: commits may be deferred.
+		h.txn.deferrable = true
 		h.top = h.txn
 	}
 	var logging *changeLoggingStore

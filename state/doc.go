@@ -30,9 +30,12 @@
 // cache's bytes, lent), as clean entries that reads use in place of the
 // bytes store: a hot key is read from Pebble once, not once per commit
 // interval, and a cache of 10 MiB over a store of many keys read at
-// random answers reads of a few hundred thousand of them. The changelog
-// topic is the durable copy of a store; the bytes store below is a
-// local, rebuildable view of it. Each builder says what its changelog
+// random answers reads of a few hundred thousand of them. A key-value
+// store's buffer may also hold a commit's writes rather than apply them
+// (TxnStore.CommitDeferred), to write Pebble once per several commits;
+// its views read them too. The changelog topic is the durable copy of a
+// store; the bytes store below is a local, rebuildable view of it. Each
+// builder says what its changelog
 // topic is created with (ChangelogConfigs).
 //
 // The task does not use the typed store: a StoreBuilder builds a Store, the

@@ -49,7 +49,11 @@ func (h *kvHandle[K, V]) RestoreBatch(recs []ChangelogRecord) error {
 		return storeErr(h.Name(), "restore", fmt.Errorf("the transaction buffer holds %d uncommitted writes", h.txn.Pending()))
 	}
 	if h.txn != nil {
-		// The restore writes below the buffer: what it kept of inner is stale.
+		// The restore writes below the buffer: what it kept of inner is
+		// stale, once inner holds what commits left held.
+		if err := h.txn.ApplyDeferred(); err != nil {
+			return err
+		}
 		h.txn.dropClean()
 	}
 	if rw, ok := h.bytes.(restoreWriter); ok {
@@ -102,6 +106,9 @@ func (h *kvHandle[K, V]) View() (processor.StateStore, error) {
 		return nil, storeErr(h.Name(), "view", fmt.Errorf("a %T cannot be read from other goroutines", h.bytes))
 	}
 	bv := vw.view()
+	if h.txn != nil {
+		bv = h.txn.viewOver(bv)
+	}
 	h.view = &ReadOnlyKeyValueStore[K, V]{kvCodec: h.store.kvCodec, v: bv}
 	if h.plainView != nil {
 		h.view.plain = h.plainView(h.store.kvCodec, bv)

@@ -44,6 +44,13 @@ import (
 // drops them (dropClean), as does Abort. They are not uncommitted, so
 // UncommittedBytes does not count them.
 //
+// A commit may also leave its writes held rather than applied
+// (CommitDeferred), for the host to apply several commits' at once: a
+// store whose keys repeat from one commit to the next then writes Pebble
+// once for several commits, folded. Held writes are committed: reads, and
+// views (see viewOver), see them as they see inner, and a range scan, a
+// DeleteRange, a restore or a count applies them first.
+//
 // A DeleteRange is held as a range tombstone: reads see through it, and
 // Commit applies it in order with the point writes. Because it drops the
 // pending writes it covers, every pending write inside a tombstone came
@@ -112,6 +119,12 @@ type TxnStore struct {
 
 	// clean holds the clean entries.
 	clean cleanRing
+
+	// held are the writes of commits not yet applied (CommitDeferred);
+	// deferrable says the store's views read through the buffer
+	// (viewOver), which holding needs.
+	held       heldWrites
+	deferrable bool
 }
 
 type txnEntry struct {
@@ -237,6 +250,9 @@ func (s *TxnStore) under(key []byte) (value []byte, found, held bool, err error)
 	if len(s.dels) > 0 && covered(s.dels, key) {
 		return nil, false, true, nil
 	}
+	if v, found, ok := s.held.get(key); ok {
+		return v, found, true, nil
+	}
 	if v, ok := s.clean.get(key); ok {
 		return v, v != nil, true, nil
 	}
@@ -249,6 +265,9 @@ func (s *TxnStore) under(key []byte) (value []byte, found, held bool, err error)
 // stores that use it call it once per expired segment.
 func (s *TxnStore) DeleteRange(from, to []byte) error {
 	if err := s.check("delete range"); err != nil {
+		return err
+	}
+	if err := s.ApplyDeferred(); err != nil {
 		return err
 	}
 	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
@@ -610,6 +629,9 @@ func (s *TxnStore) newIter(op string, from, to []byte, reverse bool) (BytesItera
 	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
 		return emptyIterator{}, nil
 	}
+	if err := s.ApplyDeferred(); err != nil {
+		return nil, err
+	}
 	var pending []cachedKV
 	if len(s.entries) > 0 {
 		s.buildIndex()
@@ -680,6 +702,9 @@ func (s *TxnStore) ApproximateNumEntries() (int64, error) {
 	if err := s.check("count"); err != nil {
 		return 0, err
 	}
+	if err := s.ApplyDeferred(); err != nil {
+		return 0, err
+	}
 	n, err := s.inner.ApproximateNumEntries()
 	if err != nil {
 		return 0, err
@@ -741,10 +766,14 @@ func (s *TxnStore) Commit() error {
 	if batched {
 		bw.BeginBatch()
 	}
-	var err error
-	for _, r := range s.dels {
-		if err = s.inner.DeleteRange(r.from, r.to); err != nil {
-			break
+	// What earlier commits held goes first: the transaction's tombstones
+	// and writes come after it.
+	err := s.applyHeld(bw)
+	if err == nil {
+		for _, r := range s.dels {
+			if err = s.inner.DeleteRange(r.from, r.to); err != nil {
+				break
+			}
 		}
 	}
 	if err == nil {
@@ -899,11 +928,14 @@ func (s *TxnStore) reset() {
 // txnKeepSlabs is how many slabs an ended transaction leaves for the next.
 const txnKeepSlabs = 256
 
+// Close drops what the buffer holds, held commits included: the host
+// applies those first (ApplyDeferred) or restores them later.
 func (s *TxnStore) Close() error {
 	if s.closed {
 		return nil
 	}
 	s.Abort()
+	s.held.reset()
 	s.closed = true
 	return s.inner.Close()
 }

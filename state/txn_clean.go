@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
+	"unsafe"
 )
 
 // cleanRing holds the clean entries of a TxnStore: copies of keys and
@@ -159,6 +160,17 @@ func (r *cleanRing) get(key []byte) (value []byte, ok bool) {
 		v = emptyValue
 	}
 	return v, true
+}
+
+// forget drops what the ring knows of key, whose record is left dead.
+func (r *cleanRing) forget(key string) {
+	if r.live == 0 {
+		return
+	}
+	k := unsafe.Slice(unsafe.StringData(key), len(key))
+	if slot, _ := r.find(k, r.hash(k)); slot >= 0 {
+		r.unindex(slot)
+	}
 }
 
 // set records that inner holds value under key (deleted: none).

@@ -78,11 +78,26 @@ func TestTxnStoreHoldsWritesUntilCommit(t *testing.T) {
 // each commit or abort), so that the hash map, the index built by the
 // first scan, the range tombstones and the sort at commit agree.
 func TestTxnStoreAgainstModel(t *testing.T) {
+	testTxnStoreAgainstModel(t, false)
+}
+
+// TestTxnStoreDeferredAgainstModel runs the model with half the commits
+// deferred (CommitDeferred): reads through the buffer and through a view
+// over inner see every commit, and inner, once the held commits are
+// applied, holds them all.
+func TestTxnStoreDeferredAgainstModel(t *testing.T) {
+	testTxnStoreAgainstModel(t, true)
+}
+
+func testTxnStoreAgainstModel(t *testing.T, deferring bool) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(7, 11))
 			inner := kind.new(t, "st")
 			tx := NewTxnStore(inner)
+			tx.deferrable = true
+			view := tx.viewOver(inner.(viewer).view())
+			held, heldViews := 0, 0
 			committed := map[string]string{}
 			pending := map[string]string{} // the view through the buffer
 			maps.Copy(pending, committed)
@@ -154,7 +169,15 @@ func TestTxnStoreAgainstModel(t *testing.T) {
 						t.Fatalf("step %d: range [%s, %s) reverse %v = %q, want %q", step, from, to, reverse, got, want)
 					}
 				case op < 96:
-					if err := tx.Commit(); err != nil {
+					if deferring && rng.IntN(2) == 0 {
+						applied, err := tx.CommitDeferred()
+						if err != nil {
+							t.Fatal(err)
+						}
+						if !applied {
+							held++
+						}
+					} else if err := tx.Commit(); err != nil {
 						t.Fatal(err)
 					}
 					committed = maps.Clone(pending)
@@ -165,12 +188,56 @@ func TestTxnStoreAgainstModel(t *testing.T) {
 					tx.Abort()
 					pending = maps.Clone(committed)
 				}
+				if deferring && step%50 == 0 {
+					// The view sees every commit, held or applied.
+					if tx.Unapplied() {
+						heldViews++
+					}
+					k := key()
+					v, found, err := view.Get([]byte(k))
+					want, wantFound := committed[k]
+					if err != nil || found != wantFound || string(v) != want {
+						t.Fatalf("step %d: view Get(%s) = %q, %v, %v; want %q, %v", step, k, v, found, err, want, wantFound)
+					}
+					from, to := key(), key()
+					reverse := rng.IntN(2) == 0
+					var it BytesIterator
+					if reverse {
+						it, err = view.ReverseRange([]byte(from), []byte(to))
+					} else {
+						it, err = view.Range([]byte(from), []byte(to))
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					var wantKVs []string
+					for k, v := range committed {
+						if k >= from && k < to {
+							wantKVs = append(wantKVs, k+"="+v)
+						}
+					}
+					slices.Sort(wantKVs)
+					if reverse {
+						slices.Reverse(wantKVs)
+					}
+					if got := readAll(t, it); !slices.Equal(got, wantKVs) {
+						t.Fatalf("step %d: view range [%s, %s) reverse %v = %q, want %q", step, from, to, reverse, got, wantKVs)
+					}
+				}
 				if step%500 == 0 || step == 3999 {
 					var want []string
 					for k, v := range committed {
 						want = append(want, k+"="+v)
 					}
 					slices.Sort(want)
+					if deferring {
+						if n, err := view.ApproximateNumEntries(); err != nil || n != int64(len(committed)) {
+							t.Fatalf("step %d: view count = %d, %v; want %d", step, n, err, len(committed))
+						}
+						if err := tx.ApplyDeferred(); err != nil {
+							t.Fatal(err)
+						}
+					}
 					if got := readAll(t, mustRange(t, inner, nil, nil)); !slices.Equal(got, want) {
 						t.Fatalf("step %d: store beneath holds %q, want %q", step, got, want)
 					}
@@ -178,6 +245,9 @@ func TestTxnStoreAgainstModel(t *testing.T) {
 						t.Fatalf("step %d: count = %d, %v; want %d", step, n, err, len(pending))
 					}
 				}
+			}
+			if deferring && (held == 0 || heldViews == 0) {
+				t.Fatalf("%d commits held, %d views read while some were: want both > 0", held, heldViews)
 			}
 		})
 	}
@@ -487,5 +557,77 @@ func TestTxnStoreCleanEntriesBounded(t *testing.T) {
 	}
 	if n := reads(2*third, third); n != third {
 		t.Fatalf("%d reads of inner for %d keys of the commit before, want all", n, third)
+	}
+}
+
+// TestTxnStoreViewWhileDeferring reads a view from another goroutine while
+// the task's goroutine writes and defers commits: every value the view
+// reads is one a commit made (run with -race, it also checks the locking).
+func TestTxnStoreViewWhileDeferring(t *testing.T) {
+	inner := openMemDB(t).Store("st")
+	tx := NewTxnStore(inner)
+	tx.deferrable = true
+	view := tx.viewOver(inner.(viewer).view())
+	const keys, commits = 50, 400
+	done := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			for k := range keys {
+				v, found, err := view.Get([]byte(fmt.Sprintf("k%02d", k)))
+				if err != nil {
+					errs <- err
+					return
+				}
+				// Every commit writes each key as "c<commit>", commit >= 0.
+				if found && !strings.HasPrefix(string(v), "c") {
+					errs <- fmt.Errorf("view read %q", v)
+					return
+				}
+			}
+			it, err := view.Range(nil, nil)
+			if err != nil {
+				errs <- err
+				return
+			}
+			n := len(readAll(t, it))
+			if n != 0 && n != keys {
+				errs <- fmt.Errorf("view range read %d keys, want 0 or %d", n, keys)
+				return
+			}
+		}
+	}()
+	held := 0
+	for c := range commits {
+		for k := range keys {
+			mustPut(t, tx, fmt.Sprintf("k%02d", k), fmt.Sprintf("c%d", c))
+		}
+		applied, err := tx.CommitDeferred()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !applied {
+			held++
+		}
+	}
+	close(done)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if held == 0 {
+		t.Fatal("no commit was held")
+	}
+	if err := tx.ApplyDeferred(); err != nil {
+		t.Fatal(err)
+	}
+	v, found, err := inner.Get([]byte("k07"))
+	if err != nil || !found || string(v) != fmt.Sprintf("c%d", commits-1) {
+		t.Fatalf("inner k07 = %q, %v, %v after applying; want c%d", v, found, err, commits-1)
 	}
 }

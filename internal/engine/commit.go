@@ -25,7 +25,18 @@ type Group struct {
 	// record costs more than the record. 0, the runtime's, applies at
 	// every commit.
 	DeferApply int64
-	offsets    []Offset
+	// HoldCommits, without DeferApply, lets each store keep what a commit
+	// wrote among its clean entries rather than write it to Pebble, where
+	// it fits (see state.TxnStore.CommitDeferred): a store whose keys
+	// repeat from commit to commit, word count's, then writes Pebble once
+	// per several commits, folded. Reads and views see the held writes as
+	// they see Pebble; the changelog offset a store's database records
+	// stays at the last commit it applied whole, so that a restore after a
+	// crash reads the rest again (a bounded number of records).
+	// The runtime sets it; closing a task cleanly applies what its stores
+	// hold (ApplyCommitted).
+	HoldCommits bool
+	offsets     []Offset
 }
 
 // Commit runs the commit sequence over the group's tasks:
@@ -39,7 +50,8 @@ type Group struct {
 //     every record sent durable and commits the offsets (one transaction
 //     under exactly-once);
 //  3. once that committed, apply each store's transaction buffer to Pebble
-//     (unless DeferApply lets it wait);
+//     (unless DeferApply lets it wait, or HoldCommits lets a store hold
+//     it);
 //  4. record in each task's database the changelog offset each persistent
 //     store reached, which restore starts from, when step 3 applied.
 //
@@ -80,7 +92,7 @@ func (g *Group) Commit(ctx context.Context, host Committer) (committed bool, err
 		return false, err
 	}
 	for _, t := range tasks {
-		if err := t.committed(host, g.DeferApply); err != nil {
+		if err := t.committed(host, g.DeferApply, g.HoldCommits); err != nil {
 			return false, err
 		}
 	}
@@ -90,7 +102,7 @@ func (g *Group) Commit(ctx context.Context, host Committer) (committed bool, err
 // committed finishes a commit that took effect: steps 3 and 4 of Commit,
 // or, while the buffers hold no more than deferApply bytes, the note of
 // the changelog offsets that step 4 records once they are applied.
-func (t *Task) committed(host Committer, deferApply int64) error {
+func (t *Task) committed(host Committer, deferApply int64, hold bool) error {
 	for _, cl := range t.changelogs {
 		if !cl.sent {
 			continue
@@ -111,7 +123,7 @@ func (t *Task) committed(host Committer, deferApply int64) error {
 		t.deferred = true
 		return nil
 	}
-	return t.apply()
+	return t.apply(hold && deferApply <= 0)
 }
 
 // ApplyCommitted applies what commits left waiting in the task's
@@ -120,28 +132,63 @@ func (t *Task) committed(host Committer, deferApply int64) error {
 // task's database holds every commit. A task that processed since its
 // last commit holds writes that did not commit mixed in: it applies
 // nothing then, and its next opening restores the rest.
+//
+// What stores hold of earlier commits (Group.HoldCommits) it applies
+// whether or not the task processed since: it is apart from the open
+// transaction.
 func (t *Task) ApplyCommitted() error {
-	if !t.deferred || t.dirty || t.closed {
+	if t.closed {
 		return nil
 	}
-	return t.apply()
+	if t.deferred {
+		if t.dirty {
+			return nil
+		}
+		return t.apply(false)
+	}
+	held := false
+	for _, s := range t.storeList {
+		if x := s.Txn(); x != nil && x.Unapplied() {
+			held = true
+			if err := t.applyHeld(s, x); err != nil {
+				return err
+			}
+		}
+	}
+	if !held {
+		return nil
+	}
+	return t.recordOffsets()
 }
 
 // apply writes the transaction buffers to Pebble, then records the
 // changelog offsets their writes reached. A fault of storage comes back
 // as a *StoreFault: the stores are behind their changelogs then, never
 // ahead, and a restore catches them up.
-func (t *Task) apply() error {
+//
+// With hold, each store may hold the commit's writes instead (see
+// Group.HoldCommits); the offset of a store that holds any is not recorded
+// until it applies them.
+func (t *Task) apply(hold bool) error {
 	t.deferred = false
 	for _, s := range t.storeList {
 		if x := s.Txn(); x != nil {
-			if err := t.applyTxn(s, x); err != nil {
+			if err := t.applyTxn(s, x, hold); err != nil {
 				return err
 			}
 		}
 	}
+	return t.recordOffsets()
+}
+
+// recordOffsets records the changelog offsets commits reached for the
+// stores whose Pebble holds every commit.
+func (t *Task) recordOffsets() error {
 	for _, cl := range t.changelogs {
 		if !cl.hasUnapplied {
+			continue
+		}
+		if x := t.storeList[cl.store].Txn(); x != nil && x.Unapplied() {
 			continue
 		}
 		cl.hasUnapplied = false
@@ -155,10 +202,25 @@ func (t *Task) apply() error {
 // applyTxn writes the transaction buffer x of store s to Pebble, the one
 // write of a commit that reaches the disk: Pebble's fatal path is
 // recovered here, as everything else it reports, into a *StoreFault.
-func (t *Task) applyTxn(s state.Store, x *state.TxnStore) (err error) {
+func (t *Task) applyTxn(s state.Store, x *state.TxnStore, hold bool) (err error) {
 	defer t.recoverFault(&err)
-	if err := x.Commit(); err != nil {
+	if hold {
+		_, err = x.CommitDeferred()
+	} else {
+		err = x.Commit()
+	}
+	if err != nil {
 		return fmt.Errorf("engine: task %s: apply committed writes of %q: %w", t.ID, s.Name(), err)
+	}
+	return nil
+}
+
+// applyHeld writes to Pebble what store s holds of earlier commits (see
+// Group.HoldCommits), its faults recovered as applyTxn's.
+func (t *Task) applyHeld(s state.Store, x *state.TxnStore) (err error) {
+	defer t.recoverFault(&err)
+	if err := x.ApplyDeferred(); err != nil {
+		return fmt.Errorf("engine: task %s: apply held writes of %q: %w", t.ID, s.Name(), err)
 	}
 	return nil
 }

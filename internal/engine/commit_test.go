@@ -249,3 +249,42 @@ func TestCommitDeferApply(t *testing.T) {
 	}
 	f.restoreFrom(task, 3)
 }
+
+// With HoldCommits a commit's writes may stay among the store's clean
+// entries: views see them, but the changelog offset is recorded only once
+// Pebble holds them, by a later commit that applies or by ApplyCommitted,
+// which applies them even with an open transaction; a task closed while
+// holding some restores from the offset recorded before them.
+func TestCommitHoldCommits(t *testing.T) {
+	f := newCommitFixture(t)
+	h := f.h
+	f.group.HoldCommits = true
+	task := f.open()
+	f.pipe(task, 0, 1, 2)
+	f.commit(task)
+	h.expect(t, "changelog app-counts-changelog[0] a=3@20", "commit [in[0]@3] abort=false", "changelog offset")
+	if got := f.pebbleValue(task); got != "3" {
+		t.Fatalf("the view reads %s after a held commit, want 3", got)
+	}
+	f.restoreFrom(task, 0)
+	f.pipe(task, 3)
+	if err := task.ApplyCommitted(); err != nil {
+		t.Fatal(err)
+	}
+	f.restoreFrom(task, 1)
+	f.commit(task)
+	h.expect(t, "changelog app-counts-changelog[0] a=4@30", "commit [in[0]@4] abort=false", "changelog offset")
+	if got := f.pebbleValue(task); got != "4" {
+		t.Fatalf("the view reads %s after a held commit, want 4", got)
+	}
+	f.restoreFrom(task, 1)
+	if err := task.Close(); err != nil {
+		t.Fatal(err)
+	}
+	task = f.open()
+	defer task.Close()
+	if got := f.pebbleValue(task); got != "3" {
+		t.Fatalf("reopened, Pebble holds %s, want 3", got)
+	}
+	f.restoreFrom(task, 1)
+}

@@ -1,0 +1,221 @@
+package state
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// heldWrites are the writes of commits a TxnStore has not applied to
+// inner yet (see TxnStore.CommitDeferred): committed, so reads and views
+// see them as they see inner, and folded, one value per key, until the
+// store applies them all at once. The task's goroutine changes them under
+// mu and reads them without it; views read them under mu.
+type heldWrites struct {
+	mu    sync.RWMutex
+	index map[string]int32
+	slots []heldSlot
+	keys  arena
+	vals  arena
+	// bytes is what they hold, bounded by txnMaxHeldBytes; writes counts
+	// the writes of the commits they came from, bounded by
+	// txnMaxHeldWrites.
+	bytes  int64
+	writes int
+}
+
+// heldSlot is a key and its committed value, nil for a delete.
+type heldSlot struct {
+	key   string
+	value []byte
+}
+
+// txnMaxHeldBytes bounds what a store holds of commits it has not
+// applied.
+const txnMaxHeldBytes = 1 << 20
+
+// txnMaxHeldWrites bounds the writes of the commits a store holds, about
+// the changelog records a restore after a crash reads beyond the offset
+// recorded: at a million records a second, a tenth of a second per store.
+const txnMaxHeldWrites = 100_000
+
+// heldEntryOverhead is what a held write costs beyond its key and value:
+// its slot (40 bytes) and its map slot with the map's slack.
+const heldEntryOverhead = 96
+
+func (h *heldWrites) len() int { return len(h.slots) }
+
+// get returns key's held value, and whether it is held.
+func (h *heldWrites) get(key []byte) (value []byte, found, held bool) {
+	if len(h.slots) == 0 {
+		return nil, false, false
+	}
+	i, ok := h.index[string(key)]
+	if !ok {
+		return nil, false, false
+	}
+	v := h.slots[i].value
+	return v, v != nil, true
+}
+
+// add holds the entries' writes, in place of what it held of their keys.
+func (h *heldWrites) add(entries []*txnEntry) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.index == nil {
+		h.index = make(map[string]int32, len(entries))
+	}
+	for _, e := range entries {
+		i, ok := h.index[e.key]
+		if !ok {
+			i = int32(len(h.slots))
+			k := e.key
+			if len(k) > 0 {
+				b := h.keys.copy([]byte(k))
+				k = unsafe.String(&b[0], len(b))
+			}
+			h.slots = append(h.slots, heldSlot{key: k})
+			h.index[k] = i
+			h.bytes += int64(len(k)) + heldEntryOverhead
+		}
+		sl := &h.slots[i]
+		switch {
+		case e.deleted:
+			sl.value = nil
+		case len(e.value) == 0:
+			sl.value = emptyValue
+		case sl.value != nil && len(e.value) <= cap(sl.value):
+			sl.value = sl.value[:len(e.value)]
+			copy(sl.value, e.value)
+		default:
+			sl.value = h.vals.copy(e.value)
+			h.bytes += int64(len(e.value))
+		}
+	}
+	h.writes += len(entries)
+}
+
+// sorted returns the held slots in key order.
+func (h *heldWrites) sorted() []*heldSlot {
+	out := make([]*heldSlot, len(h.slots))
+	for i := range h.slots {
+		out[i] = &h.slots[i]
+	}
+	slices.SortFunc(out, func(a, b *heldSlot) int { return strings.Compare(a.key, b.key) })
+	return out
+}
+
+// reset drops every held write: inner holds them now, or a restore will.
+func (h *heldWrites) reset() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	clear(h.index)
+	clear(h.slots)
+	h.slots = h.slots[:0]
+	h.keys.reset()
+	h.vals.reset()
+	h.bytes, h.writes = 0, 0
+}
+
+// CommitDeferred ends a committed transaction as Commit does, except that,
+// where they fit (txnMaxHeldBytes, txnMaxHeldWrites), its writes are held
+// rather than applied to inner: inner then lags the store's changelog,
+// which is allowed (a restore catches it up) as long as the changelog
+// offset recorded for it does too. Reads, and views made with viewOver,
+// see held writes. It reports whether inner holds every commit, as after
+// Commit, which it falls back to for a store that cannot hold (not
+// deferrable), a transaction with range deletions, or one that does not
+// fit: Commit then applies what was held with the transaction.
+func (s *TxnStore) CommitDeferred() (applied bool, err error) {
+	if err := s.check("commit"); err != nil {
+		return false, err
+	}
+	n := len(s.entries)
+	if !s.deferrable || len(s.dels) > 0 || s.ncached > 0 || len(s.unlogged) > 0 || s.held.writes+n > txnMaxHeldWrites {
+		// Commit checks the cache and the changelog layer, and applies.
+		return true, s.Commit()
+	}
+	order := s.order[:0]
+	need := s.held.bytes
+	s.each(func(e *txnEntry) {
+		order = append(order, e)
+		need += int64(len(e.key)+len(e.value)) + heldEntryOverhead
+	})
+	s.order = order
+	if need > txnMaxHeldBytes {
+		return true, s.Commit()
+	}
+	// The clean entries say what inner holds: of a key held, inner will
+	// hold the held value only once applied.
+	if s.clean.live > 0 {
+		for _, e := range order {
+			s.clean.forget(e.key)
+		}
+	}
+	s.held.add(order)
+	s.reset()
+	return s.held.len() == 0, nil
+}
+
+// Unapplied reports whether the store holds committed writes inner does
+// not (see CommitDeferred).
+func (s *TxnStore) Unapplied() bool { return s.held.len() > 0 }
+
+// ApplyDeferred writes to inner what commits left held (see
+// CommitDeferred), leaving any open transaction as it is.
+func (s *TxnStore) ApplyDeferred() error {
+	if err := s.check("apply"); err != nil {
+		return err
+	}
+	if s.held.len() == 0 {
+		return nil
+	}
+	bw, batched := s.inner.(BatchWriter)
+	if batched {
+		bw.BeginBatch()
+	}
+	err := s.applyHeld(bw)
+	if batched {
+		if cerr := bw.CommitBatch(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return storeErr(s.Name(), "apply", err)
+	}
+	return s.inner.Flush()
+}
+
+// applyHeld writes the held writes to inner in key order and drops them.
+func (s *TxnStore) applyHeld(bw BatchWriter) error {
+	if s.held.len() == 0 {
+		return nil
+	}
+	batched := 0
+	for _, sl := range s.held.sorted() {
+		s.kbuf = append(s.kbuf[:0], sl.key...)
+		var err error
+		if sl.value == nil {
+			err = s.inner.Delete(s.kbuf)
+		} else {
+			err = s.inner.Put(s.kbuf, sl.value)
+		}
+		if err != nil {
+			return err
+		}
+		if bw == nil {
+			continue
+		}
+		if batched += len(sl.key) + len(sl.value) + txnBatchEntryOverhead; batched >= txnBatchBytes {
+			if err := bw.CommitBatch(); err != nil {
+				return err
+			}
+			bw.BeginBatch()
+			batched = 0
+		}
+	}
+	// A view reading inner instead now sees the same.
+	s.held.reset()
+	return nil
+}
