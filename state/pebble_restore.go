@@ -6,10 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	goruntime "runtime"
 	"slices"
 	"strings"
-	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/sstable"
@@ -59,20 +57,15 @@ const orderedRunBytes = 4 << 20
 // nothing under it to delete. An ingested table is synced, and Pebble
 // records it in its manifest: it is as durable as a flushed memtable.
 //
-// Full runs are written by goroutines of the restore's own while the next
-// ones fill, so that the restore's consumer goes on fetching while tables
-// are written; runs wait for them only when those not yet written hold
-// restoreQueueBytes. A builder goroutine folds each run and writes its
-// table; a placer goroutine takes the tables in changelog order, syncs
-// them and ingests them. While the consumer fetches, one builder runs: a
-// second would take the CPU the fetching needs. Once the last record is
-// in, a second builder writes the runs still queued, which would otherwise
-// be written one after another while a CPU sits idle. The tables are
-// ingested in changelog order, as late as that allows: together, once the
-// restore ends, while each run's keys lie above the last run's (a changelog
-// in key order, whose tables Pebble then puts straight in the lowest
-// level), or before the first run whose keys overlap them. A failure of a
-// goroutine surfaces at the restore's next write or at its end.
+// Full runs are written by a goroutine of the restore's own, in order,
+// while the next ones fill, so that the restore's consumer goes on fetching
+// while tables are written; runs wait for it only when those it has not yet
+// written hold restoreQueueBytes. The tables are ingested in changelog
+// order, as late as that allows: together, once the restore ends, while
+// each run's keys lie above the last run's (a changelog in key order, whose
+// tables Pebble then puts straight in the lowest level), or before the
+// first run whose keys overlap them. A failure of that goroutine surfaces
+// at the restore's next write or at its end.
 //
 // Into a store that held keys, it writes Pebble batches of up to
 // restoreBatchBytes, whatever the size of the batches of records the
@@ -84,23 +77,19 @@ type pebbleRestore struct {
 	// cur is the run filling, free the runs written, to fill again.
 	cur  *restoreRun
 	free []*restoreRun
-	// todo takes runs to the builders, order takes the same runs, in
-	// changelog order, to the placer, which hands each back on done once
-	// its table is placed; queued counts the runs and bytes handed on and
-	// not yet back. todo is nil while no goroutine runs.
-	todo, order, done chan *restoreRun
-	queued            int
-	queuedBytes       int
-	// failed is set once a run failed, after which the builders write no
-	// more tables.
-	failed atomic.Bool
-	// err is the goroutines' first failure, once a run brought it back.
+	// todo takes runs to the writer goroutine, which hands each back on
+	// done once written; queued counts the runs and bytes handed on and
+	// not yet back. todo is nil while no writer runs.
+	todo, done  chan *restoreRun
+	queued      int
+	queuedBytes int
+	// err is the writer's first failure, once a run brought it back.
 	err error
 	// runs counts the runs handed on.
 	runs int
 	// group holds the paths of the tables written and not yet ingested,
 	// whose keys do not overlap: each run's smallest key was greater than
-	// groupEnd, the largest key of the run before. The placer owns them
+	// groupEnd, the largest key of the run before. The writer owns them
 	// while it runs.
 	group    []groupTable
 	groupEnd []byte
@@ -129,25 +118,17 @@ type restoreRun struct {
 	first bool
 	// buf is the write buffer of the run's file.
 	buf []byte
-	// built delivers the builder's outcome to the placer. out is what the
-	// table holds, in key order (empty if the run left nothing to write),
-	// path and file its file, open, until the placer syncs it.
-	built chan error
-	out   []runEntry
-	path  string
-	file  vfs.File
-	err   error
+	err error
 }
 
 func newRestoreRun() *restoreRun {
 	// Room for an ordered run and the record that ends it; a run of keys
 	// in no order grows its arena once.
-	return &restoreRun{arena: make([]byte, 0, orderedRunBytes+64<<10), ordered: true, built: make(chan error, 1)}
+	return &restoreRun{arena: make([]byte, 0, orderedRunBytes+64<<10), ordered: true}
 }
 
 func (r *restoreRun) reset() {
 	r.arena, r.ents, r.ordered, r.err = r.arena[:0], r.ents[:0], true, nil
-	r.out, r.path, r.file = nil, "", nil
 }
 
 // runEntry is one write of a run: arena[key:val] is the prefixed key and
@@ -180,7 +161,6 @@ func (s *pebbleStore) beginRestore() error {
 		s.restore = r
 	}
 	r.ingest, r.runs, r.err = empty, 0, nil
-	r.failed.Store(false)
 	s.restoring = true
 	// The restore writes past Put.
 	s.filter.drop()
@@ -284,8 +264,8 @@ func (s *pebbleStore) restoreBatched(recs []ChangelogRecord, timestamped bool) e
 	return nil
 }
 
-// handOff hands the current run on to the builder and the placer, started
-// if need be, once the runs not yet placed leave room for it.
+// handOff hands the current run on to the writer goroutine, started if
+// need be, once the runs it has not yet written leave room for it.
 func (s *pebbleStore) handOff() error {
 	r := s.restore
 	run := r.cur
@@ -304,26 +284,22 @@ func (s *pebbleStore) handOff() error {
 		return err
 	}
 	if r.todo == nil {
-		// Buffered past what the queue can hold, so that no side blocks
-		// on another's channel.
-		n := restoreQueueBytes/orderedRunBytes + 1
-		r.todo = make(chan *restoreRun, n)
-		r.order = make(chan *restoreRun, n)
-		r.done = make(chan *restoreRun, n)
-		go s.buildRuns(r.todo)
-		go s.placeRuns(r.order, r.done)
+		// Buffered past what the queue can hold, so that neither side
+		// blocks on the other's channel.
+		r.todo = make(chan *restoreRun, restoreQueueBytes/orderedRunBytes+1)
+		r.done = make(chan *restoreRun, restoreQueueBytes/orderedRunBytes+1)
+		go s.writeRuns(r.todo, r.done)
 	}
 	run.first = r.runs == 0
 	r.runs++
 	r.queued++
 	r.queuedBytes += len(run.arena)
 	r.todo <- run
-	r.order <- run
 	return nil
 }
 
-// collect takes back the runs the placer has placed, waiting for one if
-// wait is set, and returns the goroutines' first failure.
+// collect takes back the runs the writer has written, waiting for one if
+// wait is set, and returns the writer's first failure.
 func (r *pebbleRestore) collect(wait bool) error {
 	for r.queued > 0 {
 		var run *restoreRun
@@ -348,54 +324,28 @@ func (r *pebbleRestore) collect(wait bool) error {
 	return r.err
 }
 
-// stopWriter waits for every run handed on to be placed, and ends the
-// goroutines.
+// stopWriter waits for the writer to write every run handed on, and ends
+// it.
 func (r *pebbleRestore) stopWriter() error {
 	if r.todo == nil {
 		return r.err
 	}
 	close(r.todo)
-	close(r.order)
 	for r.queued > 0 {
 		r.collect(true)
 	}
-	r.todo, r.order, r.done = nil, nil, nil
+	r.todo, r.done = nil, nil
 	return r.err
 }
 
-// buildRuns is a builder goroutine: it writes the table of each run from
-// todo and delivers the outcome on the run's built. After a failure it
-// writes no more tables.
-func (s *pebbleStore) buildRuns(todo <-chan *restoreRun) {
-	r := s.restore
-	for run := range todo {
-		var err error
-		if !r.failed.Load() {
-			err = s.buildRun(run)
-		}
-		run.built <- err
-	}
-}
-
-// placeRuns is the placer goroutine: it takes the runs from order as their
-// tables are built, places each (see placeRun), and hands it back on done.
-// After a failure it places nothing more, and removes the tables built.
-func (s *pebbleStore) placeRuns(order <-chan *restoreRun, done chan<- *restoreRun) {
-	r := s.restore
+// writeRuns is the writer goroutine: it writes each run from todo, and
+// hands it back on done. After a failure it writes nothing more.
+func (s *pebbleStore) writeRuns(todo <-chan *restoreRun, done chan<- *restoreRun) {
 	var failed bool
-	for run := range order {
-		err := <-run.built
-		if err == nil && !failed {
-			err = s.placeRun(run)
-		} else if run.file != nil {
-			run.file.Close()
-			s.db.fs.Remove(run.path)
-		}
-		run.file = nil
-		if err != nil && !failed {
-			failed = true
-			r.failed.Store(true)
-			run.err = err
+	for run := range todo {
+		if !failed {
+			run.err = s.ingestRun(run)
+			failed = run.err != nil
 		}
 		done <- run
 	}
@@ -418,10 +368,6 @@ func (s *pebbleStore) finishRestore() error {
 	} else {
 		last = nil
 		err = s.handOff()
-	}
-	if err == nil && r.queued > 1 && goruntime.GOMAXPROCS(0) > 1 {
-		// The fetching is over: a CPU is free for a second builder.
-		go s.buildRuns(r.todo)
 	}
 	if werr := r.stopWriter(); err == nil {
 		err = werr
@@ -505,10 +451,20 @@ func (s *pebbleStore) commitRestoreBatch(last bool) error {
 	return nil
 }
 
-// buildRun folds run and writes it as an sstable, left open in run.file.
-// It runs on a builder goroutine.
-func (s *pebbleStore) buildRun(run *restoreRun) (err error) {
-	defer s.recoverFatal(&err)
+// ingestRun writes run as an sstable, and ingests the tables written
+// before it if its keys overlap theirs. It runs on the writer goroutine,
+// which Pebble's fatal path would end: the panic it makes is returned as
+// the error it is instead.
+func (s *pebbleStore) ingestRun(run *restoreRun) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			fe, ok := v.(*fatalError)
+			if !ok {
+				panic(v)
+			}
+			err = storeErr(s.name, "restore", fe)
+		}
+	}()
 	ents := run.ents
 	if !run.ordered {
 		ents = run.fold()
@@ -519,38 +475,13 @@ func (s *pebbleStore) buildRun(run *restoreRun) (err error) {
 	if len(ents) == 0 {
 		return nil
 	}
+	r := s.restore
 	path, f, err := s.db.writeRun(run, ents)
 	if err != nil {
 		return storeErr(s.name, "restore", fmt.Errorf("write %d records as an sstable: %w", len(ents), err))
 	}
-	run.out, run.path, run.file = ents, path, f
-	return nil
-}
-
-// recoverFatal turns the panic of Pebble's fatal path, which would end the
-// restore's goroutine, into the error it is.
-func (s *pebbleStore) recoverFatal(err *error) {
-	if v := recover(); v != nil {
-		fe, ok := v.(*fatalError)
-		if !ok {
-			panic(v)
-		}
-		*err = storeErr(s.name, "restore", fe)
-	}
-}
-
-// placeRun syncs the table of run, and ingests the tables written before
-// it if its keys overlap theirs. It runs on the placer goroutine.
-func (s *pebbleStore) placeRun(run *restoreRun) (err error) {
-	defer s.recoverFatal(&err)
-	ents, path, f := run.out, run.path, run.file
-	if len(ents) == 0 {
-		return nil
-	}
-	run.file = nil
-	r := s.restore
 	// Syncs wait on the disk, not on the CPU: several at a time, while
-	// the placer goes on, take a fraction of the time of one after
+	// the writer goes on, take a fraction of the time of one after
 	// another. Past maxSyncs, the oldest is waited for, which bounds the
 	// files held open.
 	if err := r.waitSyncs(maxSyncs - 1); err != nil {
