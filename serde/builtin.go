@@ -26,7 +26,7 @@ var (
 	Int32 Serde[int32] = int32Serde{}
 
 	// Int64 is Java's LongSerializer: 8 bytes, big-endian.
-	Int64 Serde[int64] = int64Serde{}
+	Int64 Serde[int64] = &int64Serde{}
 
 	// Float32 is Java's FloatSerializer: the raw IEEE 754 bits, big-endian.
 	Float32 Serde[float32] = float32Serde{}
@@ -116,13 +116,16 @@ func (int32Serde) Deserialize(topic string, data []byte) (int32, error) {
 	return int32(binary.BigEndian.Uint32(data)), nil
 }
 
+// int64Serde's methods take a pointer, as Int64 holds it: an interface
+// call of a value method on a pointer goes through a wrapper, and longs
+// are the most common values (counts).
 type int64Serde struct{}
 
-func (int64Serde) Serialize(dst []byte, _ string, v int64) ([]byte, error) {
+func (*int64Serde) Serialize(dst []byte, _ string, v int64) ([]byte, error) {
 	return binary.BigEndian.AppendUint64(dst, uint64(v)), nil
 }
 
-func (int64Serde) Deserialize(topic string, data []byte) (int64, error) {
+func (*int64Serde) Deserialize(topic string, data []byte) (int64, error) {
 	if err := checkSize("Int64", 8, topic, data); err != nil {
 		return 0, err
 	}

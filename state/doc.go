@@ -12,9 +12,13 @@
 //	KeyValueStore[K, V]        typed API, serdes, reusable buffers
 //	  metered store            when the host measures (Env.Metrics): times sampled calls
 //	  CachingStore             optional: folds writes per key until Flush
-//	    change logging         optional: sends every write to the changelog
+//	    change logging         optional: sends each key's last write at Flush
 //	      TxnStore             exactly-once: holds writes until the commit
 //	        bytes store        Pebble (DB.Store) or memory (NewMemoryStore)
+//
+// Change logging folds a commit interval's writes to one record per key;
+// over a TxnStore or an in-memory store it leaves the folding to their
+// entries, which mark the keys written since the last Flush.
 //
 // The cache comes first, so the changelog (and a table downstream) sees one
 // write per key per commit interval rather than one per record. Where its

@@ -63,6 +63,12 @@ func (s *KeyValueStore[K, V]) key(op string, k K) ([]byte, error) {
 	if s.shareKey {
 		return stringBytes(&k), nil
 	}
+	return s.serializeKey(op, k)
+}
+
+// serializeKey is key for a key that is not shared: key itself is small
+// enough to inline.
+func (s *KeyValueStore[K, V]) serializeKey(op string, k K) ([]byte, error) {
 	kb, err := s.ks.Serialize(s.kbuf[:0], s.topic, k)
 	if err != nil {
 		return nil, storeErr(s.name, op, fmt.Errorf("serialize key: %w", err))
@@ -85,8 +91,12 @@ func (c *kvCodec[K, V]) decodeValue(op string, b []byte) (V, error) {
 
 // Get returns the value stored under k; found is false when there is none.
 func (s *KeyValueStore[K, V]) Get(k K) (v V, found bool, err error) {
-	kb, err := s.key("get", k)
-	if err != nil {
+	// A shared key is taken here: the call to key is not inlined in a
+	// generic method.
+	var kb []byte
+	if s.shareKey {
+		kb = stringBytes(&k)
+	} else if kb, err = s.serializeKey("get", k); err != nil {
 		return v, false, err
 	}
 	b, found, err := s.top.Get(kb)
@@ -99,8 +109,11 @@ func (s *KeyValueStore[K, V]) Get(k K) (v V, found bool, err error) {
 
 // Put stores v under k, replacing any value there.
 func (s *KeyValueStore[K, V]) Put(k K, v V) error {
-	kb, err := s.key("put", k)
-	if err != nil {
+	var kb []byte
+	var err error
+	if s.shareKey {
+		kb = stringBytes(&k)
+	} else if kb, err = s.serializeKey("put", k); err != nil {
 		return err
 	}
 	vb, err := s.vs.Serialize(s.vbuf[:0], s.topic, v)

@@ -24,7 +24,8 @@ import (
 //
 // Over a TxnStore the folding costs nothing extra: the buffer already
 // holds each key's last write and remembers which it has not yet handed
-// to the changelog. Over any other store the layer keeps the keys written
+// to the changelog. So does an in-memory store's index, whose entries
+// mark the keys written since the last Flush. Over any other store the layer keeps the keys written
 // since the last Flush, and reads their values back from inner when it
 // sends them.
 //
@@ -48,10 +49,12 @@ type changeLoggingStore struct {
 	// out, so the changelog reads as Kafka Streams' does.
 	keyPrefix int
 
-	// txn is inner when it is a transaction buffer, which folds the
-	// writes; probed says txn was looked for (builders make the layer as a
-	// literal).
+	// txn is inner when it is a transaction buffer, and mem when it is an
+	// in-memory store: either folds the writes, each key's entry marking
+	// whether it waits to be sent. probed says they were looked for
+	// (builders make the layer as a literal).
 	txn    *TxnStore
+	mem    *memoryStore
 	probed bool
 	// Otherwise folded are the keys written since the last Flush, in the
 	// order first written, their bytes in keys. A handful are found by
@@ -113,24 +116,32 @@ func (s *changeLoggingStore) now() int64 {
 
 func (s *changeLoggingStore) buffer() *TxnStore {
 	if !s.probed {
-		s.txn, _ = s.KeyValueBytesStore.(*TxnStore)
-		s.probed = true
+		s.probe()
 	}
 	return s.txn
+}
+
+func (s *changeLoggingStore) probe() {
+	s.txn, _ = s.KeyValueBytesStore.(*TxnStore)
+	s.mem, _ = s.KeyValueBytesStore.(*memoryStore)
+	s.probed = true
 }
 
 func (s *changeLoggingStore) Put(key, value []byte) error {
 	ts := int64(0)
 	if s.timestamped {
-		var err error
-		if ts, _, err = splitTimestamped(value); err != nil {
-			return storeErr(s.Name(), "put", err)
+		var ok bool
+		if ts, _, ok = cutTimestamped(value); !ok {
+			return storeErr(s.Name(), "put", badTimestamped(value))
 		}
 	} else {
 		ts = s.now()
 	}
 	if tx := s.buffer(); tx != nil {
 		return tx.putLogged(key, value, ts)
+	}
+	if s.mem != nil {
+		return s.mem.putLogged(key, value, ts)
 	}
 	if err := s.KeyValueBytesStore.Put(key, value); err != nil {
 		return err
@@ -143,6 +154,9 @@ func (s *changeLoggingStore) Delete(key []byte) error {
 	ts := s.now()
 	if tx := s.buffer(); tx != nil {
 		return tx.deleteLogged(key, ts)
+	}
+	if s.mem != nil {
+		return s.mem.deleteLogged(key, ts)
 	}
 	if err := s.KeyValueBytesStore.Delete(key); err != nil {
 		return err
@@ -215,7 +229,7 @@ func (s *changeLoggingStore) DeleteRange(from, to []byte) error {
 	if err := s.KeyValueBytesStore.DeleteRange(from, to); err != nil {
 		return err
 	}
-	if s.buffer() == nil {
+	if s.buffer() == nil && s.mem == nil {
 		for i := range s.folded {
 			w := &s.folded[i]
 			if k := s.keys[w.start:w.end]; !w.dropped && inRange(k, from, to) {
@@ -233,6 +247,9 @@ func (s *changeLoggingStore) unsent() bool {
 	if tx := s.buffer(); tx != nil {
 		return len(tx.unlogged) > 0
 	}
+	if s.mem != nil {
+		return len(s.mem.unloggedList) > 0
+	}
 	return len(s.folded) > 0
 }
 
@@ -247,6 +264,9 @@ func (s *changeLoggingStore) Flush() error {
 func (s *changeLoggingStore) send() error {
 	if tx := s.buffer(); tx != nil {
 		return tx.takeUnlogged(s.logChange)
+	}
+	if s.mem != nil {
+		return s.mem.takeUnlogged(s.logChange)
 	}
 	for i := range s.folded {
 		w := &s.folded[i]
@@ -293,9 +313,10 @@ var emptyKey = []byte{}
 // logChange sends one folded write: value nil is a delete.
 func (s *changeLoggingStore) logChange(key, value []byte, ts int64) error {
 	if value != nil && s.timestamped {
-		var err error
-		if ts, value, err = splitTimestamped(value); err != nil {
-			return storeErr(s.Name(), "log change", fmt.Errorf("key %q: %w", key, err))
+		v := value
+		var ok bool
+		if ts, value, ok = cutTimestamped(v); !ok {
+			return storeErr(s.Name(), "log change", fmt.Errorf("key %q: %w", key, badTimestamped(v)))
 		}
 	}
 	key = key[s.keyPrefix:]

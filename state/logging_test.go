@@ -370,3 +370,58 @@ func TestChangeLoggingKeptValues(t *testing.T) {
 		})
 	}
 }
+
+// TestChangeLoggingFoldEdges checks the folding where a store's entries
+// mark the keys to send (memory) as where the layer or the buffer folds:
+// a tombstone for a key the store never had, a key deleted then covered by
+// a DeleteRange (not sent), a delete, put and delete of one key (one
+// tombstone), and a Flush whose logger fails part way, after which the
+// next Flush sends the rest once.
+func TestChangeLoggingFoldEdges(t *testing.T) {
+	for _, kind := range loggedKinds() {
+		t.Run(kind.name, func(t *testing.T) {
+			logger := &failingAfter{left: -1}
+			s := newLogging(kind.new(t, "st"), logger, nil, true)
+			mustPut(t, s, "a", "1", "m", "2", "z", "3")
+			for _, k := range []string{"never", "m", "z"} {
+				if err := s.Delete([]byte(k)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			mustPut(t, s, "z", "4")
+			if err := s.Delete([]byte("z")); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.DeleteRange([]byte("l"), []byte("n")); err != nil {
+				t.Fatal(err)
+			}
+			logger.left = 1
+			if err := s.Flush(); err == nil {
+				t.Fatal("Flush with a logger failing after one record succeeded")
+			}
+			logger.left = -1
+			mustFlush(t, s)
+			mustFlush(t, s)
+			// In the order first written: z before never.
+			want := []logRecord{{"a", []byte("1")}, {"z", nil}, {"never", nil}}
+			if !slices.EqualFunc(logger.records, want, eqRecord) {
+				t.Fatalf("log = %v, want %v", logger.records, want)
+			}
+		})
+	}
+}
+
+// failingAfter records what it is sent, failing once left records were
+// (left < 0: never).
+type failingAfter struct {
+	recordingLogger
+	left int
+}
+
+func (l *failingAfter) LogChange(key, value []byte, ts int64, hs []processor.Header) error {
+	if l.left == 0 {
+		return errors.New("boom")
+	}
+	l.left--
+	return l.recordingLogger.LogChange(key, value, ts, hs)
+}

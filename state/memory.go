@@ -12,27 +12,59 @@ import (
 // NewMemoryStore returns an in-memory bytes store: a B-tree sorted by key,
 // with a hash index beside it that the store's own reads and updates of
 // existing keys go through, so that only a new key or a removed one pays
-// the tree's ordering. Counts are exact. Iterators read a snapshot taken when they were opened
-// (a copy-on-write clone of the tree), so writes during iteration are safe
+// the tree's ordering. Under a changelog layer the index's entries also
+// mark the keys to send at the next Flush (see putLogged). Counts are
+// exact. Iterators read a snapshot taken when they were opened (a
+// copy-on-write clone of the tree), so writes during iteration are safe
 // and not seen, as with Pebble. Closing the store drops its contents.
 //
 // The store needs no lock for its own goroutine. Once it has handed out a
 // view (see Store.View), its writes take a write lock that the view's reads
 // share: only stores that are queried pay for it.
 func NewMemoryStore(name string) KeyValueBytesStore {
-	return &memoryStore{name: name, tree: btree.NewG(32, lessMemItem), index: map[string][]byte{}}
+	return newMemoryStore(name, false)
+}
+
+func newMemoryStore(name string, shared bool) *memoryStore {
+	return &memoryStore{name: name, tree: btree.NewG(32, lessMemItem), index: map[string]*memEntry{}, shared: shared}
 }
 
 type memItem struct{ key, value []byte }
 
 func lessMemItem(a, b memItem) bool { return bytes.Compare(a.key, b.key) < 0 }
 
+// memEntry is a key of the store as its index holds it: the key and value
+// slices are the tree's item's. The rest serves a changelog layer right
+// above (see putLogged): whether the key's last write waits to be logged,
+// and that write's time.
+type memEntry struct {
+	key, value []byte
+	ts         int64
+	log        entryLog
+}
+
+// entryLog is where a key's writes stand with the changelog.
+type entryLog uint8
+
+const (
+	// logged: nothing to send.
+	logged entryLog = iota
+	// unlogged: in the store's unlogged list, its value to be sent.
+	unlogged
+	// deleted: in the unlogged list and in tombs, out of the index and the
+	// tree: a tombstone to be sent.
+	deleted
+	// dropped: in the unlogged list, but a DeleteRange removed the key
+	// since, which sends nothing.
+	dropped
+)
+
 type memoryStore struct {
 	name string
 	tree *btree.BTreeG[memItem]
-	// index holds each key's value slice, the same as the tree's: only
-	// the store's goroutine reads it (views read the tree).
-	index map[string][]byte
+	// index holds each key's entry, whose slices are the tree's: only the
+	// store's goroutine reads it (views read the tree).
+	index map[string]*memEntry
 	// snapshots counts open iterators. While one is open its clone shares
 	// value slices with the tree, so Put must not overwrite them in place.
 	snapshots int
@@ -51,15 +83,27 @@ type memoryStore struct {
 	// is there once, with its value, and in the index with that value.
 	pending      []memItem
 	pendingExact bool
-	// The last Get's key (a copy), what it found and whether it found it,
-	// while memo holds: an aggregate reads a key and writes it right
-	// after, and the Put then skips a second lookup in the index. Every
-	// write clears it.
-	memoKey   []byte
-	memoVal   []byte
-	memoFound bool
-	memo      bool
+	// What the last Get found, while memo holds: an aggregate reads a key
+	// and writes it right after, and the Put then skips a second lookup
+	// in the index. A hit keeps the entry, a miss a copy of the key.
+	// Every write clears it.
+	memo    memoState
+	memoHit *memEntry
+	memoKey []byte
+	// The entries written through putLogged and deleteLogged since the
+	// last takeUnlogged, in the order first written, and the keys among
+	// them deleted since (a put revives the entry: the key is sent once).
+	unloggedList []*memEntry
+	tombs        map[string]*memEntry
 }
+
+type memoState uint8
+
+const (
+	memoNone memoState = iota
+	memoFound
+	memoMissed
+)
 
 func (s *memoryStore) Name() string     { return s.name }
 func (s *memoryStore) Persistent() bool { return false }
@@ -87,7 +131,10 @@ func (s *memoryStore) Get(key []byte) ([]byte, bool, error) {
 	if err := s.check("get"); err != nil {
 		return nil, false, err
 	}
-	v, ok := s.index[string(key)]
+	if e := s.index[string(key)]; e != nil {
+		s.memo, s.memoHit = memoFound, e
+		return e.value, true, nil
+	}
 	// memoKey is stored back only when it grew: a slice stored per call
 	// costs a write barrier while the garbage collector marks.
 	if mk := append(s.memoKey[:0], key...); cap(mk) > cap(s.memoKey) {
@@ -95,8 +142,22 @@ func (s *memoryStore) Get(key []byte) ([]byte, bool, error) {
 	} else {
 		s.memoKey = s.memoKey[:len(key)]
 	}
-	s.memoVal, s.memoFound, s.memo = v, ok, true
-	return v, ok, nil
+	s.memo = memoMissed
+	return nil, false, nil
+}
+
+// entry returns key's entry, nil for none, through the last Get's if it
+// was of key; it clears the memo, as every write must.
+func (s *memoryStore) entry(key []byte) *memEntry {
+	m := s.memo
+	s.memo = memoNone
+	switch {
+	case m == memoFound && bytes.Equal(s.memoHit.key, key):
+		return s.memoHit
+	case m == memoMissed && bytes.Equal(s.memoKey, key):
+		return nil
+	}
+	return s.index[string(key)]
 }
 
 func (s *memoryStore) Put(key, value []byte) error {
@@ -104,33 +165,153 @@ func (s *memoryStore) Put(key, value []byte) error {
 		return err
 	}
 	s.lock()
-	var old []byte
-	var ok bool
-	if s.memo && bytes.Equal(s.memoKey, key) {
-		old, ok = s.memoVal, s.memoFound
-	} else {
-		old, ok = s.index[string(key)]
-	}
-	s.memo = false
+	s.write(s.entry(key), key, value)
+	s.unlock()
+	return nil
+}
+
+// write puts value in e, key's entry, or in a new entry if e is nil, and
+// returns the entry.
+func (s *memoryStore) write(e *memEntry, key, value []byte) *memEntry {
 	switch {
-	case !ok:
-		k := clone(key)
-		v := clone(value)
-		s.tree.ReplaceOrInsert(memItem{key: k, value: v})
-		s.index[string(k)] = v
-	case s.snapshots == 0 && len(old) == len(value):
+	case e == nil:
+		e = s.insert(&memEntry{}, key, value)
+	case s.snapshots == 0 && len(e.value) == len(value):
 		// Overwriting the old value's array, which the tree shares, keeps
 		// updates of existing keys (the usual aggregate) free of
 		// allocation and of the tree.
-		copy(old, value)
+		copy(e.value, value)
 	default:
 		// The tree's item, and any snapshot's, keep the old array.
-		v := clone(value)
-		s.tree.ReplaceOrInsert(memItem{key: clone(key), value: v})
-		s.index[string(key)] = v
+		e.value = clone(value)
+		s.tree.ReplaceOrInsert(memItem{key: e.key, value: e.value})
+	}
+	return e
+}
+
+// insert puts e in the index and the tree with copies of key and value, in
+// one array: nothing writes a key's bytes, and the value's are overwritten
+// in place only.
+func (s *memoryStore) insert(e *memEntry, key, value []byte) *memEntry {
+	buf := make([]byte, len(key)+len(value))
+	e.key = buf[:len(key):len(key)]
+	copy(e.key, key)
+	e.value = buf[len(key):]
+	copy(e.value, value)
+	s.tree.ReplaceOrInsert(memItem{key: e.key, value: e.value})
+	// The index's key shares the entry's.
+	s.index[unsafe.String(unsafe.SliceData(e.key), len(e.key))] = e
+	return e
+}
+
+// putLogged is Put for a changelog layer right above (see
+// changeLoggingStore), which the store then spares the folding of its
+// writes: the key is marked to be sent at the next takeUnlogged, with the
+// value it will have then, stamped ts.
+func (s *memoryStore) putLogged(key, value []byte, ts int64) error {
+	if err := s.check("put"); err != nil {
+		return err
+	}
+	s.lock()
+	e := s.entry(key)
+	var t *memEntry
+	if e == nil && len(s.tombs) > 0 {
+		t = s.tombs[string(key)]
+	}
+	if t != nil {
+		// Deleted since the last takeUnlogged: the tombstone's entry comes
+		// back, so the key is sent once, with this value.
+		delete(s.tombs, string(key))
+		e = s.insert(t, key, value)
+		e.log = unlogged
+	} else if e != nil && s.snapshots == 0 && len(e.value) == len(value) {
+		// write's usual case, without the call.
+		copy(e.value, value)
+	} else {
+		e = s.write(e, key, value)
+	}
+	e.ts = ts
+	if e.log == logged {
+		e.log = unlogged
+		s.unloggedList = append(s.unloggedList, e)
 	}
 	s.unlock()
 	return nil
+}
+
+// deleteLogged is Delete for a changelog layer right above: a tombstone
+// of key, stamped ts, is sent at the next takeUnlogged, whether or not
+// the store had the key.
+func (s *memoryStore) deleteLogged(key []byte, ts int64) error {
+	if err := s.check("delete"); err != nil {
+		return err
+	}
+	s.lock()
+	defer s.unlock()
+	e := s.entry(key)
+	if e != nil {
+		s.tree.Delete(memItem{key: e.key})
+		delete(s.index, string(e.key))
+	} else if e = s.tombs[string(key)]; e == nil {
+		e = &memEntry{key: clone(key)}
+	}
+	// An entry of the index or of tombs is never dropped: DeleteRange
+	// takes dropped ones out of both.
+	e.value, e.ts = nil, ts
+	if e.log == logged {
+		s.unloggedList = append(s.unloggedList, e)
+	}
+	e.log = deleted
+	if s.tombs == nil {
+		s.tombs = map[string]*memEntry{}
+	}
+	s.tombs[unsafe.String(unsafe.SliceData(e.key), len(e.key))] = e
+	return nil
+}
+
+// takeUnlogged hands send every key written through putLogged or
+// deleteLogged since the last call, in the order first written, with its
+// value now (nil for a tombstone) and the time of its last write. A key
+// sent is not sent again; on an error the rest stay.
+func (s *memoryStore) takeUnlogged(send func(key, value []byte, ts int64) error) error {
+	for i, e := range s.unloggedList {
+		var v []byte
+		switch e.log {
+		case logged, dropped:
+			continue
+		case unlogged:
+			if v = e.value; v == nil {
+				v = emptyValue
+			}
+		}
+		err := send(e.key, v, e.ts)
+		if err != nil {
+			n := copy(s.unloggedList, s.unloggedList[i:])
+			clear(s.unloggedList[n:])
+			s.unloggedList = s.unloggedList[:n]
+			return err
+		}
+		if e.log == deleted {
+			delete(s.tombs, string(e.key))
+		}
+		e.log = logged
+	}
+	clear(s.unloggedList)
+	s.unloggedList = s.unloggedList[:0]
+	return nil
+}
+
+// dropUnlogged drops what waits to be sent of the keys in [from, to) (nil:
+// unbounded), which a DeleteRange removed.
+func (s *memoryStore) dropUnlogged(from, to []byte) {
+	for _, e := range s.unloggedList {
+		if (e.log == unlogged || e.log == deleted) && inRange(e.key, from, to) {
+			if e.log == deleted {
+				delete(s.tombs, string(e.key))
+			}
+			e.log = dropped
+		}
+	}
 }
 
 // restoreRecords writes a restore's records as Put and Delete would, but
@@ -141,17 +322,17 @@ func (s *memoryStore) restoreRecords(recs []ChangelogRecord, timestamped bool) e
 	if err := s.check("restore"); err != nil {
 		return err
 	}
-	s.memo = false
+	s.memo = memoNone
 	s.lock()
 	defer s.unlock()
 	inTree := s.tree.Len() > 0
 	for i := range recs {
 		r := &recs[i]
-		old, ok := s.index[string(r.Key)]
+		e := s.index[string(r.Key)]
 		if r.Value == nil {
-			if ok {
+			if e != nil {
 				if inTree {
-					s.tree.Delete(memItem{key: r.Key})
+					s.tree.Delete(memItem{key: e.key})
 				}
 				delete(s.index, string(r.Key))
 				s.pendingExact = false
@@ -162,28 +343,28 @@ func (s *memoryStore) restoreRecords(recs []ChangelogRecord, timestamped bool) e
 		if timestamped {
 			n += timestampedHeader
 		}
-		if ok && s.snapshots == 0 && len(old) == n {
+		if e != nil && s.snapshots == 0 && len(e.value) == n {
 			// In place, as Put does.
-			putRestored(old, r, timestamped)
+			putRestored(e.value, r, timestamped)
 			continue
 		}
 		v := make([]byte, n)
 		putRestored(v, r, timestamped)
-		if ok {
+		if e != nil {
+			e.value = v
 			if inTree {
-				s.tree.ReplaceOrInsert(memItem{key: clone(r.Key), value: v})
+				s.tree.ReplaceOrInsert(memItem{key: e.key, value: v})
 			}
-			s.index[string(r.Key)] = v
 			s.pendingExact = false
 			continue
 		}
-		k := clone(r.Key)
+		e = &memEntry{key: clone(r.Key), value: v}
 		// The index's key shares pending's, whose bytes nothing writes.
-		s.index[unsafe.String(unsafe.SliceData(k), len(k))] = v
+		s.index[unsafe.String(unsafe.SliceData(e.key), len(e.key))] = e
 		if len(s.pending) == 0 {
 			s.pendingExact = true
 		}
-		s.pending = append(s.pending, memItem{key: k, value: v})
+		s.pending = append(s.pending, memItem{key: e.key, value: v})
 	}
 	return nil
 }
@@ -218,8 +399,8 @@ func (s *memoryStore) settle() {
 		if i+1 < len(p) && bytes.Equal(it.key, p[i+1].key) {
 			continue
 		}
-		if v, ok := s.index[string(it.key)]; ok {
-			s.tree.ReplaceOrInsert(memItem{key: it.key, value: v})
+		if e := s.index[string(it.key)]; e != nil {
+			s.tree.ReplaceOrInsert(memItem{key: e.key, value: e.value})
 		}
 	}
 	s.unlock()
@@ -231,11 +412,10 @@ func (s *memoryStore) Delete(key []byte) error {
 	if err := s.check("delete"); err != nil {
 		return err
 	}
-	s.memo = false
 	s.lock()
-	if _, ok := s.index[string(key)]; ok {
-		s.tree.Delete(memItem{key: key})
-		delete(s.index, string(key))
+	if e := s.entry(key); e != nil {
+		s.tree.Delete(memItem{key: e.key})
+		delete(s.index, string(e.key))
 	}
 	s.unlock()
 	return nil
@@ -249,7 +429,7 @@ func (s *memoryStore) DeleteRange(from, to []byte) error {
 	if err := s.check("delete range"); err != nil {
 		return err
 	}
-	s.memo = false
+	s.memo = memoNone
 	if from != nil && to != nil && bytes.Compare(from, to) >= 0 {
 		return nil
 	}
@@ -260,6 +440,7 @@ func (s *memoryStore) DeleteRange(from, to []byte) error {
 		// Iterators hold their own clones, which Clear leaves alone.
 		s.tree.Clear(false)
 		clear(s.index)
+		s.dropUnlogged(nil, nil)
 		return nil
 	}
 	var doomed [][]byte
@@ -279,6 +460,7 @@ func (s *memoryStore) DeleteRange(from, to []byte) error {
 		s.tree.Delete(memItem{key: k})
 		delete(s.index, string(k))
 	}
+	s.dropUnlogged(from, to)
 	return nil
 }
 
@@ -335,7 +517,8 @@ func (s *memoryStore) Flush() error {
 func (s *memoryStore) Close() error {
 	s.lock()
 	s.closed = true
-	s.tree, s.index, s.pending, s.memo = nil, nil, nil, false
+	s.tree, s.index, s.pending, s.memo = nil, nil, nil, memoNone
+	s.memoHit, s.unloggedList, s.tombs = nil, nil, nil
 	s.unlock()
 	return nil
 }

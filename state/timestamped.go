@@ -41,13 +41,29 @@ func appendTimestamped(dst []byte, ts int64) []byte {
 // splitTimestamped splits a timestamped value into its timestamp and value
 // bytes.
 func splitTimestamped(b []byte) (ts int64, value []byte, err error) {
+	ts, value, ok := cutTimestamped(b)
+	if !ok {
+		return 0, nil, badTimestamped(b)
+	}
+	return ts, value, nil
+}
+
+// cutTimestamped is splitTimestamped without the error, small enough to
+// inline: stores split every value they write and log.
+func cutTimestamped(b []byte) (ts int64, value []byte, ok bool) {
+	if len(b) >= timestampedHeader && b[0] == formatTimestamped {
+		return int64(binary.BigEndian.Uint64(b[1:])), b[timestampedHeader:], true
+	}
+	return 0, nil, false
+}
+
+// badTimestamped says why b, which splitTimestamped refused, is no
+// timestamped value.
+func badTimestamped(b []byte) error {
 	if len(b) < timestampedHeader {
-		return 0, nil, fmt.Errorf("timestamped value has %d bytes, fewer than its %d-byte header", len(b), timestampedHeader)
+		return fmt.Errorf("timestamped value has %d bytes, fewer than its %d-byte header", len(b), timestampedHeader)
 	}
-	if b[0] != formatTimestamped {
-		return 0, nil, fmt.Errorf("value has format byte 0x%02x, want 0x%02x (timestamped); state written by another version of this store?", b[0], formatTimestamped)
-	}
-	return int64(binary.BigEndian.Uint64(b[1:timestampedHeader])), b[timestampedHeader:], nil
+	return fmt.Errorf("value has format byte 0x%02x, want 0x%02x (timestamped); state written by another version of this store?", b[0], formatTimestamped)
 }
 
 // timestampedSerde writes a ValueAndTimestamp in the timestamped format,
@@ -68,9 +84,9 @@ func (s timestampedSerde[V]) Serialize(dst []byte, topic string, v ValueAndTimes
 }
 
 func (s timestampedSerde[V]) Deserialize(topic string, data []byte) (ValueAndTimestamp[V], error) {
-	ts, b, err := splitTimestamped(data)
-	if err != nil {
-		return ValueAndTimestamp[V]{}, err
+	ts, b, ok := cutTimestamped(data)
+	if !ok {
+		return ValueAndTimestamp[V]{}, badTimestamped(data)
 	}
 	v, err := s.inner.Deserialize(topic, b)
 	return ValueAndTimestamp[V]{Value: v, Timestamp: ts}, err

@@ -6,8 +6,6 @@ import (
 	"math"
 	"sort"
 	"sync"
-
-	"github.com/google/btree"
 )
 
 // newSegmentedMemoryStore returns the in-memory bytes store of window and
@@ -125,7 +123,7 @@ func (s *segmentedMemoryStore) Put(key, value []byte) error {
 	id := segmentOf(key)
 	i, ok := s.find(id)
 	if !ok {
-		seg := &memoryStore{name: s.name, tree: btree.NewG(32, lessMemItem), index: map[string][]byte{}, shared: s.shared}
+		seg := newMemoryStore(s.name, s.shared)
 		s.lock()
 		s.segs = append(s.segs, memSegment{})
 		copy(s.segs[i+1:], s.segs[i:])

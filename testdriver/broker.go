@@ -202,8 +202,21 @@ func (d *Driver) addSent(tp *topic, p int32, key, value []byte, kept engine.Kept
 	}
 	from := d.current
 	v := tp.view
-	if (v != nil && v.own) || (key != nil && kept&engine.KeptKey == 0) || (value != nil && kept&engine.KeptValue == 0) {
+	switch {
+	case v != nil && v.own:
+		// A changelog's record, copied into its arena as own would.
+		key, value = fill(v.alloc(len(key)+len(value)), key, value)
+	case key != nil && kept&engine.KeptKey == 0:
 		key, value = d.own(v, key, value, from, kept)
+	case value != nil && kept&engine.KeptValue == 0:
+		if len(value) <= smallValue {
+			// A long (a count) after a kept key, as a table's sink sends:
+			// copied for less than own would spend looking for bytes to
+			// share.
+			value = fill8(d.alloc(len(value)), value)
+		} else {
+			key, value = d.own(v, key, value, from, kept)
+		}
 	}
 	off := tp.next[p]
 	tp.next[p]++
@@ -300,6 +313,20 @@ func fill(buf, key, value []byte) (k, val []byte) {
 		}
 	}
 	return k, val
+}
+
+// smallValue is the length up to which addSent copies a value rather than
+// share it (see own).
+const smallValue = 8
+
+// fill8 copies value, of at most 8 bytes, into buf, which has its length.
+func fill8(buf, value []byte) []byte {
+	if len(value) == 8 {
+		*(*[8]byte)(buf) = *(*[8]byte)(value)
+		return buf
+	}
+	copy(buf, value)
+	return buf
 }
 
 // appendRecord appends a record to recs, written in place.
