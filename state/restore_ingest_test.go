@@ -2,10 +2,12 @@ package state
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -313,5 +315,83 @@ func TestRestoreIngestOnDisk(t *testing.T) {
 	sameContents(t, "restored", contents(t, h.Bytes()), replay(recs))
 	if left := restoreFiles(t, vfs.Default, dir); len(left) > 0 {
 		t.Fatalf("files left: %v", left)
+	}
+}
+
+// failingRunFS fails every write to a restore's sstables past the first
+// okWrites.
+type failingRunFS struct {
+	vfs.FS
+	okWrites *atomic.Int64
+}
+
+var errRunDisk = errors.New("disk refused the write")
+
+func (fs failingRunFS) Create(name string, cat vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.Create(name, cat)
+	if err != nil || !strings.HasPrefix(fs.PathBase(name), restoreFilePrefix) {
+		return f, err
+	}
+	return failingRunFile{f, fs.okWrites}, nil
+}
+
+type failingRunFile struct {
+	vfs.File
+	okWrites *atomic.Int64
+}
+
+func (f failingRunFile) Write(p []byte) (int, error) {
+	if f.okWrites.Add(-1) < 0 {
+		return 0, errRunDisk
+	}
+	return f.File.Write(p)
+}
+
+// TestRestoreIngestWriteFails restores into an empty store whose disk
+// refuses the writes of its sstables partway: the restore fails with the
+// disk's error, naming the store, whichever of its goroutines met it; no
+// table is left behind; and the database closes and opens again, without
+// a recorded offset, for the restore to start over.
+func TestRestoreIngestWriteFails(t *testing.T) {
+	recs := restoreChangelogs()["ordered"]
+	for _, ok := range []int64{0, 3, 9} {
+		t.Run(fmt.Sprint(ok), func(t *testing.T) {
+			mem := vfs.NewMem()
+			var okWrites atomic.Int64
+			okWrites.Store(ok)
+			fs := failingRunFS{mem, &okWrites}
+			db, err := OpenDB("db", DBOptions{FS: fs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, _ := buildKV(t, &Env{DB: func() (*DB, error) { return db, nil }}, TimestampedKeyValueStoreBuilder("table", stringSerde{}, stringSerde{}))
+			var rerr error
+			for i := 0; i < len(recs) && rerr == nil; i += 700 {
+				rerr = h.RestoreBatch(recs[i:min(i+700, len(recs))])
+			}
+			if rerr == nil {
+				rerr = h.Bytes().Flush()
+			}
+			if !errors.Is(rerr, errRunDisk) || !strings.Contains(rerr.Error(), `"table"`) {
+				t.Fatalf("restore: %v; want the disk's error, naming the store", rerr)
+			}
+			if err := h.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if left := restoreFiles(t, mem, "db"); len(left) > 0 {
+				t.Fatalf("files left: %v", left)
+			}
+			db, err = OpenDB("db", DBOptions{FS: mem})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if _, ok, err := db.ChangelogOffset("table"); err != nil || ok {
+				t.Fatalf("offset recorded: %v, %v", ok, err)
+			}
+		})
 	}
 }
