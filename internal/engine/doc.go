@@ -33,7 +33,9 @@
 //   - Group.Commit runs the commit sequence over the tasks that commit
 //     together: flush caches, the host's commit, apply transaction buffers,
 //     record changelog offsets (commit.go); a host may let committed writes
-//     wait in the buffers for a while (Group.DeferApply).
+//     wait in the buffers for a while (Group.DeferApply), or let each
+//     store hold them and apply several commits at once
+//     (Group.HoldCommits).
 //
 // A Node carries a BuildFunc. When a task starts it builds its nodes from the
 // sinks up: each BuildFunc receives the already built children and asserts
