@@ -768,7 +768,8 @@ func (s *TxnStore) Commit() error {
 	}
 	// What earlier commits held goes first: the transaction's tombstones
 	// and writes come after it.
-	err := s.applyHeld(bw)
+	written := 0
+	err := s.applyHeld(bw, &written)
 	if err == nil {
 		for _, r := range s.dels {
 			if err = s.inner.DeleteRange(r.from, r.to); err != nil {
@@ -777,7 +778,7 @@ func (s *TxnStore) Commit() error {
 		}
 	}
 	if err == nil {
-		err = s.apply(bw)
+		err = s.apply(bw, &written)
 	}
 	if batched {
 		if cerr := bw.CommitBatch(); err == nil {
@@ -833,7 +834,7 @@ func (s *TxnStore) setCleanMax(max int) { s.clean.setMax(max) }
 // build a second copy of itself in one Pebble batch: the parts need not be
 // atomic, since the changelog offset that vouches for them is written only
 // after the last.
-func (s *TxnStore) apply(bw BatchWriter) error {
+func (s *TxnStore) apply(bw BatchWriter, batched *int) error {
 	order := s.order[:0]
 	if s.indexed {
 		s.index.Ascend(func(e *txnEntry) bool {
@@ -845,28 +846,34 @@ func (s *TxnStore) apply(bw BatchWriter) error {
 		slices.SortFunc(order, func(a, b *txnEntry) int { return strings.Compare(a.key, b.key) })
 	}
 	s.order = order
-	batched := 0
 	for _, e := range order {
-		s.kbuf = append(s.kbuf[:0], e.key...)
-		var err error
-		if e.deleted {
-			err = s.inner.Delete(s.kbuf)
-		} else {
-			err = s.inner.Put(s.kbuf, e.value)
-		}
-		if err != nil {
+		if err := s.writeDown(bw, batched, e.key, e.value, e.deleted); err != nil {
 			return err
 		}
-		if bw == nil {
-			continue
+	}
+	return nil
+}
+
+// writeDown writes one key to inner. On a BatchWriter it commits the batch
+// and begins another once the batch's writes, counted in *batched, reach
+// txnBatchBytes.
+func (s *TxnStore) writeDown(bw BatchWriter, batched *int, key string, value []byte, deleted bool) error {
+	s.kbuf = append(s.kbuf[:0], key...)
+	var err error
+	if deleted {
+		err = s.inner.Delete(s.kbuf)
+	} else {
+		err = s.inner.Put(s.kbuf, value)
+	}
+	if err != nil || bw == nil {
+		return err
+	}
+	if *batched += len(key) + len(value) + txnBatchEntryOverhead; *batched >= txnBatchBytes {
+		if err := bw.CommitBatch(); err != nil {
+			return err
 		}
-		if batched += len(e.key) + len(e.value) + txnBatchEntryOverhead; batched >= txnBatchBytes {
-			if err := bw.CommitBatch(); err != nil {
-				return err
-			}
-			bw.BeginBatch()
-			batched = 0
-		}
+		bw.BeginBatch()
+		*batched = 0
 	}
 	return nil
 }

@@ -175,7 +175,8 @@ func (s *TxnStore) ApplyDeferred() error {
 	if batched {
 		bw.BeginBatch()
 	}
-	err := s.applyHeld(bw)
+	written := 0
+	err := s.applyHeld(bw, &written)
 	if batched {
 		if cerr := bw.CommitBatch(); err == nil {
 			err = cerr
@@ -187,32 +188,15 @@ func (s *TxnStore) ApplyDeferred() error {
 	return s.inner.Flush()
 }
 
-// applyHeld writes the held writes to inner in key order and drops them.
-func (s *TxnStore) applyHeld(bw BatchWriter) error {
+// applyHeld writes the held writes to inner in key order and drops them;
+// batched counts the open batch's writes, as for writeDown.
+func (s *TxnStore) applyHeld(bw BatchWriter, batched *int) error {
 	if s.held.len() == 0 {
 		return nil
 	}
-	batched := 0
 	for _, sl := range s.held.sorted() {
-		s.kbuf = append(s.kbuf[:0], sl.key...)
-		var err error
-		if sl.value == nil {
-			err = s.inner.Delete(s.kbuf)
-		} else {
-			err = s.inner.Put(s.kbuf, sl.value)
-		}
-		if err != nil {
+		if err := s.writeDown(bw, batched, sl.key, sl.value, sl.value == nil); err != nil {
 			return err
-		}
-		if bw == nil {
-			continue
-		}
-		if batched += len(sl.key) + len(sl.value) + txnBatchEntryOverhead; batched >= txnBatchBytes {
-			if err := bw.CommitBatch(); err != nil {
-				return err
-			}
-			bw.BeginBatch()
-			batched = 0
 		}
 	}
 	// A view reading inner instead now sees the same.
