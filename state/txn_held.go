@@ -158,9 +158,9 @@ func (s *TxnStore) CommitDeferred() (applied bool, err error) {
 	return s.held.len() == 0, nil
 }
 
-// Unapplied reports whether the store holds committed writes inner does
-// not (see CommitDeferred).
-func (s *TxnStore) Unapplied() bool { return s.held.len() > 0 }
+// Holds reports whether the store holds committed writes inner does not
+// (see CommitDeferred).
+func (s *TxnStore) Holds() bool { return s.held.len() > 0 }
 
 // ApplyDeferred writes to inner what commits left held (see
 // CommitDeferred), leaving any open transaction as it is.

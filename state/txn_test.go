@@ -190,7 +190,7 @@ func testTxnStoreAgainstModel(t *testing.T, deferring bool) {
 				}
 				if deferring && step%50 == 0 {
 					// The view sees every commit, held or applied.
-					if tx.Unapplied() {
+					if tx.Holds() {
 						heldViews++
 					}
 					k := key()

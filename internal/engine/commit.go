@@ -148,7 +148,7 @@ func (t *Task) ApplyCommitted() error {
 	}
 	held := false
 	for _, s := range t.storeList {
-		if x := s.Txn(); x != nil && x.Unapplied() {
+		if x := s.Txn(); x != nil && x.Holds() {
 			held = true
 			if err := t.applyHeld(s, x); err != nil {
 				return err
@@ -188,7 +188,7 @@ func (t *Task) recordOffsets() error {
 		if !cl.hasUnapplied {
 			continue
 		}
-		if x := t.storeList[cl.store].Txn(); x != nil && x.Unapplied() {
+		if x := t.storeList[cl.store].Txn(); x != nil && x.Holds() {
 			continue
 		}
 		cl.hasUnapplied = false
