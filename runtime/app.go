@@ -53,6 +53,8 @@ type App struct {
 	threads      []*thread
 	// cache is the block cache of every task's database.
 	cache *pebble.Cache
+	// rows is the row cache of the app's databases (RowCacheBytes).
+	rows *state.RowCache
 	// global keeps the global stores, if the topology has any; it is
 	// bootstrapped before the threads start and closed after they stop.
 	global *globalThread
@@ -248,6 +250,7 @@ func (a *App) run(ctx context.Context) error {
 	}
 	a.cache = state.NewBlockCache(a.cfg.blockCache, dbs)
 	defer a.cache.Unref()
+	a.rows = state.NewRowCache(a.cfg.rowCache)
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -489,7 +492,7 @@ func (a *App) newTask(th *thread, id processor.TaskID) (*engine.Task, error) {
 
 // dbOptions are the options of every Pebble database of the app.
 func (a *App) dbOptions() state.DBOptions {
-	return state.DBOptions{Logger: a.log, Cache: a.cache, FS: a.cfg.stateFS}
+	return state.DBOptions{Logger: a.log, Cache: a.cache, RowCache: a.rows, FS: a.cfg.stateFS}
 }
 
 func (a *App) openDB(id processor.TaskID) (*state.DB, error) {

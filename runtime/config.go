@@ -76,6 +76,9 @@ func (c *config) validate() error {
 	if c.blockCache <= 0 {
 		bad("BlockCacheBytes", strconv.FormatInt(c.blockCache, 10), "the block cache size must be positive")
 	}
+	if c.rowCache < 0 {
+		bad("RowCacheBytes", strconv.FormatInt(c.rowCache, 10), "the row cache size must not be negative (0 turns it off)")
+	}
 	if c.guarantee != AtLeastOnce && c.guarantee != ExactlyOnceV2 {
 		bad("ProcessingGuarantee", strconv.Itoa(int(c.guarantee)), "not a guarantee: use AtLeastOnce or ExactlyOnceV2")
 	}

@@ -86,6 +86,7 @@ func TestConfigValidation(t *testing.T) {
 		{"no uncommitted bound", []runtime.Option{runtime.UncommittedMaxBytes(-1)}, "", ""},
 
 		{"zero block cache", []runtime.Option{runtime.BlockCacheBytes(0)}, "BlockCacheBytes", "0"},
+		{"negative row cache", []runtime.Option{runtime.RowCacheBytes(-1)}, "RowCacheBytes", "-1"},
 
 		{"replication factor below -1", []runtime.Option{runtime.ReplicationFactor(-2)}, "ReplicationFactor", "(-2)"},
 		{"replication factor -1", []runtime.Option{runtime.ReplicationFactor(-1)}, "", ""},

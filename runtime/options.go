@@ -88,6 +88,7 @@ type config struct {
 	shutdownTimeout time.Duration
 	uncommittedMax  int64
 	blockCache      int64
+	rowCache        int64
 	standbys        int
 	appServer       string
 	acceptableLag   int64
@@ -114,6 +115,7 @@ func defaults() config {
 		shutdownTimeout: 10 * time.Second,
 		uncommittedMax:  16 << 20,
 		blockCache:      64 << 20,
+		rowCache:        32 << 20,
 		acceptableLag:   defaultAcceptableLag,
 		maxWarmups:      defaultMaxWarmups,
 		probingInterval: defaultProbingInterval,
@@ -172,6 +174,16 @@ func UncommittedMaxBytes(n int64) Option { return func(c *config) { c.uncommitte
 // rocksdb.config.setter); one cache for all tasks keeps memory from
 // growing with their number. Default 64 MiB; must be positive.
 func BlockCacheBytes(n int64) Option { return func(c *config) { c.blockCache = n } }
+
+// RowCacheBytes is the memory that the transaction buffers of every
+// persistent store of the app share for copies of the rows their commits
+// wrote, which answer later reads of those keys without asking Pebble (see
+// state.RowCache). Each buffer keeps 1 MiB of them on its own and grows
+// past that with bytes of the row cache, up to 32 MiB a store; word count
+// over a million keys, whose reads all go to different keys, read most
+// of them from Pebble without it. The rows live outside Go's heap. Default
+// 32 MiB; 0 turns it off; negative is an error.
+func RowCacheBytes(n int64) Option { return func(c *config) { c.rowCache = n } }
 
 // StateFS puts the Pebble databases of the tasks and of the global stores
 // on fs, Pebble's filesystem interface, instead of straight on the

@@ -537,12 +537,14 @@ const cacheFreeEntries = 1024
 
 // ownMax is what the cache's own entries may hold: maxBytes, less what
 // the buffer's clean entries hold beyond their default bound, which they
-// have from a time the cache kept its entries in the buffer.
+// have from a time the cache kept its entries in the buffer. What they
+// took from a row cache is not the cache's.
 func (c *CachingStore) ownMax() int {
 	if c.txn == nil {
 		return c.maxBytes
 	}
-	return c.maxBytes - max(c.txn.clean.bytes()-txnCleanMaxBytes, 0)
+	r := &c.txn.clean
+	return c.maxBytes - max(r.bytes()-r.lent-txnCleanMaxBytes, 0)
 }
 
 // evict brings the cache back under ownMax. During a flush it waits: the

@@ -32,6 +32,10 @@ type DBOptions struct {
 	// recovery, compactions) at debug level, errors at error level. Nil
 	// means slog.Default().
 	Logger *slog.Logger
+	// RowCache, shared like Cache, is where the transaction buffers of the
+	// DB's stores grow the copies of committed rows that answer their
+	// reads (see RowCache). Nil leaves each store txnCleanMaxBytes of them.
+	RowCache *RowCache
 }
 
 // DB is the Pebble database of one task. Every persistent store of the task
@@ -65,6 +69,8 @@ type DB struct {
 	fatal  atomic.Pointer[fatalError]
 	broken atomic.Pointer[fatalError]
 	log    *slog.Logger
+	// rows is DBOptions.RowCache.
+	rows *RowCache
 	// iters holds the open iterators of all stores, closed by Close before
 	// Pebble is.
 	iters   map[*pebbleIterator]struct{}
@@ -216,6 +222,7 @@ func OpenDB(dir string, opts DBOptions) (db *DB, err error) {
 	}
 	db.pdb = pdb
 	db.lock = lock
+	db.rows = opts.RowCache
 	if err := removeRunFiles(fs, dir); err != nil {
 		return nil, errors.Join(fmt.Errorf("state: open pebble database in %q: remove the files of an unfinished restore: %w", dir, err), pdb.Close(), lock.Close())
 	}
@@ -784,6 +791,8 @@ func (s *pebbleStore) Flush() error { return s.check("flush") }
 
 // Close closes this view only; the DB stays open for the task's other
 // stores. Closing twice is not an error.
+func (s *pebbleStore) rowCache() *RowCache { return s.db.rows }
+
 func (s *pebbleStore) Close() error {
 	s.closed = true
 	s.viewsGone.Store(true)

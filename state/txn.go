@@ -177,7 +177,7 @@ func NewTxnStore(inner KeyValueBytesStore) *TxnStore {
 	return &TxnStore{
 		inner:   inner,
 		entries: map[string]*txnEntry{},
-		clean:   *newCleanRing(txnCleanMaxBytes),
+		clean:   *newCleanRing(txnCleanMaxBytes, rowCacheOf(inner)),
 		index: btree.NewG(32, func(a, b *txnEntry) bool {
 			return a.key < b.key
 		}),
@@ -805,7 +805,7 @@ func (s *TxnStore) keepClean() {
 		s.dropClean()
 	}
 	order := s.order
-	ringMax, _ := s.clean.limits()
+	ringMax := s.clean.reach()
 	need := 0
 	for i := len(order) - 1; i >= 0; i-- {
 		e := order[i]
@@ -820,6 +820,15 @@ func (s *TxnStore) keepClean() {
 	for _, e := range order {
 		s.clean.set(unsafe.Slice(unsafe.StringData(e.key), len(e.key)), e.value, e.deleted)
 	}
+}
+
+// rowCacheOf returns the row cache of the database inner lives in, if it
+// has one.
+func rowCacheOf(inner KeyValueBytesStore) *RowCache {
+	if rc, ok := inner.(interface{ rowCache() *RowCache }); ok {
+		return rc.rowCache()
+	}
+	return nil
 }
 
 // dropClean drops the clean entries: inner is about to be written by
@@ -943,6 +952,7 @@ func (s *TxnStore) Close() error {
 	}
 	s.Abort()
 	s.held.reset()
+	s.clean.release()
 	s.closed = true
 	return s.inner.Close()
 }

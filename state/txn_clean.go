@@ -34,7 +34,10 @@ import (
 // larger than an eighth of the ring's limit are not kept, nor any under a
 // bound of less than cleanMinBytes.
 type cleanRing struct {
-	max int
+	// max is base, the ring's own bound (setMax), and lent, what it took
+	// from rows to grow past it (see RowCache).
+	max, base, lent int
+	rows            *RowCache
 	// buf is the ring. The records live from head to tail, going round
 	// the end of buf once it has wrapped; used counts their bytes and the
 	// padding left at the end of buf by a wrap.
@@ -51,6 +54,9 @@ type cleanRing struct {
 	live  int
 	moved bool
 	seed  maphash.Seed
+	// bufMapped and slotsMapped say buf and slots are mapped outside Go's
+	// heap (mapBytes), to be unmapped when replaced.
+	bufMapped, slotsMapped bool
 }
 
 const (
@@ -66,33 +72,103 @@ const (
 	cleanMinBytes = 1 << 10
 )
 
-func newCleanRing(max int) *cleanRing {
-	return &cleanRing{max: max, seed: maphash.MakeSeed()}
+func newCleanRing(max int, rows *RowCache) *cleanRing {
+	return &cleanRing{max: max, base: max, rows: rows, seed: maphash.MakeSeed()}
 }
 
 // limits are the most bytes the ring and the most slots the index take.
-func (r *cleanRing) limits() (ringBytes, slots int) {
-	if r.max < cleanMinBytes {
+func (r *cleanRing) limits() (ringBytes, slots int) { return cleanLimits(r.max) }
+
+// cleanLimits are the limits of a ring bounded by max bytes.
+func cleanLimits(max int) (ringBytes, slots int) {
+	if max < cleanMinBytes {
 		return 0, 0
 	}
-	slots = 1 << (bits.Len(uint(r.max/4/8)) - 1)
-	return r.max - 8*slots, slots
+	slots = 1 << (bits.Len(uint(max/4/8)) - 1)
+	return max - 8*slots, slots
+}
+
+// reach is the most bytes the ring could hold records in, growing with
+// what the row cache has left.
+func (r *cleanRing) reach() int {
+	ringMax, _ := r.limits()
+	if r.wrapped || r.rows == nil {
+		return ringMax
+	}
+	ringMax, _ = cleanLimits(max(r.max, min(rowCacheStoreMax, r.max+int(r.rows.Free()))))
+	return ringMax
 }
 
 // bytes is what the ring and the index hold allocated.
 func (r *cleanRing) bytes() int { return len(r.buf) + 8*len(r.slots) }
 
-// setMax changes the bound, dropping every entry if it shrinks below what
-// the ring holds allocated.
+// setMax changes the ring's own bound, dropping every entry, and giving
+// back what it took from the row cache, if it shrinks below what the ring
+// holds allocated.
 func (r *cleanRing) setMax(max int) {
-	if max == r.max {
+	if max == r.base {
 		return
 	}
-	r.max = max
-	if r.bytes() > max {
-		r.buf, r.slots = nil, nil
-		r.reset()
+	r.base, r.max = max, max+r.lent
+	if r.bytes() > r.max {
+		r.release()
 	}
+}
+
+// widen doubles the bound with bytes from the row cache, up to
+// rowCacheStoreMax, and reports whether it could.
+func (r *cleanRing) widen() bool {
+	n := min(r.max, rowCacheStoreMax-r.max)
+	if n <= 0 || !r.rows.take(int64(n)) {
+		return false
+	}
+	r.max += n
+	r.lent += n
+	return true
+}
+
+// release drops every entry and frees the memory, giving back what the
+// ring took from the row cache.
+func (r *cleanRing) release() {
+	r.setBuf(nil, false)
+	r.setSlots(nil, false)
+	r.reset()
+	r.rows.give(int64(r.lent))
+	r.max, r.lent = r.base, 0
+}
+
+// setBuf replaces the ring's bytes, unmapping the old ones if mapped.
+func (r *cleanRing) setBuf(b []byte, mapped bool) {
+	if r.bufMapped {
+		unmapBytes(r.buf)
+	}
+	r.buf, r.bufMapped = b, mapped
+}
+
+// setSlots replaces the index, unmapping the old one if mapped.
+func (r *cleanRing) setSlots(s []uint64, mapped bool) {
+	if r.slotsMapped {
+		unmapBytes(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(r.slots))), 8*cap(r.slots)))
+	}
+	r.slots, r.slotsMapped = s, mapped
+}
+
+// allocBuf returns n zeroed bytes for the ring, and whether they are
+// mapped outside the heap.
+func allocBuf(n int) ([]byte, bool) {
+	if b := mapBytes(n); b != nil {
+		return b, true
+	}
+	return make([]byte, n), false
+}
+
+// allocSlots returns n zeroed slots, and whether they are mapped outside
+// the heap.
+func allocSlots(n int) ([]uint64, bool) {
+	if b := mapBytes(8 * n); b != nil {
+		return unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(b))), n), true
+	}
+	return make([]uint64, n), false
 }
 
 // reset drops every entry, keeping the memory.
@@ -207,12 +283,16 @@ func (r *cleanRing) set(key, value []byte, deleted bool) {
 			r.growIndex(slotMax)
 			continue
 		}
+		if !r.wrapped && r.widen() {
+			ringMax, slotMax = r.limits()
+			continue
+		}
 		if r.live+1 <= len(r.slots)*3/4 {
 			break
 		}
 		r.dropHead()
 	}
-	off := r.reserve(n, ringMax)
+	off := r.reserve(n)
 	p := off
 	r.buf[p] = cleanRecord
 	binary.LittleEndian.PutUint32(r.buf[p+1:], h)
@@ -230,9 +310,11 @@ func (r *cleanRing) set(key, value []byte, deleted bool) {
 	r.live++
 }
 
-// reserve makes room for n bytes at the tail, growing the ring or
-// dropping the oldest records, and returns where they go.
-func (r *cleanRing) reserve(n, ringMax int) int {
+// reserve makes room for n bytes at the tail, growing the ring (with
+// bytes from the row cache once it reached its own bound) or dropping the
+// oldest records, and returns where they go.
+func (r *cleanRing) reserve(n int) int {
+	ringMax, _ := r.limits()
 	for {
 		if r.used == 0 {
 			r.head, r.tail = 0, 0
@@ -242,11 +324,14 @@ func (r *cleanRing) reserve(n, ringMax int) int {
 			if r.tail+n <= len(r.buf) {
 				return r.tail
 			}
+			if !r.wrapped && len(r.buf) >= ringMax && r.widen() {
+				ringMax, _ = r.limits()
+			}
 			if !r.wrapped && len(r.buf) < ringMax {
 				size := min(ringMax, max(2*len(r.buf), cleanFirstBytes, r.tail+n))
-				buf := make([]byte, size)
+				buf, mapped := allocBuf(size)
 				copy(buf, r.buf[:r.tail])
-				r.buf = buf
+				r.setBuf(buf, mapped)
 				continue
 			}
 			if r.tail < len(r.buf) {
@@ -309,19 +394,19 @@ func (r *cleanRing) unindex(slot int) {
 }
 
 func (r *cleanRing) growIndex(slotMax int) {
-	old := r.slots
-	r.slots = make([]uint64, min(max(2*len(old), cleanFirstSlots), slotMax))
-	mask := len(r.slots) - 1
-	for _, sl := range old {
+	slots, mapped := allocSlots(min(max(2*len(r.slots), cleanFirstSlots), slotMax))
+	mask := len(slots) - 1
+	for _, sl := range r.slots {
 		if sl == 0 {
 			continue
 		}
 		i := int(uint32(sl>>32)) & mask
-		for r.slots[i] != 0 {
+		for slots[i] != 0 {
 			i = (i + 1) & mask
 		}
-		r.slots[i] = sl
+		slots[i] = sl
 	}
+	r.setSlots(slots, mapped)
 	r.moved = true
 }
 

@@ -14,7 +14,7 @@ func TestCleanRingAgainstMap(t *testing.T) {
 	for _, max := range []int{64, 1 << 10, 16 << 10, 256 << 10} {
 		t.Run(fmt.Sprint(max), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(max), 7))
-			r := newCleanRing(max)
+			r := newCleanRing(max, nil)
 			model := map[string][]byte{}
 			var recent []string
 			for i := range 50_000 {
@@ -90,7 +90,7 @@ func TestCleanRingAgainstMap(t *testing.T) {
 // TestCleanRingLargeRecord checks that a record too large to keep drops
 // the key's older value rather than leaving it to be read.
 func TestCleanRingLargeRecord(t *testing.T) {
-	r := newCleanRing(16 << 10)
+	r := newCleanRing(16<<10, nil)
 	r.set([]byte("k"), []byte("small"), false)
 	r.set([]byte("k"), make([]byte, 8<<10), false)
 	if v, ok := r.get([]byte("k")); ok {

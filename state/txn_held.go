@@ -194,10 +194,15 @@ func (s *TxnStore) applyHeld(bw BatchWriter, batched *int) error {
 	if s.held.len() == 0 {
 		return nil
 	}
-	for _, sl := range s.held.sorted() {
+	sorted := s.held.sorted()
+	for _, sl := range sorted {
 		if err := s.writeDown(bw, batched, sl.key, sl.value, sl.value == nil); err != nil {
 			return err
 		}
+	}
+	// Inner holds them now: later reads of their keys need not ask it.
+	for _, sl := range sorted {
+		s.clean.set(unsafe.Slice(unsafe.StringData(sl.key), len(sl.key)), sl.value, sl.value == nil)
 	}
 	// A view reading inner instead now sees the same.
 	s.held.reset()

@@ -1,0 +1,199 @@
+package state
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// TestCleanRingGrowsWithRowCache checks that a ring which fills its own
+// bound grows with bytes of the row cache, keeps every key while they fit,
+// stays within what it took, and gives it all back when released; and that
+// a second ring, once the row cache has nothing left, keeps its own bound.
+func TestCleanRingGrowsWithRowCache(t *testing.T) {
+	rows := NewRowCache(4 << 20)
+	r := newCleanRing(16<<10, rows)
+	const keys = 60_000
+	value := []byte("12345678")
+	for i := range keys {
+		r.set(fmt.Appendf(nil, "key%07d", i), value, false)
+		if r.bytes() > r.max {
+			t.Fatalf("key %d: ring holds %d bytes, over its bound %d", i, r.bytes(), r.max)
+		}
+		if int64(r.lent)+rows.Free() != rows.Size() {
+			t.Fatalf("key %d: ring took %d, the row cache has %d of %d", i, r.lent, rows.Free(), rows.Size())
+		}
+	}
+	if r.lent == 0 || r.max != r.base+r.lent {
+		t.Fatalf("bound %d, own %d, taken %d: the ring did not grow with the row cache", r.max, r.base, r.lent)
+	}
+	for i := range keys {
+		if v, ok := r.get(fmt.Appendf(nil, "key%07d", i)); !ok || string(v) != string(value) {
+			t.Fatalf("key%07d = %q %v after growing, want %q", i, v, ok, value)
+		}
+	}
+	if runtime.GOOS == "linux" && !(r.bufMapped && r.slotsMapped) {
+		t.Fatalf("ring of %d bytes and %d slots not mapped outside the heap", len(r.buf), len(r.slots))
+	}
+
+	// A second ring takes what is left, then keeps its size.
+	r2 := newCleanRing(16<<10, rows)
+	for i := range 4 * keys {
+		r2.set(fmt.Appendf(nil, "other%07d", i), value, false)
+		if r2.bytes() > r2.max {
+			t.Fatalf("key %d: second ring holds %d bytes, over its bound %d", i, r2.bytes(), r2.max)
+		}
+	}
+	if rows.Free() < 0 || int64(r.lent+r2.lent) > rows.Size() {
+		t.Fatalf("rings took %d and %d of a row cache of %d (%d free)", r.lent, r2.lent, rows.Size(), rows.Free())
+	}
+	if _, ok := r2.get(fmt.Appendf(nil, "other%07d", 4*keys-1)); !ok {
+		t.Fatal("second ring lost its last key")
+	}
+
+	r.release()
+	if r.lent != 0 || r.max != r.base || len(r.buf) != 0 || r.live != 0 {
+		t.Fatalf("after release: bound %d, taken %d, %d bytes, %d keys", r.max, r.lent, len(r.buf), r.live)
+	}
+	if _, ok := r.get([]byte("key0000000")); ok {
+		t.Fatal("released ring still knows a key")
+	}
+	r2.release()
+	if rows.Free() != rows.Size() {
+		t.Fatalf("row cache has %d of %d back after both rings released", rows.Free(), rows.Size())
+	}
+	// A released ring works again, from its own bound.
+	r.set([]byte("again"), value, false)
+	if v, ok := r.get([]byte("again")); !ok || string(v) != string(value) {
+		t.Fatalf("again = %q %v after release", v, ok)
+	}
+}
+
+// TestCleanRingSetMaxKeepsRowCache checks that a cache lending its bytes
+// (setMax) and taking them back leaves what the ring took from the row
+// cache accounted for.
+func TestCleanRingSetMaxKeepsRowCache(t *testing.T) {
+	rows := NewRowCache(1 << 20)
+	r := newCleanRing(16<<10, rows)
+	for i := range 20_000 {
+		r.set(fmt.Appendf(nil, "key%07d", i), []byte("v"), false)
+	}
+	if r.lent == 0 {
+		t.Fatal("ring took nothing from the row cache")
+	}
+	r.setMax(64 << 10)
+	if r.max != 64<<10+r.lent || int64(r.lent)+rows.Free() != rows.Size() {
+		t.Fatalf("after a lend: bound %d, own %d, taken %d, row cache free %d", r.max, r.base, r.lent, rows.Free())
+	}
+	r.setMax(1 << 10)
+	if r.bytes() > r.max || int64(r.lent)+rows.Free() != rows.Size() {
+		t.Fatalf("after taking the lend back: %d bytes, bound %d, taken %d, row cache free %d", r.bytes(), r.max, r.lent, rows.Free())
+	}
+}
+
+// TestRowCacheConcurrent checks take and give from many goroutines: the
+// cache never lends more than it has.
+func TestRowCacheConcurrent(t *testing.T) {
+	rows := NewRowCache(1000)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	taken := int64(0)
+	for range 8 {
+		wg.Go(func() {
+			for range 10_000 {
+				if rows.take(7) {
+					mu.Lock()
+					taken += 7
+					if taken > rows.Size() {
+						t.Errorf("lent %d of %d", taken, rows.Size())
+					}
+					taken -= 7
+					mu.Unlock()
+					rows.give(7)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if rows.Free() != rows.Size() {
+		t.Fatalf("free %d of %d after every take was given back", rows.Free(), rows.Size())
+	}
+	if NewRowCache(0) != nil || NewRowCache(-1) != nil {
+		t.Fatal("a row cache of no bytes is not nil")
+	}
+	var none *RowCache
+	if none.take(1) || none.Free() != 0 || none.Size() != 0 {
+		t.Fatal("a nil row cache lends")
+	}
+}
+
+// TestTxnStoreRowCache checks a transaction buffer over Pebble with a row
+// cache: after commits of more keys than its own bound holds, reads of
+// every key are answered without Pebble, also for keys whose commit was
+// held and applied later; closing the store gives the bytes back.
+func TestTxnStoreRowCache(t *testing.T) {
+	rows := NewRowCache(8 << 20)
+	db, err := OpenDB("db", DBOptions{FS: vfs.NewMem(), RowCache: rows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	inner := &gettingStore{KeyValueBytesStore: db.Store("s")}
+	tx := NewTxnStore(inner)
+	tx.deferrable = true
+	if tx.clean.rows != rows {
+		t.Fatal("the buffer of a store of a database with a row cache has none")
+	}
+	const keys = 100_000
+	held := 0
+	for c := 0; c*1000 < keys; c++ {
+		for i := c * 1000; i < (c+1)*1000; i++ {
+			if err := tx.Put(fmt.Appendf(nil, "k%07d", i), fmt.Appendf(nil, "v%d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var applied bool
+		if c%2 == 0 {
+			applied, err = tx.CommitDeferred()
+		} else {
+			applied, err = true, tx.Commit()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !applied {
+			held++
+			if err := tx.ApplyDeferred(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if held == 0 {
+		t.Fatal("no commit was held")
+	}
+	if tx.clean.lent == 0 {
+		t.Fatal("the clean entries took nothing from the row cache")
+	}
+	inner.gets = 0
+	for i := range keys {
+		v, ok, err := tx.Get(fmt.Appendf(nil, "k%07d", i))
+		if err != nil || !ok || string(v) != fmt.Sprintf("v%d", i) {
+			t.Fatalf("k%07d = %q %v %v", i, v, ok, err)
+		}
+	}
+	if inner.gets != 0 {
+		t.Fatalf("%d of %d reads of committed keys went to Pebble", inner.gets, keys)
+	}
+	if err := tx.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if rows.Free() != rows.Size() {
+		t.Fatalf("row cache has %d of %d back after the store closed", rows.Free(), rows.Size())
+	}
+}
+
+// rowCache passes on the row cache of the store counted.
+func (s *gettingStore) rowCache() *RowCache { return rowCacheOf(s.KeyValueBytesStore) }
