@@ -115,7 +115,7 @@ func defaults() config {
 		shutdownTimeout: 10 * time.Second,
 		uncommittedMax:  16 << 20,
 		blockCache:      64 << 20,
-		rowCache:        32 << 20,
+		rowCache:        64 << 20,
 		acceptableLag:   defaultAcceptableLag,
 		maxWarmups:      defaultMaxWarmups,
 		probingInterval: defaultProbingInterval,
@@ -181,8 +181,9 @@ func BlockCacheBytes(n int64) Option { return func(c *config) { c.blockCache = n
 // state.RowCache). Each buffer keeps 1 MiB of them on its own and grows
 // past that with bytes of the row cache, up to 32 MiB a store; word count
 // over a million keys, whose reads all go to different keys, read most
-// of them from Pebble without it. The rows live outside Go's heap. Default
-// 32 MiB; 0 turns it off; negative is an error.
+// of them from Pebble without it. The rows live outside Go's heap, and
+// take memory only as stores fill them. Default 64 MiB; 0 turns it off;
+// negative is an error.
 func RowCacheBytes(n int64) Option { return func(c *config) { c.rowCache = n } }
 
 // StateFS puts the Pebble databases of the tasks and of the global stores

@@ -30,7 +30,10 @@
 // cache's bytes, lent), as clean entries that reads use in place of the
 // bytes store: a hot key is read from Pebble once, not once per commit
 // interval, and a cache of 10 MiB over a store of many keys read at
-// random answers reads of a few hundred thousand of them. A key-value
+// random answers reads of a few hundred thousand of them. Past that bound
+// the clean entries of a Pebble store grow with bytes of the row cache its
+// database shares with the application's others (RowCache,
+// DBOptions.RowCache), outside Go's heap, up to 32 MiB a store. A key-value
 // store's buffer may also hold a commit's writes rather than apply them
 // (TxnStore.CommitDeferred), to write Pebble once per several commits;
 // its views read them too. The changelog topic is the durable copy of a
