@@ -143,8 +143,10 @@ func (b *KeyValueBuilder[K, V]) Build(env *Env) (Store, error) {
 	h := &kvHandle[K, V]{bytes: inner, top: inner, timestamped: b.timestamped, plainView: b.plainView}
 	if env.Transactional {
 		h.txn = NewTxnStore(h.top)
-		// View reads through the buffer: commits may be deferred.
+		// View reads through the buffer: commits may be deferred, and
+		// applied by a job of the database.
 		h.txn.deferrable = true
+		h.txn.async = true
 		h.top = h.txn
 	}
 	var logging *changeLoggingStore

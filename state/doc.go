@@ -36,7 +36,11 @@
 // DBOptions.RowCache), outside Go's heap, up to 32 MiB a store. A key-value
 // store's buffer may also hold a commit's writes rather than apply them
 // (TxnStore.CommitDeferred), to write Pebble once per several commits;
-// its views read them too. The changelog topic is the durable copy of a
+// its views read them too. A commit it applies, it hands to a job of the
+// database, which sorts and writes it on a goroutine of its own while the
+// task goes on; until it lands, reads and views find its writes in the
+// buffer, and a changelog offset recorded meanwhile is written by the job
+// after it (see TxnStore.Flying). The changelog topic is the durable copy of a
 // store; the bytes store below is a local, rebuildable view of it. Each
 // builder says what its changelog
 // topic is created with (ChangelogConfigs).

@@ -52,6 +52,12 @@ type DBOptions struct {
 // Pebble records it, so it is durable before the offset that covers it is
 // written.
 //
+// Writes of the task's goroutine that a transaction buffer hands on (see
+// TxnStore.Flying) are applied by jobs of the DB, each on a goroutine of
+// its own and in the order submitted; a changelog offset recorded while
+// they run is a job after them, so the order above holds. Reading an
+// offset, a restore and Close wait for the jobs.
+//
 // The runtime opens the DB (through Env.DB) and closes it after closing the
 // task's stores. Close also closes iterators left open, so that Pebble does
 // not report them as leaked. Like its stores, a DB is used by the one
@@ -71,6 +77,11 @@ type DB struct {
 	log    *slog.Logger
 	// rows is DBOptions.RowCache.
 	rows *RowCache
+	// tail is the last job submitted (see dbJob), nil once waited for;
+	// jobErr is the first failure of a job, after which every write
+	// fails.
+	tail   *dbJob
+	jobErr atomic.Pointer[jobFailure]
 	// iters holds the open iterators of all stores, closed by Close before
 	// Pebble is.
 	iters   map[*pebbleIterator]struct{}
@@ -241,6 +252,9 @@ func (db *DB) failed() error {
 	if fe := db.broken.Load(); fe != nil {
 		return fe
 	}
+	if jf := db.jobErr.Load(); jf != nil {
+		return jf.err
+	}
 	return nil
 }
 
@@ -290,8 +304,12 @@ func (db *DB) Close() error {
 	if db.closed {
 		return nil
 	}
-	db.closed = true
+	// Jobs still writing finish first; their failure is the close's.
 	var errs []error
+	if err := db.settle(); err != nil {
+		errs = append(errs, err)
+	}
+	db.closed = true
 	dead := db.fatal.Load() != nil
 	for it := range db.iters {
 		if !dead {
@@ -355,6 +373,9 @@ func (db *DB) ChangelogOffset(store string) (offset int64, ok bool, err error) {
 	if err != nil {
 		return 0, false, err
 	}
+	if err := db.settle(); err != nil {
+		return 0, false, storeErr(store, "read changelog offset", err)
+	}
 	v, closer, err := db.pdb.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return 0, false, nil
@@ -370,11 +391,27 @@ func (db *DB) ChangelogOffset(store string) (offset int64, ok bool, err error) {
 }
 
 // SetChangelogOffset records the changelog offset store has reached: the
-// offset of the next changelog record to restore from.
+// offset of the next changelog record to restore from. While jobs of the
+// database are writing (see dbJob) it is written by a job after theirs,
+// since it vouches for their writes; a failure of that job fails the
+// database's next write.
 func (db *DB) SetChangelogOffset(store string, offset int64) error {
 	key, err := db.offsetKey(store, "write changelog offset")
 	if err != nil {
 		return err
+	}
+	if db.tail != nil {
+		key := bytes.Clone(key)
+		var val [8]byte
+		binary.BigEndian.PutUint64(val[:], uint64(offset))
+		pdb := db.pdb
+		db.submit(func() error {
+			if err := pdb.Set(key, val[:], pebble.NoSync); err != nil {
+				return storeErr(store, "write changelog offset", err)
+			}
+			return nil
+		})
+		return nil
 	}
 	binary.BigEndian.PutUint64(db.metaVal[:], uint64(offset))
 	if err := db.pdb.Set(key, db.metaVal[:], pebble.NoSync); err != nil {

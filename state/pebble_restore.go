@@ -178,6 +178,10 @@ func (s *pebbleStore) restoreRecords(recs []ChangelogRecord, timestamped bool) e
 		return storeErr(s.name, "restore", err)
 	}
 	if !s.restoring {
+		// A restore writes past the database's jobs: they finish first.
+		if err := s.db.settle(); err != nil {
+			return storeErr(s.name, "restore", err)
+		}
 		if err := s.beginRestore(); err != nil {
 			return err
 		}

@@ -1,7 +1,9 @@
 package state
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"runtime"
 	"sync"
 	"testing"
@@ -197,3 +199,145 @@ func TestTxnStoreRowCache(t *testing.T) {
 
 // rowCache passes on the row cache of the store counted.
 func (s *gettingStore) rowCache() *RowCache { return rowCacheOf(s.KeyValueBytesStore) }
+
+// TestTxnStoreViewWhileFlying reads a view from another goroutine while
+// the task's goroutine commits with jobs of the database applying them
+// (commitAsync), some commits held first: a key the view reads never goes
+// back to an older commit's value, and never vanishes once seen (run with
+// -race, it also checks that views and jobs share nothing unlocked).
+func TestTxnStoreViewWhileFlying(t *testing.T) {
+	db := openMemDB(t)
+	inner := db.Store("st")
+	tx := NewTxnStore(inner)
+	tx.deferrable, tx.async = true, true
+	view := tx.viewOver(inner.(viewer).view())
+	const keys, commits = 50, 300
+	done := make(chan struct{})
+	errs := make(chan error, 1)
+	go func() {
+		defer close(errs)
+		last := make([]int, keys)
+		for i := range last {
+			last[i] = -1
+		}
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			for k := range keys {
+				v, found, err := view.Get(fmt.Appendf(nil, "k%02d", k))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if !found {
+					if last[k] >= 0 {
+						errs <- fmt.Errorf("k%02d vanished after the view read commit %d", k, last[k])
+						return
+					}
+					continue
+				}
+				var c int
+				if _, err := fmt.Sscanf(string(v), "c%d", &c); err != nil {
+					errs <- fmt.Errorf("view read %q", v)
+					return
+				}
+				if c < last[k] {
+					errs <- fmt.Errorf("k%02d went back from commit %d to %d", k, last[k], c)
+					return
+				}
+				last[k] = c
+			}
+		}
+	}()
+	flights := 0
+	for c := range commits {
+		for k := range keys {
+			// Long values on some commits, so that they do not fit in
+			// what a store holds and go to a job.
+			v := fmt.Sprintf("c%d", c)
+			if c%3 == 0 {
+				v += "-" + string(make([]byte, 30_000))
+			}
+			mustPut(t, tx, fmt.Sprintf("k%02d", k), v)
+		}
+		if _, err := tx.CommitDeferred(); err != nil {
+			t.Fatal(err)
+		}
+		if tx.Flying() {
+			flights++
+		}
+	}
+	close(done)
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	if flights == 0 {
+		t.Fatal("no commit went to a job")
+	}
+	if err := tx.ApplyDeferred(); err != nil {
+		t.Fatal(err)
+	}
+	if tx.Flying() || tx.Holds() {
+		t.Fatal("the store still flies or holds after ApplyDeferred")
+	}
+	v, found, err := inner.Get([]byte("k07"))
+	if err != nil || !found || !strings.HasPrefix(string(v), fmt.Sprintf("c%d", commits-1)) {
+		t.Fatalf("inner k07 = %.10q, %v, %v after landing; want c%d", v, found, err, commits-1)
+	}
+}
+
+// TestDBJobsOrderOffsets checks the database's job chain: a changelog
+// offset recorded while a job writes is written after it, and a job that
+// fails fails the jobs after it, the offset's among them, and every later
+// write of the database, so that no offset claims writes that were lost.
+func TestDBJobsOrderOffsets(t *testing.T) {
+	db, err := OpenDB("db", DBOptions{FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := db.Store("st").(*pebbleStore)
+	release := make(chan struct{})
+	j := s.applyAsync(func(put func(key string, value []byte, deleted bool) error) error {
+		<-release
+		return put("k", []byte("v"), false)
+	})
+	if err := db.SetChangelogOffset("st", 42); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if err := j.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.landed(j); err != nil {
+		t.Fatal(err)
+	}
+	off, ok, err := db.ChangelogOffset("st")
+	if err != nil || !ok || off != 42 {
+		t.Fatalf("offset = %d, %v, %v; want 42", off, ok, err)
+	}
+	if v, found, err := s.Get([]byte("k")); err != nil || !found || string(v) != "v" {
+		t.Fatalf("k = %q, %v, %v", v, found, err)
+	}
+
+	boom := errors.New("boom")
+	j = s.applyAsync(func(func(string, []byte, bool) error) error { return boom })
+	if err := db.SetChangelogOffset("st", 43); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.wait(); !errors.Is(err, boom) {
+		t.Fatalf("job error %v, want boom", err)
+	}
+	s.landed(j)
+	if _, _, err := db.ChangelogOffset("st"); !errors.Is(err, boom) {
+		t.Fatalf("offset read after a failed job: %v, want boom", err)
+	}
+	if err := s.Put([]byte("k2"), []byte("v")); !errors.Is(err, boom) {
+		t.Fatalf("put after a failed job: %v, want boom", err)
+	}
+	if err := db.Close(); !errors.Is(err, boom) {
+		t.Fatalf("close after a failed job: %v, want boom", err)
+	}
+}

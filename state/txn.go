@@ -125,6 +125,30 @@ type TxnStore struct {
 	// (viewOver), which holding needs.
 	held       heldWrites
 	deferrable bool
+
+	// async lets Commit hand the commit's writes to a job of inner's
+	// database (commitAsync); flight is that commit until it lands, spare
+	// the buffers of the one that landed before, for the next.
+	async         bool
+	flight, spare *txnFlight
+}
+
+// txnFlight is a commit whose writes a job of the database applies (see
+// commitAsync): the entries of its transaction, and with held, what
+// commits before it held. Until it lands, reads find its writes here,
+// before the held ones and inner, and views under the held writes' lock.
+type txnFlight struct {
+	entries map[string]*txnEntry
+	slabs   [][]txnEntry
+	n       int
+	values  arena
+	keys    arena
+	// order is the entries, sorted by the job.
+	order []*txnEntry
+	held  bool
+	// heldSorted is the held writes, sorted by the job.
+	heldSorted []*heldSlot
+	job        *dbJob
 }
 
 type txnEntry struct {
@@ -249,6 +273,14 @@ func (s *TxnStore) below(key []byte) ([]byte, bool, error) {
 func (s *TxnStore) under(key []byte) (value []byte, found, held bool, err error) {
 	if len(s.dels) > 0 && covered(s.dels, key) {
 		return nil, false, true, nil
+	}
+	if f := s.flight; f != nil {
+		if e := f.entries[string(key)]; e != nil {
+			if e.deleted {
+				return nil, false, true, nil
+			}
+			return e.value, true, true, nil
+		}
 	}
 	if v, found, ok := s.held.get(key); ok {
 		return v, found, true, nil
@@ -762,6 +794,13 @@ func (s *TxnStore) Commit() error {
 	if s.ncached > 0 {
 		return storeErr(s.Name(), "commit", fmt.Errorf("the cache holds %d writes it has not written down: flush before committing", s.ncached))
 	}
+	if err := s.land(); err != nil {
+		return err
+	}
+	if aw, ok := s.inner.(asyncWriter); ok && s.async && len(s.dels) == 0 {
+		s.commitAsync(aw)
+		return s.inner.Flush()
+	}
 	bw, batched := s.inner.(BatchWriter)
 	if batched {
 		bw.BeginBatch()
@@ -791,20 +830,163 @@ func (s *TxnStore) Commit() error {
 		s.dropClean()
 		return err
 	}
-	s.keepClean()
+	if len(s.dels) > 0 {
+		// Inner dropped whole ranges: the clean entries within are stale.
+		s.dropClean()
+	}
+	s.keepClean(s.order)
 	s.reset()
 	return s.inner.Flush()
+}
+
+// commitAsync ends the transaction by handing its writes, with what
+// commits before it held, to a job of inner's database, which sorts and
+// applies them while the task goes on; the commit is the store's flight
+// until it lands (see land). The flight takes the transaction's entries,
+// slabs and arenas as they are, and the transaction goes on with those of
+// the flight before, so that nothing is copied. inner's filter learns the
+// keys here, before the job writes them.
+func (s *TxnStore) commitAsync(aw asyncWriter) {
+	f := s.spare
+	s.spare = nil
+	if f == nil {
+		f = &txnFlight{entries: map[string]*txnEntry{}}
+	}
+	f.entries, s.entries = s.entries, f.entries
+	f.slabs, s.slabs = s.slabs, f.slabs
+	f.n, s.n = s.n, f.n
+	f.values, s.values = s.values, f.values
+	f.keys, s.keys = s.keys, f.keys
+	order := f.order[:0]
+	for i := 0; i < f.n; i++ {
+		e := &f.slabs[i/txnSlabSize][i%txnSlabSize]
+		if e.dropped {
+			continue
+		}
+		order = append(order, e)
+		aw.noteWrite(unsafe.Slice(unsafe.StringData(e.key), len(e.key)))
+	}
+	f.order = order
+	f.held = s.held.len() > 0
+	held := &s.held
+	for i := range held.slots {
+		aw.noteWrite(unsafe.Slice(unsafe.StringData(held.slots[i].key), len(held.slots[i].key)))
+	}
+	f.job = aw.applyAsync(func(put func(key string, value []byte, deleted bool) error) error {
+		// What commits held is older: it goes first.
+		if f.held {
+			f.heldSorted = held.sorted()
+			for _, sl := range f.heldSorted {
+				if err := put(sl.key, sl.value, sl.value == nil); err != nil {
+					return err
+				}
+			}
+		}
+		slices.SortFunc(f.order, func(a, b *txnEntry) int { return strings.Compare(a.key, b.key) })
+		for _, e := range f.order {
+			if err := put(e.key, e.value, e.deleted); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	held.mu.Lock()
+	held.flight = f.entries
+	held.mu.Unlock()
+	s.flight = f
+	s.reset()
+}
+
+// Flying reports whether a commit of the store is being applied by a job
+// of its database (see commitAsync).
+func (s *TxnStore) Flying() bool { return s.flight != nil }
+
+// FlightDone reports whether a commit of the store that a job of its
+// database applied is done and waits to land (see Land).
+func (s *TxnStore) FlightDone() bool {
+	if s.flight == nil {
+		return false
+	}
+	select {
+	case <-s.flight.job.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Land waits until the commit a job of the database applies, if any, is
+// applied, and returns the job's failure: a host with nothing more to
+// commit calls it, so that a write the disk refused fails the task now
+// rather than at its next commit.
+func (s *TxnStore) Land() error {
+	if err := s.check("apply"); err != nil {
+		return err
+	}
+	return s.land()
+}
+
+// land waits until the store's flight, if it has one, is applied, keeps
+// its writes as clean entries and ends it. After a failure inner may hold
+// some of the writes; the clean entries are dropped.
+func (s *TxnStore) land() error {
+	f := s.flight
+	if f == nil {
+		return nil
+	}
+	err := f.job.wait()
+	s.flight = nil
+	if lerr := s.inner.(asyncWriter).landed(f.job); err == nil {
+		err = lerr
+	}
+	if err == nil {
+		// The disk may have refused a write behind the job's (Pebble
+		// writes its log behind its commits): the database is broken.
+		err = s.inner.Flush()
+	}
+	if err != nil {
+		s.dropClean()
+	} else {
+		if f.held {
+			for _, sl := range f.heldSorted {
+				s.clean.set(unsafe.Slice(unsafe.StringData(sl.key), len(sl.key)), sl.value, sl.value == nil)
+			}
+		}
+		s.keepClean(f.order)
+	}
+	// In one step for views: the held writes the flight applied are
+	// older than its own, and must not show once its own are gone.
+	s.held.mu.Lock()
+	s.held.flight = nil
+	if f.held {
+		s.held.resetLocked()
+	}
+	s.held.mu.Unlock()
+	clear(f.entries)
+	for i := 0; i*txnSlabSize < f.n; i++ {
+		clear(f.slabs[i])
+	}
+	if len(f.slabs) > txnKeepSlabs {
+		clear(f.slabs[txnKeepSlabs:])
+		f.slabs = f.slabs[:txnKeepSlabs]
+	}
+	f.n = 0
+	f.values.reset()
+	f.keys.reset()
+	clear(f.order)
+	f.order = f.order[:0]
+	f.heldSorted, f.job, f.held = nil, nil, false
+	s.spare = f
+	if err != nil {
+		return storeErr(s.Name(), "apply", err)
+	}
+	return nil
 }
 
 // keepClean keeps the entries just applied as clean entries, the oldest
 // making room for them. A commit of more than the clean entries can hold
 // replaces them with its last keys.
-func (s *TxnStore) keepClean() {
-	if len(s.dels) > 0 {
-		// Inner dropped whole ranges: the clean entries within are stale.
-		s.dropClean()
-	}
-	order := s.order
+func (s *TxnStore) keepClean(order []*txnEntry) {
 	ringMax := s.clean.reach()
 	need := 0
 	for i := len(order) - 1; i >= 0; i-- {
@@ -950,11 +1132,12 @@ func (s *TxnStore) Close() error {
 	if s.closed {
 		return nil
 	}
+	lerr := s.land()
 	s.Abort()
 	s.held.reset()
 	s.clean.release()
 	s.closed = true
-	return s.inner.Close()
+	return errors.Join(lerr, s.inner.Close())
 }
 
 var _ KeyValueBytesStore = (*TxnStore)(nil)

@@ -13,11 +13,14 @@ import (
 // store applies them all at once. The task's goroutine changes them under
 // mu and reads them without it; views read them under mu.
 type heldWrites struct {
-	mu    sync.RWMutex
-	index map[string]int32
-	slots []heldSlot
-	keys  arena
-	vals  arena
+	mu sync.RWMutex
+	// flight is the entries of the store's flight (see commitAsync),
+	// newer than the held writes, for views: set and cleared under mu.
+	flight map[string]*txnEntry
+	index  map[string]int32
+	slots  []heldSlot
+	keys   arena
+	vals   arena
 	// bytes is what they hold, bounded by txnMaxHeldBytes; writes counts
 	// the writes of the commits they came from, bounded by
 	// txnMaxHeldWrites.
@@ -110,6 +113,11 @@ func (h *heldWrites) sorted() []*heldSlot {
 func (h *heldWrites) reset() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.resetLocked()
+}
+
+// resetLocked is reset with mu held.
+func (h *heldWrites) resetLocked() {
 	clear(h.index)
 	clear(h.slots)
 	h.slots = h.slots[:0]
@@ -129,6 +137,15 @@ func (h *heldWrites) reset() {
 // fit: Commit then applies what was held with the transaction.
 func (s *TxnStore) CommitDeferred() (applied bool, err error) {
 	if err := s.check("commit"); err != nil {
+		return false, err
+	}
+	// The held writes change: a flight that reads them lands first.
+	if err := s.land(); err != nil {
+		return false, err
+	}
+	// A database that broke since (a write its jobs made, refused by the
+	// disk behind them) fails the commit, as a write to it would.
+	if err := s.inner.Flush(); err != nil {
 		return false, err
 	}
 	n := len(s.entries)
@@ -166,6 +183,9 @@ func (s *TxnStore) Holds() bool { return s.held.len() > 0 }
 // CommitDeferred), leaving any open transaction as it is.
 func (s *TxnStore) ApplyDeferred() error {
 	if err := s.check("apply"); err != nil {
+		return err
+	}
+	if err := s.land(); err != nil {
 		return err
 	}
 	if s.held.len() == 0 {

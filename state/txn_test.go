@@ -78,7 +78,7 @@ func TestTxnStoreHoldsWritesUntilCommit(t *testing.T) {
 // each commit or abort), so that the hash map, the index built by the
 // first scan, the range tombstones and the sort at commit agree.
 func TestTxnStoreAgainstModel(t *testing.T) {
-	testTxnStoreAgainstModel(t, false)
+	testTxnStoreAgainstModel(t, false, false)
 }
 
 // TestTxnStoreDeferredAgainstModel runs the model with half the commits
@@ -86,18 +86,27 @@ func TestTxnStoreAgainstModel(t *testing.T) {
 // over inner see every commit, and inner, once the held commits are
 // applied, holds them all.
 func TestTxnStoreDeferredAgainstModel(t *testing.T) {
-	testTxnStoreAgainstModel(t, true)
+	testTxnStoreAgainstModel(t, true, false)
 }
 
-func testTxnStoreAgainstModel(t *testing.T, deferring bool) {
+// TestTxnStoreAsyncAgainstModel runs the model with commits applied by
+// jobs of the database (commitAsync), half of them deferred: reads through
+// the buffer and through a view see every commit while its flight is in
+// the air, and inner, once landed, holds them all.
+func TestTxnStoreAsyncAgainstModel(t *testing.T) {
+	testTxnStoreAgainstModel(t, true, true)
+}
+
+func testTxnStoreAgainstModel(t *testing.T, deferring, async bool) {
 	for _, kind := range storeKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(7, 11))
 			inner := kind.new(t, "st")
 			tx := NewTxnStore(inner)
 			tx.deferrable = true
+			tx.async = async
 			view := tx.viewOver(inner.(viewer).view())
-			held, heldViews := 0, 0
+			held, heldViews, flights, flightViews := 0, 0, 0, 0
 			committed := map[string]string{}
 			pending := map[string]string{} // the view through the buffer
 			maps.Copy(pending, committed)
@@ -180,6 +189,9 @@ func testTxnStoreAgainstModel(t *testing.T, deferring bool) {
 					} else if err := tx.Commit(); err != nil {
 						t.Fatal(err)
 					}
+					if tx.flight != nil {
+						flights++
+					}
 					committed = maps.Clone(pending)
 					if tx.UncommittedBytes() != 0 || tx.Pending() != 0 {
 						t.Fatalf("step %d: %d bytes, %d writes pending after Commit", step, tx.UncommittedBytes(), tx.Pending())
@@ -192,6 +204,9 @@ func testTxnStoreAgainstModel(t *testing.T, deferring bool) {
 					// The view sees every commit, held or applied.
 					if tx.Holds() {
 						heldViews++
+					}
+					if tx.flight != nil {
+						flightViews++
 					}
 					k := key()
 					v, found, err := view.Get([]byte(k))
@@ -248,6 +263,12 @@ func testTxnStoreAgainstModel(t *testing.T, deferring bool) {
 			}
 			if deferring && (held == 0 || heldViews == 0) {
 				t.Fatalf("%d commits held, %d views read while some were: want both > 0", held, heldViews)
+			}
+			if async && kind.name == "pebble" && (flights == 0 || flightViews == 0) {
+				t.Fatalf("%d commits in flight, %d views read while one was: want both > 0", flights, flightViews)
+			}
+			if err := tx.Close(); err != nil {
+				t.Fatal(err)
 			}
 		})
 	}

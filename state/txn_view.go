@@ -20,11 +20,18 @@ type txnView struct {
 	s *TxnStore
 }
 
-// heldValue looks key up among the held writes, copying its value.
+// heldValue looks key up among the writes of the store's flight and the
+// held writes, copying its value.
 func (v *txnView) heldValue(key []byte) (value []byte, found, held bool) {
 	h := &v.s.held
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	if e := h.flight[string(key)]; e != nil {
+		if e.deleted {
+			return nil, false, true
+		}
+		return bytes.Clone(e.value), true, true
+	}
 	val, found, held := h.get(key)
 	return bytes.Clone(val), found, held
 }
@@ -76,7 +83,15 @@ func (v *txnView) heldIn(from, to []byte) []cachedKV {
 		if !inRangeString(sl.key, from, to) {
 			continue
 		}
+		if _, newer := h.flight[sl.key]; newer {
+			continue
+		}
 		held = append(held, cachedKV{key: []byte(sl.key), value: bytes.Clone(sl.value), deleted: sl.value == nil})
+	}
+	for k, e := range h.flight {
+		if inRangeString(k, from, to) {
+			held = append(held, cachedKV{key: []byte(k), value: bytes.Clone(e.value), deleted: e.deleted})
+		}
 	}
 	slices.SortFunc(held, func(a, b cachedKV) int { return bytes.Compare(a.key, b.key) })
 	return held

@@ -135,6 +135,13 @@ func (t *Task) Buffered() int { return t.buffered }
 // partition known to have records on the broker; MaxTaskIdle 0 here is
 // Kafka's -1.
 func (t *Task) ProcessReady(now int64, max int) (int, error) {
+	if t.flying {
+		// A failure of the job that applied a commit fails the task
+		// before it goes on.
+		if err := t.landDone(); err != nil {
+			return 0, err
+		}
+	}
 	t.flushed = false
 	if now > t.wallClock {
 		t.wallClock = now

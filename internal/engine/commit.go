@@ -76,6 +76,13 @@ func (g *Group) Commit(ctx context.Context, host Committer) (committed bool, err
 		dirty = dirty || t.dirty
 	}
 	if !dirty {
+		// Nothing to commit: what earlier commits left for the databases'
+		// jobs to apply lands now, so that a failure of theirs shows.
+		for _, t := range tasks {
+			if err := t.land(); err != nil {
+				return false, err
+			}
+		}
 		return true, nil
 	}
 	offsets := g.offsets[:0]
@@ -123,7 +130,13 @@ func (t *Task) committed(host Committer, deferApply int64, hold bool) error {
 		t.deferred = true
 		return nil
 	}
-	return t.apply(hold && deferApply <= 0)
+	err := t.apply(hold && deferApply <= 0)
+	for _, s := range t.storeList {
+		if x := s.Txn(); x != nil && x.Flying() {
+			t.flying = true
+		}
+	}
+	return err
 }
 
 // ApplyCommitted applies what commits left waiting in the task's
@@ -212,6 +225,35 @@ func (t *Task) applyTxn(s state.Store, x *state.TxnStore, hold bool) (err error)
 	if err != nil {
 		return fmt.Errorf("engine: task %s: apply committed writes of %q: %w", t.ID, s.Name(), err)
 	}
+	return nil
+}
+
+// land waits until the writes of commits the task's databases apply on
+// jobs of their own (state.TxnStore.Flying) are applied, their faults
+// recovered as applyTxn's.
+func (t *Task) land() error { return t.landWhere((*state.TxnStore).Flying) }
+
+// landDone lands the commits whose jobs are done, without waiting for the
+// others.
+func (t *Task) landDone() error { return t.landWhere((*state.TxnStore).FlightDone) }
+
+func (t *Task) landWhere(ready func(*state.TxnStore) bool) (err error) {
+	defer t.recoverFault(&err)
+	flying := false
+	for _, s := range t.storeList {
+		x := s.Txn()
+		if x == nil || !x.Flying() {
+			continue
+		}
+		if !ready(x) {
+			flying = true
+			continue
+		}
+		if err := x.Land(); err != nil {
+			return fmt.Errorf("engine: task %s: apply committed writes of %q: %w", t.ID, s.Name(), err)
+		}
+	}
+	t.flying = flying
 	return nil
 }
 

@@ -149,6 +149,9 @@ type Task struct {
 	// deferred says the transaction buffers hold committed writes not
 	// yet applied (see Group.DeferApply).
 	deferred bool
+	// flying says a store of the task has a commit that a job of the
+	// database applies (state.TxnStore.Flying).
+	flying bool
 	// flushed says the last call into the task was a Flush that
 	// succeeded: the stores hold nothing to flush.
 	flushed bool
