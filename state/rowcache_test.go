@@ -3,8 +3,8 @@ package state
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
