@@ -948,9 +948,7 @@ func (s *TxnStore) land() error {
 		s.dropClean()
 	} else {
 		if f.held {
-			for _, sl := range f.heldSorted {
-				s.clean.set(unsafe.Slice(unsafe.StringData(sl.key), len(sl.key)), sl.value, sl.value == nil)
-			}
+			s.keepHeldClean(f.heldSorted)
 		}
 		s.keepClean(f.order)
 	}
@@ -963,14 +961,7 @@ func (s *TxnStore) land() error {
 	}
 	s.held.mu.Unlock()
 	clear(f.entries)
-	for i := 0; i*txnSlabSize < f.n; i++ {
-		clear(f.slabs[i])
-	}
-	if len(f.slabs) > txnKeepSlabs {
-		clear(f.slabs[txnKeepSlabs:])
-		f.slabs = f.slabs[:txnKeepSlabs]
-	}
-	f.n = 0
+	f.slabs, f.n = clearSlabs(f.slabs, f.n), 0
 	f.values.reset()
 	f.keys.reset()
 	clear(f.order)
@@ -1092,10 +1083,7 @@ func (s *TxnStore) Abort() {
 // reset drops the pending writes.
 func (s *TxnStore) reset() {
 	clear(s.entries)
-	for i := 0; i*txnSlabSize < s.n; i++ {
-		clear(s.slabs[i])
-	}
-	s.n = 0
+	s.slabs, s.n = clearSlabs(s.slabs, s.n), 0
 	s.keyBytes, s.logBytes = 0, 0
 	s.values.reset()
 	if s.indexed {
@@ -1113,14 +1101,22 @@ func (s *TxnStore) reset() {
 	s.order = s.order[:0]
 	clear(s.dels)
 	s.dels = s.dels[:0]
-	// A transaction far larger than usual leaves no more behind than a
-	// slab's worth per txnKeepSlabs.
-	if len(s.slabs) > txnKeepSlabs {
-		clear(s.slabs[txnKeepSlabs:])
-		s.slabs = s.slabs[:txnKeepSlabs]
-	}
 	// Nothing holds a key any more.
 	s.keys.reset()
+}
+
+// clearSlabs clears the first n entries of slabs and returns them with
+// no more than txnKeepSlabs left: a transaction far larger than usual
+// leaves no more behind than that for the next.
+func clearSlabs(slabs [][]txnEntry, n int) [][]txnEntry {
+	for i := 0; i*txnSlabSize < n; i++ {
+		clear(slabs[i])
+	}
+	if len(slabs) > txnKeepSlabs {
+		clear(slabs[txnKeepSlabs:])
+		slabs = slabs[:txnKeepSlabs]
+	}
+	return slabs
 }
 
 // txnKeepSlabs is how many slabs an ended transaction leaves for the next.

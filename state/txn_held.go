@@ -208,6 +208,14 @@ func (s *TxnStore) ApplyDeferred() error {
 	return s.inner.Flush()
 }
 
+// keepHeldClean keeps held writes inner now holds as clean entries:
+// later reads of their keys need not ask it.
+func (s *TxnStore) keepHeldClean(slots []*heldSlot) {
+	for _, sl := range slots {
+		s.clean.set(unsafe.Slice(unsafe.StringData(sl.key), len(sl.key)), sl.value, sl.value == nil)
+	}
+}
+
 // applyHeld writes the held writes to inner in key order and drops them;
 // batched counts the open batch's writes, as for writeDown.
 func (s *TxnStore) applyHeld(bw BatchWriter, batched *int) error {
@@ -220,10 +228,7 @@ func (s *TxnStore) applyHeld(bw BatchWriter, batched *int) error {
 			return err
 		}
 	}
-	// Inner holds them now: later reads of their keys need not ask it.
-	for _, sl := range sorted {
-		s.clean.set(unsafe.Slice(unsafe.StringData(sl.key), len(sl.key)), sl.value, sl.value == nil)
-	}
+	s.keepHeldClean(sorted)
 	// A view reading inner instead now sees the same.
 	s.held.reset()
 	return nil
