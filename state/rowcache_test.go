@@ -341,3 +341,62 @@ func TestDBJobsOrderOffsets(t *testing.T) {
 		t.Fatalf("close after a failed job: %v, want boom", err)
 	}
 }
+
+// TestTxnStoreHeldKeysKeepTheirCleanEntries commits the same keys over and
+// over, held and then applied as the runtime's commits are: each key keeps
+// one clean entry, overwritten where it is, so that the ring does not fill
+// with dead copies and push out the keys it holds (which would then be read
+// back from Pebble), and a held key reads its held value meanwhile.
+func TestTxnStoreHeldKeysKeepTheirCleanEntries(t *testing.T) {
+	db, err := OpenDB("db", DBOptions{FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	inner := &gettingStore{KeyValueBytesStore: db.Store("s")}
+	tx := NewTxnStore(inner)
+	tx.deferrable = true
+	defer tx.Close()
+	const keys = 2000
+	used := 0
+	for round := range 20 {
+		for i := range keys {
+			if err := tx.Put(fmt.Appendf(nil, "k%05d", i), fmt.Appendf(nil, "v%05d", round)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		applied, err := tx.CommitDeferred()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if applied {
+			t.Fatalf("round %d: the commit was applied, not held", round)
+		}
+		want := fmt.Sprintf("v%05d", round)
+		for i := 0; i < keys; i += 97 {
+			if v, ok, err := tx.Get(fmt.Appendf(nil, "k%05d", i)); err != nil || !ok || string(v) != want {
+				t.Fatalf("round %d, held: k%05d = %q %v %v, want %q", round, i, v, ok, err, want)
+			}
+		}
+		if err := tx.ApplyDeferred(); err != nil {
+			t.Fatal(err)
+		}
+		if tx.clean.live != keys {
+			t.Fatalf("round %d: %d clean entries, want one per key, %d", round, tx.clean.live, keys)
+		}
+		if round == 0 {
+			used = tx.clean.used
+		} else if tx.clean.used != used {
+			t.Fatalf("round %d: the clean entries take %d bytes of the ring, %d after the first round: a commit added records rather than overwriting them", round, tx.clean.used, used)
+		}
+	}
+	inner.gets = 0
+	for i := range keys {
+		if v, ok, err := tx.Get(fmt.Appendf(nil, "k%05d", i)); err != nil || !ok || string(v) != "v00019" {
+			t.Fatalf("k%05d = %q %v %v", i, v, ok, err)
+		}
+	}
+	if inner.gets != 0 {
+		t.Fatalf("%d of %d reads went to Pebble", inner.gets, keys)
+	}
+}

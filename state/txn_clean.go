@@ -238,17 +238,6 @@ func (r *cleanRing) get(key []byte) (value []byte, ok bool) {
 	return v, true
 }
 
-// forget drops what the ring knows of key, whose record is left dead.
-func (r *cleanRing) forget(key string) {
-	if r.live == 0 {
-		return
-	}
-	k := unsafe.Slice(unsafe.StringData(key), len(key))
-	if slot, _ := r.find(k, r.hash(k)); slot >= 0 {
-		r.unindex(slot)
-	}
-}
-
 // set records that inner holds value under key (deleted: none).
 func (r *cleanRing) set(key, value []byte, deleted bool) {
 	ringMax, slotMax := r.limits()

@@ -163,13 +163,13 @@ func (s *TxnStore) CommitDeferred() (applied bool, err error) {
 	if need > txnMaxHeldBytes {
 		return true, s.Commit()
 	}
-	// The clean entries say what inner holds: of a key held, inner will
-	// hold the held value only once applied.
-	if s.clean.live > 0 {
-		for _, e := range order {
-			s.clean.forget(e.key)
-		}
-	}
+	// The clean entries say what inner holds, which for a key held is its
+	// value before the held one until the held writes are applied; reads
+	// ask the held writes first (under). The entry stays where it is, to
+	// be overwritten in place when they are applied (keepHeldClean): a
+	// key forgotten and kept again at every commit would leave a dead
+	// copy in the ring each time, and the copies would push out the
+	// entries of other keys.
 	s.held.add(order)
 	s.reset()
 	return s.held.len() == 0, nil
