@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -398,5 +399,70 @@ func TestTxnStoreHeldKeysKeepTheirCleanEntries(t *testing.T) {
 	}
 	if inner.gets != 0 {
 		t.Fatalf("%d of %d reads went to Pebble", inner.gets, keys)
+	}
+}
+
+// TestTxnStoreHoldsWhatFolds commits keys that never repeat and then keys
+// that do: a store holds a commit only while the next one writes its keys
+// again, and applies its commits otherwise, trying to hold again after a
+// number of commits that doubles; every value reads back either way.
+func TestTxnStoreHoldsWhatFolds(t *testing.T) {
+	db, err := OpenDB("db", DBOptions{FS: vfs.NewMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tx := NewTxnStore(db.Store("s"))
+	tx.deferrable = true
+	defer tx.Close()
+	commit := 0
+	// put writes 200 keys from first and commits; it reports whether the
+	// commit was held.
+	put := func(first int) bool {
+		t.Helper()
+		for i := first; i < first+200; i++ {
+			if err := tx.Put(fmt.Appendf(nil, "k%07d", i), fmt.Appendf(nil, "v%07d-%d", i, commit)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		applied, err := tx.CommitDeferred()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if applied == tx.Holds() {
+			t.Fatalf("commit %d: applied %v, but the store holds writes: %v", commit, applied, tx.Holds())
+		}
+		commit++
+		return !applied
+	}
+	var held []int
+	for c := 0; c < 60; c++ {
+		if put(c * 200) {
+			held = append(held, c)
+		}
+	}
+	// Held: the first commit, then after 16 and 32 commits applied.
+	if want := []int{0, 18, 52}; !slices.Equal(held, want) {
+		t.Fatalf("keys that never repeat: commits %v held, want %v", held, want)
+	}
+	// Keys that repeat: once the backoff ran out, every commit is held.
+	held = held[:0]
+	for c := 0; c < 80; c++ {
+		if put(0) {
+			held = append(held, c)
+		}
+	}
+	if len(held) < 80-64 || held[len(held)-1] != 79 || len(held) != 80-held[0] {
+		t.Fatalf("keys that repeat: commits %v of 80 held, want every one from the end of the backoff on", held)
+	}
+	last := commit - 1
+	for i := 0; i < 60*200; i++ {
+		want := fmt.Sprintf("v%07d-%d", i, i/200)
+		if i < 200 {
+			want = fmt.Sprintf("v%07d-%d", i, last)
+		}
+		if v, ok, err := tx.Get(fmt.Appendf(nil, "k%07d", i)); err != nil || !ok || string(v) != want {
+			t.Fatalf("k%07d = %q %v %v, want %q", i, v, ok, err, want)
+		}
 	}
 }

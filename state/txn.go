@@ -125,6 +125,10 @@ type TxnStore struct {
 	// (viewOver), which holding needs.
 	held       heldWrites
 	deferrable bool
+	// holdSkip is how many more commits CommitDeferred applies rather
+	// than holds, and holdBackoff how many it skipped last time (see
+	// holdsPay).
+	holdSkip, holdBackoff int
 
 	// async lets Commit hand the commit's writes to a job of inner's
 	// database (commitAsync); flight is that commit until it lands, spare

@@ -153,6 +153,10 @@ func (s *TxnStore) CommitDeferred() (applied bool, err error) {
 		// Commit checks the cache and the changelog layer, and applies.
 		return true, s.Commit()
 	}
+	if s.holdSkip > 0 {
+		s.holdSkip--
+		return true, s.Commit()
+	}
 	order := s.order[:0]
 	need := s.held.bytes
 	s.each(func(e *txnEntry) {
@@ -160,6 +164,9 @@ func (s *TxnStore) CommitDeferred() (applied bool, err error) {
 		need += int64(len(e.key)+len(e.value)) + heldEntryOverhead
 	})
 	s.order = order
+	if !s.holdsPay(order) {
+		return true, s.Commit()
+	}
 	if need > txnMaxHeldBytes {
 		return true, s.Commit()
 	}
@@ -174,6 +181,46 @@ func (s *TxnStore) CommitDeferred() (applied bool, err error) {
 	s.reset()
 	return s.held.len() == 0, nil
 }
+
+// holdsPay judges, when the store holds writes, whether holding order
+// too would fold enough of it into them to pay: a held write costs a copy
+// and a lookup of every read until it is applied, and saves a write to
+// inner only if a later commit writes its key again. Keys that seldom
+// repeat from commit to commit (an aggregation over more keys than a few
+// commits write) fold little, and the store then applies its commits for
+// a number of commits that doubles each time holding fails, up to
+// holdMaxBackoff, before it tries again. It samples up to holdSample keys
+// of order.
+func (s *TxnStore) holdsPay(order []*txnEntry) bool {
+	if s.held.len() == 0 {
+		return true
+	}
+	sample := order[:min(len(order), holdSample)]
+	folded := 0
+	for _, e := range sample {
+		if _, ok := s.held.index[e.key]; ok {
+			folded++
+		}
+	}
+	if holdMinFold*folded >= len(sample) {
+		s.holdBackoff = 0
+		return true
+	}
+	s.holdBackoff = min(max(2*s.holdBackoff, holdFirstBackoff), holdMaxBackoff)
+	s.holdSkip = s.holdBackoff
+	return false
+}
+
+const (
+	// holdSample is how many keys of a commit holdsPay looks up.
+	holdSample = 64
+	// holdMinFold: holding pays if one key in holdMinFold was held.
+	holdMinFold = 4
+	// holdFirstBackoff and holdMaxBackoff bound the commits a store
+	// applies before it tries holding again.
+	holdFirstBackoff = 16
+	holdMaxBackoff   = 512
+)
 
 // Holds reports whether the store holds committed writes inner does not
 // (see CommitDeferred).
