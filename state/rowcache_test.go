@@ -139,14 +139,7 @@ func TestRowCacheConcurrent(t *testing.T) {
 // held and applied later; closing the store gives the bytes back.
 func TestTxnStoreRowCache(t *testing.T) {
 	rows := NewRowCache(8 << 20)
-	db, err := OpenDB("db", DBOptions{FS: vfs.NewMem(), RowCache: rows})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	inner := &gettingStore{KeyValueBytesStore: db.Store("s")}
-	tx := NewTxnStore(inner)
-	tx.deferrable = true
+	tx, inner := deferrableTxn(t, rows)
 	if tx.clean.rows != rows {
 		t.Fatal("the buffer of a store of a database with a row cache has none")
 	}
@@ -159,6 +152,7 @@ func TestTxnStoreRowCache(t *testing.T) {
 			}
 		}
 		var applied bool
+		var err error
 		if c%2 == 0 {
 			applied, err = tx.CommitDeferred()
 		} else {
@@ -349,14 +343,7 @@ func TestDBJobsOrderOffsets(t *testing.T) {
 // with dead copies and push out the keys it holds (which would then be read
 // back from Pebble), and a held key reads its held value meanwhile.
 func TestTxnStoreHeldKeysKeepTheirCleanEntries(t *testing.T) {
-	db, err := OpenDB("db", DBOptions{FS: vfs.NewMem()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	inner := &gettingStore{KeyValueBytesStore: db.Store("s")}
-	tx := NewTxnStore(inner)
-	tx.deferrable = true
+	tx, inner := deferrableTxn(t, nil)
 	defer tx.Close()
 	const keys = 2000
 	used := 0
@@ -407,13 +394,7 @@ func TestTxnStoreHeldKeysKeepTheirCleanEntries(t *testing.T) {
 // again, and applies its commits otherwise, trying to hold again after a
 // number of commits that doubles; every value reads back either way.
 func TestTxnStoreHoldsWhatFolds(t *testing.T) {
-	db, err := OpenDB("db", DBOptions{FS: vfs.NewMem()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	tx := NewTxnStore(db.Store("s"))
-	tx.deferrable = true
+	tx, _ := deferrableTxn(t, nil)
 	defer tx.Close()
 	commit := 0
 	// put writes 200 keys from first and commits; it reports whether the
@@ -465,4 +446,20 @@ func TestTxnStoreHoldsWhatFolds(t *testing.T) {
 			t.Fatalf("k%07d = %q %v %v, want %q", i, v, ok, err, want)
 		}
 	}
+}
+
+// deferrableTxn returns a buffer that may hold its commits over a store,
+// counted, of a database in memory with the row cache rows (nil: none),
+// closed when the test ends.
+func deferrableTxn(t *testing.T, rows *RowCache) (*TxnStore, *gettingStore) {
+	t.Helper()
+	db, err := OpenDB("db", DBOptions{FS: vfs.NewMem(), RowCache: rows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	inner := &gettingStore{KeyValueBytesStore: db.Store("s")}
+	tx := NewTxnStore(inner)
+	tx.deferrable = true
+	return tx, inner
 }
