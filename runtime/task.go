@@ -86,8 +86,55 @@ func (t *thread) SendChangelog(cl *engine.Changelog, key, value []byte, timestam
 	}
 	b.pin()
 	last.r, last.b = r, b
+	if !t.eos {
+		t.changes = append(t.changes, heldChange{r, b})
+		return nil
+	}
 	t.produce(r, b)
 	return nil
+}
+
+// heldChange is a changelog record held until the commit sends it.
+type heldChange struct {
+	r *kgo.Record
+	b *outBlock
+}
+
+// Under at-least-once a store's changelog must never get ahead of the
+// records its state sent downstream. A crash between the changelog landing
+// and the offsets committing lets the next owner restore the state and
+// process the same input again; that is at-least-once's duplicate. But an
+// output record still in flight at the crash (a produce being retried)
+// would then be lost for good wherever the restored state decides that
+// the input was dealt with: a windowed aggregation restarts from the
+// stream time its store holds and drops the input again as late, a close
+// emitter or a suppression does not emit a window again. So the stores'
+// changelog records wait in changes while the commit flushes the outputs,
+// and are produced once every output was acknowledged or handled; a
+// refused output that fails the app leaves the changelog behind, where a
+// restore takes the input again. Under exactly-once the transaction makes
+// the two land together, and records go out as they are sent.
+
+// sendChanges produces the changelog records held, and reports whether
+// there were any. mu is held.
+func (t *thread) sendChanges() bool {
+	if len(t.changes) == 0 {
+		return false
+	}
+	for i, c := range t.changes {
+		t.produce(c.r, c.b)
+		t.changes[i] = heldChange{}
+	}
+	t.changes = t.changes[:0]
+	return true
+}
+
+// dropChanges forgets the changelog records held by a commit that did not
+// get to send them: its tasks are dropped uncommitted. Their blocks stay
+// off the free list, as a refused record's do. mu is held.
+func (t *thread) dropChanges() {
+	clear(t.changes)
+	t.changes = t.changes[:0]
 }
 
 // ChangelogOffset reports the offset of the last record produced to cl.
@@ -112,10 +159,16 @@ func (t *thread) Commit(ctx context.Context, offsets []engine.Offset) (bool, err
 }
 
 // commitOffsets is at-least-once: wait until every record produced was
-// acknowledged, then commit the input offsets the tasks reached.
+// acknowledged, then send the changelog records held and wait for them,
+// then commit the input offsets the tasks reached.
 func (t *thread) commitOffsets(ctx context.Context, offsets []engine.Offset) (bool, error) {
 	if err := t.flushAndSettle(ctx); err != nil {
 		return false, err
+	}
+	if t.sendChanges() {
+		if err := t.flushAndSettle(ctx); err != nil {
+			return false, err
+		}
 	}
 	if len(offsets) == 0 {
 		return true, nil
@@ -306,6 +359,7 @@ func (t *thread) commitAll(ctx context.Context) (bool, error) {
 	}
 	began := time.Now()
 	committed, err := t.group.Commit(ctx, t)
+	t.dropChanges()
 	if len(t.worked) > 0 {
 		t.metrics.committed(began, err == nil && committed)
 	}

@@ -83,6 +83,10 @@ type thread struct {
 	deadLettered int
 	out          outAlloc
 	snd          sender
+	// changes are the changelog records a commit's flush sent under
+	// at-least-once, held until the records before them were acknowledged
+	// (see SendChangelog).
+	changes []heldChange
 	// sendCtx is the context of the task running, which the records it
 	// sends carry (see sending); taskCtx holds one per task.
 	sendCtx context.Context

@@ -55,7 +55,9 @@ const (
 type Committer interface {
 	// Commit makes every record sent since the last commit durable and
 	// commits offsets, the input positions the tasks reached. Under
-	// at-least-once that is: flush the producer, then commit the offsets;
+	// at-least-once that is: flush the producer, send the changelog
+	// records the stores' flush handed over (never ahead of the outputs
+	// their state sent), flush again, then commit the offsets;
 	// under exactly-once: commit the transaction, the offsets inside it.
 	// committed is false when the host aborted instead (a transaction the
 	// group or the broker refused): nothing of it took effect, and the

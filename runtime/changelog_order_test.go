@@ -1,0 +1,73 @@
+package runtime_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/samsa-go/samsa/dsl"
+	"github.com/samsa-go/samsa/kafkatest"
+	"github.com/samsa-go/samsa/processor"
+	"github.com/samsa-go/samsa/runtime"
+	"github.com/samsa-go/samsa/serde"
+)
+
+// Under at-least-once a store's changelog never gets ahead of the outputs
+// of the state it holds. Here the outputs of a windowed count fail to land
+// (retried past the delivery timeout) while its changelog partition takes
+// records: the app fails. Had the changelog taken the commit's state, the
+// next owner would restore windows whose stream time (30s) makes the input
+// at 1s late, drop it again, and the count of its window would never be
+// sent. It is, once the broker takes outputs again.
+func TestChangelogWaitsForTheOutputs(t *testing.T) {
+	c := kafkatest.NewBroker(t, kafkatest.Topics(1, "in", "out"))
+	b := dsl.NewBuilder()
+	windowed := serde.TimeWindowed(serde.String, 10*time.Second)
+	dsl.WindowedBy(dsl.Stream(b, "in", serde.String, serde.String).GroupByKey(),
+		dsl.TimeWindowsOfSizeAndGrace(10*time.Second, 0)).
+		Count(dsl.MaterializedAs[string, int64]("counts")).
+		ToStream().
+		To("out", dsl.ProducedWith(windowed, serde.Int64))
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := c.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "out", Err: kerr.NotEnoughReplicas, Count: -1})
+	produceAt(t, c, "in", "k", "x", 1_000)
+	produceAt(t, c, "in", "j", "x", 30_000)
+	_, done := runApp(t, c, topo, t.TempDir(), runtime.ApplicationID("order"), runtime.DeliveryTimeout(2*time.Second))
+	select {
+	case err := <-done:
+		if !errors.Is(err, kgo.ErrRecordTimeout) {
+			t.Fatalf("Run = %v, want the outputs' delivery timeout", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the app goes on with outputs that never landed")
+	}
+	h.Remove()
+
+	app, _ := runApp(t, c, topo, t.TempDir(), runtime.ApplicationID("order"))
+	got := map[string]int64{}
+	for _, r := range readRecords(t, c, "out", 2, 30*time.Second, false) {
+		w, err := windowed.Deserialize("out", r.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := serde.Int64.Deserialize("out", r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[w.Key] = max(got[w.Key], n)
+	}
+	if got["k"] < 1 || got["j"] < 1 {
+		t.Fatalf("counts sent %v, want k and j counted", got)
+	}
+	if d := app.DroppedRecords()[processor.DropLateRecord]; d != 0 {
+		t.Fatalf("%d records dropped as late after the restart, want none", d)
+	}
+}
