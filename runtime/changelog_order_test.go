@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -69,5 +70,58 @@ func TestChangelogWaitsForTheOutputs(t *testing.T) {
 	}
 	if d := app.DroppedRecords()[processor.DropLateRecord]; d != 0 {
 		t.Fatalf("%d records dropped as late after the restart, want none", d)
+	}
+}
+
+// The changelog records a store hands over at a commit stay with the
+// thread when the commit fails before sending them: here the app closes
+// while the commit's flush retries an output, the flush gives up, and the
+// commit that closes the app sends them before it commits the offsets.
+// Dropped, they would leave committed offsets past an update the changelog
+// lacks, and the next owner would count on from one short.
+func TestChangelogOutlivesACommitCutShort(t *testing.T) {
+	c := kafkatest.NewBroker(t, kafkatest.Topics(1, "in", "out"))
+	b := dsl.NewBuilder()
+	dsl.Stream(b, "in", serde.String, serde.String).GroupByKey().
+		Count(dsl.MaterializedAs[string, int64]("counts")).
+		ToStream().
+		To("out", dsl.ProducedWith(serde.String, serde.Int64))
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := c.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "out", Err: kerr.NotEnoughReplicas, Count: -1})
+	produceAt(t, c, "in", "k", "x", 1_000)
+	app, done := runApp(t, c, topo, t.TempDir(), runtime.ApplicationID("cut"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The commit's flush is retrying the count when the close begins.
+	if err := h.Wait(ctx, 2); err != nil {
+		t.Fatal("the count was never produced:", err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- app.Close(ctx) }()
+	time.Sleep(300 * time.Millisecond)
+	h.Remove()
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if cl := readRecords(t, c, "cut-counts-changelog", 1, 10*time.Second, false); len(cl) != 1 {
+		t.Fatalf("changelog holds %d records after the close, want the count of k", len(cl))
+	}
+
+	produceAt(t, c, "in", "k", "x", 2_000)
+	runApp(t, c, topo, t.TempDir(), runtime.ApplicationID("cut"))
+	var last int64
+	for _, r := range readRecords(t, c, "out", 2, 30*time.Second, false) {
+		if n, err := serde.Int64.Deserialize("out", r.Value); err == nil {
+			last = n
+		}
+	}
+	if last != 2 {
+		t.Fatalf("k counted %d after the restart, want 2", last)
 	}
 }

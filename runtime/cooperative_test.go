@@ -273,7 +273,20 @@ func (r *coopRun) checkCounts(eos bool) {
 			break
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatal("counts did not catch up with what was produced")
+			r.mu.Lock()
+			var short []string
+			for k, n := range r.produced {
+				var last int64
+				if cs := r.counts[k]; len(cs) > 0 {
+					last = cs[len(cs)-1]
+				}
+				if last < n {
+					short = append(short, k+": "+strconv.FormatInt(last, 10)+" of "+strconv.FormatInt(n, 10))
+				}
+			}
+			r.mu.Unlock()
+			slices.Sort(short)
+			r.t.Fatalf("counts did not catch up with what was produced: %v", short)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

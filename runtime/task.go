@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/samsa-go/samsa/internal/engine"
@@ -87,7 +88,7 @@ func (t *thread) SendChangelog(cl *engine.Changelog, key, value []byte, timestam
 	b.pin()
 	last.r, last.b = r, b
 	if !t.eos {
-		t.changes = append(t.changes, heldChange{r, b})
+		t.changes = append(t.changes, heldChange{r, b, cl})
 		return nil
 	}
 	t.produce(r, b)
@@ -96,8 +97,9 @@ func (t *thread) SendChangelog(cl *engine.Changelog, key, value []byte, timestam
 
 // heldChange is a changelog record held until the commit sends it.
 type heldChange struct {
-	r *kgo.Record
-	b *outBlock
+	r  *kgo.Record
+	b  *outBlock
+	cl *engine.Changelog
 }
 
 // Under at-least-once a store's changelog must never get ahead of the
@@ -114,6 +116,12 @@ type heldChange struct {
 // refused output that fails the app leaves the changelog behind, where a
 // restore takes the input again. Under exactly-once the transaction makes
 // the two land together, and records go out as they are sent.
+//
+// The stores count what they handed over as logged, so the records held
+// stay held through a commit that fails before sending them (a flush cut
+// short by the app closing, say), for the next commit of the same tasks to
+// send ahead of its offsets; they go only with a task that closes without
+// committing, whose state goes with them.
 
 // sendChanges produces the changelog records held, and reports whether
 // there were any. mu is held.
@@ -129,12 +137,15 @@ func (t *thread) sendChanges() bool {
 	return true
 }
 
-// dropChanges forgets the changelog records held by a commit that did not
-// get to send them: its tasks are dropped uncommitted. Their blocks stay
-// off the free list, as a refused record's do. mu is held.
-func (t *thread) dropChanges() {
-	clear(t.changes)
-	t.changes = t.changes[:0]
+// dropChangesOf forgets the changelog records held for tk's stores: tk
+// closes, and what it did not commit is dropped. Their blocks stay off the
+// free list, as a refused record's do. mu is held.
+func (t *thread) dropChangesOf(tk *engine.Task) {
+	if len(t.changes) == 0 {
+		return
+	}
+	cls := tk.Changelogs()
+	t.changes = slices.DeleteFunc(t.changes, func(c heldChange) bool { return slices.Contains(cls, c.cl) })
 }
 
 // ChangelogOffset reports the offset of the last record produced to cl.
@@ -359,7 +370,6 @@ func (t *thread) commitAll(ctx context.Context) (bool, error) {
 	}
 	began := time.Now()
 	committed, err := t.group.Commit(ctx, t)
-	t.dropChanges()
 	if len(t.worked) > 0 {
 		t.metrics.committed(began, err == nil && committed)
 	}

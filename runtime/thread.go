@@ -865,6 +865,7 @@ func (t *thread) closeAll(tasks map[processor.TaskID]*engine.Task) {
 // every commit, for the next task or standby to open it.
 func (t *thread) closeTask(tk *engine.Task) {
 	t.app.unqueryable(tk.ID)
+	t.dropChangesOf(tk)
 	if err := tk.ApplyCommitted(); err != nil {
 		t.log.Warn("applying a closing task's commits", "task", tk.ID.String(), "err", err)
 	}
