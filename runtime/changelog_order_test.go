@@ -117,9 +117,11 @@ func TestChangelogOutlivesACommitCutShort(t *testing.T) {
 	runApp(t, c, topo, t.TempDir(), runtime.ApplicationID("cut"))
 	var last int64
 	for _, r := range readRecords(t, c, "out", 2, 30*time.Second, false) {
-		if n, err := serde.Int64.Deserialize("out", r.Value); err == nil {
-			last = n
+		n, err := serde.Int64.Deserialize("out", r.Value)
+		if err != nil {
+			t.Fatal(err)
 		}
+		last = n
 	}
 	if last != 2 {
 		t.Fatalf("k counted %d after the restart, want 2", last)

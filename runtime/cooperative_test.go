@@ -260,32 +260,11 @@ func (r *coopRun) checkCounts(eos bool) {
 	r.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		r.mu.Lock()
-		done := true
-		for k, n := range r.produced {
-			cs := r.counts[k]
-			if len(cs) == 0 || cs[len(cs)-1] < n {
-				done = false
-			}
-		}
-		r.mu.Unlock()
-		if done {
+		short := r.short()
+		if len(short) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			r.mu.Lock()
-			var short []string
-			for k, n := range r.produced {
-				var last int64
-				if cs := r.counts[k]; len(cs) > 0 {
-					last = cs[len(cs)-1]
-				}
-				if last < n {
-					short = append(short, k+": "+strconv.FormatInt(last, 10)+" of "+strconv.FormatInt(n, 10))
-				}
-			}
-			r.mu.Unlock()
-			slices.Sort(short)
 			r.t.Fatalf("counts did not catch up with what was produced: %v", short)
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -308,6 +287,25 @@ func (r *coopRun) checkCounts(eos bool) {
 	if extra > 0 {
 		r.t.Logf("%d records counted twice (at-least-once)", extra)
 	}
+}
+
+// short lists, sorted, the keys whose last count read is below the records
+// produced, as "key: last of produced".
+func (r *coopRun) short() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var short []string
+	for k, n := range r.produced {
+		var last int64
+		if cs := r.counts[k]; len(cs) > 0 {
+			last = cs[len(cs)-1]
+		}
+		if last < n {
+			short = append(short, k+": "+strconv.FormatInt(last, 10)+" of "+strconv.FormatInt(n, 10))
+		}
+	}
+	slices.Sort(short)
+	return short
 }
 
 // countsUp reports whether cs is 1, 2, ..., n.
