@@ -1,6 +1,7 @@
 package dsl
 
 import (
+	"github.com/samsa-go/samsa/internal/engine"
 	"github.com/samsa-go/samsa/processor"
 	"github.com/samsa-go/samsa/serde"
 )
@@ -114,6 +115,12 @@ func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newP
 		return newProc(rows[K, VR]{store: store, sendOld: m.sendOld})
 	}), parent)
 	addStore(b, c, store, name, ks, vs)
+	// Handed an input again, an aggregation forwards its row anew, updated
+	// once more; a downstream that asks old values would take the pair for
+	// a change the row did not make.
+	if spec := engine.GraphOf(b.topo).Store(store); spec != nil {
+		spec.Replayable = func() bool { return !m.sendOld }
+	}
 	return t
 }
 

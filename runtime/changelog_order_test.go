@@ -82,10 +82,12 @@ func TestChangelogWaitsForTheOutputs(t *testing.T) {
 func TestChangelogOutlivesACommitCutShort(t *testing.T) {
 	c := kafkatest.NewBroker(t, kafkatest.Topics(1, "in", "out"))
 	b := dsl.NewBuilder()
-	dsl.Stream(b, "in", serde.String, serde.String).GroupByKey().
+	// Windowed, so that its changelog is held for the outputs.
+	dsl.WindowedBy(dsl.Stream(b, "in", serde.String, serde.String).GroupByKey(),
+		dsl.TimeWindowsOfSizeAndGrace(10*time.Second, time.Minute)).
 		Count(dsl.MaterializedAs[string, int64]("counts")).
 		ToStream().
-		To("out", dsl.ProducedWith(serde.String, serde.Int64))
+		To("out", dsl.ProducedWith(serde.TimeWindowed(serde.String, 10*time.Second), serde.Int64))
 	topo, err := b.Build()
 	if err != nil {
 		t.Fatal(err)
@@ -125,5 +127,48 @@ func TestChangelogOutlivesACommitCutShort(t *testing.T) {
 	}
 	if last != 2 {
 		t.Fatalf("k counted %d after the restart, want 2", last)
+	}
+}
+
+// A stream aggregation's changelog does not wait for its outputs: handed
+// an input again past what a restore gave back, the aggregation sends its
+// row again, updated. Here the count's output cannot land while its
+// changelog takes the count; the app fails on the output's delivery
+// timeout, and its next run restores the count and counts the input a
+// second time, at-least-once's duplicate, and sends it.
+func TestAggregationChangelogGoesAhead(t *testing.T) {
+	c := kafkatest.NewBroker(t, kafkatest.Topics(1, "in", "out"))
+	b := dsl.NewBuilder()
+	dsl.Stream(b, "in", serde.String, serde.String).GroupByKey().
+		Count(dsl.MaterializedAs[string, int64]("counts")).
+		ToStream().
+		To("out", dsl.ProducedWith(serde.String, serde.Int64))
+	topo, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := c.Cluster().Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "out", Err: kerr.NotEnoughReplicas, Count: -1})
+	produceAt(t, c, "in", "k", "x", 1_000)
+	_, done := runApp(t, c, topo, t.TempDir(), runtime.ApplicationID("ahead"), runtime.DeliveryTimeout(5*time.Second))
+	if cl := readRecords(t, c, "ahead-counts-changelog", 1, 4*time.Second, false); len(cl) != 1 {
+		t.Fatalf("changelog holds %d records while the output is refused, want the count of k", len(cl))
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, kgo.ErrRecordTimeout) {
+			t.Fatalf("Run = %v, want the output's delivery timeout", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the app goes on with an output that never landed")
+	}
+	h.Remove()
+
+	runApp(t, c, topo, t.TempDir(), runtime.ApplicationID("ahead"))
+	rs := readRecords(t, c, "out", 1, 30*time.Second, false)
+	if len(rs) != 1 {
+		t.Fatalf("%d counts sent after the restart, want 1", len(rs))
+	}
+	if n, err := serde.Int64.Deserialize("out", rs[0].Value); err != nil || n != 2 {
+		t.Fatalf("k's count sent after the restart = %d (%v), want 2: the restored 1 and the input again", n, err)
 	}
 }

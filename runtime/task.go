@@ -87,7 +87,7 @@ func (t *thread) SendChangelog(cl *engine.Changelog, key, value []byte, timestam
 	}
 	b.pin()
 	last.r, last.b = r, b
-	if !t.eos {
+	if !t.eos && !cl.Ahead {
 		t.changes = append(t.changes, heldChange{r, b, cl})
 		return nil
 	}
@@ -115,7 +115,12 @@ type heldChange struct {
 // and are produced once every output was acknowledged or handled; a
 // refused output that fails the app leaves the changelog behind, where a
 // restore takes the input again. Under exactly-once the transaction makes
-// the two land together, and records go out as they are sent.
+// the two land together, and records go out as they are sent. So do those
+// of a store whose writer sends the same outputs again, updated, when it
+// is handed an input again past its restored state (engine.Changelog's
+// Ahead: a stream aggregation): its changelog landing first costs a
+// duplicate, which at-least-once allows, and the commit one round trip to
+// the broker rather than two.
 //
 // The stores count what they handed over as logged, so the records held
 // stay held through a commit that fails before sending them (a flush cut

@@ -86,6 +86,24 @@ type StoreSpec struct {
 	// SourceTopic is set for a table materialized straight from its source
 	// topic; it can be restored from that topic instead of a changelog.
 	SourceTopic string
+	// Replayable, when set, reports once the topology is built whether
+	// the node that writes the store makes no decision on what a restore
+	// gives it back that the outputs it sent did not already carry: handed
+	// an input again after its store was restored past it, it sends again
+	// what it sent the first time, updated (a stream aggregation whose
+	// table sends no old values: the count one higher, an at-least-once
+	// duplicate). Its changelog may then land before those outputs (see
+	// LogsAhead). A windowed aggregation, which drops what its restored
+	// stream time makes late, or a table that forwards a delete only for a
+	// row it holds, is not: a restore ahead of its outputs would lose one.
+	Replayable func() bool
+}
+
+// LogsAhead reports whether the store's changelog may land ahead of the
+// outputs of the writes it records: the node that writes it says it is
+// Replayable, and no other node reads it, which could decide on it.
+func (s *StoreSpec) LogsAhead() bool {
+	return s.Replayable != nil && len(s.Nodes) == 1 && s.Replayable()
 }
 
 // Subtopology is a connected part of the graph: the unit that becomes one

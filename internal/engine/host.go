@@ -89,6 +89,11 @@ type Changelog struct {
 	// HostData is the host's, for its bookkeeping of the changelog (where
 	// it writes, the last record it sent); the engine never touches it.
 	HostData any
+	// Ahead says the changelog's records may land before the outputs of
+	// the writes they record (StoreSpec.LogsAhead): a host that holds a
+	// changelog back until the outputs were acknowledged need not hold
+	// this one.
+	Ahead bool
 
 	task  *Task
 	store int  // index in Task.storeList

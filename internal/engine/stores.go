@@ -76,6 +76,7 @@ func (t *Task) changeLogger(store string) state.ChangeLogger {
 		Store:     store,
 		Topic:     ChangelogTopic(t.cfg.ApplicationID, store),
 		Partition: t.ID.Partition,
+		Ahead:     t.graph.stores[store].LogsAhead(),
 		task:      t,
 		store:     len(t.storeList),
 	}
