@@ -14,8 +14,12 @@
 //	    and 1M by default), cached and uncached, and uncached with a 30s
 //	    commit interval, whose peak RSS shows what the store's uncommitted
 //	    writes hold;
-//	W6  restoring a store from its changelog, against a consumer that reads
-//	    the changelog partition and does nothing with it.
+//	W6  restoring a store from a changelog of -w6-records records (1M by
+//	    default, half a second or so of restore: at 200k, a restore of a
+//	    tenth of a second, its fixed costs, the restore consumer's start and
+//	    the last table's write, sync and ingest, weigh a fifth of it),
+//	    against a consumer that reads the changelog partition and digests
+//	    every key and value.
 //
 // With -eos it also compares W2 under exactly-once and at-least-once at
 // commit intervals of 100ms and 1s.
@@ -31,7 +35,7 @@
 // each side's peak RSS and CPU are its own rather than shared with the
 // broker's topics.
 //
-//	go run ./bench [-records 200000] [-only w1,w2,w2m,w6] [-eos] [-rounds 3] [-broker inprocess|process] [-cpuprofile prefix] [-memprofile prefix]
+//	go run ./bench [-records 200000] [-w6-records 1000000] [-only w1,w2,w2m,w6] [-eos] [-rounds 3] [-broker inprocess|process] [-cpuprofile prefix] [-memprofile prefix]
 package main
 
 import (
@@ -56,6 +60,7 @@ import (
 // config is the command line.
 type config struct {
 	records    int
+	w6Records  int
 	w2Keys     int
 	w2mWords   int
 	w2mKeys    int
@@ -89,7 +94,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var cfg config
-	fs.IntVar(&cfg.records, "records", 200000, "input records per workload")
+	fs.IntVar(&cfg.records, "records", 200000, "input records per workload but W6")
+	fs.IntVar(&cfg.w6Records, "w6-records", 1000000, "changelog records W6 restores")
 	fs.IntVar(&cfg.w2Keys, "w2-keys", 10000, "distinct words of W2")
 	fs.IntVar(&cfg.w2mWords, "w2m-words", 1600000, "words of W2M")
 	fs.IntVar(&cfg.w2mKeys, "w2m-keys", 1000000, "distinct words of W2M")
@@ -122,6 +128,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.records < 1 {
 		return config{}, fmt.Errorf("-records %d: need at least 1", cfg.records)
+	}
+	if cfg.w6Records < 1 {
+		return config{}, fmt.Errorf("-w6-records %d: need at least 1", cfg.w6Records)
 	}
 	if cfg.w2Keys < 1 || cfg.w2Keys > maxWordKeys || cfg.w2mKeys < 1 || cfg.w2mKeys > maxWordKeys {
 		return config{}, fmt.Errorf("-w2-keys %d, -w2m-keys %d: need 1 to %d", cfg.w2Keys, cfg.w2mKeys, maxWordKeys)
@@ -263,8 +272,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 func (b *bench) header() {
 	c := b.cfg
 	p := func(format string, args ...any) { fmt.Fprintf(b.out, format+"\n", args...) }
-	p("samsa bench: %d input records per workload (8-byte keys, 100-byte values); %s %s/%s, GOMAXPROCS=%d, NumCPU=%d",
-		c.records, goruntime.Version(), goruntime.GOOS, goruntime.GOARCH, goruntime.GOMAXPROCS(0), goruntime.NumCPU())
+	p("samsa bench: %d input records per workload, %d for W6 (8-byte keys, 100-byte values); %s %s/%s, GOMAXPROCS=%d, NumCPU=%d",
+		c.records, c.w6Records, goruntime.Version(), goruntime.GOOS, goruntime.GOARCH, goruntime.GOMAXPROCS(0), goruntime.NumCPU())
 	p("Load average at start: %s (other processes on this machine compete for its CPUs).", loadAvg())
 	if c.brokerProc {
 		p("One kfake broker runs in a process of its own: the CPU and memory figures are each side's (and the bench's) alone.")

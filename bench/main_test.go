@@ -14,7 +14,7 @@ func TestRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a broker and several apps")
 	}
-	cfg, err := parseFlags([]string{"-records", "2000", "-w2m-words", "30000", "-w2m-keys", "20000", "-eos", "-rounds", "1", "-timeout", "30s"}, &bytes.Buffer{})
+	cfg, err := parseFlags([]string{"-records", "2000", "-w6-records", "2000", "-w2m-words", "30000", "-w2m-keys", "20000", "-eos", "-rounds", "1", "-timeout", "30s"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +44,7 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-w2m-keys", "10", "-w2m-words", "9"}, false, nil},
 		{[]string{"-w2-keys", "0"}, false, nil},
 		{[]string{"-records", "0"}, false, nil},
+		{[]string{"-w6-records", "0"}, false, nil},
 		{[]string{"extra"}, false, nil},
 	} {
 		cfg, err := parseFlags(tc.args, &bytes.Buffer{})

@@ -18,7 +18,7 @@ import (
 
 func (b *bench) w6(ctx context.Context) error {
 	const appID, src, changelog = "w6", "w6-src", "w6-counts-changelog"
-	n := b.cfg.records
+	n := b.cfg.w6Records
 	compact := "compact"
 	if err := b.createTopics(ctx, 1, map[string]*string{"cleanup.policy": &compact}, changelog); err != nil {
 		return err

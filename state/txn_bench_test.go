@@ -15,12 +15,29 @@ import (
 // order, so that at 1M keys nearly every write is a key the buffer does
 // not hold yet, and at 10k the same keys come back within a transaction.
 // ns/op includes the commits' share.
+//
+// With rows, the store's clean entries grow into a row cache of the
+// runtime's default size, as the runtime's do: at 1M keys they then hold
+// every key, and reads and commits probe an index larger than the CPU's
+// caches.
 func BenchmarkTxnCount(b *testing.B) {
-	for _, keys := range []int{10_000, 1_000_000} {
-		b.Run(fmt.Sprintf("keys=%d", keys), func(b *testing.B) {
+	for _, c := range []struct {
+		keys int
+		rows int64
+	}{{10_000, 0}, {1_000_000, 0}, {1_000_000, 64 << 20}} {
+		name := fmt.Sprintf("keys=%d", c.keys)
+		if c.rows > 0 {
+			name += fmt.Sprintf("/rows=%dMiB", c.rows>>20)
+		}
+		keys := c.keys
+		b.Run(name, func(b *testing.B) {
 			cache := pebble.NewCache(64 << 20)
 			defer cache.Unref()
-			db, err := OpenDB(b.TempDir(), DBOptions{FS: vfs.Default, Cache: cache})
+			opts := DBOptions{FS: vfs.Default, Cache: cache}
+			if c.rows > 0 {
+				opts.RowCache = NewRowCache(c.rows)
+			}
+			db, err := OpenDB(b.TempDir(), opts)
 			if err != nil {
 				b.Fatal(err)
 			}
