@@ -149,6 +149,7 @@ func (c CogroupedKStream[K, VA]) Aggregate(init func() VA, opts ...Materialized[
 	for _, n := range names[1:] {
 		b.topo.ConnectProcessorAndStateStores(n, store)
 	}
+	replayable(b, store, t.m, names...)
 	b.topo.AddProcessor(mergeName, supply(func() processor.Processor[K, change[VA], K, change[VA]] {
 		return &passThrough[K, change[VA]]{}
 	}), names...)

@@ -115,13 +115,20 @@ func aggregateWith[K, V, VR any](g KGroupedStream[K, V], prefix, op string, newP
 		return newProc(rows[K, VR]{store: store, sendOld: m.sendOld})
 	}), parent)
 	addStore(b, c, store, name, ks, vs)
-	// Handed an input again, an aggregation forwards its row anew, updated
-	// once more; a downstream that asks old values would take the pair for
-	// a change the row did not make.
+	replayable(b, store, m, name)
+	return t
+}
+
+// replayable tells the engine that the aggregating nodes of store, which
+// alone write it, are replayable (engine.StoreSpec.Replayable): handed an
+// input again, an aggregation forwards its row anew, updated once more,
+// unless a node downstream asks its table for old values, which would
+// take the pair for a change the row did not make.
+func replayable[K, V any](b *Builder, store string, m *tableMeta[K, V], writers ...string) {
 	if spec := engine.GraphOf(b.topo).Store(store); spec != nil {
 		spec.Replayable = func() bool { return !m.sendOld }
+		spec.Writers = writers
 	}
-	return t
 }
 
 // aggBase holds what aggregating processors share: the rows they keep.

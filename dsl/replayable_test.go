@@ -12,13 +12,21 @@ import (
 )
 
 // Which stores' changelogs may land ahead of their outputs under
-// at-least-once (engine.StoreSpec.LogsAhead): a stream aggregation's, unless
-// a downstream asks its table for old values or another node reads its
-// store; never a windowed aggregation's nor a source table's.
+// at-least-once (engine.StoreSpec.LogsAhead): a stream aggregation's, a
+// cogrouped one's too, unless a downstream asks its table for old values
+// or another node reads its store; never a windowed aggregation's nor a
+// source table's.
 func TestChangelogAheadOfOutputs(t *testing.T) {
 	counts := func(b *dsl.Builder) dsl.KTable[string, int64] {
 		return dsl.Stream(b, "in", serde.String, serde.String).GroupByKey().
 			Count(dsl.MaterializedAs[string, int64]("counts"))
+	}
+	cogroup := func(b *dsl.Builder) dsl.KTable[string, int64] {
+		ins := dsl.Stream(b, "in", serde.String, serde.String).GroupByKey()
+		others := dsl.Stream(b, "in2", serde.String, serde.Int64).GroupByKey()
+		return dsl.Cogroup(ins, func(_, _ string, n int64) int64 { return n + 1 }).
+			Cogroup(others, func(_ string, v, n int64) int64 { return n + v }).
+			Aggregate(func() int64 { return 0 }, dsl.MaterializedAs[string, int64]("counts"))
 	}
 	cases := []struct {
 		name  string
@@ -38,6 +46,17 @@ func TestChangelogAheadOfOutputs(t *testing.T) {
 		}, false},
 		{"count read by another node", func(b *dsl.Builder) {
 			counts(b)
+			dsl.Stream(b, "other", serde.String, serde.String).
+				ProcessValues(processor.SupplierFunc[string, string, string, string](func() processor.Processor[string, string, string, string] {
+					return &changes{}
+				}), dsl.WithStores("counts")).
+				To("out")
+		}, false},
+		{"cogroup", func(b *dsl.Builder) {
+			cogroup(b).ToStream().To("out", dsl.ProducedWith(serde.String, serde.Int64))
+		}, true},
+		{"cogroup read by another node", func(b *dsl.Builder) {
+			cogroup(b)
 			dsl.Stream(b, "other", serde.String, serde.String).
 				ProcessValues(processor.SupplierFunc[string, string, string, string](func() processor.Processor[string, string, string, string] {
 					return &changes{}

@@ -97,13 +97,24 @@ type StoreSpec struct {
 	// stream time makes late, or a table that forwards a delete only for a
 	// row it holds, is not: a restore ahead of its outputs would lose one.
 	Replayable func() bool
+	// Writers are the nodes Replayable speaks for: the store's own
+	// aggregating nodes.
+	Writers []string
 }
 
 // LogsAhead reports whether the store's changelog may land ahead of the
-// outputs of the writes it records: the node that writes it says it is
+// outputs of the writes it records: the nodes that write it say they are
 // Replayable, and no other node reads it, which could decide on it.
 func (s *StoreSpec) LogsAhead() bool {
-	return s.Replayable != nil && len(s.Nodes) == 1 && s.Replayable()
+	if s.Replayable == nil {
+		return false
+	}
+	for _, n := range s.Nodes {
+		if !slices.Contains(s.Writers, n) {
+			return false
+		}
+	}
+	return s.Replayable()
 }
 
 // Subtopology is a connected part of the graph: the unit that becomes one
