@@ -134,6 +134,10 @@ func tableAggregateWith[K, V, VA any](g KGroupedTable[K, V], prefix, op string, 
 		return newProc(rows[K, VA]{store: store, sendOld: m.sendOld})
 	}), source)
 	addStore(b, c, store, name, g.ks, vs)
+	// A change handed again is taken out and put in again, an
+	// at-least-once duplicate; the row it wrote the first time is there
+	// for it, so it is forwarded again.
+	replayable(b, store, m, name)
 	return t
 }
 

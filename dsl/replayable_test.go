@@ -13,7 +13,7 @@ import (
 
 // Which stores' changelogs may land ahead of their outputs under
 // at-least-once (engine.StoreSpec.LogsAhead): a stream aggregation's, a
-// cogrouped one's too, unless a downstream asks its table for old values
+// cogrouped or a re-grouped table's too, unless a downstream asks its table for old values
 // or another node reads its store; never a windowed aggregation's nor a
 // source table's.
 func TestChangelogAheadOfOutputs(t *testing.T) {
@@ -52,6 +52,12 @@ func TestChangelogAheadOfOutputs(t *testing.T) {
 				}), dsl.WithStores("counts")).
 				To("out")
 		}, false},
+		{"table re-grouped and counted", func(b *dsl.Builder) {
+			dsl.Table(b, "in", serde.String, serde.String).
+				GroupBy(func(k, v string) (string, string) { return v, k }, dsl.GroupedWith(serde.String, serde.String)).
+				Count(dsl.MaterializedAs[string, int64]("counts")).
+				ToStream().To("out", dsl.ProducedWith(serde.String, serde.Int64))
+		}, true},
 		{"cogroup", func(b *dsl.Builder) {
 			cogroup(b).ToStream().To("out", dsl.ProducedWith(serde.String, serde.Int64))
 		}, true},

@@ -90,9 +90,9 @@ type StoreSpec struct {
 	// the node that writes the store makes no decision on what a restore
 	// gives it back that the outputs it sent did not already carry: handed
 	// an input again after its store was restored past it, it sends again
-	// what it sent the first time, updated (a stream aggregation whose
-	// table sends no old values: the count one higher, an at-least-once
-	// duplicate). Its changelog may then land before those outputs (see
+	// what it sent the first time, updated (a stream, cogrouped or table
+	// aggregation whose table sends no old values: the count one higher,
+	// an at-least-once duplicate). Its changelog may then land before those outputs (see
 	// LogsAhead). A windowed aggregation, which drops what its restored
 	// stream time makes late, or a table that forwards a delete only for a
 	// row it holds, is not: a restore ahead of its outputs would lose one.
