@@ -116,11 +116,11 @@ type heldChange struct {
 // refused output that fails the app leaves the changelog behind, where a
 // restore takes the input again. Under exactly-once the transaction makes
 // the two land together, and records go out as they are sent. So do those
-// of a store whose writer sends the same outputs again, updated, when it
-// is handed an input again past its restored state (engine.Changelog's
-// Ahead: a stream aggregation): its changelog landing first costs a
-// duplicate, which at-least-once allows, and the commit one round trip to
-// the broker rather than two.
+// of a store whose writers send the same outputs again, updated, when
+// they are handed an input again past its restored state
+// (engine.Changelog's Ahead: an aggregation that is not windowed): its
+// changelog landing first costs a duplicate, which at-least-once allows,
+// and the commit one round trip to the broker rather than two.
 //
 // The stores count what they handed over as logged, so the records held
 // stay held through a commit that fails before sending them (a flush cut

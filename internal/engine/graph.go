@@ -87,15 +87,16 @@ type StoreSpec struct {
 	// topic; it can be restored from that topic instead of a changelog.
 	SourceTopic string
 	// Replayable, when set, reports once the topology is built whether
-	// the node that writes the store makes no decision on what a restore
-	// gives it back that the outputs it sent did not already carry: handed
-	// an input again after its store was restored past it, it sends again
-	// what it sent the first time, updated (a stream, cogrouped or table
-	// aggregation whose table sends no old values: the count one higher,
-	// an at-least-once duplicate). Its changelog may then land before those outputs (see
-	// LogsAhead). A windowed aggregation, which drops what its restored
-	// stream time makes late, or a table that forwards a delete only for a
-	// row it holds, is not: a restore ahead of its outputs would lose one.
+	// the nodes that write the store make no decision on what a restore
+	// gives them back that the outputs they sent did not already carry:
+	// handed an input again after their store was restored past it, they
+	// send again what they sent the first time, updated (a stream,
+	// cogrouped or table aggregation whose table sends no old values: the
+	// count one higher, an at-least-once duplicate). The changelog may then
+	// land before those outputs (see LogsAhead). A windowed aggregation,
+	// which drops what its restored stream time makes late, or a table
+	// that forwards a delete only for a row it holds, is not: a restore
+	// ahead of its outputs would lose one.
 	Replayable func() bool
 	// Writers are the nodes Replayable speaks for: the store's own
 	// aggregating nodes.
