@@ -19,15 +19,18 @@ import (
 // The filter may claim keys the store lacks, never lack one it holds: it
 // starts with a store that is empty when first read, every write of a key
 // through the store adds it (Put, in or out of a batch), and deletes leave
-// it. A store that holds keys when first read (a database kept from an
-// earlier run, or a restore, which writes past Put) has no filter, and its
-// Gets ask Pebble as before: a scan to build one would read every block of
-// the store into the block cache, a stall of seconds at the first Get of a
-// large store, and a cached block no longer shows damage the disk did to
-// it while the task runs. Whether the store is empty is known at the first
-// Get with no batch of the store open, whose keys the filter would miss.
-// The database keeps one filter per store name, which every view of that
-// name (DB.Store) shares.
+// it. A restore into an empty store adds each key it writes, as Put does,
+// so that a task taken over answers the first updates of new keys as fast
+// as the task it replaces. A store that holds keys when first read (a
+// database kept from an earlier run, or one a restore wrote into while it
+// held keys, past Put) has no filter, and its Gets ask Pebble as before: a
+// scan to build one would read every block of the store into the block
+// cache, a stall of seconds at the first Get of a large store, and a
+// cached block no longer shows damage the disk did to it while the task
+// runs. Whether the store is empty is known at the first Get with no batch
+// of the store open, whose keys the filter would miss. The database keeps
+// one filter per store name, which every view of that name (DB.Store)
+// shares.
 //
 // A filter grows in segments, each four times the keys of the one before,
 // rather than being rebuilt: a probe checks every segment, newest first,
@@ -128,6 +131,11 @@ func (f *keyFilter) add(key []byte) {
 	if f.mayContain(h) {
 		return
 	}
+	f.insert(h)
+}
+
+// insert adds the key of hash h, the filter being on and not claiming it.
+func (f *keyFilter) insert(h uint64) {
 	if f.added >= f.maxKeys {
 		f.state, f.segs = filterOff, nil
 		return
@@ -139,6 +147,30 @@ func (f *keyFilter) add(key []byte) {
 	}
 	last.add(h)
 	f.added++
+}
+
+// addRestored is add for a restore into an empty store, which hands the
+// filter the hash of every key of a changelog, millions at a time beside
+// the fetching: it looks for the key in the newest segment only, the block
+// it would set, rather than in each of them. A key the changelog holds
+// several times, once it is in an older segment, is added again, and
+// counts again against maxKeys.
+func (f *keyFilter) addRestored(h uint64) {
+	if f.state != filterOn || f.segs[len(f.segs)-1].mayContain(h) {
+		return
+	}
+	f.insert(h)
+}
+
+// restart turns the filter on, holding no key, unless it is on already: the
+// caller knows the store holds no key and no batch of it is open.
+func (f *keyFilter) restart() {
+	if f.state == filterOn {
+		return
+	}
+	f.segs = append(f.segs[:0], newFilterSegment(f.firstKeys))
+	f.added = 0
+	f.state = filterOn
 }
 
 // drop turns the filter off: the store is written past it.
@@ -166,9 +198,7 @@ func (f *keyFilter) build(s *pebbleStore) (bool, error) {
 		f.state = filterOff
 		return false, nil
 	}
-	f.segs = append(f.segs[:0], newFilterSegment(f.firstKeys))
-	f.added = 0
-	f.state = filterOn
+	f.restart()
 	return true, nil
 }
 

@@ -129,8 +129,11 @@ func TestFilterUnknownWithBatch(t *testing.T) {
 	wantGet(t, s, "j", false)
 }
 
-// A restore writes past Put: the store's Gets then find what it restored,
-// without the filter.
+// A restore into an empty store adds the keys it writes to the filter:
+// Gets find every key restored, the last value of a key written twice, and
+// not a key whose last record is a tombstone, and the Gets of keys the
+// store lacks do not read Pebble. A restore into a store holding keys
+// writes past the filter, which is then off.
 func TestFilterRestore(t *testing.T) {
 	for _, prefill := range []bool{false, true} {
 		t.Run(fmt.Sprintf("prefilled=%v", prefill), func(t *testing.T) {
@@ -142,24 +145,58 @@ func TestFilterRestore(t *testing.T) {
 				}
 			}
 			wantGet(t, s, "r1", false) // the filter is on
-			recs := make([]ChangelogRecord, 3000)
+			const n = 30000
+			var recs []ChangelogRecord
+			for i := range n {
+				recs = append(recs, ChangelogRecord{Key: fmt.Appendf(nil, "r%d", i), Value: []byte("v1")})
+			}
+			// Each tenth key written again, each hundredth deleted.
+			for i := 0; i < n; i += 10 {
+				rec := ChangelogRecord{Key: fmt.Appendf(nil, "r%d", i), Value: []byte("v2")}
+				if i%100 == 0 {
+					rec.Value = nil
+				}
+				recs = append(recs, rec)
+			}
 			for i := range recs {
-				recs[i] = ChangelogRecord{Key: fmt.Appendf(nil, "r%d", i), Value: []byte("v"), Offset: int64(i)}
+				recs[i].Offset = int64(i)
 			}
 			ps := s.(*pebbleStore)
-			if err := ps.restoreRecords(recs, false); err != nil {
-				t.Fatal(err)
+			// In batches, as a restore is handed them, so that runs of
+			// records in key order and out of it are both written.
+			for i := 0; i < len(recs); i += 4000 {
+				if err := ps.restoreRecords(recs[i:min(i+4000, len(recs))], false); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if err := s.Flush(); err != nil {
 				t.Fatal(err)
 			}
-			for i := range recs {
-				wantGet(t, s, fmt.Sprintf("r%d", i), true)
+			for i := range n {
+				k := fmt.Appendf(nil, "r%d", i)
+				v, ok, err := s.Get(k)
+				want := "v1"
+				switch {
+				case i%100 == 0:
+					want = ""
+				case i%10 == 0:
+					want = "v2"
+				}
+				if err != nil || ok != (want != "") || string(v) != want {
+					t.Fatalf("get %s: %q, %v, %v; want %q", k, v, ok, err, want)
+				}
 			}
 			wantGet(t, s, "old", prefill)
-			wantGet(t, s, "absent", false)
-			if st := ps.filter.state; st != filterOff {
-				t.Fatalf("filter after a restore: state %d, want off", st)
+			before := ps.gets
+			for i := range 5000 {
+				wantGet(t, s, fmt.Sprintf("absent%d", i), false)
+			}
+			asked := ps.gets - before
+			if want := map[bool]filterState{false: filterOn, true: filterOff}[prefill]; ps.filter.state != want {
+				t.Fatalf("filter after a restore: state %d, want %d", ps.filter.state, want)
+			}
+			if !prefill && asked > 250 {
+				t.Fatalf("%d of 5000 Gets of absent keys read Pebble after a restore into an empty store, want at most 250", asked)
 			}
 		})
 	}
