@@ -68,6 +68,9 @@ func Start(opts ...Option) (*Broker, error) {
 		kopts = append(kopts, kfake.SeedTopics(s.partitions, s.topics...))
 	}
 	if c.dataDir != "" {
+		if err := keepPurgedOffsets(c.dataDir); err != nil {
+			return nil, fmt.Errorf("kafkatest: load the state in %q: %w", c.dataDir, err)
+		}
 		kopts = append(kopts, kfake.DataDir(c.dataDir))
 	}
 	if c.logger != nil {
