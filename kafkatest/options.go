@@ -55,8 +55,10 @@ func Nodes(n int) Option { return func(c *config) { c.nodes = n } }
 
 // DataDir makes the broker keep its topics, records, group offsets and
 // transactions in dir, created if needed, and reload them when a broker is
-// started again on the same dir. One broker at a time may use a directory.
-// Default: everything is kept in memory and forgotten on Close.
+// started again on the same dir, offsets included: a partition whose
+// records were all deleted starts again where it ended, as on Kafka. One
+// broker at a time may use a directory. Default: everything is kept in
+// memory and forgotten on Close.
 func DataDir(dir string) Option { return func(c *config) { c.dataDir = dir } }
 
 // Logger receives the broker's own log lines, at the levels kfake gives
