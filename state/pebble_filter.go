@@ -162,6 +162,21 @@ func (f *keyFilter) addRestored(h uint64) {
 	f.insert(h)
 }
 
+// addRestoredKeys adds the keys recs write, in a loop of its own: each
+// key's probe of its block waits on memory, and a short loop lets the
+// processor wait on several at once. A key claimed that the restore then
+// fails to write costs nothing but the claim.
+func (f *keyFilter) addRestoredKeys(recs []ChangelogRecord) {
+	if f.state != filterOn {
+		return
+	}
+	for i := range recs {
+		if recs[i].Value != nil {
+			f.addRestored(f.hash(recs[i].Key))
+		}
+	}
+}
+
 // restart turns the filter on, holding no key, unless it is on already: the
 // caller knows the store holds no key and no batch of it is open.
 func (f *keyFilter) restart() {

@@ -201,7 +201,7 @@ func (s *pebbleStore) restoreRecords(recs []ChangelogRecord, timestamped bool) e
 	if !r.ingest {
 		return s.restoreBatched(recs, timestamped)
 	}
-	r.addKeys(s.filter, recs)
+	s.filter.addRestoredKeys(recs)
 	run := r.cur
 	for i := range recs {
 		rec := &recs[i]
@@ -274,21 +274,6 @@ func (s *pebbleStore) restoreBatched(recs []ChangelogRecord, timestamped bool) e
 		}
 	}
 	return nil
-}
-
-// addKeys adds to the filter the keys recs write, in a loop of their own:
-// each key's probe of its block waits on memory, and a short loop lets the
-// processor wait on several at once. A key the filter claims and the
-// restore then fails to write costs nothing but the claim.
-func (r *pebbleRestore) addKeys(f *keyFilter, recs []ChangelogRecord) {
-	if f.state != filterOn {
-		return
-	}
-	for i := range recs {
-		if recs[i].Value != nil {
-			f.addRestored(f.hash(recs[i].Key))
-		}
-	}
 }
 
 // handOff hands the current run on to the writer goroutine, started if
