@@ -186,70 +186,20 @@ func TestDataDirSurvivesRestart(t *testing.T) {
 }
 
 // A partition whose records were all deleted (a repartition topic its
-// application purged to the end) keeps its offsets across a restart, as a
+// application purged to the end) keeps its offsets across restarts, as a
 // Kafka broker's does: the next record gets the next offset, and a
-// consumer's committed offset stays in range.
+// consumer's committed offset stays in range. Two restarts, then a record
+// and a third.
 func TestDataDirKeepsOffsetsOfAPurgedPartition(t *testing.T) {
 	dir := t.TempDir()
-	b, err := kafkatest.Start(kafkatest.DataDir(dir), kafkatest.Partitions(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 5 {
-		produce(t, b, "purged", "k", "v")
-	}
-	cl, err := b.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	adm := kadm.NewClient(cl)
 	ctx := context.Background()
-	var to kadm.Offsets
-	to.Add(kadm.Offset{Topic: "purged", Partition: 0, At: 5})
-	res, err := adm.DeleteRecords(ctx, to)
-	if err == nil {
-		err = res.Error()
+	client := func(b *kafkatest.Broker) *kgo.Client {
+		cl, err := b.Client()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cl
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl.Close()
-	b.Close()
-
-	b = kafkatest.NewBroker(t, kafkatest.DataDir(dir))
-	cl, err = b.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	adm = kadm.NewClient(cl)
-	starts, err := adm.ListStartOffsets(ctx, "purged")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ends, err := adm.ListEndOffsets(ctx, "purged")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := starts.Lookup("purged", 0)
-	e, _ := ends.Lookup("purged", 0)
-	if s.Offset != 5 || e.Offset != 5 {
-		t.Fatalf("after a restart the purged partition spans offsets %d to %d, want 5 to 5", s.Offset, e.Offset)
-	}
-	r, err := cl.ProduceSync(ctx, &kgo.Record{Topic: "purged", Value: []byte("next")}).First()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Offset != 5 {
-		t.Fatalf("the record produced after the restart got offset %d, want 5", r.Offset)
-	}
-}
-
-// A purged partition restarted twice, and once more after a record, keeps
-// its offsets each time.
-func TestDataDirKeepsOffsetsOfAPurgedPartitionOverRestarts(t *testing.T) {
-	dir := t.TempDir()
-	ctx := context.Background()
 	restart := func(b *kafkatest.Broker) *kafkatest.Broker {
 		b.Close()
 		b, err := kafkatest.Start(kafkatest.DataDir(dir))
@@ -258,11 +208,9 @@ func TestDataDirKeepsOffsetsOfAPurgedPartitionOverRestarts(t *testing.T) {
 		}
 		return b
 	}
-	span := func(b *kafkatest.Broker) (int64, int64) {
-		cl, err := b.Client()
-		if err != nil {
-			t.Fatal(err)
-		}
+	wantSpan := func(b *kafkatest.Broker, when string, start, end int64) {
+		t.Helper()
+		cl := client(b)
 		defer cl.Close()
 		adm := kadm.NewClient(cl)
 		starts, err := adm.ListStartOffsets(ctx, "purged")
@@ -275,7 +223,9 @@ func TestDataDirKeepsOffsetsOfAPurgedPartitionOverRestarts(t *testing.T) {
 		}
 		s, _ := starts.Lookup("purged", 0)
 		e, _ := ends.Lookup("purged", 0)
-		return s.Offset, e.Offset
+		if s.Offset != start || e.Offset != end {
+			t.Fatalf("%s the purged partition spans offsets %d to %d, want %d to %d", when, s.Offset, e.Offset, start, end)
+		}
 	}
 	b, err := kafkatest.Start(kafkatest.DataDir(dir), kafkatest.Partitions(1))
 	if err != nil {
@@ -284,27 +234,33 @@ func TestDataDirKeepsOffsetsOfAPurgedPartitionOverRestarts(t *testing.T) {
 	for range 3 {
 		produce(t, b, "purged", "k", "v")
 	}
-	cl, err := b.Client()
+	cl := client(b)
+	var to kadm.Offsets
+	to.Add(kadm.Offset{Topic: "purged", Partition: 0, At: 3})
+	res, err := kadm.NewClient(cl).DeleteRecords(ctx, to)
+	if err == nil {
+		err = res.Error()
+	}
+	cl.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var to kadm.Offsets
-	to.Add(kadm.Offset{Topic: "purged", Partition: 0, At: 3})
-	if res, err := kadm.NewClient(cl).DeleteRecords(ctx, to); err != nil || res.Error() != nil {
-		t.Fatal(err, res.Error())
-	}
+	b = restart(b)
+	wantSpan(b, "after a restart", 3, 3)
+	b = restart(b)
+	wantSpan(b, "after two restarts", 3, 3)
+	cl = client(b)
+	r, err := cl.ProduceSync(ctx, &kgo.Record{Topic: "purged", Value: []byte("after")}).First()
 	cl.Close()
-	b = restart(b)
-	b = restart(b)
-	if s, e := span(b); s != 3 || e != 3 {
-		t.Fatalf("after two restarts the purged partition spans %d to %d, want 3 to 3", s, e)
+	if err != nil {
+		t.Fatal(err)
 	}
-	produce(t, b, "purged", "k", "after")
+	if r.Offset != 3 {
+		t.Fatalf("the record produced after two restarts got offset %d, want 3", r.Offset)
+	}
 	b = restart(b)
 	defer b.Close()
-	if s, e := span(b); s != 3 || e != 4 {
-		t.Fatalf("after a record and a restart the partition spans %d to %d, want 3 to 4", s, e)
-	}
+	wantSpan(b, "after a record and a third restart", 3, 4)
 	if r := consumeOne(t, b, "purged"); string(r.Value) != "after" || r.Offset != 3 {
 		t.Fatalf("consumed %q at offset %d, want \"after\" at 3", r.Value, r.Offset)
 	}
